@@ -1,0 +1,75 @@
+"""Driver ``serial``: a scanner in serial (virtual COM) mode that sends one code per line.
+
+Many scanners can be switched from keyboard wedge to USB-CDC or RS-232 mode; then each code
+arrives as text followed by CR and/or LF. The same driver serves a scanner behind a
+TCP-to-serial converter (``tcp://host:port``). Bytes that are not valid in ``encoding`` are
+replaced, counted and logged, never fatal; an over-long line without a terminator is dropped.
+"""
+
+from __future__ import annotations
+
+from hwd.device import Device
+from hwd.errors import DeviceLost
+from hwd.ports import open_serial
+from hwd.schema import Field
+
+
+class SerialScanner(Device):
+    kind = "scanner"
+    driver = "serial"
+    schemes = ("serial", "tcp")
+    requires = (("serial", "pyserial"),)
+    emulator = "drivers.scanner.emulator:ScannerEmulator"
+    poll_interval = 0.02
+    options = (
+        Field("baudrate", int, 9600, min=300, max=921600),
+        Field("encoding", str, "utf-8", choices=("utf-8", "ascii", "gb18030", "latin-1")),
+        Field("max_length", int, 512, min=8, max=8192, doc="longest code accepted"),
+    )
+
+    def __init__(self, config, ctx):
+        super().__init__(config, ctx)
+        self.port = None
+        self.buffer = bytearray()
+
+    def open(self) -> None:
+        self.port = open_serial(self.url, baudrate=self.opts["baudrate"], timeout=0)
+        self.buffer.clear()
+
+    def close(self) -> None:
+        if self.port is not None:
+            self.port.close()
+            self.port = None
+
+    def poll(self) -> None:
+        try:
+            data = self.port.read(4096)
+        except OSError as exc:
+            raise DeviceLost(str(exc)) from exc
+        if not data:
+            return
+        self.buffer += data
+        for text in self.feed():
+            self.publish("scanner.scan", text=text)
+
+    def feed(self) -> list[str]:
+        """Split complete lines off the buffer; return the decoded codes."""
+        codes = []
+        while True:
+            cut = next((i for i, b in enumerate(self.buffer) if b in (0x0A, 0x0D)), -1)
+            if cut < 0:
+                if len(self.buffer) > self.opts["max_length"]:
+                    self.count("overlong")
+                    self.log.warning("dropped %d bytes without a line end", len(self.buffer))
+                    self.buffer.clear()
+                return codes
+            line = bytes(self.buffer[:cut])
+            del self.buffer[:cut + 1]
+            if not line:
+                continue
+            text = line.decode(self.opts["encoding"], errors="replace")
+            if "\ufffd" in text:
+                self.count("bad_bytes")
+                self.log.warning("code with bytes invalid in %s", self.opts["encoding"])
+            codes.append(text.strip())
+        return codes

@@ -1,0 +1,3 @@
+from hwd.cli import main
+import sys
+sys.exit(main())

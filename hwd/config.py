@@ -1,0 +1,342 @@
+"""The configuration: TOML read with ``tomllib`` into typed, validated objects (design.md §6).
+
+Every problem is collected and reported at once as ``FILE:LINE KEY: reason``; nothing is opened
+before the whole file is valid. Sections other than ``[daemon]``, ``[[device]]`` and
+``[[node]]`` are checked by the module that owns them (``[hall]`` by the hall engine, ``[ui]``
+by the pages), so each part states its keys once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hwd import paths, registry, url as urls
+from hwd.errors import ConfigError
+from hwd.schema import Field, Problems, check_table, format_path, unknown_key_message
+from hwd.tomlmap import LineMap
+
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+SECTION_LOADERS = {"hall": "hwd.hall.config:load", "ui": "kiosk_ui.settings:load"}
+
+
+def _check_id(value: str) -> str | None:
+    return None if ID_RE.match(value) else "ids are 1-64 letters, digits, '_', '.' or '-'"
+
+
+def _check_endpoint(value: str) -> str | None:
+    if value.startswith("ipc://") and len(value) > 6:
+        return None
+    if re.match(r"^tcp://[^:/]+:\d+$", value):
+        return None
+    return "expected ipc:///path or tcp://host:port"
+
+
+DAEMON_FIELDS = (
+    Field("rpc", str, None, check=_check_endpoint, doc="RPC endpoint (ROUTER)"),
+    Field("events", str, None, check=_check_endpoint, doc="event endpoint (PUB)"),
+    Field("state_dir", str, None, doc="where SQLite files and emulator output live"),
+    Field("insecure", bool, False, doc="allow tcp:// endpoints without CURVE"),
+    Field("server_key", str, None, doc="CURVE secret certificate of this daemon (tcp endpoints)"),
+    Field("clients_dir", str, None, doc="directory of allowed client public certificates"),
+    Field("client_key", str, None, doc="CURVE secret certificate used by hwctl/hwd-ui/other nodes"),
+    Field("log_level", str, "info", choices=("debug", "info", "warning", "error")),
+    Field("max_request_bytes", int, 262144, min=1024, max=16 * 1024 * 1024),
+    Field("heartbeat_s", float, 2.0, min=0.1, max=60),
+    Field("timezone", str, "Asia/Shanghai"),
+    Field("test_clock", bool, False, doc="allow clock.set over RPC (tests and training only)"),
+)
+
+DEVICE_FIELDS = (
+    Field("id", str, check=_check_id),
+    Field("kind", str, choices=registry.KINDS),
+    Field("driver", str, None),
+    Field("url", str, None),
+    Field("enabled", bool, True),
+    Field("node", str, None, doc="the device is attached to this other hwd node"),
+    Field("description", str, ""),
+)
+
+NODE_FIELDS = (
+    Field("id", str, check=_check_id),
+    Field("rpc", str, check=_check_endpoint),
+    Field("events", str, check=_check_endpoint),
+    Field("server_key", str, None, doc="the node's public certificate"),
+    Field("client_key", str, None, doc="our secret certificate for this node"),
+    Field("insecure", bool, False),
+)
+
+
+@dataclass
+class DaemonConfig:
+    rpc: str
+    events: str
+    state_dir: Path
+    insecure: bool = False
+    server_key: Path | None = None
+    clients_dir: Path | None = None
+    client_key: Path | None = None
+    log_level: str = "info"
+    max_request_bytes: int = 262144
+    heartbeat_s: float = 2.0
+    timezone: str = "Asia/Shanghai"
+    test_clock: bool = False
+
+
+@dataclass
+class DeviceConfig:
+    id: str
+    kind: str
+    driver: str
+    url: urls.DeviceUrl
+    options: dict = field(default_factory=dict)
+    enabled: bool = True
+    node: str | None = None
+    description: str = ""
+    path: tuple = ()
+
+
+@dataclass
+class NodeConfig:
+    id: str
+    rpc: str
+    events: str
+    server_key: Path | None = None
+    client_key: Path | None = None
+    insecure: bool = False
+
+
+@dataclass
+class Config:
+    path: Path
+    daemon: DaemonConfig
+    devices: list[DeviceConfig]
+    nodes: list[NodeConfig] = field(default_factory=list)
+    sections: dict[str, Any] = field(default_factory=dict)  # "hall", "ui": owned by their modules
+    raw: dict = field(default_factory=dict)
+
+    def device(self, device_id: str) -> DeviceConfig | None:
+        return next((d for d in self.devices if d.id == device_id), None)
+
+    @property
+    def hall(self) -> Any:
+        return self.sections.get("hall")
+
+    @property
+    def ui(self) -> Any:
+        return self.sections.get("ui")
+
+
+@dataclass
+class LoadContext:
+    """Handed to section loaders so they can resolve paths and references."""
+
+    path: Path
+    base_dir: Path
+    problems: Problems
+    devices: dict[str, DeviceConfig]
+    raw: dict
+
+    def resolve(self, value: str | None) -> Path | None:
+        return None if value is None else (self.base_dir / value).resolve() if not Path(value).is_absolute() else Path(value)
+
+
+def load(path: str | Path) -> Config:
+    """Read and check a config file; raise ConfigError listing every problem."""
+    path = Path(path)
+    try:
+        source = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not UTF-8 text: {exc}"]) from None
+    return loads(source, path)
+
+
+def loads(source: str, path: str | Path = "<config>") -> Config:
+    path = Path(path)
+    try:
+        raw = tomllib.loads(source)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        line = match.group(1) if match else "1"
+        raise ConfigError([f"{path}:{line} syntax: {re.sub(r' *[(]at line.*', '', str(exc))}"]) from None
+    problems = Problems()
+    ctx = LoadContext(path, path.resolve().parent, problems, {}, raw)
+    known = ("daemon", "device", "node") + tuple(SECTION_LOADERS)
+    for key in raw:
+        if key not in known:
+            problems.add((key,), unknown_key_message(key, known) + " (not a section hwd knows)")
+    daemon = _load_daemon(raw.get("daemon", {}), ctx)
+    nodes = _load_nodes(raw.get("node", []), ctx)
+    devices = _load_devices(raw.get("device", []), ctx, {n.id for n in nodes})
+    sections: dict[str, Any] = {}
+    for name, spec in SECTION_LOADERS.items():
+        if name in raw:
+            module, _, func = spec.partition(":")
+            try:
+                loader = getattr(importlib.import_module(module), func)
+            except ModuleNotFoundError:
+                problems.add((name,), "this version of hwd cannot run this section (module missing)")
+                continue
+            sections[name] = loader(raw[name], ctx)
+    if problems:
+        lines = LineMap(source)
+        raise ConfigError([f"{path}:{lines.line_of(p)} {format_path(p) or '-'}: {msg}"
+                           for p, msg in sorted(problems.items, key=lambda item: lines.line_of(item[0]))])
+    return Config(path, daemon, devices, nodes, sections, raw)
+
+
+def _load_daemon(table: Any, ctx: LoadContext) -> DaemonConfig:
+    v = check_table(table, DAEMON_FIELDS, ("daemon",), ctx.problems)
+    rpc = v.get("rpc") or paths.default_endpoint("rpc")
+    events = v.get("events") or paths.default_endpoint("events")
+    state_dir = ctx.resolve(v.get("state_dir")) or paths.state_dir()
+    cfg = DaemonConfig(
+        rpc=_resolve_ipc(rpc, ctx), events=_resolve_ipc(events, ctx), state_dir=state_dir,
+        insecure=v.get("insecure", False), server_key=ctx.resolve(v.get("server_key")),
+        clients_dir=ctx.resolve(v.get("clients_dir")), client_key=ctx.resolve(v.get("client_key")),
+        log_level=v.get("log_level", "info"), max_request_bytes=v.get("max_request_bytes", 262144),
+        heartbeat_s=float(v.get("heartbeat_s", 2.0)), timezone=v.get("timezone", "Asia/Shanghai"),
+        test_clock=v.get("test_clock", False))
+    try:
+        import zoneinfo
+        zoneinfo.ZoneInfo(cfg.timezone)
+    except Exception:
+        ctx.problems.add(("daemon", "timezone"), f"unknown time zone {cfg.timezone!r}")
+    tcp = [k for k in ("rpc", "events") if getattr(cfg, k).startswith("tcp://")]
+    if tcp and not cfg.insecure:
+        if not cfg.server_key:
+            ctx.problems.add(("daemon", tcp[0]), "a tcp:// endpoint needs CURVE keys: set server_key and "
+                             "clients_dir (hwctl keygen), or insecure = true on a closed network")
+        if not cfg.clients_dir:
+            ctx.problems.add(("daemon", tcp[0]), "a tcp:// endpoint needs clients_dir, the directory of "
+                             "allowed client public keys")
+    for key in ("server_key", "client_key"):
+        p = getattr(cfg, key)
+        if p is not None and not p.is_file():
+            ctx.problems.add(("daemon", key), f"no such file: {p}")
+    if cfg.clients_dir is not None and not cfg.clients_dir.is_dir():
+        ctx.problems.add(("daemon", "clients_dir"), f"no such directory: {cfg.clients_dir}")
+    return cfg
+
+
+def _resolve_ipc(endpoint: str, ctx: LoadContext) -> str:
+    if endpoint.startswith("ipc://") and not endpoint.startswith("ipc:///"):
+        return f"ipc://{ctx.base_dir / endpoint[6:]}"
+    return endpoint
+
+
+def _as_list(value: Any, name: str, ctx: LoadContext) -> list:
+    if isinstance(value, list):
+        return value
+    ctx.problems.add((name,), f"write [[{name}]] tables (an array of tables)")
+    return []
+
+
+def _load_nodes(items: Any, ctx: LoadContext) -> list[NodeConfig]:
+    nodes: list[NodeConfig] = []
+    seen: set[str] = set()
+    for i, table in enumerate(_as_list(items, "node", ctx)):
+        path = ("node", i)
+        v = check_table(table, NODE_FIELDS, path, ctx.problems)
+        if "id" not in v or "rpc" not in v or "events" not in v:
+            continue
+        if v["id"] in seen:
+            ctx.problems.add(path + ("id",), f"duplicate node id {v['id']!r}")
+        seen.add(v["id"])
+        node = NodeConfig(v["id"], _resolve_ipc(v["rpc"], ctx), _resolve_ipc(v["events"], ctx),
+                          ctx.resolve(v.get("server_key")), ctx.resolve(v.get("client_key")),
+                          v.get("insecure", False))
+        if node.rpc.startswith("tcp://") and not node.insecure and not (node.server_key and node.client_key):
+            ctx.problems.add(path + ("rpc",), "a tcp:// node needs server_key and client_key, or insecure = true")
+        nodes.append(node)
+    return nodes
+
+
+def _load_devices(items: Any, ctx: LoadContext, node_ids: set[str]) -> list[DeviceConfig]:
+    devices: list[DeviceConfig] = []
+    first_seen: dict[str, int] = {}
+    for i, table in enumerate(_as_list(items, "device", ctx)):
+        path = ("device", i)
+        if not isinstance(table, dict):
+            ctx.problems.add(path, "expected a table")
+            continue
+        common = {f.name for f in DEVICE_FIELDS}
+        kind, driver = table.get("kind"), table.get("driver")
+        cls = None
+        if isinstance(kind, str) and kind in registry.KINDS and isinstance(driver, str):
+            cls = registry.driver_class(kind, driver)
+        v = check_table(table, DEVICE_FIELDS, path, ctx.problems,
+                        ignore=[k for k in table if k not in common] if cls is None else [f.name for f in cls.options])
+        device_id = v.get("id")
+        if device_id:
+            if device_id in first_seen:
+                ctx.problems.add(path + ("id",), f"duplicate device id {device_id!r} (also [[device]] number {first_seen[device_id] + 1})")
+            first_seen.setdefault(device_id, i)
+        node = v.get("node")
+        if node is not None:
+            if node not in node_ids:
+                ctx.problems.add(path + ("node",), f"unknown node {node!r}; declare it in a [[node]] table")
+            if "id" in v and "kind" in v:
+                cfg = DeviceConfig(v["id"], v["kind"], driver or "remote", urls.DeviceUrl("remote://", "remote"),
+                                   {}, v.get("enabled", True), node, v.get("description", ""), path)
+                devices.append(cfg)
+                ctx.devices.setdefault(cfg.id, cfg)
+            continue
+        if "kind" in v and v["kind"] in registry.KINDS:
+            if driver is None:
+                ctx.problems.add(path + ("driver",), "required key is missing")
+            elif isinstance(driver, str) and cls is None:
+                known = ", ".join(sorted(registry.drivers_of(v["kind"]))) or "none yet"
+                ctx.problems.add(path + ("driver",), f"unknown driver {driver!r} for kind {v['kind']}; known: {known}")
+        parsed = None
+        if v.get("url") is None and node is None:
+            ctx.problems.add(path + ("url",), "required key is missing")
+        elif v.get("url") is not None:
+            try:
+                parsed = urls.parse(v["url"])
+            except urls.UrlError as exc:
+                ctx.problems.add(path + ("url",), str(exc))
+        options: dict = {}
+        if cls is not None:
+            options = check_table({k: table[k] for k in table if k not in common}, cls.options, path, ctx.problems)
+            cls.validate(options, ctx.problems, path)
+            if parsed is not None and parsed.scheme != "sim" and parsed.scheme not in cls.schemes and not (
+                    parsed.is_serial_like and "serial" in cls.schemes):
+                ctx.problems.add(path + ("url",), f"driver {driver} does not take {parsed.scheme}:// URLs; "
+                                 f"use one of: {', '.join(s + '://' for s in cls.schemes + ('sim',))}")
+            if parsed is not None and parsed.scheme == "sim" and not cls.emulator:
+                ctx.problems.add(path + ("url",), f"driver {driver} has no emulator, so sim:// is not available")
+            missing = registry.missing_requirements(cls)
+            if missing and v.get("enabled", True):
+                ctx.problems.add(path + ("driver",), f"driver {driver} needs the Python package "
+                                 f"{', '.join(missing)} (pip install 'hwd[{v['kind']}]')")
+        if device_id and "kind" in v and cls is not None and parsed is not None:
+            cfg = DeviceConfig(device_id, v["kind"], driver, parsed, options, v.get("enabled", True), None,
+                               v.get("description", ""), path)
+            devices.append(cfg)
+            ctx.devices.setdefault(device_id, cfg)
+    return devices
+
+
+def device_ref(ctx: LoadContext, path: tuple, value: Any, kind: str | tuple[str, ...]) -> str | None:
+    """Check that a section's reference names a device of the right kind; used by section loaders."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        ctx.problems.add(path, "expected a device id (a string)")
+        return None
+    kinds = (kind,) if isinstance(kind, str) else kind
+    dev = ctx.devices.get(value)
+    if dev is None:
+        ctx.problems.add(path, f"unknown device {value!r}; declare it in a [[device]] table")
+        return None
+    if dev.kind not in kinds:
+        ctx.problems.add(path, f"device {value!r} is a {dev.kind}, expected {' or '.join(kinds)}")
+        return None
+    return value

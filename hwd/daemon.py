@@ -1,0 +1,191 @@
+"""The daemon: binds the ZeroMQ sockets, starts the devices (and the hall engine when the config
+has ``[hall]``), serves RPC, publishes events and talks to systemd.
+
+One asyncio loop; each device's blocking I/O runs in its own worker thread (hwd.device).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import zmq
+import zmq.asyncio
+
+from hwd import __version__, keys
+from hwd.config import Config
+from hwd.events import EventBus
+from hwd.manager import DeviceManager
+from hwd.notify import Notifier
+from hwd.rpc import MethodTable, RpcServer
+from hwd.schema import Field
+
+log = logging.getLogger("hwd")
+
+
+class StartupError(Exception):
+    """The daemon cannot start (e.g. its socket is taken); the message says what to do."""
+
+
+def _ipc_path(endpoint: str) -> Path | None:
+    return Path(endpoint[len("ipc://"):]) if endpoint.startswith("ipc://") else None
+
+
+def _check_ipc_free(path: Path) -> None:
+    if not path.exists():
+        return
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except OSError:
+        return  # stale socket file from a daemon that died: zmq replaces it
+    finally:
+        probe.close()
+    raise StartupError(f"{path} is in use: another hwd is running with this endpoint")
+
+
+class Daemon:
+    def __init__(self, config: Config, notifier: Notifier | None = None):
+        self.config = config
+        self.notifier = notifier or Notifier()
+        self.started = time.time()
+        self.boot_id = uuid.uuid4().hex[:16]
+        self.methods = MethodTable()
+        self.stop_event: asyncio.Event | None = None
+        self.hall: Any = None
+        self.context: zmq.asyncio.Context | None = None
+        self.sockets: list[zmq.Socket] = []
+        self.auth: Any = None
+
+    # -- sockets -----------------------------------------------------------------------------
+    def _bind(self, kind: int, endpoint: str) -> zmq.Socket:
+        sock = self.context.socket(kind)
+        sock.linger = 0
+        self.sockets.append(sock)
+        daemon = self.config.daemon
+        path = _ipc_path(endpoint)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _check_ipc_free(path)
+        elif endpoint.startswith("tcp://") and not daemon.insecure:
+            if self.auth is None:
+                self.auth = keys.start_authenticator(self.context, daemon.clients_dir)
+            keys.secure_server(sock, daemon.server_key)
+        elif endpoint.startswith("tcp://"):
+            log.warning("%s is served WITHOUT encryption or authentication (insecure = true)", endpoint)
+        try:
+            sock.bind(endpoint)
+        except zmq.ZMQError as exc:
+            raise StartupError(f"cannot bind {endpoint}: {exc}") from None
+        if path is not None:
+            os.chmod(path, 0o660)
+        return sock
+
+    # -- core methods ------------------------------------------------------------------------
+    def _register_core(self, manager: DeviceManager, bus: EventBus) -> None:
+        m = self.methods
+        m.add("devices.list", lambda p: manager.describe(), (), "every device with its state")
+        m.add("daemon.status", lambda p: self.status(manager, bus), (), "version, uptime, last seq, devices")
+        m.add("daemon.methods", lambda p: [{"name": x.name, "doc": (x.doc.splitlines() or [""])[0]}
+                                           for x in sorted(m.methods.values(), key=lambda x: x.name)],
+              (), "the RPC methods this daemon serves")
+        m.add("sim.list", lambda p: [e.status() for e in manager.sims.emulators.values()], (),
+              "emulated devices (sim://)")
+
+        async def sim_control(p: dict) -> Any:
+            emulator = manager.sims.get(p["device"])
+            return await asyncio.to_thread(emulator.control, p["action"], p["params"])
+        m.add("sim.control", sim_control, (Field("device", str), Field("action", str), Field("params", dict, {})),
+              "act on an emulated device: its own actions and fault injection")
+
+    def status(self, manager: DeviceManager, bus: EventBus) -> dict:
+        return {"version": __version__, "pid": os.getpid(), "boot_id": self.boot_id,
+                "uptime_s": round(time.time() - self.started, 3), "seq": bus.seq,
+                "config": str(self.config.path), "devices": manager.summary(),
+                "hall": self.hall is not None}
+
+    # -- main --------------------------------------------------------------------------------
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.stop_event = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop_event.set)
+        daemon = self.config.daemon
+        self.notifier.status("starting")
+        self.context = zmq.asyncio.Context()
+        try:
+            router = self._bind(zmq.ROUTER, daemon.rpc)
+            router.setsockopt(zmq.MAXMSGSIZE, max(16 * 1024 * 1024, daemon.max_request_bytes * 4))
+            pub = self._bind(zmq.PUB, daemon.events)
+            pub.sndhwm = 10000
+            bus = EventBus(loop, pub)
+            daemon.state_dir.mkdir(parents=True, exist_ok=True)
+            manager = DeviceManager(self.config, bus.publish, daemon.state_dir)
+            self.manager = manager
+            manager.build()
+            self._register_core(manager, bus)
+            manager.register_methods(self.methods)
+            if self.config.hall is not None:
+                from hwd.hall.engine import HallEngine
+
+                self.hall = HallEngine(self.config, manager, bus, self.methods)
+                await self.hall.start()
+            manager.start()
+        except BaseException:
+            self._close()
+            raise
+        server = RpcServer(router, self.methods, daemon.max_request_bytes)
+        tasks = [asyncio.ensure_future(server.serve()), asyncio.ensure_future(self._heartbeat(bus, manager))]
+        interval = Notifier.watchdog_interval()
+        if interval:
+            tasks.append(asyncio.ensure_future(self._watchdog(interval)))
+        log.info("hwd %s serving %s and %s with %d devices", __version__, daemon.rpc, daemon.events,
+                 len(manager.devices))
+        self.notifier.ready(f"serving {len(manager.devices)} devices")
+        try:
+            await self.stop_event.wait()
+        finally:
+            log.info("stopping")
+            self.notifier.stopping()
+            for task in tasks:
+                task.cancel()
+            with contextlib.suppress(BaseException):
+                await asyncio.gather(*tasks, return_exceptions=True)
+            if self.hall is not None:
+                await self.hall.stop()
+            await asyncio.to_thread(manager.stop, 1.2)
+            self._close()
+
+    def _close(self) -> None:
+        if self.auth is not None:
+            with contextlib.suppress(Exception):
+                self.auth.stop()
+        for sock in self.sockets:
+            sock.close(linger=0)
+        if self.context is not None:
+            self.context.term()
+        for endpoint in (self.config.daemon.rpc, self.config.daemon.events):
+            path = _ipc_path(endpoint)
+            if path is not None:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
+    async def _heartbeat(self, bus: EventBus, manager: DeviceManager) -> None:
+        while True:
+            await asyncio.sleep(self.config.daemon.heartbeat_s)
+            bus.publish("daemon.heartbeat", {"boot_id": self.boot_id,
+                                             "uptime_s": round(time.time() - self.started, 1)})
+
+    async def _watchdog(self, interval: float) -> None:
+        while True:
+            self.notifier.watchdog()
+            await asyncio.sleep(interval)
+

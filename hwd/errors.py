@@ -1,0 +1,98 @@
+"""Error codes and exceptions shared by the daemon, its drivers and its clients.
+
+Every error a client can see has a stable numeric code (documented in docs/api.md), so a kiosk
+page can decide what to show without parsing messages. JSON-RPC reserves -32768..-32000; hwd's
+own codes are positive and grouped by area.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# JSON-RPC 2.0 codes
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+REQUEST_TOO_LARGE = -32000
+
+# devices: 1000-1099
+UNKNOWN_DEVICE = 1001
+DEVICE_OFFLINE = 1002
+DEVICE_FAULT = 1003
+DEVICE_TIMEOUT = 1004
+DEVICE_DISABLED = 1005
+DEVICE_ERROR = 1006
+WRONG_KIND = 1007
+NOT_FOUND = 1008
+NODE_UNREACHABLE = 1009
+
+# hall rules: 1100-1199
+HALL_DISABLED = 1100
+WINDOW_PAUSED = 1101
+OUTSIDE_HOURS = 1102
+QUOTA_REACHED = 1103
+UNKNOWN_SERVICE = 1104
+UNKNOWN_WINDOW = 1105
+NO_CURRENT_TICKET = 1106
+BAD_STATE = 1107
+NOT_LOGGED_IN = 1108
+LOGIN_FAILED = 1109
+ALREADY_RATED = 1110
+UNKNOWN_TICKET = 1111
+UNKNOWN_KIOSK = 1112
+CARD_TOKEN_EXPIRED = 1113
+UNKNOWN_APPOINTMENT = 1114
+STORAGE_ERROR = 1115
+WINDOW_CLOSED = 1116
+
+
+class HwdError(Exception):
+    """Base of every error hwd raises on purpose; carries a client-visible code."""
+
+    code: int = INTERNAL_ERROR
+
+    def __init__(self, message: str, code: int | None = None, data: Any = None):
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.data = data
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+    def to_json(self) -> dict:
+        err: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.data is not None:
+            err["data"] = self.data
+        return err
+
+
+class ConfigError(HwdError):
+    """The configuration is invalid; ``problems`` holds one line per problem."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class RpcError(HwdError):
+    """An error reply to an RPC request."""
+
+
+class DeviceError(HwdError):
+    """A device could not do what was asked."""
+
+    code = DEVICE_ERROR
+
+
+class DeviceLost(DeviceError):
+    """The link to a device broke; the worker closes it and reconnects with backoff."""
+
+    code = DEVICE_OFFLINE
+
+
+class MissingDependency(HwdError):
+    """A driver's optional Python library is not installed."""

@@ -1,0 +1,204 @@
+"""The ``hwctl`` command: the field engineer's and the developer's client of a running hwd.
+
+    hwctl [--config FILE | --rpc EP --events EP] devices [--json]
+    hwctl call METHOD [JSON]          print the result as JSON; on error the message, exit 1
+    hwctl events [PREFIX ...]         one JSON line per event (--count N, --timeout S)
+    hwctl status | methods
+    hwctl sim DEVICE ACTION [JSON]    act on an emulated device (place a card, paper out, ...)
+    hwctl keygen DIR [--name NAME]    write a CURVE key pair
+
+It never hangs: a daemon that does not answer gives a clear message within a few seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from hwd import config as configuration, paths
+from hwd.client import Client, RpcError, Subscriber, Unreachable
+from hwd.errors import ConfigError, HwdError
+
+EXTRA_COMMANDS: dict[str, str] = {
+    # name -> "module:function(args, client)"; commands other parts add (print-test, doctor)
+    "print-test": "drivers.printer.testpage:command",
+    "doctor": "hwd.doctor:command",
+}
+
+
+def _endpoints(args: argparse.Namespace) -> tuple[str, str, Path | None, Path | None]:
+    server_key = Path(args.server_key) if args.server_key else None
+    client_key = Path(args.client_key) if args.client_key else None
+    if args.config:
+        cfg = configuration.load(args.config)
+        d = cfg.daemon
+        if d.rpc.startswith("tcp://") and not d.insecure:
+            server_key = server_key or d.server_key
+            client_key = client_key or d.client_key
+        return args.rpc or d.rpc, args.events or d.events, server_key, client_key
+    return (args.rpc or paths.default_endpoint("rpc"), args.events or paths.default_endpoint("events"),
+            server_key, client_key)
+
+
+def _client(args: argparse.Namespace) -> Client:
+    rpc, _, server_key, client_key = _endpoints(args)
+    return Client(rpc, timeout=args.timeout_rpc, retries=2, server_key=server_key, client_key=client_key)
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    rows = _client(args).call("devices.list")
+    if args.json:
+        _print_json(rows)
+        return 0
+    print(f"{'ID':<22} {'KIND':<8} {'DRIVER':<9} {'STATE':<8} DETAIL")
+    for row in rows:
+        extra = f" paper={row['paper']}" if row.get("paper") else ""
+        print(f"{row['id']:<22} {row['kind']:<8} {row.get('driver', ''):<9} {row['state']:<8} "
+              f"{row.get('detail') or ''}{extra}")
+    return 0
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    params = _parse_json(args.params) if args.params else None
+    _print_json(_client(args).call(args.method, params, timeout=args.call_timeout))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    _print_json(_client(args).call("daemon.status"))
+    return 0
+
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    for row in _client(args).call("daemon.methods"):
+        print(f"{row['name']:<24} {row['doc']}")
+    return 0
+
+
+def cmd_sim(args: argparse.Namespace) -> int:
+    params = _parse_json(args.params) if args.params else {}
+    _print_json(_client(args).call("sim.control", {"device": args.device, "action": args.action, "params": params}))
+    return 0
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    _, events, server_key, client_key = _endpoints(args)
+    sub = Subscriber(events, args.prefixes or [""], server_key=server_key, client_key=client_key)
+    deadline = time.monotonic() + args.timeout if args.timeout else None
+    seen = 0
+    try:
+        while args.count is None or seen < args.count:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            item = sub.recv(timeout=min(left, 0.5) if left is not None else 0.5)
+            if item is None:
+                continue
+            print(json.dumps(item[1], ensure_ascii=False), flush=True)
+            seen += 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sub.close()
+    return 0 if args.count is None or seen >= args.count else 1
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    from hwd.keys import keygen
+
+    public, secret = keygen(args.dir, args.name)
+    print(f"public key (give to the other side): {public}")
+    print(f"secret key (keep here, mode 0600):   {secret}")
+    return 0
+
+
+def _parse_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise HwdError(f"params are not JSON: {exc}") from None
+
+
+def _extra(name: str):
+    def run(args: argparse.Namespace) -> int:
+        from hwd.sim import load_class
+
+        try:
+            fn = load_class(EXTRA_COMMANDS[name])
+        except (ModuleNotFoundError, AttributeError):
+            raise HwdError(f"'{name}' is not available in this version") from None
+        return fn(args, _client(args))
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hwctl", description="client of a running hwd")
+    p.add_argument("--config", "-c", help="the daemon's config (for its endpoints and keys)")
+    p.add_argument("--rpc", help="RPC endpoint, e.g. ipc:///run/hwd/rpc or tcp://10.0.0.2:5555")
+    p.add_argument("--events", help="event endpoint")
+    p.add_argument("--server-key", help="the daemon's public certificate (tcp)")
+    p.add_argument("--client-key", help="our secret certificate (tcp)")
+    p.add_argument("--timeout-rpc", type=float, default=2.0, help="seconds per try (2 tries)")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("devices", help="list devices and their states")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_devices)
+    s = sub.add_parser("call", help="call an RPC method")
+    s.add_argument("method")
+    s.add_argument("params", nargs="?", help="JSON object")
+    s.add_argument("--call-timeout", type=float, default=None, help="seconds per try for slow methods")
+    s.set_defaults(func=cmd_call)
+    s = sub.add_parser("events", help="print events as JSON lines")
+    s.add_argument("prefixes", nargs="*")
+    s.add_argument("--count", type=int)
+    s.add_argument("--timeout", type=float)
+    s.set_defaults(func=cmd_events)
+    sub.add_parser("status", help="daemon status").set_defaults(func=cmd_status)
+    sub.add_parser("methods", help="list RPC methods").set_defaults(func=cmd_methods)
+    s = sub.add_parser("sim", help="act on an emulated device")
+    s.add_argument("device")
+    s.add_argument("action")
+    s.add_argument("params", nargs="?", help="JSON object")
+    s.set_defaults(func=cmd_sim)
+    s = sub.add_parser("keygen", help="write a CURVE key pair")
+    s.add_argument("dir")
+    s.add_argument("--name", default="hwd")
+    s.set_defaults(func=cmd_keygen)
+    s = sub.add_parser("print-test", help="print a test page")
+    s.add_argument("device")
+    s.set_defaults(func=_extra("print-test"))
+    s = sub.add_parser("doctor", help="check this PC and say what to fix")
+    s.set_defaults(func=_extra("doctor"))
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return 2
+    except Unreachable as exc:
+        print(f"hwctl: {exc}", file=sys.stderr)
+        return 3
+    except RpcError as exc:
+        print(f"error {exc.code}: {exc}", file=sys.stderr)
+        if exc.data is not None:
+            print(json.dumps(exc.data, ensure_ascii=False), file=sys.stderr)
+        return 1
+    except HwdError as exc:
+        print(f"hwctl: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

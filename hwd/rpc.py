@@ -1,0 +1,171 @@
+"""JSON-RPC 2.0 over a ZeroMQ ROUTER socket (design.md §3).
+
+One request is one frame of UTF-8 JSON; the reply goes back with the same envelope, so DEALER
+and REQ clients both work. Oversized, non-JSON and wrongly shaped requests get an error reply
+and the server goes on. A request that carries ``"client"`` (a client id) is remembered with
+its ``id`` for a few minutes: a retry of it (Lazy Pirate) gets the first reply again instead of
+being executed twice. (JSON-RPC notifications are answered too, with ``id`` null, so that a REQ
+client is never left waiting.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import inspect
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from hwd import errors
+from hwd.errors import HwdError
+from hwd.schema import Field, Problems, check_table, format_path
+
+log = logging.getLogger("hwd.rpc")
+
+REPLAY_SECONDS = 300
+REPLAY_MAX = 20000
+
+
+@dataclass
+class Method:
+    name: str
+    handler: Callable[[dict], Any]
+    params: Sequence[Field] | None
+    doc: str = ""
+
+
+class MethodTable:
+    def __init__(self) -> None:
+        self.methods: dict[str, Method] = {}
+
+    def add(self, name: str, handler: Callable[[dict], Any], params: Sequence[Field] | None = (),
+            doc: str = "") -> None:
+        """Register ``handler(params) -> result`` (sync or async). ``params=None`` skips checking."""
+        if name in self.methods:
+            raise ValueError(f"method {name} registered twice")
+        self.methods[name] = Method(name, handler, params, doc or (handler.__doc__ or "").strip())
+
+    def check_params(self, method: Method, params: dict) -> dict:
+        if method.params is None:
+            return params
+        problems = Problems()
+        checked = check_table(params, method.params, (), problems)
+        if problems:
+            raise HwdError("; ".join(f"{format_path(p) or 'params'}: {m}" for p, m in problems.items),
+                           errors.INVALID_PARAMS)
+        return checked
+
+    async def call(self, name: str, params: Any) -> Any:
+        method = self.methods.get(name)
+        if method is None:
+            raise HwdError(f"unknown method {name!r}", errors.METHOD_NOT_FOUND)
+        if params is None:
+            params = {}
+        if not isinstance(params, dict):
+            raise HwdError("params must be an object (named parameters)", errors.INVALID_PARAMS)
+        result = method.handler(self.check_params(method, params))
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+
+def error_reply(req_id: Any, code: int, message: str, data: Any = None) -> dict:
+    err: dict[str, Any] = {"code": code, "message": message}
+    if data is not None:
+        err["data"] = data
+    return {"jsonrpc": "2.0", "id": req_id, "error": err}
+
+
+def _dumps(reply: dict) -> bytes:
+    return json.dumps(reply, ensure_ascii=False, default=str).encode()
+
+
+class RpcServer:
+    def __init__(self, socket: Any, methods: MethodTable, max_request_bytes: int = 262144):
+        self.socket = socket
+        self.methods = methods
+        self.max_request_bytes = max_request_bytes
+        self.replies: collections.OrderedDict[tuple, tuple[float, asyncio.Future]] = collections.OrderedDict()
+        self.counters = collections.Counter()
+        self._tasks: set[asyncio.Task] = set()
+
+    async def serve(self) -> None:
+        while True:
+            frames = await self.socket.recv_multipart(copy=True)
+            self.counters["requests"] += 1
+            if len(frames) < 2:
+                self.counters["malformed_envelope"] += 1
+                continue
+            envelope, payload = frames[:-1], frames[-1]
+            reply = self.handle(payload)
+            if isinstance(reply, dict):
+                await self._send(envelope, reply)
+            else:
+                task = asyncio.ensure_future(self._finish(envelope, reply))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _finish(self, envelope: list, pending: asyncio.Future) -> None:
+        reply = await asyncio.shield(pending)
+        await self._send(envelope, reply)
+
+    async def _send(self, envelope: list, reply: dict) -> None:
+        try:
+            await self.socket.send_multipart(envelope + [_dumps(reply)])
+        except Exception:
+            log.exception("cannot send reply")
+
+    def handle(self, payload: bytes) -> dict | asyncio.Future:
+        """Turn one request frame into a reply, or a future of one."""
+        if len(payload) > self.max_request_bytes:
+            self.counters["too_large"] += 1
+            return error_reply(None, errors.REQUEST_TOO_LARGE,
+                               f"request of {len(payload)} bytes is over the limit of {self.max_request_bytes}")
+        try:
+            request = json.loads(payload.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            self.counters["parse_errors"] += 1
+            return error_reply(None, errors.PARSE_ERROR, f"not UTF-8 JSON: {exc}")
+        if not isinstance(request, dict):
+            self.counters["invalid"] += 1
+            return error_reply(None, errors.INVALID_REQUEST, "a request is a JSON object (batches are not supported)")
+        req_id = request.get("id")
+        if not isinstance(req_id, (str, int, type(None))) or isinstance(req_id, bool):
+            return error_reply(None, errors.INVALID_REQUEST, "id must be a string, a number or null")
+        method = request.get("method")
+        if request.get("jsonrpc") != "2.0" or not isinstance(method, str):
+            self.counters["invalid"] += 1
+            return error_reply(req_id, errors.INVALID_REQUEST, 'expected {"jsonrpc": "2.0", "method": ..., "id": ...}')
+        client = request.get("client")
+        key = (client, req_id) if isinstance(client, str) and req_id is not None else None
+        if key is not None:
+            self._expire()
+            cached = self.replies.get(key)
+            if cached is not None:
+                self.counters["replayed"] += 1
+                return cached[1]
+        future = asyncio.ensure_future(self._execute(req_id, method, request.get("params")))
+        if key is not None:
+            self.replies[key] = (time.monotonic(), future)
+        return future
+
+    async def _execute(self, req_id: Any, method: str, params: Any) -> dict:
+        try:
+            result = await self.methods.call(method, params)
+        except HwdError as exc:
+            return {"jsonrpc": "2.0", "id": req_id, "error": exc.to_json()}
+        except Exception as exc:
+            log.exception("method %s failed", method)
+            return error_reply(req_id, errors.INTERNAL_ERROR, f"internal error in {method}: {type(exc).__name__}: {exc}")
+        return {"jsonrpc": "2.0", "id": req_id, "result": result}
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        while self.replies:
+            key, (stamp, _) = next(iter(self.replies.items()))
+            if now - stamp < REPLAY_SECONDS and len(self.replies) <= REPLAY_MAX:
+                break
+            self.replies.popitem(last=False)

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs the optional system packages (espeak-ng, CJK fonts, chromium, sox, socat) when they
+# are missing and this machine can (root with apt-get); otherwise says which are missing and
+# what will be skipped. Never fails the build: tests that need a missing tool skip with a reason.
+want=""
+command -v espeak-ng >/dev/null 2>&1 || want="$want espeak-ng"
+command -v chromium >/dev/null 2>&1 || want="$want chromium"
+command -v sox >/dev/null 2>&1 || want="$want sox"
+command -v aplay >/dev/null 2>&1 || want="$want alsa-utils"
+command -v systemd-analyze >/dev/null 2>&1 || want="$want systemd"
+fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk\|noto serif cjk" || want="$want fonts-wqy-microhei"
+[ -z "$want" ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "sysdeps: installing$want"
+    if DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $want >/dev/null 2>&1 || \
+       { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $want >/dev/null 2>&1; }; then
+        exit 0
+    fi
+    echo "sysdeps: could not install$want; tests that need them will be skipped with a reason"
+else
+    echo "sysdeps: missing$want (not root or no apt-get); tests that need them will be skipped with a reason"
+fi
+exit 0

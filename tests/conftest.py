@@ -1,0 +1,40 @@
+"""Shared fixtures: a real hwd daemon process (see daemon_fixture.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from daemon_fixture import DaemonProcess  # noqa: E402
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-faults", action="store_true", help="run the whole fault suite")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-faults"):
+        return
+    skip = pytest.mark.skip(reason="long fault test: run with make faults")
+    for item in items:
+        if "faults" in item.keywords and "fast" not in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def hwd_daemon(tmp_path):
+    """Factory: ``hwd_daemon(config_text, name="hwd", start=True)`` → a running DaemonProcess."""
+    started: list[DaemonProcess] = []
+
+    def make(config_text: str = "", name: str = "hwd", start: bool = True, env: dict | None = None) -> DaemonProcess:
+        proc = DaemonProcess(tmp_path, config_text, name, env)
+        started.append(proc)
+        return proc.start() if start else proc
+
+    yield make
+    for proc in started:
+        proc.stop()

@@ -1,0 +1,137 @@
+"""Run a real ``hwd`` process for scenario tests, and talk to it over ZeroMQ.
+
+    def test_x(hwd_daemon):
+        d = hwd_daemon('''[[device]] ...''')      # config text without [daemon]; endpoints in tmp
+        d.call("devices.list")
+        d.wait_state("kiosk1-printer", "online")
+        ev = d.events("scanner.")                    # a subscriber; ev.wait("scanner.scan", text="X")
+        d.sim("kiosk1-scanner", "scan", text="X")
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+from hwd.client import Client, Subscriber
+
+
+class EventWatcher:
+    def __init__(self, endpoint: str, prefixes: tuple[str, ...]):
+        self.sub = Subscriber(endpoint, prefixes or ("",))
+        self.seen: list[dict] = []
+        time.sleep(0.2)  # slow joiner: let the subscription reach the publisher
+
+    def wait(self, topic: str, timeout: float = 5.0, **match: Any) -> dict:
+        deadline = time.monotonic() + timeout
+        for event in self.seen:
+            if event["topic"] == topic and all(event.get(k) == v for k, v in match.items()):
+                self.seen.remove(event)
+                return event
+        while time.monotonic() < deadline:
+            item = self.sub.recv(timeout=max(0.01, deadline - time.monotonic()))
+            if item is None:
+                break
+            event = item[1]
+            if event["topic"] == topic and all(event.get(k) == v for k, v in match.items()):
+                return event
+            self.seen.append(event)
+        raise AssertionError(f"no {topic} {match} within {timeout} s; saw {[e['topic'] for e in self.seen][-20:]}")
+
+    def drain(self, timeout: float = 0.3) -> list[dict]:
+        while (item := self.sub.recv(timeout=timeout)) is not None:
+            self.seen.append(item[1])
+        return self.seen
+
+    def close(self) -> None:
+        self.sub.close()
+
+
+class DaemonProcess:
+    def __init__(self, workdir: Path, config_text: str, name: str = "hwd", env: dict | None = None):
+        self.workdir = workdir
+        self.run_dir = workdir / f"{name}-run"
+        self.state_dir = workdir / f"{name}-state"
+        self.rpc = f"ipc://{self.run_dir}/rpc"
+        self.events_ep = f"ipc://{self.run_dir}/events"
+        text = textwrap.dedent(config_text)
+        if "[daemon]" not in text:
+            text = (f'[daemon]\nrpc = "{self.rpc}"\nevents = "{self.events_ep}"\n'
+                    f'state_dir = "{self.state_dir}"\nheartbeat_s = 0.5\n\n') + text
+        self.config_path = workdir / f"{name}.toml"
+        self.config_path.write_text(text, encoding="utf-8")
+        self.log_path = workdir / f"{name}.log"
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen | None = None
+        self.client = Client(self.rpc, timeout=5.0, retries=1)
+        self.watchers: list[EventWatcher] = []
+
+    def start(self, wait: bool = True) -> "DaemonProcess":
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "hwd", "--config", str(self.config_path),
+                                      "--log-level", "debug"], stdout=self._log, stderr=subprocess.STDOUT,
+                                     env=self.env)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"hwd exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                Client(self.rpc, timeout=0.3, retries=1).call("daemon.status")
+                return
+            except Exception:
+                time.sleep(0.05)
+        raise AssertionError(f"hwd not ready within {timeout} s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def call(self, method: str, params: dict | None = None, **kwargs: Any) -> Any:
+        return self.client.call(method, params, **kwargs)
+
+    def sim(self, device: str, action: str, **params: Any) -> Any:
+        return self.call("sim.control", {"device": device, "action": action, "params": params})
+
+    def events(self, *prefixes: str) -> EventWatcher:
+        watcher = EventWatcher(self.events_ep, prefixes)
+        self.watchers.append(watcher)
+        return watcher
+
+    def device(self, device_id: str) -> dict:
+        return next(d for d in self.call("devices.list") if d["id"] == device_id)
+
+    def wait_state(self, device_id: str, state: str, timeout: float = 10.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            row = self.device(device_id)
+            if row["state"] == state:
+                return row
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{device_id} is {row['state']} ({row.get('detail')}), not {state}")
+            time.sleep(0.05)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 5.0) -> int | None:
+        for watcher in self.watchers:
+            watcher.close()
+        self.watchers.clear()
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
