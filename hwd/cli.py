@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         for line in exc.problems:
             print(line, file=sys.stderr)
-        print(f"{args.config}: {len(exc.problems)} problem(s); nothing was started", file=sys.stderr)
+        print(f"hwd: {len(exc.problems)} problem(s) in {args.config}; nothing was started", file=sys.stderr)
         return 2
     if args.check:
         print(f"{args.config}: ok ({len(cfg.devices)} devices"

@@ -269,10 +269,14 @@ def _load_devices(items: Any, ctx: LoadContext, node_ids: set[str]) -> list[Devi
         common = {f.name for f in DEVICE_FIELDS}
         kind, driver = table.get("kind"), table.get("driver")
         cls = None
+        broken = None
         if isinstance(kind, str) and kind in registry.KINDS and isinstance(driver, str):
-            cls = registry.driver_class(kind, driver)
-        v = check_table(table, DEVICE_FIELDS, path, ctx.problems,
-                        ignore=[k for k in table if k not in common] if cls is None else [f.name for f in cls.options])
+            try:
+                cls = registry.driver_class(kind, driver)
+            except Exception as exc:
+                broken = f"driver {driver!r} cannot be loaded: {type(exc).__name__}: {exc}"
+        # keys other than the common ones are the driver's options, checked by the driver's fields
+        v = check_table(table, DEVICE_FIELDS, path, ctx.problems, ignore=[k for k in table if k not in common])
         device_id = v.get("id")
         if device_id:
             if device_id in first_seen:
@@ -291,6 +295,8 @@ def _load_devices(items: Any, ctx: LoadContext, node_ids: set[str]) -> list[Devi
         if "kind" in v and v["kind"] in registry.KINDS:
             if driver is None:
                 ctx.problems.add(path + ("driver",), "required key is missing")
+            elif broken:
+                ctx.problems.add(path + ("driver",), broken)
             elif isinstance(driver, str) and cls is None:
                 known = ", ".join(sorted(registry.drivers_of(v["kind"]))) or "none yet"
                 ctx.problems.add(path + ("driver",), f"unknown driver {driver!r} for kind {v['kind']}; known: {known}")

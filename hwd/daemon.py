@@ -64,6 +64,7 @@ class Daemon:
         self.context: zmq.asyncio.Context | None = None
         self.sockets: list[zmq.Socket] = []
         self.auth: Any = None
+        self.bound_paths: list[Path] = []
 
     # -- sockets -----------------------------------------------------------------------------
     def _bind(self, kind: int, endpoint: str) -> zmq.Socket:
@@ -86,6 +87,7 @@ class Daemon:
         except zmq.ZMQError as exc:
             raise StartupError(f"cannot bind {endpoint}: {exc}") from None
         if path is not None:
+            self.bound_paths.append(path)
             os.chmod(path, 0o660)
         return sock
 
@@ -172,11 +174,9 @@ class Daemon:
             sock.close(linger=0)
         if self.context is not None:
             self.context.term()
-        for endpoint in (self.config.daemon.rpc, self.config.daemon.events):
-            path = _ipc_path(endpoint)
-            if path is not None:
-                with contextlib.suppress(OSError):
-                    path.unlink()
+        for path in self.bound_paths:
+            with contextlib.suppress(OSError):
+                path.unlink()
 
     async def _heartbeat(self, bus: EventBus, manager: DeviceManager) -> None:
         while True:

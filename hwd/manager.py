@@ -83,7 +83,11 @@ class DeviceManager:
         specs: dict[str, tuple[str, MethodSpec]] = {}
         for kind in registry.KINDS:
             for driver in registry.drivers_of(kind):
-                cls = registry.driver_class(kind, driver)
+                try:
+                    cls = registry.driver_class(kind, driver)
+                except Exception as exc:  # a broken driver nobody configured must not stop the daemon
+                    log.warning("driver %s/%s cannot be loaded: %s", kind, driver, exc)
+                    continue
                 for attr in dir(cls):
                     spec = getattr(getattr(cls, attr), "_hwd_method", None)
                     if spec is not None:

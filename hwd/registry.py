@@ -17,7 +17,7 @@ KINDS = ("printer", "display", "idcard", "keypad", "speaker", "scanner")
 def drivers_of(kind: str) -> dict[str, str]:
     try:
         module = importlib.import_module(f"drivers.{kind}")
-    except ModuleNotFoundError:
+    except ImportError:
         return {}
     return dict(getattr(module, "DRIVERS", {}))
 

@@ -100,7 +100,11 @@ class RpcServer:
                 self.counters["malformed_envelope"] += 1
                 continue
             envelope, payload = frames[:-1], frames[-1]
-            reply = self.handle(payload)
+            try:
+                reply = self.handle(payload)
+            except Exception as exc:  # a request must never stop the server
+                log.exception("request could not be handled")
+                reply = error_reply(None, errors.INTERNAL_ERROR, f"internal error: {type(exc).__name__}")
             if isinstance(reply, dict):
                 await self._send(envelope, reply)
             else:
@@ -126,7 +130,7 @@ class RpcServer:
                                f"request of {len(payload)} bytes is over the limit of {self.max_request_bytes}")
         try:
             request = json.loads(payload.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             self.counters["parse_errors"] += 1
             return error_reply(None, errors.PARSE_ERROR, f"not UTF-8 JSON: {exc}")
         if not isinstance(request, dict):
