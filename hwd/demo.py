@@ -1,0 +1,105 @@
+"""``make demo``: run the demo hall — hwd with every device emulated, and the pages — and tell a
+newcomer where to look. Ctrl-C stops both.
+
+Emulator output (receipt PNGs, screen PNGs, announcement WAVs) lands under the demo's state dir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from hwd import config as configuration
+from hwd.client import Client, Unreachable
+from hwd.errors import ConfigError
+
+
+def _wait_ready(client: Client, proc: subprocess.Popen, timeout: float = 20) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            client.call("daemon.status")
+            return True
+        except Unreachable:
+            continue
+    return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hwd-demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="config/demo.toml")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--no-ui", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        cfg = configuration.load(args.config)
+    except ConfigError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return 2
+    procs: list[subprocess.Popen] = []
+    hwd = subprocess.Popen([sys.executable, "-m", "hwd", "--config", args.config])
+    procs.append(hwd)
+    client = Client(cfg.daemon.rpc, timeout=0.5, retries=1)
+    if not _wait_ready(client, hwd):
+        print("demo: hwd did not start; see the messages above", file=sys.stderr)
+        hwd.terminate()
+        return 1
+    ui = not args.no_ui and importlib.util.find_spec("kiosk_ui.cli") is not None and cfg.hall is not None
+    if ui:
+        procs.append(subprocess.Popen([sys.executable, "-m", "kiosk_ui.cli", "--config", args.config,
+                                       "--host", args.host, "--port", str(args.port)]))
+    _print_guide(cfg, args, client, ui)
+    stop = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    try:
+        while not stop["now"] and all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return 0
+
+
+def _print_guide(cfg, args, client: Client, ui: bool) -> None:
+    base = f"http://{args.host}:{args.port}"
+    rel = os.path.relpath(args.config)
+    lines = ["", "hwd demo hall is running. Every device is emulated (sim://).", ""]
+    try:
+        for row in client.call("devices.list"):
+            lines.append(f"  {row['kind']:<8} {row['id']:<20} {row['state']}")
+    except Unreachable:
+        pass
+    lines.append("")
+    if ui:
+        hall = cfg.hall
+        kiosk = hall.kiosks[0].id if getattr(hall, "kiosks", None) else "k1"
+        window = hall.windows[0].id if getattr(hall, "windows", None) else "1"
+        lines += [f"  kiosk (take a ticket)  {base}/kiosk/{kiosk}",
+                  f"  counter (clerk)        {base}/counter/{window}",
+                  f"  hall display           {base}/display",
+                  f"  rating page            {base}/rate/{window}",
+                  f"  admin + virtual hall   {base}/admin", ""]
+    lines += [f"  .venv/bin/hwctl --config {rel} devices",
+              f"  .venv/bin/hwctl --config {rel} events",
+              f"  .venv/bin/hwctl --config {rel} methods",
+              f"  emulator output (receipts, screens, announcements): {Path(cfg.daemon.state_dir) / 'sim'}",
+              "", "Ctrl-C stops the demo.", ""]
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
