@@ -94,6 +94,7 @@ class Daemon:
     # -- core methods ------------------------------------------------------------------------
     def _register_core(self, manager: DeviceManager, bus: EventBus) -> None:
         m = self.methods
+        m.add("daemon.ping", lambda p: {"pong": True}, (), "answers at once: for latency checks")
         m.add("devices.list", lambda p: manager.describe(), (), "every device with its state")
         m.add("daemon.status", lambda p: self.status(manager, bus), (), "version, uptime, last seq, devices")
         m.add("daemon.methods", lambda p: [{"name": x.name, "doc": (x.doc.splitlines() or [""])[0]}

@@ -58,7 +58,8 @@ class MethodTable:
                            errors.INVALID_PARAMS)
         return checked
 
-    async def call(self, name: str, params: Any) -> Any:
+    def invoke(self, name: str, params: Any) -> Any:
+        """Check and run a method; return its result, or an awaitable of it for async handlers."""
         method = self.methods.get(name)
         if method is None:
             raise HwdError(f"unknown method {name!r}", errors.METHOD_NOT_FOUND)
@@ -66,7 +67,10 @@ class MethodTable:
             params = {}
         if not isinstance(params, dict):
             raise HwdError("params must be an object (named parameters)", errors.INVALID_PARAMS)
-        result = method.handler(self.check_params(method, params))
+        return method.handler(self.check_params(method, params))
+
+    async def call(self, name: str, params: Any) -> Any:
+        result = self.invoke(name, params)
         if inspect.isawaitable(result):
             result = await result
         return result
@@ -88,7 +92,7 @@ class RpcServer:
         self.socket = socket
         self.methods = methods
         self.max_request_bytes = max_request_bytes
-        self.replies: collections.OrderedDict[tuple, tuple[float, asyncio.Future]] = collections.OrderedDict()
+        self.replies: collections.OrderedDict[tuple, tuple[float, dict | asyncio.Future]] = collections.OrderedDict()
         self.counters = collections.Counter()
         self._tasks: set[asyncio.Task] = set()
 
@@ -107,6 +111,8 @@ class RpcServer:
                 reply = error_reply(None, errors.INTERNAL_ERROR, f"internal error: {type(exc).__name__}")
             if isinstance(reply, dict):
                 await self._send(envelope, reply)
+            elif reply.done():
+                await self._send(envelope, reply.result())
             else:
                 task = asyncio.ensure_future(self._finish(envelope, reply))
                 self._tasks.add(task)
@@ -151,20 +157,34 @@ class RpcServer:
             if cached is not None:
                 self.counters["replayed"] += 1
                 return cached[1]
-        future = asyncio.ensure_future(self._execute(req_id, method, request.get("params")))
+        reply = self._execute(req_id, method, request.get("params"))
         if key is not None:
-            self.replies[key] = (time.monotonic(), future)
-        return future
+            self.replies[key] = (time.monotonic(), reply)
+        return reply
 
-    async def _execute(self, req_id: Any, method: str, params: Any) -> dict:
+    def _execute(self, req_id: Any, method: str, params: Any) -> dict | asyncio.Future:
+        """Run the method; sync handlers answer at once, async ones through a future."""
         try:
-            result = await self.methods.call(method, params)
-        except HwdError as exc:
-            return {"jsonrpc": "2.0", "id": req_id, "error": exc.to_json()}
+            result = self.methods.invoke(method, params)
         except Exception as exc:
-            log.exception("method %s failed", method)
-            return error_reply(req_id, errors.INTERNAL_ERROR, f"internal error in {method}: {type(exc).__name__}: {exc}")
+            return self._error(req_id, method, exc)
+        if inspect.isawaitable(result):
+            return asyncio.ensure_future(self._finish_async(req_id, method, result))
         return {"jsonrpc": "2.0", "id": req_id, "result": result}
+
+    async def _finish_async(self, req_id: Any, method: str, awaitable: Any) -> dict:
+        try:
+            result = await awaitable
+        except Exception as exc:
+            return self._error(req_id, method, exc)
+        return {"jsonrpc": "2.0", "id": req_id, "result": result}
+
+    @staticmethod
+    def _error(req_id: Any, method: str, exc: Exception) -> dict:
+        if isinstance(exc, HwdError):
+            return {"jsonrpc": "2.0", "id": req_id, "error": exc.to_json()}
+        log.error("method %s failed", method, exc_info=exc)
+        return error_reply(req_id, errors.INTERNAL_ERROR, f"internal error in {method}: {type(exc).__name__}: {exc}")
 
     def _expire(self) -> None:
         now = time.monotonic()

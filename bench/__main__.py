@@ -1,0 +1,64 @@
+"""``make bench``: run every benchmark, print a table, write docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib
+import sys
+import traceback
+
+from bench.common import ROOT, Result, commit, machine
+
+MODULES = ["bench.core", "bench.hall", "bench.display"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench")
+    parser.add_argument("--only", help="run only benchmarks whose name contains this")
+    parser.add_argument("--no-write", action="store_true", help="do not rewrite docs/benchmarks.md")
+    args = parser.parse_args(argv)
+    results: list[Result] = []
+    print(f"machine: {machine()}\ncommit: {commit()}\n", flush=True)
+    for name in MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            print(f"{name}: skipped ({exc})", flush=True)
+            continue
+        for bench in module.BENCHES:
+            if args.only and args.only not in bench.__name__:
+                continue
+            print(f"running {bench.__name__} ...", flush=True)
+            try:
+                result = bench()
+            except Exception as exc:
+                traceback.print_exc()
+                result = Result(bench.__name__, "", f"failed: {exc}", False, "")
+            results.append(result)
+            print(f"  {result.figure}: {result.value} (target {result.target})", flush=True)
+            for key, value in result.details.items():
+                print(f"    {key}: {value}", flush=True)
+    if not args.no_write:
+        write(results)
+    return 0 if all(r.ok is not False for r in results) else 1
+
+
+def write(results: list[Result]) -> None:
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = ["# Benchmarks", "", "Written by `make bench` (`python -m bench`); do not edit by hand.", "",
+             f"- date: {now}", f"- commit: {commit()}", f"- machine: {machine()}", "",
+             "| figure | target | measured | met |", "| --- | --- | --- | --- |"]
+    for r in results:
+        met = "yes" if r.ok else ("no" if r.ok is False else "n/a")
+        lines.append(f"| {r.figure} | {r.target} | {r.value} | {met} |")
+    lines += ["", "## Method", ""]
+    for r in results:
+        lines.append(f"- **{r.figure}**: {r.method}")
+        for key, value in r.details.items():
+            lines.append(f"  - {key}: {value}")
+    (ROOT / "docs" / "benchmarks.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
