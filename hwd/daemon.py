@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import zmq
-import zmq.asyncio
 
 from hwd import __version__, keys
 from hwd.config import Config
@@ -61,7 +60,7 @@ class Daemon:
         self.methods = MethodTable()
         self.stop_event: asyncio.Event | None = None
         self.hall: Any = None
-        self.context: zmq.asyncio.Context | None = None
+        self.context: zmq.Context | None = None
         self.sockets: list[zmq.Socket] = []
         self.auth: Any = None
         self.bound_paths: list[Path] = []
@@ -123,7 +122,7 @@ class Daemon:
             loop.add_signal_handler(sig, self.stop_event.set)
         daemon = self.config.daemon
         self.notifier.status("starting")
-        self.context = zmq.asyncio.Context()
+        self.context = zmq.Context()
         try:
             router = self._bind(zmq.ROUTER, daemon.rpc)
             router.setsockopt(zmq.MAXMSGSIZE, max(16 * 1024 * 1024, daemon.max_request_bytes * 4))

@@ -34,9 +34,9 @@ def secure_server(sock: Any, server_key: Path) -> None:
 
 def start_authenticator(context: Any, clients_dir: Path) -> Any:
     """Allow CURVE clients whose public certificates are in ``clients_dir``."""
-    from zmq.auth.asyncio import AsyncioAuthenticator
+    from zmq.auth.thread import ThreadAuthenticator
 
-    auth = AsyncioAuthenticator(context)
+    auth = ThreadAuthenticator(context)
     auth.start()
     auth.configure_curve(domain="*", location=str(clients_dir))
     return auth

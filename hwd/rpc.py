@@ -17,6 +17,8 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+
+import zmq
 from typing import Any, Callable, Sequence
 
 from hwd import errors
@@ -94,39 +96,63 @@ class RpcServer:
         self.max_request_bytes = max_request_bytes
         self.replies: collections.OrderedDict[tuple, tuple[float, dict | asyncio.Future]] = collections.OrderedDict()
         self.counters = collections.Counter()
-        self._tasks: set[asyncio.Task] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def serve(self) -> None:
-        while True:
-            frames = await self.socket.recv_multipart(copy=True)
-            self.counters["requests"] += 1
-            if len(frames) < 2:
-                self.counters["malformed_envelope"] += 1
-                continue
-            envelope, payload = frames[:-1], frames[-1]
-            try:
-                reply = self.handle(payload)
-            except Exception as exc:  # a request must never stop the server
-                log.exception("request could not be handled")
-                reply = error_reply(None, errors.INTERNAL_ERROR, f"internal error: {type(exc).__name__}")
-            if isinstance(reply, dict):
-                await self._send(envelope, reply)
-            elif reply.done():
-                await self._send(envelope, reply.result())
-            else:
-                task = asyncio.ensure_future(self._finish(envelope, reply))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-
-    async def _finish(self, envelope: list, pending: asyncio.Future) -> None:
-        reply = await asyncio.shield(pending)
-        await self._send(envelope, reply)
-
-    async def _send(self, envelope: list, reply: dict) -> None:
+        """Serve until cancelled. The socket's FD is edge-triggered: on every wake-up, drain
+        every waiting message (a bounded batch, then yield to the loop so a flood cannot starve it)."""
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        fd = self.socket.getsockopt(zmq.FD)
+        loop.add_reader(fd, self._drain)
+        loop.call_soon(self._drain)
         try:
-            await self.socket.send_multipart(envelope + [_dumps(reply)])
-        except Exception:
-            log.exception("cannot send reply")
+            await loop.create_future()
+        finally:
+            loop.remove_reader(fd)
+
+    def _drain(self) -> None:
+        for _ in range(256):
+            if not self.socket.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+                return
+            try:
+                frames = self.socket.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            self._receive(frames)
+        self._loop.call_soon(self._drain)
+
+    def _receive(self, frames: list) -> None:
+        self.counters["requests"] += 1
+        if len(frames) < 2:
+            self.counters["malformed_envelope"] += 1
+            return
+        envelope, payload = frames[:-1], frames[-1]
+        try:
+            reply = self.handle(payload)
+        except Exception as exc:  # a request must never stop the server
+            log.exception("request could not be handled")
+            reply = error_reply(None, errors.INTERNAL_ERROR, f"internal error: {type(exc).__name__}")
+        if isinstance(reply, dict):
+            self._send(envelope, reply)
+        elif reply.done():
+            self._send(envelope, reply.result())
+        else:
+            reply.add_done_callback(lambda fut: self._send_later(envelope, fut))
+
+    def _send_later(self, envelope: list, future: asyncio.Future) -> None:
+        if not future.cancelled():
+            self._send(envelope, future.result())
+        self._loop.call_soon(self._drain)  # a send can swallow the FD's edge for waiting requests
+
+    def _send(self, envelope: list, reply: dict) -> None:
+        try:
+            self.socket.send_multipart(envelope + [_dumps(reply)], zmq.NOBLOCK)
+        except zmq.Again:
+            self.counters["dropped_replies"] += 1
+            log.warning("reply dropped: the client's queue is full")
+        except zmq.ZMQError as exc:
+            log.warning("cannot send reply: %s", exc)
 
     def handle(self, payload: bytes) -> dict | asyncio.Future:
         """Turn one request frame into a reply, or a future of one."""
