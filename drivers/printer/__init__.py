@@ -1,0 +1,5 @@
+"""Receipt printers: the ticket printer of the numbering machine (叫号机) and kiosks."""
+
+DRIVERS = {
+    "escpos": "drivers.printer.escpos_driver:EscposPrinter",
+}
