@@ -127,3 +127,44 @@ def _text_piece(item: dict, width_px: int, font_path: str):
         out.paste(row, (x, y))
         y += row.height
     return out
+
+
+def _qr_piece(item: dict, width_px: int):
+    """The QR as the printer draws it: ``size`` dots per module, the stored error correction."""
+    import qrcode
+    from PIL import Image
+
+    levels = {"L": qrcode.constants.ERROR_CORRECT_L, "M": qrcode.constants.ERROR_CORRECT_M,
+              "Q": qrcode.constants.ERROR_CORRECT_Q, "H": qrcode.constants.ERROR_CORRECT_H}
+    code = qrcode.QRCode(error_correction=levels.get(item.get("ec", "L"), qrcode.constants.ERROR_CORRECT_L),
+                         box_size=max(1, int(item.get("size") or 3)), border=2)
+    code.add_data(item["data"])
+    image = code.make_image().get_image().convert("L")
+    if image.width > width_px:
+        image = image.resize((width_px, width_px), Image.NEAREST)
+    return image
+
+
+def _barcode_piece(item: dict, width_px: int, font_path: str):
+    """A picture of the bars (one bar pattern per byte, not a scannable code) with the text under
+    it, so a person looking at the receipt sees where the barcode is and what it holds."""
+    from PIL import Image, ImageDraw
+
+    from drivers.printer import fonts
+
+    data = str(item.get("data", ""))
+    height = max(8, int(item.get("height") or 80))
+    font = fonts.load(LINE_PX, font_path)
+    bars_width = min(width_px, max(40, 11 * len(data.encode("utf-8", "replace")) + 20))
+    image = Image.new("L", (bars_width, height + LINE_PX + 6), 255)
+    draw = ImageDraw.Draw(image)
+    x = 10
+    for byte in data.encode("utf-8", "replace"):
+        for bit in range(8):
+            if byte >> (7 - bit) & 1 and x < bars_width - 10:
+                draw.rectangle((x, 0, x, height), fill=0)
+            x += 1
+        x += 3
+    caption = "".join(ch if ch.isprintable() else "·" for ch in data)
+    draw.text((10, height + 3), caption, font=font, fill=0)
+    return image
