@@ -198,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     except HwdError as exc:
         print(f"hwctl: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # output piped into head: not an error
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

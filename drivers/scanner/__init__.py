@@ -1,5 +1,6 @@
 """Barcode and QR scanners: appointment codes at the kiosk and the window."""
 
 DRIVERS = {
+    "evdev": "drivers.scanner.evdev_scanner:EvdevScanner",
     "serial": "drivers.scanner.serial_port:SerialScanner",
 }

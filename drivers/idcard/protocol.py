@@ -1,0 +1,232 @@
+"""The SAM frame protocol of second-generation ID-card readers, as pure bytes <-> values.
+
+Kept free of I/O (Klipper style) so that the driver, the emulator and the property tests share
+one definition of a frame. Frame, both directions (protocols.md A)::
+
+    AA AA AA 96 69 | LEN (2, big-endian) | body | CHK
+
+``LEN`` counts every byte after itself including ``CHK``; ``CHK`` is the XOR of the ``LEN``
+bytes and the body. A host body is ``CMD PARA [data]``, a reader body ``SW1 SW2 SW3 [data]``.
+
+``Parser`` is incremental: bytes go in as they arrive (a frame may be split across reads, and
+garbage may precede it), complete frames and rejected frames come out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PREAMBLE = b"\xaa\xaa\xaa\x96\x69"
+HEADER_LEN = 7            # preamble + LEN
+MIN_LEN = 3               # smallest LEN: a two-byte body (CMD PARA) + CHK
+MAX_LEN = 0x0A00          # largest reply we accept: read with a 1024-byte fingerprint is 0x090A
+
+# host commands (CMD, PARA)
+RESET = (0x10, 0xFF)
+SAM_STATUS = (0x11, 0xFF)
+SAM_ID = (0x12, 0xFF)
+FIND = (0x20, 0x01)
+SELECT = (0x20, 0x02)
+READ = (0x30, 0x01)
+READ_FINGERPRINT = (0x30, 0x10)
+READ_EXTRA_ADDRESS = (0x30, 0x03)
+
+# SW3 values
+OK = 0x90
+FIND_OK = 0x9F
+NO_CONTENT = 0x91
+FIND_FAILED = 0x80
+SELECT_FAILED = 0x81
+
+SW3_NAMES = {
+    0x90: "ok",
+    0x9F: "find_ok",
+    0x91: "no_content",
+    0x10: "checksum_error",
+    0x11: "length_error",
+    0x21: "command_error",
+    0x23: "unauthorised",
+    0x24: "unknown_error",
+    0x31: "card_auth_sam_failed",
+    0x32: "sam_auth_card_failed",
+    0x33: "verification_error",
+    0x40: "unknown_card_type",
+    0x41: "read_failed",
+    0x47: "random_number_failed",
+    0x60: "sam_self_test_failed",
+    0x66: "sam_not_authorised",
+    0x80: "find_failed",
+    0x81: "select_failed",
+}
+
+TEXT_LEN = 256
+PHOTO_LEN = 1024
+
+
+class IdCardError(Exception):
+    """Base of the ID-card package's errors."""
+
+
+class SamError(IdCardError):
+    """The reader answered with an SW3 other than success; ``name`` is from ``SW3_NAMES``."""
+
+    def __init__(self, sw3: int, command: tuple[int, int] | None = None):
+        self.sw3 = sw3
+        self.name = sw3_name(sw3)
+        self.command = command
+        where = f" to {command[0]:02X} {command[1]:02X}" if command else ""
+        super().__init__(f"reader answered {self.name} (SW3 {sw3:02X}){where}")
+
+
+class FrameError(IdCardError):
+    """A frame was rejected (bad checksum, bad LEN) or did not arrive."""
+
+
+def sw3_name(sw3: int) -> str:
+    return SW3_NAMES.get(sw3, f"sw3_{sw3:02x}")
+
+
+def checksum(data: bytes) -> int:
+    value = 0
+    for b in data:
+        value ^= b
+    return value
+
+
+def build_frame(body: bytes) -> bytes:
+    """Wrap a body (host: CMD PARA data; reader: SW1 SW2 SW3 data) into a frame."""
+    length = len(body) + 1
+    if length > 0xFFFF:
+        raise ValueError("body too long for a SAM frame")
+    lenbytes = length.to_bytes(2, "big")
+    return PREAMBLE + lenbytes + body + bytes([checksum(lenbytes + body)])
+
+
+def request(command: tuple[int, int], data: bytes = b"") -> bytes:
+    return build_frame(bytes(command) + data)
+
+
+def reply(sw3: int, data: bytes = b"", sw1: int = 0, sw2: int = 0) -> bytes:
+    return build_frame(bytes((sw1, sw2, sw3)) + data)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A checked frame: its body (without LEN and CHK)."""
+
+    body: bytes
+
+    @property
+    def sw3(self) -> int:
+        return self.body[2] if len(self.body) >= 3 else -1
+
+    @property
+    def data(self) -> bytes:
+        return self.body[3:]
+
+
+@dataclass(frozen=True)
+class BadFrame:
+    """A frame-shaped run of bytes that was rejected; parsing resumes after its preamble."""
+
+    reason: str   # "checksum" or "length"
+
+
+NEED_MORE = 0
+
+
+def check_frame(buf: bytes | bytearray) -> tuple[int, int]:
+    """Look at the start of ``buf`` (which begins with the preamble).
+
+    Returns ``(NEED_MORE, 0)``, ``(-1, 0)`` for a bad LEN, ``(-2, n)`` for a bad checksum over
+    ``n`` bytes, or ``(1, n)`` for a good frame of ``n`` bytes.
+    """
+    if len(buf) < HEADER_LEN:
+        return NEED_MORE, 0
+    length = int.from_bytes(buf[5:7], "big")
+    if length < MIN_LEN or length > MAX_LEN:
+        return -1, 0
+    total = HEADER_LEN + length
+    if len(buf) < total:
+        return NEED_MORE, 0
+    if checksum(buf[5:total - 1]) != buf[total - 1]:
+        return -2, total
+    return 1, total
+
+
+class Parser:
+    """Incremental frame parser: ``feed(bytes)`` returns the frames and rejects completed so far.
+
+    Bytes before a preamble are skipped as garbage (counted in ``garbage``). A rejected frame
+    does not swallow what follows: scanning restarts one byte after the rejected preamble, so a
+    good frame hidden behind a corrupt one is still found.
+    """
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.garbage = 0
+
+    def reset(self) -> None:
+        self.buffer.clear()
+
+    def feed(self, data: bytes) -> list[Frame | BadFrame]:
+        self.buffer += data
+        out: list[Frame | BadFrame] = []
+        while True:
+            start = self.buffer.find(PREAMBLE)
+            if start < 0:
+                # keep a tail that may be the beginning of a preamble
+                keep = 0
+                for k in range(min(len(PREAMBLE) - 1, len(self.buffer)), 0, -1):
+                    if self.buffer.endswith(PREAMBLE[:k]):
+                        keep = k
+                        break
+                self.garbage += len(self.buffer) - keep
+                del self.buffer[:len(self.buffer) - keep]
+                return out
+            if start:
+                self.garbage += start
+                del self.buffer[:start]
+            status, n = check_frame(self.buffer)
+            if status == NEED_MORE:
+                return out
+            if status == 1:
+                out.append(Frame(bytes(self.buffer[HEADER_LEN:n - 1])))
+                del self.buffer[:n]
+            else:
+                out.append(BadFrame("length" if status == -1 else "checksum"))
+                del self.buffer[:1]
+
+
+@dataclass(frozen=True)
+class ReadData:
+    """The payload of a successful read (30 01 / 30 10)."""
+
+    text: bytes
+    photo: bytes
+    fingerprint: bytes = b""
+
+
+def parse_read(data: bytes, fingerprint: bool = False) -> ReadData:
+    """Split a read reply's data (after SW3) into text, photo and fingerprint blocks.
+
+    The data starts with big-endian length words: text and photo, plus fingerprint for 30 10.
+    """
+    words = 3 if fingerprint else 2
+    if len(data) < 2 * words:
+        raise FrameError("read reply too short for its length words")
+    lengths = [int.from_bytes(data[2 * i:2 * i + 2], "big") for i in range(words)]
+    offset = 2 * words
+    if len(data) != offset + sum(lengths):
+        raise FrameError(f"read reply holds {len(data)} bytes, its length words say {offset + sum(lengths)}")
+    text = data[offset:offset + lengths[0]]
+    photo = data[offset + lengths[0]:offset + lengths[0] + lengths[1]]
+    return ReadData(text, photo, data[offset + lengths[0] + lengths[1]:])
+
+
+def build_read(text: bytes, photo: bytes, fingerprint: bytes | None = None) -> bytes:
+    """The data part of a read reply (the inverse of ``parse_read``)."""
+    words = len(text).to_bytes(2, "big") + len(photo).to_bytes(2, "big")
+    if fingerprint is not None:
+        words += len(fingerprint).to_bytes(2, "big")
+    return words + text + photo + (fingerprint or b"")

@@ -1,0 +1,6 @@
+"""Keypads: the 好差评 evaluation keypad in front of each window and the clerk's caller keypad."""
+
+DRIVERS = {
+    "evdev": "drivers.keypad.evdev_keypad:EvdevKeypad",
+    "serial": "drivers.keypad.serial_keypad:SerialKeypad",
+}
