@@ -7,6 +7,7 @@ command -v espeak-ng >/dev/null 2>&1 || want="$want espeak-ng"
 command -v chromium >/dev/null 2>&1 || want="$want chromium"
 command -v sox >/dev/null 2>&1 || want="$want sox"
 command -v aplay >/dev/null 2>&1 || want="$want alsa-utils"
+command -v socat >/dev/null 2>&1 || want="$want socat"
 command -v systemd-analyze >/dev/null 2>&1 || want="$want systemd"
 fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk\|noto serif cjk" || want="$want fonts-wqy-microhei"
 [ -z "$want" ] && exit 0

@@ -1,0 +1,93 @@
+"""What every window screen does, whatever its wire: keep the content, deliver it, re-deliver it.
+
+The hall engine shows a call on a screen that may be unplugged right now; the content is kept
+and sent when the screen is back (``open`` delivers it), identical content is not re-sent, and
+every change is published as ``display.content`` for browser screens and the hall display.
+Subclasses implement ``send_content`` (the wire) and may override ``open``/``close``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hwd.device import Device, method
+from hwd.errors import DeviceError, DeviceLost
+from hwd.schema import Field
+
+EFFECTS = ("static", "scroll", "blink")
+
+
+def _check_lines(value: list) -> str | None:
+    if len(value) > 32:
+        return "at most 32 lines"
+    return None
+
+
+class DisplayDevice(Device):
+    kind = "display"
+
+    def __init__(self, config, ctx):
+        super().__init__(config, ctx)
+        self.content: dict[str, Any] = {"lines": [], "effect": "static"}
+        self.sent: dict[str, Any] | None = None   # what the screen shows now, as far as we know
+
+    # -- the wire (subclasses) -----------------------------------------------------------------
+    def send_content(self, content: dict) -> None:
+        """Put ``content`` on the screen (worker thread); raise DeviceLost/OSError if the link broke."""
+        raise NotImplementedError
+
+    # -- delivery ----------------------------------------------------------------------------
+    def deliver(self, force: bool = False) -> bool:
+        """Send the current content unless the screen already shows it; False if it could not."""
+        if not self.connected:
+            return False
+        content = {"lines": list(self.content["lines"]), "effect": self.content["effect"]}
+        if not force and self.sent == content:
+            return True
+        try:
+            self.send_content(content)
+        except (DeviceLost, DeviceError, OSError) as exc:
+            self.link_lost(exc)
+            return False
+        self.sent = content
+        return True
+
+    def link_lost(self, exc: BaseException) -> None:
+        """The screen stopped answering mid-call: go offline; the worker reconnects and re-sends."""
+        self.count("disconnects")
+        self.connected = False
+        self.sent = None
+        try:
+            self.close()
+        except Exception:
+            self.log.exception("close failed")
+        self.set_state("offline", str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+
+    def set_content(self, lines: list[str], effect: str) -> None:
+        content = {"lines": [str(x) for x in lines], "effect": effect}
+        if content != self.content:
+            self.content = content
+            self.publish("display.content", lines=content["lines"], effect=effect)
+
+    def info(self) -> dict:
+        return {"lines": list(self.content["lines"])}
+
+    # -- RPC ---------------------------------------------------------------------------------
+    @method("show", (Field("lines", list, items=str, check=_check_lines),
+                     Field("effect", str, "static", choices=EFFECTS)), offline_ok=True)
+    def rpc_show(self, params: dict) -> dict:
+        """Show lines on the screen; kept and sent later if the screen is offline."""
+        self.set_content(params["lines"], params.get("effect", "static"))
+        return {"delivered": self.deliver()}
+
+    @method("clear", (), offline_ok=True)
+    def rpc_clear(self, params: dict) -> dict:
+        """Blank the screen."""
+        self.set_content([], "static")
+        return {"delivered": self.deliver()}
+
+    @method("get", (), offline_ok=True, in_worker=False)
+    def rpc_get(self, params: dict) -> dict:
+        """The content the screen should show now, and whether it does."""
+        return {"lines": list(self.content["lines"]), "effect": self.content["effect"],
+                "delivered": self.connected and self.sent == self.content}

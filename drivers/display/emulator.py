@@ -1,0 +1,178 @@
+"""Emulator of an RS-485 bus of window screens, at the far end of a pty (or a loopback socket).
+
+It decodes frames with the same frame config as the driver, verifies checksums, keeps what each
+address shows and renders it as ``screen-<addr>.png`` (red dots on black) in its workdir, so the
+demo and the tests see the screens. Several ``sim://busname`` devices share one emulator, as
+several screens share one bus.
+
+Faults: ``noack`` (stop acknowledging), ``garbage`` (noise towards the driver), ``ack_delay``
+(a slow controller; bytes arriving before it has answered count as bus ``collisions``, which on a
+half-duplex RS-485 bus garble both frames), ``unplug``/``plug`` (the screen loses power and its
+content), ``silent``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from drivers.display.frame import DEFAULT_FRAME
+from drivers.display.protocol import Bad, Frame, FrameDecoder, FrameSpec, parse_hex
+from drivers.display.textcodec import decode_text
+from hwd.sim import Emulator
+
+NOISE = ("no start marker", "bytes before the start marker")
+
+
+class ScreenEmulator(Emulator):
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        opts = self.options
+        self.spec = FrameSpec.parse(opts.get("frame") or DEFAULT_FRAME, opts.get("escape") or {},
+                                    opts.get("checksum_from"), opts.get("len_adjust", 0))
+        self.decoder = FrameDecoder(self.spec)
+        self.bitmap = self.spec.has("bitmap")
+        self.ack = opts.get("ack") or ""
+        self.screens: dict[int, dict] = {}
+        self.counters = {"frames": 0, "bad_frames": 0, "noise_bytes": 0, "collisions": 0, "acks": 0}
+        self.last_bad: list[str] = []
+        self.noack = False
+        self.ack_delay = 0.0
+        self.busy_until = 0.0
+        self.lock = threading.Lock()
+
+    # -- per-address config ------------------------------------------------------------------
+    def options_for(self, addr: int) -> dict:
+        for dc in self.devices:
+            if int(dc.options.get("address", 1)) == addr:
+                return dc.options
+        return self.options
+
+    # -- the wire ----------------------------------------------------------------------------
+    def received(self, data: bytes) -> None:
+        with self.lock:
+            if time.monotonic() < self.busy_until:
+                self.counters["collisions"] += 1
+            results = self.decoder.feed(data)
+        for result in results:
+            if isinstance(result, Frame):
+                self.counters["frames"] += 1
+                self.handle(result)
+            elif isinstance(result, Bad):
+                if result.reason in NOISE:
+                    self.counters["noise_bytes"] += result.skip
+                else:
+                    self.counters["bad_frames"] += 1
+                    self.last_bad = (self.last_bad + [result.reason])[-10:]
+                    self.log.info("bad frame: %s", result.reason)
+
+    def handle(self, frame: Frame) -> None:
+        addr = frame.fields.get("addr", 0)
+        opts = self.options_for(addr)
+        screen = self.screens.setdefault(addr, {"lines": [], "effect": None, "frames": 0})
+        screen["frames"] += 1
+        if "effect" in frame.fields:
+            names = {v: k for k, v in (opts.get("effects") or {"static": 0, "scroll": 1, "blink": 2}).items()}
+            screen["effect"] = names.get(frame.fields["effect"], frame.fields["effect"])
+        if "bitmap" in frame.fields:
+            screen["bitmap"] = frame.fields["bitmap"]
+            self.render_bitmap(addr, opts, frame.fields["bitmap"])
+        else:
+            self.store_text(screen, opts, frame)
+            self.render_text(addr, opts, screen["lines"])
+        self.answer(addr)
+
+    def store_text(self, screen: dict, opts: dict, frame: Frame) -> None:
+        text = decode_text(frame.fields.get("text", b""), opts.get("encoding", "gb2312"))
+        n = int(opts.get("lines", 1))
+        sep = opts.get("line_separator")
+        if sep is not None:
+            joiner = decode_text(parse_hex(sep), opts.get("encoding", "gb2312")) if sep else None
+            lines = text.split(joiner) if joiner else [text]
+            screen["lines"] = (lines + [""] * n)[:max(n, len(lines))]
+            return
+        index = frame.fields.get("line", 0) - int(opts.get("line_base", 0))
+        lines = (screen["lines"] + [""] * n)[:max(n, index + 1)]
+        if 0 <= index < len(lines):
+            lines[index] = text
+        screen["lines"] = lines
+
+    def answer(self, addr: int) -> None:
+        if not self.ack or self.noack:
+            return
+        reply = parse_hex(self.ack.replace("{addr}", f"{addr & 0xFF:02X}"))
+        if self.ack_delay:
+            with self.lock:
+                self.busy_until = time.monotonic() + self.ack_delay
+            timer = threading.Timer(self.ack_delay, self._send_ack, (reply,))
+            timer.daemon = True
+            timer.start()
+        else:
+            self._send_ack(reply)
+
+    def _send_ack(self, reply: bytes) -> None:
+        self.counters["acks"] += 1
+        self.send(reply)
+
+    # -- pictures ----------------------------------------------------------------------------
+    def png_path(self, addr: int):
+        return self.workdir / f"screen-{addr}.png"
+
+    def render_text(self, addr: int, opts: dict, lines: list[str]) -> None:
+        from drivers.display import render
+
+        try:
+            img = render.text_matrix(lines, opts.get("font"))
+            self.workdir.mkdir(parents=True, exist_ok=True)
+            render.led_png(img, self.png_path(addr))
+        except (OSError, render.FontMissing) as exc:
+            self.log.warning("cannot render screen %s: %s", addr, exc)
+
+    def render_bitmap(self, addr: int, opts: dict, data: bytes) -> None:
+        from drivers.display import render
+
+        width, height = int(opts.get("width", 64)), int(opts.get("height", 16))
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        render.led_png(render.unpack_bits(data, width, height), self.png_path(addr))
+
+    # -- control -----------------------------------------------------------------------------
+    def screen_status(self, addr: int) -> dict:
+        screen = self.screens.get(addr, {"lines": [], "effect": None, "frames": 0})
+        png = self.png_path(addr)
+        out = {"address": addr, "lines": list(screen["lines"]), "effect": screen["effect"],
+               "frames": screen["frames"], "png": str(png) if png.exists() else None}
+        if "bitmap" in screen:
+            out["bitmap"] = screen["bitmap"].hex()
+        return out
+
+    def status(self) -> dict:
+        return {**super().status(), **self.counters, "last_bad": list(self.last_bad),
+                "noack": self.noack, "screens": [self.screen_status(a) for a in sorted(self.screens)]}
+
+    def act_content(self, address: int | None = None) -> Any:
+        """What each screen on the bus shows (or the one at ``address``)."""
+        if address is not None:
+            return self.screen_status(int(address))
+        return [self.screen_status(a) for a in sorted(self.screens)]
+
+    def act_noack(self, on: bool = True) -> dict:
+        self.noack = bool(on)
+        return self.status()
+
+    def act_ack_delay(self, ms: int = 50) -> dict:
+        self.ack_delay = max(0, int(ms)) / 1000
+        return self.status()
+
+    def act_garbage(self, data: str = "FF00A5135A5A7E") -> dict:
+        """Send noise to the driver, as a screen with a failing transceiver does."""
+        self.send(parse_hex(data))
+        return {"sent_hex": data}
+
+    def act_unplug(self) -> dict:
+        """Pull the cable (and the screen's power: it forgets what it showed)."""
+        self.screens.clear()
+        self.decoder.buffer.clear()
+        for path in self.workdir.glob("screen-*.png"):
+            path.unlink(missing_ok=True)
+        return super().act_unplug()

@@ -1,0 +1,191 @@
+"""Driver ``frame``: a text window screen that speaks a vendor frame declared in the config.
+
+The screen is on a serial line, usually an RS-485 bus shared with other screens at other
+addresses; every screen on one port shares one ``SharedPort``, so a frame and its ack are one
+uninterrupted transaction on the bus. Text is encoded in the screen's legacy encoding;
+characters it cannot hold are replaced and logged. See docs/drivers/display.md.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from drivers.display.base import EFFECTS, DisplayDevice
+from drivers.display.protocol import FrameError, FrameSpec, parse_hex
+from drivers.display.textcodec import ENCODINGS, encode_text
+from hwd.errors import DeviceError, DeviceLost
+from hwd.ports import open_serial, port_key
+from hwd.schema import Field
+
+DEFAULT_FRAME = ["A5", "{addr}", "01", "{len}", "{text}", "{crc16_modbus}", "5A"]
+
+
+def _hex_or_empty(value: str) -> str | None:
+    if value == "":
+        return None
+    try:
+        parse_hex(value.replace("{addr}", "00"))
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+FRAME_OPTIONS = (
+    Field("frame", list, DEFAULT_FRAME, items=str, doc="the frame as tokens (docs/drivers/display.md)"),
+    Field("escape", dict, {}, doc="byte -> replacement sequence, e.g. { A5 = \"A602\" }"),
+    Field("checksum_from", int, None, min=0, doc="index of the first token the checksum covers"),
+    Field("len_adjust", int, 0, min=-16, max=16, doc="added to the payload length in {len}"),
+    Field("address", int, 1, min=0, max=0xFFFF, doc="the screen's bus address"),
+    Field("ack", str, None, check=_hex_or_empty, doc="reply the screen sends for each frame (hex; "
+                                                       "{addr} is the address byte)"),
+    Field("ack_timeout_ms", int, 300, min=10, max=10000),
+    Field("retries", int, 2, min=0, max=10, doc="re-sends of a frame that got no ack"),
+    Field("frame_gap_ms", int, 0, min=0, max=1000, doc="pause after each frame (slow controllers)"),
+    Field("baudrate", int, 9600, min=300, max=921600),
+    Field("effects", dict, {"static": 0, "scroll": 1, "blink": 2}, doc="value of {effect} per effect"),
+)
+
+
+class FrameScreen(DisplayDevice):
+    driver = "frame"
+    schemes = ("serial", "tcp")
+    requires = (("serial", "pyserial"),)
+    emulator = "drivers.display.emulator:ScreenEmulator"
+    poll_interval = 1.0          # a read that notices an unplugged adapter
+    payload = "text"
+    options = FRAME_OPTIONS + (
+        Field("encoding", str, "gb2312", choices=ENCODINGS),
+        Field("lines", int, 1, min=1, max=16, doc="text lines the screen has"),
+        Field("line_separator", str, None, check=_hex_or_empty,
+              doc="hex bytes joining the lines into one frame; unset: one frame per line with {line}"),
+        Field("line_base", int, 0, min=0, max=1, doc="{line} of the first line"),
+        Field("replace_char", str, "?", doc="shown instead of characters the encoding lacks"),
+    )
+
+    @classmethod
+    def validate(cls, options: dict, problems: Any, path: tuple) -> None:
+        try:
+            cls.build_spec(options)
+        except FrameError as exc:
+            key = path + (exc.key,) + ((exc.index,) if exc.index is not None else ())
+            problems.add(key, str(exc))
+        effects = options.get("effects") or {}
+        for name, value in effects.items():
+            if name not in EFFECTS:
+                problems.add(path + ("effects", name), f"unknown effect; known: {', '.join(EFFECTS)}")
+            elif not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 255:
+                problems.add(path + ("effects", name), "expected a byte value 0-255")
+        if len(options.get("replace_char", "?")) != 1:
+            problems.add(path + ("replace_char",), "expected one character")
+
+    @classmethod
+    def build_spec(cls, options: dict) -> FrameSpec:
+        return FrameSpec.parse(options.get("frame") or DEFAULT_FRAME, options.get("escape") or {},
+                               options.get("checksum_from"), options.get("len_adjust", 0), cls.payload)
+
+    def __init__(self, config, ctx):
+        super().__init__(config, ctx)
+        self.spec = self.build_spec(self.opts)
+        self.shared = None
+        ack = self.opts.get("ack")
+        self.ack = parse_hex(ack.replace("{addr}", f"{self.opts['address'] & 0xFF:02X}")) if ack else b""
+
+    # -- link --------------------------------------------------------------------------------
+    def open(self) -> None:
+        baudrate = self.opts["baudrate"]
+        url = self.url
+        self.shared = self.ctx.ports.get(port_key(url), lambda: open_serial(url, baudrate=baudrate, timeout=0))
+        with self.shared.transaction():
+            pass
+        self.sent = None
+        content = {"lines": list(self.content["lines"]), "effect": self.content["effect"]}
+        self.send_content(content)   # a screen back on the bus gets its content at once
+        self.sent = content
+
+    def close(self) -> None:
+        if self.shared is not None:
+            self.ctx.ports.release(self.shared)
+            self.shared = None
+
+    def poll(self) -> None:
+        with self.shared.transaction() as port:
+            stray = port.read(4096)
+        if stray:
+            self.count("stray_bytes", len(stray))
+
+    # -- content -----------------------------------------------------------------------------
+    def encode_line(self, text: str, max_bytes: int) -> bytes:
+        data, missing = encode_text(text, self.opts["encoding"], self.opts["replace_char"])
+        if missing:
+            self.count("replaced_chars", len(missing))
+            self.log.warning("%d character(s) not in %s shown as %r: %s", len(missing),
+                             self.opts["encoding"], self.opts["replace_char"], "".join(missing[:10]))
+        if len(data) > max_bytes:
+            self.count("truncated")
+            self.log.warning("text of %d bytes cut to the frame's %d", len(data), max_bytes)
+            while len(data) > max_bytes and text:
+                text = text[:-1]
+                data, _ = encode_text(text, self.opts["encoding"], self.opts["replace_char"])
+        return data
+
+    def max_payload(self) -> int:
+        kinds = self.spec.kinds
+        limit = 255 if "len" in kinds else 0xFFFF if ("len16" in kinds or "len16le" in kinds) else 4096
+        return max(0, limit - self.opts["len_adjust"])
+
+    def frames_for(self, content: dict) -> list[bytes]:
+        n = self.opts["lines"]
+        lines = (list(content["lines"]) + [""] * n)[:n]
+        if len(content["lines"]) > n:
+            self.log.warning("%d lines for a %d-line screen; the rest is dropped", len(content["lines"]), n)
+        effect = int(self.opts["effects"].get(content["effect"], 0))
+        addr, base, limit = self.opts["address"], self.opts["line_base"], self.max_payload()
+        sep = self.opts.get("line_separator")
+        if sep is not None:
+            joiner = parse_hex(sep) if sep else b""
+            payload = joiner.join(self.encode_line(line, limit) for line in lines)[:limit]
+            return [self.spec.encode(payload, addr=addr, line=base, effect=effect)]
+        return [self.spec.encode(self.encode_line(line, limit), addr=addr, line=base + i, effect=effect)
+                for i, line in enumerate(lines)]
+
+    def send_content(self, content: dict) -> None:
+        self.send_frames(self.frames_for(content))
+
+    def send_frames(self, frames: list[bytes]) -> None:
+        if self.shared is None:
+            raise DeviceLost("port closed")
+        with self.shared.transaction() as port:
+            for frame in frames:
+                self._send_frame(port, frame)
+
+    def _send_frame(self, port: Any, frame: bytes) -> None:
+        tries = 1 + (self.opts["retries"] if self.ack else 0)
+        for attempt in range(tries):
+            stray = port.read(4096)
+            if stray:
+                self.count("stray_bytes", len(stray))
+            port.write(frame)
+            port.flush()
+            self.count("frames")
+            if not self.ack or self._wait_ack(port):
+                if self.opts["frame_gap_ms"]:
+                    time.sleep(self.opts["frame_gap_ms"] / 1000)
+                return
+            self.count("ack_timeouts")
+            self.log.warning("no ack for frame (try %d of %d)", attempt + 1, tries)
+        raise DeviceError(f"screen at address {self.opts['address']} does not acknowledge "
+                          f"({tries} tries); check its address, wiring and frame config")
+
+    def _wait_ack(self, port: Any) -> bool:
+        deadline = time.monotonic() + self.opts["ack_timeout_ms"] / 1000
+        got = b""
+        while time.monotonic() < deadline:
+            data = port.read(256)
+            if data:
+                got += data
+                if self.ack in got:
+                    return True
+            else:
+                time.sleep(0.002)
+        return False
