@@ -42,7 +42,7 @@ def test_valid_config_loads_typed_objects(tmp_path):
     ("[daemon]\nrpc = 'http://x'\n", "hall.toml:2 daemon.rpc: expected ipc:///path or tcp://host:port"),
     ("[daemon]\nrpc = 'tcp://0.0.0.0:5555'\n", "hall.toml:2 daemon.rpc: a tcp:// endpoint needs CURVE keys"),
     (SCANNER.replace('kind = "scanner"', 'kind = "toaster"'), "hall.toml:4 device[0].kind: 'toaster' is not one of"),
-    (SCANNER.replace('driver = "serial"', 'driver = "hid"'), "hall.toml:5 device[0].driver: unknown driver 'hid' for kind scanner; known: serial"),
+    (SCANNER.replace('driver = "serial"', 'driver = "hid"'), "hall.toml:5 device[0].driver: unknown driver 'hid' for kind scanner; known: evdev, serial"),
     (SCANNER.replace('sim://s1', 'serial://dev/ttyUSB0'), "hall.toml:6 device[0].url: serial:// takes an absolute path"),
     (SCANNER.replace('sim://s1', 'usb://0416:5011'), "hall.toml:6 device[0].url: driver serial does not take usb:// URLs"),
     (SCANNER.replace('sim://s1', 'serial:///dev/ttyUSB0?baud=9600'), "hall.toml:6 device[0].url: unknown serial parameter 'baud'"),
