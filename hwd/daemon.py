@@ -64,6 +64,7 @@ class Daemon:
         self.sockets: list[zmq.Socket] = []
         self.auth: Any = None
         self.bound_paths: list[Path] = []
+        self.node_links: list[Any] = []
 
     # -- sockets -----------------------------------------------------------------------------
     def _bind(self, kind: int, endpoint: str) -> zmq.Socket:
@@ -135,6 +136,10 @@ class Daemon:
             manager.build()
             self._register_core(manager, bus)
             manager.register_methods(self.methods)
+            if self.config.nodes:
+                from hwd.nodes import connect_all
+
+                self.node_links = await connect_all(self.config, manager, bus.publish)
             if self.config.hall is not None:
                 from hwd.hall.engine import HallEngine
 
@@ -163,6 +168,8 @@ class Daemon:
                 await asyncio.gather(*tasks, return_exceptions=True)
             if self.hall is not None:
                 await self.hall.stop()
+            for link in self.node_links:
+                await link.stop()
             await asyncio.to_thread(manager.stop, 1.2)
             self._close()
 

@@ -19,7 +19,7 @@ from hwd.device import Device, DeviceContext, MethodSpec, Worker
 from hwd.errors import HwdError
 from hwd.ports import PortRegistry
 from hwd.rpc import MethodTable
-from hwd.schema import Field
+from hwd.schema import Field, Problems, check_table, format_path
 from hwd.sim import SimRegistry
 
 log = logging.getLogger("hwd.manager")
@@ -122,6 +122,11 @@ class DeviceManager:
                 raise HwdError(f"device {dev.id!r} is offline: {dev.detail}", errors.DEVICE_OFFLINE)
             if dev.state == "fault":
                 raise HwdError(f"device {dev.id!r} is in fault: {dev.detail}", errors.DEVICE_FAULT)
+        problems = Problems()
+        params = check_table(params, (Field("device", str),) + tuple(spec.params), (), problems)
+        if problems:
+            raise HwdError("; ".join(f"{format_path(p) or 'params'}: {m}" for p, m in problems.items),
+                           errors.INVALID_PARAMS)
         bound = getattr(dev, fn)
         if not spec.in_worker:
             result = bound(params)

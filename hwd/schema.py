@@ -127,7 +127,7 @@ def check_table(table: Any, fields: Sequence[Field], path: Path, problems: Probl
             problems.add(path + (key,), unknown_key_message(key, known))
     out: dict[str, Any] = {}
     for f in fields:
-        if f.name in table:
+        if f.name in table and not (table[f.name] is None and not f.required):
             err = check_value(f, table[f.name])
             if err:
                 problems.add(path + (f.name,), err)

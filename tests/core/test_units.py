@@ -85,3 +85,11 @@ def test_event_bus_numbers_events_in_order_across_threads():
         return seen
     seen = asyncio.run(run())
     assert seen == list(range(1, 101))
+
+
+def test_null_for_an_optional_key_means_absent():
+    p = Problems()
+    out = check_table({"a": None}, (Field("a", str, "dflt"),), (), p)
+    assert not p and out == {"a": "dflt"}
+    check_table({"a": None}, (Field("a", str),), (), p)
+    assert p.items[0][1].startswith("expected a string")

@@ -1,0 +1,149 @@
+"""The ``hall.*`` RPC methods (design.md §3 and docs/hall.md): names, params and one line of doc
+each, mapped onto the engine. Params are checked by the RPC layer before any rule runs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from hwd.clock import parse_time
+from hwd.hall import stats
+from hwd.hall.config import PRIORITY_CLASSES
+from hwd.schema import Field
+
+if TYPE_CHECKING:
+    from hwd.hall.engine import HallEngine
+
+WINDOW = Field("window", str)
+TICKET_STATES = ("waiting", "called", "serving", "done", "no_show", "expired")
+
+
+def register(methods: Any, engine: "HallEngine") -> None:
+    core = lambda: engine.core  # noqa: E731 - the core exists once the engine has started
+    add = methods.add
+
+    add("hall.issue_ticket", lambda p: engine.issue_ticket(p["service"], p["kiosk"], p["card_token"],
+                                                           p["priority"], p["appointment"]),
+        (Field("service", str), Field("kiosk", str, None), Field("card_token", str, None),
+         Field("priority", str, None, choices=("normal",) + PRIORITY_CLASSES), Field("appointment", str, None)),
+        "issue a ticket (printed at the kiosk's printer when given)")
+    add("hall.prioritize", lambda p: engine.run(core().prioritize, p["ticket"], p["priority"], p["staff"]),
+        (Field("ticket", (int, str)), Field("priority", str, choices=("normal",) + PRIORITY_CLASSES),
+         Field("staff", str, None)), "staff set the priority class of a waiting ticket")
+    add("hall.call_next", lambda p: engine.run(core().call_next, p["window"]), (WINDOW,),
+        "call the next ticket to a window (null when nobody waits)")
+    for name, doc in (("recall", "call the current ticket again"),
+                      ("no_show", "the called citizen did not come (per the no-show rule)"),
+                      ("start", "start serving the current ticket"),
+                      ("finish", "finish the current ticket and invite a rating")):
+        add(f"hall.{name}", _window_op(engine, name), (WINDOW,), doc)
+    add("hall.transfer", lambda p: engine.run(core().transfer, p["window"], p["service"]),
+        (WINDOW, Field("service", str)), "send the current ticket to another service, keeping its place")
+    for name, doc in (("pause", "pause a window (its screen shows 暂停服务)"), ("resume", "resume a paused window")):
+        add(f"hall.{name}", _pause_op(engine, name), (WINDOW, Field("reason", str, None)), doc)
+    add("hall.login", lambda p: engine.run(core().login, p["window"], p["staff"], p["pin"]),
+        (WINDOW, Field("staff", str), Field("pin", str, None)), "a clerk logs in to a window (AB岗: takes it over)")
+    add("hall.logout", lambda p: engine.run(core().logout, p["window"], p["staff"]),
+        (WINDOW, Field("staff", str, None)), "a clerk logs out; the window closes")
+    add("hall.rate", lambda p: engine.run(core().ratings.rate, p["score"], window=p["window"], ticket=p["ticket"],
+                                          channel=p["channel"], reason=p["reason"]),
+        (Field("score", int, min=1, max=5), Field("window", str, None), Field("ticket", (int, str), None),
+         Field("channel", str, "rpc"), Field("reason", str, None)),
+        "rate the last service of a window (or a ticket): 5 非常满意 … 1 非常不满意")
+    add("hall.state", lambda p: engine.snapshot(), (), "snapshot: windows, queues, recent calls, seq")
+    add("hall.stats", lambda p: _stats(engine, p),
+        (Field("from", str, None), Field("to", str, None), Field("group_by", str, "service", choices=stats.GROUPS)),
+        "statistics rows over a period of issue dates")
+    add("hall.services", lambda p: _services(engine), (), "services with today's quota and queue")
+    add("hall.guide", lambda p: engine.guide(p["service"], p["kiosk"], p["print"]),
+        (Field("service", str), Field("kiosk", str, None), Field("print", bool, False)),
+        "the service guide (办事指南); print=true prints the 一次性告知单 at the kiosk")
+    add("hall.tickets", lambda p: _tickets(engine, p),
+        (Field("day", str, None), Field("service", str, None), Field("window", str, None),
+         Field("state", str, None, choices=TICKET_STATES), Field("limit", int, 200, min=1, max=5000)),
+        "tickets of a day (default today), filtered")
+    add("hall.ticket", lambda p: core().ticket_view(core().ticket_lookup(p["ticket"])),
+        (Field("ticket", (int, str)),), "one ticket by id or number (today's first)")
+    add("hall.ratings", lambda p: _ratings(engine, p),
+        (Field("from", str, None), Field("to", str, None), Field("bad", bool, None), Field("open", bool, False),
+         Field("window", str, None), Field("staff", str, None), Field("limit", int, 500, min=1, max=5000)),
+        "ratings over a period; bad=true for 差评, open=true for those not yet followed up")
+    add("hall.followup", lambda p: engine.run(core().ratings.followup, p["rating"], p["note"], p["staff"]),
+        (Field("rating", int), Field("note", str), Field("staff", str, None)), "mark a bad rating followed up")
+    add("hall.reprint", lambda p: engine.reprint(p["ticket"], p["kiosk"]),
+        (Field("ticket", (int, str)), Field("kiosk", str, None)), "print a ticket again")
+    add("hall.checkin", lambda p: engine.checkin(p["code"], p["card_token"], p["kiosk"]),
+        (Field("code", str, None), Field("card_token", str, None), Field("kiosk", str, None)),
+        "check in an appointment by code or ID card; issues its ticket")
+    add("hall.book", lambda p: _book(engine, p),
+        (Field("service", str), Field("slot", str), Field("code", str, None), Field("id_number", str, None),
+         Field("minutes", int, None, min=5, max=600)), "book an appointment (for tests and a booking system)")
+    add("hall.export", lambda p: _export(engine, p),
+        (Field("what", str, "stats", choices=("stats", "tickets", "ratings")), Field("from", str, None),
+         Field("to", str, None), Field("group_by", str, "service", choices=stats.GROUPS)),
+        "CSV text of statistics, tickets or ratings")
+
+
+def _window_op(engine: "HallEngine", name: str):
+    return lambda p: engine.run(getattr(engine.core, name), p["window"])
+
+
+def _pause_op(engine: "HallEngine", name: str):
+    return lambda p: engine.run(getattr(engine.core, name), p["window"], p["reason"])
+
+
+def _period(engine: "HallEngine", p: dict) -> tuple[float, float]:
+    return stats.period(p.get("from"), p.get("to"), engine.tz, engine.clock.now().date())
+
+
+def _stats(engine: "HallEngine", p: dict) -> list[dict]:
+    start, end = _period(engine, p)
+    return stats.compute(engine.store, start, end, p["group_by"], engine.tz)
+
+
+def _services(engine: "HallEngine") -> list[dict]:
+    today = engine.core.today()
+    counts = engine.store.queue_counts()
+    out = []
+    for s in engine.cfg.services.values():
+        issued = engine.store.issued_count(s.id, today)
+        out.append({"id": s.id, "name": s.name, "prefix": s.prefix, "department": s.department,
+                    "quota": s.quota or None, "issued_today": issued,
+                    "remaining": max(0, s.quota - issued) if s.quota else None,
+                    "waiting": counts.get(s.id, {}).get("waiting", 0),
+                    "windows": [w.id for w in engine.cfg.windows.values() if s.id in w.services]})
+    return out
+
+
+def _tickets(engine: "HallEngine", p: dict) -> list[dict]:
+    where, args = ["day = ?"], [p["day"] or engine.core.today()]
+    for key in ("service", "window", "state"):
+        if p[key] is not None:
+            where.append(f"{key} = ?")
+            args.append(p[key])
+    rows = engine.store.all(f"SELECT * FROM tickets WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
+                            tuple(args) + (p["limit"],))
+    return [engine.core.ticket_view(r) for r in rows]
+
+
+def _ratings(engine: "HallEngine", p: dict) -> list[dict]:
+    start, end = _period(engine, p)
+    return engine.core.ratings.query(start, end, p["bad"], p["open"], p["window"], p["staff"], p["limit"])
+
+
+def _book(engine: "HallEngine", p: dict) -> dict:
+    slot = parse_time(p["slot"], engine.tz)
+    return engine.appointments.book(p["service"], slot, p["code"], p["id_number"], p["minutes"])
+
+
+def _export(engine: "HallEngine", p: dict) -> str:
+    start, end = _period(engine, p)
+    if p["what"] == "stats":
+        return stats.to_csv(stats.compute(engine.store, start, end, p["group_by"], engine.tz))
+    if p["what"] == "ratings":
+        return stats.to_csv(engine.core.ratings.query(start, end, limit=1_000_000))
+    rows = engine.store.all("SELECT * FROM tickets WHERE issued_ts >= ? AND issued_ts < ? ORDER BY id", (start, end))
+    keep = ("id", "day", "number", "service", "priority", "state", "window", "staff", "issued_at", "called_at",
+            "started_at", "finished_at", "recalls", "transfers", "printed", "rating_state")
+    return stats.to_csv([{k: engine.core.ticket_view(r)[k] for k in keep} for r in rows])
+

@@ -1,0 +1,78 @@
+"""Appointments (预约办理): booked with a code (shown as a QR code to scan at the kiosk) and
+optionally the citizen's ID number, checked in by code or by swiping the ID card.
+
+The ID number is never stored: only a salted SHA-256 of it, so a card swipe can find the
+booking. A check-in within the slot (from ``early_minutes`` before to ``late_minutes`` after)
+gets the ``appointment`` priority class; outside it the ticket is a normal one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from typing import TYPE_CHECKING
+
+from hwd import errors
+from hwd.errors import HwdError
+from hwd.hall import views
+
+if TYPE_CHECKING:
+    from hwd.hall.core import HallCore
+
+
+class Appointments:
+    def __init__(self, core: "HallCore"):
+        self.core = core
+        self.store = core.store
+
+    def person_key(self, id_number: str) -> str:
+        salt = self.store.meta("person_salt")
+        if salt is None:
+            salt = secrets.token_hex(16)
+            with self.store.tx():
+                self.store.set_meta("person_salt", salt)
+        return hashlib.sha256(f"{salt}:{id_number.upper()}".encode()).hexdigest()
+
+    def book(self, service: str, slot: dt.datetime, code: str | None = None, id_number: str | None = None,
+             minutes: int | None = None) -> dict:
+        core = self.core
+        if service not in core.cfg.services:
+            raise HwdError("没有该业务，请重新选择", errors.UNKNOWN_SERVICE, {"service": service})
+        code = code or secrets.token_hex(4).upper()
+        end = slot + dt.timedelta(minutes=minutes or core.cfg.appt_slot_minutes)
+        person = self.person_key(id_number) if id_number else None
+        with self.store.tx():
+            if self.store.one("SELECT code FROM appointments WHERE code = ?", (code,)):
+                raise HwdError(f"预约码 {code} 已存在", errors.BAD_STATE, {"code": code})
+            self.store.db.execute("INSERT INTO appointments (code, service, slot_ts, slot_end, person, created_ts) "
+                                  "VALUES (?, ?, ?, ?, ?, ?)", (code, service, slot.timestamp(), end.timestamp(),
+                                                                person, core.clock.time()))
+        return self.view(self.find(code=code))
+
+    def find(self, code: str | None = None, id_number: str | None = None) -> dict:
+        row = None
+        if code:
+            row = self.store.one("SELECT * FROM appointments WHERE code = ?", (code.strip(),))
+        elif id_number:
+            day_start = dt.datetime.combine(self.core.clock.now().date(), dt.time(), self.core.tz).timestamp()
+            row = self.store.one("SELECT * FROM appointments WHERE person = ? AND slot_ts >= ? AND slot_ts < ? "
+                                 "ORDER BY slot_ts LIMIT 1",
+                                 (self.person_key(id_number), day_start, day_start + 86400))
+        if row is None:
+            raise HwdError("未找到您的预约信息，请核对后重试或直接取号", errors.UNKNOWN_APPOINTMENT)
+        return row
+
+    def in_slot(self, row: dict) -> bool:
+        now = self.core.clock.time()
+        cfg = self.core.cfg
+        return row["slot_ts"] - cfg.appt_early_minutes * 60 <= now <= row["slot_end"] + cfg.appt_late_minutes * 60
+
+    def mark(self, code: str, ticket_id: int) -> None:
+        with self.store.tx():
+            self.store.db.execute("UPDATE appointments SET ticket = ? WHERE code = ?", (ticket_id, code))
+
+    def view(self, row: dict) -> dict:
+        tz = self.core.tz
+        return {"code": row["code"], "service": row["service"], "slot": views.iso(row["slot_ts"], tz),
+                "slot_end": views.iso(row["slot_end"], tz), "ticket": row["ticket"]}

@@ -1,0 +1,287 @@
+"""The ``[hall]`` section: services, windows, kiosks, staff, hours and the queue rules, checked
+into typed objects. hwd.config calls ``load(raw, ctx)`` and lists every problem with its line.
+
+Every key is documented in docs/hall.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hwd.config import ID_RE, LoadContext, device_ref
+from hwd.schema import Field, check_table
+
+WINDOW_KINDS = ("综合", "专业", "老年人", "军人优先", "帮办代办", "办不成事")
+PRIORITY_CLASSES = ("elderly", "disabled", "pregnant", "military", "appointment")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DEFAULT_HOURS = ["09:00-12:00", "13:00-17:00"]
+_RANGE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def _id(value: str) -> str | None:
+    return None if ID_RE.match(value) else "ids are 1-64 letters, digits, '_', '.' or '-'"
+
+
+def _hhmm(value: str) -> str | None:
+    return None if _HHMM.match(value) else "expected HH:MM (24-hour), e.g. \"23:30\""
+
+
+def _ranges(value: list) -> str | None:
+    for item in value:
+        m = _RANGE.match(item)
+        if not m:
+            return f"{item!r}: expected \"HH:MM-HH:MM\", e.g. \"09:00-12:00\""
+        if (int(m[1]), int(m[2])) >= (int(m[3]), int(m[4])):
+            return f"{item!r}: the range ends before it starts"
+    return None
+
+
+def _date(value: str) -> str | None:
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return "expected a date YYYY-MM-DD"
+    return None
+
+
+def _pin_hash(value: str) -> str | None:
+    from hwd.hall.pin import check_format
+    return check_format(value)
+
+
+HALL_FIELDS = (
+    Field("name", str, "政务服务中心", doc="printed on tickets"),
+    Field("database", str, None, doc="SQLite file; default STATE_DIR/hall.sqlite3"),
+    Field("sync", str, "full", choices=("full", "normal"), doc="SQLite synchronous mode"),
+    Field("expire_at", str, "23:30", check=_hhmm, doc="unserved tickets expire at this time each day"),
+    Field("rating_timeout_s", float, 30.0, min=1, max=3600),
+    Field("followup_days", int, 5, min=1, max=60, doc="working days to follow up a bad rating"),
+    Field("announce_repeat", int, 2, min=1, max=5),
+    Field("print_wait_ms", int, 3000, min=0, max=30000),
+    Field("ticket_footer", list, ["请留意叫号，过号请重新取号"], items=str),
+    Field("displays", list, [], items=str, doc="hall displays that show every call"),
+    Field("recent_calls", int, 10, min=1, max=100),
+    Field("service", list, []),
+    Field("window", list, []),
+    Field("kiosk", list, []),
+    Field("staff", list, []),
+    Field("hours", dict, {}),
+    Field("priority", dict, {}),
+    Field("no_show", dict, {}),
+    Field("appointments", dict, {}),
+)
+SERVICE_FIELDS = (
+    Field("id", str, check=_id), Field("name", str), Field("prefix", str),
+    Field("quota", int, 0, min=0, doc="tickets per day; 0 = no limit"),
+    Field("department", str, ""),
+    Field("materials", list, [], items=str), Field("conditions", str, ""),
+    Field("time_limit", str, ""), Field("fees", str, ""),
+)
+WINDOW_FIELDS = (
+    Field("id", str, check=_id), Field("name", str), Field("kind", str, "综合", choices=WINDOW_KINDS),
+    Field("services", list, items=str), Field("display", str, None), Field("keypad", str, None),
+    Field("speaker", str, None), Field("spoken", str, None, doc="how the speaker names the window"),
+)
+KIOSK_FIELDS = (
+    Field("id", str, check=_id), Field("printer", str, None), Field("idcard", str, None),
+    Field("scanner", str, None),
+)
+STAFF_FIELDS = (
+    Field("id", str, check=_id), Field("name", str), Field("pin_hash", str, None, check=_pin_hash),
+    Field("windows", list, [], items=str, doc="windows this clerk may log in to; empty = all"),
+)
+HOURS_FIELDS = tuple(Field(d, list, DEFAULT_HOURS if d in DAYS[:5] else [], items=str, check=_ranges)
+                     for d in DAYS) + (
+    Field("always_open", bool, False), Field("early_minutes", int, 15, min=0, max=120),
+    Field("exception", list, []),
+)
+EXCEPTION_FIELDS = (Field("date", str, check=_date), Field("hours", list, [], items=str, check=_ranges),
+                    Field("note", str, ""))
+PRIORITY_FIELDS = (Field("age", int, 60, min=1, max=150),
+                   Field("classes", list, list(PRIORITY_CLASSES), items=str),
+                   Field("fairness", int, 3, min=1, max=100,
+                         doc="after this many priority calls in a row a waiting normal ticket goes first"))
+NO_SHOW_FIELDS = (Field("min_recalls", int, 0, min=0, max=10),
+                  Field("requeue_after", int, 0, min=0, max=1000,
+                        doc="a first no-show goes back behind this many tickets; 0 = never"))
+APPOINTMENT_FIELDS = (Field("early_minutes", int, 30, min=0, max=600),
+                      Field("late_minutes", int, 15, min=0, max=600),
+                      Field("slot_minutes", int, 30, min=5, max=600))
+
+
+@dataclass
+class Service:
+    id: str
+    name: str
+    prefix: str
+    quota: int = 0
+    department: str = ""
+    materials: list = field(default_factory=list)
+    conditions: str = ""
+    time_limit: str = ""
+    fees: str = ""
+
+
+@dataclass
+class Window:
+    id: str
+    name: str
+    services: list
+    kind: str = "综合"
+    display: str | None = None
+    keypad: str | None = None
+    speaker: str | None = None
+    spoken: str | None = None
+
+
+@dataclass
+class Kiosk:
+    id: str
+    printer: str | None = None
+    idcard: str | None = None
+    scanner: str | None = None
+
+
+@dataclass
+class Staff:
+    id: str
+    name: str
+    pin_hash: str | None = None
+    windows: list = field(default_factory=list)
+
+
+@dataclass
+class Hours:
+    week: dict = field(default_factory=lambda: {d: (list(DEFAULT_HOURS) if d in DAYS[:5] else []) for d in DAYS})
+    always_open: bool = False
+    early_minutes: int = 15
+    exceptions: dict = field(default_factory=dict)  # date -> list of ranges
+
+
+@dataclass
+class HallConfig:
+    name: str = "政务服务中心"
+    database: Path | None = None
+    sync: str = "full"
+    expire_at: str = "23:30"
+    rating_timeout_s: float = 30.0
+    followup_days: int = 5
+    announce_repeat: int = 2
+    print_wait_ms: int = 3000
+    ticket_footer: list = field(default_factory=list)
+    displays: list = field(default_factory=list)
+    recent_calls: int = 10
+    services: dict = field(default_factory=dict)
+    windows: dict = field(default_factory=dict)
+    kiosks: dict = field(default_factory=dict)
+    staff: dict = field(default_factory=dict)
+    hours: Hours = field(default_factory=Hours)
+    priority_age: int = 60
+    priority_classes: list = field(default_factory=lambda: list(PRIORITY_CLASSES))
+    fairness: int = 3
+    min_recalls: int = 0
+    requeue_after: int = 0
+    appt_early_minutes: int = 30
+    appt_late_minutes: int = 15
+    appt_slot_minutes: int = 30
+
+
+def _tables(items: list, fields: tuple, path: tuple, ctx: LoadContext, what: str) -> list[tuple[tuple, dict]]:
+    out, seen = [], set()
+    for i, table in enumerate(items):
+        p = path + (i,)
+        v = check_table(table, fields, p, ctx.problems)
+        if "id" not in v or v.get("id") is None:
+            continue
+        if v["id"] in seen:
+            ctx.problems.add(p + ("id",), f"duplicate {what} id {v['id']!r}")
+            continue
+        seen.add(v["id"])
+        out.append((p, v))
+    return out
+
+
+def load(raw: Any, ctx: LoadContext) -> HallConfig:
+    """Check ``[hall]`` and return a HallConfig (problems go to ``ctx.problems``)."""
+    base = ("hall",)
+    v = check_table(raw, HALL_FIELDS, base, ctx.problems)
+    cfg = HallConfig(name=v["name"], database=ctx.resolve(v["database"]), sync=v["sync"],
+                     expire_at=v["expire_at"], rating_timeout_s=float(v["rating_timeout_s"]),
+                     followup_days=v["followup_days"], announce_repeat=v["announce_repeat"],
+                     print_wait_ms=v["print_wait_ms"], ticket_footer=v["ticket_footer"],
+                     recent_calls=v["recent_calls"])
+    for i, dev in enumerate(v["displays"]):
+        if device_ref(ctx, base + ("displays", i), dev, "display"):
+            cfg.displays.append(dev)
+    prefixes: dict[str, str] = {}
+    for p, s in _tables(v["service"], SERVICE_FIELDS, base + ("service",), ctx, "service"):
+        if "name" not in s or "prefix" not in s:
+            continue
+        if not re.match(r"^[A-Z]{1,2}$", s["prefix"]):
+            ctx.problems.add(p + ("prefix",), "a ticket prefix is one or two capital letters, e.g. \"A\"")
+        elif s["prefix"] in prefixes:
+            ctx.problems.add(p + ("prefix",), f"prefix {s['prefix']!r} is already used by service {prefixes[s['prefix']]!r}")
+        prefixes.setdefault(s["prefix"], s["id"])
+        cfg.services[s["id"]] = Service(**s)
+    if not cfg.services and isinstance(raw, dict):
+        ctx.problems.add(base, "a hall needs at least one [[hall.service]]")
+    for p, w in _tables(v["window"], WINDOW_FIELDS, base + ("window",), ctx, "window"):
+        if "name" not in w or "services" not in w:
+            continue
+        for j, sid in enumerate(w["services"]):
+            if sid not in cfg.services:
+                ctx.problems.add(p + ("services", j), f"unknown service {sid!r}; known: {', '.join(cfg.services)}")
+        if not w["services"]:
+            ctx.problems.add(p + ("services",), "a window serves at least one service")
+        for key in ("display", "keypad", "speaker"):
+            device_ref(ctx, p + (key,), w[key], key)
+        cfg.windows[w["id"]] = Window(**w)
+    for p, k in _tables(v["kiosk"], KIOSK_FIELDS, base + ("kiosk",), ctx, "kiosk"):
+        for key in ("printer", "idcard", "scanner"):
+            device_ref(ctx, p + (key,), k[key], key)
+        cfg.kiosks[k["id"]] = Kiosk(**k)
+    for p, s in _tables(v["staff"], STAFF_FIELDS, base + ("staff",), ctx, "staff"):
+        if "name" not in s:
+            continue
+        for j, wid in enumerate(s["windows"]):
+            if wid not in cfg.windows:
+                ctx.problems.add(p + ("windows", j), f"unknown window {wid!r}")
+        cfg.staff[s["id"]] = Staff(**s)
+    cfg.hours = _load_hours(v["hours"], base + ("hours",), ctx)
+    pr = check_table(v["priority"], PRIORITY_FIELDS, base + ("priority",), ctx.problems)
+    for j, name in enumerate(pr["classes"]):
+        if name not in PRIORITY_CLASSES:
+            ctx.problems.add(base + ("priority", "classes", j), f"unknown class {name!r}; known: {', '.join(PRIORITY_CLASSES)}")
+    cfg.priority_age, cfg.priority_classes, cfg.fairness = pr["age"], pr["classes"], pr["fairness"]
+    ns = check_table(v["no_show"], NO_SHOW_FIELDS, base + ("no_show",), ctx.problems)
+    cfg.min_recalls, cfg.requeue_after = ns["min_recalls"], ns["requeue_after"]
+    ap = check_table(v["appointments"], APPOINTMENT_FIELDS, base + ("appointments",), ctx.problems)
+    cfg.appt_early_minutes, cfg.appt_late_minutes = ap["early_minutes"], ap["late_minutes"]
+    cfg.appt_slot_minutes = ap["slot_minutes"]
+    return cfg
+
+
+def _load_hours(table: dict, path: tuple, ctx: LoadContext) -> Hours:
+    h = check_table(table, HOURS_FIELDS, path, ctx.problems)
+    hours = Hours(week={d: h[d] for d in DAYS}, always_open=h["always_open"], early_minutes=h["early_minutes"])
+    for p, e in _tables_by_date(h["exception"], path + ("exception",), ctx):
+        hours.exceptions[e["date"]] = e["hours"]
+    return hours
+
+
+def _tables_by_date(items: list, path: tuple, ctx: LoadContext) -> list[tuple[tuple, dict]]:
+    out, seen = [], set()
+    for i, table in enumerate(items):
+        v = check_table(table, EXCEPTION_FIELDS, path + (i,), ctx.problems)
+        if "date" not in v or _date(v["date"]):
+            continue
+        if v["date"] in seen:
+            ctx.problems.add(path + (i, "date"), f"date {v['date']} is listed twice")
+        seen.add(v["date"])
+        out.append((path + (i,), v))
+    return out

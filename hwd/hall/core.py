@@ -1,0 +1,384 @@
+"""The hall's rules, synchronous and without I/O beyond SQLite: issuing, calling, windows, the
+no-show rule, transfers and the day rollover.
+
+Each operation runs in one transaction and queues the events it causes in ``self.pending``; the
+engine publishes them (and drives the devices) only after the transaction has committed. Rule
+violations raise ``HwdError`` with a code of hwd.errors and a Chinese message a kiosk or the
+counter page can show as it is. Property tests drive this class directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from hwd import errors
+from hwd.clock import Clock
+from hwd.errors import HwdError
+from hwd.hall import selection, views
+from hwd.hall.config import HallConfig
+from hwd.hall.hours import Calendar
+from hwd.hall.ratings import Ratings
+from hwd.hall.store import Store
+
+log = logging.getLogger("hwd.hall")
+
+OPEN_STATES = ("waiting", "called")
+
+
+class HallCore:
+    def __init__(self, cfg: HallConfig, store: Store, clock: Clock):
+        self.cfg = cfg
+        self.store = store
+        self.clock = clock
+        self.tz = clock.tz
+        self.calendar = Calendar(cfg.hours)
+        self.pending: list[tuple[str, dict]] = []
+        self.staff_required = bool(cfg.staff)
+        self.ratings = Ratings(self)
+        with store.tx():
+            for wid in cfg.windows:
+                if store.window(wid) is None:
+                    store.save_window({"id": wid, "state": "closed" if self.staff_required else "open",
+                                       "staff": None, "current": None, "reason": None, "streak": 0,
+                                       "since": clock.time(), "last_done": None})
+
+    # -- helpers -----------------------------------------------------------------------------
+    def emit(self, topic: str, data: dict) -> None:
+        self.pending.append((topic, data))
+
+    def drain(self) -> list[tuple[str, dict]]:
+        out, self.pending = self.pending, []
+        return out
+
+    def ticket_view(self, row: dict) -> dict:
+        return views.ticket(row, self.cfg, self.tz)
+
+    def window_view(self, wid: str) -> dict:
+        row = self.store.window(wid)
+        current = self.store.ticket(row["current"]) if row["current"] else None
+        return views.window(row, self.cfg, current, self.tz)
+
+    def _window(self, wid: str) -> dict:
+        if wid not in self.cfg.windows:
+            raise HwdError(f"没有{wid}号窗口", errors.UNKNOWN_WINDOW, {"window": wid})
+        return self.store.window(wid)
+
+    def _usable(self, row: dict) -> None:
+        if row["state"] == "closed":
+            if self.staff_required:
+                raise HwdError("请先登录窗口", errors.NOT_LOGGED_IN, {"window": row["id"]})
+            raise HwdError("该窗口未开放", errors.WINDOW_CLOSED, {"window": row["id"]})
+
+    def _current(self, row: dict, states: tuple[str, ...]) -> dict:
+        self._usable(row)
+        ticket = self.store.ticket(row["current"]) if row["current"] else None
+        if ticket is None:
+            raise HwdError("该窗口当前没有正在办理的号", errors.NO_CURRENT_TICKET, {"window": row["id"]})
+        if ticket["state"] not in states:
+            raise HwdError(f"{ticket['number']}号当前状态不能进行此操作", errors.BAD_STATE,
+                           {"window": row["id"], "state": ticket["state"]})
+        return ticket
+
+    def _save_window(self, row: dict, changed_state: bool = True) -> None:
+        if changed_state:
+            row["since"] = self.clock.time()
+        self.store.save_window(row)
+        self.emit("hall.window.state", self.window_view(row["id"]))
+
+    def business_day(self, now: dt.datetime | None = None) -> str:
+        """The day a ticket issued at ``now`` is numbered in. Days change at ``expire_at``: a ticket
+        taken after an evening expiry time belongs to the next day (24-hour halls), one taken
+        before an early-morning expiry time to the previous day."""
+        now = now or self.clock.now()
+        h, m = map(int, self.cfg.expire_at.split(":"))
+        boundary = now.replace(hour=h, minute=m, second=0, microsecond=0)
+        day = now.date()
+        if h >= 12 and now >= boundary:
+            day += dt.timedelta(days=1)
+        elif h < 12 and now < boundary:
+            day -= dt.timedelta(days=1)
+        return day.isoformat()
+
+    def today(self) -> str:
+        return self.business_day()
+
+    # -- day rollover ------------------------------------------------------------------------
+    def roll(self) -> int:
+        """Expire tickets left unserved at the configured time; returns how many expired."""
+        now = self.clock.now()
+        h, m = map(int, self.cfg.expire_at.split(":"))
+        moment = now.replace(hour=h, minute=m, second=0, microsecond=0)
+        if moment > now:
+            moment -= dt.timedelta(days=1)
+        cutoff = moment.timestamp()
+        last = float(self.store.meta("expired_through", "0"))
+        if cutoff <= last:
+            return 0
+        with self.store.tx():
+            rows = self.store.all("SELECT * FROM tickets WHERE state IN ('waiting', 'called') AND issued_ts < ?",
+                                  (cutoff,))
+            for t in rows:
+                self.store.update_ticket(t["id"], state="expired", finished_ts=cutoff)
+                self.store.log(cutoff, "expire", t["id"], t["window"])
+            expired = {t["id"] for t in rows}
+            for wid in self.cfg.windows:
+                w = self.store.window(wid)
+                if w["current"] in expired:
+                    w["current"] = None
+                    self._save_window(w)
+            self.store.set_meta("expired_through", repr(cutoff))
+        if rows:
+            log.info("day rollover at %s: %d unserved tickets expired", moment.isoformat(), len(rows))
+            self.emit("hall.day.rollover", {"at": moment.isoformat(), "expired": len(rows)})
+        return len(rows)
+
+    # -- issuing -----------------------------------------------------------------------------
+    def issue(self, service: str, kiosk: str | None = None, priority: str = "normal",
+              holder: str | None = None, appointment: str | None = None, check_hours: bool = True) -> dict:
+        if service not in self.cfg.services:
+            raise HwdError("没有该业务，请重新选择", errors.UNKNOWN_SERVICE, {"service": service})
+        if kiosk is not None and kiosk not in self.cfg.kiosks:
+            raise HwdError(f"未知的取号机 {kiosk}", errors.UNKNOWN_KIOSK, {"kiosk": kiosk})
+        if priority != "normal" and priority not in self.cfg.priority_classes:
+            raise HwdError(f"unknown priority class {priority!r}; known: normal, "
+                           f"{', '.join(self.cfg.priority_classes)}", errors.INVALID_PARAMS)
+        now = self.clock.now()
+        if check_hours and not self.calendar.can_issue(now):
+            nxt = self.calendar.next_opening(now)
+            raise HwdError(self.calendar.closed_message(now), errors.OUTSIDE_HOURS,
+                           {"opens_at": nxt.isoformat() if nxt else None})
+        svc = self.cfg.services[service]
+        day = self.business_day(now)
+        ts = now.timestamp()
+        with self.store.tx():
+            if svc.quota and self.store.issued_count(service, day) >= svc.quota:
+                raise HwdError("今日该业务号源已取完", errors.QUOTA_REACHED, {"service": service, "quota": svc.quota})
+            seq = self.store.next_seq(service, day)
+            number = f"{svc.prefix}{seq:03d}"
+            tid = self.store.insert_ticket(day=day, service=service, seq=seq, number=number, priority=priority,
+                                           state="waiting", sort_key=ts, issued_ts=ts, kiosk=kiosk, origin_service=service,
+                                           holder=holder, appointment=appointment)
+            self.store.log(ts, "issue", tid, detail=kiosk)
+            row = self.store.ticket(tid)
+            view = self.ticket_view(row)
+            view["waiting_ahead"] = self.store.waiting_ahead(service, ts, tid)
+            self.emit("hall.ticket.issued", {k: v for k, v in view.items() if k != "holder"})
+        return view
+
+    def prioritize(self, ticket: Any, priority: str, staff: str | None = None) -> dict:
+        """Staff set the priority class of a waiting ticket (disabled, pregnant, ... seen at the desk)."""
+        if priority != "normal" and priority not in self.cfg.priority_classes:
+            raise HwdError(f"unknown priority class {priority!r}; known: normal, "
+                           f"{', '.join(self.cfg.priority_classes)}", errors.INVALID_PARAMS)
+        with self.store.tx():
+            t = self.ticket_lookup(ticket)
+            if t["state"] != "waiting":
+                raise HwdError(f"{t['number']}号不在等候中，不能调整优先", errors.BAD_STATE, {"state": t["state"]})
+            self.store.update_ticket(t["id"], priority=priority)
+            self.store.log(self.clock.time(), "prioritize", t["id"], staff=staff, detail=priority)
+            view = self.ticket_view(self.store.ticket(t["id"]))
+            self.emit("hall.ticket.updated", _public(view))
+        return view
+
+    # -- calling -----------------------------------------------------------------------------
+    def call_next(self, wid: str) -> dict | None:
+        with self.store.tx():
+            w = self._window(wid)
+            self._usable(w)
+            if w["state"] == "paused":
+                raise HwdError("该窗口已暂停服务", errors.WINDOW_PAUSED, {"window": wid})
+            if w["current"]:
+                cur = self.store.ticket(w["current"])
+                raise HwdError(f"请先办结或过号当前的{cur['number']}号", errors.BAD_STATE,
+                               {"window": wid, "current": cur["number"]})
+            queues, heads = [], {}
+            for service in self.cfg.windows[wid].services:
+                pair = []
+                for prio in (True, False):
+                    h = self.store.head(service, prio)
+                    head = selection.Head(h["id"], h["sort_key"], prio) if h else None
+                    pair.append(head)
+                    if head:
+                        heads[head.id] = service
+                queues.append(tuple(pair))
+            picked = selection.pick(queues, w["streak"], self.cfg.fairness)
+            if picked is None:
+                return None
+            normal_waiting = any(q[1] is not None for q in queues
+                                 if (q[0] and q[0].id == picked.id) or (q[1] and q[1].id == picked.id))
+            w["streak"] = selection.next_streak(w["streak"], picked, normal_waiting)
+            now = self.clock.time()
+            t = self.store.ticket(picked.id)
+            self.store.update_ticket(t["id"], state="called", window=wid, staff=w["staff"], called_ts=now,
+                                     first_called_ts=t["first_called_ts"] or now)
+            w["current"] = t["id"]
+            self.store.log(now, "call", t["id"], wid, w["staff"])
+            self._save_window(w)
+            view = self.ticket_view(self.store.ticket(t["id"]))
+            self.emit("hall.ticket.called", {**_public(view), "recall": False})
+        return view
+
+    def recall(self, wid: str) -> dict:
+        with self.store.tx():
+            w = self._window(wid)
+            t = self._current(w, ("called",))
+            now = self.clock.time()
+            self.store.update_ticket(t["id"], recalls=t["recalls"] + 1, called_ts=now)
+            self.store.log(now, "recall", t["id"], wid, w["staff"])
+            view = self.ticket_view(self.store.ticket(t["id"]))
+            self.emit("hall.ticket.called", {**_public(view), "recall": True})
+        return view
+
+    def start(self, wid: str) -> dict:
+        with self.store.tx():
+            w = self._window(wid)
+            t = self._current(w, ("called",))
+            now = self.clock.time()
+            self.store.update_ticket(t["id"], state="serving", started_ts=now, staff=w["staff"])
+            self.store.log(now, "start", t["id"], wid, w["staff"])
+            view = self.ticket_view(self.store.ticket(t["id"]))
+            self.emit("hall.ticket.started", _public(view))
+            self._save_window(w, changed_state=False)
+        return view
+
+    def finish(self, wid: str) -> dict:
+        with self.store.tx():
+            w = self._window(wid)
+            t = self._current(w, ("called", "serving"))
+            now = self.clock.time()
+            deadline = now + self.cfg.rating_timeout_s
+            self.store.update_ticket(t["id"], state="done", finished_ts=now, started_ts=t["started_ts"] or t["called_ts"],
+                                     staff=w["staff"], rating_state="pending", rating_deadline=deadline)
+            self.store.log(now, "finish", t["id"], wid, w["staff"])
+            w["current"], w["last_done"] = None, t["id"]
+            self._save_window(w)
+            view = self.ticket_view(self.store.ticket(t["id"]))
+            self.emit("hall.ticket.done", {**_public(view), "outcome": "done"})
+            self.emit("hall.rating.requested", {"window": wid, "ticket": t["id"], "number": t["number"],
+                                                "timeout_s": self.cfg.rating_timeout_s,
+                                                "deadline": views.iso(deadline, self.tz)})
+        return view
+
+    def no_show(self, wid: str) -> dict:
+        with self.store.tx():
+            w = self._window(wid)
+            t = self._current(w, ("called",))
+            if t["recalls"] < self.cfg.min_recalls:
+                raise HwdError(f"请先重呼{self.cfg.min_recalls}次再过号", errors.BAD_STATE,
+                               {"window": wid, "recalls": t["recalls"]})
+            now = self.clock.time()
+            if self.cfg.requeue_after and t["requeues"] == 0:
+                key = self.store.key_behind(t["service"], self.cfg.requeue_after, now)
+                self.store.update_ticket(t["id"], state="waiting", window=None, sort_key=key, requeues=1)
+                self.store.log(now, "requeue", t["id"], wid, w["staff"])
+                outcome = "requeued"
+            else:
+                self.store.update_ticket(t["id"], state="no_show", finished_ts=now)
+                self.store.log(now, "no_show", t["id"], wid, w["staff"])
+                outcome = "no_show"
+            w["current"] = None
+            self._save_window(w)
+            view = self.ticket_view(self.store.ticket(t["id"]))
+            self.emit("hall.ticket.done" if outcome == "no_show" else "hall.ticket.requeued",
+                      {**_public(view), "outcome": outcome, "window": wid})
+        return view
+
+    def transfer(self, wid: str, service: str) -> dict:
+        with self.store.tx():
+            w = self._window(wid)
+            if service not in self.cfg.services:
+                raise HwdError("没有该业务，请重新选择", errors.UNKNOWN_SERVICE, {"service": service})
+            t = self._current(w, ("called", "serving"))
+            now = self.clock.time()
+            self.store.update_ticket(t["id"], state="waiting", service=service, window=None,
+                                     transfers=t["transfers"] + 1, started_ts=None)
+            self.store.log(now, "transfer", t["id"], wid, w["staff"], f"{t['service']}->{service}")
+            w["current"] = None
+            self._save_window(w)
+            view = self.ticket_view(self.store.ticket(t["id"]))
+            view["from_window"] = wid
+            self.emit("hall.ticket.transferred", {**_public(view), "from_service": t["service"]})
+        return view
+
+    # -- windows -----------------------------------------------------------------------------
+    def pause(self, wid: str, reason: str | None = None) -> dict:
+        with self.store.tx():
+            w = self._window(wid)
+            self._usable(w)
+            w["state"], w["reason"] = "paused", reason
+            self.store.log(self.clock.time(), "pause", None, wid, w["staff"], reason)
+            self._save_window(w)
+        return self.window_view(wid)
+
+    def resume(self, wid: str, reason: str | None = None) -> dict:
+        with self.store.tx():
+            w = self._window(wid)
+            self._usable(w)
+            w["state"], w["reason"] = "open", None
+            self.store.log(self.clock.time(), "resume", None, wid, w["staff"], reason)
+            self._save_window(w)
+        return self.window_view(wid)
+
+    def login(self, wid: str, staff: str, pin: str | None = None) -> dict:
+        from hwd.hall import pin as pins
+
+        with self.store.tx():
+            w = self._window(wid)
+            if self.staff_required:
+                person = self.cfg.staff.get(staff)
+                if person is None or (person.pin_hash and (pin is None or not pins.verify(pin, person.pin_hash))):
+                    raise HwdError("工号或密码错误", errors.LOGIN_FAILED, {"window": wid})
+                if person.windows and wid not in person.windows:
+                    raise HwdError("您没有该窗口的登录权限", errors.LOGIN_FAILED, {"window": wid})
+            previous = w["staff"]
+            w["staff"] = staff
+            changed = w["state"] == "closed"
+            if changed:
+                w["state"], w["reason"] = "open", None
+            detail = f"takeover from {previous}" if previous and previous != staff else None
+            self.store.log(self.clock.time(), "login", None, wid, staff, detail)
+            self._save_window(w, changed_state=changed)
+        return self.window_view(wid)
+
+    def logout(self, wid: str, staff: str | None = None) -> dict:
+        with self.store.tx():
+            w = self._window(wid)
+            if self.staff_required and staff is not None and w["staff"] != staff:
+                raise HwdError("该工作人员未登录此窗口", errors.NOT_LOGGED_IN, {"window": wid})
+            if w["current"]:
+                cur = self.store.ticket(w["current"])
+                raise HwdError(f"请先办结或过号当前的{cur['number']}号", errors.BAD_STATE, {"window": wid})
+            self.store.log(self.clock.time(), "logout", None, wid, w["staff"])
+            w["state"], w["staff"], w["reason"] = "closed", None, None
+            self._save_window(w)
+        return self.window_view(wid)
+
+    # -- reading -----------------------------------------------------------------------------
+    def snapshot(self) -> dict:
+        counts = self.store.queue_counts()
+        queues = [{"service": s.id, "name": s.name, "prefix": s.prefix,
+                   **counts.get(s.id, {"waiting": 0, "priority": 0})} for s in self.cfg.services.values()]
+        recent = self.store.all("SELECT * FROM tickets WHERE called_ts IS NOT NULL ORDER BY called_ts DESC "
+                                "LIMIT ?", (self.cfg.recent_calls,))
+        now = self.clock.now()
+        return {"name": self.cfg.name, "now": now.isoformat(timespec="seconds"), "day": self.business_day(now),
+                "issuing": self.calendar.can_issue(now),
+                "windows": [self.window_view(wid) for wid in self.cfg.windows],
+                "queues": queues, "recent_calls": [_public(self.ticket_view(t)) for t in recent]}
+
+    def ticket_lookup(self, ticket: Any) -> dict:
+        row = None
+        if isinstance(ticket, int) or (isinstance(ticket, str) and ticket.isdigit()):
+            row = self.store.ticket(int(ticket))
+        elif isinstance(ticket, str):
+            row = self.store.ticket_by_number(ticket, self.today()) or self.store.ticket_by_number(ticket)
+        if row is None:
+            raise HwdError("没有找到该号", errors.UNKNOWN_TICKET, {"ticket": ticket})
+        return row
+
+
+def _public(view: dict) -> dict:
+    """A ticket as events carry it: no holder, even masked."""
+    return {k: v for k, v in view.items() if k != "holder"}

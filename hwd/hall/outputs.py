@@ -1,0 +1,129 @@
+"""The hall's side of the devices: window screens, announcements, keypad prompts and tickets.
+
+A device failure never fails a hall operation. Screen updates are fire-and-forget and
+coalesced per screen: only the newest content matters, so one sender per screen delivers the
+latest lines and, when the screen's node or the device is unreachable, keeps them and retries
+(at once when ``retry()`` is called because a node came back). Announcements and prompts are
+fired in tasks and dropped on failure (a late announcement would send people to the wrong
+place). Only printing is awaited, because the kiosk must say whether the ticket came out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Awaitable, Callable
+
+from hwd import errors
+from hwd.errors import HwdError
+
+log = logging.getLogger("hwd.hall.outputs")
+
+TRANSIENT = {errors.NODE_UNREACHABLE, errors.DEVICE_OFFLINE, errors.DEVICE_FAULT, errors.DEVICE_TIMEOUT,
+             errors.DEVICE_ERROR}
+SHOW_TIMEOUT = 10.0
+RETRY_FIRST, RETRY_MAX = 0.5, 10.0
+
+Call = Callable[[str, dict], Awaitable[Any]]
+
+
+class Outputs:
+    def __init__(self, call: Call):
+        self.call = call
+        self.screens: dict[str, tuple[list[str], str]] = {}   # device -> content not yet delivered
+        self.shown: dict[str, list[str]] = {}                  # device -> last delivered content
+        self._senders: dict[str, asyncio.Task] = {}
+        self._wake: dict[str, asyncio.Event] = {}
+        self._tasks: set[asyncio.Task] = set()
+
+    # -- screens -----------------------------------------------------------------------------
+    def show(self, device: str, lines: list[str], effect: str = "static") -> None:
+        """Put ``lines`` on a screen, eventually; newer content replaces older undelivered content."""
+        self.screens[device] = (list(lines), effect)
+        self._wake.setdefault(device, asyncio.Event()).set()
+        sender = self._senders.get(device)
+        if sender is None or sender.done():
+            self._senders[device] = asyncio.ensure_future(self._send_screen(device))
+
+    def retry(self) -> None:
+        """Retry every undelivered screen now (a node came back)."""
+        for event in self._wake.values():
+            event.set()
+
+    async def _send_screen(self, device: str) -> None:
+        delay = RETRY_FIRST
+        wake = self._wake[device]
+        while device in self.screens:
+            content = self.screens[device]
+            wake.clear()
+            try:
+                await asyncio.wait_for(self.call("display.show", {"device": device, "lines": content[0],
+                                                                  "effect": content[1]}), SHOW_TIMEOUT)
+            except (HwdError, asyncio.TimeoutError) as exc:
+                code = getattr(exc, "code", errors.DEVICE_TIMEOUT)
+                if code not in TRANSIENT:
+                    log.error("screen %s cannot show %s: %s", device, content[0], exc)
+                    self._delivered(device, content, ok=False)
+                    continue
+                log.info("screen %s unreachable (%s); will retry", device, exc or "timeout")
+                try:
+                    await asyncio.wait_for(wake.wait(), delay)
+                except asyncio.TimeoutError:
+                    pass
+                delay = min(delay * 2, RETRY_MAX)
+                continue
+            except Exception:
+                log.exception("screen %s failed", device)
+                self._delivered(device, content, ok=False)
+                continue
+            delay = RETRY_FIRST
+            self._delivered(device, content, ok=True)
+
+    def _delivered(self, device: str, content: tuple, ok: bool) -> None:
+        if ok:
+            self.shown[device] = content[0]
+        if self.screens.get(device) is content:
+            del self.screens[device]
+
+    # -- announcements and prompts -----------------------------------------------------------
+    def fire(self, method: str, params: dict) -> None:
+        """Call a device method in a task; log a failure, never raise."""
+        task = asyncio.ensure_future(self._fire(method, params))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _fire(self, method: str, params: dict) -> None:
+        try:
+            await asyncio.wait_for(self.call(method, params), 30)
+        except HwdError as exc:
+            log.warning("%s on %s failed: %s", method, params.get("device"), exc)
+        except asyncio.TimeoutError:
+            log.warning("%s on %s timed out", method, params.get("device"))
+        except Exception:
+            log.exception("%s on %s failed", method, params.get("device"))
+
+    # -- printing ----------------------------------------------------------------------------
+    async def print(self, printer: str, template: str, data: dict, job: str, wait_ms: int) -> tuple[bool, str | None]:
+        """Print and wait up to ``wait_ms``: (printed, why not)."""
+        params = {"device": printer, "template": template, "data": data, "job": job, "wait_ms": wait_ms}
+        try:
+            result = await asyncio.wait_for(self.call("printer.print", params), wait_ms / 1000 + 5)
+        except HwdError as exc:
+            log.warning("printer %s cannot print %s: %s", printer, job, exc)
+            return False, f"打印机故障：{exc}"
+        except asyncio.TimeoutError:
+            return False, "打印机无响应"
+        except Exception as exc:
+            log.exception("printer %s failed on %s", printer, job)
+            return False, f"打印机故障：{type(exc).__name__}"
+        state = (result or {}).get("state")
+        if state == "printed":
+            return True, None
+        reason = (result or {}).get("reason")
+        return False, f"打印未完成（{state}{'：' + reason if reason else ''}）"
+
+    async def close(self) -> None:
+        tasks = list(self._senders.values()) + list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,209 @@
+"""The hall's durable state in SQLite (WAL): tickets, per-day counters, windows, ratings,
+appointments and an action log.
+
+Every change runs in ``with store.tx():`` and is committed before the engine replies or
+publishes, so a ``kill -9`` at any moment loses nothing acknowledged. The schema is versioned
+with ``PRAGMA user_version``; ``MIGRATIONS[n]`` brings version n to n+1, so a newer hwd opens an
+older hall database in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+from pathlib import Path
+from typing import Any, Iterator
+
+log = logging.getLogger("hwd.hall.store")
+
+MIGRATIONS = [
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+    CREATE TABLE tickets (
+        id INTEGER PRIMARY KEY,
+        day TEXT NOT NULL, service TEXT NOT NULL, seq INTEGER NOT NULL, number TEXT NOT NULL,
+        priority TEXT NOT NULL DEFAULT 'normal', state TEXT NOT NULL, sort_key REAL NOT NULL,
+        issued_ts REAL NOT NULL, kiosk TEXT, holder TEXT, appointment TEXT,
+        origin_service TEXT NOT NULL,  -- the service that issued the number (service changes on transfer)
+        window TEXT, staff TEXT, called_ts REAL, first_called_ts REAL, started_ts REAL,
+        finished_ts REAL, recalls INTEGER NOT NULL DEFAULT 0, requeues INTEGER NOT NULL DEFAULT 0,
+        transfers INTEGER NOT NULL DEFAULT 0, printed INTEGER NOT NULL DEFAULT 0, print_error TEXT,
+        rating_state TEXT, rating_deadline REAL,
+        UNIQUE (origin_service, day, seq));
+    CREATE INDEX tickets_waiting ON tickets (service, priority = 'normal', sort_key) WHERE state = 'waiting';
+    CREATE INDEX tickets_day ON tickets (day);
+    CREATE INDEX tickets_issued ON tickets (issued_ts);
+    CREATE INDEX tickets_open ON tickets (state) WHERE state IN ('waiting', 'called');
+    CREATE INDEX tickets_rating ON tickets (rating_deadline) WHERE rating_state = 'pending';
+    CREATE TABLE counters (service TEXT NOT NULL, day TEXT NOT NULL, last INTEGER NOT NULL,
+                           PRIMARY KEY (service, day));
+    CREATE TABLE windows (id TEXT PRIMARY KEY, state TEXT NOT NULL, staff TEXT, current INTEGER,
+                          reason TEXT, streak INTEGER NOT NULL DEFAULT 0, since REAL,
+                          last_done INTEGER);
+    CREATE TABLE ratings (
+        id INTEGER PRIMARY KEY, ticket INTEGER NOT NULL UNIQUE, number TEXT, score INTEGER NOT NULL,
+        window TEXT, staff TEXT, service TEXT, channel TEXT, ts REAL NOT NULL, day TEXT NOT NULL,
+        bad INTEGER NOT NULL, reason TEXT, followup_due TEXT, followup_state TEXT,
+        followup_note TEXT, followup_ts REAL, followup_by TEXT);
+    CREATE INDEX ratings_ts ON ratings (ts);
+    CREATE TABLE appointments (code TEXT PRIMARY KEY, service TEXT NOT NULL, slot_ts REAL NOT NULL,
+                               slot_end REAL NOT NULL, person TEXT, ticket INTEGER, created_ts REAL);
+    CREATE INDEX appointments_person ON appointments (person);
+    CREATE TABLE actions (id INTEGER PRIMARY KEY, ts REAL NOT NULL, ticket INTEGER, window TEXT,
+                          staff TEXT, action TEXT NOT NULL, detail TEXT);
+    """,
+    # 2: hall.state's recent calls without scanning every ticket ever issued
+    """
+    CREATE INDEX tickets_called ON tickets (called_ts) WHERE called_ts IS NOT NULL;
+    """,
+]
+
+
+class StoreError(Exception):
+    """The hall database cannot be opened or written."""
+
+
+class Store:
+    def __init__(self, path: Path | str, sync: str = "full"):
+        self.path = Path(path) if str(path) != ":memory:" else path
+        if isinstance(self.path, Path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute(f"PRAGMA synchronous = {sync.upper()}")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.execute("PRAGMA busy_timeout = 5000")
+        self._depth = 0
+        self.migrate()
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(f"{self.path} was written by a newer hwd (schema {version}); upgrade hwd")
+        for n in range(version, len(MIGRATIONS)):
+            log.info("migrating %s to schema %d", self.path, n + 1)
+            with self.tx():
+                for statement in MIGRATIONS[n].split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {n + 1}")
+
+    @contextlib.contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """One transaction (nested calls join the outer one); committed when the block ends."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self.db
+            finally:
+                self._depth -= 1
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield self.db
+        except BaseException:
+            self._depth = 0
+            self.db.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        self.db.execute("COMMIT")
+
+    def close(self) -> None:
+        self.db.close()
+
+    def one(self, sql: str, args: tuple = ()) -> dict | None:
+        row = self.db.execute(sql, args).fetchone()
+        return dict(row) if row is not None else None
+
+    def all(self, sql: str, args: tuple = ()) -> list[dict]:
+        return [dict(r) for r in self.db.execute(sql, args).fetchall()]
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = ?",
+                        (key, value, value))
+
+    # -- tickets -----------------------------------------------------------------------------
+    def next_seq(self, service: str, day: str) -> int:
+        """The next ticket number of ``service`` on ``day`` (inside the issuing transaction)."""
+        row = self.db.execute("SELECT last FROM counters WHERE service = ? AND day = ?", (service, day)).fetchone()
+        seq = (row[0] if row else 0) + 1
+        self.db.execute("INSERT INTO counters (service, day, last) VALUES (?, ?, ?) "
+                        "ON CONFLICT (service, day) DO UPDATE SET last = ?", (service, day, seq, seq))
+        return seq
+
+    def issued_count(self, service: str, day: str) -> int:
+        row = self.db.execute("SELECT last FROM counters WHERE service = ? AND day = ?", (service, day)).fetchone()
+        return row[0] if row else 0
+
+    def insert_ticket(self, **values: Any) -> int:
+        keys = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        return self.db.execute(f"INSERT INTO tickets ({keys}) VALUES ({marks})", tuple(values.values())).lastrowid
+
+    def update_ticket(self, ticket_id: int, **values: Any) -> None:
+        sets = ", ".join(f"{k} = ?" for k in values)
+        self.db.execute(f"UPDATE tickets SET {sets} WHERE id = ?", tuple(values.values()) + (ticket_id,))
+
+    def ticket(self, ticket_id: int) -> dict | None:
+        return self.one("SELECT * FROM tickets WHERE id = ?", (ticket_id,))
+
+    def ticket_by_number(self, number: str, day: str | None = None) -> dict | None:
+        if day is None:
+            return self.one("SELECT * FROM tickets WHERE number = ? ORDER BY id DESC LIMIT 1", (number,))
+        return self.one("SELECT * FROM tickets WHERE number = ? AND day = ? ORDER BY id DESC LIMIT 1", (number, day))
+
+    def head(self, service: str, priority: bool) -> dict | None:
+        """The oldest waiting ticket of one class in ``service``."""
+        return self.one("SELECT id, sort_key, priority FROM tickets WHERE state = 'waiting' AND service = ? "
+                        "AND (priority = 'normal') = ? ORDER BY sort_key, id LIMIT 1", (service, not priority))
+
+    def waiting_ahead(self, service: str, sort_key: float, ticket_id: int) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM tickets WHERE state = 'waiting' AND service = ? AND "
+                               "(sort_key < ? OR (sort_key = ? AND id < ?))",
+                               (service, sort_key, sort_key, ticket_id)).fetchone()[0]
+
+    def key_behind(self, service: str, n: int, default: float) -> float:
+        """A sort key that places a ticket right behind the ``n``-th waiting ticket of ``service``
+        (or last, when fewer are waiting; ``default`` when none are)."""
+        keys = [r[0] for r in self.db.execute("SELECT sort_key FROM tickets WHERE state = 'waiting' AND service = ? "
+                                              "ORDER BY sort_key, id LIMIT 2 OFFSET ?", (service, n - 1))]
+        if not keys:
+            row = self.db.execute("SELECT MAX(sort_key) FROM tickets WHERE state = 'waiting' AND service = ?",
+                                  (service,)).fetchone()
+            return default if row[0] is None else row[0] + 1e-3
+        if len(keys) == 2 and keys[1] > keys[0]:
+            return (keys[0] + keys[1]) / 2
+        return keys[0] + 1e-6
+
+    def queue_counts(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for row in self.db.execute("SELECT service, priority = 'normal' AS normal, COUNT(*) FROM tickets "
+                                   "WHERE state = 'waiting' GROUP BY service, normal"):
+            entry = out.setdefault(row[0], {"waiting": 0, "priority": 0})
+            entry["waiting"] += row[2]
+            if not row[1]:
+                entry["priority"] += row[2]
+        return out
+
+    def log(self, ts: float, action: str, ticket: int | None = None, window: str | None = None,
+            staff: str | None = None, detail: str | None = None) -> None:
+        self.db.execute("INSERT INTO actions (ts, ticket, window, staff, action, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                        (ts, ticket, window, staff, action, detail))
+
+    # -- windows -----------------------------------------------------------------------------
+    def window(self, window_id: str) -> dict | None:
+        return self.one("SELECT * FROM windows WHERE id = ?", (window_id,))
+
+    def save_window(self, row: dict) -> None:
+        self.db.execute("INSERT INTO windows (id, state, staff, current, reason, streak, since, last_done) "
+                        "VALUES (:id, :state, :staff, :current, :reason, :streak, :since, :last_done) "
+                        "ON CONFLICT (id) DO UPDATE SET state = :state, staff = :staff, current = :current, "
+                        "reason = :reason, streak = :streak, since = :since, last_done = :last_done", row)

@@ -1,0 +1,75 @@
+"""Helpers for the hall tests: a config from TOML text, and an engine run in-process on a real
+event bus, device manager and method table (only the ZeroMQ sockets are left out)."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from hwd import config as configuration
+from hwd.events import EventBus
+from hwd.manager import DeviceManager
+from hwd.rpc import MethodTable
+
+HALL = '''
+[hall]
+name = "测试政务服务中心"
+rating_timeout_s = 30
+[hall.hours]
+always_open = true
+[[hall.service]]
+id = "bdc"
+name = "不动产登记"
+prefix = "B"
+[[hall.service]]
+id = "sb"
+name = "社保"
+prefix = "A"
+quota = 3
+materials = ["身份证", "户口簿"]
+[[hall.window]]
+id = "5"
+name = "不动产登记 5号窗口"
+services = ["bdc", "sb"]
+[[hall.window]]
+id = "6"
+name = "社保 6号窗口"
+services = ["sb"]
+'''
+
+
+def load_config(tmp_path: Path, hall: str = HALL, daemon_extra: str = "test_clock = true\n") -> Any:
+    text = f'[daemon]\nstate_dir = "{tmp_path / "state"}"\n{daemon_extra}\n' + textwrap.dedent(hall)
+    return configuration.loads(text, tmp_path / "hwd.toml")
+
+
+class EngineHarness:
+    """A started HallEngine; ``call`` goes through the real method table (params checked)."""
+
+    def __init__(self, cfg: Any):
+        from hwd.hall.engine import HallEngine
+
+        self.cfg = cfg
+        self.loop = asyncio.get_running_loop()
+        self.bus = EventBus(self.loop)
+        self.events: list[tuple[str, dict]] = []
+        self.bus.subscribe("", lambda topic, event: self.events.append((topic, event)))
+        self.manager = DeviceManager(cfg, self.bus.publish, cfg.daemon.state_dir)
+        self.manager.build()
+        self.methods = MethodTable()
+        self.engine = HallEngine(cfg, self.manager, self.bus, self.methods)
+
+    async def start(self) -> "EngineHarness":
+        await self.engine.start()
+        return self
+
+    async def call(self, method: str, params: dict | None = None) -> Any:
+        return await self.methods.call(method, params or {})
+
+    def topics(self, prefix: str = "hall.") -> list[str]:
+        return [t for t, _ in self.events if t.startswith(prefix)]
+
+    async def stop(self) -> None:
+        await self.engine.stop()

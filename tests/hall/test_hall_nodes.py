@@ -1,0 +1,156 @@
+"""Two hall PCs on loopback: the main PC's hall drives a window PC's LED and hears its keypad
+through the window PC's own hwd; while the window PC is down the hall goes on and the screen
+catches up when it returns. One case over tcp:// with CURVE keys."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from hwd.client import Client, RpcError
+from hwd.keys import keygen
+
+WINDOW_PC = '''
+[[device]]
+id = "win5-led"
+kind = "display"
+driver = "frame"
+url = "sim://ledbus"
+address = 5
+lines = 2
+ack = "06{addr}"
+ack_timeout_ms = 500
+frame = ["A5", "{addr}", "01", "{line}", "{len}", "{text}", "{crc16_modbus}", "5A"]
+escape = { A5 = "A602", A6 = "A601", 5A = "5B02", 5B = "5B01" }
+
+[[device]]
+id = "win5-rate"
+kind = "keypad"
+driver = "serial"
+url = "sim://win5-rate"
+keys = { "31" = "rate:5", "32" = "rate:4", "33" = "rate:3", "34" = "rate:2", "35" = "rate:1", "1b41" = "call_next" }
+prompt = "a5 01 5a"
+'''
+
+MAIN_PC = '''
+[[node]]
+id = "win5-pc"
+rpc = "{rpc}"
+events = "{events}"
+{keys}
+
+[[device]]
+id = "win5-led"
+kind = "display"
+node = "win5-pc"
+
+[[device]]
+id = "win5-rate"
+kind = "keypad"
+node = "win5-pc"
+
+[hall]
+[hall.hours]
+always_open = true
+[[hall.service]]
+id = "bdc"
+name = "不动产登记"
+prefix = "B"
+[[hall.window]]
+id = "5"
+name = "5号窗口"
+services = ["bdc"]
+display = "win5-led"
+keypad = "win5-rate"
+'''
+
+
+def wait_for(fn, timeout=15.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = fn()
+        except RpcError:
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout} s (last: {value!r})")
+        time.sleep(0.05)
+
+
+def remote_state(main, device):
+    return next(r for r in main.call("devices.list") if r["id"] == device)
+
+
+def test_window_pc_screen_keypad_and_outage(hwd_daemon):
+    win = hwd_daemon(WINDOW_PC, name="win5pc")
+    win.wait_state("win5-led", "online")
+    win.wait_state("win5-rate", "online")
+    main = hwd_daemon(MAIN_PC.format(rpc=win.rpc, events=win.events_ep, keys=""), name="main")
+    wait_for(lambda: remote_state(main, "win5-led")["state"] == "online", what="the remote screen online")
+    assert remote_state(main, "win5-led")["node"] == "win5-pc"
+    screen = lambda: win.sim("win5-led", "content", address=5)["lines"]  # noqa: E731
+    wait_for(lambda: screen() == ["5号窗口", ""], what="the window name on the remote LED")
+
+    ev = main.events("hall.", "keypad.", "device.state")
+    main.call("hall.issue_ticket", {"service": "bdc"})
+    main.call("hall.call_next", {"window": "5"})
+    wait_for(lambda: screen() == ["请B001号", "5号窗口"], what="the call on the remote LED")
+    main.call("hall.finish", {"window": "5"})
+    wait_for(lambda: win.sim("win5-rate", "status")["prompts"] >= 1, what="the remote keypad prompted")
+    win.sim("win5-rate", "press", key="rate:5")
+    assert ev.wait("keypad.key", timeout=10)["node"] == "win5-pc"
+    assert ev.wait("hall.rating", timeout=10)["channel"] == "keypad"
+
+    # the window PC goes down: its devices go offline at the main PC; calls still succeed
+    win.kill()
+    wait_for(lambda: remote_state(main, "win5-led")["state"] == "offline", what="the remote screen offline")
+    ev.wait("device.state", device="win5-led", state="offline", timeout=10)
+    main.call("hall.issue_ticket", {"service": "bdc"})
+    assert main.call("hall.call_next", {"window": "5"})["number"] == "B002"
+    win.start()
+    wait_for(lambda: screen() == ["请B002号", "5号窗口"], timeout=30, what="the screen catching up")
+    wait_for(lambda: remote_state(main, "win5-led")["state"] == "online", what="the remote screen back online")
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_window_pc_over_tcp_with_curve(hwd_daemon, tmp_path):
+    keys = tmp_path / "keys"
+    win_public, win_secret = keygen(keys, "win")
+    main_public, main_secret = keygen(keys / "clients", "main")
+    test_public, test_secret = keygen(keys / "clients", "tester")
+    rpc, events = f"tcp://127.0.0.1:{_port()}", f"tcp://127.0.0.1:{_port()}"
+    win = hwd_daemon(f'''
+[daemon]
+rpc = "{rpc}"
+events = "{events}"
+state_dir = "{tmp_path / 'win-state'}"
+server_key = "{win_secret}"
+clients_dir = "{keys / 'clients'}"
+''' + WINDOW_PC, name="wintcp", start=False)
+    win.start(wait=False)
+    client = Client(rpc, timeout=1.0, retries=1, server_key=win_public, client_key=test_secret)
+    wait_for(lambda: client.call("daemon.status"), what="the CURVE window PC up")
+    stranger_public, stranger_secret = keygen(tmp_path / "other", "stranger")
+    with pytest.raises(Exception):
+        Client(rpc, timeout=0.5, retries=1, server_key=win_public, client_key=stranger_secret).call("daemon.status")
+    node_keys = f'server_key = "{win_public}"\nclient_key = "{main_secret}"'
+    main = hwd_daemon(MAIN_PC.format(rpc=rpc, events=events, keys=node_keys), name="maintcp")
+    wait_for(lambda: remote_state(main, "win5-led")["state"] == "online", what="the remote screen online over CURVE")
+    main.call("hall.issue_ticket", {"service": "bdc"})
+    main.call("hall.call_next", {"window": "5"})
+    wait_for(lambda: client.call("sim.control", {"device": "win5-led", "action": "content",
+                                                 "params": {"address": 5}})["lines"] == ["请B001号", "5号窗口"],
+             what="the call on the LED over CURVE")
+    client.close()
+
+
+pytestmark = pytest.mark.timeout(120)
