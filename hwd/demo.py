@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
         print("demo: hwd did not start; see the messages above", file=sys.stderr)
         hwd.terminate()
         return 1
+    deadline = time.monotonic() + 5  # let the devices connect before showing their states
+    while time.monotonic() < deadline and any(r["state"] != "online" for r in client.call("devices.list")):
+        time.sleep(0.2)
     ui = not args.no_ui and importlib.util.find_spec("kiosk_ui.cli") is not None and cfg.hall is not None
     if ui:
         procs.append(subprocess.Popen([sys.executable, "-m", "kiosk_ui.cli", "--config", args.config,
@@ -86,13 +89,14 @@ def _print_guide(cfg, args, client: Client, ui: bool) -> None:
     lines.append("")
     if ui:
         hall = cfg.hall
-        kiosk = hall.kiosks[0].id if getattr(hall, "kiosks", None) else "k1"
-        window = hall.windows[0].id if getattr(hall, "windows", None) else "1"
+        kiosk = next(iter(hall.kiosks), "k1")
+        window = next(iter(hall.windows), "1")
         lines += [f"  kiosk (take a ticket)  {base}/kiosk/{kiosk}",
                   f"  counter (clerk)        {base}/counter/{window}",
                   f"  hall display           {base}/display",
                   f"  rating page            {base}/rate/{window}",
-                  f"  admin + virtual hall   {base}/admin", ""]
+                  f"  admin                  {base}/admin   (password: demo)",
+                  f"  virtual hall           {base}/admin/hall", ""]
     lines += [f"  .venv/bin/hwctl --config {rel} devices",
               f"  .venv/bin/hwctl --config {rel} events",
               f"  .venv/bin/hwctl --config {rel} methods",

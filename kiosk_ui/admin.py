@@ -1,0 +1,319 @@
+"""``/admin``: the hall manager's pages, behind a password.
+
+The password is checked against a werkzeug hash (PBKDF2-SHA256, ``hwd-ui --hash-password``) from
+``[ui] admin_password_hash`` or ``admin_password_file``. Session cookies are HttpOnly and
+SameSite=Strict; every form carries the session's CSRF token. Shows device health, today's
+statistics (tables and inline-SVG charts), bad ratings with their follow-up, CSV export, and in
+demo mode the virtual hall: emulated window screens, printed receipts, announcements.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import threading
+import time
+import zoneinfo
+from pathlib import Path
+from typing import Any, Callable
+
+from flask import (Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request,
+                   send_from_directory, session, url_for)
+from werkzeug.security import check_password_hash
+
+from hwd.client import RpcError
+
+from kiosk_ui.hwdlink import HallLink, message_for
+from kiosk_ui.kiosk import _now
+from kiosk_ui.svg import bar_chart
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+STATE_NAMES = {"online": "正常", "offline": "未连接", "fault": "故障", "disabled": "已停用"}
+KIND_NAMES = {"printer": "打印机", "display": "显示屏", "idcard": "身份证阅读器", "keypad": "评价器/呼叫器",
+              "speaker": "广播", "scanner": "扫码器"}
+GROUPS = {"window": "窗口", "service": "事项", "staff": "工作人员", "day": "日期"}
+COLUMN_NAMES = {
+    "window": "窗口", "service": "事项", "staff": "工作人员", "day": "日期", "key": "分组", "name": "名称",
+    "issued": "取号", "called": "叫号", "served": "办结", "done": "办结", "no_show": "过号",
+    "expired": "过期", "waiting": "未办结", "mean_wait_s": "平均等候(秒)", "p90_wait_s": "90%等候(秒)",
+    "mean_service_s": "平均办理(秒)", "rated": "评价数", "unrated": "未评价", "rating_rate": "评价率",
+    "bad": "差评", "hour": "时段",
+}
+CHART_KEYS = ("done", "served", "finished", "count", "issued")
+_failures: list[float] = []
+_failures_lock = threading.Lock()
+
+
+def _link() -> HallLink:
+    return current_app.extensions["hwd"]
+
+
+def login_required(view: Callable) -> Callable:
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not session.get("admin") and not (getattr(view, "demo_open", False) and _link().settings.demo):
+            return redirect(url_for("admin.login", next=request.path))
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def _throttled() -> bool:
+    now = time.monotonic()
+    with _failures_lock:
+        _failures[:] = [t for t in _failures if now - t < 60]
+        return len(_failures) >= 10
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    error = None
+    stored = _link().settings.admin_hash()
+    if request.method == "POST":
+        if _throttled():
+            error = "尝试次数过多，请一分钟后再试"
+        elif stored and check_password_hash(stored, request.form.get("password", "")):
+            session.clear()
+            session["admin"] = True
+            nxt = request.args.get("next", "")
+            return redirect(nxt if nxt.startswith("/admin") else url_for("admin.dashboard"))
+        else:
+            with _failures_lock:
+                _failures.append(time.monotonic())
+            error = "密码不正确" if stored else "未设置管理密码（[ui] admin_password_hash）"
+    return render_template("admin/login.html", error=error, configured=bool(stored)), (403 if error else 200)
+
+
+@bp.post("/logout")
+def logout():
+    session.clear()
+    return redirect(url_for("admin.login"))
+
+
+def _devices(link: HallLink) -> list[dict]:
+    rows = link.try_call("devices.list", default=[]) or []
+    out = []
+    for d in rows:
+        row = dict(d)
+        row["state_name"] = STATE_NAMES.get(d.get("state"), d.get("state"))
+        row["kind_name"] = KIND_NAMES.get(d.get("kind"), d.get("kind"))
+        if d.get("kind") == "printer" and "paper" not in d and d.get("state") in ("online", "fault"):
+            status = link.try_call("printer.status", {"device": d["id"]}, default=None)
+            if isinstance(status, dict):
+                row["paper"] = status.get("paper")
+        out.append(row)
+    return out
+
+
+def _stats(link: HallLink, group_by: str, day_from: str, day_to: str) -> list[dict]:
+    """hall.stats rows, with nested counts (ratings per level) flattened into columns."""
+    rows = link.try_call("hall.stats", {"from": day_from, "to": day_to, "group_by": group_by}, default=[])
+    if isinstance(rows, dict):
+        rows = rows.get("rows", [])
+    out = []
+    for row in rows or []:
+        if not isinstance(row, dict):
+            continue
+        flat: dict = {}
+        for key, value in row.items():
+            if isinstance(value, dict):
+                flat.update(value)
+            elif isinstance(value, float):
+                flat[key] = round(value, 1)
+            else:
+                flat[key] = value
+        out.append(flat)
+    return out
+
+
+def _columns(rows: list[dict]) -> list[str]:
+    cols: list[str] = []
+    for row in rows:
+        for key in row:
+            if key not in cols and not isinstance(row[key], (dict, list)):
+                cols.append(key)
+    return cols
+
+
+def _chart(rows: list[dict], group: str, title: str) -> str:
+    key = next((k for k in CHART_KEYS if any(k in r for r in rows)), None)
+    if key is None:
+        return str(bar_chart([], title=title))
+    names = {str(w.get("id")): w.get("name") for w in _link().windows()}
+    names.update({str(x.get("id")): x.get("name") for x in _link().config_services()})
+    data = [(str(names.get(str(r.get(group)), r.get(group)) or ""), float(r.get(key) or 0)) for r in rows]
+    return str(bar_chart(data, title=f"{title}（{COLUMN_NAMES.get(key, key)}）"))
+
+
+def _ratings(link: HallLink) -> list[dict]:
+    """Bad ratings of the last 60 days: open ones first, then the followed-up ones."""
+    today = _now(link).date()
+    since = (today - dt.timedelta(days=60)).isoformat()
+    rows = link.try_call("hall.ratings", {"bad": True, "from": since, "to": today.isoformat(), "limit": 200},
+                         default=None)
+    if isinstance(rows, dict):
+        rows = rows.get("rows") or rows.get("ratings") or []
+    rows = [r for r in rows or [] if isinstance(r, dict) and r.get("bad", True)]
+    return sorted(rows, key=lambda r: r.get("followup_state") != "open")
+
+
+@bp.get("")
+@login_required
+def dashboard():
+    link = _link()
+    today = _now(link).date().isoformat()
+    tables = []
+    for group in ("window", "service", "staff"):
+        rows = _stats(link, group, today, today)
+        tables.append({"group": group, "title": GROUPS[group], "rows": rows, "columns": _columns(rows),
+                       "chart": _chart(rows, group, f"今日{GROUPS[group]}统计")})
+    return render_template("admin/dashboard.html", devices=_devices(link), tables=tables, today=today,
+                           ratings=_ratings(link), names=COLUMN_NAMES, demo=_demo(link))
+
+
+@bp.post("/followup")
+@login_required
+def followup():
+    link = _link()
+    rating = _int(request.form.get("rating"))
+    note = request.form.get("note", "").strip()[:500]
+    if rating is None or not note:
+        return render_template("error.html", message="请填写跟进情况", status=400), 400
+    params = {"rating": rating, "note": note, "staff": "admin"}
+    try:
+        link.call("hall.followup", params)
+    except RpcError as exc:
+        return render_template("error.html", message=message_for(exc), status=409), 409
+    return redirect(url_for("admin.dashboard") + "#ratings")
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@bp.get("/export.csv")
+@login_required
+def export():
+    """hall.export as a CSV download (UTF-8 with BOM so spreadsheet programs read Chinese)."""
+    link = _link()
+    today = _now(link).date().isoformat()
+    day_from = request.args.get("from") or today
+    day_to = request.args.get("to") or day_from
+    group = request.args.get("group_by", "window")
+    what = request.args.get("what", "stats")
+    if group not in GROUPS or what not in ("stats", "tickets", "ratings"):
+        abort(400)
+    text = link.call("hall.export", {"what": what, "from": day_from, "to": day_to, "group_by": group})
+    name = f"hall-{what}-{group if what == 'stats' else 'all'}-{day_from}-{day_to}.csv"
+    resp = Response("\ufeff" + (text or ""), mimetype="text/csv; charset=utf-8")
+    resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return resp
+
+
+# -- the virtual hall (demo mode) -----------------------------------------------------------------
+
+def _demo(link: HallLink) -> bool:
+    return link.settings.demo or link.emulated()
+
+
+def _sim_dir(link: HallLink) -> Path:
+    return link.state_dir / "sim"
+
+
+def _files(root: Path, pattern: str, limit: int) -> list[dict]:
+    try:
+        found = [p for p in root.glob(pattern) if p.is_file()]
+    except OSError:
+        return []
+    found.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    return [{"path": str(p.relative_to(root)), "name": p.name, "mtime": int(p.stat().st_mtime * 1000)}
+            for p in found[:limit]]
+
+
+def demo_open(view: Callable) -> Callable:
+    """Mark a view that ``[ui] demo = true`` shows without the admin login (the virtual hall)."""
+    view.demo_open = True
+    return view
+
+
+def virtual_hall(link: HallLink) -> dict:
+    """What the emulators produced: screen and receipt PNGs (newest first), what each display
+    shows, and the announcements (speaker.announced events seen by this process, log files)."""
+    root = _sim_dir(link)
+    screens = _files(root, "display/**/*.png", 40)
+    receipts = _files(root, "printer/*/receipts/*.png", 12)
+    announcements = []
+    for log in _files(root, "speaker/*/announcements.jsonl", 4):
+        try:
+            lines = (root / log["path"]).read_text(encoding="utf-8", errors="replace").splitlines()[-30:]
+        except OSError:
+            continue
+        for line in lines:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and entry.get("text"):
+                announcements.append((entry.get("ts") or 0, f"{_clock(entry.get('ts'), link)} {entry['text']}"))
+    if not announcements:  # no emulated amplifier: what this process heard on the event bus
+        announcements = [(e.get("ts") or 0, f"{_clock(e.get('ts'), link)} {e.get('device', '')}：{e.get('text')}")
+                         for e in list(link.live().announcements)]
+    announcements.sort(key=lambda item: item[0] if isinstance(item[0], (int, float)) else 0, reverse=True)
+    audio = _files(root, "speaker/*/*.wav", 3)
+    texts = []
+    for dev in link.config.devices:
+        if dev.kind == "display":
+            got = link.try_call("display.get", {"device": dev.id}, default=None)
+            if isinstance(got, dict):
+                texts.append({"device": dev.id, "lines": got.get("lines") or []})
+    return {"screens": screens, "receipts": receipts, "announcements": [a[1] for a in announcements[:30]],
+            "audio": audio, "texts": texts}
+
+
+def _clock(ts: Any, link: HallLink) -> str:
+    return when(ts, link, "%H:%M:%S")
+
+
+def when(ts: Any, link: HallLink, fmt: str = "%m-%d %H:%M:%S") -> str:
+    """A Unix time as local time of the hall (``[daemon] timezone``); other values unchanged."""
+    if not isinstance(ts, (int, float)) or isinstance(ts, bool):
+        return "" if ts is None else str(ts)
+    try:
+        tz = zoneinfo.ZoneInfo(link.config.daemon.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        tz = None
+    return dt.datetime.fromtimestamp(ts, tz).strftime(fmt)
+
+
+@bp.app_template_filter("when")
+def _when_filter(ts: Any) -> str:
+    return when(ts, _link())
+
+
+@bp.get("/hall")
+@login_required
+@demo_open
+def hall():
+    link = _link()
+    return render_template("admin/hall.html", vh=virtual_hall(link), demo=_demo(link))
+
+
+@bp.get("/hall/state")
+@login_required
+@demo_open
+def hall_state():
+    return jsonify({"ok": True, **virtual_hall(_link())})
+
+
+@bp.get("/sim/<path:name>")
+@login_required
+@demo_open
+def sim_file(name: str):
+    """A PNG or WAV the emulators wrote (send_from_directory refuses paths outside the sim dir)."""
+    if not name.endswith((".png", ".wav")):
+        abort(404)
+    return send_from_directory(_sim_dir(_link()), name, max_age=0)

@@ -1,0 +1,88 @@
+"""``hwd-ui --config FILE [--host H --port P]``: serve the pages with waitress.
+
+waitress is a pure-Python production WSGI server with a fixed thread pool. Each live page (SSE)
+holds one thread for as long as it is open, so the pool is sized from ``[ui] max_streams``
+(default 400 streams + 32 threads for ordinary requests); the app answers a stream beyond
+``max_streams`` with 503 + Retry-After, so the pool never runs dry and the server never hangs.
+The poll()-based loop lifts select()'s 1024-descriptor limit. See docs/ui.md for measurements.
+
+``hwd-ui --hash-password`` reads a password (twice) and prints its hash for
+``[ui] admin_password_hash`` or ``kiosk_pin_hash``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+
+from werkzeug.security import generate_password_hash
+
+HASH_METHOD = "pbkdf2:sha256:600000"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hwd-ui", description="The hall's pages: kiosk, counter, display, rating, admin.")
+    p.add_argument("--config", "-c", help="the hwd config file (its [ui] section holds the page settings)")
+    p.add_argument("--host", help="listen address (default [ui] host, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="listen port (default [ui] port, 8080)")
+    p.add_argument("--threads", type=int, help="server threads (default [ui] max_streams + 32)")
+    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    p.add_argument("--hash-password", action="store_true", help="print a password hash for [ui] and exit")
+    return p
+
+
+def hash_password(stdin_text: str | None = None) -> str:
+    """Read a password (twice, from the terminal, or one line from stdin) and return its hash."""
+    if stdin_text is not None:
+        password = stdin_text.rstrip("\n")
+    else:
+        password = getpass.getpass("密码 / password: ")
+        if getpass.getpass("再输一次 / again: ") != password:
+            raise SystemExit("the two passwords differ")
+    if len(password) < 4:
+        raise SystemExit("a password needs at least 4 characters")
+    return generate_password_hash(password, method=HASH_METHOD)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.hash_password:
+        text = None if sys.stdin.isatty() else sys.stdin.readline()
+        sys.stdout.write(hash_password(text) + "\n")
+        return 0
+    if not args.config:
+        sys.stderr.write("hwd-ui: --config FILE is required\n")
+        return 2
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from hwd.errors import ConfigError
+
+    from kiosk_ui import create_app
+
+    try:
+        app = create_app(args.config)
+    except ConfigError as exc:
+        sys.stderr.write("\n".join(exc.problems) + "\n")
+        return 2
+    link = app.extensions["hwd"]
+    settings = link.settings
+    host = args.host or settings.host
+    port = args.port or settings.port
+    threads = args.threads or settings.server_threads
+    link.live()  # subscribe now, so the ring holds events before the first page connects
+    serve(app, host, port, threads, settings.max_streams)
+    return 0
+
+
+def serve(app, host: str, port: int, threads: int, max_streams: int) -> None:
+    import waitress
+
+    logging.getLogger("kiosk_ui").info("hwd-ui on http://%s:%d/ with %d threads, at most %d live streams",
+                                       host, port, threads, max_streams)
+    waitress.serve(app, host=host, port=port, threads=threads, connection_limit=threads + 200,
+                   channel_timeout=120, asyncore_use_poll=True, ident="hwd-ui", clear_untrusted_proxy_headers=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

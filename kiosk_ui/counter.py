@@ -1,0 +1,159 @@
+"""``/counter/<window>``: the window clerk's console (窗口叫号).
+
+Login with staff id and PIN (checked by the hall engine, ``hall.login``); then call next, recall,
+no-show, start, finish, transfer to another service, pause with a reason and resume — buttons
+and keyboard shortcuts. Shows the current ticket, the queue lengths of the window's services and
+the clerk's own counts of today. The session remembers which clerk is logged in at which window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import (Blueprint, abort, current_app, jsonify, redirect, render_template, request, session,
+                   url_for)
+
+from hwd import errors
+from hwd.client import RpcError
+
+from kiosk_ui.hwdlink import HallLink, message_for
+from kiosk_ui.kiosk import _now, _queue_lengths
+
+bp = Blueprint("counter", __name__, url_prefix="/counter")
+
+ACTIONS = {
+    "call_next": "hall.call_next", "recall": "hall.recall", "no_show": "hall.no_show",
+    "start": "hall.start", "finish": "hall.finish", "transfer": "hall.transfer",
+    "pause": "hall.pause", "resume": "hall.resume",
+}
+PAUSE_REASONS = ("临时离开", "午休", "会议", "业务咨询", "设备故障")
+
+
+def _link() -> HallLink:
+    return current_app.extensions["hwd"]
+
+
+def _window(window_id: str) -> dict:
+    w = _link().window(window_id)
+    if w is None:
+        abort(404)
+    return w
+
+
+def _staff(window_id: str) -> str | None:
+    return (session.get("counter") or {}).get(window_id)
+
+
+def _set_staff(window_id: str, staff: str | None) -> None:
+    logged = dict(session.get("counter") or {})
+    if staff is None:
+        logged.pop(window_id, None)
+    else:
+        logged[window_id] = staff
+    session["counter"] = logged
+
+
+@bp.get("/<window>")
+def page(window: str):
+    w = _window(window)
+    link = _link()
+    staff = _staff(window)
+    if staff is None:
+        return render_template("counter_login.html", window=w, error=None)
+    services = [s for s in link.config_services() if s.get("id") in (w.get("services") or [])]
+    return render_template("counter.html", window=w, staff=staff, services=services,
+                           all_services=link.config_services(), reasons=PAUSE_REASONS)
+
+
+@bp.post("/<window>/login")
+def login(window: str):
+    w = _window(window)
+    staff = request.form.get("staff", "").strip()
+    pin = request.form.get("pin", "")
+    if not staff or not pin:
+        return render_template("counter_login.html", window=w, error="请输入工号和密码"), 400
+    try:
+        _link().call("hall.login", {"window": window, "staff": staff, "pin": pin})
+    except RpcError as exc:
+        return render_template("counter_login.html", window=w, error=message_for(exc)), 403
+    _set_staff(window, staff)
+    return redirect(url_for("counter.page", window=window))
+
+
+@bp.post("/<window>/logout")
+def logout(window: str):
+    _window(window)
+    staff = _staff(window)
+    if staff is not None:
+        _link().try_call("hall.logout", {"window": window, "staff": staff})
+    _set_staff(window, None)
+    return redirect(url_for("counter.page", window=window))
+
+
+COUNT_NAMES = (("called", "已叫号"), ("served", "已办结"), ("no_show", "过号"), ("rated", "已评价"),
+               ("bad", "差评"), ("mean_service_s", "平均办理(秒)"))
+
+
+def _today_counts(link: HallLink, window: str, staff: str) -> list[dict]:
+    """The clerk's own counts of today (hall.stats grouped by staff), in a fixed order."""
+    today = _now(link).date().isoformat()
+    rows = link.try_call("hall.stats", {"from": today, "to": today, "group_by": "staff"}, default=None)
+    if isinstance(rows, dict):
+        rows = rows.get("rows", [])
+    for row in rows or []:
+        if isinstance(row, dict) and str(row.get("staff", row.get("key"))) == staff:
+            return [{"key": k, "name": name, "value": round(row[k], 1) if isinstance(row[k], float) else row[k]}
+                    for k, name in COUNT_NAMES if row.get(k) is not None]
+    return [{"key": k, "name": name, "value": 0} for k, name in COUNT_NAMES[:3]]
+
+
+@bp.get("/<window>/state")
+def state(window: str):
+    """The window, its current ticket, its services' queue lengths and the clerk's counts."""
+    w = _window(window)
+    link = _link()
+    staff = _staff(window)
+    snap = link.call("hall.state")
+    win = next((x for x in snap.get("windows", []) if str(x.get("id")) == window), None) or {}
+    if staff is not None and win and win.get("staff") not in (None, staff):
+        _set_staff(window, None)  # someone else logged in here meanwhile
+        staff = None
+    lengths = _queue_lengths(snap)
+    queues = [{"service": s, "name": _service_name(link, s), "waiting": lengths.get(s, 0)}
+              for s in w.get("services") or []]
+    counts = _today_counts(link, window, staff) if staff else []
+    return jsonify({"ok": True, "logged_in": staff is not None, "staff": staff, "window": win,
+                    "queues": queues, "counts": counts, "seq": snap.get("seq")})
+
+
+def _service_name(link: HallLink, service_id: str) -> str:
+    return next((s.get("name", service_id) for s in link.config_services() if s.get("id") == service_id), service_id)
+
+
+@bp.post("/<window>/api/<action>")
+def act(window: str, action: str):
+    """One clerk action; JSON in, JSON out."""
+    _window(window)
+    method = ACTIONS.get(action)
+    if method is None:
+        abort(404)
+    staff = _staff(window)
+    if staff is None:
+        return jsonify({"ok": False, "error": "请先登录", "code": errors.NOT_LOGGED_IN}), 403
+    body = request.get_json(silent=True) or {}
+    params: dict[str, Any] = {"window": window}
+    if action == "transfer":
+        params["service"] = str(body.get("service", ""))
+    if action == "pause":
+        params["reason"] = str(body.get("reason") or "暂停服务")[:40]
+    link = _link()
+    try:
+        result = link.call(method, params, timeout=link.settings.rpc_timeout_s + 3.0)  # calls announce
+    except RpcError as exc:
+        if exc.code == errors.NOT_LOGGED_IN:
+            _set_staff(window, None)
+        return jsonify({"ok": False, "error": message_for(exc), "code": exc.code}), 409
+    if action == "call_next" and result is None:
+        return jsonify({"ok": True, "result": None, "info": "当前没有等候的号"})
+    return jsonify({"ok": True, "result": result, "at": dt.datetime.now().isoformat(timespec="seconds")})

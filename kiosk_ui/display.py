@@ -1,0 +1,102 @@
+"""``/display``: the hall's big screen (大厅显示屏), and ``/display/window/<id>``: one window's
+screen for web-based window screens (the ``web`` display driver).
+
+The latest call is large in ``#latest-call`` (contract: acceptance checks read it) with the
+ticket number and the window. Events arrive by SSE the moment hwd publishes them; after a
+reconnect the page reloads ``/display/state`` (``hall.state``); without a heartbeat for 5 s it
+shows 系统连接中断 and recovers by itself. The page renders even when hwd is down.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, jsonify, render_template
+
+from hwd.client import RpcError, Unreachable
+
+from kiosk_ui.hwdlink import HallLink
+from kiosk_ui.kiosk import _queue_lengths
+
+bp = Blueprint("display", __name__, url_prefix="/display")
+
+STATE_NAMES = {"open": "空闲", "serving": "办理中", "paused": "暂停服务", "closed": "未开放"}
+
+
+def _link() -> HallLink:
+    return current_app.extensions["hwd"]
+
+
+def snapshot(link: HallLink) -> dict:
+    """hall.state shaped for the display: latest call, recent calls, windows, queue lengths."""
+    state = link.call("hall.state")
+    recent = state.get("recent_calls") or state.get("recent") or state.get("calls") or []
+    names = {str(w.get("id")): w.get("name") for w in link.windows()}
+    calls = [{"number": c.get("number"), "window": c.get("window"),
+              "window_name": c.get("window_name") or names.get(str(c.get("window")), c.get("window")),
+              "service_name": c.get("service_name", ""), "at": c.get("called_at") or c.get("at")}
+             for c in recent if isinstance(c, dict)]
+    windows = [{"id": w.get("id"), "name": w.get("name"), "state": w.get("state"),
+                "state_name": STATE_NAMES.get(w.get("state"), w.get("state")), "current": w.get("current"),
+                "reason": w.get("reason")} for w in state.get("windows", []) if isinstance(w, dict)]
+    lengths = _queue_lengths(state)
+    queues = [{"service": s["id"], "name": s.get("name", s["id"]), "waiting": lengths.get(s["id"], 0)}
+              for s in link.config_services()]
+    return {"ok": True, "latest": calls[0] if calls else None, "calls": calls[:10], "windows": windows,
+            "queues": queues, "seq": state.get("seq")}
+
+
+@bp.get("")
+def page():
+    link = _link()
+    try:
+        snap = snapshot(link)
+    except (Unreachable, RpcError):
+        snap = {"ok": False, "latest": None, "calls": [], "windows": [], "queues": []}
+    return render_template("display.html", snap=snap, notice=link.settings.notice)
+
+
+@bp.get("/state")
+def state():
+    return jsonify(snapshot(_link()))
+
+
+def _screen_device(link: HallLink, window_id: str) -> tuple[dict | None, str | None]:
+    w = link.window(window_id)
+    if w is not None:
+        return w, w.get("display")
+    dev = link.config.device(window_id)
+    if dev is not None and dev.kind == "display":
+        return None, dev.id
+    abort(404)
+
+
+def _screen(link: HallLink, window: dict | None, device: str | None) -> dict:
+    """What the screen shows now: display.get for its device, else derived from hall.state."""
+    if device:
+        got = link.try_call("display.get", {"device": device}, default=None)
+        if isinstance(got, dict) and got.get("lines") is not None:
+            return {"lines": got.get("lines") or [], "effect": got.get("effect", "static")}
+    if window is not None:
+        state = link.try_call("hall.state", default=None) or {}
+        win = next((x for x in state.get("windows", []) if str(x.get("id")) == str(window["id"])), None)
+        if win:
+            if win.get("state") in ("paused", "closed"):
+                return {"lines": [window.get("name", ""), "暂停服务"], "effect": "static"}
+            if win.get("current"):
+                return {"lines": [f"请{win['current']}号", window.get("name", "")], "effect": "static"}
+        return {"lines": [window.get("name", "")], "effect": "static"}
+    return {"lines": [], "effect": "static"}
+
+
+@bp.get("/window/<window>")
+def window(window: str):
+    link = _link()
+    w, device = _screen_device(link, window)
+    return render_template("window_screen.html", window=w, device=device, ident=window,
+                           screen=_screen(link, w, device))
+
+
+@bp.get("/window/<window>/state")
+def window_state(window: str):
+    link = _link()
+    w, device = _screen_device(link, window)
+    return jsonify({"ok": True, **_screen(link, w, device)})

@@ -1,0 +1,248 @@
+"""``/kiosk/<kiosk>``: the citizen's self-service kiosk (取号机 / 政务一体机).
+
+Services as big buttons; an ID card on the kiosk's reader greets the citizen by masked name and
+ties the ticket to the card (``card_token``: the engine applies elderly priority); appointment
+check-in by the kiosk's scanner or an in-page keypad; the service guide (办事指南) with a printable
+一次性告知单; the ticket on screen with a QR code (also, with a help-desk message, when printing
+failed). The page never links out of the kiosk flow: leaving needs the kiosk PIN.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import zoneinfo
+from typing import Any
+
+from flask import Blueprint, abort, current_app, jsonify, render_template, request, session, url_for
+from werkzeug.security import check_password_hash
+
+from hwd.client import RpcError
+
+from kiosk_ui.hwdlink import HallLink, message_for
+from kiosk_ui.live_bp import sse_response
+from kiosk_ui.svg import qr_svg
+
+log = logging.getLogger("kiosk_ui.kiosk")
+
+bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
+
+def _link() -> HallLink:
+    return current_app.extensions["hwd"]
+
+
+def _kiosk(kiosk_id: str) -> dict:
+    kiosk = _link().kiosk(kiosk_id)
+    if kiosk is None:
+        abort(404)
+    return kiosk
+
+
+def _now(link: HallLink) -> dt.datetime:
+    try:
+        return dt.datetime.now(zoneinfo.ZoneInfo(link.config.daemon.timezone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return dt.datetime.now()
+
+
+def _print_timeout(link: HallLink) -> float:
+    """Issuing waits for the printer (``[hall] print_wait_ms``) before it answers."""
+    wait_ms = getattr(link.config.hall, "print_wait_ms", 3000) or 0
+    return link.settings.rpc_timeout_s + wait_ms / 1000 + 1.0
+
+
+def hours_status(link: HallLink) -> dict:
+    """Whether tickets can be taken now (the engine's ``issuing``, by the engine's clock), and if
+    not, when issuing opens (the hall's calendar, the same one the engine uses)."""
+    hall = link.config.hall
+    state = link.try_call("hall.state", default=None)
+    now = _now(link)
+    if isinstance(state, dict) and state.get("now"):
+        try:
+            now = dt.datetime.fromisoformat(state["now"])
+        except ValueError:
+            pass
+    try:
+        from hwd.hall.hours import Calendar
+    except ImportError:
+        Calendar = None  # noqa: N806 - an older hwd without the hall's calendar
+    if hall is None or Calendar is None or not hasattr(hall, "hours"):
+        return {"open": bool((state or {}).get("issuing", True)), "message": "当前不在取号时间"}
+    cal = Calendar(hall.hours)
+    is_open = state["issuing"] if isinstance(state, dict) and "issuing" in state else cal.can_issue(now)
+    return {"open": bool(is_open), "message": "" if is_open else cal.closed_message(now)}
+
+
+def services(link: HallLink) -> list[dict]:
+    """The services with their waiting counts and quota left (hall.services, when hwd answers)."""
+    remote = link.try_call("hall.services", default=None)
+    known = {r.get("id"): r for r in remote or [] if isinstance(r, dict)}
+    out = []
+    for s in link.config_services():
+        r = known.get(s["id"], {})
+        out.append({"id": s["id"], "name": s.get("name", s["id"]), "prefix": s.get("prefix", ""),
+                    "department": s.get("department", ""), "waiting": r.get("waiting"),
+                    "remaining": r.get("remaining")})
+    return out
+
+
+MAX_FLAT = 8
+
+
+def categories(svcs: list[dict]) -> list[str]:
+    """Departments to choose first when there are too many services for one screen."""
+    depts = list(dict.fromkeys(s["department"] or "其他业务" for s in svcs))
+    return depts if len(svcs) > MAX_FLAT and len(depts) > 1 else []
+
+
+def _queue_lengths(state: dict) -> dict:
+    queues = state.get("queues") or state.get("queue_lengths") or {}
+    if isinstance(queues, list):
+        return {q.get("service"): q.get("waiting", q.get("length")) for q in queues if isinstance(q, dict)}
+    if isinstance(queues, dict):
+        return {k: (v.get("waiting") if isinstance(v, dict) else v) for k, v in queues.items()}
+    return {}
+
+
+def ticket_view(ticket: dict, link: HallLink) -> dict:
+    """What the ticket screen shows: number, service, waiting count, QR (as SVG), print state."""
+    number = ticket.get("number", "")
+    service = next((s for s in link.config_services() if s.get("id") == ticket.get("service")), {})
+    issued = str(ticket.get("issued_at", ""))
+    qr_text = ticket.get("qr") or (f"HWD-TICKET:{ticket.get('day')}:{number}:{ticket.get('id')}" if ticket.get("id")
+                                   else f"{link.title}|{number}|{service.get('name', '')}|{issued}")
+    printed = ticket.get("printed")
+    return {
+        "number": number,
+        "service": ticket.get("service"),
+        "service_name": ticket.get("service_name") or service.get("name", ticket.get("service", "")),
+        "waiting_ahead": ticket.get("waiting_ahead"),
+        "issued_at": issued,
+        "printed": bool(printed),
+        "print_message": "" if printed else link.settings.help_desk + "（号票未能打印，请记住您的号码）",
+        "qr_svg": str(qr_svg(str(qr_text))),
+        "priority": ticket.get("priority"),
+    }
+
+
+@bp.get("/<kiosk>")
+def page(kiosk: str):
+    """The kiosk's single page; screens switch in the browser."""
+    k = _kiosk(kiosk)
+    link = _link()
+    svcs = services(link)
+    return render_template("kiosk.html", kiosk=k, services=svcs, hours=hours_status(link),
+                           guide=link.config_services(), categories=categories(svcs))
+
+
+@bp.get("/<kiosk>/state")
+def state(kiosk: str):
+    _kiosk(kiosk)
+    link = _link()
+    return jsonify({"ok": True, "services": services(link), "hours": hours_status(link)})
+
+
+@bp.get("/<kiosk>/live")
+def live(kiosk: str):
+    """This kiosk's card reader events, check-ins and issued tickets (never another kiosk's
+    cards). A scanned appointment is checked in by the engine itself (hall.checkin)."""
+    k = _kiosk(kiosk)
+    devices = [d for d in (k.get("idcard"), k.get("scanner")) if d]
+    return sse_response(("idcard.", "hall.checkin", "hall.ticket.issued"), devices)
+
+
+@bp.post("/<kiosk>/api/ticket")
+def issue(kiosk: str):
+    """Issue a ticket for ``service`` (with the card's ``card_token`` if a card was read)."""
+    _kiosk(kiosk)
+    link = _link()
+    body = request.get_json(silent=True) or {}
+    params: dict[str, Any] = {"service": str(body.get("service", "")), "kiosk": kiosk}
+    if body.get("card_token"):
+        params["card_token"] = str(body["card_token"])
+    try:
+        ticket = link.call("hall.issue_ticket", params, timeout=_print_timeout(link))
+    except RpcError as exc:
+        return jsonify({"ok": False, "error": message_for(exc), "code": exc.code}), 409
+    return jsonify({"ok": True, "ticket": ticket_view(ticket, link)})
+
+
+@bp.post("/<kiosk>/api/checkin")
+def checkin(kiosk: str):
+    """Appointment check-in by code (typed on the keypad or scanned)."""
+    _kiosk(kiosk)
+    link = _link()
+    code = str((request.get_json(silent=True) or {}).get("code", "")).strip()
+    if not code or len(code) > 64:
+        return jsonify({"ok": False, "error": "请输入预约码"}), 400
+    try:
+        result = link.call("hall.checkin", {"code": code, "kiosk": kiosk},
+                           timeout=_print_timeout(link))
+    except RpcError as exc:
+        return jsonify({"ok": False, "error": message_for(exc), "code": exc.code}), 409
+    return jsonify({"ok": True, "ticket": ticket_view(result, link)})
+
+
+@bp.get("/<kiosk>/ticket/<int:ticket_id>")
+def ticket(kiosk: str, ticket_id: int):
+    """A ticket issued at this kiosk by the engine itself (a scanned appointment); waits up to a
+    few seconds for its print result so the screen can say whether to take the paper."""
+    _kiosk(kiosk)
+    link = _link()
+    deadline = time.monotonic() + 5.0
+    while True:
+        view = link.call("hall.ticket", {"ticket": ticket_id})
+        if view.get("kiosk") != kiosk:
+            abort(404)
+        if view.get("printed") or view.get("print_error") or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    services_now = {s["id"]: s for s in services(link)}
+    if view.get("state") == "waiting" and view.get("waiting_ahead") is None:
+        waiting = services_now.get(view.get("service"), {}).get("waiting")
+        view["waiting_ahead"] = max(0, waiting - 1) if isinstance(waiting, int) else None
+    return jsonify({"ok": True, "ticket": ticket_view(view, link)})
+
+
+@bp.get("/<kiosk>/guide/<service>")
+def guide(kiosk: str, service: str):
+    """办事指南 of one service, with the 一次性告知单 to print."""
+    k = _kiosk(kiosk)
+    link = _link()
+    s = next((x for x in link.config_services() if x.get("id") == service), None)
+    if s is None:
+        abort(404)
+    remote = link.try_call("hall.guide", {"service": service}, default=None)
+    info = {**s, **(remote if isinstance(remote, dict) else {})}
+    return render_template("guide.html", kiosk=k, service=info, printer=bool(k.get("printer")))
+
+
+@bp.post("/<kiosk>/api/notice/<service>")
+def print_notice(kiosk: str, service: str):
+    """Print the 一次性告知单 on the kiosk's printer."""
+    k = _kiosk(kiosk)
+    link = _link()
+    s = next((x for x in link.config_services() if x.get("id") == service), None)
+    if s is None or not k.get("printer"):
+        abort(404)
+    try:
+        result = link.call("hall.guide", {"service": service, "kiosk": kiosk, "print": True},
+                           timeout=_print_timeout(link))
+    except RpcError as exc:
+        return jsonify({"ok": False, "error": message_for(exc)}), 409
+    if not result.get("printed"):
+        return jsonify({"ok": False, "error": "告知单没有打印出来，" + link.settings.help_desk}), 409
+    return jsonify({"ok": True})
+
+
+@bp.post("/<kiosk>/api/unlock")
+def unlock(kiosk: str):
+    """Leave the kiosk flow: only with the kiosk PIN (``[ui] kiosk_pin_hash``)."""
+    _kiosk(kiosk)
+    pin = str((request.get_json(silent=True) or {}).get("pin", ""))
+    stored = _link().settings.kiosk_pin_hash
+    if not stored or not pin or not check_password_hash(stored, pin):
+        return jsonify({"ok": False, "error": "密码不正确"}), 403
+    session["kiosk_unlocked"] = kiosk
+    return jsonify({"ok": True, "next": url_for("admin.dashboard")})

@@ -1,0 +1,217 @@
+"""Live updates: one ZeroMQ SUB thread fans hwd's events out to per-browser queues, served as
+Server-Sent Events.
+
+The SSE ``id:`` of every event is its hwd ``seq``. A browser that reconnects sends
+``Last-Event-ID``; if the ring buffer still holds every later event they are replayed, otherwise
+the stream starts with ``event: resync`` and the page reloads its state from ``hall.state``.
+A gap in ``seq`` (the PUB socket dropped events) or a restarted daemon (``seq`` went back)
+sends ``resync`` to everyone. The number of streams is capped: one more gets 503 + Retry-After,
+so an overloaded server answers instead of hanging.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import logging
+import queue
+import threading
+import time
+from typing import Any, Callable, Iterator
+
+log = logging.getLogger("kiosk_ui.live")
+
+RESYNC = "resync"
+CLOSE = object()
+
+
+def _match(event: dict, prefixes: tuple[str, ...], devices: frozenset[str] | None) -> bool:
+    topic = event.get("topic", "")
+    if topic == "daemon.heartbeat" or topic == RESYNC:
+        return True
+    if not topic.startswith(prefixes):
+        return False
+    if devices is not None and "device" in event and event["device"] not in devices:
+        return False
+    return True
+
+
+class Stream:
+    """One browser's queue; ``prefixes`` and ``devices`` filter what it receives."""
+
+    def __init__(self, prefixes: tuple[str, ...], devices: frozenset[str] | None, size: int = 1000):
+        self.prefixes = prefixes
+        self.devices = devices
+        self.queue: queue.Queue = queue.Queue(maxsize=size)
+        self.overflowed = False
+
+    def offer(self, event: dict) -> None:
+        if self.overflowed or not _match(event, self.prefixes, self.devices):
+            return
+        try:
+            self.queue.put_nowait(event)
+        except queue.Full:
+            self.overflowed = True  # a stuck browser: tell it to resync, then drop it
+            with contextlib.suppress(queue.Empty):
+                self.queue.get_nowait()
+            with contextlib.suppress(queue.Full):
+                self.queue.put_nowait(CLOSE)
+
+    def get(self, timeout: float) -> Any:
+        try:
+            return self.queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+
+class EventHub:
+    """The single subscriber to hwd's events inside a hwd-ui process."""
+
+    def __init__(self, subscriber_factory: Callable[[], Any], *, ring: int = 512, max_streams: int = 400):
+        self.subscriber_factory = subscriber_factory
+        self.ring: collections.deque = collections.deque(maxlen=ring)
+        self.max_streams = max_streams
+        self.streams: set[Stream] = set()
+        self.lock = threading.Lock()
+        self.last_seq = 0
+        self.last_event_at = 0.0
+        self.last_heartbeat_at = 0.0
+        self.boot_id: str | None = None
+        self.announcements: collections.deque = collections.deque(maxlen=50)  # for the virtual hall
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> "EventHub":
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="hwd-ui-events", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+            self._thread = None
+
+    def _run(self) -> None:
+        sub = None
+        while not self._stop.is_set():
+            try:
+                if sub is None:
+                    sub = self.subscriber_factory()
+                item = sub.recv(timeout=0.5)
+            except Exception:  # a broken socket: log, back off, reconnect
+                log.exception("event subscription failed; reconnecting")
+                if sub is not None:
+                    try:
+                        sub.close()
+                    except Exception:
+                        log.debug("closing the subscriber failed", exc_info=True)
+                sub = None
+                self._stop.wait(1.0)
+                continue
+            if item is not None:
+                self.dispatch(item[1])
+        if sub is not None:
+            sub.close()
+
+    # -- fan out -------------------------------------------------------------------------------
+    def dispatch(self, event: dict) -> None:
+        """Add one hwd event to the ring and every matching stream."""
+        seq = event.get("seq")
+        now = time.monotonic()
+        with self.lock:
+            self.last_event_at = now
+            if event.get("topic") == "speaker.announced" and event.get("text"):
+                self.announcements.append(event)
+            if event.get("topic") == "daemon.heartbeat":
+                self.last_heartbeat_at = now
+                boot = event.get("boot_id")
+                if boot and self.boot_id and boot != self.boot_id:
+                    self._resync_locked("hwd restarted")
+                self.boot_id = boot or self.boot_id
+            if isinstance(seq, int):
+                if self.last_seq and seq <= self.last_seq:
+                    self._resync_locked("hwd restarted (seq went back)")
+                elif self.last_seq and seq > self.last_seq + 1:
+                    self._resync_locked(f"missed events {self.last_seq + 1}..{seq - 1}")
+                self.last_seq = seq
+                self.ring.append(event)
+            streams = list(self.streams)
+        for stream in streams:
+            stream.offer(event)
+
+    def _resync_locked(self, reason: str) -> None:
+        log.info("asking pages to resync: %s", reason)
+        self.ring.clear()
+        for stream in self.streams:
+            stream.offer({"topic": RESYNC, "reason": reason})
+
+    def open(self, prefixes: tuple[str, ...], devices: frozenset[str] | None = None) -> Stream | None:
+        """A new stream, or None when ``max_streams`` are open already."""
+        with self.lock:
+            if len(self.streams) >= self.max_streams:
+                return None
+            stream = Stream(prefixes, devices)
+            self.streams.add(stream)
+            return stream
+
+    def close(self, stream: Stream) -> None:
+        with self.lock:
+            self.streams.discard(stream)
+
+    def since(self, seq: int) -> list[dict] | None:
+        """Events after ``seq`` from the ring, or None if some of them are gone."""
+        with self.lock:
+            if seq == self.last_seq:
+                return []
+            if seq > self.last_seq or not self.ring or self.ring[0]["seq"] > seq + 1:
+                return None
+            return [e for e in self.ring if e["seq"] > seq]
+
+    def alive(self, within: float) -> bool:
+        """Has hwd published anything (heartbeats included) in the last ``within`` seconds?"""
+        return self.last_event_at > 0 and time.monotonic() - self.last_event_at < within
+
+
+def sse(event: dict) -> str:
+    """One event in text/event-stream form."""
+    topic = event.get("topic", "message")
+    lines = []
+    if isinstance(event.get("seq"), int) and topic != RESYNC:
+        lines.append(f"id: {event['seq']}")
+    lines.append(f"event: {topic}")
+    lines.append("data: " + json.dumps(event, ensure_ascii=False, separators=(",", ":")))
+    return "\n".join(lines) + "\n\n"
+
+
+def stream_body(hub: EventHub, stream: Stream, last_id: str | None, keepalive: float) -> Iterator[str]:
+    """The response body of one SSE connection; closes the stream when the browser leaves."""
+    try:
+        yield "retry: 1000\n\n"
+        if last_id:
+            try:
+                missed = hub.since(int(last_id))
+            except ValueError:
+                missed = None
+            if missed is None:
+                yield sse({"topic": RESYNC, "reason": "Last-Event-ID too old"})
+            else:
+                for event in missed:
+                    if _match(event, stream.prefixes, stream.devices):
+                        yield sse(event)
+        else:
+            yield sse({"topic": "hello", "seq": hub.last_seq or None})
+        while True:
+            item = stream.get(keepalive)
+            if item is None:
+                yield ": keepalive\n\n"
+            elif item is CLOSE:
+                yield sse({"topic": RESYNC, "reason": "too slow"})
+                return
+            else:
+                yield sse(item)
+    finally:
+        hub.close(stream)

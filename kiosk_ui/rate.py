@@ -1,0 +1,55 @@
+"""``/rate/<window>``: the evaluation page (好差评评价器) beside a window.
+
+Idle until ``hall.rating.requested`` arrives for this window; then five big buttons with the
+standard words; a press calls ``hall.rate``; a thank-you; back to idle when the engine's
+``timeout_s`` runs out (no answer is recorded as unrated by the engine, never as a score).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, jsonify, render_template, request
+
+from hwd.client import RpcError
+
+from kiosk_ui.hwdlink import HallLink, message_for
+
+bp = Blueprint("rate", __name__, url_prefix="/rate")
+
+LEVELS = ((5, "非常满意"), (4, "满意"), (3, "基本满意"), (2, "不满意"), (1, "非常不满意"))
+
+
+def _link() -> HallLink:
+    return current_app.extensions["hwd"]
+
+
+def _window(window_id: str) -> dict:
+    w = _link().window(window_id)
+    if w is None:
+        abort(404)
+    return w
+
+
+@bp.get("/<window>")
+def page(window: str):
+    return render_template("rate.html", window=_window(window), levels=LEVELS)
+
+
+@bp.post("/<window>/api/rate")
+def rate(window: str):
+    """Record the citizen's score (1..5) for the ticket the request named."""
+    _window(window)
+    body = request.get_json(silent=True) or {}
+    try:
+        score = int(body.get("score"))
+    except (TypeError, ValueError):
+        score = 0
+    if score not in dict(LEVELS):
+        return jsonify({"ok": False, "error": "请选择评价"}), 400
+    params = {"window": window, "score": score, "channel": "page"}
+    if body.get("ticket"):
+        params["ticket"] = body["ticket"]
+    try:
+        result = _link().call("hall.rate", params)
+    except RpcError as exc:
+        return jsonify({"ok": False, "error": message_for(exc), "code": exc.code}), 409
+    return jsonify({"ok": True, "rating": result})
