@@ -18,13 +18,13 @@ import zoneinfo
 from pathlib import Path
 from typing import Any, Callable
 
-from flask import (Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request,
+from flask import (Blueprint, Response, abort, jsonify, redirect, render_template, request,
                    send_from_directory, session, url_for)
 from werkzeug.security import check_password_hash
 
 from hwd.client import RpcError
 
-from kiosk_ui.hwdlink import HallLink, message_for
+from kiosk_ui.hwdlink import HallLink, message_for, current
 from kiosk_ui.kiosk import _now
 from kiosk_ui.svg import bar_chart
 
@@ -46,14 +46,11 @@ _failures: list[float] = []
 _failures_lock = threading.Lock()
 
 
-def _link() -> HallLink:
-    return current_app.extensions["hwd"]
-
 
 def login_required(view: Callable) -> Callable:
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not session.get("admin") and not (getattr(view, "demo_open", False) and _link().settings.demo):
+        if not session.get("admin") and not (getattr(view, "demo_open", False) and current().settings.demo):
             return redirect(url_for("admin.login", next=request.path))
         return view(*args, **kwargs)
     return wrapped
@@ -69,7 +66,7 @@ def _throttled() -> bool:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     error = None
-    stored = _link().settings.admin_hash()
+    stored = current().settings.admin_hash()
     if request.method == "POST":
         if _throttled():
             error = "尝试次数过多，请一分钟后再试"
@@ -140,8 +137,8 @@ def _chart(rows: list[dict], group: str, title: str) -> str:
     key = next((k for k in CHART_KEYS if any(k in r for r in rows)), None)
     if key is None:
         return str(bar_chart([], title=title))
-    names = {str(w.get("id")): w.get("name") for w in _link().windows()}
-    names.update({str(x.get("id")): x.get("name") for x in _link().config_services()})
+    names = {str(w.get("id")): w.get("name") for w in current().windows()}
+    names.update({str(x.get("id")): x.get("name") for x in current().config_services()})
     data = [(str(names.get(str(r.get(group)), r.get(group)) or ""), float(r.get(key) or 0)) for r in rows]
     return str(bar_chart(data, title=f"{title}（{COLUMN_NAMES.get(key, key)}）"))
 
@@ -161,7 +158,7 @@ def _ratings(link: HallLink) -> list[dict]:
 @bp.get("")
 @login_required
 def dashboard():
-    link = _link()
+    link = current()
     today = _now(link).date().isoformat()
     tables = []
     for group in ("window", "service", "staff"):
@@ -175,7 +172,7 @@ def dashboard():
 @bp.post("/followup")
 @login_required
 def followup():
-    link = _link()
+    link = current()
     rating = _int(request.form.get("rating"))
     note = request.form.get("note", "").strip()[:500]
     if rating is None or not note:
@@ -199,7 +196,7 @@ def _int(value: Any) -> int | None:
 @login_required
 def export():
     """hall.export as a CSV download (UTF-8 with BOM so spreadsheet programs read Chinese)."""
-    link = _link()
+    link = current()
     today = _now(link).date().isoformat()
     day_from = request.args.get("from") or today
     day_to = request.args.get("to") or day_from
@@ -291,14 +288,14 @@ def when(ts: Any, link: HallLink, fmt: str = "%m-%d %H:%M:%S") -> str:
 
 @bp.app_template_filter("when")
 def _when_filter(ts: Any) -> str:
-    return when(ts, _link())
+    return when(ts, current())
 
 
 @bp.get("/hall")
 @login_required
 @demo_open
 def hall():
-    link = _link()
+    link = current()
     return render_template("admin/hall.html", vh=virtual_hall(link), demo=_demo(link))
 
 
@@ -306,7 +303,7 @@ def hall():
 @login_required
 @demo_open
 def hall_state():
-    return jsonify({"ok": True, **virtual_hall(_link())})
+    return jsonify({"ok": True, **virtual_hall(current())})
 
 
 @bp.get("/sim/<path:name>")
@@ -316,4 +313,4 @@ def sim_file(name: str):
     """A PNG or WAV the emulators wrote (send_from_directory refuses paths outside the sim dir)."""
     if not name.endswith((".png", ".wav")):
         abort(404)
-    return send_from_directory(_sim_dir(_link()), name, max_age=0)
+    return send_from_directory(_sim_dir(current()), name, max_age=0)

@@ -11,13 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import (Blueprint, abort, current_app, jsonify, redirect, render_template, request, session,
+from flask import (Blueprint, abort, jsonify, redirect, render_template, request, session,
                    url_for)
 
 from hwd import errors
 from hwd.client import RpcError
 
-from kiosk_ui.hwdlink import HallLink, message_for
+from kiosk_ui.hwdlink import HallLink, message_for, current, window_or_404
 from kiosk_ui.kiosk import _now, _queue_lengths
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
@@ -30,15 +30,6 @@ ACTIONS = {
 PAUSE_REASONS = ("临时离开", "午休", "会议", "业务咨询", "设备故障")
 
 
-def _link() -> HallLink:
-    return current_app.extensions["hwd"]
-
-
-def _window(window_id: str) -> dict:
-    w = _link().window(window_id)
-    if w is None:
-        abort(404)
-    return w
 
 
 def _staff(window_id: str) -> str | None:
@@ -56,8 +47,8 @@ def _set_staff(window_id: str, staff: str | None) -> None:
 
 @bp.get("/<window>")
 def page(window: str):
-    w = _window(window)
-    link = _link()
+    w = window_or_404(window)
+    link = current()
     staff = _staff(window)
     if staff is None:
         return render_template("counter_login.html", window=w, error=None)
@@ -68,13 +59,13 @@ def page(window: str):
 
 @bp.post("/<window>/login")
 def login(window: str):
-    w = _window(window)
+    w = window_or_404(window)
     staff = request.form.get("staff", "").strip()
     pin = request.form.get("pin", "")
     if not staff or not pin:
         return render_template("counter_login.html", window=w, error="请输入工号和密码"), 400
     try:
-        _link().call("hall.login", {"window": window, "staff": staff, "pin": pin})
+        current().call("hall.login", {"window": window, "staff": staff, "pin": pin})
     except RpcError as exc:
         return render_template("counter_login.html", window=w, error=message_for(exc)), 403
     _set_staff(window, staff)
@@ -83,10 +74,10 @@ def login(window: str):
 
 @bp.post("/<window>/logout")
 def logout(window: str):
-    _window(window)
+    window_or_404(window)
     staff = _staff(window)
     if staff is not None:
-        _link().try_call("hall.logout", {"window": window, "staff": staff})
+        current().try_call("hall.logout", {"window": window, "staff": staff})
     _set_staff(window, None)
     return redirect(url_for("counter.page", window=window))
 
@@ -111,8 +102,8 @@ def _today_counts(link: HallLink, window: str, staff: str) -> list[dict]:
 @bp.get("/<window>/state")
 def state(window: str):
     """The window, its current ticket, its services' queue lengths and the clerk's counts."""
-    w = _window(window)
-    link = _link()
+    w = window_or_404(window)
+    link = current()
     staff = _staff(window)
     snap = link.call("hall.state")
     win = next((x for x in snap.get("windows", []) if str(x.get("id")) == window), None) or {}
@@ -134,7 +125,7 @@ def _service_name(link: HallLink, service_id: str) -> str:
 @bp.post("/<window>/api/<action>")
 def act(window: str, action: str):
     """One clerk action; JSON in, JSON out."""
-    _window(window)
+    window_or_404(window)
     method = ACTIONS.get(action)
     if method is None:
         abort(404)
@@ -147,7 +138,7 @@ def act(window: str, action: str):
         params["service"] = str(body.get("service", ""))
     if action == "pause":
         params["reason"] = str(body.get("reason") or "暂停服务")[:40]
-    link = _link()
+    link = current()
     try:
         result = link.call(method, params, timeout=link.settings.rpc_timeout_s + 3.0)  # calls announce
     except RpcError as exc:

@@ -9,20 +9,17 @@ shows 系统连接中断 and recovers by itself. The page renders even when hwd 
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, jsonify, render_template
+from flask import Blueprint, abort, jsonify, render_template
 
 from hwd.client import RpcError, Unreachable
 
-from kiosk_ui.hwdlink import HallLink
+from kiosk_ui.hwdlink import HallLink, current
 from kiosk_ui.kiosk import _queue_lengths
 
 bp = Blueprint("display", __name__, url_prefix="/display")
 
 STATE_NAMES = {"open": "空闲", "serving": "办理中", "paused": "暂停服务", "closed": "未开放"}
 
-
-def _link() -> HallLink:
-    return current_app.extensions["hwd"]
 
 
 def snapshot(link: HallLink) -> dict:
@@ -46,7 +43,7 @@ def snapshot(link: HallLink) -> dict:
 
 @bp.get("")
 def page():
-    link = _link()
+    link = current()
     try:
         snap = snapshot(link)
     except (Unreachable, RpcError):
@@ -56,7 +53,7 @@ def page():
 
 @bp.get("/state")
 def state():
-    return jsonify(snapshot(_link()))
+    return jsonify(snapshot(current()))
 
 
 def _screen_device(link: HallLink, window_id: str) -> tuple[dict | None, str | None]:
@@ -89,7 +86,7 @@ def _screen(link: HallLink, window: dict | None, device: str | None) -> dict:
 
 @bp.get("/window/<window>")
 def window(window: str):
-    link = _link()
+    link = current()
     w, device = _screen_device(link, window)
     return render_template("window_screen.html", window=w, device=device, ident=window,
                            screen=_screen(link, w, device))
@@ -97,6 +94,6 @@ def window(window: str):
 
 @bp.get("/window/<window>/state")
 def window_state(window: str):
-    link = _link()
+    link = current()
     w, device = _screen_device(link, window)
     return jsonify({"ok": True, **_screen(link, w, device)})

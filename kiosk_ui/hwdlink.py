@@ -122,3 +122,28 @@ class HallLink:
 
     def emulated(self) -> bool:
         return any(getattr(d.url, "scheme", "") == "sim" for d in self.config.devices)
+
+
+def current() -> HallLink:
+    """The app's link to hwd (inside a request)."""
+    from flask import current_app
+
+    return current_app.extensions["hwd"]
+
+
+def window_or_404(window_id: str) -> dict:
+    from flask import abort
+
+    window = current().window(window_id)
+    if window is None:
+        abort(404)
+    return window
+
+
+def kiosk_or_404(kiosk_id: str) -> dict:
+    from flask import abort
+
+    kiosk = current().kiosk(kiosk_id)
+    if kiosk is None:
+        abort(404)
+    return kiosk

@@ -15,12 +15,12 @@ import time
 import zoneinfo
 from typing import Any
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request, session, url_for
+from flask import Blueprint, abort, jsonify, render_template, request, session, url_for
 from werkzeug.security import check_password_hash
 
 from hwd.client import RpcError
 
-from kiosk_ui.hwdlink import HallLink, message_for
+from kiosk_ui.hwdlink import HallLink, message_for, current, kiosk_or_404
 from kiosk_ui.live_bp import sse_response
 from kiosk_ui.svg import qr_svg
 
@@ -28,15 +28,6 @@ log = logging.getLogger("kiosk_ui.kiosk")
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 
-def _link() -> HallLink:
-    return current_app.extensions["hwd"]
-
-
-def _kiosk(kiosk_id: str) -> dict:
-    kiosk = _link().kiosk(kiosk_id)
-    if kiosk is None:
-        abort(404)
-    return kiosk
 
 
 def _now(link: HallLink) -> dt.datetime:
@@ -129,8 +120,8 @@ def ticket_view(ticket: dict, link: HallLink) -> dict:
 @bp.get("/<kiosk>")
 def page(kiosk: str):
     """The kiosk's single page; screens switch in the browser."""
-    k = _kiosk(kiosk)
-    link = _link()
+    k = kiosk_or_404(kiosk)
+    link = current()
     svcs = services(link)
     return render_template("kiosk.html", kiosk=k, services=svcs, hours=hours_status(link),
                            guide=link.config_services(), categories=categories(svcs))
@@ -138,8 +129,8 @@ def page(kiosk: str):
 
 @bp.get("/<kiosk>/state")
 def state(kiosk: str):
-    _kiosk(kiosk)
-    link = _link()
+    kiosk_or_404(kiosk)
+    link = current()
     return jsonify({"ok": True, "services": services(link), "hours": hours_status(link)})
 
 
@@ -147,7 +138,7 @@ def state(kiosk: str):
 def live(kiosk: str):
     """This kiosk's card reader events, check-ins and issued tickets (never another kiosk's
     cards). A scanned appointment is checked in by the engine itself (hall.checkin)."""
-    k = _kiosk(kiosk)
+    k = kiosk_or_404(kiosk)
     devices = [d for d in (k.get("idcard"), k.get("scanner")) if d]
     return sse_response(("idcard.", "hall.checkin", "hall.ticket.issued"), devices)
 
@@ -155,8 +146,8 @@ def live(kiosk: str):
 @bp.post("/<kiosk>/api/ticket")
 def issue(kiosk: str):
     """Issue a ticket for ``service`` (with the card's ``card_token`` if a card was read)."""
-    _kiosk(kiosk)
-    link = _link()
+    kiosk_or_404(kiosk)
+    link = current()
     body = request.get_json(silent=True) or {}
     params: dict[str, Any] = {"service": str(body.get("service", "")), "kiosk": kiosk}
     if body.get("card_token"):
@@ -171,8 +162,8 @@ def issue(kiosk: str):
 @bp.post("/<kiosk>/api/checkin")
 def checkin(kiosk: str):
     """Appointment check-in by code (typed on the keypad or scanned)."""
-    _kiosk(kiosk)
-    link = _link()
+    kiosk_or_404(kiosk)
+    link = current()
     code = str((request.get_json(silent=True) or {}).get("code", "")).strip()
     if not code or len(code) > 64:
         return jsonify({"ok": False, "error": "请输入预约码"}), 400
@@ -188,8 +179,8 @@ def checkin(kiosk: str):
 def ticket(kiosk: str, ticket_id: int):
     """A ticket issued at this kiosk by the engine itself (a scanned appointment); waits up to a
     few seconds for its print result so the screen can say whether to take the paper."""
-    _kiosk(kiosk)
-    link = _link()
+    kiosk_or_404(kiosk)
+    link = current()
     deadline = time.monotonic() + 5.0
     while True:
         view = link.call("hall.ticket", {"ticket": ticket_id})
@@ -208,8 +199,8 @@ def ticket(kiosk: str, ticket_id: int):
 @bp.get("/<kiosk>/guide/<service>")
 def guide(kiosk: str, service: str):
     """办事指南 of one service, with the 一次性告知单 to print."""
-    k = _kiosk(kiosk)
-    link = _link()
+    k = kiosk_or_404(kiosk)
+    link = current()
     s = next((x for x in link.config_services() if x.get("id") == service), None)
     if s is None:
         abort(404)
@@ -221,8 +212,8 @@ def guide(kiosk: str, service: str):
 @bp.post("/<kiosk>/api/notice/<service>")
 def print_notice(kiosk: str, service: str):
     """Print the 一次性告知单 on the kiosk's printer."""
-    k = _kiosk(kiosk)
-    link = _link()
+    k = kiosk_or_404(kiosk)
+    link = current()
     s = next((x for x in link.config_services() if x.get("id") == service), None)
     if s is None or not k.get("printer"):
         abort(404)
@@ -239,9 +230,9 @@ def print_notice(kiosk: str, service: str):
 @bp.post("/<kiosk>/api/unlock")
 def unlock(kiosk: str):
     """Leave the kiosk flow: only with the kiosk PIN (``[ui] kiosk_pin_hash``)."""
-    _kiosk(kiosk)
+    kiosk_or_404(kiosk)
     pin = str((request.get_json(silent=True) or {}).get("pin", ""))
-    stored = _link().settings.kiosk_pin_hash
+    stored = current().settings.kiosk_pin_hash
     if not stored or not pin or not check_password_hash(stored, pin):
         return jsonify({"ok": False, "error": "密码不正确"}), 403
     session["kiosk_unlocked"] = kiosk

@@ -7,37 +7,28 @@ standard words; a press calls ``hall.rate``; a thank-you; back to idle when the 
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, jsonify, render_template, request
 
 from hwd.client import RpcError
 
-from kiosk_ui.hwdlink import HallLink, message_for
+from kiosk_ui.hwdlink import current, message_for, window_or_404
 
 bp = Blueprint("rate", __name__, url_prefix="/rate")
 
 LEVELS = ((5, "非常满意"), (4, "满意"), (3, "基本满意"), (2, "不满意"), (1, "非常不满意"))
 
 
-def _link() -> HallLink:
-    return current_app.extensions["hwd"]
-
-
-def _window(window_id: str) -> dict:
-    w = _link().window(window_id)
-    if w is None:
-        abort(404)
-    return w
 
 
 @bp.get("/<window>")
 def page(window: str):
-    return render_template("rate.html", window=_window(window), levels=LEVELS)
+    return render_template("rate.html", window=window_or_404(window), levels=LEVELS)
 
 
 @bp.post("/<window>/api/rate")
 def rate(window: str):
     """Record the citizen's score (1..5) for the ticket the request named."""
-    _window(window)
+    window_or_404(window)
     body = request.get_json(silent=True) or {}
     try:
         score = int(body.get("score"))
@@ -49,7 +40,7 @@ def rate(window: str):
     if body.get("ticket"):
         params["ticket"] = body["ticket"]
     try:
-        result = _link().call("hall.rate", params)
+        result = current().call("hall.rate", params)
     except RpcError as exc:
         return jsonify({"ok": False, "error": message_for(exc), "code": exc.code}), 409
     return jsonify({"ok": True, "rating": result})
