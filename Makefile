@@ -32,3 +32,6 @@ bench: $(STAMP) sysdeps
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache build *.egg-info
+
+# make install / make uninstall (root): see docs/deploy.md
+include mk/install.mk

@@ -135,7 +135,13 @@ def _extra(name: str):
             fn = load_class(EXTRA_COMMANDS[name])
         except (ModuleNotFoundError, AttributeError):
             raise HwdError(f"'{name}' is not available in this version") from None
-        return fn(args, _client(args))
+        try:
+            client = _client(args)
+        except ConfigError:
+            if name != "doctor":
+                raise
+            client = None  # the doctor reports the config's problems itself
+        return fn(args, client)
     return run
 
 

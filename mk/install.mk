@@ -1,0 +1,33 @@
+# Installing on a hall PC (included from the Makefile). As root:
+#   make install            venv in /opt/hwd, config in /etc/hwd (kept if present), units, udev
+#                           rules, users; enables hwd and hwd-ui (starts them if systemd runs)
+#   make install KIOSK=1    also the full-screen browser (kiosk, display or window screen PCs)
+#   make install UI=0       without the pages (window PCs)
+#   make uninstall [PURGE=1]  removes it; keeps /etc/hwd and /var/lib/hwd unless PURGE=1
+#   make wheelhouse         wheels of hwd and its dependencies into dist/wheelhouse, for halls
+#                           without internet: copy the tree, then make install WHEELHOUSE=dist/wheelhouse
+# DESTDIR=DIR stages the files under DIR (no users, no systemctl); PREFIX (default /opt/hwd);
+# NO_SYSDEPS=1 skips apt-get of alsa-utils, espeak-ng, sqlite3, a CJK font (+ chromium, cage, xwayland).
+PREFIX     ?= /opt/hwd
+DESTDIR    ?=
+WHEELHOUSE ?=
+KIOSK      ?= 0
+UI         ?= 1
+NO_START   ?= 0
+NO_VENV    ?= 0
+NO_SYSDEPS ?= 0
+PURGE      ?= 0
+INSTALL_PYTHON ?=
+
+.PHONY: install uninstall wheelhouse
+
+install:
+	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" PYTHON="$(INSTALL_PYTHON)" WHEELHOUSE="$(WHEELHOUSE)" \
+	  KIOSK="$(KIOSK)" UI="$(UI)" NO_START="$(NO_START)" NO_VENV="$(NO_VENV)" \
+	  NO_SYSDEPS="$(NO_SYSDEPS)" sh scripts/install.sh
+
+uninstall:
+	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" PURGE="$(PURGE)" sh scripts/uninstall.sh
+
+wheelhouse:
+	$(or $(INSTALL_PYTHON),python3) -m pip wheel -q -w dist/wheelhouse '.[all]' pip setuptools wheel
