@@ -18,12 +18,19 @@ import logging
 import queue
 import threading
 import time
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, NamedTuple
 
 log = logging.getLogger("kiosk_ui.live")
 
 RESYNC = "resync"
 CLOSE = object()
+
+
+class Rendered(NamedTuple):
+    """An event and its text/event-stream form, rendered once for every stream."""
+
+    event: dict
+    text: str
 
 
 def _match(event: dict, prefixes: tuple[str, ...], devices: frozenset[str] | None) -> bool:
@@ -46,11 +53,11 @@ class Stream:
         self.queue: queue.Queue = queue.Queue(maxsize=size)
         self.overflowed = False
 
-    def offer(self, event: dict) -> None:
-        if self.overflowed or not _match(event, self.prefixes, self.devices):
+    def offer(self, item: Rendered) -> None:
+        if self.overflowed or not _match(item.event, self.prefixes, self.devices):
             return
         try:
-            self.queue.put_nowait(event)
+            self.queue.put_nowait(item)
         except queue.Full:
             self.overflowed = True  # a stuck browser: tell it to resync, then drop it
             with contextlib.suppress(queue.Empty):
@@ -140,14 +147,17 @@ class EventHub:
                 self.last_seq = seq
                 self.ring.append(event)
             streams = list(self.streams)
+        rendered = Rendered(event, sse(event))
         for stream in streams:
-            stream.offer(event)
+            stream.offer(rendered)
 
     def _resync_locked(self, reason: str) -> None:
         log.info("asking pages to resync: %s", reason)
         self.ring.clear()
+        event = {"topic": RESYNC, "reason": reason}
+        rendered = Rendered(event, sse(event))
         for stream in self.streams:
-            stream.offer({"topic": RESYNC, "reason": reason})
+            stream.offer(rendered)
 
     def open(self, prefixes: tuple[str, ...], devices: frozenset[str] | None = None) -> Stream | None:
         """A new stream, or None when ``max_streams`` are open already."""
@@ -212,6 +222,6 @@ def stream_body(hub: EventHub, stream: Stream, last_id: str | None, keepalive: f
                 yield sse({"topic": RESYNC, "reason": "too slow"})
                 return
             else:
-                yield sse(item)
+                yield item.text
     finally:
         hub.close(stream)
