@@ -18,7 +18,7 @@ from hwd import errors
 from hwd.client import RpcError
 
 from kiosk_ui.hwdlink import HallLink, message_for, current, window_or_404
-from kiosk_ui.kiosk import _now, _queue_lengths
+from kiosk_ui.kiosk import _now, queue_lengths
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
 
@@ -110,7 +110,7 @@ def state(window: str):
     if staff is not None and win and win.get("staff") not in (None, staff):
         _set_staff(window, None)  # someone else logged in here meanwhile
         staff = None
-    lengths = _queue_lengths(snap)
+    lengths = queue_lengths(snap)
     queues = [{"service": s, "name": _service_name(link, s), "waiting": lengths.get(s, 0)}
               for s in w.get("services") or []]
     counts = _today_counts(link, window, staff) if staff else []

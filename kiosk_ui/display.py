@@ -14,7 +14,7 @@ from flask import Blueprint, abort, jsonify, render_template
 from hwd.client import RpcError, Unreachable
 
 from kiosk_ui.hwdlink import HallLink, current
-from kiosk_ui.kiosk import _queue_lengths
+from kiosk_ui.kiosk import queue_lengths
 
 bp = Blueprint("display", __name__, url_prefix="/display")
 
@@ -25,16 +25,12 @@ STATE_NAMES = {"open": "空闲", "serving": "办理中", "paused": "暂停服务
 def snapshot(link: HallLink) -> dict:
     """hall.state shaped for the display: latest call, recent calls, windows, queue lengths."""
     state = link.call("hall.state")
-    recent = state.get("recent_calls") or state.get("recent") or state.get("calls") or []
-    names = {str(w.get("id")): w.get("name") for w in link.windows()}
-    calls = [{"number": c.get("number"), "window": c.get("window"),
-              "window_name": c.get("window_name") or names.get(str(c.get("window")), c.get("window")),
-              "service_name": c.get("service_name", ""), "at": c.get("called_at") or c.get("at")}
-             for c in recent if isinstance(c, dict)]
+    calls = [{"number": c["number"], "window": c["window"], "window_name": c["window_name"],
+              "service_name": c["service_name"], "at": c["called_at"]} for c in state["recent_calls"]]
     windows = [{"id": w.get("id"), "name": w.get("name"), "state": w.get("state"),
                 "state_name": STATE_NAMES.get(w.get("state"), w.get("state")), "current": w.get("current"),
-                "reason": w.get("reason")} for w in state.get("windows", []) if isinstance(w, dict)]
-    lengths = _queue_lengths(state)
+                "reason": w.get("reason")} for w in state["windows"]]
+    lengths = queue_lengths(state)
     queues = [{"service": s["id"], "name": s.get("name", s["id"]), "waiting": lengths.get(s["id"], 0)}
               for s in link.config_services()]
     return {"ok": True, "latest": calls[0] if calls else None, "calls": calls[:10], "windows": windows,

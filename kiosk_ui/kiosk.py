@@ -87,13 +87,9 @@ def categories(svcs: list[dict]) -> list[str]:
     return depts if len(svcs) > MAX_FLAT and len(depts) > 1 else []
 
 
-def _queue_lengths(state: dict) -> dict:
-    queues = state.get("queues") or state.get("queue_lengths") or {}
-    if isinstance(queues, list):
-        return {q.get("service"): q.get("waiting", q.get("length")) for q in queues if isinstance(q, dict)}
-    if isinstance(queues, dict):
-        return {k: (v.get("waiting") if isinstance(v, dict) else v) for k, v in queues.items()}
-    return {}
+def queue_lengths(state: dict) -> dict:
+    """Waiting tickets per service, from a ``hall.state`` snapshot."""
+    return {q["service"]: q["waiting"] for q in state.get("queues", [])}
 
 
 def ticket_view(ticket: dict, link: HallLink) -> dict:
