@@ -37,37 +37,37 @@ def _check_endpoint(value: str) -> str | None:
 
 
 DAEMON_FIELDS = (
-    Field("rpc", str, None, check=_check_endpoint, doc="RPC endpoint (ROUTER)"),
-    Field("events", str, None, check=_check_endpoint, doc="event endpoint (PUB)"),
-    Field("state_dir", str, None, doc="where SQLite files and emulator output live"),
+    Field("rpc", str, None, check=_check_endpoint, doc="RPC endpoint (ROUTER); default ipc://RUNTIME_DIR/rpc (/run/hwd/rpc under systemd)"),
+    Field("events", str, None, check=_check_endpoint, doc="event endpoint (PUB); default ipc://RUNTIME_DIR/events"),
+    Field("state_dir", str, None, doc="where SQLite files and emulator output live; default /var/lib/hwd (STATE_DIRECTORY)"),
     Field("insecure", bool, False, doc="allow tcp:// endpoints without CURVE"),
     Field("server_key", str, None, doc="CURVE secret certificate of this daemon (tcp endpoints)"),
     Field("clients_dir", str, None, doc="directory of allowed client public certificates"),
     Field("client_key", str, None, doc="CURVE secret certificate used by hwctl/hwd-ui/other nodes"),
     Field("log_level", str, "info", choices=("debug", "info", "warning", "error")),
-    Field("max_request_bytes", int, 262144, min=1024, max=16 * 1024 * 1024),
-    Field("heartbeat_s", float, 2.0, min=0.1, max=60),
-    Field("timezone", str, "Asia/Shanghai"),
+    Field("max_request_bytes", int, 262144, min=1024, max=16 * 1024 * 1024, doc="larger requests get error -32000"),
+    Field("heartbeat_s", float, 2.0, min=0.1, max=60, doc="seconds between daemon.heartbeat events"),
+    Field("timezone", str, "Asia/Shanghai", doc="the hall's time zone (hours, business days, printed times)"),
     Field("test_clock", bool, False, doc="allow clock.set over RPC (tests and training only)"),
 )
 
 DEVICE_FIELDS = (
-    Field("id", str, check=_check_id),
+    Field("id", str, check=_check_id, doc="unique; letters, digits, _ . -"),
     Field("kind", str, choices=registry.KINDS),
-    Field("driver", str, None),
-    Field("url", str, None),
-    Field("enabled", bool, True),
+    Field("driver", str, None, doc="required unless node is set; see Driver options"),
+    Field("url", str, None, doc="how the device is reached (design.md §2), e.g. serial:///dev/serial/by-id/..., sim://"),
+    Field("enabled", bool, True, doc="false: never opened, state disabled"),
     Field("node", str, None, doc="the device is attached to this other hwd node"),
-    Field("description", str, ""),
+    Field("description", str, "", doc="free text for people"),
 )
 
 NODE_FIELDS = (
-    Field("id", str, check=_check_id),
-    Field("rpc", str, check=_check_endpoint),
-    Field("events", str, check=_check_endpoint),
+    Field("id", str, check=_check_id, doc="named by devices' node key"),
+    Field("rpc", str, check=_check_endpoint, doc="the node's RPC endpoint"),
+    Field("events", str, check=_check_endpoint, doc="the node's event endpoint"),
     Field("server_key", str, None, doc="the node's public certificate"),
     Field("client_key", str, None, doc="our secret certificate for this node"),
-    Field("insecure", bool, False),
+    Field("insecure", bool, False, doc="tcp without CURVE (closed networks only)"),
 )
 
 
