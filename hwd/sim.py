@@ -29,29 +29,59 @@ from hwd.errors import HwdError, INVALID_PARAMS, NOT_FOUND
 log = logging.getLogger("hwd.sim")
 
 
-class PtyLink:
-    """The emulator's side of a pty. The driver opens ``path``, a symlink to the slave that
-    survives unplug/plug (a re-plugged device gets a new /dev/pts/N, as real USB-serial does)."""
+class _Link:
+    """What both links share: a reader thread started with the link, stopped with it."""
 
-    def __init__(self, path: Path, on_data: Callable[[bytes], None], name: str = "pty"):
-        self.path = Path(path)
+    url = ""
+
+    def __init__(self, on_data: Callable[[bytes], None], name: str):
         self.on_data = on_data
         self.name = name
-        self.master = -1
-        self._slave = -1
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    def start(self) -> str:
+        self.plug()
+        self._thread = threading.Thread(target=self._loop, name=f"sim-{self.name}", daemon=True)
+        self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.unplug()
+        if self._thread:
+            self._thread.join(timeout=1)
+
+    def _deliver(self, data: bytes) -> None:
+        try:
+            self.on_data(data)
+        except Exception:
+            log.exception("%s: emulator failed on received data", self.name)
+
+    def plug(self) -> None:
+        raise NotImplementedError
+
+    def unplug(self) -> None:
+        raise NotImplementedError
+
+    def _loop(self) -> None:
+        raise NotImplementedError
+
+
+class PtyLink(_Link):
+    """The emulator's side of a pty. The driver opens ``path``, a symlink to the slave that
+    survives unplug/plug (a re-plugged device gets a new /dev/pts/N, as real USB-serial does)."""
+
+    def __init__(self, path: Path, on_data: Callable[[bytes], None], name: str = "pty"):
+        super().__init__(on_data, name)
+        self.path = Path(path)
+        self.master = -1
+        self._slave = -1
+
     @property
     def url(self) -> str:
         return f"serial://{self.path}"
-
-    def start(self) -> str:
-        self.plug()
-        self._thread = threading.Thread(target=self._read_loop, name=f"sim-{self.name}", daemon=True)
-        self._thread.start()
-        return self.url
 
     def plug(self) -> None:
         with self._lock:
@@ -98,7 +128,7 @@ class PtyLink:
                     return
                 view = view[n:]
 
-    def _read_loop(self) -> None:
+    def _loop(self) -> None:
         while not self._stop.is_set():
             fd = self.master
             if fd < 0:
@@ -113,43 +143,24 @@ class PtyLink:
                 self._stop.wait(0.05)
                 continue
             if data:
-                try:
-                    self.on_data(data)
-                except Exception:
-                    log.exception("%s: emulator failed on received data", self.name)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self.unplug()
-        if self._thread:
-            self._thread.join(timeout=1)
+                self._deliver(data)
 
 
-class TcpLink:
+class TcpLink(_Link):
     """The emulator's side of a loopback TCP device: one client at a time, as a network printer
     or TCP-serial converter has. ``unplug`` stops listening; ``plug`` listens on the same port."""
 
     def __init__(self, on_data: Callable[[bytes], None], name: str = "tcp", port: int = 0,
                  on_connect: Callable[[], None] | None = None):
-        self.on_data = on_data
+        super().__init__(on_data, name)
         self.on_connect = on_connect
-        self.name = name
         self.port = port
         self._server: socket.socket | None = None
         self._client: socket.socket | None = None
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         return f"tcp://127.0.0.1:{self.port}"
-
-    def start(self) -> str:
-        self.plug()
-        self._thread = threading.Thread(target=self._loop, name=f"sim-{self.name}", daemon=True)
-        self._thread.start()
-        return self.url
 
     def plug(self) -> None:
         with self._lock:
@@ -223,16 +234,7 @@ class TcpLink:
                                 self._client = None
                         sock.close()
                         continue
-                    try:
-                        self.on_data(data)
-                    except Exception:
-                        log.exception("%s: emulator failed on received data", self.name)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self.unplug()
-        if self._thread:
-            self._thread.join(timeout=1)
+                    self._deliver(data)
 
 
 class Emulator:
