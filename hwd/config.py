@@ -20,6 +20,7 @@ from hwd.errors import ConfigError
 from hwd.schema import Field, Problems, check_table, format_path, unknown_key_message
 from hwd.tomlmap import LineMap
 
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 SECTION_LOADERS = {"hall": "hwd.hall.config:load", "ui": "kiosk_ui.settings:load"}
 
@@ -145,6 +146,11 @@ class LoadContext:
         return None if value is None else (self.base_dir / value).resolve() if not Path(value).is_absolute() else Path(value)
 
 
+def _one_line(text: str) -> str:
+    """A problem stays one line: control characters (from quoted keys or values) are escaped."""
+    return CONTROL_RE.sub(lambda m: repr(m.group())[1:-1], text)
+
+
 def load(path: str | Path) -> Config:
     """Read and check a config file; raise ConfigError listing every problem."""
     path = Path(path)
@@ -186,7 +192,7 @@ def loads(source: str, path: str | Path = "<config>") -> Config:
             sections[name] = loader(raw[name], ctx)
     if problems:
         lines = LineMap(source)
-        raise ConfigError([f"{path}:{lines.line_of(p)} {format_path(p) or '-'}: {msg}"
+        raise ConfigError([_one_line(f"{path}:{lines.line_of(p)} {format_path(p) or '-'}: {msg}")
                            for p, msg in sorted(problems.items, key=lambda item: lines.line_of(item[0]))])
     return Config(path, daemon, devices, nodes, sections, raw)
 

@@ -48,11 +48,13 @@ class SharedPort:
         self.lock = threading.RLock()
         self.port: Any = None
         self.users = 0
+        self.generation = 0   # how often the port was (re)opened: a device can tell it was reopened
 
     def ensure_open(self) -> Any:
         with self.lock:
             if self.port is None:
                 self.port = self.opener()
+                self.generation += 1
             return self.port
 
     @contextlib.contextmanager

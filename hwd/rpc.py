@@ -86,7 +86,10 @@ def error_reply(req_id: Any, code: int, message: str, data: Any = None) -> dict:
 
 
 def _dumps(reply: dict) -> bytes:
-    return json.dumps(reply, ensure_ascii=False, default=str).encode()
+    try:
+        return json.dumps(reply, ensure_ascii=False, default=str).encode()
+    except UnicodeEncodeError:  # a lone surrogate (e.g. echoed from a request's "\ud800"): escape it
+        return json.dumps(reply, ensure_ascii=True, default=str).encode()
 
 
 class RpcServer:

@@ -88,6 +88,7 @@ class FrameScreen(DisplayDevice):
         super().__init__(config, ctx)
         self.spec = self.build_spec(self.opts)
         self.shared = None
+        self.generation = 0
         ack = self.opts.get("ack")
         self.ack = parse_hex(ack.replace("{addr}", f"{self.opts['address'] & 0xFF:02X}")) if ack else b""
 
@@ -97,7 +98,7 @@ class FrameScreen(DisplayDevice):
         url = self.url
         self.shared = self.ctx.ports.get(port_key(url), lambda: open_serial(url, baudrate=baudrate, timeout=0))
         with self.shared.transaction():
-            pass
+            self.generation = self.shared.generation
         self.sent = None
         content = {"lines": list(self.content["lines"]), "effect": self.content["effect"]}
         self.send_content(content)   # a screen back on the bus gets its content at once
@@ -111,8 +112,15 @@ class FrameScreen(DisplayDevice):
     def poll(self) -> None:
         with self.shared.transaction() as port:
             stray = port.read(4096)
+            reopened = self.generation != self.shared.generation
+            self.generation = self.shared.generation
         if stray:
             self.count("stray_bytes", len(stray))
+        if reopened:
+            # another screen on this bus lost the port and reopened it before this one noticed:
+            # the bus was gone, so this screen may have lost its content too
+            self.log.info("the bus was reopened; sending the content again")
+            self.deliver(force=True)
 
     # -- content -----------------------------------------------------------------------------
     def encode_line(self, text: str, max_bytes: int) -> bytes:

@@ -166,11 +166,14 @@ class HallEngine:
                     "footer": list(self.cfg.ticket_footer)}
             job = f"hall-{ticket['id']}" + (f"-r{reprint}" if reprint else "")
             printed, error = await self.outputs.print(k.printer, "ticket", data, job, self.cfg.print_wait_ms)
-        with self.store.tx():
-            if printed:
-                self.store.update_ticket(ticket["id"], printed=1, print_error=None)
-            elif not reprint:
-                self.store.update_ticket(ticket["id"], printed=0, print_error=error)
+        try:
+            with self.store.tx():
+                if printed:
+                    self.store.update_ticket(ticket["id"], printed=1, print_error=None)
+                elif not reprint:
+                    self.store.update_ticket(ticket["id"], printed=0, print_error=error)
+        except sqlite3.Error:  # the ticket is committed and valid: answer it, only the flag is lost
+            log.exception("cannot record whether ticket %s was printed", ticket["number"])
         out = dict(ticket, printed=printed)
         out.pop("print_error", None)
         if error:

@@ -1,0 +1,158 @@
+"""Helpers shared by the fault suite: a hall config with emulated devices, bounded polling, the
+resident memory of a process, a small tmpfs, and RPC client threads that survive a dead daemon."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from hwd.client import RpcError
+
+LED = '''
+[[device]]
+id = "{id}"
+kind = "display"
+driver = "frame"
+url = "sim://{bus}"
+address = {addr}
+lines = 2
+ack = "06{{addr}}"
+ack_timeout_ms = 500
+frame = ["A5", "{{addr}}", "01", "{{line}}", "{{len}}", "{{text}}", "{{crc16_modbus}}", "5A"]
+escape = {{ A5 = "A602", A6 = "A601", 5A = "5B02", 5B = "5B01" }}
+'''
+
+PRINTER = '''
+[[device]]
+id = "{id}"
+kind = "printer"
+driver = "escpos"
+url = "sim://{id}"
+status_interval = 0.2
+timeout_s = 1.0
+'''
+
+
+def hall(services: int = 2, windows: int = 2, kiosks: int = 0, extra: str = "", window_extra: Callable[[int], str] | None = None,
+         kiosk_extra: Callable[[int], str] | None = None, hall_extra: str = "") -> str:
+    """A hall section: services s0.. (prefixes A.., no quota), windows w1.. serving every service,
+    kiosks k1..; ``window_extra(i)`` / ``kiosk_extra(i)`` add lines to each table."""
+    text = f'{extra}\n[hall]\nname = "故障测试政务服务中心"\nrating_timeout_s = 600\n{hall_extra}\n[hall.hours]\nalways_open = true\n'
+    ids = [f"s{i}" for i in range(services)]
+    for i, sid in enumerate(ids):
+        prefix = chr(ord("A") + i % 26) + (chr(ord("A") + i // 26) if i >= 26 else "")
+        text += f'[[hall.service]]\nid = "{sid}"\nname = "业务{i}"\nprefix = "{prefix}"\n'
+    for i in range(1, windows + 1):
+        text += (f'[[hall.window]]\nid = "w{i}"\nname = "{i}号窗口"\nservices = {ids!r}\n'.replace("'", '"')
+                 + (window_extra(i) if window_extra else ""))
+    for i in range(1, kiosks + 1):
+        text += f'[[hall.kiosk]]\nid = "k{i}"\n' + (kiosk_extra(i) if kiosk_extra else "")
+    return text
+
+
+def wait_for(fn: Callable[[], Any], timeout: float = 15.0, what: str = "condition", interval: float = 0.05) -> Any:
+    """Poll ``fn`` until it returns something true (an RpcError counts as false)."""
+    deadline = time.monotonic() + timeout
+    value: Any = None
+    while True:
+        try:
+            value = fn()
+        except RpcError as exc:
+            value = exc
+            ok = False
+        else:
+            ok = bool(value)
+        if ok:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout} s (last: {value!r})")
+        time.sleep(interval)
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process, in KiB (VmRSS of /proc/PID/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for pid {pid}")
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path, size: str = "2m") -> Iterator[Path]:
+    """Mount a small tmpfs at ``path`` (needs root); yields the path, unmounts on exit."""
+    path.mkdir(parents=True, exist_ok=True)
+    out = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(path)],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise OSError(f"cannot mount a tmpfs: {out.stderr.strip() or out.returncode}")
+    try:
+        yield path
+    finally:
+        for _ in range(50):
+            if subprocess.run(["umount", str(path)], capture_output=True).returncode == 0:
+                break
+            time.sleep(0.1)
+        else:
+            subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+def can_mount() -> str | None:
+    """None when a tmpfs can be mounted here, else the reason it cannot."""
+    if os.geteuid() != 0:
+        return "mounting a tmpfs needs root"
+    if not Path("/proc/filesystems").exists() or "tmpfs" not in Path("/proc/filesystems").read_text():
+        return "the kernel has no tmpfs"
+    return None
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class UiProcess:
+    """The real ``hwd-ui`` (waitress) for a config, on a free port; ``stop()`` ends it."""
+
+    def __init__(self, config_path: Path):
+        import sys
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = Path(config_path).with_suffix(".ui.log")
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk_ui.cli", "--config", str(config_path),
+                                      "--host", "127.0.0.1", "--port", str(self.port)],
+                                     stdout=self._log, stderr=subprocess.STDOUT,
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        wait_for(self._ready, timeout=30, what="hwd-ui answering /healthz")
+
+    def _ready(self) -> bool:
+        import urllib.request
+
+        if self.proc.poll() is not None:
+            raise AssertionError(f"hwd-ui exited: {self.log()}")
+        try:
+            with urllib.request.urlopen(self.url + "/healthz", timeout=1) as resp:
+                return resp.status == 200
+        except OSError:
+            return False
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
