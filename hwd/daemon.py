@@ -94,14 +94,15 @@ class Daemon:
     # -- core methods ------------------------------------------------------------------------
     def _register_core(self, manager: DeviceManager, bus: EventBus) -> None:
         m = self.methods
-        m.add("daemon.ping", lambda p: {"pong": True}, (), "answers at once: for latency checks")
-        m.add("devices.list", lambda p: manager.describe(), (), "every device with its state")
-        m.add("daemon.status", lambda p: self.status(manager, bus), (), "version, uptime, last seq, devices")
+        m.add("daemon.ping", lambda p: {"pong": True}, (), "answers at once: for latency checks", replay=False)
+        m.add("devices.list", lambda p: manager.describe(), (), "every device with its state", replay=False)
+        m.add("daemon.status", lambda p: self.status(manager, bus), (), "version, uptime, last seq, devices",
+              replay=False)
         m.add("daemon.methods", lambda p: [{"name": x.name, "doc": (x.doc.splitlines() or [""])[0]}
                                            for x in sorted(m.methods.values(), key=lambda x: x.name)],
-              (), "the RPC methods this daemon serves")
+              (), "the RPC methods this daemon serves", replay=False)
         m.add("sim.list", lambda p: [e.status() for e in manager.sims.emulators.values()], (),
-              "emulated devices (sim://)")
+              "emulated devices (sim://)", replay=False)
 
         async def sim_control(p: dict) -> Any:
             emulator = manager.sims.get(p["device"])

@@ -42,14 +42,15 @@ class MethodSpec:
     offline_ok: bool = False      # may be called while the device is offline or faulted
     in_worker: bool = True        # run in the device's worker thread (blocking I/O)
     doc: str = ""
+    read_only: bool = False       # changes nothing: a retry may run it again (no reply is kept)
 
 
 def method(name: str, params: Sequence[Field] = (), *, offline_ok: bool = False,
-           in_worker: bool = True, doc: str = "") -> Callable:
+           in_worker: bool = True, doc: str = "", read_only: bool = False) -> Callable:
     """Mark a driver method as the RPC method ``<kind>.<name>``; it receives the checked params."""
 
     def mark(fn: Callable) -> Callable:
-        fn._hwd_method = MethodSpec(name, tuple(params), offline_ok, in_worker, doc or (fn.__doc__ or ""))
+        fn._hwd_method = MethodSpec(name, tuple(params), offline_ok, in_worker, doc or (fn.__doc__ or ""), read_only)
         return fn
 
     return mark

@@ -94,7 +94,7 @@ class DeviceManager:
                         specs.setdefault(f"{kind}.{spec.name}", (kind, spec))
         for full, (kind, spec) in sorted(specs.items()):
             params = (Field("device", str),) + tuple(spec.params)
-            table.add(full, self._handler(full, kind), params, spec.doc)
+            table.add(full, self._handler(full, kind), params, spec.doc, replay=not spec.read_only)
 
     def _handler(self, full_name: str, kind: str) -> Callable[[dict], Any]:
         async def handle(params: dict) -> Any:

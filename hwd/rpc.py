@@ -37,6 +37,7 @@ class Method:
     handler: Callable[[dict], Any]
     params: Sequence[Field] | None
     doc: str = ""
+    replay: bool = True  # False for reads: a retry may run them again, so keep no copy of the reply
 
 
 class MethodTable:
@@ -44,11 +45,12 @@ class MethodTable:
         self.methods: dict[str, Method] = {}
 
     def add(self, name: str, handler: Callable[[dict], Any], params: Sequence[Field] | None = (),
-            doc: str = "") -> None:
-        """Register ``handler(params) -> result`` (sync or async). ``params=None`` skips checking."""
+            doc: str = "", *, replay: bool = True) -> None:
+        """Register ``handler(params) -> result`` (sync or async). ``params=None`` skips checking.
+        ``replay=False`` for methods that change nothing: their replies are not kept for retries."""
         if name in self.methods:
             raise ValueError(f"method {name} registered twice")
-        self.methods[name] = Method(name, handler, params, doc or (handler.__doc__ or "").strip())
+        self.methods[name] = Method(name, handler, params, doc or (handler.__doc__ or "").strip(), replay)
 
     def check_params(self, method: Method, params: dict) -> dict:
         if method.params is None:
@@ -179,7 +181,9 @@ class RpcServer:
             self.counters["invalid"] += 1
             return error_reply(req_id, errors.INVALID_REQUEST, 'expected {"jsonrpc": "2.0", "method": ..., "id": ...}')
         client = request.get("client")
-        key = (client, req_id) if isinstance(client, str) and req_id is not None else None
+        known = self.methods.methods.get(method)
+        replay = known is not None and known.replay
+        key = (client, req_id) if replay and isinstance(client, str) and req_id is not None else None
         if key is not None:
             self._expire()
             cached = self.replies.get(key)

@@ -86,7 +86,7 @@ class DisplayDevice(Device):
         self.set_content([], "static")
         return {"delivered": self.deliver()}
 
-    @method("get", (), offline_ok=True, in_worker=False)
+    @method("get", (), offline_ok=True, in_worker=False, read_only=True)
     def rpc_get(self, params: dict) -> dict:
         """The content the screen should show now, and whether it does."""
         return {"lines": list(self.content["lines"]), "effect": self.content["effect"],

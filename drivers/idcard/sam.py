@@ -274,7 +274,7 @@ class SamReader(Device):
         return {**copy.deepcopy(card), "card_token": token}
 
     # -- RPC ---------------------------------------------------------------------------------
-    @method("read", (Field("timeout_ms", int, 0, min=0, max=600000),), in_worker=False)
+    @method("read", (Field("timeout_ms", int, 0, min=0, max=600000),), in_worker=False, read_only=True)
     async def read(self, params: dict) -> dict | None:
         """The card on the reader now (as read when placed), or the next one placed within
         ``timeout_ms``, else null. Full personal data: for authorised clients only."""
@@ -295,7 +295,7 @@ class SamReader(Device):
                 if (loop, future) in self._waiters:
                     self._waiters.remove((loop, future))
 
-    @method("resolve", (Field("token", str),), in_worker=False, offline_ok=True)
+    @method("resolve", (Field("token", str),), in_worker=False, offline_ok=True, read_only=True)
     def resolve(self, params: dict) -> dict:
         """The full card behind a ``card_token`` while it is valid (``token_ttl_s``)."""
         card = self.tokens.resolve(params["token"])

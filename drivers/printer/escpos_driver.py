@@ -272,7 +272,7 @@ class EscposPrinter(Device):
             job = self.spool.get(job_id) or job
         return _public(job)
 
-    @method("status", offline_ok=True, in_worker=False)
+    @method("status", offline_ok=True, in_worker=False, read_only=True)
     def rpc_status(self, p: dict) -> dict:
         """{state, paper: ok|low|out|unknown, detail, queued}."""
         self._open_spool()
@@ -281,7 +281,7 @@ class EscposPrinter(Device):
                 "queued": self.spool.count("queued")}
 
     @method("jobs", (Field("limit", int, 50, min=1, max=1000), Field("state", str, None, choices=JOB_STATES)),
-            offline_ok=True, in_worker=False)
+            offline_ok=True, in_worker=False, read_only=True)
     def rpc_jobs(self, p: dict) -> list:
         """The spool's jobs, newest first."""
         self._open_spool()

@@ -50,24 +50,24 @@ def register(methods: Any, engine: "HallEngine") -> None:
         (Field("score", int, min=1, max=5), Field("window", str, None), Field("ticket", (int, str), None),
          Field("channel", str, "rpc"), Field("reason", str, None)),
         "rate the last service of a window (or a ticket): 5 非常满意 … 1 非常不满意")
-    add("hall.state", lambda p: engine.snapshot(), (), "snapshot: windows, queues, recent calls, seq")
+    add("hall.state", lambda p: engine.snapshot(), (), "snapshot: windows, queues, recent calls, seq", replay=False)
     add("hall.stats", lambda p: _stats(engine, p),
         (Field("from", str, None), Field("to", str, None), Field("group_by", str, "service", choices=stats.GROUPS)),
-        "statistics rows over a period of issue dates")
-    add("hall.services", lambda p: _services(engine), (), "services with today's quota and queue")
+        "statistics rows over a period of issue dates", replay=False)
+    add("hall.services", lambda p: _services(engine), (), "services with today's quota and queue", replay=False)
     add("hall.guide", lambda p: engine.guide(p["service"], p["kiosk"], p["print"]),
         (Field("service", str), Field("kiosk", str, None), Field("print", bool, False)),
         "the service guide (办事指南); print=true prints the 一次性告知单 at the kiosk")
     add("hall.tickets", lambda p: _tickets(engine, p),
         (Field("day", str, None), Field("service", str, None), Field("window", str, None),
          Field("state", str, None, choices=TICKET_STATES), Field("limit", int, 200, min=1, max=5000)),
-        "tickets of a day (default today), filtered")
+        "tickets of a day (default today), filtered", replay=False)
     add("hall.ticket", lambda p: core().ticket_view(core().ticket_lookup(p["ticket"])),
-        (Field("ticket", (int, str)),), "one ticket by id or number (today's first)")
+        (Field("ticket", (int, str)),), "one ticket by id or number (today's first)", replay=False)
     add("hall.ratings", lambda p: _ratings(engine, p),
         (Field("from", str, None), Field("to", str, None), Field("bad", bool, None), Field("open", bool, False),
          Field("window", str, None), Field("staff", str, None), Field("limit", int, 500, min=1, max=5000)),
-        "ratings over a period; bad=true for 差评, open=true for those not yet followed up")
+        "ratings over a period; bad=true for 差评, open=true for those not yet followed up", replay=False)
     add("hall.followup", lambda p: engine.run(core().ratings.followup, p["rating"], p["note"], p["staff"]),
         (Field("rating", int), Field("note", str), Field("staff", str, None)), "mark a bad rating followed up")
     add("hall.reprint", lambda p: engine.reprint(p["ticket"], p["kiosk"]),
@@ -81,7 +81,7 @@ def register(methods: Any, engine: "HallEngine") -> None:
     add("hall.export", lambda p: _export(engine, p),
         (Field("what", str, "stats", choices=("stats", "tickets", "ratings")), Field("from", str, None),
          Field("to", str, None), Field("group_by", str, "service", choices=stats.GROUPS)),
-        "CSV text of statistics, tickets or ratings")
+        "CSV text of statistics, tickets or ratings", replay=False)
 
 
 def _window_op(engine: "HallEngine", name: str):

@@ -93,3 +93,33 @@ def test_null_for_an_optional_key_means_absent():
     assert not p and out == {"a": "dflt"}
     check_table({"a": None}, (Field("a", str),), (), p)
     assert p.items[0][1].startswith("expected a string")
+
+
+def test_replies_of_read_only_methods_are_not_kept_for_retries():
+    """Retries of state changes get the first reply; reads (card data among them) keep no copy."""
+    import json
+
+    from hwd.rpc import MethodTable, RpcServer
+
+    calls = {"write": 0, "read": 0}
+
+    def count(name):
+        def handler(params):
+            calls[name] += 1
+            return {"n": calls[name]}
+        return handler
+
+    async def run():
+        table = MethodTable()
+        table.add("x.write", count("write"))
+        table.add("x.read", count("read"), replay=False)
+        server = RpcServer(None, table)
+        replies = []
+        for method in ("x.write", "x.write", "x.read", "x.read"):
+            req = json.dumps({"jsonrpc": "2.0", "id": 1 if "write" in method else 2, "client": "c", "method": method})
+            reply = server.handle(req.encode())
+            replies.append(await reply if not isinstance(reply, dict) else reply)
+        return server, replies
+    server, replies = asyncio.run(run())
+    assert [r["result"]["n"] for r in replies] == [1, 1, 1, 2]
+    assert list(server.replies) == [("c", 1)]
