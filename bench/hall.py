@@ -241,20 +241,21 @@ def call_next_million(history: int = 1_000_000, samples: int = 1000) -> Result:
     db = d.tmp / "state" / "hall.sqlite3"
     d.stop()
     con = sqlite3.connect(db)
-    columns = [row[1] for row in con.execute("PRAGMA table_info(tickets)")]
     base = time.time() - 400 * 86400
-    rows = []
-    for i in range(history):
-        day_index, seq = divmod(i, 2500)
-        ts = base + day_index * 86400 + seq * 10
-        day = time.strftime("%Y-%m-%d", time.localtime(ts))
-        row = {"day": day, "service": "ab"[seq % 2], "seq": seq // 2 + 1, "number": f"{'AB'[seq % 2]}{seq // 2 + 1:03d}",
-               "priority": "normal", "state": "done", "sort_key": ts, "issued_ts": ts, "called_ts": ts + 60}
-        rows.append(tuple(row.get(c) for c in columns[1:]))
-    placeholders = ",".join("?" * (len(columns) - 1))
+    columns = ("day", "service", "origin_service", "seq", "number", "priority", "state", "sort_key", "issued_ts",
+               "window", "called_ts", "first_called_ts", "started_ts", "finished_ts", "printed", "rating_state")
+
+    def history_rows():
+        for i in range(history):
+            day_index, n = divmod(i, 2500)
+            ts = base + day_index * 86400 + n * 10
+            service, seq = "ab"[n % 2], n // 2 + 1
+            yield (time.strftime("%Y-%m-%d", time.localtime(ts)), service, service, seq,
+                   f"{service.upper()}{seq:03d}", "normal", "done", ts, ts, "1", ts + 60, ts + 60, ts + 90,
+                   ts + 400, 1, "rated")
     with con:
-        con.executemany(f"INSERT INTO tickets ({','.join(columns[1:])}) VALUES ({placeholders})",
-                        [r for r in rows])
+        con.executemany(f"INSERT INTO tickets ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                        history_rows())
     con.execute("ANALYZE")
     con.close()
     d.start()

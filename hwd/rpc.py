@@ -53,7 +53,7 @@ class MethodTable:
         self.methods[name] = Method(name, handler, params, doc or (handler.__doc__ or "").strip(), replay)
 
     def check_params(self, method: Method, params: dict) -> dict:
-        if method.params is None:
+        if method.params is None or (not method.params and not params):
             return params
         problems = Problems()
         checked = check_table(params, method.params, (), problems)
@@ -118,11 +118,9 @@ class RpcServer:
 
     def _drain(self) -> None:
         for _ in range(256):
-            if not self.socket.getsockopt(zmq.EVENTS) & zmq.POLLIN:
-                return
             try:
                 frames = self.socket.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
+            except zmq.Again:  # drained; reading until EAGAIN also re-arms the FD's edge
                 return
             self._receive(frames)
         self._loop.call_soon(self._drain)
