@@ -97,8 +97,7 @@ def ticket_view(ticket: dict, link: HallLink) -> dict:
     number = ticket.get("number", "")
     service = next((s for s in link.config_services() if s.get("id") == ticket.get("service")), {})
     issued = str(ticket.get("issued_at", ""))
-    qr_text = ticket.get("qr") or (f"HWD-TICKET:{ticket.get('day')}:{number}:{ticket.get('id')}" if ticket.get("id")
-                                   else f"{link.title}|{number}|{service.get('name', '')}|{issued}")
+    qr_text = ticket.get("qr") or f"{link.title}|{number}|{service.get('name', '')}|{issued}"
     printed = ticket.get("printed")
     return {
         "number": number,

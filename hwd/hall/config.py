@@ -31,6 +31,22 @@ def _hhmm(value: str) -> str | None:
     return None if _HHMM.match(value) else "expected HH:MM (24-hour), e.g. \"23:30\""
 
 
+QR_FIELDS = ("id", "number", "day", "service")
+
+
+def _qr_template(value: str) -> str | None:
+    import string
+
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+    except ValueError as exc:
+        return f"not a valid template: {exc}"
+    unknown = names - set(QR_FIELDS)
+    if unknown:
+        return f"unknown placeholder {{{sorted(unknown)[0]}}}; use {', '.join('{' + f + '}' for f in QR_FIELDS)}"
+    return None if "id" in names or "number" in names else "the QR must contain {id} or {number}"
+
+
 def _ranges(value: list) -> str | None:
     for item in value:
         m = _RANGE.match(item)
@@ -64,6 +80,8 @@ HALL_FIELDS = (
     Field("announce_repeat", int, 2, min=1, max=5),
     Field("print_wait_ms", int, 3000, min=0, max=30000),
     Field("ticket_footer", list, ["请留意叫号，过号请重新取号"], items=str),
+    Field("ticket_qr", str, "HWD-TICKET:{day}:{number}:{id}", check=_qr_template,
+          doc="text of the ticket's QR, e.g. a URL of the hall's queue page: https://hall.example/q?t={id}"),
     Field("displays", list, [], items=str, doc="hall displays that show every call"),
     Field("recent_calls", int, 10, min=1, max=100),
     Field("service", list, []),
@@ -174,6 +192,7 @@ class HallConfig:
     announce_repeat: int = 2
     print_wait_ms: int = 3000
     ticket_footer: list = field(default_factory=list)
+    ticket_qr: str = "HWD-TICKET:{day}:{number}:{id}"
     displays: list = field(default_factory=list)
     recent_calls: int = 10
     services: dict = field(default_factory=dict)
@@ -213,7 +232,7 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
     cfg = HallConfig(name=v["name"], database=ctx.resolve(v["database"]), sync=v["sync"],
                      expire_at=v["expire_at"], rating_timeout_s=float(v["rating_timeout_s"]),
                      followup_days=v["followup_days"], announce_repeat=v["announce_repeat"],
-                     print_wait_ms=v["print_wait_ms"], ticket_footer=v["ticket_footer"],
+                     print_wait_ms=v["print_wait_ms"], ticket_footer=v["ticket_footer"], ticket_qr=v["ticket_qr"],
                      recent_calls=v["recent_calls"])
     for i, dev in enumerate(v["displays"]):
         if device_ref(ctx, base + ("displays", i), dev, "display"):

@@ -156,13 +156,15 @@ class HallEngine:
             self.outputs.show(device, [f"请{ticket['number']}号", f"到{window.name}办理"])
 
     async def _print(self, ticket: dict, kiosk: str | None, reprint: int = 0) -> dict:
+        qr = self.cfg.ticket_qr.format(id=ticket["id"], number=ticket["number"], day=ticket["day"],
+                                       service=ticket["service"])
         k = self.cfg.kiosks.get(kiosk) if kiosk else None
         if k is None or not k.printer:
             printed, error = False, "未指定带打印机的取号机，请记住您的号码" if k is None else "该取号机没有打印机"
         else:
             data = {"hall_name": self.cfg.name, "number": ticket["number"], "service_name": ticket["service_name"],
                     "waiting_ahead": ticket.get("waiting_ahead", 0), "issued_at": ticket["issued_at"],
-                    "qr": f"HWD-TICKET:{ticket['day']}:{ticket['number']}:{ticket['id']}",
+                    "qr": qr,
                     "footer": list(self.cfg.ticket_footer)}
             job = f"hall-{ticket['id']}" + (f"-r{reprint}" if reprint else "")
             printed, error = await self.outputs.print(k.printer, "ticket", data, job, self.cfg.print_wait_ms)
@@ -174,7 +176,7 @@ class HallEngine:
                     self.store.update_ticket(ticket["id"], printed=0, print_error=error)
         except sqlite3.Error:  # the ticket is committed and valid: answer it, only the flag is lost
             log.exception("cannot record whether ticket %s was printed", ticket["number"])
-        out = dict(ticket, printed=printed)
+        out = dict(ticket, printed=printed, qr=qr)
         out.pop("print_error", None)
         if error:
             out["print_error"] = error

@@ -198,3 +198,29 @@ def test_id_card_at_the_kiosk_gives_elderly_priority(hwd_daemon):
 
 
 pytestmark = pytest.mark.timeout(120)
+
+
+def test_ticket_qr_comes_from_the_configured_template(hwd_daemon):
+    hall = HALL.format(speaker="").replace('announce_repeat = 1',
+                                           'announce_repeat = 1\nticket_qr = "https://hall.example/q?t={id}&n={number}"')
+    d = hwd_daemon(DEVICES + hall)
+    d.wait_state("k1-printer", "online")
+    ticket = d.call("hall.issue_ticket", {"service": "bdc", "kiosk": "k1"})
+    expected = f"https://hall.example/q?t={ticket['id']}&n=B001"
+    assert ticket["printed"] is True and ticket["qr"] == expected
+    assert d.sim("k1-printer", "receipts")[-1]["qr"][0]["data"] == expected
+
+
+def test_a_bad_qr_template_is_a_config_error():
+    from hwd import config
+    from hwd.errors import ConfigError
+
+    for template, why in (("https://x/{ticket}", "unknown placeholder {ticket}"), ("https://x/", "must contain"),
+                          ("https://x/{id", "not a valid template")):
+        try:
+            config.loads(DEVICES + HALL.format(speaker="").replace(
+                'announce_repeat = 1', f'announce_repeat = 1\nticket_qr = "{template}"'), "h.toml")
+        except ConfigError as exc:
+            assert any("hall.ticket_qr" in p and why in p for p in exc.problems), exc.problems
+        else:
+            raise AssertionError(f"{template!r} accepted")
