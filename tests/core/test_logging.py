@@ -7,7 +7,17 @@ import io
 import logging
 import re
 
+import pytest
+
 from hwd import log as logsetup
+
+
+@pytest.fixture(autouse=True)
+def restore_root_logger():
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level
 
 SCANNER = '''
 [[device]]
