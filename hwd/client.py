@@ -49,6 +49,24 @@ def _curve(sock: zmq.Socket, server_key: Path | None, client_key: Path | None) -
     sock.curve_secretkey = client_secret
 
 
+def request_payload(method: str, params: dict | None, req_id: int, client: str | None = None) -> bytes:
+    """One JSON-RPC request frame (``client`` lets the daemon replay its reply to a retry)."""
+    request: dict[str, Any] = {"jsonrpc": "2.0", "id": req_id, "method": method}
+    if client is not None:
+        request["client"] = client
+    if params is not None:
+        request["params"] = params
+    return json.dumps(request, ensure_ascii=False).encode()
+
+
+def result_of(reply: dict) -> Any:
+    """The result of a reply, or RpcError carrying the daemon's code, message and data."""
+    if "error" in reply:
+        err = reply["error"] or {}
+        raise RpcError(err.get("message", "error"), err.get("code", errors.INTERNAL_ERROR), err.get("data"))
+    return reply.get("result")
+
+
 class Client:
     """Synchronous RPC client. Not thread-safe: give each thread its own (see ``ClientPool``)."""
 
@@ -80,15 +98,8 @@ class Client:
 
     def call(self, method: str, params: dict | None = None, *, timeout: float | None = None) -> Any:
         req_id = next(self._ids)
-        request = {"jsonrpc": "2.0", "id": req_id, "client": self.client_id, "method": method}
-        if params is not None:
-            request["params"] = params
-        payload = json.dumps(request, ensure_ascii=False).encode()
-        reply = self.request_raw(payload, req_id, timeout=timeout)
-        if "error" in reply:
-            err = reply["error"] or {}
-            raise RpcError(err.get("message", "error"), err.get("code", errors.INTERNAL_ERROR), err.get("data"))
-        return reply.get("result")
+        payload = request_payload(method, params, req_id, self.client_id)
+        return result_of(self.request_raw(payload, req_id, timeout=timeout))
 
     def request_raw(self, payload: bytes, req_id: Any = None, *, timeout: float | None = None) -> dict:
         """Send one frame as it is; return the decoded reply (for tests of malformed requests)."""

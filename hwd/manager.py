@@ -18,8 +18,8 @@ from hwd.config import Config, DeviceConfig
 from hwd.device import Device, DeviceContext, MethodSpec, Worker
 from hwd.errors import HwdError
 from hwd.ports import PortRegistry
-from hwd.rpc import MethodTable
-from hwd.schema import Field, Problems, check_table, format_path
+from hwd.rpc import MethodTable, check_params
+from hwd.schema import Field
 from hwd.sim import SimRegistry
 
 log = logging.getLogger("hwd.manager")
@@ -98,12 +98,16 @@ class DeviceManager:
 
     def _handler(self, full_name: str, kind: str) -> Callable[[dict], Any]:
         async def handle(params: dict) -> Any:
-            return await self.call(full_name, params)
+            return await self._dispatch(full_name, params, checked=True)
         handle.__doc__ = full_name
         return handle
 
     async def call(self, full_name: str, params: dict) -> Any:
-        """Run ``<kind>.<method>`` on ``params['device']``, local or on another node."""
+        """Run ``<kind>.<method>`` on ``params['device']``, local or on another node, from inside
+        the daemon: params are checked (and defaulted) as an RPC's are."""
+        return await self._dispatch(full_name, params, checked=False)
+
+    async def _dispatch(self, full_name: str, params: dict, checked: bool) -> Any:
         device_id = params.get("device")
         if device_id in self.remote:
             return await self._call_remote(self.remote[device_id], full_name, params)
@@ -122,11 +126,8 @@ class DeviceManager:
                 raise HwdError(f"device {dev.id!r} is offline: {dev.detail}", errors.DEVICE_OFFLINE)
             if dev.state == "fault":
                 raise HwdError(f"device {dev.id!r} is in fault: {dev.detail}", errors.DEVICE_FAULT)
-        problems = Problems()
-        params = check_table(params, (Field("device", str),) + tuple(spec.params), (), problems)
-        if problems:
-            raise HwdError("; ".join(f"{format_path(p) or 'params'}: {m}" for p, m in problems.items),
-                           errors.INVALID_PARAMS)
+        if not checked:
+            params = check_params(params, (Field("device", str),) + tuple(spec.params))
         bound = getattr(dev, fn)
         if not spec.in_worker:
             result = bound(params)

@@ -16,7 +16,6 @@ requests from queueing towards a node that is not connected.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import json
 import logging
@@ -27,7 +26,7 @@ import zmq
 import zmq.asyncio
 
 from hwd import errors
-from hwd.client import _curve
+from hwd.client import _curve, request_payload, result_of
 from hwd.errors import HwdError
 
 log = logging.getLogger("hwd.nodes")
@@ -136,8 +135,7 @@ class NodeLink:
         if self._rpc is None:
             raise self._unreachable("not started")
         req_id = next(self._ids)
-        payload = json.dumps({"jsonrpc": "2.0", "id": req_id, "method": full_method, "params": params},
-                             ensure_ascii=False).encode()
+        payload = request_payload(full_method, params, req_id)
         future = asyncio.get_running_loop().create_future()
         self._waiting[req_id] = future
         try:
@@ -154,10 +152,7 @@ class NodeLink:
                 raise self._unreachable(f"no answer to {full_method}") from None
         finally:
             self._waiting.pop(req_id, None)
-        if "error" in reply:
-            err = reply["error"] or {}
-            raise HwdError(err.get("message", "error"), err.get("code", errors.INTERNAL_ERROR), err.get("data"))
-        return reply.get("result")
+        return result_of(reply)
 
     async def _read_replies(self, sock: zmq.asyncio.Socket) -> None:
         while True:
@@ -212,14 +207,12 @@ class NodeLink:
         dc = self.devices.get(device_id)
         if dc is None:
             return None
-        if not self.up:
-            return {"id": device_id, "kind": dc.kind, "driver": dc.driver, "node": self.id, "state": "offline",
-                    "detail": f"node {self.id} unreachable", "since": self.since}
-        row = self.rows.get(device_id)
-        if row is None:
-            return {"id": device_id, "kind": dc.kind, "driver": dc.driver, "node": self.id, "state": "offline",
-                    "detail": f"node {self.id} has no device {device_id}", "since": self.since}
-        return {**row, "node": self.id}
+        row = self.rows.get(device_id) if self.up else None
+        if row is not None:
+            return {**row, "node": self.id}
+        detail = f"node {self.id} unreachable" if not self.up else f"node {self.id} has no device {device_id}"
+        return {"id": device_id, "kind": dc.kind, "driver": dc.driver, "node": self.id, "state": "offline",
+                "detail": detail, "since": self.since}
 
     # -- events ----------------------------------------------------------------------------------
     async def _events(self) -> None:
@@ -237,6 +230,5 @@ class NodeLink:
             data["node"] = self.id
             data["node_seq"] = event.get("seq")
             if topic_s == "device.state" and data.get("device") in self.rows:
-                with contextlib.suppress(Exception):
-                    self.rows[data["device"]].update(state=data.get("state"), detail=data.get("detail", ""))
+                self.rows[data["device"]].update(state=data.get("state"), detail=data.get("detail", ""))
             self.publish(topic_s, data)

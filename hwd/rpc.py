@@ -55,12 +55,7 @@ class MethodTable:
     def check_params(self, method: Method, params: dict) -> dict:
         if method.params is None or (not method.params and not params):
             return params
-        problems = Problems()
-        checked = check_table(params, method.params, (), problems)
-        if problems:
-            raise HwdError("; ".join(f"{format_path(p) or 'params'}: {m}" for p, m in problems.items),
-                           errors.INVALID_PARAMS)
-        return checked
+        return check_params(params, method.params)
 
     def invoke(self, name: str, params: Any) -> Any:
         """Check and run a method; return its result, or an awaitable of it for async handlers."""
@@ -78,6 +73,17 @@ class MethodTable:
         if inspect.isawaitable(result):
             result = await result
         return result
+
+
+def check_params(params: dict, fields: Sequence[Field]) -> dict:
+    """``params`` checked against ``fields`` with defaults filled in; INVALID_PARAMS listing every
+    problem otherwise."""
+    problems = Problems()
+    checked = check_table(params, fields, (), problems)
+    if problems:
+        raise HwdError("; ".join(f"{format_path(p) or 'params'}: {m}" for p, m in problems.items),
+                       errors.INVALID_PARAMS)
+    return checked
 
 
 def error_reply(req_id: Any, code: int, message: str, data: Any = None) -> dict:

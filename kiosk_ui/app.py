@@ -140,24 +140,8 @@ def create_app(config: Any = None, test_config: dict | None = None) -> Flask:
             return _error(400, "页面已过期，请刷新后重试", "csrf")
         return _error(400, "请求有误，请重试", 400)
 
-    @app.errorhandler(403)
-    def _forbidden(exc: Any) -> Any:
-        return _error(403, "没有权限", 403)
-
-    @app.errorhandler(404)
-    def _missing(exc: Any) -> Any:
-        return _error(404, "没有这个页面", 404)
-
-    @app.errorhandler(405)
-    def _method(exc: Any) -> Any:
-        return _error(405, "请求方式不对", 405)
-
-    @app.errorhandler(413)
-    def _too_large(exc: Any) -> Any:
-        return _error(413, "内容太长", 413)
-
-    @app.errorhandler(500)
-    def _internal(exc: Any) -> Any:
-        return _error(500, "系统出了点问题，请稍候再试或到服务台咨询", 500)
+    for status, text in ((403, "没有权限"), (404, "没有这个页面"), (405, "请求方式不对"), (413, "内容太长"),
+                         (500, "系统出了点问题，请稍候再试或到服务台咨询")):
+        app.register_error_handler(status, lambda exc, status=status, text=text: _error(status, text, status))
 
     return app

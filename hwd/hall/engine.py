@@ -10,13 +10,13 @@ and the timer that expires tickets at the day's end and ratings at their timeout
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import sqlite3
 import threading
 from pathlib import Path
 from typing import Any, Callable
 
+from drivers.idcard.privacy import age_on, mask_name
 from hwd import clock as clocks, errors
 from hwd.errors import HwdError
 from hwd.hall import api, views
@@ -191,8 +191,8 @@ class HallEngine:
         chosen = priority or "normal"
         if card_token:
             card = await self._card(card_token, kiosk)
-            holder = _mask_name(card.get("name", ""))
-            age = _age(card.get("birth"), self.clock.now().date())
+            holder = mask_name(card.get("name"))
+            age = age_on(card.get("birth"), self.clock.now().date())
             if chosen == "normal" and age is not None and age >= self.cfg.priority_age \
                     and "elderly" in self.cfg.priority_classes:
                 chosen = "elderly"
@@ -320,14 +320,3 @@ class HallEngine:
         return snap
 
 
-def _mask_name(name: str) -> str | None:
-    name = name.strip()
-    return name[0] + "*" if name else None
-
-
-def _age(birth: str | None, today: dt.date) -> int | None:
-    try:
-        born = dt.date.fromisoformat(str(birth)[:10])
-    except ValueError:
-        return None
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
