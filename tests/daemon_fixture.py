@@ -17,9 +17,28 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from hwd.client import Client, Subscriber
+
+
+def wait_for(fn: Callable[[], Any], timeout: float = 10.0, what: str = "condition", interval: float = 0.05,
+             tolerate: tuple[type[BaseException], ...] = ()) -> Any:
+    """Poll ``fn`` until it returns something true and return that; an exception in ``tolerate``
+    counts as not yet. Fails the test after ``timeout`` seconds, showing the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = fn()
+        except tolerate as exc:
+            value, ok = exc, False
+        else:
+            ok = bool(value)
+        if ok:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout} s (last: {value!r})")
+        time.sleep(interval)
 
 
 class EventWatcher:

@@ -8,23 +8,11 @@ import os
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 from hwd.client import RpcError
-
-LED = '''
-[[device]]
-id = "{id}"
-kind = "display"
-driver = "frame"
-url = "sim://{bus}"
-address = {addr}
-lines = 2
-ack = "06{{addr}}"
-ack_timeout_ms = 500
-frame = ["A5", "{{addr}}", "01", "{{line}}", "{{len}}", "{{text}}", "{{crc16_modbus}}", "5A"]
-escape = {{ A5 = "A602", A6 = "A601", 5A = "5B02", 5B = "5B01" }}
-'''
+from daemon_fixture import wait_for as _wait_for
+import functools
 
 PRINTER = '''
 [[device]]
@@ -54,23 +42,7 @@ def hall(services: int = 2, windows: int = 2, kiosks: int = 0, extra: str = "", 
     return text
 
 
-def wait_for(fn: Callable[[], Any], timeout: float = 15.0, what: str = "condition", interval: float = 0.05) -> Any:
-    """Poll ``fn`` until it returns something true (an RpcError counts as false)."""
-    deadline = time.monotonic() + timeout
-    value: Any = None
-    while True:
-        try:
-            value = fn()
-        except RpcError as exc:
-            value = exc
-            ok = False
-        else:
-            ok = bool(value)
-        if ok:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout} s (last: {value!r})")
-        time.sleep(interval)
+wait_for = functools.partial(_wait_for, timeout=15.0, tolerate=(RpcError,))
 
 
 def rss_kib(pid: int) -> int:

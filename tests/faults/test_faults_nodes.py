@@ -18,9 +18,10 @@ import signal
 
 import pytest
 
-from faults_helpers import LED, wait_for
+from sim_devices import led
+from faults_helpers import wait_for
 
-WINDOW_PC = LED.format(id="win5-led", bus="ledbus", addr=5) + '''
+WINDOW_PC = led("win5-led", 5) + '''
 [[device]]
 id = "win5-rate"
 kind = "keypad"

@@ -16,13 +16,14 @@ import random
 
 import pytest
 
-from faults_helpers import LED, hall, wait_for
+from sim_devices import led
+from faults_helpers import hall, wait_for
 
 SCREENS = {"win1-led": 1, "win2-led": 2, "hall-led": 9}
 
 
 def config() -> str:
-    devices = "".join(LED.format(id=dev, bus="ledbus", addr=addr) for dev, addr in SCREENS.items())
+    devices = "".join(led(dev, addr) for dev, addr in SCREENS.items())
     return hall(services=2, windows=2, extra=devices, hall_extra='displays = ["hall-led"]\n',
                 window_extra=lambda i: f'display = "win{i}-led"\n')
 

@@ -5,9 +5,10 @@ speaker, a key on the emulated evaluation keypad rates the service, and the stat
 from __future__ import annotations
 
 import shutil
-import time
 
 import pytest
+from sim_devices import keypad, led
+from daemon_fixture import wait_for
 
 SPEAKER = shutil.which("espeak-ng") is not None
 
@@ -18,39 +19,7 @@ kind = "printer"
 driver = "escpos"
 url = "sim://k1-printer"
 status_interval = 0.2
-
-[[device]]
-id = "win5-led"
-kind = "display"
-driver = "frame"
-url = "sim://ledbus"
-address = 5
-lines = 2
-ack = "06{addr}"
-ack_timeout_ms = 500
-frame = ["A5", "{addr}", "01", "{line}", "{len}", "{text}", "{crc16_modbus}", "5A"]
-escape = { A5 = "A602", A6 = "A601", 5A = "5B02", 5B = "5B01" }
-
-[[device]]
-id = "hall-led"
-kind = "display"
-driver = "frame"
-url = "sim://ledbus"
-address = 9
-lines = 2
-ack = "06{addr}"
-ack_timeout_ms = 500
-frame = ["A5", "{addr}", "01", "{line}", "{len}", "{text}", "{crc16_modbus}", "5A"]
-escape = { A5 = "A602", A6 = "A601", 5A = "5B02", 5B = "5B01" }
-
-[[device]]
-id = "win5-rate"
-kind = "keypad"
-driver = "serial"
-url = "sim://win5-rate"
-keys = { "31" = "rate:5", "32" = "rate:4", "33" = "rate:3", "34" = "rate:2", "35" = "rate:1", "1b41" = "call_next" }
-prompt = "a5 01 5a"
-'''
+''' + led("win5-led", 5) + led("hall-led", 9) + keypad()
 SPEAKER_DEVICE = '''
 [[device]]
 id = "hall-speaker"
@@ -82,17 +51,6 @@ keypad = "win5-rate"
 id = "k1"
 printer = "k1-printer"
 '''
-
-
-def wait_for(fn, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout} s (last: {value!r})")
-        time.sleep(0.05)
 
 
 def screen(d):

@@ -5,34 +5,16 @@ catches up when it returns. One case over tcp:// with CURVE keys."""
 from __future__ import annotations
 
 import socket
-import time
 
 import pytest
 
 from hwd.client import Client, RpcError
 from hwd.keys import keygen
+from sim_devices import keypad, led
+from daemon_fixture import wait_for as _wait_for
+import functools
 
-WINDOW_PC = '''
-[[device]]
-id = "win5-led"
-kind = "display"
-driver = "frame"
-url = "sim://ledbus"
-address = 5
-lines = 2
-ack = "06{addr}"
-ack_timeout_ms = 500
-frame = ["A5", "{addr}", "01", "{line}", "{len}", "{text}", "{crc16_modbus}", "5A"]
-escape = { A5 = "A602", A6 = "A601", 5A = "5B02", 5B = "5B01" }
-
-[[device]]
-id = "win5-rate"
-kind = "keypad"
-driver = "serial"
-url = "sim://win5-rate"
-keys = { "31" = "rate:5", "32" = "rate:4", "33" = "rate:3", "34" = "rate:2", "35" = "rate:1", "1b41" = "call_next" }
-prompt = "a5 01 5a"
-'''
+WINDOW_PC = led("win5-led", 5) + keypad()
 
 MAIN_PC = '''
 [[node]]
@@ -67,18 +49,7 @@ keypad = "win5-rate"
 '''
 
 
-def wait_for(fn, timeout=15.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = fn()
-        except RpcError:
-            value = None
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout} s (last: {value!r})")
-        time.sleep(0.05)
+wait_for = functools.partial(_wait_for, timeout=15.0, tolerate=(RpcError,))
 
 
 def remote_state(main, device):

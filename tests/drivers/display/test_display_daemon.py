@@ -3,48 +3,14 @@
 from __future__ import annotations
 
 import concurrent.futures
-import time
 
 import pytest
 
 from hwd.client import Client
+from sim_devices import led
+from daemon_fixture import wait_for
 
-BUS = '''
-[[device]]
-id = "win1-led"
-kind = "display"
-driver = "frame"
-url = "sim://bus1"
-address = 1
-lines = 2
-ack = "06{addr}"
-ack_timeout_ms = 500
-frame = ["A5", "{addr}", "01", "{line}", "{len}", "{text}", "{crc16_modbus}", "5A"]
-escape = { A5 = "A602", A6 = "A601", 5A = "5B02", 5B = "5B01" }
-
-[[device]]
-id = "win2-led"
-kind = "display"
-driver = "frame"
-url = "sim://bus1"
-address = 2
-lines = 2
-ack = "06{addr}"
-ack_timeout_ms = 500
-frame = ["A5", "{addr}", "01", "{line}", "{len}", "{text}", "{crc16_modbus}", "5A"]
-escape = { A5 = "A602", A6 = "A601", 5A = "5B02", 5B = "5B01" }
-'''
-
-
-def wait_for(fn, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout} s (last: {value!r})")
-        time.sleep(0.05)
+BUS = led("win1-led", 1, "bus1") + led("win2-led", 2, "bus1")
 
 
 def screen(d, device, address):

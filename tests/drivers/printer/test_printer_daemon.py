@@ -11,6 +11,7 @@ import pytest
 
 from hwd.client import RpcError
 from hwd.errors import INVALID_PARAMS
+from daemon_fixture import wait_for
 
 TICKET = {"hall_name": "某某县政务服务中心", "number": "A023", "service_name": "不动产登记",
           "waiting_ahead": 3, "issued_at": "2026-03-02T01:05:00Z", "qr": "https://hall.example/t/A023-20260302",
@@ -33,16 +34,6 @@ def printer_config(url: str = "sim://p1", **options) -> str:
 
 def receipts(d) -> list[dict]:
     return d.sim("p1", "receipts")
-
-
-def wait_for(predicate, timeout: float = 10.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"no {what} within {timeout} s")
 
 
 def test_ticket_round_trip(hwd_daemon):

@@ -7,12 +7,13 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from drivers.speaker import wav
+from daemon_fixture import wait_for as _wait_for
+import functools
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None,
                                 reason="espeak-ng not installed (Debian package espeak-ng)")
@@ -27,15 +28,7 @@ repeat = 1
 '''
 
 
-def wait_for(fn, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout} s (last: {value!r})")
-        time.sleep(0.05)
+wait_for = functools.partial(_wait_for, timeout=20.0)
 
 
 def test_call_announcement_wav(hwd_daemon, tmp_path):
