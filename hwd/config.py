@@ -8,6 +8,7 @@ by the pages), so each part states its keys once.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import re
 import tomllib
@@ -37,6 +38,14 @@ def _check_endpoint(value: str) -> str | None:
     return "expected ipc:///path or tcp://host:port"
 
 
+def _check_iso_time(value: str) -> str | None:
+    try:
+        dt.datetime.fromisoformat(value)
+    except ValueError:
+        return "expected a local ISO date-time such as 2026-11-23T08:00:00"
+    return None
+
+
 DAEMON_FIELDS = (
     Field("rpc", str, None, check=_check_endpoint, doc="RPC endpoint (ROUTER); default ipc://RUNTIME_DIR/rpc (/run/hwd/rpc under systemd)"),
     Field("events", str, None, check=_check_endpoint, doc="event endpoint (PUB); default ipc://RUNTIME_DIR/events"),
@@ -50,6 +59,10 @@ DAEMON_FIELDS = (
     Field("heartbeat_s", float, 2.0, min=0.1, max=60, doc="seconds between daemon.heartbeat events"),
     Field("timezone", str, "Asia/Shanghai", doc="the hall's time zone (hours, business days, printed times)"),
     Field("test_clock", bool, False, doc="allow clock.set over RPC (tests and training only)"),
+    Field("test_clock_start", str, None, check=_check_iso_time,
+          doc="with test_clock: the test clock runs from this local ISO time from the start, before the hall opens"),
+    Field("clock_jump_s", float, 300.0, min=1, max=86400,
+          doc="a wall-clock step back by more than this is a clock jump: warned, published as daemon.clock"),
 )
 
 DEVICE_FIELDS = (
@@ -86,6 +99,8 @@ class DaemonConfig:
     heartbeat_s: float = 2.0
     timezone: str = "Asia/Shanghai"
     test_clock: bool = False
+    test_clock_start: str | None = None
+    clock_jump_s: float = 300.0
 
 
 @dataclass
@@ -208,7 +223,10 @@ def _load_daemon(table: Any, ctx: LoadContext) -> DaemonConfig:
         clients_dir=ctx.resolve(v.get("clients_dir")), client_key=ctx.resolve(v.get("client_key")),
         log_level=v.get("log_level", "info"), max_request_bytes=v.get("max_request_bytes", 262144),
         heartbeat_s=float(v.get("heartbeat_s", 2.0)), timezone=v.get("timezone", "Asia/Shanghai"),
-        test_clock=v.get("test_clock", False))
+        test_clock=v.get("test_clock", False), test_clock_start=v.get("test_clock_start"),
+        clock_jump_s=float(v.get("clock_jump_s", 300.0)))
+    if cfg.test_clock_start and not cfg.test_clock:
+        ctx.problems.add(("daemon", "test_clock_start"), "needs test_clock = true")
     try:
         import zoneinfo
         zoneinfo.ZoneInfo(cfg.timezone)

@@ -19,7 +19,8 @@ from typing import Any
 
 import zmq
 
-from hwd import __version__, keys
+from hwd import __version__, clock as clocks, keys
+from hwd.clockwatch import ClockWatch
 from hwd.config import Config
 from hwd.events import EventBus
 from hwd.manager import DeviceManager
@@ -55,7 +56,7 @@ class Daemon:
     def __init__(self, config: Config, notifier: Notifier | None = None):
         self.config = config
         self.notifier = notifier or Notifier()
-        self.started = time.time()
+        self.started = time.monotonic()
         self.boot_id = uuid.uuid4().hex[:16]
         self.methods = MethodTable()
         self.stop_event: asyncio.Event | None = None
@@ -65,6 +66,8 @@ class Daemon:
         self.auth: Any = None
         self.bound_paths: list[Path] = []
         self.node_links: list[Any] = []
+        self.clock: clocks.Clock | None = None
+        self.clock_watch: ClockWatch | None = None
 
     # -- sockets -----------------------------------------------------------------------------
     def _bind(self, kind: int, endpoint: str) -> zmq.Socket:
@@ -112,7 +115,7 @@ class Daemon:
 
     def status(self, manager: DeviceManager, bus: EventBus) -> dict:
         return {"version": __version__, "pid": os.getpid(), "boot_id": self.boot_id,
-                "uptime_s": round(time.time() - self.started, 3), "seq": bus.seq,
+                "uptime_s": round(time.monotonic() - self.started, 3), "seq": bus.seq,
                 "config": str(self.config.path), "devices": manager.summary(),
                 "hall": self.hall is not None}
 
@@ -136,6 +139,10 @@ class Daemon:
             self.manager = manager
             manager.build()
             self._register_core(manager, bus)
+            self.clock = clocks.from_config(daemon)
+            self.clock_watch = ClockWatch(self.clock, daemon.state_dir, bus.publish)
+            self.clock_watch.start()
+            clocks.register(self.methods, self.clock, self.clock_watch.status)
             manager.register_methods(self.methods)
             if self.config.nodes:
                 from hwd.nodes import connect_all
@@ -144,7 +151,7 @@ class Daemon:
             if self.config.hall is not None:
                 from hwd.hall.engine import HallEngine
 
-                self.hall = HallEngine(self.config, manager, bus, self.methods)
+                self.hall = HallEngine(self.config, manager, bus, self.methods, self.clock)
                 await self.hall.start()
             manager.start()
         except BaseException:
@@ -169,6 +176,8 @@ class Daemon:
                 await asyncio.gather(*tasks, return_exceptions=True)
             if self.hall is not None:
                 await self.hall.stop()
+            if self.clock_watch is not None:
+                await self.clock_watch.stop()
             for link in self.node_links:
                 await link.stop()
             await asyncio.to_thread(manager.stop, 1.2)
@@ -190,7 +199,7 @@ class Daemon:
         while True:
             await asyncio.sleep(self.config.daemon.heartbeat_s)
             bus.publish("daemon.heartbeat", {"boot_id": self.boot_id,
-                                             "uptime_s": round(time.time() - self.started, 1)})
+                                             "uptime_s": round(time.monotonic() - self.started, 1)})
 
     async def _watchdog(self, interval: float) -> None:
         while True:

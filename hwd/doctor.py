@@ -418,6 +418,46 @@ def check_endpoint(client: Any, endpoint: str = "") -> list[Result]:
     return rows
 
 
+def check_clock(client: Any, runner: Runner = run) -> list[Result]:
+    """The daemon's clock: a recent step back (daemon.clock), the official calendar's coverage of
+    this year (and, from December, next year), and whether the system clock is NTP-synchronised."""
+    from hwd.client import Unreachable
+    from hwd.errors import HwdError
+
+    if client is None:
+        return []
+    try:
+        status = client.call("clock.status")
+    except (Unreachable, HwdError):
+        return []  # check_endpoint reports an unreachable daemon
+    rows = []
+    back = status.get("last_back")
+    if back:
+        rows.append(Result(WARN, "clock", f"the wall clock went back {back.get('when', '')}: from {back.get('from')} "
+                           f"to {back.get('to')}; tickets of the later business day expired",
+                           "timedatectl status; check NTP and the CMOS battery"))
+    else:
+        rows.append(Result(OK, "clock", f"{status.get('now')}" + (" (test clock)" if status.get("test") else "")
+                           + f", no step back over {status.get('threshold_s', 300):.0f} s"))
+    synced = runner(["timedatectl", "show", "-p", "NTPSynchronized", "--value"])
+    if synced is not None and synced[0] == 0 and synced[1].strip() == "no":
+        rows.append(Result(WARN, "clock", "the system clock is not synchronised (NTP)",
+                           "timedatectl set-ntp true; point timesyncd or chrony at the hall's time server"))
+    try:
+        hours = client.call("hall.hours")
+    except (Unreachable, HwdError):
+        return rows  # no hall on this PC
+    calendar = hours.get("calendar") or {}
+    for warning in calendar.get("warnings") or []:
+        rows.append(Result(WARN, "calendar", warning.get("message", ""),
+                           "pip install -U chinese-calendar (docs/hall.md: the calendar)"))
+    if not calendar.get("warnings") and calendar.get("source") == "chinese-calendar":
+        years = calendar.get("years") or ["?", "?"]
+        rows.append(Result(OK, "calendar", f"official holidays from chinese-calendar {calendar.get('package')} "
+                           f"({years[0]}–{years[-1]})"))
+    return rows
+
+
 def check_ipc(endpoint: str) -> list[Result]:
     """An ipc:// socket: its directory and mode let group hwd in."""
     if not endpoint.startswith("ipc://"):
@@ -525,6 +565,7 @@ def run_checks(args: argparse.Namespace, client: Any, runner: Runner = run) -> l
         rows += check_ipc(cfg.daemon.rpc)
         rows += check_keys(cfg)
     rows += check_endpoint(client)
+    rows += check_clock(client, runner)
     rows += check_pages(cfg)
     return rows
 

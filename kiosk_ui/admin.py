@@ -25,7 +25,6 @@ from werkzeug.security import check_password_hash
 from hwd.client import RpcError
 
 from kiosk_ui.hwdlink import HallLink, message_for, current
-from kiosk_ui.kiosk import _now
 from kiosk_ui.svg import bar_chart
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -145,7 +144,7 @@ def _chart(rows: list[dict], group: str, title: str) -> str:
 
 def _ratings(link: HallLink) -> list[dict]:
     """Bad ratings of the last 60 days: open ones first, then the followed-up ones."""
-    today = _now(link).date()
+    today = link.today()
     since = (today - dt.timedelta(days=60)).isoformat()
     rows = link.try_call("hall.ratings", {"bad": True, "from": since, "to": today.isoformat(), "limit": 200},
                          default=None)
@@ -155,18 +154,44 @@ def _ratings(link: HallLink) -> list[dict]:
     return sorted(rows, key=lambda r: r.get("followup_state") != "open")
 
 
+def _time_notices(link: HallLink) -> list[str]:
+    """What the hall manager must know about time: a step back of the wall clock (daemon.clock)
+    and a year the official holiday calendar does not cover (both from hwd)."""
+    out = []
+    status = link.try_call("clock.status", default=None)
+    back = status.get("last_back") if isinstance(status, dict) else None
+    if isinstance(back, dict):
+        out.append(f"系统时钟曾回拨：从 {back.get('from', '')} 回到 {back.get('to', '')}。营业日以时钟为准，"
+                   "此前营业日未办理的号已作废。请检查网络校时（NTP）和主板电池。")
+    hours = link.try_call("hall.hours", default=None)
+    calendar = hours.get("calendar") if isinstance(hours, dict) else None
+    for w in (calendar or {}).get("warnings") or []:
+        if not isinstance(w, dict):
+            continue
+        if w.get("missing") == "package":
+            out.append("未安装法定节假日日历（chinese-calendar）：节假日和调休只按配置的例外日期办理。")
+            continue
+        year = w.get("year")
+        own = f"（配置中已有 {w['exceptions']} 个{year}年例外日期）" if w.get("exceptions") else ""
+        out.append(f"法定节假日日历（chinese-calendar {w.get('package') or ''}）没有{year}年的数据：{year}年暂按每周"
+                   f"工作时间办理{own}。请在{year}年1月1日前更新 chinese-calendar，或在配置中添加{year}年的"
+                   "节假日和调休日（[[hall.hours.exception]]）。")
+    return out
+
+
 @bp.get("")
 @login_required
 def dashboard():
     link = current()
-    today = _now(link).date().isoformat()
+    today = link.today().isoformat()
     tables = []
     for group in ("window", "service", "staff"):
         rows = _stats(link, group, today, today)
         tables.append({"group": group, "title": GROUPS[group], "rows": rows, "columns": _columns(rows),
                        "chart": _chart(rows, group, f"今日{GROUPS[group]}统计")})
     return render_template("admin/dashboard.html", devices=_devices(link), tables=tables, today=today,
-                           ratings=_ratings(link), names=COLUMN_NAMES, demo=_demo(link))
+                           ratings=_ratings(link), names=COLUMN_NAMES, demo=_demo(link),
+                           time_notices=_time_notices(link))
 
 
 @bp.post("/followup")
@@ -197,7 +222,7 @@ def _int(value: Any) -> int | None:
 def export():
     """hall.export as a CSV download (UTF-8 with BOM so spreadsheet programs read Chinese)."""
     link = current()
-    today = _now(link).date().isoformat()
+    today = link.today().isoformat()
     day_from = request.args.get("from") or today
     day_to = request.args.get("to") or day_from
     group = request.args.get("group_by", "window")

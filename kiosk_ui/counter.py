@@ -18,7 +18,7 @@ from hwd import errors
 from hwd.client import RpcError
 
 from kiosk_ui.hwdlink import HallLink, message_for, current, window_or_404
-from kiosk_ui.kiosk import _now, queue_lengths
+from kiosk_ui.kiosk import queue_lengths
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
 
@@ -88,7 +88,7 @@ COUNT_NAMES = (("called", "已叫号"), ("served", "已办结"), ("no_show", "�
 
 def _today_counts(link: HallLink, window: str, staff: str) -> list[dict]:
     """The clerk's own counts of today (hall.stats grouped by staff), in a fixed order."""
-    today = _now(link).date().isoformat()
+    today = link.today().isoformat()
     rows = link.try_call("hall.stats", {"from": today, "to": today, "group_by": "staff"}, default=None)
     if isinstance(rows, dict):
         rows = rows.get("rows", [])

@@ -7,11 +7,14 @@ hwd are turned into short Chinese messages for citizens and clerks (``message_fo
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import zoneinfo
 from pathlib import Path
 from typing import Any
 
 from hwd import errors
+from hwd.clock import wall
 from hwd.client import ClientPool, RpcError, Subscriber, Unreachable
 
 from kiosk_ui.live import EventHub
@@ -84,6 +87,20 @@ class HallLink:
         except (RpcError, Unreachable) as exc:
             log.info("%s failed: %s", method, exc)
             return default
+
+    def today(self) -> dt.date:
+        """The hall's date by hwd's clock (a test or training clock too); the PC's own date, in
+        the hall's time zone, while hwd does not answer."""
+        now = self.try_call("clock.now", default=None)
+        if isinstance(now, dict) and now.get("now"):
+            try:
+                return dt.datetime.fromisoformat(now["now"]).date()
+            except ValueError:
+                pass
+        try:
+            return dt.datetime.fromtimestamp(wall(), zoneinfo.ZoneInfo(self.config.daemon.timezone)).date()
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return dt.date.fromtimestamp(wall())
 
     def live(self) -> EventHub:
         return self.hub.start()

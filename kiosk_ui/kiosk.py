@@ -9,10 +9,8 @@ failed). The page never links out of the kiosk flow: leaving needs the kiosk PIN
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
-import zoneinfo
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, render_template, request, session, url_for
@@ -30,13 +28,6 @@ bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 
 
 
-def _now(link: HallLink) -> dt.datetime:
-    try:
-        return dt.datetime.now(zoneinfo.ZoneInfo(link.config.daemon.timezone))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return dt.datetime.now()
-
-
 def _print_timeout(link: HallLink) -> float:
     """Issuing waits for the printer (``[hall] print_wait_ms``) before it answers."""
     wait_ms = getattr(link.config.hall, "print_wait_ms", 3000) or 0
@@ -44,25 +35,13 @@ def _print_timeout(link: HallLink) -> float:
 
 
 def hours_status(link: HallLink) -> dict:
-    """Whether tickets can be taken now (the engine's ``issuing``, by the engine's clock), and if
-    not, when issuing opens (the hall's calendar, the same one the engine uses)."""
-    hall = link.config.hall
-    state = link.try_call("hall.state", default=None)
-    now = _now(link)
-    if isinstance(state, dict) and state.get("now"):
-        try:
-            now = dt.datetime.fromisoformat(state["now"])
-        except ValueError:
-            pass
-    try:
-        from hwd.hall.hours import Calendar
-    except ImportError:
-        Calendar = None  # noqa: N806 - an older hwd without the hall's calendar
-    if hall is None or Calendar is None or not hasattr(hall, "hours"):
-        return {"open": bool((state or {}).get("issuing", True)), "message": "当前不在取号时间"}
-    cal = Calendar(hall.hours)
-    is_open = state["issuing"] if isinstance(state, dict) and "issuing" in state else cal.can_issue(now)
-    return {"open": bool(is_open), "message": "" if is_open else cal.closed_message(now)}
+    """Whether tickets can be taken now and, if not, the message saying when: asked of hwd
+    (``hall.hours``: the engine's clock and calendar, official holidays included), so the page and
+    the engine never disagree. Unknown while hwd does not answer (the page's link notice says so)."""
+    hours = link.try_call("hall.hours", default=None)
+    if not isinstance(hours, dict):
+        return {"open": True, "message": ""}
+    return {"open": bool(hours.get("open", True)), "message": hours.get("message") or ""}
 
 
 def services(link: HallLink) -> list[dict]:

@@ -11,6 +11,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from daemon_fixture import DaemonProcess  # noqa: E402
 
+import hwd.clock  # noqa: E402,F401  - computes HWD_FAKE_NOW's shift once and exports it to every daemon
+
+
+def pytest_report_header(config):
+    if hwd.clock.SHIFT_S:
+        return f"HWD_FAKE_NOW: hwd's real wall time is shifted by {hwd.clock.SHIFT_S:+.0f} s"
+    return None
+
 
 def pytest_addoption(parser):
     parser.addoption("--run-faults", action="store_true", help="run the whole fault suite")
@@ -27,11 +35,14 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def hwd_daemon(tmp_path):
-    """Factory: ``hwd_daemon(config_text, name="hwd", start=True)`` → a running DaemonProcess."""
+    """Factory: ``hwd_daemon(config_text, name="hwd", start=True, clock_start=None)`` → a running
+    DaemonProcess; ``clock_start`` (local ISO time) runs its test clock from then, before the hall
+    opens, for tests that need a date."""
     started: list[DaemonProcess] = []
 
-    def make(config_text: str = "", name: str = "hwd", start: bool = True, env: dict | None = None) -> DaemonProcess:
-        proc = DaemonProcess(tmp_path, config_text, name, env)
+    def make(config_text: str = "", name: str = "hwd", start: bool = True, env: dict | None = None,
+             clock_start: str | None = None) -> DaemonProcess:
+        proc = DaemonProcess(tmp_path, config_text, name, env, clock_start)
         started.append(proc)
         return proc.start() if start else proc
 

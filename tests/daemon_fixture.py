@@ -73,7 +73,8 @@ class EventWatcher:
 
 
 class DaemonProcess:
-    def __init__(self, workdir: Path, config_text: str, name: str = "hwd", env: dict | None = None):
+    def __init__(self, workdir: Path, config_text: str, name: str = "hwd", env: dict | None = None,
+                 clock_start: str | None = None):
         self.workdir = workdir
         self.run_dir = workdir / f"{name}-run"
         self.state_dir = workdir / f"{name}-state"
@@ -82,7 +83,9 @@ class DaemonProcess:
         text = textwrap.dedent(config_text)
         if "[daemon]" not in text:
             text = (f'[daemon]\nrpc = "{self.rpc}"\nevents = "{self.events_ep}"\n'
-                    f'state_dir = "{self.state_dir}"\nheartbeat_s = 0.5\n\n') + text
+                    f'state_dir = "{self.state_dir}"\nheartbeat_s = 0.5\n'
+                    + (f'test_clock = true\ntest_clock_start = "{clock_start}"\n' if clock_start else "")
+                    + '\n') + text
         self.config_path = workdir / f"{name}.toml"
         self.config_path.write_text(text, encoding="utf-8")
         self.log_path = workdir / f"{name}.log"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
+from hwd.clock import wall
+
 
 def mask_name(name: str | None) -> str | None:
     """``张三丰`` → ``张*``; ``SMITH JOHN`` → ``S*``."""
@@ -36,7 +38,7 @@ def age_on(birth: str | None, today: _dt.date | None = None) -> int | None:
         born = _dt.date.fromisoformat(birth)
     except ValueError:
         return None
-    today = today or _dt.date.today()
+    today = today or _dt.date.fromtimestamp(wall())
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 

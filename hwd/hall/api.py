@@ -54,6 +54,9 @@ def register(methods: Any, engine: "HallEngine") -> None:
     add("hall.stats", lambda p: _stats(engine, p),
         (Field("from", str, None), Field("to", str, None), Field("group_by", str, "service", choices=stats.GROUPS)),
         "statistics rows over a period of issue dates", replay=False)
+    add("hall.hours", lambda p: core().calendar.status(engine.clock.now()), (),
+        "whether tickets can be taken now, the next opening, today's hours and the calendar's coverage",
+        replay=False)
     add("hall.services", lambda p: _services(engine), (), "services with today's quota and queue", replay=False)
     add("hall.guide", lambda p: engine.guide(p["service"], p["kiosk"], p["print"]),
         (Field("service", str), Field("kiosk", str, None), Field("print", bool, False)),

@@ -116,7 +116,11 @@ STAFF_FIELDS = (
 HOURS_FIELDS = tuple(Field(d, list, DEFAULT_HOURS if d in DAYS[:5] else [], items=str, check=_ranges)
                      for d in DAYS) + (
     Field("always_open", bool, False), Field("early_minutes", int, 15, min=0, max=120),
-    Field("exception", list, []),
+    Field("exception", list, [], doc="dates with their own hours (empty: closed); they win over the official calendar"),
+    Field("official_calendar", bool, True,
+          doc="public holidays closed and 调休 weekends open, from the chinese-calendar package"),
+    Field("makeup_hours", list, None, items=str, check=_ranges,
+          doc="hours of an official 调休 working weekend; default: Monday's hours"),
 )
 EXCEPTION_FIELDS = (Field("date", str, check=_date), Field("hours", list, [], items=str, check=_ranges),
                     Field("note", str, ""))
@@ -179,6 +183,8 @@ class Hours:
     always_open: bool = False
     early_minutes: int = 15
     exceptions: dict = field(default_factory=dict)  # date -> list of ranges
+    official_calendar: bool = True
+    makeup_hours: list | None = None
 
 
 @dataclass
@@ -287,7 +293,8 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
 
 def _load_hours(table: dict, path: tuple, ctx: LoadContext) -> Hours:
     h = check_table(table, HOURS_FIELDS, path, ctx.problems)
-    hours = Hours(week={d: h[d] for d in DAYS}, always_open=h["always_open"], early_minutes=h["early_minutes"])
+    hours = Hours(week={d: h[d] for d in DAYS}, always_open=h["always_open"], early_minutes=h["early_minutes"],
+                  official_calendar=h["official_calendar"], makeup_hours=h.get("makeup_hours"))
     for p, e in _tables_by_date(h["exception"], path + ("exception",), ctx):
         hours.exceptions[e["date"]] = e["hours"]
     return hours

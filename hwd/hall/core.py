@@ -37,6 +37,10 @@ class HallCore:
         self.pending: list[tuple[str, dict]] = []
         self.staff_required = bool(cfg.staff)
         self.ratings = Ratings(self)
+        self.day: str | None = None  # the business day the hall is in; set by the first roll()
+        self._high = 0.0  # the latest wall time seen on this day (a backward jump is measured from it)
+        self._last_key = 0.0  # the latest sort key handed out today: issue order survives a jump back
+        self.jump_threshold_s = float(getattr(clock, "jump_threshold_s", 300.0))
         with store.tx():
             for wid in cfg.windows:
                 if store.window(wid) is None:
@@ -102,36 +106,50 @@ class HallCore:
         return day.isoformat()
 
     def today(self) -> str:
-        return self.business_day()
+        """The business day the hall is in (after the last rollover)."""
+        return self.day or self.business_day()
 
     # -- day rollover ------------------------------------------------------------------------
     def roll(self) -> int:
-        """Expire tickets left unserved at the configured time; returns how many expired."""
+        """Keep the hall on the clock's business day; returns how many tickets expired.
+
+        The hall leaves its day when the clock reaches a later business day, or an earlier one by a
+        backward jump of more than the clock's ``jump_threshold_s`` (a drift of a few seconds back
+        over the boundary does not take the hall back a day). Leaving a day, whichever way, expires
+        every ticket of another day still waiting or called: after the rollover only the current
+        day's tickets are live, so numbers (counted per service and day, never reused) cannot
+        clash and no earlier day's ticket can be called. On the first call (start) the hall takes
+        the clock's day at once.
+        """
         now = self.clock.now()
-        h, m = map(int, self.cfg.expire_at.split(":"))
-        moment = now.replace(hour=h, minute=m, second=0, microsecond=0)
-        if moment > now:
-            moment -= dt.timedelta(days=1)
-        cutoff = moment.timestamp()
-        last = float(self.store.meta("expired_through", "0"))
-        if cutoff <= last:
+        ts = now.timestamp()
+        day = self.business_day(now)
+        previous = self.day
+        if previous == day:
+            self._high = max(self._high, ts)
             return 0
+        if previous is not None and day < previous and ts >= self._high - self.jump_threshold_s:
+            return 0  # a small drift backwards over the boundary: stay on the day
         with self.store.tx():
-            rows = self.store.all("SELECT * FROM tickets WHERE state IN ('waiting', 'called') AND issued_ts < ?",
-                                  (cutoff,))
+            rows = self.store.all("SELECT * FROM tickets WHERE state IN ('waiting', 'called') AND day != ?", (day,))
             for t in rows:
-                self.store.update_ticket(t["id"], state="expired", finished_ts=cutoff)
-                self.store.log(cutoff, "expire", t["id"], t["window"])
+                self.store.update_ticket(t["id"], state="expired", finished_ts=ts)
+                self.store.log(ts, "expire", t["id"], t["window"])
             expired = {t["id"] for t in rows}
             for wid in self.cfg.windows:
                 w = self.store.window(wid)
                 if w["current"] in expired:
                     w["current"] = None
                     self._save_window(w)
-            self.store.set_meta("expired_through", repr(cutoff))
-        if rows:
-            log.info("day rollover at %s: %d unserved tickets expired", moment.isoformat(), len(rows))
-            self.emit("hall.day.rollover", {"at": moment.isoformat(), "expired": len(rows)})
+        self.day, self._high = day, ts
+        self._last_key = self.store.max_sort_key(day)
+        if previous is not None or rows:
+            direction = "back" if previous is not None and day < previous else "forward"
+            log.log(logging.WARNING if direction == "back" else logging.INFO,
+                    "business day %s -> %s (%s, clock %s): %d unserved tickets expired",
+                    previous, day, direction, now.isoformat(timespec="seconds"), len(rows))
+            self.emit("hall.day.rollover", {"at": now.isoformat(timespec="seconds"), "from": previous, "day": day,
+                                            "direction": direction, "expired": len(rows)})
         return len(rows)
 
     # -- issuing -----------------------------------------------------------------------------
@@ -144,27 +162,30 @@ class HallCore:
         if priority != "normal" and priority not in self.cfg.priority_classes:
             raise HwdError(f"unknown priority class {priority!r}; known: normal, "
                            f"{', '.join(self.cfg.priority_classes)}", errors.INVALID_PARAMS)
+        self.roll()
         now = self.clock.now()
         if check_hours and not self.calendar.can_issue(now):
             nxt = self.calendar.next_opening(now)
             raise HwdError(self.calendar.closed_message(now), errors.OUTSIDE_HOURS,
                            {"opens_at": nxt.isoformat() if nxt else None})
         svc = self.cfg.services[service]
-        day = self.business_day(now)
+        day = self.today()
         ts = now.timestamp()
+        key = max(ts, self._last_key + 1e-6)  # after a jump back, still behind everyone already waiting
         with self.store.tx():
             if svc.quota and self.store.issued_count(service, day) >= svc.quota:
                 raise HwdError("今日该业务号源已取完", errors.QUOTA_REACHED, {"service": service, "quota": svc.quota})
             seq = self.store.next_seq(service, day)
             number = f"{svc.prefix}{seq:03d}"
             tid = self.store.insert_ticket(day=day, service=service, seq=seq, number=number, priority=priority,
-                                           state="waiting", sort_key=ts, issued_ts=ts, kiosk=kiosk, origin_service=service,
+                                           state="waiting", sort_key=key, issued_ts=ts, kiosk=kiosk, origin_service=service,
                                            holder=holder, appointment=appointment)
             self.store.log(ts, "issue", tid, detail=kiosk)
             row = self.store.ticket(tid)
             view = self.ticket_view(row)
-            view["waiting_ahead"] = self.store.waiting_ahead(service, ts, tid)
+            view["waiting_ahead"] = self.store.waiting_ahead(service, key, tid)
             self.emit("hall.ticket.issued", {k: v for k, v in view.items() if k != "holder"})
+        self._last_key = key
         return view
 
     def prioritize(self, ticket: Any, priority: str, staff: str | None = None) -> dict:
@@ -184,6 +205,7 @@ class HallCore:
 
     # -- calling -----------------------------------------------------------------------------
     def call_next(self, wid: str) -> dict | None:
+        self.roll()
         with self.store.tx():
             w = self._window(wid)
             self._usable(w)
@@ -252,6 +274,7 @@ class HallCore:
             self.store.update_ticket(t["id"], state="done", finished_ts=now, started_ts=t["started_ts"] or t["called_ts"],
                                      staff=w["staff"], rating_state="pending", rating_deadline=deadline)
             self.store.log(now, "finish", t["id"], wid, w["staff"])
+            self.ratings.requested(t["id"])
             w["current"], w["last_done"] = None, t["id"]
             self._save_window(w)
             view = self.ticket_view(self.store.ticket(t["id"]))
@@ -363,7 +386,7 @@ class HallCore:
         recent = self.store.all("SELECT * FROM tickets WHERE called_ts IS NOT NULL ORDER BY called_ts DESC "
                                 "LIMIT ?", (self.cfg.recent_calls,))
         now = self.clock.now()
-        return {"name": self.cfg.name, "now": now.isoformat(timespec="seconds"), "day": self.business_day(now),
+        return {"name": self.cfg.name, "now": now.isoformat(timespec="seconds"), "day": self.today(),
                 "issuing": self.calendar.can_issue(now),
                 "windows": [self.window_view(wid) for wid in self.cfg.windows],
                 "queues": queues, "recent_calls": [_public(self.ticket_view(t)) for t in recent]}

@@ -1,9 +1,11 @@
 """Opening hours and working days: when tickets may be issued, when the hall opens next (for the
-kiosk's message), and follow-up deadlines counted in working days.
+kiosk's message, through ``hall.hours``), and follow-up deadlines counted in working days.
 
-A day's hours come from its exception (holiday: no hours; extra working day: hours) or else its
-weekday. Issuing opens ``early_minutes`` before each range (the waiting area opens early).
-``always_open`` lets tickets be issued at any time; working days still follow the week.
+A day's hours come, first to last, from its configured exception (no hours: closed), the official
+calendar (a public holiday is closed; a 调休 weekend has ``makeup_hours``) for the years the
+``chinese-calendar`` package covers, or else its weekday. Issuing opens ``early_minutes`` before
+each range (the waiting area opens early). ``always_open`` lets tickets be issued at any time;
+working days still follow the calendar.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 from hwd.hall.config import DAYS, Hours
+from hwd.hall.official import HOLIDAY, MAKEUP, OfficialCalendar
 
 WEEKDAYS_ZH = "一二三四五六日"
 
@@ -23,11 +26,31 @@ def _minutes(hhmm: str) -> int:
 class Calendar:
     def __init__(self, hours: Hours):
         self.hours = hours
+        self.official = OfficialCalendar(getattr(hours, "official_calendar", True))
+
+    def day_kind(self, day: dt.date) -> tuple[str, str | None]:
+        """Why ``day`` has its hours: ``exception``, ``holiday`` or ``makeup`` (official, with the
+        holiday's name) or ``week``."""
+        if day.isoformat() in self.hours.exceptions:
+            return "exception", None
+        kind, name = self.official.kind(day)
+        return (kind, name) if kind else ("week", None)
+
+    def texts_on(self, day: dt.date) -> list[str]:
+        """Opening ranges of ``day`` as configured ("09:00-12:00")."""
+        kind, _ = self.day_kind(day)
+        if kind == "exception":
+            return list(self.hours.exceptions[day.isoformat()])
+        if kind == HOLIDAY:
+            return []
+        if kind == MAKEUP:
+            makeup = getattr(self.hours, "makeup_hours", None)
+            return list(makeup if makeup is not None else self.hours.week["mon"])
+        return list(self.hours.week[DAYS[day.weekday()]])
 
     def ranges_on(self, day: dt.date) -> list[tuple[int, int]]:
         """Opening ranges of ``day`` in minutes since midnight."""
-        key = day.isoformat()
-        texts = self.hours.exceptions[key] if key in self.hours.exceptions else self.hours.week[DAYS[day.weekday()]]
+        texts = self.texts_on(day)
         out = []
         for text in texts:
             start, end = text.split("-")
@@ -57,6 +80,27 @@ class Calendar:
                 return dt.datetime.combine(day, dt.time(opens // 60, opens % 60), now.tzinfo)
         return None
 
+    def warnings(self, today: dt.date) -> list[dict]:
+        """What the hall manager must do about the calendar (a year the package does not cover)."""
+        if not getattr(self.hours, "official_calendar", True):
+            return []
+        return self.official.warnings(today, self.hours.exceptions)
+
+    def status(self, now: dt.datetime) -> dict:
+        """``hall.hours``: whether tickets can be taken now, the next opening, today's hours and
+        why, and where the calendar comes from."""
+        can = self.can_issue(now)
+        nxt = self.next_opening(now)
+        kind, name = self.day_kind(now.date())
+        return {"now": now.isoformat(timespec="seconds"), "open": can,
+                "message": "" if can else self.closed_message(now),
+                "opens_at": nxt.isoformat(timespec="seconds") if nxt else None,
+                "always_open": self.hours.always_open,
+                "today": {"date": now.date().isoformat(), "working": self.is_working_day(now.date()),
+                          "hours": self.texts_on(now.date()), "kind": kind, "holiday": name},
+                "calendar": {**self.official.describe(), "covered": self.official.covers(now.year),
+                             "warnings": self.warnings(now.date())}}
+
     def closed_message(self, now: dt.datetime) -> str:
         """What a kiosk shows when tickets cannot be issued now (Chinese)."""
         nxt = self.next_opening(now)
@@ -68,6 +112,9 @@ class Calendar:
             when = f"明天 {nxt:%H:%M}"
         else:
             when = f"{nxt.month}月{nxt.day}日（周{WEEKDAYS_ZH[nxt.weekday()]}）{nxt:%H:%M}"
+        kind, name = self.day_kind(now.date())
+        if kind == HOLIDAY and name:
+            return f"{name}假期，大厅暂停办理业务，取号开始时间：{when}"
         return f"当前不在取号时间，取号开始时间：{when}"
 
     def add_working_days(self, day: dt.date, n: int) -> dt.date:

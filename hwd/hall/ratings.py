@@ -9,6 +9,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from hwd import errors
+from hwd.clock import Deadlines
 from hwd.errors import HwdError
 from hwd.hall import views
 
@@ -23,6 +24,13 @@ class Ratings:
     def __init__(self, core: "HallCore"):
         self.core = core
         self.store = core.store
+        self.deadlines = Deadlines(core.clock)  # rating timeouts, on monotonic time
+        for t in self.store.all("SELECT id, rating_deadline FROM tickets WHERE rating_state = 'pending'"):
+            self.deadlines.restore(t["id"], t["rating_deadline"] or 0.0, core.cfg.rating_timeout_s)
+
+    def requested(self, ticket_id: int) -> None:
+        """The rating of ``ticket_id`` is asked for now (``finish``); it times out on its own."""
+        self.deadlines.add(ticket_id, self.core.cfg.rating_timeout_s)
 
     def rate(self, score: int, window: str | None = None, ticket: Any = None, channel: str = "rpc",
              reason: str | None = None) -> dict:
@@ -42,7 +50,7 @@ class Ratings:
                 raise HwdError("give window or ticket", errors.INVALID_PARAMS)
             if t["rating_state"] == "rated":
                 raise HwdError("该次服务已评价，感谢您的参与", errors.ALREADY_RATED, {"ticket": t["id"]})
-            if t["rating_state"] == "pending" and t["rating_deadline"] is not None and now > t["rating_deadline"]:
+            if t["rating_state"] == "pending" and self.deadlines.passed(t["id"]):
                 self._unrated(t)
                 t = store.ticket(t["id"])
             if t["rating_state"] != "pending":
@@ -57,6 +65,7 @@ class Ratings:
                 (t["id"], t["number"], score, t["window"], t["staff"], t["service"], channel, now, day.isoformat(),
                  int(bad), reason, due, "open" if bad else None)).lastrowid
             store.update_ticket(t["id"], rating_state="rated")
+            self.deadlines.discard(t["id"])
             store.log(now, "rate", t["id"], t["window"], t["staff"], str(score))
             view = views.rating(store.one("SELECT * FROM ratings WHERE id = ?", (rid,)), core.tz)
             core.emit("hall.rating", view)
@@ -66,8 +75,10 @@ class Ratings:
 
     def expire_due(self) -> int:
         """Mark pending ratings whose time is up as unrated."""
-        now = self.core.clock.time()
-        rows = self.store.all("SELECT * FROM tickets WHERE rating_state = 'pending' AND rating_deadline <= ?", (now,))
+        due = self.deadlines.due()
+        rows = [t for t in map(self.store.ticket, due) if t is not None and t["rating_state"] == "pending"]
+        for key in due:
+            self.deadlines.discard(key)
         if rows:
             with self.store.tx():
                 for t in rows:
@@ -75,6 +86,7 @@ class Ratings:
         return len(rows)
 
     def _unrated(self, t: dict) -> None:
+        self.deadlines.discard(t["id"])
         self.store.update_ticket(t["id"], rating_state="unrated")
         self.store.log(self.core.clock.time(), "unrated", t["id"], t["window"], t["staff"])
         self.core.emit("hall.rating.unrated", {"ticket": t["id"], "number": t["number"], "window": t["window"]})

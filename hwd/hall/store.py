@@ -139,6 +139,10 @@ class Store:
                         "ON CONFLICT (service, day) DO UPDATE SET last = ?", (service, day, seq, seq))
         return seq
 
+    def max_sort_key(self, day: str) -> float:
+        """The latest queue position handed out on ``day`` (0 when none)."""
+        return self.db.execute("SELECT COALESCE(MAX(sort_key), 0) FROM tickets WHERE day = ?", (day,)).fetchone()[0]
+
     def issued_count(self, service: str, day: str) -> int:
         row = self.db.execute("SELECT last FROM counters WHERE service = ? AND day = ?", (service, day)).fetchone()
         return row[0] if row else 0

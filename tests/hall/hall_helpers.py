@@ -40,7 +40,15 @@ services = ["sb"]
 '''
 
 
-def load_config(tmp_path: Path, hall: str = HALL, daemon_extra: str = "test_clock = true\n") -> Any:
+START = "2026-11-23T09:00:00"  # a Monday; the hall opens on the test clock, never on today's date
+
+
+def load_config(tmp_path: Path, hall: str = HALL, daemon_extra: str = "test_clock = true\n",
+                start: str | None = START) -> Any:
+    """``start``: the test clock runs from then (``[daemon] test_clock_start``) when the daemon
+    section has a test clock."""
+    if start and "test_clock = true" in daemon_extra and "test_clock_start" not in daemon_extra:
+        daemon_extra += f'test_clock_start = "{start}"\n'
     text = f'[daemon]\nstate_dir = "{tmp_path / "state"}"\n{daemon_extra}\n' + textwrap.dedent(hall)
     return configuration.loads(text, tmp_path / "hwd.toml")
 

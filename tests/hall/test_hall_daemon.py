@@ -116,10 +116,10 @@ def test_kill_9_loses_nothing_acknowledged(hwd_daemon):
 def test_day_rollover_with_the_test_clock(hwd_daemon):
     d = hwd_daemon(MINIMAL.replace("always_open = true", "sat = []"), start=False)
     d.config_path.write_text(d.config_path.read_text().replace("heartbeat_s = 0.5\n",
-                                                               "heartbeat_s = 0.5\ntest_clock = true\n"))
+                                                               "heartbeat_s = 0.5\ntest_clock = true\n"
+                                                               'test_clock_start = "2026-11-23T16:50:00"\n'))
     d.start()
     ev = d.events("hall.")
-    d.call("clock.set", {"now": "2026-11-23T16:50:00"})
     t = d.call("hall.issue_ticket", {"service": "bdc"})
     late = d.call("hall.issue_ticket", {"service": "bdc"})
     d.call("clock.set", {"now": "2026-11-23T17:30:00"})
@@ -134,7 +134,7 @@ def test_day_rollover_with_the_test_clock(hwd_daemon):
     assert d.call("hall.issue_ticket", {"service": "bdc"})["number"] == "B001"
     # the rollover survives a restart: the expired ticket stays expired, numbering continues
     d.kill()
+    d.config_path.write_text(d.config_path.read_text().replace("2026-11-23T16:50:00", "2026-11-24T09:00:00"))
     d.start()
-    d.call("clock.set", {"now": "2026-11-24T09:00:00"})
     assert d.call("hall.issue_ticket", {"service": "bdc"})["number"] == "B002"
     assert d.call("hall.call_next", {"window": "5"})["number"] == "B001"

@@ -113,13 +113,12 @@ def test_printer_out_of_paper_still_issues(hwd_daemon):
 
 
 def test_appointment_code_scanned_at_the_kiosk(hwd_daemon):
-    import datetime as dt
-
     scanner = '\n[[device]]\nid = "k1-scanner"\nkind = "scanner"\ndriver = "serial"\nurl = "sim://k1-scanner"\n'
-    d = hwd_daemon(DEVICES + scanner + HALL.format(speaker="") + 'scanner = "k1-scanner"\n')
+    d = hwd_daemon(DEVICES + scanner + HALL.format(speaker="") + 'scanner = "k1-scanner"\n',
+                   clock_start="2026-11-23T10:00:00")
     d.wait_state("k1-scanner", "online")
     d.wait_state("k1-printer", "online")
-    slot = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    slot = "2026-11-23T10:00:00"
     d.call("hall.book", {"service": "bdc", "slot": slot, "code": "YY2026"})
     ev = d.events("hall.")
     d.sim("k1-scanner", "scan", text="NOPE")

@@ -16,7 +16,7 @@ from hall_helpers import HALL, EngineHarness, load_config
 def run(tmp_path, body, hall: str = HALL, now: str = "2026-11-23T09:00:00"):
     """Run ``body(harness)`` against a started engine whose test clock is at ``now``."""
     async def main():
-        h = await EngineHarness(load_config(tmp_path, hall)).start()
+        h = await EngineHarness(load_config(tmp_path, hall, start=now)).start()
         try:
             await h.call("clock.set", {"now": now})
             return await body(h)

@@ -56,7 +56,8 @@ def test_failed_transaction_leaves_nothing(tmp_path):
 
 
 def test_calendar_exceptions_and_working_days():
-    hours = Hours(exceptions={"2026-10-01": [], "2026-10-10": ["09:00-12:00"]})
+    """The configured exceptions alone (the official calendar is tested in test_hall_calendar.py)."""
+    hours = Hours(exceptions={"2026-10-01": [], "2026-10-10": ["09:00-12:00"]}, official_calendar=False)
     cal = Calendar(hours)
     assert not cal.is_working_day(dt.date(2026, 10, 1))          # holiday on a Thursday
     assert cal.is_working_day(dt.date(2026, 10, 10))             # extra working Saturday
@@ -91,4 +92,4 @@ def test_the_documented_config_loads(tmp_path):
     node = f'[[node]]\nid = "pc"\nrpc = "ipc://{tmp_path}/r"\nevents = "ipc://{tmp_path}/e"\n'
     cfg = load_config(tmp_path, node + devices + example)
     assert cfg.hall.windows["5"].display == "win5-led" and cfg.hall.fairness == 3
-    assert cfg.hall.hours.exceptions["2026-10-01"] == []
+    assert cfg.hall.hours.exceptions["2027-10-01"] == [] and cfg.hall.hours.official_calendar is True

@@ -315,15 +315,11 @@ def test_hash_password_cli(monkeypatch, capsys):
 
 
 def test_kiosk_outside_hours_says_when_it_opens(hwd_daemon):
-    import datetime as dt
-    import zoneinfo
-
     from kiosk_ui import create_app
 
-    today = dt.datetime.now(zoneinfo.ZoneInfo("Asia/Shanghai")).date().isoformat()
     text = hall_config().replace("[hall.hours]\nalways_open = true",
-                                 f'[hall.hours]\nexception = [{{ date = "{today}", hours = [] }}]')
-    daemon = hwd_daemon(text)
+                                 '[hall.hours]\nexception = [{ date = "2026-11-23", hours = [] }]')
+    daemon = hwd_daemon(text, clock_start="2026-11-23T10:00:00")
     client = create_app(str(daemon.config_path), {"TESTING": True}).test_client()
     html = client.get("/kiosk/k1").get_data(as_text=True)
     closed = html[html.index('id="closed"'):]
@@ -331,6 +327,39 @@ def test_kiosk_outside_hours_says_when_it_opens(hwd_daemon):
     resp = _post(client, "/kiosk/k1/api/ticket", {"service": "bdc"})
     assert resp.status_code == 409 and "取号" in resp.get_json()["error"]
     assert client.get("/kiosk/k1/state").get_json()["hours"]["open"] is False
+    assert "明天 08:45" in closed[:300], "the next opening comes from hwd's calendar (hall.hours)"
+
+
+def test_kiosk_on_an_official_holiday_says_so_as_hwd_does(hwd_daemon):
+    """The kiosk asks hwd (hall.hours) and holds no calendar of its own: on 2026-10-01 (国庆节,
+    from chinese-calendar) the page says the hall is closed for the holiday and when it opens."""
+    from kiosk_ui import create_app
+
+    text = hall_config().replace("[hall.hours]\nalways_open = true", "[hall.hours]")
+    daemon = hwd_daemon(text, clock_start="2026-10-01T10:00:00")
+    hours = daemon.call("hall.hours")
+    assert hours["open"] is False and hours["today"]["kind"] == "holiday" and hours["today"]["holiday"] == "国庆节"
+    client = create_app(str(daemon.config_path), {"TESTING": True}).test_client()
+    html = client.get("/kiosk/k1").get_data(as_text=True)
+    closed = html[html.index('id="closed"'):]
+    assert "国庆节假期" in closed[:300] and "10月8日" in closed[:300]
+    assert client.get("/kiosk/k1/state").get_json()["hours"]["message"] == hours["message"]
+
+
+def test_admin_says_when_the_clock_went_back_and_the_calendar_runs_out(hwd_daemon):
+    from kiosk_ui import create_app
+
+    daemon = hwd_daemon(hall_config(), clock_start="2026-12-01T10:00:00")
+    client = create_app(str(daemon.config_path), {"TESTING": True}).test_client()
+    _login_admin(client)
+    html = client.get("/admin").get_data(as_text=True)
+    years = daemon.call("hall.hours")["calendar"]["years"]
+    if years and years[1] < 2027:
+        assert 'id="time-notices"' in html and "没有2027年的数据" in html, "December: next year's 调休 is missing"
+    assert "系统时钟曾回拨" not in html
+    daemon.call("clock.set", {"now": "2026-06-01T10:00:00"})
+    html = client.get("/admin").get_data(as_text=True)
+    assert "系统时钟曾回拨" in html and "2026-06-01T10:00:00" in html
 
 
 def test_many_services_come_in_categories(hwd_daemon):
