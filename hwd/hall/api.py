@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from hwd import errors
 from hwd.clock import parse_time
+from hwd.errors import HwdError
 from hwd.hall import stats
 from hwd.hall.config import PRIORITY_CLASSES
 from hwd.schema import Field
@@ -54,6 +56,10 @@ def register(methods: Any, engine: "HallEngine") -> None:
     add("hall.stats", lambda p: _stats(engine, p),
         (Field("from", str, None), Field("to", str, None), Field("group_by", str, "service", choices=stats.GROUPS)),
         "statistics rows over a period of issue dates", replay=False)
+    add("hall.estimate", lambda p: _estimate(engine, p),
+        (Field("service", str, None), Field("ticket", (int, str), None)),
+        "the estimated wait of a waiting ticket, or of a ticket taken now in a service (暂无法估计 without data)",
+        replay=False)
     add("hall.hours", lambda p: core().calendar.status(engine.clock.now()), (),
         "whether tickets can be taken now, the next opening, today's hours and the calendar's coverage",
         replay=False)
@@ -132,6 +138,12 @@ def _tickets(engine: "HallEngine", p: dict) -> list[dict]:
 def _ratings(engine: "HallEngine", p: dict) -> list[dict]:
     start, end = _period(engine, p)
     return engine.core.ratings.query(start, end, p["bad"], p["open"], p["window"], p["staff"], p["limit"])
+
+
+def _estimate(engine: "HallEngine", p: dict) -> dict:
+    if p["service"] is None and p["ticket"] is None:
+        raise HwdError("give service or ticket", errors.INVALID_PARAMS)
+    return engine.core.estimate(p["service"], p["ticket"])
 
 
 def _book(engine: "HallEngine", p: dict) -> dict:

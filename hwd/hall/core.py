@@ -18,6 +18,7 @@ from hwd.clock import Clock
 from hwd.errors import HwdError
 from hwd.hall import selection, views
 from hwd.hall.config import HallConfig
+from hwd.hall.estimate import WaitEstimator
 from hwd.hall.hours import Calendar
 from hwd.hall.ratings import Ratings
 from hwd.hall.store import Store
@@ -41,6 +42,7 @@ class HallCore:
         self._high = 0.0  # the latest wall time seen on this day (a backward jump is measured from it)
         self._last_key = 0.0  # the latest sort key handed out today: issue order survives a jump back
         self.jump_threshold_s = float(getattr(clock, "jump_threshold_s", 300.0))
+        self.estimator = WaitEstimator(self)
         with store.tx():
             for wid in cfg.windows:
                 if store.window(wid) is None:
@@ -184,6 +186,7 @@ class HallCore:
             row = self.store.ticket(tid)
             view = self.ticket_view(row)
             view["waiting_ahead"] = self.store.waiting_ahead(service, key, tid)
+            view["wait"] = self.estimator.estimate(service, view["waiting_ahead"])
             self.emit("hall.ticket.issued", {k: v for k, v in view.items() if k != "holder"})
         self._last_key = key
         return view
@@ -274,6 +277,7 @@ class HallCore:
             self.store.update_ticket(t["id"], state="done", finished_ts=now, started_ts=t["started_ts"] or t["called_ts"],
                                      staff=w["staff"], rating_state="pending", rating_deadline=deadline)
             self.store.log(now, "finish", t["id"], wid, w["staff"])
+            self.estimator.served(t["service"], t["called_ts"], now)
             self.ratings.requested(t["id"])
             w["current"], w["last_done"] = None, t["id"]
             self._save_window(w)
@@ -301,6 +305,7 @@ class HallCore:
                 self.store.update_ticket(t["id"], state="no_show", finished_ts=now)
                 self.store.log(now, "no_show", t["id"], wid, w["staff"])
                 outcome = "no_show"
+            self.estimator.served(t["service"], t["called_ts"], now)
             w["current"] = None
             self._save_window(w)
             view = self.ticket_view(self.store.ticket(t["id"]))
@@ -390,6 +395,21 @@ class HallCore:
                 "issuing": self.calendar.can_issue(now),
                 "windows": [self.window_view(wid) for wid in self.cfg.windows],
                 "queues": queues, "recent_calls": [_public(self.ticket_view(t)) for t in recent]}
+
+    def estimate(self, service: str | None = None, ticket: Any = None) -> dict:
+        """The wait of a waiting ticket (its place now), or of a ticket taken now in ``service``."""
+        if ticket is not None:
+            t = self.ticket_lookup(ticket)
+            if t["state"] != "waiting":
+                return {"ticket": t["id"], "state": t["state"], "waiting_ahead": 0, "wait_s": None, "minutes": None,
+                        "text": ""}
+            ahead = self.store.waiting_ahead(t["service"], t["sort_key"], t["id"])
+            return {"ticket": t["id"], "service": t["service"], "state": "waiting", "waiting_ahead": ahead,
+                    **self.estimator.estimate(t["service"], ahead)}
+        if service not in self.cfg.services:
+            raise HwdError("没有该业务，请重新选择", errors.UNKNOWN_SERVICE, {"service": service})
+        ahead = self.store.queue_counts().get(service, {}).get("waiting", 0)
+        return {"service": service, "waiting_ahead": ahead, **self.estimator.estimate(service, ahead)}
 
     def ticket_lookup(self, ticket: Any) -> dict:
         row = None
