@@ -106,7 +106,7 @@ class Daemon:
 
         async def sim_control(p: dict) -> Any:
             emulator = manager.sims.get(p["device"])
-            return await asyncio.to_thread(emulator.control, p["action"], p["params"])
+            return await asyncio.to_thread(emulator.control_device, p["device"], p["action"], p["params"])
         m.add("sim.control", sim_control, (Field("device", str), Field("action", str), Field("params", dict, {})),
               "act on an emulated device: its own actions and fault injection")
 
