@@ -7,7 +7,8 @@ and kind share one emulator (several screens on one emulated RS-485 bus). An emu
 with ``joins_bus`` (bus keypads) also shares the wire of another kind's emulator of the same
 NAME: window screens and keypads on one emulated RS-485 bus, each emulator hearing every byte.
 
-``sim://NAME?transport=tcp`` asks a serial emulator to listen on a loopback TCP port instead of
+``sim://NAME?replay=FILE`` starts, instead of the driver's emulator, one that plays a capture back
+(hwd/replay.py). ``sim://NAME?transport=tcp`` asks a serial emulator to listen on a loopback TCP port instead of
 a pty (a TCP-to-serial converter). Emulators take actions through ``control`` (``sim.control``
 over RPC): the emulator's own (place a card, press a key) and fault injection; ``unplug`` and
 ``plug`` close and reopen the link.
@@ -363,7 +364,8 @@ class SimRegistry:
         key = (config.kind, name)
         emulator = self.emulators.get(key)
         if emulator is None:
-            cls = load_class(driver_cls.emulator)
+            cls = load_class("hwd.replay:ReplayEmulator" if "replay" in config.url.params
+                             else driver_cls.emulator)
             emulator = cls(name, dict(config.options), self.workdir / config.kind / name, config.url.params)
             emulator.attach(config)
             wire = self._wire_for(name, emulator)

@@ -90,7 +90,7 @@ class SamReader(Device):
 
     # -- link --------------------------------------------------------------------------------
     def open(self) -> None:
-        self.port = open_serial(self.url, baudrate=self.opts["baudrate"], timeout=0.05)
+        self.port = open_serial(self.url, baudrate=self.opts["baudrate"], timeout=0.05, capture_ok=False)
         self.silence = 0
         if self.opts["handshake"] == "cvr100":
             self.handshake_cvr100()
