@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+from hypothesis import given, settings, strategies as st
+
 from hwd import capture
 from hwd.replay import exchanges
 
@@ -108,3 +110,20 @@ def test_hexdump_layout_is_pyserials_spy():
     lines = text.splitlines()
     assert lines[0].startswith("000001.500 TX   0000  48 45 4C 4C 4F") and lines[0].endswith("HELLO")
     assert lines[1].startswith("000002.250 RX   0000  41 42") and lines[2].startswith("000002.250 RX   0010  51 52")
+
+
+records_st = st.lists(st.tuples(st.floats(0, 1e6, allow_nan=False), st.sampled_from(["tx", "rx"]),
+                                st.binary(min_size=1, max_size=64)), max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(records_st)
+def test_capture_files_round_trip_and_exchanges_keep_every_byte(tmp_path_factory, records):
+    path = tmp_path_factory.mktemp("cap") / "c.jsonl"
+    header = {"format": capture.FORMAT, "url": "serial:///dev/ttyUSB0"}
+    path.write_text(capture.dump(header, [{"t": t, "dir": d, "hex": b.hex()} for t, d, b in records]))
+    loaded_header, loaded = capture.load(path)
+    assert loaded_header == header and loaded == [(float(t), d, b) for t, d, b in records]
+    pairs = exchanges(loaded)
+    assert b"".join(tx for tx, _ in pairs) == b"".join(b for _, d, b in records if d == "tx")
+    assert b"".join(rx for _, rx in pairs) == b"".join(b for _, d, b in records if d == "rx")
