@@ -80,9 +80,12 @@ class BusKeypad(Device):
         url, baudrate = self.url, self.settings["baudrate"]
         self.shared = self.ctx.ports.get(port_key(url), lambda: open_serial(url, baudrate=baudrate, timeout=0))
         self.silence = 0
-        if self.exchange("poll", b"") is None:
+        reply = self.exchange("poll", b"")
+        if reply is None:
             raise DeviceLost(f"keypad at address {self.opts['address']} does not answer; "
                              "check its address, wiring and protocol")
+        if reply.data:
+            self._key(reply.data)       # a key pressed while the keypad was away is not lost
         self.shown = None
         if self.text is not None:
             self._deliver()
