@@ -6,7 +6,7 @@ keypad's LCD shows. It shares the wire with the window screens of the same ``sim
 it also hears their frames and must skip them, as a real keypad must.
 
 Actions are addressed by the device they are called for (``hwctl sim win5-caller press …``):
-``press {key}`` (hex key code or a mapped action), ``lcd`` (what the LCD shows). Faults, for the
+``press {key}`` (hex key code or a mapped action; a keypad with ``polled = false`` sends it at once), ``lcd`` (what the LCD shows). Faults, for the
 keypad the action is called for: ``bad_checksum {count}`` (its next replies are corrupted; the key
 is kept, as a keypad re-sends what the host did not take), ``split {count, gap_ms}`` (a reply in
 pieces with pauses), ``silent_address {on}`` (it stops answering); and ``unplug``/``plug``/``silent``
@@ -46,7 +46,8 @@ class KeypadBusEmulator(Emulator):
         addr = int(device_config.options.get("address", 1))
         self.by_device[device_config.id] = addr
         self.keypads[addr] = {"device": device_config.id, "keys": dict(device_config.options.get("keys") or {}),
-                              "queue": deque(), "lcd": None, "polls": 0, "silent": False, "faults": []}
+                              "queue": deque(), "lcd": None, "polls": 0, "silent": False, "faults": [],
+                              "polled": bool(device_config.options.get("polled", True)), "address": addr}
 
     # -- the wire ----------------------------------------------------------------------------
     def received(self, data: bytes) -> None:
@@ -111,6 +112,11 @@ class KeypadBusEmulator(Emulator):
             data = bytes.fromhex(code.replace(" ", ""))
         except ValueError:
             raise HwdError(f"key {key!r} is neither hex nor a mapped action", INVALID_PARAMS) from None
+        if not pad["polled"]:
+            # a keypad that talks by itself sends the key at once (with the poll command's code)
+            if not pad["silent"]:
+                self.answer(pad["address"], self.commands["poll"], data, pad, pops_key=False)
+            return {"sent_hex": data.hex()}
         pad["queue"].append(data)
         return {"queued_hex": data.hex()}
 

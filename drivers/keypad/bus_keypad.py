@@ -2,6 +2,7 @@
 
 On a half-duplex bus a keypad may only talk when asked, so the host polls each keypad's address
 (``poll_ms``) and the keypad answers with the key pressed since the last poll, or with nothing.
+A keypad on a port of its own may instead send its key frames by itself (``polled = false``).
 The host also sends text to the keypad's LCD: the called ticket number, 暂停, a rating prompt.
 Every keypad on a port shares one ``SharedPort`` with the window screens on it (hwd/ports.py):
 a poll and its reply, or a text frame and its ack, is one transaction under the port's lock, so
@@ -44,6 +45,8 @@ class BusKeypad(Device):
         Field("commands", dict, {}, doc='command bytes, e.g. { poll = "01", text = "02" }'),
         Field("encoding", str, None, choices=ENCODINGS, doc="LCD text encoding (preset: gb2312)"),
         Field("baudrate", int, None, min=300, max=921600),
+        Field("polled", bool, True, doc="ask the keypad for keys (a shared RS-485 bus); false: it sends "
+                                        "its key frames by itself (only on a port of its own)"),
         Field("poll_ms", int, 100, min=20, max=5000, doc="how often the keypad is asked for a key"),
         Field("reply_timeout_ms", int, 200, min=10, max=5000),
         Field("retries", int, 1, min=0, max=5, doc="re-sends after a bad or missing reply"),
@@ -80,6 +83,12 @@ class BusKeypad(Device):
         url, baudrate = self.url, self.settings["baudrate"]
         self.shared = self.ctx.ports.get(port_key(url), lambda: open_serial(url, baudrate=baudrate, timeout=0))
         self.silence = 0
+        if not self.opts["polled"]:
+            self.decoder.reset()
+            self.shown = None
+            if self.text is not None:
+                self._deliver()
+            return
         reply = self.exchange("poll", b"")
         if reply is None:
             raise DeviceLost(f"keypad at address {self.opts['address']} does not answer; "
@@ -113,12 +122,12 @@ class BusKeypad(Device):
                 port.write(frame)
                 port.flush()
                 self.count("frames")
-                reply = self._wait_reply(port)
+                reply = self._wait_reply(port, self.commands[command])
                 if reply is not None:
                     return reply
         return None
 
-    def _wait_reply(self, port: Any) -> BusFrame | None:
+    def _wait_reply(self, port: Any, command: int) -> BusFrame | None:
         deadline = time.monotonic() + self.opts["reply_timeout_ms"] / 1000
         while time.monotonic() < deadline:
             data = port.read(256)
@@ -132,15 +141,20 @@ class BusKeypad(Device):
                         self.log.info("bad reply: %s", item.reason)
                         return None   # a garbled reply: ask again
                     self.count("noise_bytes", item.skip)
-                elif item.addr == self.opts["address"]:
-                    return item
-                else:
+                elif item.addr != self.opts["address"]:
                     self.count("foreign_frames")
+                elif item.cmd == command or self.opts["polled"]:
+                    return item
+                elif item.data:
+                    self._key(item.data)      # a keypad that talks by itself pressed a key meanwhile
         self.count("timeouts")
         return None
 
     # -- polling -----------------------------------------------------------------------------
     def poll(self) -> None:
+        if not self.opts["polled"]:
+            self._listen()
+            return
         reply = self.exchange("poll", b"")
         if reply is None:
             self.silence += 1
@@ -150,6 +164,24 @@ class BusKeypad(Device):
         self.silence = 0
         if reply.data:
             self._key(reply.data)
+        if self.text != self.shown:
+            self._deliver()
+
+    def _listen(self) -> None:
+        """A keypad that is not polled: take the key frames it sent since the last look."""
+        with self.shared.transaction() as port:
+            data = port.read(4096)
+        for item in self.decoder.feed(data) if data else []:
+            if isinstance(item, Bad):
+                if item.reason in ("no start marker", "bytes before the start marker"):
+                    self.count("noise_bytes", item.skip)
+                else:
+                    self.count("bad_frames")
+                    self.log.info("bad frame: %s", item.reason)
+            elif item.addr != self.opts["address"]:
+                self.count("foreign_frames")
+            elif item.data:
+                self._key(item.data)
         if self.text != self.shown:
             self._deliver()
 

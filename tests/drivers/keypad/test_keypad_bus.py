@@ -129,3 +129,23 @@ keys = { "zz" = "rate:5" }
     assert out.returncode == 2
     for needle in ("protocol", "frame[0]", "keys"):
         assert needle in out.stderr, out.stderr
+
+
+def test_a_keypad_that_talks_by_itself(hwd_daemon):
+    """``polled = false``: an evaluator on a port of its own sends its key frames unasked; the
+    host still puts text on its LCD (and a key pressed while it waits for the ack is not lost)."""
+    d = hwd_daemon(bus_keypad("desk-rate", 0x30, bus="own") + '''polled = false
+prompt_text = "请您评价"
+''')
+    d.wait_state("desk-rate", "online")
+    ev = d.events("keypad.")
+    d.sim("desk-rate", "press", key="rate:4")
+    assert ev.wait("keypad.key", device="desk-rate", timeout=10)["action"] == "rate:4"
+    assert d.call("keypad.prompt", {"device": "desk-rate"}) == {"prompted": True}
+    assert d.sim("desk-rate", "lcd")["lcd"] == "请您评价"
+    d.sim("desk-rate", "bad_checksum", count=1)
+    d.sim("desk-rate", "press", key="rate:1")           # garbled: counted, not a key
+    d.sim("desk-rate", "press", key="rate:5")
+    assert ev.wait("keypad.key", device="desk-rate", timeout=10)["action"] == "rate:5"
+    assert {x["id"]: x for x in d.call("devices.list")}["desk-rate"]["counters"]["bad_frames"] == 1
+    assert d.sim("desk-rate", "lcd")["polls"] == 0      # never polled
