@@ -106,3 +106,34 @@ def test_unknown_handshake_is_a_config_error(tmp_path, bad):
     out = subprocess.run([sys.executable, "-m", "hwd", "--config", str(path), "--check"],
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 2 and "handshake" in out.stderr
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+class _Recording:
+    """The emulator's handshake parser without a link: what it would send is collected."""
+
+    def __init__(self, tmp):
+        from drivers.idcard.emulator import IdCardEmulator
+
+        self.emu = IdCardEmulator("t", {"handshake": "cvr100"}, tmp)
+        self.sent: list[bytes] = []
+        self.emu.send = self.sent.append
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=60).filter(lambda b: b"\x02\x00\x11" not in b), st.binary(min_size=10, max_size=10),
+       st.lists(st.integers(1, 9), min_size=1, max_size=20))
+def test_the_challenge_is_found_behind_garbage_and_in_pieces(tmp_path_factory, junk, challenge, cuts):
+    rec = _Recording(tmp_path_factory.mktemp("emu"))
+    frame = cvr100_challenge(challenge)
+    stream = junk + p.request(p.SAM_STATUS) + frame + p.request(p.SAM_STATUS)
+    pos, i = 0, 0
+    while pos < len(stream):
+        rec.emu.received(stream[pos:pos + cuts[i % len(cuts)]])
+        pos, i = pos + cuts[i % len(cuts)], i + 1
+    assert rec.emu.shaken
+    assert rec.sent[0] == cvr100_answer(frame)
+    # the SAM frame before the handshake went unanswered; the one after it was answered
+    assert rec.sent[1:] == [p.reply(p.OK)]
