@@ -16,7 +16,6 @@ from hwd.errors import HwdError
 from hwd.ports import port_key
 from hwd.schema import Field
 
-CAPTURE_REFUSED = errors.CAPTURE_REFUSED
 SERIAL_STYLE = ("serial", "tcp")
 
 
@@ -25,10 +24,10 @@ def register(methods: Any, manager: Any) -> None:
         dev = manager.get(p["device"])
         if dev.kind == "idcard":
             raise HwdError(f"device {dev.id} is an ID-card reader: its traffic is personal data and "
-                           "is never captured", CAPTURE_REFUSED)
+                           "is never captured", errors.CAPTURE_REFUSED)
         if dev.url.scheme not in SERIAL_STYLE and not dev.url.is_serial_like():
             raise HwdError(f"device {dev.id} ({dev.url.scheme}://) has no serial-style port to capture",
-                           CAPTURE_REFUSED)
+                           errors.CAPTURE_REFUSED)
         key = port_key(dev.url)
         recorder = TAPS.start(key, Recorder(str(dev.config.url), max_bytes=p["max_bytes"]))
         try:

@@ -76,6 +76,11 @@ class Outputs:
                 await asyncio.wait_for(self.call(method, params), SHOW_TIMEOUT)
             except (HwdError, asyncio.TimeoutError) as exc:
                 code = getattr(exc, "code", errors.DEVICE_TIMEOUT)
+                if code == errors.METHOD_NOT_FOUND and key[0] == "keypad":
+                    # a keypad on an older node's hwd, without keypad.show: nothing to show
+                    log.info("keypad %s has no %s: %s", device, method, exc)
+                    self._delivered(key, item, ok=False)
+                    continue
                 if code not in TRANSIENT:
                     log.error("%s %s cannot show %s: %s", method, device, params, exc)
                     self._delivered(key, item, ok=False)
