@@ -19,7 +19,7 @@ from typing import Any
 
 import zmq
 
-from hwd import __version__, clock as clocks, keys
+from hwd import __version__, capture_api, clock as clocks, keys
 from hwd.clockwatch import ClockWatch
 from hwd.config import Config
 from hwd.events import EventBus
@@ -109,7 +109,8 @@ class Daemon:
 
         async def sim_control(p: dict) -> Any:
             emulator = manager.sims.get(p["device"])
-            return await asyncio.to_thread(emulator.control, p["action"], p["params"])
+            return await asyncio.to_thread(emulator.control_device, p["device"], p["action"], p["params"])
+        capture_api.register(m, manager)
         m.add("sim.control", sim_control, (Field("device", str), Field("action", str), Field("params", dict, {})),
               "act on an emulated device: its own actions and fault injection")
 

@@ -47,6 +47,9 @@ UNKNOWN_APPOINTMENT = 1114
 STORAGE_ERROR = 1115
 WINDOW_CLOSED = 1116
 
+# capture (1030-1039)
+CAPTURE_REFUSED = 1030
+
 
 class HwdError(Exception):
     """Base of every error hwd raises on purpose; carries a client-visible code."""

@@ -5,6 +5,8 @@
     hwctl events [PREFIX ...]         one JSON line per event (--count N, --timeout S)
     hwctl status | methods
     hwctl sim DEVICE ACTION [JSON]    act on an emulated device (place a card, paper out, ...)
+    hwctl capture DEVICE [--seconds S] [-o FILE] [--hexdump]
+                                      record the device's port both ways (docs/deploy.md)
     hwctl keygen DIR [--name NAME]    write a CURVE key pair
 
 It never hangs: a daemon that does not answer gives a clear message within a few seconds.
@@ -145,6 +147,21 @@ def _extra(name: str):
     return run
 
 
+def cmd_capture(args: argparse.Namespace) -> int:
+    from hwd import capture
+
+    result = _client(args).call("devices.capture", {"device": args.device, "seconds": args.seconds},
+                                timeout=args.seconds + 10)
+    out = Path(args.output or f"{args.device}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
+    out.write_text(capture.dump(result["header"], result["records"]), encoding="utf-8")
+    print(f"{len(result['records'])} records, {result['bytes']} bytes from {args.device} in {out}"
+          + (" (truncated: the size limit was reached)" if result["truncated"] else ""), file=sys.stderr)
+    if args.hexdump:
+        _, records = capture.load(out)
+        sys.stdout.write(capture.hexdump(records))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hwctl", description="client of a running hwd")
     p.add_argument("--config", "-c", help="the daemon's config (for its endpoints and keys)")
@@ -174,6 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("action")
     s.add_argument("params", nargs="?", help="JSON object")
     s.set_defaults(func=cmd_sim)
+    s = sub.add_parser("capture", help="record a device's port, both directions, with timestamps")
+    s.add_argument("device")
+    s.add_argument("--seconds", type=float, default=10.0, help="how long to record (at most 600)")
+    s.add_argument("--output", "-o", help="file to write (JSON lines); default DEVICE-TIME.jsonl")
+    s.add_argument("--hexdump", action="store_true", help="also print it as a hexdump (spy:// layout)")
+    s.set_defaults(func=cmd_capture)
     s = sub.add_parser("keygen", help="write a CURVE key pair")
     s.add_argument("dir")
     s.add_argument("--name", default="hwd")

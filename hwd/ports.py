@@ -10,14 +10,31 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from pathlib import Path
+from urllib.parse import parse_qsl
 from typing import Any, Callable, Iterator
 
-from hwd.errors import DeviceLost
+from hwd.errors import DeviceError, DeviceLost
 from hwd.url import DeviceUrl
 
 
-def open_serial(url: DeviceUrl, baudrate: int = 9600, timeout: float = 0.2, **kwargs: Any):
-    """Open a serial-style link (serial://, tcp:// via socket://, or any pyserial URL)."""
+def open_serial(url: DeviceUrl, baudrate: int = 9600, timeout: float = 0.2, *, capture_ok: bool = True,
+                **kwargs: Any):
+    """Open a serial-style link (serial://, tcp:// via socket://, or any pyserial URL), wrapped in
+    a ``TapPort`` so its traffic can be captured (hwd/capture.py; ``?capture=FILE`` records it
+    for the port's life). ``capture_ok=False`` refuses that (ports that carry personal data)."""
+    from hwd.capture import Recorder, TapPort
+
+    own = None
+    path = url.params.get("capture") or dict(parse_qsl(url.raw.partition("?")[2])).get("capture")
+    if path:
+        if not capture_ok:
+            raise DeviceError("this device's traffic carries personal data: remove ?capture= from its url")
+        own = Recorder(_without_capture(url.raw), Path(path))
+    return TapPort(_open(url, baudrate, timeout, **kwargs), port_key(url), own)
+
+
+def _open(url: DeviceUrl, baudrate: int, timeout: float, **kwargs: Any):
     import serial
 
     params = {"baudrate": baudrate, "timeout": timeout, **kwargs}
@@ -31,7 +48,14 @@ def open_serial(url: DeviceUrl, baudrate: int = 9600, timeout: float = 0.2, **kw
         return serial.serial_for_url(url.target, exclusive=True, **params)
     if url.scheme == "tcp":
         return serial.serial_for_url(f"socket://{url.host}:{url.port}", **params)
-    return serial.serial_for_url(url.raw, **params)
+    return serial.serial_for_url(_without_capture(url.raw), **params)
+
+
+def _without_capture(raw: str) -> str:
+    """A pyserial URL (spy://, rfc2217://) must not see hwd's own ``capture`` option."""
+    base, _, query = raw.partition("?")
+    kept = [p for p in query.split("&") if p and not p.startswith("capture=")]
+    return base + ("?" + "&".join(kept) if kept else "")
 
 
 def port_key(url: DeviceUrl) -> str:

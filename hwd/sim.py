@@ -3,9 +3,12 @@
 A device declared ``sim://`` gets its driver's emulator started; the real driver is then opened
 on the URL the emulator returns (a pty path or ``tcp://127.0.0.1:PORT``), so the real driver code
 and the real wire bytes are exercised. Devices whose URLs are ``sim://NAME`` with the same NAME
-and kind share one emulator (several screens on one emulated RS-485 bus).
+and kind share one emulator (several screens on one emulated RS-485 bus). An emulator class
+with ``joins_bus`` (bus keypads) also shares the wire of another kind's emulator of the same
+NAME: window screens and keypads on one emulated RS-485 bus, each emulator hearing every byte.
 
-``sim://NAME?transport=tcp`` asks a serial emulator to listen on a loopback TCP port instead of
+``sim://NAME?replay=FILE`` starts, instead of the driver's emulator, one that plays a capture back
+(hwd/replay.py). ``sim://NAME?transport=tcp`` asks a serial emulator to listen on a loopback TCP port instead of
 a pty (a TCP-to-serial converter). Emulators take actions through ``control`` (``sim.control``
 over RPC): the emulator's own (place a card, press a key) and fault injection; ``unplug`` and
 ``plug`` close and reopen the link.
@@ -35,7 +38,7 @@ class _Link:
     url = ""
 
     def __init__(self, on_data: Callable[[bytes], None], name: str):
-        self.on_data = on_data
+        self.listeners = [on_data]
         self.name = name
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -53,11 +56,16 @@ class _Link:
         if self._thread:
             self._thread.join(timeout=1)
 
+    def add_listener(self, on_data: Callable[[bytes], None]) -> None:
+        """Another emulator on the same wire (every device on an RS-485 bus hears every byte)."""
+        self.listeners.append(on_data)
+
     def _deliver(self, data: bytes) -> None:
-        try:
-            self.on_data(data)
-        except Exception:
-            log.exception("%s: emulator failed on received data", self.name)
+        for on_data in list(self.listeners):
+            try:
+                on_data(data)
+            except Exception:
+                log.exception("%s: emulator failed on received data", self.name)
 
     def plug(self) -> None:
         raise NotImplementedError
@@ -246,6 +254,7 @@ class Emulator:
     """
 
     transport = "pty"  # or "tcp"
+    joins_bus = False  # share the wire of another kind's emulator with the same sim:// name
 
     def __init__(self, name: str, options: dict, workdir: Path, params: dict | None = None):
         self.name = name
@@ -270,6 +279,12 @@ class Emulator:
             self.link = PtyLink(self.workdir / "tty", self._received, self.name)
         return self.link.start()
 
+    def join(self, link: "PtyLink | TcpLink") -> str:
+        """Listen on another emulator's wire instead of starting one; return its URL."""
+        self.link = link
+        link.add_listener(self._received)
+        return link.url
+
     def stop(self) -> None:
         if self.link:
             self.link.stop()
@@ -293,6 +308,10 @@ class Emulator:
                 "plugged": bool(self.link and self.link.plugged), "silent": self.silent}
 
     # -- actions -----------------------------------------------------------------------------
+    def control_device(self, device_id: str, action: str, params: dict | None = None) -> Any:
+        """``control`` on behalf of one of the devices sharing this emulator (``sim.control``)."""
+        return self.control(action, params)
+
     def control(self, action: str, params: dict | None = None) -> Any:
         fn = getattr(self, f"act_{action}", None)
         if fn is None:
@@ -345,16 +364,28 @@ class SimRegistry:
         key = (config.kind, name)
         emulator = self.emulators.get(key)
         if emulator is None:
-            cls = load_class(driver_cls.emulator)
+            cls = load_class("hwd.replay:ReplayEmulator" if "replay" in config.url.params
+                             else driver_cls.emulator)
             emulator = cls(name, dict(config.options), self.workdir / config.kind / name, config.url.params)
             emulator.attach(config)
-            self.urls[key] = emulator.start()
+            wire = self._wire_for(name, emulator)
+            self.urls[key] = emulator.join(wire.link) if wire else emulator.start()
             self.emulators[key] = emulator
             log.info("emulated %s %s on %s", config.kind, name, self.urls[key])
         else:
             emulator.attach(config)
         self.by_device[config.id] = emulator
         return self.urls[key]
+
+    def _wire_for(self, name: str, emulator: Emulator) -> Emulator | None:
+        """An emulator of another kind on the same named wire that this one should share."""
+        for (kind, other_name), other in self.emulators.items():
+            if other_name == name and (emulator.joins_bus or other.joins_bus) and other.link is not None:
+                if emulator.params.get("transport", emulator.transport) != other.params.get(
+                        "transport", other.transport):
+                    raise HwdError(f"sim://{name}: devices sharing a bus need the same transport")
+                return other
+        return None
 
     def get(self, device_id: str) -> Emulator:
         try:

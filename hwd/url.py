@@ -92,6 +92,9 @@ def parse(raw: str) -> DeviceUrl:
 def _serial_params(params: dict) -> dict:
     out = {}
     for key, value in params.items():
+        if key == "capture":          # hwd/capture.py: record this port's traffic to a file
+            out[key] = value
+            continue
         if key not in SERIAL_PARAMS:
             raise UrlError(f"unknown serial parameter {key!r}; known: {', '.join(SERIAL_PARAMS)}")
         try:

@@ -32,3 +32,19 @@ url = "sim://{device_id}"
 keys = {{ "31" = "rate:5", "32" = "rate:4", "33" = "rate:3", "34" = "rate:2", "35" = "rate:1", "1b41" = "call_next" }}
 prompt = "a5 01 5a"
 '''
+
+
+def bus_keypad(device_id: str, address: int, bus: str = "ledbus") -> str:
+    """A caller keypad with an LCD (the "21键" caller framing) at ``address`` on the emulated bus
+    ``sim://<bus>``, shared with the screens there: F1 calls the next ticket, 01..05 rate."""
+    return f'''
+[[device]]
+id = "{device_id}"
+kind = "keypad"
+driver = "bus"
+url = "sim://{bus}"
+protocol = "caller21"
+address = {address}
+poll_ms = 50
+keys = {{ "f1" = "call_next", "f2" = "recall", "f3" = "pause", "f4" = "resume", "05" = "rate:5", "04" = "rate:4", "01" = "rate:1" }}
+'''

@@ -10,6 +10,11 @@ a card dict), ``remove``. Faults, each for the next ``count`` replies (optionall
 to ``on`` = find|select|read|address|status): ``bad_checksum``, ``bad_len``, ``garbage``
 (bytes before the reply), ``split`` (the reply written in small pieces), ``sw3 {code}``; and
 from the base class ``silent``, ``unplug``, ``plug``.
+
+Handshake mode (``handshake = "cvr100"`` in the device's options, or ``sim://NAME?handshake=cvr100``
+to emulate such a reader behind a config that lacks it): like a CVR-100 reader, it answers no SAM
+frame until the host has sent the vendor challenge (drivers/idcard/handshake.py), and asks for it
+again after every unplug. ``bad_handshake`` makes it answer the next challenge wrongly.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from drivers.idcard import cards, protocol as p
+from drivers.idcard.handshake import CVR100_HEAD, CVR100_LEN, cvr100_answer, is_cvr100_challenge
 from hwd.errors import HwdError, INVALID_PARAMS
 from hwd.sim import Emulator
 
@@ -53,9 +59,18 @@ class IdCardEmulator(Emulator):
         self.commands: dict[str, int] = {}
         self.reads = 0
         self._lock = threading.Lock()
+        self.demand = self.params.get("handshake") or self.options.get("handshake")
+        self.shaken = False
+        self.pending = bytearray()      # bytes before the handshake
+        self.unanswered = 0
+        self.bad_handshake = False
 
     # -- the wire ----------------------------------------------------------------------------
     def received(self, data: bytes) -> None:
+        if self.demand and not self.shaken:
+            data = self._await_handshake(data)
+            if not data:
+                return
         for item in self.parser.feed(data):
             if isinstance(item, p.BadFrame):
                 self._answer("status", p.reply(0x10 if item.reason == "checksum" else 0x11))
@@ -64,6 +79,36 @@ class IdCardEmulator(Emulator):
             name = _COMMAND_NAMES.get(command, "other")
             self.commands[name] = self.commands.get(name, 0) + 1
             self._answer(name, self._handle(command))
+
+    def _await_handshake(self, data: bytes) -> bytes:
+        """Swallow everything until a valid challenge; answer it; return the bytes after it."""
+        self.pending += data
+        while True:
+            start = self.pending.find(CVR100_HEAD)
+            if start < 0:
+                self.unanswered += self.pending.count(p.PREAMBLE)
+                del self.pending[:max(0, len(self.pending) - len(CVR100_HEAD) + 1)]
+                return b""
+            self.unanswered += bytes(self.pending[:start]).count(p.PREAMBLE)
+            if len(self.pending) - start < CVR100_LEN:
+                del self.pending[:start]
+                return b""
+            frame = bytes(self.pending[start:start + CVR100_LEN])
+            if not is_cvr100_challenge(frame):
+                del self.pending[:start + 1]
+                continue
+            rest = bytes(self.pending[start + CVR100_LEN:])
+            self.pending.clear()
+            answer = cvr100_answer(frame)
+            if self.bad_handshake:
+                self.bad_handshake = False
+                answer = answer[:6] + bytes([answer[6] ^ 0xFF]) + answer[7:]
+            else:
+                self.shaken = True
+            self.send(answer)
+            if not self.shaken:
+                return b""
+            return rest
 
     def _handle(self, command: tuple) -> bytes:
         with self._lock:
@@ -166,6 +211,16 @@ class IdCardEmulator(Emulator):
             raise HwdError("code is one byte, e.g. 41 or \"41\" (hex)", INVALID_PARAMS)
         return self._add_fault("sw3", count, on, code=value)
 
+    def act_bad_handshake(self) -> dict:
+        """Answer the next vendor challenge wrongly (a reader of another family)."""
+        self.bad_handshake = True
+        return self.status()
+
+    def act_unplug(self) -> dict:
+        self.shaken = False      # a reader that lost power wants the handshake again
+        self.pending.clear()
+        return super().act_unplug()
+
     def act_clear_faults(self) -> dict:
         with self._lock:
             self.faults.clear()
@@ -174,4 +229,5 @@ class IdCardEmulator(Emulator):
     def status(self) -> dict:
         return {**super().status(), "card": self.card_name, "card_read": self.card_read,
                 "reads": self.reads, "faults": [f["kind"] for f in self.faults],
+                "handshake": self.demand, "shaken": self.shaken, "unanswered": self.unanswered,
                 "commands": dict(self.commands)}

@@ -50,6 +50,13 @@ SW3_NAMES = {
     0x31: "card_auth_sam_failed",
     0x32: "sam_auth_card_failed",
     0x33: "verification_error",
+    # 尚未找卡，不能进行对卡的操作: a card command before a card was found (the SDKs' error
+    # tables, e.g. the VB module mdlCard (lCanNotOperateCard = 52 '0x34') and the Java
+    # com.ntga.card.Error.GetErrorText in public code)
+    0x34: "card_not_found_yet",
+    # 0x37 and 0x3F: readers answer them, but no public SAM / GA 467 reference found names them
+    0x37: "reader_status_37_unnamed",
+    0x3F: "reader_status_3f_unnamed",
     0x40: "unknown_card_type",
     0x41: "read_failed",
     0x47: "random_number_failed",

@@ -17,11 +17,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import copy
+import secrets
 import threading
 import time
 from typing import Any
 
 from drivers.idcard import cards, privacy, protocol as p
+from drivers.idcard.handshake import HANDSHAKES, CVR100_LEN, cvr100_answer, cvr100_challenge
 from drivers.idcard.tokens import TokenStore
 from hwd import errors
 from hwd.device import Device, method
@@ -65,6 +67,9 @@ class SamReader(Device):
               doc='local WLT decoder, e.g. ["/opt/vendor/wlt2bmp", "{wlt}", "{out}"]'),
         Field("photo_format", str, "bmp", choices=("bmp", "png", "jpeg")),
         Field("photo_timeout_s", float, 5.0, min=0.1, max=60),
+        Field("handshake", str, None, choices=HANDSHAKES,
+              doc="vendor handshake before the SAM frames answer (docs/drivers/idcard.md)"),
+        Field("handshake_timeout_ms", int, 1000, min=50, max=10000),
     )
 
     def __init__(self, config, ctx):
@@ -85,15 +90,42 @@ class SamReader(Device):
 
     # -- link --------------------------------------------------------------------------------
     def open(self) -> None:
-        self.port = open_serial(self.url, baudrate=self.opts["baudrate"], timeout=0.05)
+        self.port = open_serial(self.url, baudrate=self.opts["baudrate"], timeout=0.05, capture_ok=False)
         self.silence = 0
+        if self.opts["handshake"] == "cvr100":
+            self.handshake_cvr100()
         try:
             frame = self.command(p.SAM_STATUS, self.opts["find_timeout_ms"] / 1000)
         except (ReaderTimeout, p.FrameError) as exc:
-            raise DeviceLost(f"no valid answer from the SAM module ({exc}); check the cable and baudrate") from None
+            hint = "" if self.opts["handshake"] else \
+                '; a CVR-100 family reader may need handshake = "cvr100"'
+            raise DeviceLost(f"no valid answer from the SAM module ({exc}); check the cable and "
+                             f"baudrate{hint}") from None
         if frame.sw3 != p.OK:
             raise DeviceLost(f"SAM module not ready: {p.sw3_name(frame.sw3)}")
         self.read_left = 1  # a card may already lie on the reader (read before we came up)
+
+    def handshake_cvr100(self, challenge: bytes | None = None) -> None:
+        """The CVR-100 challenge (drivers/idcard/handshake.py): a reader that answers it wrongly,
+        or not at all, is not the reader the config names."""
+        frame = cvr100_challenge(challenge or secrets.token_bytes(10))
+        port = self.port
+        port.reset_input_buffer()
+        port.write(frame)
+        got = b""
+        deadline = time.monotonic() + self.opts["handshake_timeout_ms"] / 1000
+        while len(got) < CVR100_LEN and time.monotonic() < deadline:
+            port.timeout = max(0.01, min(0.1, deadline - time.monotonic()))
+            got += port.read(CVR100_LEN - len(got))
+        if len(got) < CVR100_LEN:
+            self.count("handshake_failures")
+            raise DeviceLost(f"no answer to the CVR-100 handshake ({len(got)} of {CVR100_LEN} bytes); "
+                             "check that the reader is of the CVR-100 family, or remove handshake")
+        if got != cvr100_answer(frame):
+            self.count("handshake_failures")
+            raise DeviceLost("the reader answered the CVR-100 handshake wrongly; "
+                             "it is not a CVR-100 reader or its firmware differs")
+        self.count("handshakes")
 
     def close(self) -> None:
         if self.port is not None:

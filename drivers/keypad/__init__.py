@@ -3,4 +3,5 @@
 DRIVERS = {
     "evdev": "drivers.keypad.evdev_keypad:EvdevKeypad",
     "serial": "drivers.keypad.serial_keypad:SerialKeypad",
+    "bus": "drivers.keypad.bus_keypad:BusKeypad",
 }

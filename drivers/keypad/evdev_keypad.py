@@ -54,6 +54,11 @@ class EvdevKeypad(Device):
         self.count("keys")
         self.publish("keypad.key", key=press.key, action=press.action)
 
+    @method("show", (Field("text", str),), offline_ok=True)
+    def show(self, params: dict) -> dict:
+        """This keypad has no display: always ``{shown: false}``."""
+        return {"shown": False}
+
     @method("prompt")
     def prompt(self, params: dict) -> dict:
         """HID keypads cannot be prompted: always ``{prompted: false}``."""

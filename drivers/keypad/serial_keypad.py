@@ -68,6 +68,11 @@ class SerialKeypad(Device):
             self.count("unmapped_bytes", len(unknown))
             self.log.info("unmapped bytes %s (add them to keys to use them)", unknown.hex(" "))
 
+    @method("show", (Field("text", str),), offline_ok=True)
+    def show(self, params: dict) -> dict:
+        """This keypad has no display: always ``{shown: false}``."""
+        return {"shown": False}
+
     @method("prompt", offline_ok=False)
     def prompt(self, params: dict) -> dict:
         """Invite a rating: send the configured ``prompt`` bytes. ``{prompted: false}`` without one."""

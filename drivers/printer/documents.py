@@ -8,7 +8,9 @@ never reaches the spool); ``render`` turns it into bytes for one printer configu
 
 Text mode sends the printer's own Chinese font (``FS &`` + GB18030 + ``FS .``); raster mode draws
 the text with a host CJK font (Pillow) and sends ``GS v 0`` images, for printers without a
-Chinese font. QR codes and cuts are formatted by python-escpos (imported on first render).
+Chinese font. In text mode a line with a character the printer's font lacks (a 生僻字 outside
+GBK, e.g. 䶮 U+4DAE or 𠀀 U+20000: ``font_charset``) would print as garbage, so just that line is
+drawn as a ``GS v 0`` image with the host font and the rest stays printer text. QR codes and cuts are formatted by python-escpos (imported on first render).
 """
 
 from __future__ import annotations
@@ -112,6 +114,7 @@ class RenderOptions:
     cut: str = "full"
     profile: str = "default"
     font: str = ""
+    font_charset: str = "gbk"     # what the printer's own font covers (text mode)
 
     @property
     def dots(self) -> int:
@@ -141,7 +144,7 @@ def render(items: list[dict], opts: RenderOptions) -> bytes:
         flush_text()
         if "text" in item:
             for line in item["text"].split("\n"):
-                out._raw(protocol.text_line(line, item["size"], item["bold"], item["align"]))
+                out._raw(text_or_raster(line, item, opts))
         elif "qr" in item:
             out._raw(protocol.align(item["align"]))
             if out.profile.supports("qrCode"):
@@ -160,6 +163,30 @@ def render(items: list[dict], opts: RenderOptions) -> bytes:
             out.cut(mode="FULL" if item["cut"] == "full" else "PART")
     flush_text()
     return out.output
+
+
+def outside(text: str, charset: str) -> list[str]:
+    """The characters of ``text`` that ``charset`` (the printer font's coverage) cannot hold."""
+    missing = []
+    for ch in text:
+        try:
+            ch.encode(charset)
+        except UnicodeEncodeError:
+            missing.append(ch)
+    return missing
+
+
+def text_or_raster(line: str, item: dict, opts: RenderOptions) -> bytes:
+    """One text-mode line: printer text, or a raster image when its font lacks a character."""
+    if not outside(line, opts.font_charset):
+        return protocol.text_line(line, item["size"], item["bold"], item["align"])
+    from drivers.printer import fonts
+
+    try:
+        return protocol.reset_style() + raster_line(line, item, opts)
+    except fonts.FontNotFound:
+        # no host font: the printer's font shows the rest of the line; the rare characters are lost
+        return protocol.text_line(line, item["size"], item["bold"], item["align"])
 
 
 # -- raster -------------------------------------------------------------------------------------
@@ -200,6 +227,27 @@ def raster_text(items: list[dict], opts: RenderOptions) -> bytes:
         x = {"left": 0, "center": (opts.dots - width) / 2, "right": opts.dots - width}[item["align"]]
         draw.text((max(0, x), y), line, font=font, fill=0, stroke_width=1 if item["bold"] else 0, stroke_fill=0)
         y += h
+    return raster_bands(image)
+
+
+def raster_line(line: str, item: dict, opts: RenderOptions) -> bytes:
+    """One text line drawn full width, each character in a font that has it (fonts.runs)."""
+    from PIL import Image, ImageDraw
+
+    from drivers.printer import fonts
+
+    size = BASE_PX * item["size"]
+    pieces = fonts.runs(line, size, opts.font)
+    widths = [font.getlength(text) for font, text in pieces]
+    height = size + 4
+    image = Image.new("L", (opts.dots, height), 255)
+    draw = ImageDraw.Draw(image)
+    total = sum(widths)
+    x = {"left": 0.0, "center": (opts.dots - total) / 2, "right": opts.dots - total}[item["align"]]
+    x = max(0.0, x)
+    for (font, text), width in zip(pieces, widths):
+        draw.text((x, 0), text, font=font, fill=0, stroke_width=1 if item["bold"] else 0, stroke_fill=0)
+        x += width
     return raster_bands(image)
 
 

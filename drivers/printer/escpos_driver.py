@@ -48,6 +48,8 @@ class EscposPrinter(Device):
         Field("status_interval", float, None, min=0, max=3600,
               doc="seconds between DLE EOT polls; 0 = write-only link; default 2 (0 for file://)"),
         Field("font", str, "", doc="CJK font file for raster mode; default: found with fontconfig"),
+        Field("font_charset", str, "gbk", choices=("gb2312", "gbk", "gb18030"),
+              doc="what the printer's own font covers; text-mode lines with other characters are drawn as raster"),
         Field("max_age_s", float, 600, min=1, doc="queued jobs older than this fail instead of printing"),
         Field("timeout_s", float, 2.0, min=0.05, max=60, doc="I/O timeout, and the wait for a status reply"),
     )
@@ -70,7 +72,7 @@ class EscposPrinter(Device):
         self.render_opts = documents.RenderOptions(
             mode=self.opts.get("mode", "text"), width_mm=self.opts.get("width_mm", 80),
             cut=self.opts.get("cut", "full"), profile=self.opts.get("profile", "default"),
-            font=self.opts.get("font", ""))
+            font=self.opts.get("font", ""), font_charset=self.opts.get("font_charset", "gbk"))
 
     # -- lifecycle (worker thread) -----------------------------------------------------------
     @property

@@ -58,3 +58,33 @@ def load(size: int, configured: str = ""):
     from PIL import ImageFont
 
     return ImageFont.truetype(find_cjk_font(configured), size)
+
+
+
+@functools.lru_cache(maxsize=256)
+def fonts_covering(ch: str) -> tuple[str, ...]:
+    """Font files that have a glyph for ``ch`` (fontconfig's charset match)."""
+    return tuple(p for p in sorted(_fc("fc-list", "-f", "%{file}\n", f":charset={ord(ch):x}")) if Path(p).is_file())
+
+
+def runs(text: str, size: int, configured: str = "") -> list[tuple[object, str]]:
+    """``text`` as (Pillow font, piece) runs: the main CJK font, and for each character it lacks
+    a font that has it — for 生僻字 of CJK Ext A/B, HanaMin (fonts-hanazono). With none installed
+    the main font draws its missing-glyph box (the rest of the line is still right)."""
+    from PIL import ImageFont
+
+    main_path = find_cjk_font(configured)
+    loaded = {main_path: ImageFont.truetype(main_path, size)}
+    out: list[tuple[object, str]] = []
+    for ch in text:
+        path = main_path
+        if ord(ch) > 0x7F:
+            covering = fonts_covering(ch)
+            if covering and main_path not in covering:
+                path = covering[0]
+        font = loaded.get(path) or loaded.setdefault(path, ImageFont.truetype(path, size))
+        if out and out[-1][0] is font:
+            out[-1] = (font, out[-1][1] + ch)
+        else:
+            out.append((font, ch))
+    return out

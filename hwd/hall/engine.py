@@ -117,7 +117,7 @@ class HallEngine:
             elif topic == "hall.rating.requested":
                 keypad = self.cfg.windows[data["window"]].keypad
                 if keypad:
-                    self.outputs.fire("keypad.prompt", {"device": keypad})
+                    self.outputs.keypad_prompt(keypad)
 
     def tick(self) -> None:
         """Day rollover and rating timeouts; runs every second and whenever the clock jumps."""
@@ -140,11 +140,14 @@ class HallEngine:
     # -- devices -----------------------------------------------------------------------------
     def _refresh_screen(self, wid: str) -> None:
         window = self.cfg.windows[wid]
-        if not window.display:
+        if not window.display and not window.keypad:
             return
         row = self.store.window(wid)
         current = self.store.ticket(row["current"]) if row["current"] else None
-        self.outputs.show(window.display, views.screen_lines(row, self.cfg, current))
+        if window.display:
+            self.outputs.show(window.display, views.screen_lines(row, self.cfg, current))
+        if window.keypad:
+            self.outputs.keypad_text(window.keypad, views.keypad_text(row, current))
 
     def _announce(self, ticket: dict) -> None:
         window = self.cfg.windows[ticket["window"]]

@@ -1,7 +1,7 @@
-"""The hall's side of the devices: window screens, announcements, keypad prompts and tickets.
+"""The hall's side of the devices: window screens, keypad LCDs, announcements, prompts and tickets.
 
-A device failure never fails a hall operation. Screen updates are fire-and-forget and
-coalesced per screen: only the newest content matters, so one sender per screen delivers the
+A device failure never fails a hall operation. Screen and keypad-LCD updates are fire-and-forget
+and coalesced per device: only the newest content matters, so one sender per screen delivers the
 latest lines and, when the screen's node or the device is unreachable, keeps them and retries
 (at once when ``retry()`` is called because a node came back). Announcements and prompts are
 fired in tasks and dropped on failure (a late announcement would send people to the wrong
@@ -30,42 +30,62 @@ Call = Callable[[str, dict], Awaitable[Any]]
 class Outputs:
     def __init__(self, call: Call):
         self.call = call
-        self.screens: dict[str, tuple[list[str], str]] = {}   # device -> content not yet delivered
-        self.shown: dict[str, list[str]] = {}                  # device -> last delivered content
-        self._senders: dict[str, asyncio.Task] = {}
-        self._wake: dict[str, asyncio.Event] = {}
+        # (channel, device) -> (method, params) not yet delivered; newer content replaces older
+        self.pending: dict[tuple[str, str], tuple[str, dict]] = {}
+        self.shown: dict[str, list[str]] = {}                  # screen -> last delivered lines
+        self.keypad_shown: dict[str, str] = {}                 # keypad -> last delivered LCD text
+        self._senders: dict[tuple[str, str], asyncio.Task] = {}
+        self._wake: dict[tuple[str, str], asyncio.Event] = {}
         self._tasks: set[asyncio.Task] = set()
 
-    # -- screens -----------------------------------------------------------------------------
+    # -- screens and keypad LCDs -------------------------------------------------------------
     def show(self, device: str, lines: list[str], effect: str = "static") -> None:
         """Put ``lines`` on a screen, eventually; newer content replaces older undelivered content."""
-        self.screens[device] = (list(lines), effect)
-        self._wake.setdefault(device, asyncio.Event()).set()
-        sender = self._senders.get(device)
+        self._latest("screen", device, "display.show", {"device": device, "lines": list(lines), "effect": effect})
+
+    def keypad_text(self, device: str, text: str) -> None:
+        """Put ``text`` on a keypad's LCD (the called number, 暂停), eventually, like a screen."""
+        self._latest("keypad", device, "keypad.show", {"device": device, "text": text})
+
+    def keypad_prompt(self, device: str) -> None:
+        """Invite a rating on the keypad; it replaces LCD text not yet delivered (and vice versa)."""
+        self._latest("keypad", device, "keypad.prompt", {"device": device})
+
+    def _latest(self, channel: str, device: str, method: str, params: dict) -> None:
+        key = (channel, device)
+        self.pending[key] = (method, params)
+        self._wake.setdefault(key, asyncio.Event()).set()
+        sender = self._senders.get(key)
         if sender is None or sender.done():
-            self._senders[device] = asyncio.ensure_future(self._send_screen(device))
+            self._senders[key] = asyncio.ensure_future(self._send_latest(key))
 
     def retry(self) -> None:
-        """Retry every undelivered screen now (a node came back)."""
+        """Retry every undelivered screen and LCD now (a node came back)."""
         for event in self._wake.values():
             event.set()
 
-    async def _send_screen(self, device: str) -> None:
+    async def _send_latest(self, key: tuple[str, str]) -> None:
+        device = key[1]
         delay = RETRY_FIRST
-        wake = self._wake[device]
-        while device in self.screens:
-            content = self.screens[device]
+        wake = self._wake[key]
+        while key in self.pending:
+            item = self.pending[key]
+            method, params = item
             wake.clear()
             try:
-                await asyncio.wait_for(self.call("display.show", {"device": device, "lines": content[0],
-                                                                  "effect": content[1]}), SHOW_TIMEOUT)
+                await asyncio.wait_for(self.call(method, params), SHOW_TIMEOUT)
             except (HwdError, asyncio.TimeoutError) as exc:
                 code = getattr(exc, "code", errors.DEVICE_TIMEOUT)
-                if code not in TRANSIENT:
-                    log.error("screen %s cannot show %s: %s", device, content[0], exc)
-                    self._delivered(device, content, ok=False)
+                if code == errors.METHOD_NOT_FOUND and key[0] == "keypad":
+                    # a keypad on an older node's hwd, without keypad.show: nothing to show
+                    log.info("keypad %s has no %s: %s", device, method, exc)
+                    self._delivered(key, item, ok=False)
                     continue
-                log.info("screen %s unreachable (%s); will retry", device, exc or "timeout")
+                if code not in TRANSIENT:
+                    log.error("%s %s cannot show %s: %s", method, device, params, exc)
+                    self._delivered(key, item, ok=False)
+                    continue
+                log.info("%s %s unreachable (%s); will retry", method, device, exc or "timeout")
                 try:
                     await asyncio.wait_for(wake.wait(), delay)
                 except asyncio.TimeoutError:
@@ -73,17 +93,20 @@ class Outputs:
                 delay = min(delay * 2, RETRY_MAX)
                 continue
             except Exception:
-                log.exception("screen %s failed", device)
-                self._delivered(device, content, ok=False)
+                log.exception("%s %s failed", method, device)
+                self._delivered(key, item, ok=False)
                 continue
             delay = RETRY_FIRST
-            self._delivered(device, content, ok=True)
+            self._delivered(key, item, ok=True)
 
-    def _delivered(self, device: str, content: tuple, ok: bool) -> None:
-        if ok:
-            self.shown[device] = content[0]
-        if self.screens.get(device) is content:
-            del self.screens[device]
+    def _delivered(self, key: tuple[str, str], item: tuple[str, dict], ok: bool) -> None:
+        method, params = item
+        if ok and method == "display.show":
+            self.shown[key[1]] = params["lines"]
+        elif ok and method == "keypad.show":
+            self.keypad_shown[key[1]] = params["text"]
+        if self.pending.get(key) is item:
+            del self.pending[key]
 
     # -- announcements and prompts -----------------------------------------------------------
     def fire(self, method: str, params: dict) -> None:

@@ -11,6 +11,7 @@ from hwd.hall.config import HallConfig
 
 LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 PAUSED_TEXT = "暂停服务"
+KEYPAD_PAUSED_TEXT = "暂停"
 
 
 def iso(ts: float | None, tz: dt.tzinfo) -> str | None:
@@ -80,3 +81,13 @@ def screen_lines(row: dict, cfg: HallConfig, current: dict | None) -> list[str]:
     if current is not None:
         return [f"请{current['number']}号", w.name]
     return [w.name]
+
+
+def keypad_text(row: dict, current: dict | None) -> str:
+    """What the window's caller/evaluator LCD shows: the current number, 暂停 when away."""
+    state = window_state(row)
+    if state == "paused":
+        return KEYPAD_PAUSED_TEXT
+    if state == "closed" or current is None:
+        return ""
+    return current["number"]
