@@ -46,6 +46,8 @@ CARD_TOKEN_EXPIRED = 1113
 UNKNOWN_APPOINTMENT = 1114
 STORAGE_ERROR = 1115
 WINDOW_CLOSED = 1116
+# what citizens and clerks see (pages): 1170-1179
+APPOINTMENT_USED = 1170
 
 
 class HwdError(Exception):
