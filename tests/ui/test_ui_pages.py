@@ -62,10 +62,12 @@ def test_hwd_down_gives_friendly_pages(tmp_path):
     issue = client.post("/kiosk/k1/api/ticket", json={"service": "bdc"}, headers={"X-CSRF-Token": token})
     assert issue.status_code == 503 and "系统连接中断" in issue.get_json()["error"]
     assert client.get("/display/state").status_code == 503
-    # pages that must keep running on their own still render, and say so
-    display = client.get("/display").get_data(as_text=True)
-    assert 'id="latest-call"' in display and "系统连接中断" in display
-    assert client.get("/kiosk/k1").status_code == 200
+    # a page loaded while hwd is down is the retry page (503 + Retry-After), not a page without data
+    for url in ("/display", "/kiosk/k1"):
+        resp = client.get(url)
+        html = resp.get_data(as_text=True)
+        assert resp.status_code == 503 and resp.headers["Retry-After"], url
+        assert "系统连接中断" in html and "retry.js" in html and 'id="latest-call"' not in html, url
 
 
 def test_unknown_pages_are_friendly_404(client):
