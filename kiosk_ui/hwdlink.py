@@ -100,7 +100,7 @@ class HallLink:
     def up(self) -> bool:
         """Does hwd answer? At once when its heartbeats are arriving; else one short
         ``daemon.status`` (a page for a hall with hwd down must not wait out every RPC)."""
-        if self.live().alive(max(3 * self.config.daemon.heartbeat_s, 5.0)):
+        if self.live().alive(max(2.5 * self.config.daemon.heartbeat_s, 1.0)):
             return True
         try:
             self.call("daemon.status", timeout=min(1.0, self.settings.rpc_timeout_s))

@@ -8,7 +8,7 @@
   const base = root.dataset.base;
   const idleMs = Number(root.dataset.idle) * 1000;
   const ticketMs = Number(root.dataset.ticketS) * 1000;
-  let card = null, code = "", pin = "", idleTimer = null, busy = false, cardTimer = null, usedToken = null;
+  let card = null, code = "", pin = "", idleTimer = null, busy = false, cardTimer = null, used = false;
   let linkMessage = false;  // the message on screen is "系统连接中断": it goes when the link returns
   const $ = function (id) { return document.getElementById(id); };
 
@@ -43,7 +43,7 @@
   }
   /* the card on the reader: greet, remember its token, and watch the token's life */
   function setCard(ev) {
-    if (!ev || !ev.card_token || ev.card_token === usedToken) return;
+    if (!ev || !ev.card_token || used) return;  // one ticket per placement of the card
     card = ev;
     $("greet").textContent = (ev.name || "") + " 您好";
     $("greet").hidden = false;
@@ -68,7 +68,7 @@
   function armIdle(ms) {
     clearTimeout(idleTimer);
     idleTimer = setTimeout(function () {
-      if (root.dataset.screen !== "home" || card) { if (card) usedToken = card.card_token; clearCard(); home(); }
+      if (root.dataset.screen !== "home" || card) { if (card) used = true; clearCard(); home(); }
     }, ms);
   }
   ["pointerdown", "keydown"].forEach(function (t) {
@@ -91,7 +91,7 @@
       (t.printed ? "请取走打印的号票" : t.print_message);
     $("t-print").className = "t-print" + (t.printed || t.checked_in ? "" : " warn");
     $("t-qr").innerHTML = t.qr_svg;  // server-made SVG
-    if (card) { usedToken = card.card_token; clearCard(); }  // one ticket per card placement
+    if (card) { used = true; clearCard(); }
     show("ticket");
   }
   async function run(url, body) {
@@ -161,9 +161,9 @@
   }
 
   HWD.live(base + "/live", {
-    "idcard.inserted": function (ev) { usedToken = null; setCard(ev); show("home"); },
-    "idcard.renewed": function (ev) { if (card) setCard(ev); },
-    "idcard.removed": function () { usedToken = null; clearCard(); },
+    "idcard.inserted": function (ev) { used = false; setCard(ev); show("home"); },
+    "idcard.renewed": setCard,
+    "idcard.removed": function () { used = false; clearCard(); },
     "device.state": function (ev) { if (ev.kind === "printer") refresh(); },
     "hall.checkin": async function (ev) {
       if (ev.kiosk !== root.dataset.kiosk || busy) return;  // a scanned code: the engine checked it in
