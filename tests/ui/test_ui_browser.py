@@ -2,8 +2,7 @@
 and the real hwd-ui server: take a ticket by touch → (receipt at the emulated printer) → the
 counter calls it → the display's #latest-call shows it → finish → rate 5 → admin statistics.
 
-Screenshots of each page go to the test's tmp dir; with ``HWD_UI_SCREENSHOTS=1`` they also
-replace the small PNGs in docs/screenshots/.
+Screenshots of each page go to the test's tmp dir.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ import pytest
 
 from conftest import ADMIN_PASSWORD, CHROMIUM, STAFF_PIN
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PORTRAIT = {"width": 1080, "height": 1920}
 LANDSCAPE = {"width": 1920, "height": 1080}
 
@@ -25,16 +23,8 @@ pytestmark = [pytest.mark.browser,
 
 
 def _shot(page, tmp_path: Path, name: str) -> None:
-    """A screenshot in tmp; a small copy (half size, 64 colours) in docs/ when asked."""
-    path = tmp_path / f"{name}.png"
-    page.screenshot(path=str(path))
-    if os.environ.get("HWD_UI_SCREENSHOTS") == "1":
-        from PIL import Image
-
-        DOCS.mkdir(parents=True, exist_ok=True)
-        with Image.open(path) as img:
-            small = img.convert("RGB").resize((img.width // 2, img.height // 2), Image.LANCZOS)
-            small.quantize(colors=64).save(DOCS / f"{name}.png", optimize=True)
+    """A screenshot in the test's tmp dir (docs/screenshots come from the demo: scripts/screenshots.py)."""
+    page.screenshot(path=str(tmp_path / f"{name}.png"))
 
 
 def test_ticket_to_statistics_in_a_real_browser(browser, hall, ui_server, tmp_path):
