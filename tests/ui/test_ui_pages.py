@@ -133,6 +133,22 @@ def test_kiosk_guide_and_notice(client):
     assert resp.get_json()["ok"] or "服务台" in resp.get_json()["error"]
 
 
+def test_the_printed_notice_says_what_the_screen_says(client, hall):
+    """The 一次性告知单 on paper has the screen's headings: 所需材料 (not 申请材料) and 承办部门."""
+    hall.wait_state("k1-printer", "online")
+    html = client.get("/kiosk/k1/guide/bdc").get_data(as_text=True)
+    for heading in ("办理事项", "承办部门", "所需材料", "办理时限", "收费标准"):
+        assert heading in html, heading
+    resp = _post(client, "/kiosk/k1/api/notice/bdc")
+    assert resp.status_code == 200, resp.get_json()
+    lines = [line["text"] for line in hall.sim("k1-printer", "receipts")[-1]["lines"]]
+    assert "办理事项：不动产登记" in lines and "承办部门：自然资源局" in lines, lines
+    assert "所需材料：" in lines and not any("申请材料" in line for line in lines), lines
+    assert "1. 身份证" in lines and "办理时限：5个工作日" in lines and "收费标准：免费" in lines, lines
+    bold = [line for line in hall.sim("k1-printer", "receipts")[-1]["lines"] if line.get("bold")]
+    assert {line["text"] for line in bold} >= {"办理事项：不动产登记", "所需材料："}
+
+
 def test_kiosk_exit_needs_pin(client):
     assert _post(client, "/kiosk/k1/api/unlock", {"pin": "0000"}).status_code == 403
     resp = _post(client, "/kiosk/k1/api/unlock", {"pin": KIOSK_PIN})
