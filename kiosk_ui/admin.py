@@ -18,18 +18,18 @@ import zoneinfo
 from pathlib import Path
 from typing import Any, Callable
 
-from flask import (Blueprint, Response, abort, jsonify, redirect, render_template, request,
+from flask import (Blueprint, Response, abort, jsonify, make_response, redirect, render_template, request,
                    send_from_directory, session, url_for)
 from werkzeug.security import check_password_hash
 
 from hwd.client import RpcError
 
+from kiosk_ui import words
 from kiosk_ui.hwdlink import HallLink, message_for, current
 from kiosk_ui.svg import bar_chart
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-STATE_NAMES = {"online": "正常", "offline": "未连接", "fault": "故障", "disabled": "已停用"}
 KIND_NAMES = {"printer": "打印机", "display": "显示屏", "idcard": "身份证阅读器", "keypad": "评价器/呼叫器",
               "speaker": "广播", "scanner": "扫码器"}
 GROUPS = {"window": "窗口", "service": "事项", "staff": "工作人员", "day": "日期"}
@@ -92,12 +92,14 @@ def _devices(link: HallLink) -> list[dict]:
     out = []
     for d in rows:
         row = dict(d)
-        row["state_name"] = STATE_NAMES.get(d.get("state"), d.get("state"))
+        row["state_name"] = words.DEVICE_STATES.get(d.get("state"), d.get("state"))
+        row["detail_name"] = words.device_detail(d.get("detail"))
         row["kind_name"] = KIND_NAMES.get(d.get("kind"), d.get("kind"))
         if d.get("kind") == "printer" and "paper" not in d and d.get("state") in ("online", "fault"):
             status = link.try_call("printer.status", {"device": d["id"]}, default=None)
             if isinstance(status, dict):
                 row["paper"] = status.get("paper")
+        row["paper_name"] = words.PAPER.get(row.get("paper"), row.get("paper") or "")
         out.append(row)
     return out
 
@@ -120,6 +122,22 @@ def _stats(link: HallLink, group_by: str, day_from: str, day_to: str) -> list[di
             else:
                 flat[key] = value
         out.append(flat)
+    return out
+
+
+def _named(rows: list[dict], link: HallLink) -> list[dict]:
+    """Rows with service, window and staff ids replaced by their names (``bdc`` → 不动产登记)."""
+    names = {"service": {str(s.get("id")): s.get("name") for s in link.config_services()},
+             "window": {str(w.get("id")): w.get("name") for w in link.windows()},
+             "staff": {str(p.get("id")): p.get("name") for p in link.hall_raw.get("staff", []) or []
+                       if isinstance(p, dict)}}
+    out = []
+    for row in rows:
+        row = dict(row)
+        for key, table in names.items():
+            if row.get(key) is not None and str(row[key]) in table:
+                row[key] = table[str(row[key])]
+        out.append(row)
     return out
 
 
@@ -183,14 +201,20 @@ def _time_notices(link: HallLink) -> list[str]:
 @login_required
 def dashboard():
     link = current()
-    today = link.today().isoformat()
+    up = link.up()  # one short probe, not a timeout per table; and no 暂无数据 as if data were lost
+    today = link.today(ask=up).isoformat()
+    if not up:
+        resp = make_response(render_template("admin/dashboard.html", down=True, devices=[], tables=[], today=today,
+                                             ratings=[], names=COLUMN_NAMES, demo=_demo(link)), 503)
+        resp.headers["Retry-After"] = "5"
+        return resp
     tables = []
     for group in ("window", "service", "staff"):
         rows = _stats(link, group, today, today)
-        tables.append({"group": group, "title": GROUPS[group], "rows": rows, "columns": _columns(rows),
+        tables.append({"group": group, "title": GROUPS[group], "rows": _named(rows, link), "columns": _columns(rows),
                        "chart": _chart(rows, group, f"今日{GROUPS[group]}统计")})
-    return render_template("admin/dashboard.html", devices=_devices(link), tables=tables, today=today,
-                           ratings=_ratings(link), names=COLUMN_NAMES, demo=_demo(link),
+    return render_template("admin/dashboard.html", down=False, devices=_devices(link), tables=tables, today=today,
+                           ratings=_named(_ratings(link), link), names=COLUMN_NAMES, demo=_demo(link),
                            time_notices=_time_notices(link))
 
 
@@ -292,8 +316,19 @@ def virtual_hall(link: HallLink) -> dict:
             got = link.try_call("display.get", {"device": dev.id}, default=None)
             if isinstance(got, dict):
                 texts.append({"device": dev.id, "lines": got.get("lines") or []})
+    state = link.try_call("hall.state", default=None) or {}
+    calls = [{"number": c.get("number"), "window_name": c.get("window_name") or c.get("window"),
+              "at": _clock_iso(c.get("called_at"))} for c in state.get("recent_calls", [])]
     return {"screens": screens, "receipts": receipts, "announcements": [a[1] for a in announcements[:30]],
-            "audio": audio, "texts": texts}
+            "audio": audio, "texts": texts, "calls": calls}
+
+
+def _clock_iso(value: Any) -> str:
+    """HH:MM:SS of an ISO time from hwd (already in the hall's time zone)."""
+    try:
+        return dt.datetime.fromisoformat(str(value)).strftime("%H:%M:%S")
+    except ValueError:
+        return ""
 
 
 def _clock(ts: Any, link: HallLink) -> str:

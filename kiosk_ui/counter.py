@@ -147,4 +147,27 @@ def act(window: str, action: str):
         return jsonify({"ok": False, "error": message_for(exc), "code": exc.code}), 409
     if action == "call_next" and result is None:
         return jsonify({"ok": True, "result": None, "info": "当前没有等候的号"})
-    return jsonify({"ok": True, "result": result, "at": dt.datetime.now().isoformat(timespec="seconds")})
+    return jsonify({"ok": True, "result": result, "info": said(action, result or {}),
+                    "at": dt.datetime.now().isoformat(timespec="seconds")})
+
+
+def said(action: str, r: dict) -> str:
+    """What the action did, in the clerk's words (not just "A004 · 好的")."""
+    n = r.get("number", "")
+    if action == "call_next":
+        return f"已叫号：{n}（{r.get('service_name', '')}），请等群众到窗口"
+    if action == "recall":
+        return f"已重呼 {n}（第 {r.get('recalls', 1)} 次）"
+    if action == "no_show":
+        return f"{n} 过号，已顺延重新排队" if r.get("state") == "waiting" else f"{n} 已过号，不再叫号"
+    if action == "start":
+        return f"{n} 开始办理"
+    if action == "finish":
+        return f"{n} 已办结，已请群众评价"
+    if action == "transfer":
+        return f"{n} 已转到“{r.get('service_name', '')}”排队，保留原排队时间"
+    if action == "pause":
+        return f"窗口已暂停服务（{r.get('reason') or '暂停'}），窗口屏显示“暂停服务”"
+    if action == "resume":
+        return "窗口已恢复服务，可以叫号"
+    return "已完成"

@@ -13,13 +13,13 @@ from flask import Blueprint, abort, jsonify, render_template
 
 from hwd.client import RpcError, Unreachable
 
+from kiosk_ui import words
 from kiosk_ui.hwdlink import HallLink, current
 from kiosk_ui.kiosk import queue_lengths
 
 bp = Blueprint("display", __name__, url_prefix="/display")
 
-STATE_NAMES = {"open": "空闲", "serving": "办理中", "paused": "暂停服务", "closed": "未开放"}
-
+LAST = "display.last"  # the last snapshot hwd gave, shown (with 系统连接中断) while hwd is down
 
 
 def snapshot(link: HallLink) -> dict:
@@ -27,24 +27,38 @@ def snapshot(link: HallLink) -> dict:
     state = link.call("hall.state")
     calls = [{"number": c["number"], "window": c["window"], "window_name": c["window_name"],
               "service_name": c["service_name"], "at": c["called_at"]} for c in state["recent_calls"]]
-    windows = [{"id": w.get("id"), "name": w.get("name"), "state": w.get("state"),
-                "state_name": STATE_NAMES.get(w.get("state"), w.get("state")), "current": w.get("current"),
+    windows = [{"id": w.get("id"), "name": w.get("name"), "state": words.window_state(w),
+                "state_name": words.window_state_name(w), "current": w.get("current"),
                 "reason": w.get("reason")} for w in state["windows"]]
     lengths = queue_lengths(state)
     queues = [{"service": s["id"], "name": s.get("name", s["id"]), "waiting": lengths.get(s["id"], 0)}
               for s in link.config_services()]
-    return {"ok": True, "latest": calls[0] if calls else None, "calls": calls[:10], "windows": windows,
+    snap = {"ok": True, "latest": calls[0] if calls else None, "calls": calls[:10], "windows": windows,
             "queues": queues, "seq": state.get("seq")}
+    link.remember(LAST, snap)
+    return snap
+
+
+def no_show_rule(link: HallLink) -> str:
+    hall = link.config.hall
+    return hall.no_show_text if hall is not None else ""
 
 
 @bp.get("")
 def page():
+    """The display; while hwd is down the last calls it knew (with 系统连接中断), and before it has
+    ever reached hwd the retry page (503), never a display of nothing."""
     link = current()
     try:
         snap = snapshot(link)
-    except (Unreachable, RpcError):
+    except Unreachable:
+        last = link.remembered(LAST)
+        if last is None:
+            raise
+        snap = {**last, "ok": False}
+    except RpcError:
         snap = {"ok": False, "latest": None, "calls": [], "windows": [], "queues": []}
-    return render_template("display.html", snap=snap, notice=link.settings.notice)
+    return render_template("display.html", snap=snap, notice=link.settings.notice, rule=no_show_rule(link))
 
 
 @bp.get("/state")

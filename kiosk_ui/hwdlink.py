@@ -38,6 +38,7 @@ MESSAGES = {
     errors.UNKNOWN_TICKET: "没有找到这个号",
     errors.CARD_TOKEN_EXPIRED: "身份证信息已过期，请重新刷卡",
     errors.UNKNOWN_APPOINTMENT: "没有找到这个预约，请核对预约码或咨询服务台",
+    errors.APPOINTMENT_USED: "这个预约已经签到并办理过了，如需办理请直接取号",
     errors.HALL_DISABLED: "本机未开启排队叫号",
     errors.METHOD_NOT_FOUND: "系统暂不支持这个功能",
     errors.INVALID_PARAMS: "输入有误，请重试",
@@ -71,6 +72,14 @@ class HallLink:
         self._keys = keys
         self.pool = ClientPool(daemon.rpc, timeout=settings.rpc_timeout_s, retries=1, **keys)
         self.hub = EventHub(self._subscriber, ring=settings.ring, max_streams=settings.max_streams)
+        self._remembered: dict[str, Any] = {}
+
+    def remember(self, key: str, value: Any) -> None:
+        """Keep the last good answer of something a page must still show while hwd is down."""
+        self._remembered[key] = value
+
+    def remembered(self, key: str) -> Any:
+        return self._remembered.get(key)
 
     def _subscriber(self) -> Subscriber:
         return Subscriber(self.config.daemon.events, ("",), **self._keys)
@@ -88,10 +97,10 @@ class HallLink:
             log.info("%s failed: %s", method, exc)
             return default
 
-    def today(self) -> dt.date:
+    def today(self, ask: bool = True) -> dt.date:
         """The hall's date by hwd's clock (a test or training clock too); the PC's own date, in
-        the hall's time zone, while hwd does not answer."""
-        now = self.try_call("clock.now", default=None)
+        the hall's time zone, while hwd does not answer (or ``ask`` is false: hwd is known down)."""
+        now = self.try_call("clock.now", default=None) if ask else None
         if isinstance(now, dict) and now.get("now"):
             try:
                 return dt.datetime.fromisoformat(now["now"]).date()
@@ -104,6 +113,19 @@ class HallLink:
 
     def live(self) -> EventHub:
         return self.hub.start()
+
+    def up(self) -> bool:
+        """Does hwd answer? At once when its heartbeats are arriving; else one short
+        ``daemon.status`` (a page for a hall with hwd down must not wait out every RPC)."""
+        if self.live().alive(max(2.5 * self.config.daemon.heartbeat_s, 1.0)):
+            return True
+        try:
+            self.call("daemon.status", timeout=min(1.0, self.settings.rpc_timeout_s))
+        except Unreachable:
+            return False
+        except RpcError:
+            pass
+        return True
 
     # -- config lookups ------------------------------------------------------------------------
     @property

@@ -18,7 +18,8 @@ from werkzeug.security import check_password_hash
 
 from hwd.client import RpcError
 
-from kiosk_ui.hwdlink import HallLink, message_for, current, kiosk_or_404
+from kiosk_ui import words
+from kiosk_ui.hwdlink import UNREACHABLE_MESSAGE, HallLink, message_for, current, kiosk_or_404
 from kiosk_ui.live_bp import sse_response
 from kiosk_ui.svg import qr_svg
 
@@ -44,9 +45,10 @@ def hours_status(link: HallLink) -> dict:
     return {"open": bool(hours.get("open", True)), "message": hours.get("message") or ""}
 
 
-def services(link: HallLink) -> list[dict]:
+def services(link: HallLink, remote: list | None = None) -> list[dict]:
     """The services with their waiting counts and quota left (hall.services, when hwd answers)."""
-    remote = link.try_call("hall.services", default=None)
+    if remote is None:
+        remote = link.try_call("hall.services", default=None)
     known = {r.get("id"): r for r in remote or [] if isinstance(r, dict)}
     out = []
     for s in link.config_services():
@@ -88,6 +90,9 @@ def ticket_view(ticket: dict, link: HallLink) -> dict:
         "print_message": "" if printed else link.settings.help_desk + "（号票未能打印，请记住您的号码）",
         "qr_svg": str(qr_svg(str(qr_text))),
         "priority": ticket.get("priority"),
+        "priority_text": words.PRIORITY_TEXT if ticket.get("priority") not in (None, "normal") else "",
+        "checked_in": bool(ticket.get("checked_in")),
+        "state": ticket.get("state"),
     }
 
 
@@ -96,25 +101,65 @@ def page(kiosk: str):
     """The kiosk's single page; screens switch in the browser."""
     k = kiosk_or_404(kiosk)
     link = current()
-    svcs = services(link)
+    svcs = services(link, link.call("hall.services"))  # hwd down: the retry page (503), not empty buttons
     return render_template("kiosk.html", kiosk=k, services=svcs, hours=hours_status(link),
-                           guide=link.config_services(), categories=categories(svcs))
+                           guide=link.config_services(), categories=categories(svcs),
+                           printer=printer_status(link, k), keys=code_keys(link))
+
+
+def printer_status(link: HallLink, kiosk: dict) -> dict:
+    """Can this kiosk print tickets now? ``{"ok", "message"}``; the message says what to do."""
+    device = kiosk.get("printer")
+    if not device:
+        return {"ok": True, "message": ""}
+    rows = link.try_call("devices.list", default=None) or []
+    row = next((r for r in rows if isinstance(r, dict) and r.get("id") == device), None)
+    problem = words.printer_problem(row) if row is not None else ""
+    if not problem:
+        return {"ok": True, "message": ""}
+    return {"ok": False, "problem": problem,
+            "message": f"本机暂时无法打印号票（{problem}）。仍可取号：请记住屏幕上的号码，或到服务台领取号票"}
+
+
+def code_keys(link: HallLink) -> list[str]:
+    """The keys of the check-in keypad: the characters appointment codes are made of."""
+    hall = link.config.hall
+    return list(getattr(hall, "appt_code_alphabet", "") or "0123456789")
 
 
 @bp.get("/<kiosk>/state")
 def state(kiosk: str):
-    kiosk_or_404(kiosk)
+    k = kiosk_or_404(kiosk)
     link = current()
-    return jsonify({"ok": True, "services": services(link), "hours": hours_status(link)})
+    return jsonify({"ok": True, "services": services(link), "hours": hours_status(link),
+                    "printer": printer_status(link, k)})
 
 
 @bp.get("/<kiosk>/live")
 def live(kiosk: str):
-    """This kiosk's card reader events, check-ins and issued tickets (never another kiosk's
-    cards). A scanned appointment is checked in by the engine itself (hall.checkin)."""
+    """This kiosk's card reader events, check-ins, issued tickets and the state of its own devices
+    (the printer: the home screen says when it cannot print), never another kiosk's cards. A
+    scanned appointment is checked in by the engine itself (hall.checkin)."""
     k = kiosk_or_404(kiosk)
-    devices = [d for d in (k.get("idcard"), k.get("scanner")) if d]
-    return sse_response(("idcard.", "hall.checkin", "hall.ticket.issued"), devices)
+    devices = [d for d in (k.get("idcard"), k.get("scanner"), k.get("printer")) if d]
+    return sse_response(("idcard.", "hall.checkin", "hall.ticket.issued", "device.state"), devices)
+
+
+@bp.get("/<kiosk>/card")
+def card(kiosk: str):
+    """The card lying on this kiosk's reader now (masked, with its token), so a page opened or
+    reloaded while it lies there (back from 办事指南) still greets the citizen; else null."""
+    k = kiosk_or_404(kiosk)
+    found = None
+    if k.get("idcard"):
+        found = current().try_call("idcard.current", {"device": k["idcard"]}, default=None)
+    keep = ("card_token", "ttl_s", "name", "age", "card_type")
+    return jsonify({"ok": True, "card": {key: found.get(key) for key in keep} if isinstance(found, dict) else None})
+
+
+def _down() -> Any:
+    """hwd does not answer: say so at once instead of waiting out the print timeout."""
+    return jsonify({"ok": False, "error": UNREACHABLE_MESSAGE, "code": "unreachable"}), 503
 
 
 @bp.post("/<kiosk>/api/ticket")
@@ -122,6 +167,8 @@ def issue(kiosk: str):
     """Issue a ticket for ``service`` (with the card's ``card_token`` if a card was read)."""
     kiosk_or_404(kiosk)
     link = current()
+    if not link.up():
+        return _down()
     body = request.get_json(silent=True) or {}
     params: dict[str, Any] = {"service": str(body.get("service", "")), "kiosk": kiosk}
     if body.get("card_token"):
@@ -141,6 +188,8 @@ def checkin(kiosk: str):
     code = str((request.get_json(silent=True) or {}).get("code", "")).strip()
     if not code or len(code) > 64:
         return jsonify({"ok": False, "error": "请输入预约码"}), 400
+    if not link.up():
+        return _down()
     try:
         result = link.call("hall.checkin", {"code": code, "kiosk": kiosk},
                            timeout=_print_timeout(link))
@@ -163,10 +212,7 @@ def ticket(kiosk: str, ticket_id: int):
         if view.get("printed") or view.get("print_error") or time.monotonic() > deadline:
             break
         time.sleep(0.2)
-    services_now = {s["id"]: s for s in services(link)}
-    if view.get("state") == "waiting" and view.get("waiting_ahead") is None:
-        waiting = services_now.get(view.get("service"), {}).get("waiting")
-        view["waiting_ahead"] = max(0, waiting - 1) if isinstance(waiting, int) else None
+    view["checked_in"] = request.args.get("again") == "1"  # the code was checked in before
     return jsonify({"ok": True, "ticket": ticket_view(view, link)})
 
 

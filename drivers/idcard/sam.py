@@ -7,6 +7,10 @@ keeps succeeding, so *select* is the presence probe; ``removal_misses`` failed p
 mean the card has gone. Hence exactly one ``idcard.inserted`` per placement and one
 ``idcard.removed`` when it leaves.
 
+A card token lives ``token_ttl_s``; while the card still lies on the reader the driver mints a
+fresh token when half of that has passed and publishes ``idcard.renewed`` (a new token, never a
+longer life for an old one), so a slow citizen at the kiosk keeps the card's priority.
+
 Full card data stays in this process: it is kept as the current card and in the shared token
 store (``ctx.extras["card_tokens"]``) for ``token_ttl_s``; events carry only the masked summary
 (drivers/idcard/privacy.py). Nothing about a card is logged beyond its type.
@@ -85,6 +89,7 @@ class SamReader(Device):
         self.last_trouble: str | None = None
         self.current: dict[str, Any] | None = None
         self.current_token: str | None = None
+        self.token_at = 0.0  # time.monotonic() when current_token was minted
         self._lock = threading.Lock()
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
 
@@ -274,6 +279,7 @@ class SamReader(Device):
         frame = self.command(p.SELECT, self.opts["find_timeout_ms"] / 1000)
         if frame.sw3 == p.OK:
             self.misses = 0
+            self._renew_if_due()
             return
         if frame.sw3 not in (p.SELECT_FAILED, p.FIND_FAILED):
             raise p.SamError(frame.sw3, p.SELECT)
@@ -286,13 +292,26 @@ class SamReader(Device):
         token = self.tokens.issue(card, self.opts["token_ttl_s"])
         with self._lock:
             self.present, self.misses = True, 0
-            self.current, self.current_token = card, token
+            self.current, self.current_token, self.token_at = card, token, time.monotonic()
             waiters, self._waiters = self._waiters, []
         self.count("cards")
         self.log.info("card placed (%s)", card["card_type"])
-        self.publish("idcard.inserted", card_token=token, **privacy.masked_summary(card))
+        self.publish("idcard.inserted", card_token=token, ttl_s=self.opts["token_ttl_s"],
+                     **privacy.masked_summary(card))
         for loop, future in waiters:
             loop.call_soon_threadsafe(_resolve_future, future, self._with_token(card, token))
+
+    def _renew_if_due(self) -> None:
+        """The card is still there: a fresh token once half of the current one's life is gone."""
+        ttl = self.opts["token_ttl_s"]
+        with self._lock:
+            if self.current is None or time.monotonic() - self.token_at < ttl / 2:
+                return
+            card = self.current
+            token = self.tokens.issue(card, ttl)
+            self.current_token, self.token_at = token, time.monotonic()
+        self.count("renewals")
+        self.publish("idcard.renewed", card_token=token, ttl_s=ttl, **privacy.masked_summary(card))
 
     def _removed(self, why: str) -> None:
         with self._lock:
@@ -326,6 +345,17 @@ class SamReader(Device):
             with self._lock:
                 if (loop, future) in self._waiters:
                     self._waiters.remove((loop, future))
+
+    @method("current", (), in_worker=False, read_only=True)
+    def current_card(self, params: dict) -> dict | None:
+        """The card on the reader now as events show it (masked summary, its ``card_token`` and
+        the seconds that token has left), or null: a kiosk page that was reloaded greets again."""
+        with self._lock:
+            if self.current is None:
+                return None
+            left = max(0.0, self.opts["token_ttl_s"] - (time.monotonic() - self.token_at))
+            return {"device": self.id, "card_token": self.current_token, "ttl_s": round(left, 1),
+                    **privacy.masked_summary(self.current)}
 
     @method("resolve", (Field("token", str),), in_worker=False, offline_ok=True, read_only=True)
     def resolve(self, params: dict) -> dict:

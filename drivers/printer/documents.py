@@ -225,7 +225,7 @@ def raster_text(items: list[dict], opts: RenderOptions) -> bytes:
     for (font, line, item), h in zip(lines, heights):
         width = draw.textlength(line, font=font)
         x = {"left": 0, "center": (opts.dots - width) / 2, "right": opts.dots - width}[item["align"]]
-        draw.text((max(0, x), y), line, font=font, fill=0, stroke_width=1 if item["bold"] else 0, stroke_fill=0)
+        fonts.draw_text(draw, (max(0, x), y), line, font, item["bold"])
         y += h
     return raster_bands(image)
 

@@ -115,8 +115,7 @@ def _text_piece(item: dict, width_px: int, font_path: str):
     for line in wrap(item["text"], font, avail):
         length = int(font.getlength(line)) + 2
         row = Image.new("L", (max(1, min(avail, length)), LINE_PX * h + 4), 255)
-        ImageDraw.Draw(row).text((0, 0), line, font=font, fill=0,
-                                 stroke_width=1 if item["bold"] else 0, stroke_fill=0)
+        fonts.draw_text(ImageDraw.Draw(row), (0, 0), line, font, item["bold"])
         if stretch != 1:
             row = row.resize((max(1, int(row.width * stretch)), row.height))
         rows.append(row)

@@ -7,7 +7,8 @@ ticket data keys:
     hall_name      str   the hall's name, printed at the top
     number         str   the ticket number, printed large (required)
     service_name   str   the service (事项分类) the ticket is for
-    waiting_ahead  int   people waiting before this ticket ("您前面还有 N 人等候")
+    waiting_ahead  int   people called before this ticket ("您前面还有 N 人等候")
+    priority       bool  printed as "优先办理" under the number (a priority class: elderly, ...)
     issued_at      str   ISO 8601 time of issue; printed in Asia/Shanghai time
     qr             str   the full QR payload (the engine builds it from its URL template)
     footer         list  lines at the bottom; default ["请留意叫号，过号请重新取号"]
@@ -17,6 +18,7 @@ notice data keys:
     materials      list  required materials, one string each (numbered when printed)
     conditions     str | list   conditions for handling (办理条件)
     time_limit     str   time limit (办理时限), e.g. "5个工作日"
+    department     str   the department in charge (承办部门)
     fees           str   fees (收费标准), e.g. "不收费"
     hall_name      str   the hall's name
     issued_at      str   ISO time; printed as the date of the notice (default: now)
@@ -35,6 +37,7 @@ TZ = "Asia/Shanghai"
 TICKET_FOOTER = ["请留意叫号，过号请重新取号"]
 NOTICE_FOOTER = ["请按上述清单备齐材料后前来办理", "本告知单仅供参考，以窗口审核为准"]
 TEMPLATES = ("ticket", "notice")
+PRIORITY_TEXT = "优先办理"
 
 
 def build(name: str, data: Any, width_mm: int = 80) -> list[dict]:
@@ -103,6 +106,8 @@ def ticket(data: dict, width_mm: int = 80) -> list[dict]:
     service = _text(data, "service_name")
     if service:
         doc.append({"text": service, "size": 2, "align": "center"})
+    if data.get("priority") is True:
+        doc.append({"text": PRIORITY_TEXT, "size": 2, "bold": True, "align": "center"})
     ahead = data.get("waiting_ahead")
     if ahead is not None:
         if not isinstance(ahead, int) or isinstance(ahead, bool) or ahead < 0:
@@ -127,9 +132,12 @@ def notice(data: dict, width_mm: int = 80) -> list[dict]:
         doc.append({"text": hall, "align": "center"})
     doc.append({"feed": 1})
     doc.append({"text": f"办理事项：{matter}", "bold": True})
+    department = _text(data, "department")
+    if department:
+        doc.append({"text": f"承办部门：{department}"})
     materials = _lines(data.get("materials"), "materials")
     if materials:
-        doc.append({"text": "申请材料：", "bold": True})
+        doc.append({"text": "所需材料：", "bold": True})
         doc.extend({"text": f"{i}. {m}"} for i, m in enumerate(materials, 1))
     conditions = _lines(data.get("conditions"), "conditions")
     if conditions:

@@ -71,7 +71,7 @@ def register(methods: Any, engine: "HallEngine") -> None:
         (Field("day", str, None), Field("service", str, None), Field("window", str, None),
          Field("state", str, None, choices=TICKET_STATES), Field("limit", int, 200, min=1, max=5000)),
         "tickets of a day (default today), filtered", replay=False)
-    add("hall.ticket", lambda p: core().ticket_view(core().ticket_lookup(p["ticket"])),
+    add("hall.ticket", lambda p: _ticket(engine, p["ticket"]),
         (Field("ticket", (int, str)),), "one ticket by id or number (today's first)", replay=False)
     add("hall.ratings", lambda p: _ratings(engine, p),
         (Field("from", str, None), Field("to", str, None), Field("bad", bool, None), Field("open", bool, False),
@@ -133,6 +133,14 @@ def _tickets(engine: "HallEngine", p: dict) -> list[dict]:
     rows = engine.store.all(f"SELECT * FROM tickets WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
                             tuple(args) + (p["limit"],))
     return [engine.core.ticket_view(r) for r in rows]
+
+
+def _ticket(engine: "HallEngine", ticket: Any) -> dict:
+    row = engine.core.ticket_lookup(ticket)
+    view = engine.core.ticket_view(row)
+    if row["state"] == "waiting":
+        view["waiting_ahead"] = engine.core.waiting_ahead(row)
+    return view
 
 
 def _ratings(engine: "HallEngine", p: dict) -> list[dict]:

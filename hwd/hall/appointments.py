@@ -39,7 +39,7 @@ class Appointments:
         core = self.core
         if service not in core.cfg.services:
             raise HwdError("没有该业务，请重新选择", errors.UNKNOWN_SERVICE, {"service": service})
-        code = code or secrets.token_hex(4).upper()
+        code = code or self.new_code()
         end = slot + dt.timedelta(minutes=minutes or core.cfg.appt_slot_minutes)
         person = self.person_key(id_number) if id_number else None
         with self.store.tx():
@@ -49,6 +49,11 @@ class Appointments:
                                   "VALUES (?, ?, ?, ?, ?, ?)", (code, service, slot.timestamp(), end.timestamp(),
                                                                 person, core.clock.time()))
         return self.view(self.find(code=code))
+
+    def new_code(self) -> str:
+        """A code of ``[hall.appointments] code_alphabet`` (digits by default: the kiosk keypad)."""
+        cfg = self.core.cfg
+        return "".join(secrets.choice(cfg.appt_code_alphabet) for _ in range(cfg.appt_code_length))
 
     def find(self, code: str | None = None, id_number: str | None = None) -> dict:
         row = None

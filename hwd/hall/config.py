@@ -31,6 +31,12 @@ def _hhmm(value: str) -> str | None:
     return None if _HHMM.match(value) else "expected HH:MM (24-hour), e.g. \"23:30\""
 
 
+def _alphabet(value: str) -> str | None:
+    if len(set(value)) < 2 or not value.isascii() or not value.isalnum() or value != value.upper():
+        return "two or more different digits or capital letters, e.g. \"0123456789\""
+    return None
+
+
 QR_FIELDS = ("id", "number", "day", "service")
 
 
@@ -79,7 +85,8 @@ HALL_FIELDS = (
     Field("followup_days", int, 5, min=1, max=60, doc="working days to follow up a bad rating"),
     Field("announce_repeat", int, 2, min=1, max=5),
     Field("print_wait_ms", int, 3000, min=0, max=30000),
-    Field("ticket_footer", list, ["请留意叫号，过号请重新取号"], items=str),
+    Field("ticket_footer", list, ["请留意大厅显示屏和广播叫号"], items=str,
+          doc="lines at the foot of the ticket; the no-show rule ([hall.no_show] notice) follows them"),
     Field("ticket_qr", str, "HWD-TICKET:{day}:{number}:{id}", check=_qr_template,
           doc="text of the ticket's QR, e.g. a URL of the hall's queue page: https://hall.example/q?t={id}"),
     Field("displays", list, [], items=str, doc="hall displays that show every call"),
@@ -130,10 +137,23 @@ PRIORITY_FIELDS = (Field("age", int, 60, min=1, max=150),
                          doc="after this many priority calls in a row a waiting normal ticket goes first"))
 NO_SHOW_FIELDS = (Field("min_recalls", int, 0, min=0, max=10),
                   Field("requeue_after", int, 0, min=0, max=1000,
-                        doc="a first no-show goes back behind this many tickets; 0 = never"))
+                        doc="a first no-show goes back behind this many tickets; 0 = never"),
+                  Field("notice", str, None,
+                        doc="the no-show rule as citizens read it (receipt, display); default: said from "
+                            "requeue_after"))
 APPOINTMENT_FIELDS = (Field("early_minutes", int, 30, min=0, max=600),
                       Field("late_minutes", int, 15, min=0, max=600),
-                      Field("slot_minutes", int, 30, min=5, max=600))
+                      Field("slot_minutes", int, 30, min=5, max=600),
+                      Field("code_alphabet", str, "0123456789", check=_alphabet,
+                            doc="characters of generated appointment codes (the kiosk keypad shows these)"),
+                      Field("code_length", int, 8, min=4, max=32, doc="length of generated appointment codes"))
+
+
+def no_show_rule(requeue_after: int) -> str:
+    """The no-show rule in words, as the engine applies it (HallCore.no_show)."""
+    if requeue_after > 0:
+        return f"过号后顺延{requeue_after}位重新排队（限一次），再次过号请重新取号"
+    return "过号请重新取号"
 
 
 @dataclass
@@ -211,9 +231,17 @@ class HallConfig:
     fairness: int = 3
     min_recalls: int = 0
     requeue_after: int = 0
+    no_show_notice: str = ""
     appt_early_minutes: int = 30
     appt_late_minutes: int = 15
     appt_slot_minutes: int = 30
+    appt_code_alphabet: str = "0123456789"
+    appt_code_length: int = 8
+
+    @property
+    def no_show_text(self) -> str:
+        """The no-show rule citizens read: ``[hall.no_show] notice``, else said from the rule."""
+        return self.no_show_notice or no_show_rule(self.requeue_after)
 
 
 def _tables(items: list, fields: tuple, path: tuple, ctx: LoadContext, what: str) -> list[tuple[tuple, dict]]:
@@ -285,9 +313,11 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
     cfg.priority_age, cfg.priority_classes, cfg.fairness = pr["age"], pr["classes"], pr["fairness"]
     ns = check_table(v["no_show"], NO_SHOW_FIELDS, base + ("no_show",), ctx.problems)
     cfg.min_recalls, cfg.requeue_after = ns["min_recalls"], ns["requeue_after"]
+    cfg.no_show_notice = ns["notice"] or ""
     ap = check_table(v["appointments"], APPOINTMENT_FIELDS, base + ("appointments",), ctx.problems)
     cfg.appt_early_minutes, cfg.appt_late_minutes = ap["early_minutes"], ap["late_minutes"]
     cfg.appt_slot_minutes = ap["slot_minutes"]
+    cfg.appt_code_alphabet, cfg.appt_code_length = ap["code_alphabet"], ap["code_length"]
     return cfg
 
 

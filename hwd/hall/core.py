@@ -185,7 +185,7 @@ class HallCore:
             self.store.log(ts, "issue", tid, detail=kiosk)
             row = self.store.ticket(tid)
             view = self.ticket_view(row)
-            view["waiting_ahead"] = self.store.waiting_ahead(service, key, tid)
+            view["waiting_ahead"] = self.waiting_ahead(row)
             view["wait"] = self.estimator.estimate(service, view["waiting_ahead"])
             self.emit("hall.ticket.issued", {k: v for k, v in view.items() if k != "holder"})
         self._last_key = key
@@ -384,6 +384,26 @@ class HallCore:
         return self.window_view(wid)
 
     # -- reading -----------------------------------------------------------------------------
+    def waiting_ahead(self, row: dict) -> int:
+        """How many waiting tickets are called before this one, by the priority and fairness rules
+        of ``selection`` (for the service's window that favours priority most); 0 once called."""
+        if row["state"] != "waiting":
+            return 0
+        prio, normal = self.store.waiting_classes(row["service"])
+        streaks = [self.store.window(w.id)["streak"] for w in self.cfg.windows.values()
+                   if row["service"] in w.services]
+        return selection.ahead(prio, normal, row["id"], min(streaks, default=0), self.cfg.fairness)
+
+    def call_view(self, row: dict) -> dict:
+        """A recent call: the ticket, named with the window it was called to (a requeued or
+        transferred ticket keeps no window of its own)."""
+        view = _public(self.ticket_view(row))
+        wid = self.store.called_window(row["id"]) or row["window"]
+        window = self.cfg.windows.get(wid) if wid else None
+        if window is not None:
+            view["window"], view["window_name"] = window.id, window.name
+        return view
+
     def snapshot(self) -> dict:
         counts = self.store.queue_counts()
         queues = [{"service": s.id, "name": s.name, "prefix": s.prefix,
@@ -394,7 +414,7 @@ class HallCore:
         return {"name": self.cfg.name, "now": now.isoformat(timespec="seconds"), "day": self.today(),
                 "issuing": self.calendar.can_issue(now),
                 "windows": [self.window_view(wid) for wid in self.cfg.windows],
-                "queues": queues, "recent_calls": [_public(self.ticket_view(t)) for t in recent]}
+                "queues": queues, "recent_calls": [self.call_view(t) for t in recent]}
 
     def estimate(self, service: str | None = None, ticket: Any = None) -> dict:
         """The wait of a waiting ticket (its place now), or of a ticket taken now in ``service``."""
@@ -403,7 +423,7 @@ class HallCore:
             if t["state"] != "waiting":
                 return {"ticket": t["id"], "state": t["state"], "waiting_ahead": 0, "wait_s": None, "minutes": None,
                         "text": ""}
-            ahead = self.store.waiting_ahead(t["service"], t["sort_key"], t["id"])
+            ahead = self.waiting_ahead(t)
             return {"ticket": t["id"], "service": t["service"], "state": "waiting", "waiting_ahead": ahead,
                     **self.estimator.estimate(t["service"], ahead)}
         if service not in self.cfg.services:

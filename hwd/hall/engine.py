@@ -10,6 +10,7 @@ and the timer that expires tickets at the day's end and ratings at their timeout
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import sqlite3
 import threading
@@ -27,6 +28,13 @@ from hwd.hall.store import Store, StoreError
 
 log = logging.getLogger("hwd.hall")
 TICK_S = 1.0
+
+
+def _used_message(ticket: dict, tz) -> str:
+    """Why a used appointment code gives no new ticket, in the citizen's words."""
+    when = dt.datetime.fromtimestamp(ticket["issued_ts"], tz).strftime("%H:%M")
+    what = {"done": "已办结", "no_show": "已过号", "expired": "已过期"}.get(ticket["state"], "已使用")
+    return f"该预约已于{when}签到（{ticket['number']}号，{what}），不能重复签到；如需办理请直接取号"
 
 
 class HallEngine:
@@ -167,8 +175,8 @@ class HallEngine:
         else:
             data = {"hall_name": self.cfg.name, "number": ticket["number"], "service_name": ticket["service_name"],
                     "waiting_ahead": ticket.get("waiting_ahead", 0), "issued_at": ticket["issued_at"],
-                    "qr": qr,
-                    "footer": list(self.cfg.ticket_footer)}
+                    "qr": qr, "priority": ticket.get("priority", "normal") != "normal",
+                    "footer": list(self.cfg.ticket_footer) + [self.cfg.no_show_text]}
             job = f"hall-{ticket['id']}" + (f"-r{reprint}" if reprint else "")
             printed, error = await self.outputs.print(k.printer, "ticket", data, job, self.cfg.print_wait_ms)
         try:
@@ -212,8 +220,14 @@ class HallEngine:
         if appt["ticket"]:
             existing = self.store.ticket(appt["ticket"])
             if existing and existing["state"] in ("waiting", "called", "serving"):
+                # checked in before: the same ticket again, announced like a check-in so the kiosk shows it
+                self.bus.publish("hall.checkin", {"code": appt["code"], "ticket": existing["id"],
+                                                  "number": existing["number"], "kiosk": kiosk, "again": True})
                 return dict(self.core.ticket_view(existing), checked_in=True,
-                            waiting_ahead=self.store.waiting_ahead(existing["service"], existing["sort_key"], existing["id"]))
+                            waiting_ahead=self.core.waiting_ahead(existing))
+            if existing:
+                raise HwdError(_used_message(existing, self.tz), errors.APPOINTMENT_USED,
+                               {"code": appt["code"], "number": existing["number"], "state": existing["state"]})
         in_slot = self.appointments.in_slot(appt)
         priority = "appointment" if in_slot and "appointment" in self.cfg.priority_classes else "normal"
         ticket = self.run(self.core.issue, appt["service"], kiosk, priority, None, appt["code"], not in_slot)
@@ -225,7 +239,7 @@ class HallEngine:
     async def reprint(self, ticket: Any, kiosk: str | None) -> dict:
         row = self.core.ticket_lookup(ticket)
         view = self.core.ticket_view(row)
-        view["waiting_ahead"] = self.store.waiting_ahead(row["service"], row["sort_key"], row["id"])
+        view["waiting_ahead"] = self.core.waiting_ahead(row)
         count = self.store.one("SELECT COUNT(*) AS n FROM actions WHERE ticket = ? AND action = 'reprint'",
                                (row["id"],))["n"] + 1
         with self.store.tx():
@@ -246,8 +260,8 @@ class HallEngine:
             if not k.printer:
                 out.update(printed=False, print_error="该取号机没有打印机")
                 return out
-            data = {k2: out[k2] for k2 in ("matter", "materials", "conditions", "time_limit", "fees")}
-            data.update(hall_name=self.cfg.name, footer=list(self.cfg.ticket_footer))
+            data = {k2: out[k2] for k2 in ("matter", "department", "materials", "conditions", "time_limit", "fees")}
+            data["hall_name"] = self.cfg.name
             job = f"notice-{svc.id}-{self.clock.time():.6f}"
             printed, error = await self.outputs.print(k.printer, "notice", data, job, self.cfg.print_wait_ms)
             out["printed"] = printed

@@ -38,3 +38,21 @@ def next_streak(streak: int, picked: Head, normal_waiting: bool) -> int:
     if not picked.priority:
         return 0
     return streak + 1 if normal_waiting else streak
+
+
+def ahead(priority: Sequence[int], normal: Sequence[int], target: int, streak: int, fairness: int) -> int:
+    """How many of one service's waiting tickets a window calls before ``target``, by the rules of
+    ``pick``: ``priority`` and ``normal`` are the ticket ids of each class, oldest first, and
+    ``streak`` the window's count of priority calls that overtook a normal ticket."""
+    p, n, count = list(priority), list(normal), 0
+    if target not in p and target not in n:
+        raise ValueError(f"ticket {target} is not waiting")
+    while True:
+        hp = Head(p[0], 0, True) if p else None
+        hn = Head(n[0], 0, False) if n else None
+        picked = pick([(hp, hn)], streak, fairness)
+        if picked.id == target:
+            return count
+        streak = next_streak(streak, picked, bool(n))
+        (p if picked.priority else n).pop(0)
+        count += 1

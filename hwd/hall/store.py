@@ -57,6 +57,10 @@ MIGRATIONS = [
     """
     CREATE INDEX tickets_called ON tickets (called_ts) WHERE called_ts IS NOT NULL;
     """,
+    # pages: the window a recent call went to, after the ticket was requeued or transferred
+    """
+    CREATE INDEX actions_ticket ON actions (ticket, id) WHERE action IN ('call', 'recall');
+    """,
 ]
 
 
@@ -169,10 +173,19 @@ class Store:
         return self.one("SELECT id, sort_key, priority FROM tickets WHERE state = 'waiting' AND service = ? "
                         "AND (priority = 'normal') = ? ORDER BY sort_key, id LIMIT 1", (service, not priority))
 
-    def waiting_ahead(self, service: str, sort_key: float, ticket_id: int) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM tickets WHERE state = 'waiting' AND service = ? AND "
-                               "(sort_key < ? OR (sort_key = ? AND id < ?))",
-                               (service, sort_key, sort_key, ticket_id)).fetchone()[0]
+    def waiting_classes(self, service: str) -> tuple[list[int], list[int]]:
+        """Ids of the waiting tickets of ``service``, (priority, normal), each oldest first."""
+        prio, normal = [], []
+        for tid, is_normal in self.db.execute("SELECT id, priority = 'normal' FROM tickets WHERE state = 'waiting' "
+                                              "AND service = ? ORDER BY sort_key, id", (service,)):
+            (normal if is_normal else prio).append(tid)
+        return prio, normal
+
+    def called_window(self, ticket_id: int) -> str | None:
+        """The window the ticket was last called to (it keeps no window once requeued or transferred)."""
+        row = self.db.execute("SELECT window FROM actions WHERE ticket = ? AND action IN ('call', 'recall') "
+                              "ORDER BY id DESC LIMIT 1", (ticket_id,)).fetchone()
+        return row[0] if row else None
 
     def key_behind(self, service: str, n: int, default: float) -> float:
         """A sort key that places a ticket right behind the ``n``-th waiting ticket of ``service``

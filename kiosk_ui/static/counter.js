@@ -6,7 +6,7 @@
   const $ = function (id) { return document.getElementById(id); };
   const KEYS = {n: "call_next", enter: "call_next", r: "recall", x: "no_show", s: "start", f: "finish",
                 t: "transfer", p: "pause", u: "resume"};
-  const STATES = {open: "空闲", serving: "办理中", paused: "暂停服务", closed: "未开窗"};
+  const STATES = {open: "空闲", called: "已叫号", serving: "办理中", paused: "暂停服务", closed: "未开放"};
   let busy = false;
   HWD.clock($("clock"));
 
@@ -20,8 +20,9 @@
     const cur = w.current_ticket;
     $("cur-number").textContent = w.current || "—";
     $("cur-info").textContent = cur ? (cur.service_name || "") + (cur.state ? " · " + ({called: "已叫号", serving: "办理中"}[cur.state] || cur.state) : "") : "";
-    $("win-state").textContent = (STATES[w.state] || w.state || "") + (w.state === "paused" && w.reason ? "（" + w.reason + "）" : "");
-    $("win-state").dataset.state = w.state || "";
+    const state = w.state === "serving" && cur && cur.state === "called" ? "called" : w.state;  // 已叫号 until 开始办理
+    $("win-state").textContent = (STATES[state] || state || "") + (state === "paused" && w.reason ? "（" + w.reason + "）" : "");
+    $("win-state").dataset.state = state || "";
     r.queues.forEach(function (q) { const td = document.querySelector('[data-q="' + q.service + '"]'); if (td) td.textContent = q.waiting + " 人"; });
     const tb = $("counts").querySelector("tbody");
     tb.innerHTML = "";
@@ -41,7 +42,7 @@
     const r = await HWD.api(base + "/api/" + action, body || {});
     busy = false;
     if (r.ok) {
-      status(r.info || (r.result && r.result.number ? r.result.number + " · 好的" : "好的"));
+      status(r.info || "已完成");
     } else {
       status(r.error || "操作没有成功", true);
       if (r.code === 1108) setTimeout(function () { window.location.reload(); }, 800);
@@ -70,6 +71,7 @@
 
   HWD.live("/live?topic=hall.", {
     "hall.ticket.issued": refresh, "hall.ticket.called": refresh, "hall.ticket.done": refresh,
+    "hall.ticket.started": refresh, "hall.ticket.requeued": refresh, "hall.ticket.transferred": refresh,
     "hall.window.state": refresh,
   }, {onResync: refresh, onStatus: function (ok) { status(ok ? "" : "系统连接中断", !ok); }});
   refresh();

@@ -9,19 +9,19 @@
   function showLatest(c, flash) {
     const el = $("latest-call");
     if (!c) { el.innerHTML = '<span class="lc-idle" id="lc-idle">欢迎光临</span>'; return; }
-    el.innerHTML = '<span class="lc-label">请</span><span class="lc-number" id="lc-number">' + esc(c.number) +
-      '</span><span class="lc-label">号到</span><span class="lc-window" id="lc-window">' + esc(c.window_name || c.window) +
-      '</span><span class="lc-label">办理</span>';
+    el.innerHTML = '<span class="lc-line"><span class="lc-label">请</span><span class="lc-number" id="lc-number">' +
+      esc(c.number) + '</span><span class="lc-label">号</span></span><span class="lc-line"><span class="lc-label">到</span>' +
+      '<span class="lc-window" id="lc-window">' + esc(c.window_name || c.window) + '</span><span class="lc-label">办理</span></span>';
     if (flash) { el.classList.remove("flash"); void el.offsetWidth; el.classList.add("flash"); }
   }
   function showCalls() {
-    $("calls").innerHTML = calls.slice(1, 10).map(function (c) {
-      return "<li><b>" + esc(c.number) + "</b> " + esc(c.window_name || c.window) + "</li>";
+    $("calls").innerHTML = calls.slice(1, 5).map(function (c) {
+      return '<li><b class="c-num">' + esc(c.number) + '</b><span class="c-win">' + esc(c.window_name || c.window) + "</span></li>";
     }).join("");
   }
   async function resync() {
     const r = await HWD.get("/display/state");
-    if (!r.ok) return;
+    if (!r.ok) return;  // hwd down: keep showing the last calls (系统连接中断 says why)
     calls = r.calls || [];
     showLatest(r.latest, false);
     showCalls();
@@ -46,6 +46,7 @@
       later();
     },
     "hall.ticket.issued": later, "hall.ticket.done": later, "hall.window.state": later,
+    "hall.ticket.started": later, "hall.ticket.requeued": later, "hall.ticket.transferred": later,
   }, {
     onResync: resync,
     onStatus: function (ok) { $("offline").hidden = ok; },

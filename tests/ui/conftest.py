@@ -19,6 +19,9 @@ ADMIN_PASSWORD = "hall-admin-1"
 KIOSK_PIN = "2468"
 STAFF_PIN = "1357"
 _FAST = "pbkdf2:sha256:1000$"  # few iterations: tests only
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--no-first-run", "--disable-sync"]
 
 
 def _fast_hash(secret: str) -> str:
@@ -196,3 +199,13 @@ def ui_server(hall):
     server = UiServer(hall.config_path)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def browser():
+    """Headless Debian chromium through Playwright (executable_path: no downloaded browser)."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield b
+        b.close()

@@ -62,10 +62,12 @@ def test_hwd_down_gives_friendly_pages(tmp_path):
     issue = client.post("/kiosk/k1/api/ticket", json={"service": "bdc"}, headers={"X-CSRF-Token": token})
     assert issue.status_code == 503 and "系统连接中断" in issue.get_json()["error"]
     assert client.get("/display/state").status_code == 503
-    # pages that must keep running on their own still render, and say so
-    display = client.get("/display").get_data(as_text=True)
-    assert 'id="latest-call"' in display and "系统连接中断" in display
-    assert client.get("/kiosk/k1").status_code == 200
+    # a page loaded while hwd is down is the retry page (503 + Retry-After), not a page without data
+    for url in ("/display", "/kiosk/k1"):
+        resp = client.get(url)
+        html = resp.get_data(as_text=True)
+        assert resp.status_code == 503 and resp.headers["Retry-After"], url
+        assert "系统连接中断" in html and "retry.js" in html and 'id="latest-call"' not in html, url
 
 
 def test_unknown_pages_are_friendly_404(client):
@@ -129,6 +131,22 @@ def test_kiosk_guide_and_notice(client):
     resp = _post(client, "/kiosk/k1/api/notice/bdc")
     assert resp.status_code in (200, 409)
     assert resp.get_json()["ok"] or "服务台" in resp.get_json()["error"]
+
+
+def test_the_printed_notice_says_what_the_screen_says(client, hall):
+    """The 一次性告知单 on paper has the screen's headings: 所需材料 (not 申请材料) and 承办部门."""
+    hall.wait_state("k1-printer", "online")
+    html = client.get("/kiosk/k1/guide/bdc").get_data(as_text=True)
+    for heading in ("办理事项", "承办部门", "所需材料", "办理时限", "收费标准"):
+        assert heading in html, heading
+    resp = _post(client, "/kiosk/k1/api/notice/bdc")
+    assert resp.status_code == 200, resp.get_json()
+    lines = [line["text"] for line in hall.sim("k1-printer", "receipts")[-1]["lines"]]
+    assert "办理事项：不动产登记" in lines and "承办部门：自然资源局" in lines, lines
+    assert "所需材料：" in lines and not any("申请材料" in line for line in lines), lines
+    assert "1. 身份证" in lines and "办理时限：5个工作日" in lines and "收费标准：免费" in lines, lines
+    bold = [line for line in hall.sim("k1-printer", "receipts")[-1]["lines"] if line.get("bold")]
+    assert {line["text"] for line in bold} >= {"办理事项：不动产登记", "所需材料："}
 
 
 def test_kiosk_exit_needs_pin(client):

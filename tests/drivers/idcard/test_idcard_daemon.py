@@ -234,3 +234,35 @@ poll_ms = 50
     assert d.call("idcard.resolve", {"device": "r1", "token": token}) == load_fixture("foreign")
     d.sim("r1", "remove")
     ev.wait("idcard.removed")
+
+
+def test_a_card_left_on_the_reader_gets_fresh_tokens(reader):
+    """While the card lies there the driver mints a new token at half the old one's life
+    (idcard.renewed: masked, like idcard.inserted), never a longer life for the old token;
+    idcard.current answers what a reloaded kiosk page needs; removal stops the renewals."""
+    d = reader(ttl=2)
+    ev = d.events("idcard.")
+    d.sim("r1", "place", card="longterm")
+    inserted = ev.wait("idcard.inserted", device="r1")
+    assert inserted["ttl_s"] == 2
+    first = ev.wait("idcard.renewed", device="r1", timeout=10)
+    second = ev.wait("idcard.renewed", device="r1", timeout=10)
+    tokens = [inserted["card_token"], first["card_token"], second["card_token"]]
+    assert len(set(tokens)) == 3, "every renewal is a new token"
+    assert first["name"] == "李*" and "id_number" not in first and first["ttl_s"] == 2
+    assert d.call("idcard.resolve", {"device": "r1", "token": second["card_token"]})["name"] == "李秀兰"
+    with pytest.raises(RpcError) as info:                     # the first token ran out on time
+        d.call("idcard.resolve", {"device": "r1", "token": inserted["card_token"]})
+    assert info.value.code == CARD_TOKEN_EXPIRED
+    now = d.call("idcard.current", {"device": "r1"})
+    assert now["card_token"] != inserted["card_token"], "the current token is a renewed one"
+    assert now["name"] == "李*" and set(now) == {"device", "card_token", "ttl_s", "name", "id_masked", "age",
+                                                 "sex", "card_type"}
+    assert 0 < now["ttl_s"] <= 2
+    d.sim("r1", "remove")
+    ev.wait("idcard.removed", device="r1")
+    assert d.call("idcard.current", {"device": "r1"}) is None
+    ev.drain()
+    ev.seen.clear()
+    time.sleep(2.5)
+    assert not [e for e in ev.drain() if e["topic"] == "idcard.renewed"], "no renewal without a card"
