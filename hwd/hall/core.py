@@ -19,6 +19,7 @@ from hwd.errors import HwdError
 from hwd.hall import selection, views
 from hwd.hall.config import HallConfig
 from hwd.hall.hours import Calendar
+from hwd.hall.rating_store import RatingContext
 from hwd.hall.ratings import Ratings
 from hwd.hall.store import Store
 
@@ -36,7 +37,8 @@ class HallCore:
         self.calendar = Calendar(cfg.hours)
         self.pending: list[tuple[str, dict]] = []
         self.staff_required = bool(cfg.staff)
-        self.ratings = Ratings(self)
+        self.ratings = Ratings(RatingContext(store, cfg, clock, self.calendar, self.emit, self.ticket_lookup,
+                                             self._window))
         with store.tx():
             for wid in cfg.windows:
                 if store.window(wid) is None:
@@ -258,7 +260,8 @@ class HallCore:
             self.emit("hall.ticket.done", {**_public(view), "outcome": "done"})
             self.emit("hall.rating.requested", {"window": wid, "ticket": t["id"], "number": t["number"],
                                                 "timeout_s": self.cfg.rating_timeout_s,
-                                                "deadline": views.iso(deadline, self.tz)})
+                                                "deadline": views.iso(deadline, self.tz),
+                                                **self.ratings.request_extras(self.store.ticket(t["id"]))})
         return view
 
     def no_show(self, wid: str) -> dict:
