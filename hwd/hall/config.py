@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from hwd.config import ID_RE, LoadContext, device_ref
+from hwd.hall import rating_config
 from hwd.hall.rating_config import RatingRules, Upstream, load_ratings, load_upstream
 from hwd.schema import Field, check_table
 
@@ -73,7 +74,7 @@ def _pin_hash(value: str) -> str | None:
 
 HALL_FIELDS = (
     Field("name", str, "政务服务中心", doc="printed on tickets"),
-    Field("region_code", str, "", doc="区划 code of the hall (12 digits) sent with every rating"),
+    Field("region_code", str, "", check=lambda v: rating_config.region_code(v), doc="区划 code of the hall (12 digits) sent with every rating"),
     Field("database", str, None, doc="SQLite file; default STATE_DIR/hall.sqlite3"),
     Field("sync", str, "full", choices=("full", "normal"), doc="SQLite synchronous mode"),
     Field("expire_at", str, "23:30", check=_hhmm, doc="unserved tickets expire at this time each day"),

@@ -59,8 +59,12 @@ class HallEngine:
             raise StartupError(f"cannot open the hall database {path}: {exc}") from None
         self.core = HallCore(self.cfg, self.store, self.clock)
         self.appointments = Appointments(self.core)
-        self.outbox = outbox.Worker(path, upstream.sinks(self.cfg), self.cfg.upstream.retry_s,
-                                    self.cfg.upstream.retry_max_s)
+        try:
+            sinks = upstream.sinks(self.cfg)
+        except HwdError as exc:  # e.g. the signing library is not installed
+            from hwd.daemon import StartupError
+            raise StartupError(f"[hall.upstream]: {exc}") from None
+        self.outbox = outbox.Worker(path, sinks, self.cfg.upstream.retry_s, self.cfg.upstream.retry_max_s)
         self.outbox.start()
         clocks.register(self.methods, self.clock)
         api.register(self.methods, self)
@@ -287,7 +291,9 @@ class HallEngine:
         try:
             name, _, arg = action.partition(":")
             if name == "rate":
-                self.run(self.core.ratings.rate, int(arg), window=wid, channel="keypad")
+                score, _, reasons = arg.partition(":")  # rate:2:attitude,efficiency — a reason key
+                self.run(self.core.ratings.rate, int(score), window=wid, channel="keypad",
+                         reasons=reasons.split(",") if reasons else None)
             elif name in ("call_next", "recall", "no_show", "start", "finish"):
                 self.run(getattr(self.core, name), wid)
             elif name in ("pause", "resume"):

@@ -54,6 +54,10 @@ def _template(value: str) -> str | None:
     return None
 
 
+def region_code(value: str) -> str | None:
+    return None if value == "" or re.match(r"^\d{6}(\d{6})?$", value) else "a 区划 code is 6 or 12 digits"
+
+
 def _url(value: str) -> str | None:
     return None if re.match(r"^https?://[^\s/]+", value) else "expected an http:// or https:// URL"
 

@@ -28,6 +28,7 @@ STATES = ("open", "called_back", "verified", "rectified", "appealed", "closed")
 STEPS = ("callback", "verify", "rectify", "close", "appeal", "review")
 VERDICTS = ("valid", "mistaken", "malicious")
 DISPUTED = ("mistaken", "malicious")
+NOTE_MAX = 2000
 STEP_NAMES = {"open": "生成工单", "callback": "回访", "verify": "核实", "rectify": "整改", "close": "办结",
               "appeal": "申诉", "review": "复核"}
 STATE_NAMES = {"open": "待回访", "called_back": "待核实", "verified": "已核实", "rectified": "已整改",
@@ -60,6 +61,8 @@ class WorkOrders:
         if step not in STEPS:
             raise HwdError(f"未知的工单步骤 {step!r}", errors.BAD_STEP, {"step": step, "known": list(STEPS)})
         note = (note or "").strip() or None
+        if note and len(note) > NOTE_MAX:
+            raise HwdError(f"说明不能超过{NOTE_MAX}字", errors.INVALID_PARAMS, {"max": NOTE_MAX})
         store = self.store
         with store.tx():
             wo = rs.workorder(store, wo_id)

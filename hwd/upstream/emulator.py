@@ -140,3 +140,50 @@ class Province:
             h.wfile.write(data)
         except OSError:
             pass  # the client gave up (timeout): it will retry
+
+
+class ProvincePage:
+    """The province's H5 rating page for the ``h5`` adapter: decodes the base64x2 parameters the
+    pad brings (gtmap HcpServiceImpl's shape) and shows them, remembering each visit."""
+
+    def __init__(self, port: int = 0):
+        if port == 0:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}/hcp/pj/"
+        self.visits: list[dict] = []
+        page = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                from html import escape
+
+                from hwd.upstream import h5
+
+                try:
+                    fields = h5.decode("http://127.0.0.1:%d%s" % (page.port, self.path), page.base)
+                except ValueError:
+                    self.send_error(400)
+                    return
+                page.visits.append(fields)
+                rows = "".join(f"<li id='f-{escape(k)}'>{escape(k)}={escape(v)}</li>" for k, v in fields.items())
+                data = f"<!doctype html><meta charset=utf-8><title>省好差评</title><h1>请评价</h1><ul>{rows}</ul>"
+                body = data.encode("utf-8")
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, name="province-page", daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

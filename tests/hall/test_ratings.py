@@ -262,3 +262,27 @@ def test_ratings_no_longer_import_the_hall_core():
         names = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         names |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         assert "hwd.hall.core" not in names, module.__name__
+
+
+def test_bad_ratings_and_upstream_config_lists_every_problem(tmp_path):
+    from hwd import config as configuration
+    from hwd.errors import ConfigError
+
+    text = HALL.replace('region_code = "371402000000"', 'region_code = "3714"') + '''
+[[hall.ratings.reason]]
+code = "attitude"
+name = "态度"
+[[hall.ratings.reason]]
+code = "attitude"
+name = "又是态度"
+[hall.upstream]
+adapter = "push-json"
+signature = "md5"
+'''
+    with pytest.raises(ConfigError) as info:
+        configuration.loads(f'[daemon]\nstate_dir = "{tmp_path}"\n' + text, tmp_path / "hwd.toml")
+    problems = "\n".join(info.value.problems)
+    for expected in ("region_code", "duplicate reason code 'attitude'", "hall.upstream.signature",
+                     "needs a url", "give a secret"):
+        assert expected in problems, problems
+    assert all(p.startswith(str(tmp_path / "hwd.toml")) for p in info.value.problems), problems

@@ -19,7 +19,7 @@ import time
 import pytest
 
 from conftest import ADMIN_PASSWORD, STAFF_PIN, UiServer, hall_config
-from hwd.upstream.emulator import Province
+from hwd.upstream.emulator import Province, ProvincePage
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -201,3 +201,56 @@ def test_a_bad_rating_from_the_page_to_the_province(browser, hwd_daemon, tmp_pat
     finally:
         ui.stop()
         province.down()
+
+
+H5_HALL = '''
+[hall]
+name = "合肥市政务服务中心"
+region_code = "340100000000"
+[hall.upstream]
+adapter = "h5"
+url = "{url}"
+[hall.hours]
+always_open = true
+[[hall.service]]
+id = "bdc"
+name = "不动产登记"
+prefix = "B"
+matter_code = "340100-000-XK-0001"
+matter_version = "7"
+[[hall.window]]
+id = "5"
+name = "5号窗口"
+services = ["bdc"]
+[[hall.staff]]
+id = "s01"
+name = "王小明"
+'''
+
+
+def test_the_rating_page_opens_the_provincial_h5_page(browser, hwd_daemon):
+    """The h5 adapter (gtmap HcpServiceImpl, Anhui): the pad goes to the province's own page,
+    which reads the case's fields from the double-base64 URL (the emulated ProvincePage)."""
+    from playwright.sync_api import expect
+
+    province = ProvincePage()
+    d = hwd_daemon(H5_HALL.format(url=province.base))
+    ui = UiServer(d.config_path)
+    try:
+        page = browser.new_page()
+        page.goto(f"{ui.url}/rate/5")
+        expect(page.locator("#rate-idle")).to_be_visible()
+        page.wait_for_timeout(300)  # the page's event stream opens
+        d.call("hall.login", {"window": "5", "staff": "s01"})
+        t = d.call("hall.issue_ticket", {"service": "bdc"})
+        d.call("hall.call_next", {"window": "5"})
+        d.call("hall.case", {"ticket": t["id"], "case_no": "340100-2026-0002"})
+        d.call("hall.finish", {"window": "5"})
+        expect(page.locator("h1")).to_have_text("请评价", timeout=10000)
+        expect(page.locator("#f-projNo")).to_have_text("projNo=340100-2026-0002")
+        expect(page.locator("#f-serviceCode")).to_have_text("serviceCode=340100-000-XK-0001")
+        expect(page.locator("#f-evaluateChannel")).to_have_text("evaluateChannel=PJQ")
+        assert len(province.visits) == 1
+    finally:
+        ui.stop()
+        province.close()
