@@ -144,7 +144,7 @@ def _export(engine: "HallEngine", p: dict) -> str:
     if p["what"] == "stats":
         return stats.to_csv(stats.compute(engine.store, start, end, p["group_by"], engine.tz))
     if p["what"] == "ratings":
-        return stats.to_csv(engine.core.ratings.query(start, end, limit=1_000_000))
+        return stats.to_csv(engine.core.ratings.export(start, end))
     rows = engine.store.all("SELECT * FROM tickets WHERE issued_ts >= ? AND issued_ts < ? ORDER BY id", (start, end))
     keep = ("id", "day", "number", "service", "priority", "state", "window", "staff", "issued_at", "called_at",
             "started_at", "finished_at", "recalls", "transfers", "printed", "rating_state")

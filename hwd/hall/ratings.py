@@ -178,6 +178,16 @@ class Ratings:
         sql = "SELECT * FROM ratings" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY ts DESC LIMIT ?"
         return [rs.rating_view(self.ctx, r) for r in self.store.all(sql, tuple(args) + (limit,))]
 
+    def export(self, start: float, end: float) -> list[dict]:
+        """Ratings as flat CSV rows: labels joined, the work order's state and due date as columns."""
+        out = []
+        for view in self.query(start, end, limit=1_000_000):
+            wo = view.pop("workorder", None) or {}
+            view["labels"] = ",".join(view["labels"])
+            view.update(workorder=wo.get("id"), workorder_state=wo.get("state"), workorder_due=wo.get("due"))
+            out.append(view)
+        return out
+
     def request_extras(self, t: dict) -> dict:
         """Fields the rating request event carries besides the ticket: the reason list, and for
         the h5 adapter the provincial page to open."""

@@ -286,3 +286,18 @@ signature = "md5"
                      "needs a url", "give a secret"):
         assert expected in problems, problems
     assert all(p.startswith(str(tmp_path / "hwd.toml")) for p in info.value.problems), problems
+
+
+def test_the_ratings_export_keeps_excluded_and_work_order_columns(tmp_path):
+    import csv
+    import io
+
+    async def body(h):
+        await served(h)
+        r = await h.call("hall.rate", {"window": "5", "score": 2, "reasons": ["attitude", "process"]})
+        text = await h.call("hall.export", {"what": "ratings"})
+        [row] = list(csv.DictReader(io.StringIO(text)))
+        assert row["labels"] == "attitude,process" and row["workorder_state"] == "open" and row["excluded"] == "False"
+        assert (row["id"], row["workorder"]) == (str(r["id"]), str(r["workorder"]["id"]))
+        assert row["workorder_due"] == "2026-11-30" and row["score"] == "2"
+    run(tmp_path, body)

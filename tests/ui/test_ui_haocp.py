@@ -130,6 +130,15 @@ def test_a_bad_rating_from_the_page_to_the_province(browser, hwd_daemon, tmp_pat
         # 3. the clerk attaches the 办件编号 afterwards (one the province does not know)
         d.call("hall.case", {"ticket": first["number"], "case_no": "BJ-2026-000101", "staff": "s01"})
         d.call("hall.case", {"ticket": second["id"], "case_no": "BJ-UNKNOWN", "staff": "s01"})
+        counter = browser.new_context(viewport=LANDSCAPE, locale="zh-CN").new_page()
+        counter.goto(f"{base}/counter/5")
+        counter.fill("#staff", "s01")
+        counter.fill("#pin", STAFF_PIN)
+        counter.locator("#login-form button[type=submit]").click()
+        counter.fill("#case-no", "BJ-2026-000103")  # at the counter, after 办结: the last finished ticket
+        counter.locator("#case-form button[type=submit]").click()
+        expect(counter.locator("#case-status")).to_have_text(f"{third['number']} 号已关联办件编号 BJ-2026-000103")
+        assert d.call("hall.ticket", {"ticket": third["id"]})["case_no"] == "BJ-2026-000103"
 
         # 4. the work order: 回访 → 核实 → 整改 → closed, the last step on the admin page
         wo = r1["workorder"]["id"]
@@ -172,11 +181,12 @@ def test_a_bad_rating_from_the_page_to_the_province(browser, hwd_daemon, tmp_pat
         stored = [k for k, what in province.requests if what == "stored"]
         assert len(stored) == len(set(stored)) == total - 1
         kinds = sorted(b["kind"] for b in province.records.values())
-        assert kinds.count("rating") == 3 and kinds.count("case") == 1 and kinds.count("workorder") >= 7
+        assert kinds.count("rating") == 3 and kinds.count("case") == 2 and kinds.count("workorder") >= 7
         rated = [b for b in province.records.values() if b["kind"] == "rating" and b["rating_id"] == r1["id"]][0]
         assert rated["satisfaction"] == 2 and rated["labels"] == ["attitude", "efficiency"]
-        case = [b for b in province.records.values() if b["kind"] == "case"][0]
-        assert case["projectNo"] == "BJ-2026-000101" and case["satisfaction"] == 2
+        cases = {b["projectNo"]: b for b in province.records.values() if b["kind"] == "case"}
+        assert set(cases) == {"BJ-2026-000101", "BJ-2026-000103"}
+        assert cases["BJ-2026-000101"]["satisfaction"] == 2 and cases["BJ-2026-000103"]["satisfaction"] == 1
         assert [b for b in province.records.values() if b["kind"] == "rating" and b["rating_id"] == r2["id"]]
         admin.reload()
         expect(admin.locator(".rejected")).to_contain_text("办件编号不存在")
