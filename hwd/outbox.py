@@ -223,8 +223,8 @@ class Worker:
         finally:
             db.close()
 
-    def _take_up(self, db: sqlite3.Connection, sink: Any) -> None:
-        """Give the sink a delivery row for each record past its cursor."""
+    def _take_up(self, db: sqlite3.Connection, sink: Any) -> bool:
+        """Give the sink a delivery row for each record past its cursor; True when more wait."""
         db.execute("BEGIN IMMEDIATE")
         try:
             row = db.execute("SELECT cursor FROM outbox_sinks WHERE name = ?", (sink.name,)).fetchone()
@@ -234,8 +234,8 @@ class Worker:
             else:
                 cursor = row[0]
             extra, args = _kinds_sql(sink.kinds)
-            top = db.execute("SELECT MAX(id) FROM (SELECT id FROM outbox WHERE id > ? ORDER BY id LIMIT ?)",
-                             (cursor, SCAN_BATCH)).fetchone()[0]
+            top, n = db.execute("SELECT MAX(id), COUNT(*) FROM (SELECT id FROM outbox WHERE id > ? ORDER BY id "
+                                "LIMIT ?)", (cursor, SCAN_BATCH)).fetchone()
             if top is not None:
                 db.execute(f"INSERT OR IGNORE INTO outbox_delivery (record, sink, state, next_ts) "
                            f"SELECT id, ?, 'pending', 0 FROM outbox WHERE id > ? AND id <= ?{extra}",
@@ -245,10 +245,11 @@ class Worker:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        return n >= SCAN_BATCH
 
     def _pass(self, db: sqlite3.Connection, sink: Any) -> float:
         """Deliver what is due; returns how long until this sink needs looking at again."""
-        self._take_up(db, sink)
+        more = self._take_up(db, sink)
         held = self._hold.get(sink.name, 0) - time.monotonic()
         if held > 0:
             return held
@@ -278,7 +279,7 @@ class Worker:
             else:
                 self._note(db, sink.name, rid, "sent", attempts + 1, 0, None, sent=True)
             now = time.time()
-        return self.poll_s if len(rows) < SEND_BATCH else 0.0
+        return self.poll_s if len(rows) < SEND_BATCH and not more else 0.0
 
     @staticmethod
     def _note(db: sqlite3.Connection, sink: str, rid: int, state: str, attempts: int, next_ts: float,
