@@ -48,7 +48,7 @@ def page():
                                                                       "limit": 50}, default=[]) or []
     reasons = {r["code"]: r["name"] for r in link.try_call("hall.reasons", default=[]) or []}
     for w in orders:
-        w["label_names"] = [reasons.get(c, c) for c in w.get("labels") or []]
+        w["label_names"] = [reasons.get(c, c) for c in w.get("reasons") or []]
     return render_template("admin/haocp.html", orders=orders, status=status, rejected=rejected, reasons=reasons,
                            states=STATE_NAMES, steps=STEP_NAMES, verdicts=VERDICT_NAMES, next_steps=_next_steps,
                            outbox_names=OUTBOX_NAMES,

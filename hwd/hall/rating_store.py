@@ -151,7 +151,7 @@ def workorder_view(ctx: RatingContext, wo: dict, with_steps: bool = True) -> dic
     open_ = wo["state"] != "closed"
     out = {"id": wo["id"], "rating": wo["rating"], "ticket": r["number"] if r else None,
            "case_no": r["case_no"] if r else None, "score": r["score"] if r else None,
-           "level": views.LEVELS.get(r["score"]) if r else None, "labels": labels(r) if r else [],
+           "level": views.LEVELS.get(r["score"]) if r else None, "reasons": labels(r) if r else [],
            "text": (r["reason"] or "") if r else "", "window": r["window"] if r else None,
            "staff": r["staff"] if r else None, "state": wo["state"], "verdict": wo["verdict"],
            "opened_at": views.iso(wo["opened_ts"], ctx.tz), "due": wo["due"], "callback_due": wo["callback_due"],
@@ -167,7 +167,9 @@ def workorder_view(ctx: RatingContext, wo: dict, with_steps: bool = True) -> dic
 
 def rating_view(ctx: RatingContext, row: dict) -> dict:
     out = views.rating(row, ctx.tz)
-    out.update(case_no=row["case_no"], labels=labels(row), text=row["reason"] or "",
+    names = ctx.cfg.ratings.reason_names()
+    out.update(case_no=row["case_no"], reasons=labels(row), reason_names=[names.get(c, c) for c in labels(row)],
+               text=row["reason"] or "",
                excluded=bool(row["excluded"]), matter_code=row["matter_code"] or "",
                region_code=row["region_code"] or "")
     wo = workorder_of_rating(ctx.store, row["id"])

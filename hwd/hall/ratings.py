@@ -183,7 +183,8 @@ class Ratings:
         out = []
         for view in self.query(start, end, limit=1_000_000):
             wo = view.pop("workorder", None) or {}
-            view["labels"] = ",".join(view["labels"])
+            view["reasons"] = ",".join(view["reasons"])
+            view["reason_names"] = "、".join(view["reason_names"])
             view.update(workorder=wo.get("id"), workorder_state=wo.get("state"), workorder_due=wo.get("due"))
             out.append(view)
         return out

@@ -44,11 +44,11 @@ def test_reason_keys_of_an_evaluator_rate_with_their_reasons(hwd_daemon):
     wait_for(lambda: d.sim("win5-rate", "status")["prompts"] >= 1, what="the rating prompt")
     d.sim("win5-rate", "press", key="42")
     rating = ev.wait("hall.rating", window="5", timeout=10)
-    assert (rating["score"], rating["labels"], rating["channel"]) == (1, ["efficiency", "process"], "keypad")
+    assert (rating["score"], rating["reasons"], rating["channel"]) == (1, ["efficiency", "process"], "keypad")
     serve(d)
     d.sim("win5-rate", "press", key="34")  # the plain 不满意 key: no reason, the score stands
     rating = ev.wait("hall.rating", window="5", timeout=10)
-    assert (rating["score"], rating["labels"]) == (2, [])
+    assert (rating["score"], rating["reasons"]) == (2, [])
 
 
 def test_a_reason_key_unknown_to_the_hall_is_refused_and_says_so(hwd_daemon):

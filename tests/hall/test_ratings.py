@@ -91,7 +91,7 @@ def test_a_bad_rating_carries_what_the_upstream_needs(tmp_path):
         assert [r["code"] for r in requested["reasons"]][:2] == ["attitude", "efficiency"]
         r = await h.call("hall.rate", {"window": "5", "score": 2, "reasons": ["attitude", "efficiency", "attitude"],
                                        "reason": "等了很久", "channel": "page"})
-        assert r["level"] == "不满意" and r["bad"] and r["labels"] == ["attitude", "efficiency"]
+        assert r["level"] == "不满意" and r["bad"] and r["reasons"] == ["attitude", "efficiency"]
         assert r["workorder"]["state"] == "open" and r["workorder"]["due"] == "2026-11-30"  # 5 working days
         assert r["workorder"]["callback_due"] == "2026-11-24"
         [rec] = [o for o in outbox_rows(h) if o["kind"] == "rating"]
@@ -115,7 +115,7 @@ def test_reasons_are_asked_only_for_bad_ratings_and_a_skip_keeps_the_score(tmp_p
         await refused(h, "hall.rate", {"window": "5", "score": 1, "reasons": ["rude"]}, errors.UNKNOWN_REASON)
         await refused(h, "hall.rate", {"window": "5", "score": 1, "channel": "fax"}, errors.INVALID_PARAMS)
         skipped = await h.call("hall.rate", {"window": "5", "score": 1})  # the citizen skipped the reason step
-        assert skipped["score"] == 1 and skipped["labels"] == [] and skipped["level"] == "非常不满意"
+        assert skipped["score"] == 1 and skipped["reasons"] == [] and skipped["level"] == "非常不满意"
         assert (await h.call("hall.reasons"))[-1] == {"code": "other", "name": "其他问题"}
     run(tmp_path, body)
 
@@ -297,7 +297,7 @@ def test_the_ratings_export_keeps_excluded_and_work_order_columns(tmp_path):
         r = await h.call("hall.rate", {"window": "5", "score": 2, "reasons": ["attitude", "process"]})
         text = await h.call("hall.export", {"what": "ratings"})
         [row] = list(csv.DictReader(io.StringIO(text)))
-        assert row["labels"] == "attitude,process" and row["workorder_state"] == "open" and row["excluded"] == "False"
+        assert row["reasons"] == "attitude,process" and row["workorder_state"] == "open" and row["excluded"] == "False"
         assert (row["id"], row["workorder"]) == (str(r["id"]), str(r["workorder"]["id"]))
         assert row["workorder_due"] == "2026-11-30" and row["score"] == "2"
     run(tmp_path, body)

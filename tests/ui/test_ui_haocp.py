@@ -113,7 +113,7 @@ def test_a_bad_rating_from_the_page_to_the_province(browser, hwd_daemon, tmp_pat
         rate.locator("#reason-submit").tap()
         expect(rate.locator("#rate-thanks")).to_be_visible()
         [r1] = d.call("hall.ratings", {"bad": True})
-        assert (r1["ticket"], r1["score"], r1["labels"], r1["channel"]) == (first["id"], 2, ["attitude", "efficiency"],
+        assert (r1["ticket"], r1["score"], r1["reasons"], r1["channel"]) == (first["id"], 2, ["attitude", "efficiency"],
                                                                             "page")
 
         # 2. over RPC, and a 差评 skipped on the page keeps its score without reasons
@@ -125,7 +125,7 @@ def test_a_bad_rating_from_the_page_to_the_province(browser, hwd_daemon, tmp_pat
         rate.locator("#reason-skip").tap()
         expect(rate.locator("#rate-thanks")).to_be_visible()
         r3 = d.call("hall.ratings", {"bad": True})[0]
-        assert (r3["ticket"], r3["score"], r3["labels"]) == (third["id"], 1, [])
+        assert (r3["ticket"], r3["score"], r3["reasons"]) == (third["id"], 1, [])
 
         # 3. the clerk attaches the 办件编号 afterwards (one the province does not know)
         d.call("hall.case", {"ticket": first["number"], "case_no": "BJ-2026-000101", "staff": "s01"})

@@ -24,7 +24,7 @@ def test_rating_page_sends_reasons_and_refuses_junk(client):
     unknown = _post(client, "/rate/5/api/rate", {"score": 2, "reasons": ["nope"]})
     assert unknown.status_code == 409 and unknown.get_json()["code"] == 1150
     ok = _post(client, "/rate/5/api/rate", {"score": 2, "reasons": ["attitude", "scope"]}).get_json()
-    assert ok["ok"] and ok["rating"]["labels"] == ["attitude", "scope"] and ok["rating"]["workorder"]["state"] == "open"
+    assert ok["ok"] and ok["rating"]["reasons"] == ["attitude", "scope"] and ok["rating"]["workorder"]["state"] == "open"
 
 
 def test_counter_case_needs_the_clerk_and_a_case_number(client, hall):
