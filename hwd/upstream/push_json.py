@@ -22,6 +22,7 @@ import json
 import logging
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -67,6 +68,10 @@ class PushJson:
         self.name = name
         self.cfg = upstream
         signing._hash(upstream.signature)  # a missing library is a start-up error, not a retry loop
+        host = urllib.parse.urlsplit(upstream.url).hostname or ""
+        if upstream.url.startswith("http://") and host not in ("127.0.0.1", "localhost", "::1"):
+            log.warning("upstream %s: %s is plain HTTP; records are signed but readable on the way — use https",
+                        name, upstream.url)
 
     def deliver(self, record: Record) -> Sent | Rejected:
         body = json.dumps(body_of(record, self.cfg.fields, self.cfg.channel_codes), ensure_ascii=False,
