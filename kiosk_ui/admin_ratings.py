@@ -11,27 +11,12 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from hwd.client import RpcError
+from hwd.hall.workorders import STATE_NAMES, STEP_NAMES, VERDICT_NAMES
 
 from kiosk_ui.admin import login_required
 from kiosk_ui.hwdlink import current, message_for
 
 bp = Blueprint("admin_ratings", __name__, url_prefix="/admin/haocp")
-
-STATE_NAMES = {"open": "待回访", "called_back": "待核实", "verified": "已核实", "rectified": "已整改",
-               "appealed": "申诉中", "closed": "已办结"}
-STEP_NAMES = {"open": "生成工单", "callback": "回访", "verify": "核实", "rectify": "整改", "close": "办结",
-              "appeal": "申诉", "review": "复核"}
-VERDICT_NAMES = {"valid": "属实", "mistaken": "误评", "malicious": "恶意差评"}
-NEXT_STEPS = {"open": ("callback",), "called_back": ("verify",), "rectified": ("close",), "appealed": ("review",),
-              "closed": ()}
-OUTBOX_NAMES = {"pending": "待发送", "sent": "已发送", "rejected": "被拒收", "error": "发送失败"}
-
-
-def _next_steps(wo: dict) -> tuple:
-    if wo.get("state") == "verified":
-        return ("rectify",) if wo.get("verdict") == "valid" else ("appeal", "close")
-    return NEXT_STEPS.get(wo.get("state"), ())
-
 
 @bp.get("")
 @login_required
@@ -50,8 +35,7 @@ def page():
     for w in orders:
         w["label_names"] = [reasons.get(c, c) for c in w.get("reasons") or []]
     return render_template("admin/haocp.html", orders=orders, status=status, rejected=rejected, reasons=reasons,
-                           states=STATE_NAMES, steps=STEP_NAMES, verdicts=VERDICT_NAMES, next_steps=_next_steps,
-                           outbox_names=OUTBOX_NAMES,
+                           states=STATE_NAMES, steps=STEP_NAMES, verdicts=VERDICT_NAMES,
                            overdue=sum(1 for w in orders if w.get("overdue") or w.get("callback_overdue")))
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from hwd import errors, outbox
 from hwd.errors import HwdError
-from hwd.hall import stats, workorders
+from hwd.hall import stats, views, workorders
 from hwd.schema import Field
 
 if TYPE_CHECKING:
@@ -68,7 +68,6 @@ def _sink(engine: "HallEngine", name: str) -> str:
 def _status(engine: "HallEngine") -> dict:
     rows = outbox.status(engine.store.db, _sinks(engine))
     for row in rows:
-        from hwd.hall import views
         row["oldest_pending"] = views.iso(row.pop("oldest_pending_ts"), engine.tz)
     total = engine.store.db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
     return {"records": total, "sinks": rows}

@@ -31,8 +31,17 @@ DISPUTED = ("mistaken", "malicious")
 NOTE_MAX = 2000
 STEP_NAMES = {"open": "生成工单", "callback": "回访", "verify": "核实", "rectify": "整改", "close": "办结",
               "appeal": "申诉", "review": "复核"}
+VERDICT_NAMES = {"valid": "属实", "mistaken": "误评", "malicious": "恶意差评"}
 STATE_NAMES = {"open": "待回访", "called_back": "待核实", "verified": "已核实", "rectified": "已整改",
                "appealed": "申诉中", "closed": "已办结"}
+
+
+def next_steps(state: str, verdict: str | None) -> tuple[str, ...]:
+    """The steps a work order in ``state`` (with its current verdict) allows."""
+    if state == "verified":
+        return ("rectify",) if verdict == "valid" else ("appeal", "close")
+    return {"open": ("callback",), "called_back": ("verify",), "rectified": ("close",),
+            "appealed": ("review",)}.get(state, ())
 
 
 class WorkOrders:
@@ -51,7 +60,7 @@ class WorkOrders:
         return wo_id
 
     def list(self, state: str | None = None, overdue: bool | None = None, limit: int = 500) -> list[dict]:
-        out = [rs.workorder_view(self.ctx, wo) for wo in rs.workorders(self.store, state, limit)]
+        out = [self._view(wo) for wo in rs.workorders(self.store, state, limit)]
         if overdue is not None:
             out = [w for w in out if (w["overdue"] or w["callback_overdue"]) == overdue]
         return out
@@ -69,29 +78,23 @@ class WorkOrders:
             if wo is None:
                 raise HwdError("没有找到该工单", errors.UNKNOWN_WORKORDER, {"id": wo_id})
             state, current = wo["state"], wo["verdict"]
+            if step not in next_steps(state, current):
+                raise HwdError(f"工单当前为“{STATE_NAMES[state]}”，不能{STEP_NAMES[step]}", errors.BAD_STEP,
+                               {"id": wo_id, "state": state, "step": step, "verdict": current,
+                                "allowed": list(next_steps(state, current))})
+            if verdict is not None and step not in ("verify", "review"):
+                raise HwdError(f"{STEP_NAMES[step]}不需要核实结论", errors.BAD_VERDICT, {"step": step})
             new_verdict, exclude = current, False
-            if step == "callback" and state == "open":
-                to = "called_back"
-            elif step == "verify" and state == "called_back":
-                new_verdict = self._verdict(verdict)
-                to = "verified"
-            elif step == "rectify" and state == "verified" and current == "valid":
+            if step in ("rectify", "appeal"):
                 self._need(note, step)
-                to = "rectified"
-            elif step == "close" and (state == "rectified" or (state == "verified" and current in DISPUTED)):
-                to = "closed"
-            elif step == "appeal" and state == "verified" and current in DISPUTED:
-                self._need(note, step)
-                to = "appealed"
-            elif step == "review" and state == "appealed":
+            if step == "verify":
+                new_verdict, to = self._verdict(verdict), "verified"
+            elif step == "review":
                 new_verdict = self._verdict(verdict)
                 exclude = new_verdict in DISPUTED
                 to = "closed" if exclude else "verified"
             else:
-                raise HwdError(f"工单当前为“{STATE_NAMES[state]}”，不能{STEP_NAMES[step]}", errors.BAD_STEP,
-                               {"id": wo_id, "state": state, "step": step, "verdict": current})
-            if verdict is not None and step not in ("verify", "review"):
-                raise HwdError(f"{STEP_NAMES[step]}不需要核实结论", errors.BAD_VERDICT, {"step": step})
+                to = {"callback": "called_back", "rectify": "rectified", "close": "closed", "appeal": "appealed"}[step]
             now = self.ctx.clock.time()
             changes = {"state": to, "verdict": new_verdict}
             if to == "closed":
@@ -102,12 +105,15 @@ class WorkOrders:
                        else None, note, staff, now)
             if exclude:
                 self._exclude(rating_row, wo_id, new_verdict, staff, now)
-            view = rs.workorder_view(self.ctx, rs.workorder(store, wo_id))
+            view = self._view(rs.workorder(store, wo_id))
             self.ctx.emit("hall.workorder", {k: v for k, v in view.items() if k != "steps"})
         log.info("work order %d: %s by %s -> %s", wo_id, step, staff or "-", to)
         return view
 
     # -- helpers -----------------------------------------------------------------------------
+    def _view(self, wo: dict) -> dict:
+        return dict(rs.workorder_view(self.ctx, wo), next_steps=list(next_steps(wo["state"], wo["verdict"])))
+
     @staticmethod
     def _verdict(verdict: str | None) -> str:
         if verdict not in VERDICTS:
