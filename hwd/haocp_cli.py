@@ -31,7 +31,8 @@ def outbox(args: argparse.Namespace, client: Any) -> int:
         print(json.dumps(status, ensure_ascii=False, indent=2))
         return 0
     if not status["sinks"]:
-        print(f"no outbox sinks configured ([hall.upstream] adapter); {status['records']} records kept")
+        print(f"no outbox sink configured ([hall.upstream] adapter = \"none\"): {status['records']} records kept "
+              "in the hall database, none pending for delivery")
         return 0
     print(f"{'sink':<12} {'pending':>8} {'sent':>8} {'rejected':>8} {'error':>8}  oldest pending")
     for s in status["sinks"]:
