@@ -60,3 +60,29 @@ def test_a_reason_key_unknown_to_the_hall_is_refused_and_says_so(hwd_daemon):
     refused = ev.wait("hall.keypad.refused", window="5", timeout=10)
     assert refused["code"] == 1150 and "差评原因" in refused["message"]
     assert d.call("hall.ratings", {}) == []
+
+
+def hwctl(d, *args: str) -> str:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "hwd.hwctl", "--config", str(d.config_path), *args],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_hwctl_shows_overdue_work_orders_and_the_outbox(hwd_daemon):
+    d = hwd_daemon(CONFIG.replace('[hall]\n', '[hall]\nfollowup_days = 2\n'), start=False)
+    d.config_path.write_text(f'[daemon]\nrpc = "{d.rpc}"\nevents = "{d.events_ep}"\nstate_dir = "{d.state_dir}"\n'
+                             f'test_clock = true\n\n' + d.config_path.read_text().split("\n\n", 1)[1])
+    d.start()
+    d.call("clock.set", {"now": "2026-11-23T09:00:00"})  # a Monday
+    serve(d)
+    r = d.call("hall.rate", {"window": "5", "score": 2})
+    assert "no outbox sink configured" in hwctl(d, "outbox")
+    [line] = [ln for ln in hwctl(d, "workorders").splitlines() if ln.split()[0] == str(r["workorder"]["id"])]
+    assert "open" in line and "2026-11-25" in line and "OVERDUE" not in line
+    d.call("clock.set", {"now": "2026-11-26T10:00:00"})
+    [line] = [ln for ln in hwctl(d, "workorders", "--overdue").splitlines()[1:]]
+    assert line.split()[0] == str(r["workorder"]["id"]) and line.endswith("OVERDUE")
