@@ -264,3 +264,25 @@ def test_the_rating_page_opens_the_provincial_h5_page(browser, hwd_daemon):
     finally:
         ui.stop()
         province.close()
+
+
+def test_the_reason_step_sends_what_was_chosen_when_time_runs_out(browser, hall, ui_server):
+    """Nobody presses 提交: 3 s before the rating deadline the page sends the score with the
+    reasons chosen so far — the citizen's own answer, nothing added."""
+    from playwright.sync_api import expect
+
+    page = browser.new_context(viewport=PORTRAIT, has_touch=True).new_page()
+    page.clock.install()
+    page.goto(f"{ui_server.url}/rate/5")
+    expect(page.locator("#rate-idle")).to_be_visible()
+    page.wait_for_timeout(300)
+    hall.call("hall.login", {"window": "5", "staff": "s01", "pin": STAFF_PIN})
+    serve(hall)
+    expect(page.locator("#rate-ask")).to_be_visible(timeout=10000)
+    page.locator('button[data-score="1"]').tap()
+    page.get_by_role("button", name="大厅环境或设施不好").tap()
+    expect(page.locator("#reason-left")).to_contain_text("秒后自动提交")
+    page.clock.fast_forward("00:58")  # rating_timeout_s = 60
+    expect(page.locator("#rate-thanks")).to_be_visible()
+    [r] = hall.call("hall.ratings", {"bad": True})
+    assert (r["score"], r["reasons"]) == (1, ["environment"])
