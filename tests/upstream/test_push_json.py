@@ -139,9 +139,11 @@ class ListSink:
     def __init__(self, name: str, backfill: bool, kinds=None):
         self.name, self.backfill, self.kinds = name, backfill, kinds
         self.got: list[str] = []
+        self.records: list[outbox.Record] = []
 
     def deliver(self, record):
         self.got.append(record.key)
+        self.records.append(record)
         return outbox.Sent()
 
 
@@ -158,6 +160,7 @@ def test_named_sinks_keep_their_own_cursor_and_state(tmp_path):
             wo = outbox.put(store.db, "workorder", "1", {"step": "callback"}, time.time())
         worker.notify()
         wait_until(lambda: phone.got == [wo] and county.got == old + [wo], what="new record to both sinks")
+        assert county.records[-1].origin == outbox.origin(store.db) and county.records[-1].ref == "1"
         rows = {s["sink"]: s for s in outbox.status(store.db, [county, phone])}
         assert rows["county"]["sent"] == 3 and rows["phone"]["sent"] == 1
     finally:
