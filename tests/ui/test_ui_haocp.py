@@ -10,7 +10,6 @@ flight, and after the restart that record arrives — once.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
