@@ -18,6 +18,7 @@ import time
 import pytest
 
 from conftest import ADMIN_PASSWORD, STAFF_PIN, UiServer, hall_config
+from test_ui_browser import _shot  # screenshots to tmp; to docs/screenshots with HWD_UI_SCREENSHOTS=1
 from hwd.upstream.emulator import Province, ProvincePage
 
 CHROMIUM = "/usr/bin/chromium"
@@ -109,6 +110,7 @@ def test_a_bad_rating_from_the_page_to_the_province(browser, hwd_daemon, tmp_pat
         rate.get_by_role("button", name="服务态度不好").tap()
         rate.get_by_role("button", name="办事效率低").tap()
         expect(rate.get_by_role("button", name="服务态度不好")).to_have_attribute("aria-pressed", "true")
+        _shot(rate, tmp_path, "rate-reasons")
         rate.locator("#reason-submit").tap()
         expect(rate.locator("#rate-thanks")).to_be_visible()
         [r1] = d.call("hall.ratings", {"bad": True})
@@ -156,6 +158,7 @@ def test_a_bad_rating_from_the_page_to_the_province(browser, hwd_daemon, tmp_pat
         row.locator("input[name=staff]").fill("m2")
         row.locator("button[type=submit]").click()
         expect(admin.locator(f"#wo-{wo}")).to_contain_text("已办结")
+        _shot(admin, tmp_path, "admin-haocp")
         steps = [s["step"] for s in d.call("hall.workorders", {"state": "closed"})[0]["steps"]]
         assert steps == ["open", "callback", "verify", "rectify", "close"]
 
