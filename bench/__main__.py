@@ -10,7 +10,7 @@ import traceback
 
 from bench.common import ROOT, Result, commit, machine
 
-MODULES = ["bench.core", "bench.hall", "bench.display", "bench.estimate"]
+MODULES = ["bench.core", "bench.hall", "bench.display", "bench.estimate", "bench.haocp"]
 
 
 def main(argv: list[str] | None = None) -> int:

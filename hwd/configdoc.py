@@ -52,7 +52,7 @@ def table(fields: Iterable[Field]) -> list[str]:
 
 
 def render() -> str:
-    from hwd.hall import config as hall
+    from hwd.hall import config as hall, rating_config
     from kiosk_ui import settings as ui
 
     out: list[str] = [
@@ -75,7 +75,10 @@ def render() -> str:
                           ("[[hall.kiosk]]", hall.KIOSK_FIELDS), ("[[hall.staff]]", hall.STAFF_FIELDS),
                           ("[hall.hours]", hall.HOURS_FIELDS), ("[[hall.hours.exception]]", hall.EXCEPTION_FIELDS),
                           ("[hall.priority]", hall.PRIORITY_FIELDS), ("[hall.no_show]", hall.NO_SHOW_FIELDS),
-                          ("[hall.appointments]", hall.APPOINTMENT_FIELDS)):
+                          ("[hall.appointments]", hall.APPOINTMENT_FIELDS),
+                          ("[hall.ratings]", rating_config.RATINGS_FIELDS),
+                          ("[[hall.ratings.reason]]", rating_config.REASON_FIELDS),
+                          ("[hall.upstream]", rating_config.UPSTREAM_FIELDS)):
         out += [f"### `{title}`", "", *table(fields)]
     out += ["## `[ui]`", "", "Read by `hwd-ui` (the pages); see `docs/ui.md`.", "", *table(ui.UI_FIELDS),
             "## Driver options", "", "Each driver's page in `docs/drivers/` explains them with examples.", ""]

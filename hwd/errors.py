@@ -52,6 +52,16 @@ APPOINTMENT_USED = 1170
 # capture (1030-1039)
 CAPTURE_REFUSED = 1030
 
+# 好差评, work orders and the outbox: 1150-1169
+UNKNOWN_REASON = 1150
+REASONS_NOT_ASKED = 1151
+BAD_CASE_NO = 1152
+UNKNOWN_WORKORDER = 1153
+BAD_STEP = 1154
+BAD_VERDICT = 1155
+NOTE_REQUIRED = 1156
+UNKNOWN_SINK = 1157
+
 
 class HwdError(Exception):
     """Base of every error hwd raises on purpose; carries a client-visible code."""

@@ -8,6 +8,7 @@
     hwctl capture DEVICE [--seconds S] [-o FILE] [--hexdump]
                                       record the device's port both ways (docs/deploy.md)
     hwctl keygen DIR [--name NAME]    write a CURVE key pair
+    hwctl outbox | workorders         the 好差评 upstream backlog and 差评 work orders
 
 It never hangs: a daemon that does not answer gives a clear message within a few seconds.
 """
@@ -29,6 +30,8 @@ EXTRA_COMMANDS: dict[str, str] = {
     # name -> "module:function(args, client)"; commands other parts add (print-test, doctor)
     "print-test": "drivers.printer.testpage:command",
     "doctor": "hwd.doctor:command",
+    "outbox": "hwd.haocp_cli:outbox",
+    "workorders": "hwd.haocp_cli:workorders",
 }
 
 
@@ -206,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_extra("print-test"))
     s = sub.add_parser("doctor", help="check this PC and say what to fix")
     s.set_defaults(func=_extra("doctor"))
+    from hwd import haocp_cli
+
+    haocp_cli.add_parsers(sub, _extra)
     return p
 
 

@@ -1,7 +1,8 @@
 """``/rate/<window>``: the evaluation page (好差评评价器) beside a window.
 
 Idle until ``hall.rating.requested`` arrives for this window; then five big buttons with the
-standard words; a press calls ``hall.rate``; a thank-you; back to idle when the engine's
+standard words; for 不满意 and worse one reason step (rate.js: asked once, 跳过 keeps the score
+without reasons); a press calls ``hall.rate``; a thank-you; back to idle when the engine's
 ``timeout_s`` runs out (no answer is recorded as unrated by the engine, never as a score).
 """
 
@@ -37,6 +38,12 @@ def rate(window: str):
     if score not in dict(LEVELS):
         return jsonify({"ok": False, "error": "请选择评价"}), 400
     params = {"window": window, "score": score, "channel": "page"}
+    reasons = body.get("reasons")
+    if reasons is not None:
+        if not (isinstance(reasons, list) and len(reasons) <= 20 and all(isinstance(r, str) and len(r) <= 32
+                                                                         for r in reasons)):
+            return jsonify({"ok": False, "error": "差评原因有误"}), 400
+        params["reasons"] = reasons
     if body.get("ticket"):
         params["ticket"] = body["ticket"]
     try:

@@ -15,6 +15,7 @@ SIMPLE_ACTIONS = ("call_next", "recall", "no_show", "start", "finish", "pause", 
 RATE_ACTIONS = tuple(f"rate:{n}" for n in range(1, 6))
 _SERVICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _KEY_NAME = re.compile(r"^(KEY|BTN)_[A-Z0-9_]+$")
+_REASON_RATE = re.compile(r"^rate:[12]:[A-Za-z0-9_.-]{1,32}(,[A-Za-z0-9_.-]{1,32}){0,7}$")
 
 
 def check_action(action: object) -> str | None:
@@ -23,10 +24,12 @@ def check_action(action: object) -> str | None:
         return "an action is a string"
     if action in SIMPLE_ACTIONS or action in RATE_ACTIONS:
         return None
+    if _REASON_RATE.match(action):  # an evaluator whose 差评 keys name their reason: rate:2:attitude
+        return None
     if action.startswith("transfer:"):
         return None if _SERVICE.match(action[len("transfer:"):]) else "transfer:<service id> needs a service id"
-    return (f"unknown action {action!r}; use rate:1..rate:5, {', '.join(SIMPLE_ACTIONS)} "
-            "or transfer:<service>")
+    return (f"unknown action {action!r}; use rate:1..rate:5, rate:1|2:<reason>[,<reason>], "
+            f"{', '.join(SIMPLE_ACTIONS)} or transfer:<service>")
 
 
 def parse_hex(text: str) -> bytes:

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 from hwd import errors
 from hwd.clock import parse_time
 from hwd.errors import HwdError
-from hwd.hall import stats
+from hwd.hall import rating_api, stats
+from hwd.hall.ratings import CHANNELS
 from hwd.hall.config import PRIORITY_CLASSES
 from hwd.schema import Field
 
@@ -48,10 +49,12 @@ def register(methods: Any, engine: "HallEngine") -> None:
     add("hall.logout", lambda p: engine.run(core().logout, p["window"], p["staff"]),
         (WINDOW, Field("staff", str, None)), "a clerk logs out; the window closes")
     add("hall.rate", lambda p: engine.run(core().ratings.rate, p["score"], window=p["window"], ticket=p["ticket"],
-                                          channel=p["channel"], reason=p["reason"]),
+                                          channel=p["channel"], reason=p["reason"], reasons=p["reasons"]),
         (Field("score", int, min=1, max=5), Field("window", str, None), Field("ticket", (int, str), None),
-         Field("channel", str, "rpc"), Field("reason", str, None)),
-        "rate the last service of a window (or a ticket): 5 非常满意 … 1 非常不满意")
+         Field("channel", str, "rpc", choices=CHANNELS), Field("reason", str, None),
+         Field("reasons", list, None, items=str)),
+        "rate the last service of a window (or a ticket): 5 非常满意 … 1 非常不满意; reasons: 差评 reason codes")
+    rating_api.register(methods, engine)
     add("hall.state", lambda p: engine.snapshot(), (), "snapshot: windows, queues, recent calls, seq", replay=False)
     add("hall.stats", lambda p: _stats(engine, p),
         (Field("from", str, None), Field("to", str, None), Field("group_by", str, "service", choices=stats.GROUPS)),
@@ -164,7 +167,7 @@ def _export(engine: "HallEngine", p: dict) -> str:
     if p["what"] == "stats":
         return stats.to_csv(stats.compute(engine.store, start, end, p["group_by"], engine.tz))
     if p["what"] == "ratings":
-        return stats.to_csv(engine.core.ratings.query(start, end, limit=1_000_000))
+        return stats.to_csv(engine.core.ratings.export(start, end))
     rows = engine.store.all("SELECT * FROM tickets WHERE issued_ts >= ? AND issued_ts < ? ORDER BY id", (start, end))
     keep = ("id", "day", "number", "service", "priority", "state", "window", "staff", "issued_at", "called_at",
             "started_at", "finished_at", "recalls", "transfers", "printed", "rating_state")

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from hwd.config import ID_RE, LoadContext, device_ref
+from hwd.hall import rating_config
+from hwd.hall.rating_config import RatingRules, Upstream, load_ratings, load_upstream
 from hwd.schema import Field, check_table
 
 WINDOW_KINDS = ("综合", "专业", "老年人", "军人优先", "帮办代办", "办不成事")
@@ -78,6 +80,7 @@ def _pin_hash(value: str) -> str | None:
 
 HALL_FIELDS = (
     Field("name", str, "政务服务中心", doc="printed on tickets"),
+    Field("region_code", str, "", check=lambda v: rating_config.region_code(v), doc="区划 code of the hall (12 digits) sent with every rating"),
     Field("database", str, None, doc="SQLite file; default STATE_DIR/hall.sqlite3"),
     Field("sync", str, "full", choices=("full", "normal"), doc="SQLite synchronous mode"),
     Field("expire_at", str, "23:30", check=_hhmm, doc="unserved tickets expire at this time each day"),
@@ -99,6 +102,8 @@ HALL_FIELDS = (
     Field("priority", dict, {}),
     Field("no_show", dict, {}),
     Field("appointments", dict, {}),
+    Field("ratings", dict, {}, doc="差评 reasons and work-order deadlines, see [hall.ratings]"),
+    Field("upstream", dict, {}, doc="the provincial 好差评 link, see [hall.upstream]"),
 )
 SERVICE_FIELDS = (
     Field("id", str, check=_id), Field("name", str), Field("prefix", str),
@@ -106,6 +111,9 @@ SERVICE_FIELDS = (
     Field("department", str, ""),
     Field("materials", list, [], items=str), Field("conditions", str, ""),
     Field("time_limit", str, ""), Field("fees", str, ""),
+    Field("matter_code", str, "", doc="事项编码 of the matter in the provincial catalogue"),
+    Field("impl_code", str, "", doc="实施编码 (implementation code) of the matter at this hall"),
+    Field("matter_version", str, "", doc="version of the matter's catalogue entry"),
 )
 WINDOW_FIELDS = (
     Field("id", str, check=_id), Field("name", str), Field("kind", str, "综合", choices=WINDOW_KINDS),
@@ -167,6 +175,9 @@ class Service:
     conditions: str = ""
     time_limit: str = ""
     fees: str = ""
+    matter_code: str = ""
+    impl_code: str = ""
+    matter_version: str = ""
 
 
 @dataclass
@@ -210,6 +221,7 @@ class Hours:
 @dataclass
 class HallConfig:
     name: str = "政务服务中心"
+    region_code: str = ""
     database: Path | None = None
     sync: str = "full"
     expire_at: str = "23:30"
@@ -235,6 +247,8 @@ class HallConfig:
     appt_early_minutes: int = 30
     appt_late_minutes: int = 15
     appt_slot_minutes: int = 30
+    ratings: RatingRules = field(default_factory=RatingRules)
+    upstream: Upstream = field(default_factory=Upstream)
     appt_code_alphabet: str = "0123456789"
     appt_code_length: int = 8
 
@@ -267,7 +281,9 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
                      expire_at=v["expire_at"], rating_timeout_s=float(v["rating_timeout_s"]),
                      followup_days=v["followup_days"], announce_repeat=v["announce_repeat"],
                      print_wait_ms=v["print_wait_ms"], ticket_footer=v["ticket_footer"], ticket_qr=v["ticket_qr"],
-                     recent_calls=v["recent_calls"])
+                     recent_calls=v["recent_calls"], region_code=v["region_code"])
+    cfg.ratings = load_ratings(v["ratings"], base + ("ratings",), ctx.problems)
+    cfg.upstream = load_upstream(v["upstream"], base + ("upstream",), ctx.problems)
     for i, dev in enumerate(v["displays"]):
         if device_ref(ctx, base + ("displays", i), dev, "display"):
             cfg.displays.append(dev)

@@ -20,6 +20,7 @@ from hwd.hall import selection, views
 from hwd.hall.config import HallConfig
 from hwd.hall.estimate import WaitEstimator
 from hwd.hall.hours import Calendar
+from hwd.hall.rating_store import RatingContext
 from hwd.hall.ratings import Ratings
 from hwd.hall.store import Store
 
@@ -37,7 +38,8 @@ class HallCore:
         self.calendar = Calendar(cfg.hours)
         self.pending: list[tuple[str, dict]] = []
         self.staff_required = bool(cfg.staff)
-        self.ratings = Ratings(self)
+        self.ratings = Ratings(RatingContext(store, cfg, clock, self.calendar, self.emit, self.ticket_lookup,
+                                             self._window))
         self.day: str | None = None  # the business day the hall is in; set by the first roll()
         self._high = 0.0  # the latest wall time seen on this day (a backward jump is measured from it)
         self._last_key = 0.0  # the latest sort key handed out today: issue order survives a jump back
@@ -285,7 +287,8 @@ class HallCore:
             self.emit("hall.ticket.done", {**_public(view), "outcome": "done"})
             self.emit("hall.rating.requested", {"window": wid, "ticket": t["id"], "number": t["number"],
                                                 "timeout_s": self.cfg.rating_timeout_s,
-                                                "deadline": views.iso(deadline, self.tz)})
+                                                "deadline": views.iso(deadline, self.tz),
+                                                **self.ratings.request_extras(self.store.ticket(t["id"]))})
         return view
 
     def no_show(self, wid: str) -> dict:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from drivers.idcard.privacy import age_on, mask_name
-from hwd import clock as clocks, errors
+from hwd import clock as clocks, errors, outbox, upstream
 from hwd.errors import HwdError
 from hwd.hall import api, views
 from hwd.hall.appointments import Appointments
@@ -51,6 +51,7 @@ class HallEngine:
         self.store: Store | None = None
         self.core: HallCore | None = None
         self.appointments: Appointments | None = None
+        self.outbox: outbox.Worker | None = None
         self._ticker: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
         self._keypads = {w.keypad: w.id for w in self.cfg.windows.values() if w.keypad}
@@ -66,6 +67,13 @@ class HallEngine:
             raise StartupError(f"cannot open the hall database {path}: {exc}") from None
         self.core = HallCore(self.cfg, self.store, self.clock)
         self.appointments = Appointments(self.core)
+        try:
+            sinks = upstream.sinks(self.cfg)
+        except HwdError as exc:  # e.g. the signing library is not installed
+            from hwd.daemon import StartupError
+            raise StartupError(f"[hall.upstream]: {exc}") from None
+        self.outbox = outbox.Worker(path, sinks, self.cfg.upstream.retry_s, self.cfg.upstream.retry_max_s)
+        self.outbox.start()
         clocks.register(self.methods, self.clock)
         api.register(self.methods, self)
         await self._start_nodes()
@@ -94,6 +102,8 @@ class HallEngine:
             task.cancel()
         await asyncio.gather(*self._tasks, *([self._ticker] if self._ticker else []), return_exceptions=True)
         await self.outputs.close()
+        if self.outbox is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.outbox.stop)
         if self.store is not None:
             self.store.close()
 
@@ -116,6 +126,8 @@ class HallEngine:
         return result
 
     def _flush(self) -> None:
+        if self.core.pending and self.outbox is not None:
+            self.outbox.notify()
         for topic, data in self.core.drain():
             self.bus.publish(topic, data)
             if topic == "hall.window.state":
@@ -296,7 +308,9 @@ class HallEngine:
         try:
             name, _, arg = action.partition(":")
             if name == "rate":
-                self.run(self.core.ratings.rate, int(arg), window=wid, channel="keypad")
+                score, _, reasons = arg.partition(":")  # rate:2:attitude,efficiency — a reason key
+                self.run(self.core.ratings.rate, int(score), window=wid, channel="keypad",
+                         reasons=reasons.split(",") if reasons else None)
             elif name in ("call_next", "recall", "no_show", "start", "finish"):
                 self.run(getattr(self.core, name), wid)
             elif name in ("pause", "resume"):

@@ -1,48 +1,68 @@
-"""好差评, one rating per service (一次一评): the rating request after ``finish``, the first score
-within the timeout, ``unrated`` when none comes (never a default score), and the follow-up of
-bad ratings (不满意, 非常不满意) with a deadline counted in working days.
+"""好差评, one rating per service (一次一评): the first score within the timeout after ``finish``,
+with its 差评 reasons; ``unrated`` when none comes (never a default score); the 办件编号 a clerk
+attaches during or after the service. Every change writes its upstream record to the outbox in
+the same transaction, and a 差评 opens its work order (hwd.hall.workorders).
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from typing import TYPE_CHECKING, Any
+import re
+from typing import Any
 
-from hwd import errors
+from hwd import errors, outbox
 from hwd.clock import Deadlines
 from hwd.errors import HwdError
-from hwd.hall import views
-
-if TYPE_CHECKING:
-    from hwd.hall.core import HallCore
+from hwd.hall import rating_store as rs, views, workorders
+from hwd.hall.rating_store import RatingContext
 
 log = logging.getLogger("hwd.hall.ratings")
 BAD_SCORE = 2  # 不满意 and worse
+CHANNELS = ("keypad", "pad", "page", "phone", "rpc")
+CASE_NO = re.compile(r"^[0-9A-Za-z_.:/-]{1,64}$")
 
 
 class Ratings:
-    def __init__(self, core: "HallCore"):
-        self.core = core
-        self.store = core.store
-        self.deadlines = Deadlines(core.clock)  # rating timeouts, on monotonic time
+    def __init__(self, ctx: RatingContext):
+        self.ctx = ctx
+        self.store = ctx.store
+        self.workorders = workorders.WorkOrders(ctx)
+        self.deadlines = Deadlines(ctx.clock)  # rating timeouts, on monotonic time
         for t in self.store.all("SELECT id, rating_deadline FROM tickets WHERE rating_state = 'pending'"):
-            self.deadlines.restore(t["id"], t["rating_deadline"] or 0.0, core.cfg.rating_timeout_s)
+            self.deadlines.restore(t["id"], t["rating_deadline"] or 0.0, ctx.cfg.rating_timeout_s)
 
     def requested(self, ticket_id: int) -> None:
         """The rating of ``ticket_id`` is asked for now (``finish``); it times out on its own."""
-        self.deadlines.add(ticket_id, self.core.cfg.rating_timeout_s)
+        self.deadlines.add(ticket_id, self.ctx.cfg.rating_timeout_s)
+
+    def check_reasons(self, score: int, reasons: list | None) -> list[str]:
+        if not reasons:
+            return []
+        names = self.ctx.cfg.ratings.reason_names()
+        if score > BAD_SCORE:
+            raise HwdError("只有不满意的评价需要选择原因", errors.REASONS_NOT_ASKED, {"score": score})
+        out: list[str] = []
+        for code in reasons:
+            if not isinstance(code, str) or code not in names:
+                raise HwdError(f"未知的差评原因 {code!r}", errors.UNKNOWN_REASON,
+                               {"reason": code, "known": list(names)})
+            if code not in out:
+                out.append(code)
+        return out
 
     def rate(self, score: int, window: str | None = None, ticket: Any = None, channel: str = "rpc",
-             reason: str | None = None) -> dict:
-        core, store = self.core, self.store
+             reason: str | None = None, reasons: list | None = None) -> dict:
+        ctx, store = self.ctx, self.store
         if score not in views.LEVELS:
             raise HwdError("评价分值应为1到5", errors.INVALID_PARAMS)
-        now = core.clock.time()
+        codes = self.check_reasons(score, reasons)
+        now = ctx.clock.time()
         with store.tx():
             if ticket is not None:
-                t = core.ticket_lookup(ticket)
+                t = ctx.ticket(ticket)
             elif window is not None:
-                w = core._window(window)
+                w = ctx.window(window)
                 t = store.ticket(w["last_done"]) if w["last_done"] else None
                 if t is None:
                     raise HwdError("当前没有待评价的服务", errors.NO_CURRENT_TICKET, {"window": window})
@@ -57,21 +77,63 @@ class Ratings:
                 raise HwdError("当前没有待评价的服务（评价已超时）", errors.NO_CURRENT_TICKET,
                                {"ticket": t["id"], "rating_state": t["rating_state"]})
             bad = score <= BAD_SCORE
-            day = core.clock.now().date()
-            due = core.calendar.add_working_days(day, core.cfg.followup_days).isoformat() if bad else None
-            rid = store.db.execute(
-                "INSERT INTO ratings (ticket, number, score, window, staff, service, channel, ts, day, bad, "
-                "reason, followup_due, followup_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (t["id"], t["number"], score, t["window"], t["staff"], t["service"], channel, now, day.isoformat(),
-                 int(bad), reason, due, "open" if bad else None)).lastrowid
+            day = ctx.clock.now().date()
+            due = ctx.calendar.add_working_days(day, ctx.cfg.followup_days).isoformat() if bad else None
+            svc = ctx.cfg.services.get(t["service"])
+            rid = rs.insert_rating(
+                store, ticket=t["id"], number=t["number"], score=score, window=t["window"], staff=t["staff"],
+                service=t["service"], channel=channel, ts=now, day=day.isoformat(), bad=int(bad), reason=reason,
+                followup_due=due, followup_state="open" if bad else None, region_code=ctx.cfg.region_code,
+                service_start=t["started_ts"] or t["called_ts"], service_end=t["finished_ts"],
+                labels=json.dumps(codes), matter_code=svc.matter_code if svc else "",
+                impl_code=svc.impl_code if svc else "", matter_version=svc.matter_version if svc else "",
+                case_no=t["case_no"])
             store.update_ticket(t["id"], rating_state="rated")
             self.deadlines.discard(t["id"])
             store.log(now, "rate", t["id"], t["window"], t["staff"], str(score))
-            view = views.rating(store.one("SELECT * FROM ratings WHERE id = ?", (rid,)), core.tz)
-            core.emit("hall.rating", view)
+            row = rs.rating(store, rid)
+            outbox.put(store.db, "rating", str(rid), rs.rating_record(ctx, row), now)
+            if bad:
+                self.workorders.open(row, due)
+            view = rs.rating_view(ctx, row)
+            ctx.emit("hall.rating", view)
         if bad:
-            log.info("bad rating %d for ticket %s at window %s; follow up by %s", score, t["number"], t["window"], due)
+            log.info("bad rating %d for ticket %s at window %s (%d reasons); work order due %s", score, t["number"],
+                     t["window"], len(codes), due)
         return view
+
+    def attach_case(self, ticket: Any, case_no: str, staff: str | None = None) -> dict:
+        """The clerk gives the ticket its 办件编号 (the window system's case number), during the
+        service or later; a rating already made (or timed out) is sent again with it."""
+        ctx, store = self.ctx, self.store
+        case_no = (case_no or "").strip()
+        if not CASE_NO.match(case_no):
+            raise HwdError("办件编号格式不对（1-64位字母、数字或 - _ . : /）", errors.BAD_CASE_NO, {"case_no": case_no})
+        now = ctx.clock.time()
+        with store.tx():
+            t = ctx.ticket(ticket)
+            previous = t["case_no"]
+            out = {"ticket": t["id"], "number": t["number"], "case_no": case_no, "previous": previous,
+                   "rating": None, "sent": False}
+            r = rs.rating_of_ticket(store, t["id"])
+            out["rating"] = r["id"] if r else None
+            if previous == case_no:
+                return out
+            store.update_ticket(t["id"], case_no=case_no)
+            store.log(now, "case", t["id"], t["window"], staff, case_no)
+            if r is not None:
+                store.db.execute("UPDATE ratings SET case_no = ? WHERE id = ?", (case_no, r["id"]))
+            if t["rating_state"] in ("rated", "unrated"):
+                n = store.one("SELECT COUNT(*) AS n FROM actions WHERE ticket = ? AND action = 'case'", (t["id"],))["n"]
+                base = rs.rating_record(ctx, rs.rating(store, r["id"])) if r else \
+                    rs.unrated_record(ctx, store.ticket(t["id"]))
+                outbox.put(store.db, "case", f"{t['id']}:{n}",
+                           dict(base, previous_case_no=previous, attached_by=staff, attached_at=views.iso(now, ctx.tz)),
+                           now)
+                out["sent"] = True
+            ctx.emit("hall.case", {"ticket": t["id"], "number": t["number"], "case_no": case_no,
+                                   "rating": out["rating"]})
+        return out
 
     def expire_due(self) -> int:
         """Mark pending ratings whose time is up as unrated."""
@@ -87,22 +149,24 @@ class Ratings:
 
     def _unrated(self, t: dict) -> None:
         self.deadlines.discard(t["id"])
+        now = self.ctx.clock.time()
         self.store.update_ticket(t["id"], rating_state="unrated")
-        self.store.log(self.core.clock.time(), "unrated", t["id"], t["window"], t["staff"])
-        self.core.emit("hall.rating.unrated", {"ticket": t["id"], "number": t["number"], "window": t["window"]})
+        self.store.log(now, "unrated", t["id"], t["window"], t["staff"])
+        outbox.put(self.store.db, "unrated", str(t["id"]), rs.unrated_record(self.ctx, t), now)
+        self.ctx.emit("hall.rating.unrated", {"ticket": t["id"], "number": t["number"], "window": t["window"]})
 
     def followup(self, rating_id: int, note: str, staff: str | None = None) -> dict:
         store = self.store
         with store.tx():
-            row = store.one("SELECT * FROM ratings WHERE id = ?", (rating_id,))
+            row = rs.rating(store, rating_id)
             if row is None:
                 raise HwdError("没有找到该评价", errors.NOT_FOUND, {"rating": rating_id})
             if not row["bad"]:
                 raise HwdError("只有差评需要整改回访", errors.BAD_STATE, {"rating": rating_id})
             store.db.execute("UPDATE ratings SET followup_state = 'done', followup_note = ?, followup_ts = ?, "
-                             "followup_by = ? WHERE id = ?", (note, self.core.clock.time(), staff, rating_id))
-            view = views.rating(store.one("SELECT * FROM ratings WHERE id = ?", (rating_id,)), self.core.tz)
-            self.core.emit("hall.rating.followup", view)
+                             "followup_by = ? WHERE id = ?", (note, self.ctx.clock.time(), staff, rating_id))
+            view = rs.rating_view(self.ctx, rs.rating(store, rating_id))
+            self.ctx.emit("hall.rating.followup", view)
         return view
 
     def query(self, start: float | None, end: float | None, bad: bool | None = None, open_only: bool = False,
@@ -124,4 +188,31 @@ class Ratings:
                 where.append(f"{key} = ?")
                 args.append(value)
         sql = "SELECT * FROM ratings" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY ts DESC LIMIT ?"
-        return [views.rating(r, self.core.tz) for r in self.store.all(sql, tuple(args) + (limit,))]
+        return [rs.rating_view(self.ctx, r) for r in self.store.all(sql, tuple(args) + (limit,))]
+
+    def export(self, start: float, end: float) -> list[dict]:
+        """Ratings as flat CSV rows: labels joined, the work order's state and due date as columns."""
+        out = []
+        for view in self.query(start, end, limit=1_000_000):
+            wo = view.pop("workorder", None) or {}
+            view["reasons"] = ",".join(view["reasons"])
+            view["reason_names"] = "、".join(view["reason_names"])
+            view.update(workorder=wo.get("id"), workorder_state=wo.get("state"), workorder_due=wo.get("due"))
+            out.append(view)
+        return out
+
+    def request_extras(self, t: dict) -> dict:
+        """Fields the rating request event carries besides the ticket: the reason list, and for
+        the h5 adapter the provincial page to open."""
+        out: dict[str, Any] = {}
+        rules = self.ctx.cfg.ratings
+        if rules.ask_reasons:
+            out["reasons"] = [{"code": r.code, "name": r.name} for r in rules.reasons]
+        if self.ctx.cfg.upstream.adapter == "h5":
+            out["h5_url"] = self.h5_url(t)
+        return out
+
+    def h5_url(self, t: dict) -> str:
+        from hwd.upstream import h5
+
+        return h5.page_url(self.ctx.cfg.upstream, h5.fields_of(self.ctx, t))

@@ -2,7 +2,8 @@
 
 Rows per window, service, staff, day or hour over a period of issue times: issued, served,
 no-show, expired, mean and p90 waiting time (issued → first call), mean service time (start →
-finish), ratings by level, rated, unrated and the rating rate (rated / served). Tickets never
+finish), ratings by level, rated, unrated and the rating rate (rated / served). Ratings excluded
+after 申诉复核 count only in ``excluded``, not in the levels, ``rated`` or ``bad``. Tickets never
 called have no window or clerk, so they count only in the service, day and hour groupings.
 """
 
@@ -55,7 +56,7 @@ def _mean(values: list[float]) -> float | None:
 def compute(store: Any, start: float, end: float, group_by: str, tz: dt.tzinfo) -> list[dict]:
     if group_by not in GROUPS:
         raise HwdError(f"group_by is one of {', '.join(GROUPS)}", errors.INVALID_PARAMS)
-    tickets = store.all("SELECT t.*, r.score AS score FROM tickets t LEFT JOIN ratings r ON r.ticket = t.id "
+    tickets = store.all("SELECT t.*, r.score AS score, r.excluded AS excluded FROM tickets t LEFT JOIN ratings r ON r.ticket = t.id "
                         "WHERE t.issued_ts >= ? AND t.issued_ts < ? ORDER BY t.issued_ts", (start, end))
     groups: dict[str, list[dict]] = {}
     for t in tickets:
@@ -73,7 +74,7 @@ def compute(store: Any, start: float, end: float, group_by: str, tz: dt.tzinfo) 
         service = [t["finished_ts"] - t["started_ts"] for t in items
                    if t["state"] == "done" and t["started_ts"] is not None and t["finished_ts"] is not None]
         served = sum(1 for t in items if t["state"] == "done")
-        rated = [t["score"] for t in items if t["score"] is not None]
+        rated = [t["score"] for t in items if t["score"] is not None and not t["excluded"]]
         wait_p90 = p90(waits)
         rows.append({
             group_by: key, "issued": len(items),
@@ -86,6 +87,7 @@ def compute(store: Any, start: float, end: float, group_by: str, tz: dt.tzinfo) 
             "ratings": {views.LEVELS[s]: sum(1 for r in rated if r == s) for s in sorted(views.LEVELS, reverse=True)},
             "rated": len(rated), "unrated": sum(1 for t in items if t["rating_state"] == "unrated"),
             "bad": sum(1 for r in rated if r <= 2),
+            "excluded": sum(1 for t in items if t["excluded"]),
             "rating_rate": round(len(rated) / served, 3) if served else None,
         })
     return rows

@@ -57,11 +57,57 @@ MIGRATIONS = [
     """
     CREATE INDEX tickets_called ON tickets (called_ts) WHERE called_ts IS NOT NULL;
     """,
-    # pages: the window a recent call went to, after the ticket was requeued or transferred
+    # 3: 好差评 records the upstream needs, 差评 work orders (append-only steps), and the outbox
+    """
+    ALTER TABLE tickets ADD COLUMN case_no TEXT;
+    ALTER TABLE ratings ADD COLUMN region_code TEXT;
+    ALTER TABLE ratings ADD COLUMN service_start REAL;
+    ALTER TABLE ratings ADD COLUMN service_end REAL;
+    ALTER TABLE ratings ADD COLUMN labels TEXT;
+    ALTER TABLE ratings ADD COLUMN matter_code TEXT;
+    ALTER TABLE ratings ADD COLUMN impl_code TEXT;
+    ALTER TABLE ratings ADD COLUMN matter_version TEXT;
+    ALTER TABLE ratings ADD COLUMN case_no TEXT;
+    ALTER TABLE ratings ADD COLUMN excluded INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE workorders (
+        id INTEGER PRIMARY KEY, rating INTEGER NOT NULL UNIQUE REFERENCES ratings (id),
+        state TEXT NOT NULL, verdict TEXT, opened_ts REAL NOT NULL, callback_due TEXT, due TEXT NOT NULL,
+        closed_ts REAL);
+    CREATE INDEX workorders_state ON workorders (state);
+    CREATE TABLE workorder_steps (
+        id INTEGER PRIMARY KEY, workorder INTEGER NOT NULL REFERENCES workorders (id), step TEXT NOT NULL,
+        from_state TEXT NOT NULL, to_state TEXT NOT NULL, verdict TEXT, note TEXT, staff TEXT, ts REAL NOT NULL);
+    CREATE INDEX workorder_steps_order ON workorder_steps (workorder, id);
+    CREATE TRIGGER workorder_steps_no_update BEFORE UPDATE ON workorder_steps
+        BEGIN SELECT RAISE(ABORT, 'work-order steps are append-only'); END;
+    CREATE TRIGGER workorder_steps_no_delete BEFORE DELETE ON workorder_steps
+        BEGIN SELECT RAISE(ABORT, 'work-order steps are append-only'); END;
+    CREATE TABLE outbox (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+                         ref TEXT NOT NULL, payload TEXT NOT NULL, ts REAL NOT NULL);
+    CREATE TABLE outbox_sinks (name TEXT PRIMARY KEY, cursor INTEGER NOT NULL);
+    CREATE TABLE outbox_delivery (
+        record INTEGER NOT NULL REFERENCES outbox (id), sink TEXT NOT NULL, state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0, next_ts REAL NOT NULL, last_error TEXT, sent_ts REAL,
+        replay INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (sink, record));
+    CREATE INDEX outbox_delivery_due ON outbox_delivery (sink, state, record);
+    """,
+    # 4:  the window a recent call went to, after the ticket was requeued or transferred
     """
     CREATE INDEX actions_ticket ON actions (ticket, id) WHERE action IN ('call', 'recall');
     """,
 ]
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (a trigger body holds ``;`` of its own)."""
+    out, buf = [], ""
+    for piece in script.split(";"):
+        buf += piece + ";"
+        if sqlite3.complete_statement(buf):
+            if buf.strip(" \n;"):
+                out.append(buf.strip())
+            buf = ""
+    return out
 
 
 class StoreError(Exception):
@@ -90,9 +136,8 @@ class Store:
         for n in range(version, len(MIGRATIONS)):
             log.info("migrating %s to schema %d", self.path, n + 1)
             with self.tx():
-                for statement in MIGRATIONS[n].split(";"):
-                    if statement.strip():
-                        self.db.execute(statement)
+                for statement in _statements(MIGRATIONS[n]):
+                    self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {n + 1}")
 
     @contextlib.contextmanager

@@ -35,6 +35,8 @@ def ticket(row: dict, cfg: HallConfig, tz: dt.tzinfo) -> dict:
         out["origin_service"] = row["origin_service"]
     if row.get("appointment"):
         out["appointment"] = row["appointment"]
+    if row.get("case_no"):
+        out["case_no"] = row["case_no"]
     if row.get("holder"):
         out["holder"] = row["holder"]
     if not row["printed"] and row.get("print_error"):

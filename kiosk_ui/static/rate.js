@@ -1,10 +1,13 @@
-/* The rating page: wait for hall.rating.requested for this window, five buttons, thanks, idle. */
+/* The rating page: wait for hall.rating.requested for this window, five buttons, for 不满意 and
+   worse one reason step (asked once; 跳过 sends the score without reasons), thanks, idle.
+   With the h5 adapter the request carries the province's page and the pad opens it. */
 "use strict";
 (function () {
   const root = document.getElementById("rate");
   const win = root.dataset.window;
   const $ = function (id) { return document.getElementById(id); };
-  let request = null, deadline = 0, timer = null, back = null;
+  const MARGIN_MS = 3000;  // the reason step ends this long before the engine's rating deadline
+  let request = null, deadline = 0, timer = null, back = null, pending = null;
   HWD.clock($("clock"));
   document.addEventListener("contextmenu", function (e) { e.preventDefault(); });
 
@@ -12,27 +15,63 @@
     document.querySelectorAll(".rate-screen").forEach(function (s) { s.classList.toggle("active", s.id === "rate-" + name); });
     root.dataset.screen = name;
   }
-  function idle() { request = null; clearInterval(timer); show("idle"); }
+  function idle() { request = null; pending = null; clearInterval(timer); show("idle"); }
+  function thanks() { clearInterval(timer); show("thanks"); clearTimeout(back); back = setTimeout(idle, 5000); }
   function tick() {
     const left = Math.ceil((deadline - Date.now()) / 1000);
+    if (pending) {
+      if (deadline - Date.now() <= MARGIN_MS) { send(pending.score, chosen()); return; }
+      $("reason-left").textContent = Math.max(0, left - MARGIN_MS / 1000) + " 秒后自动提交";
+      return;
+    }
     if (left <= 0) { idle(); return; }
     $("rate-left").textContent = left + " 秒后自动关闭";
   }
-  $("rate-buttons").addEventListener("click", async function (e) {
-    const b = e.target.closest("button[data-score]");
-    if (!b || !request) return;
-    const body = {score: Number(b.dataset.score), ticket: request.ticket};
-    request = null; clearInterval(timer);
+  function chosen() {
+    return Array.prototype.map.call(document.querySelectorAll("#reason-buttons button[aria-pressed=true]"),
+      function (b) { return b.dataset.reason; });
+  }
+  async function send(score, reasons) {
+    const req = pending ? pending.request : request;
+    if (!req) return;
+    const body = {score: score, ticket: req.ticket};
+    if (reasons && reasons.length) body.reasons = reasons;
+    request = null; pending = null; clearInterval(timer);
     const r = await HWD.api(root.dataset.base + "/api/rate", body);
     if (!r.ok) { $("message-text").textContent = r.error || "评价没有成功"; $("message").hidden = false;
       setTimeout(function () { $("message").hidden = true; }, 3000); }
-    show("thanks");
-    clearTimeout(back); back = setTimeout(idle, 5000);
+    thanks();
+  }
+  function askReasons(score) {
+    const box = $("reason-buttons");
+    box.textContent = "";
+    request.reasons.forEach(function (r) {
+      const b = document.createElement("button");
+      b.type = "button"; b.className = "reason-btn"; b.dataset.reason = r.code;
+      b.setAttribute("aria-pressed", "false"); b.textContent = r.name;
+      box.appendChild(b);
+    });
+    pending = {score: score, request: request};
+    show("reasons"); tick();
+  }
+  $("rate-buttons").addEventListener("click", function (e) {
+    const b = e.target.closest("button[data-score]");
+    if (!b || !request || pending) return;
+    const score = Number(b.dataset.score);
+    if (score <= 2 && request.reasons && request.reasons.length) { askReasons(score); return; }
+    send(score, null);
   });
+  $("reason-buttons").addEventListener("click", function (e) {
+    const b = e.target.closest("button[data-reason]");
+    if (b) b.setAttribute("aria-pressed", b.getAttribute("aria-pressed") === "true" ? "false" : "true");
+  });
+  $("reason-submit").addEventListener("click", function () { if (pending) send(pending.score, chosen()); });
+  $("reason-skip").addEventListener("click", function () { if (pending) send(pending.score, null); });
   HWD.live("/live?topic=hall.rating", {
     "hall.rating.requested": function (ev) {
       if (String(ev.window) !== win) return;
-      request = ev;
+      if (ev.h5_url) { location.assign(ev.h5_url); return; }
+      request = ev; pending = null;
       $("rate-ticket").textContent = ev.number ? ev.number + " 号" : "";
       deadline = Date.now() + 1000 * Number(ev.timeout_s || 30);
       clearInterval(timer); clearTimeout(back);
@@ -40,11 +79,13 @@
       show("ask");
     },
     "hall.rating.unrated": function (ev) {
-      if (String(ev.window) === win && request && ev.ticket === request.ticket) idle();
+      const req = pending ? pending.request : request;
+      if (String(ev.window) === win && req && ev.ticket === req.ticket) idle();
     },
     "hall.rating": function (ev) {
-      if (String(ev.window) === win && request && (!ev.ticket || ev.ticket === request.ticket)) {
-        request = null; clearInterval(timer); show("thanks"); clearTimeout(back); back = setTimeout(idle, 5000);
+      const req = pending ? pending.request : request;
+      if (String(ev.window) === win && req && (!ev.ticket || ev.ticket === req.ticket)) {
+        request = null; pending = null; thanks();
       }
     },
   }, {onStatus: function (ok) { $("offline").hidden = ok; }});

@@ -1,0 +1,294 @@
+"""A transactional outbox: records written in the same SQLite transaction as the change they
+describe, delivered to named sinks (the provincial 好差评 system, later a county database or a
+phone notifier) at least once, each with a stable idempotency key so the receiver de-duplicates.
+
+Why: a rating must reach the province even if the network is down for days, the PC is switched
+off or hwd is killed between sending and noting it. So nothing is sent from the request path;
+the change and its outbox row commit together, and a worker thread delivers afterwards.
+
+Tables (created by the hall store's migrations): ``outbox`` (one row per record: key, kind, ref,
+JSON payload, time), ``outbox_sinks`` (each sink's cursor: the last record it has taken up) and
+``outbox_delivery`` (per sink and record: pending / sent / rejected / error, attempts, next try,
+last error). A sink added later starts from record 1 when ``backfill`` is true, else from now.
+
+A sink is any object with ``name``, ``kinds`` (record kinds it takes, or None for all),
+``backfill`` and ``deliver(record) -> Sent | Rejected``; raising ``DeliveryError`` means "try
+again later" (capped exponential backoff, and the sink waits until then so records keep their
+order). Rejected is final until a replay (补报) puts the record back to pending.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Protocol, Sequence
+
+log = logging.getLogger("hwd.outbox")
+
+STATES = ("pending", "sent", "rejected", "error")
+SCAN_BATCH = 500
+SEND_BATCH = 50
+
+
+class DeliveryError(Exception):
+    """The receiver could not be reached or failed (5xx, timeout): retry later."""
+
+
+@dataclass(frozen=True)
+class Sent:
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class Rejected:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Record:
+    id: int
+    key: str
+    kind: str
+    ref: str
+    payload: dict
+    ts: float
+    attempts: int = 0
+    replay: bool = False
+
+    @property
+    def origin(self) -> str:
+        """The hall database the record comes from (a sink that upserts keys rows by origin + ref)."""
+        return self.key.split(":", 1)[0]
+
+
+class Sink(Protocol):
+    name: str
+    kinds: Sequence[str] | None
+    backfill: bool
+
+    def deliver(self, record: Record) -> Sent | Rejected: ...
+
+
+def origin(db: sqlite3.Connection) -> str:
+    """This database's id, part of every idempotency key (made once, kept in ``meta``)."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'outbox_origin'").fetchone()
+    if row:
+        return row[0]
+    value = uuid.uuid4().hex[:16]
+    db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('outbox_origin', ?)", (value,))
+    return db.execute("SELECT value FROM meta WHERE key = 'outbox_origin'").fetchone()[0]
+
+
+def put(db: sqlite3.Connection, kind: str, ref: str, payload: dict, ts: float) -> str:
+    """Add a record inside the caller's open transaction; returns its idempotency key.
+
+    ``ref`` names the change (e.g. the rating id): one (kind, ref) is one record, so the key is
+    the same however often delivery is tried or replayed."""
+    key = f"{origin(db)}:{kind}:{ref}"
+    body = dict(payload, idempotency_key=key, kind=kind)
+    db.execute("INSERT INTO outbox (key, kind, ref, payload, ts) VALUES (?, ?, ?, ?, ?)",
+               (key, kind, ref, json.dumps(body, ensure_ascii=False, sort_keys=True), ts))
+    return key
+
+
+def _kinds_sql(kinds: Sequence[str] | None) -> tuple[str, tuple]:
+    if kinds is None:
+        return "", ()
+    return f" AND kind IN ({', '.join('?' for _ in kinds)})", tuple(kinds)
+
+
+def status(db: sqlite3.Connection, sinks: Iterable[Sink]) -> list[dict]:
+    """Per sink: counts by state (records not yet taken up count as pending), the oldest pending
+    record's time and the last error."""
+    out = []
+    for sink in sinks:
+        counts = {s: 0 for s in STATES}
+        for state, n in db.execute("SELECT state, COUNT(*) FROM outbox_delivery WHERE sink = ? GROUP BY state",
+                                   (sink.name,)):
+            counts[state] = n
+        row = db.execute("SELECT cursor FROM outbox_sinks WHERE name = ?", (sink.name,)).fetchone()
+        cursor = row[0] if row else (0 if sink.backfill else _max_id(db))
+        extra, args = _kinds_sql(sink.kinds)
+        counts["pending"] += db.execute(f"SELECT COUNT(*) FROM outbox WHERE id > ?{extra}",
+                                        (cursor,) + args).fetchone()[0]
+        oldest = db.execute("SELECT MIN(o.ts) FROM outbox_delivery d JOIN outbox o ON o.id = d.record "
+                            "WHERE d.sink = ? AND d.state IN ('pending', 'error')", (sink.name,)).fetchone()[0]
+        unseen = db.execute(f"SELECT MIN(ts) FROM outbox WHERE id > ?{extra}", (cursor,) + args).fetchone()[0]
+        oldest = min((t for t in (oldest, unseen) if t is not None), default=None)
+        last = db.execute("SELECT last_error, record FROM outbox_delivery WHERE sink = ? AND last_error IS NOT NULL "
+                          "ORDER BY next_ts DESC LIMIT 1", (sink.name,)).fetchone()
+        out.append({"sink": sink.name, **counts, "oldest_pending_ts": oldest,
+                    "last_error": last[0] if last else None, "last_error_record": last[1] if last else None})
+    return out
+
+
+def records(db: sqlite3.Connection, sink: str, state: str | None = None, limit: int = 100) -> list[dict]:
+    where, args = "d.sink = ?", [sink]
+    if state:
+        where += " AND d.state = ?"
+        args.append(state)
+    rows = db.execute(f"SELECT o.id, o.key, o.kind, o.ref, o.ts, d.state, d.attempts, d.last_error, d.sent_ts, "
+                      f"d.replay FROM outbox_delivery d JOIN outbox o ON o.id = d.record WHERE {where} "
+                      f"ORDER BY o.id DESC LIMIT ?", (*args, limit)).fetchall()
+    keys = ("id", "key", "kind", "ref", "ts", "state", "attempts", "last_error", "sent_ts", "replay")
+    return [dict(zip(keys, r)) for r in rows]
+
+
+def replay(db: sqlite3.Connection, sink: str, ids: Sequence[int] | None = None, since: float | None = None,
+           until: float | None = None, states: Sequence[str] = ("sent", "rejected")) -> int:
+    """补报: put delivered (or rejected) records back to pending, marked as a replay. Call inside a
+    transaction; the keys stay the same, so a receiver that has them already keeps one copy."""
+    where, args = [f"d.state IN ({', '.join('?' for _ in states)})"], list(states)
+    if ids:
+        where.append(f"d.record IN ({', '.join('?' for _ in ids)})")
+        args += list(ids)
+    if since is not None:
+        where.append("o.ts >= ?")
+        args.append(since)
+    if until is not None:
+        where.append("o.ts < ?")
+        args.append(until)
+    return db.execute(f"UPDATE outbox_delivery SET state = 'pending', attempts = 0, next_ts = 0, replay = 1, "
+                      f"last_error = NULL WHERE sink = ? AND record IN (SELECT d.record FROM outbox_delivery d "
+                      f"JOIN outbox o ON o.id = d.record WHERE d.sink = ? AND {' AND '.join(where)})",
+                      (sink, sink, *args)).rowcount
+
+
+def _max_id(db: sqlite3.Connection) -> int:
+    return db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
+
+
+def backoff(attempts: int, first: float, cap: float) -> float:
+    """Delay before try ``attempts + 1``: first, 2×first, 4×first … at most ``cap``."""
+    return min(cap, first * (2 ** max(0, attempts - 1)))
+
+
+class Worker:
+    """Delivers outbox records to its sinks from one thread with its own SQLite connection."""
+
+    def __init__(self, path: Path | str, sinks: Sequence[Any], retry_s: float = 5.0, retry_max_s: float = 600.0,
+                 poll_s: float = 5.0):
+        self.path = str(path)
+        self.sinks = list(sinks)
+        self.retry_s, self.retry_max_s, self.poll_s = retry_s, retry_max_s, poll_s
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._hold: dict[str, float] = {}  # sink -> monotonic time before which it is not tried
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if not self.sinks:
+            return
+        self._thread = threading.Thread(target=self._run, name="hwd-outbox", daemon=True)
+        self._thread.start()
+
+    def notify(self) -> None:
+        """A record was committed: look now instead of at the next poll (backoff holds stay)."""
+        self._wake.set()
+
+    def wake_all(self) -> None:
+        """Forget the backoff holds too (after a 补报 request or an operator's retry)."""
+        self._hold.clear()
+        self._wake.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        for sink in self.sinks:
+            close = getattr(sink, "close", None)
+            if close:
+                close()
+
+    # -- the thread ------------------------------------------------------------------------
+    def _run(self) -> None:
+        db = sqlite3.connect(self.path, isolation_level=None)
+        db.execute("PRAGMA busy_timeout = 5000")
+        try:
+            while not self._stop.is_set():
+                wait = self.poll_s
+                for sink in self.sinks:
+                    try:
+                        wait = min(wait, self._pass(db, sink))
+                    except sqlite3.Error:
+                        log.exception("outbox %s: database error; retrying", sink.name)
+                        wait = min(wait, 1.0)
+                    except Exception:  # a sink's bug must not stop the others
+                        log.exception("outbox %s: sink failed", sink.name)
+                        wait = min(wait, self.retry_s)
+                self._wake.wait(max(0.01, wait))
+                self._wake.clear()
+        finally:
+            db.close()
+
+    def _take_up(self, db: sqlite3.Connection, sink: Any) -> bool:
+        """Give the sink a delivery row for each record past its cursor; True when more wait."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT cursor FROM outbox_sinks WHERE name = ?", (sink.name,)).fetchone()
+            if row is None:
+                cursor = 0 if getattr(sink, "backfill", True) else _max_id(db)
+                db.execute("INSERT INTO outbox_sinks (name, cursor) VALUES (?, ?)", (sink.name, cursor))
+            else:
+                cursor = row[0]
+            extra, args = _kinds_sql(sink.kinds)
+            top, n = db.execute("SELECT MAX(id), COUNT(*) FROM (SELECT id FROM outbox WHERE id > ? ORDER BY id "
+                                "LIMIT ?)", (cursor, SCAN_BATCH)).fetchone()
+            if top is not None:
+                db.execute(f"INSERT OR IGNORE INTO outbox_delivery (record, sink, state, next_ts) "
+                           f"SELECT id, ?, 'pending', 0 FROM outbox WHERE id > ? AND id <= ?{extra}",
+                           (sink.name, cursor, top) + args)
+                db.execute("UPDATE outbox_sinks SET cursor = ? WHERE name = ?", (top, sink.name))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return n >= SCAN_BATCH
+
+    def _pass(self, db: sqlite3.Connection, sink: Any) -> float:
+        """Deliver what is due; returns how long until this sink needs looking at again."""
+        more = self._take_up(db, sink)
+        held = self._hold.get(sink.name, 0) - time.monotonic()
+        if held > 0:
+            return held
+        now = time.time()
+        rows = db.execute("SELECT o.id, o.key, o.kind, o.ref, o.payload, o.ts, d.attempts, d.replay, d.next_ts "
+                          "FROM outbox_delivery d JOIN outbox o ON o.id = d.record WHERE d.sink = ? "
+                          "AND d.state IN ('pending', 'error') ORDER BY o.id LIMIT ?",
+                          (sink.name, SEND_BATCH)).fetchall()
+        for rid, key, kind, ref, payload, ts, attempts, rep, next_ts in rows:
+            if self._stop.is_set():
+                return 0.0
+            if next_ts > now:  # an earlier failure's backoff, also after a restart
+                return next_ts - now
+            record = Record(rid, key, kind, ref, json.loads(payload), ts, attempts, bool(rep))
+            try:
+                outcome = sink.deliver(record)
+            except DeliveryError as exc:
+                delay = backoff(attempts + 1, self.retry_s, self.retry_max_s)
+                self._note(db, sink.name, rid, "error", attempts + 1, time.time() + delay, str(exc)[:500])
+                self._hold[sink.name] = time.monotonic() + delay
+                log.warning("outbox %s: record %d (%s) not delivered, try %d in %.1fs: %s", sink.name, rid, kind,
+                            attempts + 2, delay, exc)
+                return delay
+            if isinstance(outcome, Rejected):
+                self._note(db, sink.name, rid, "rejected", attempts + 1, 0, outcome.reason[:500])
+                log.warning("outbox %s: record %d (%s) rejected: %s", sink.name, rid, kind, outcome.reason)
+            else:
+                self._note(db, sink.name, rid, "sent", attempts + 1, 0, None, sent=True)
+            now = time.time()
+        return self.poll_s if len(rows) < SEND_BATCH and not more else 0.0
+
+    @staticmethod
+    def _note(db: sqlite3.Connection, sink: str, rid: int, state: str, attempts: int, next_ts: float,
+              error: str | None, sent: bool = False) -> None:
+        db.execute("UPDATE outbox_delivery SET state = ?, attempts = ?, next_ts = ?, last_error = ?, "
+                   "sent_ts = CASE WHEN ? THEN ? ELSE sent_ts END WHERE sink = ? AND record = ?",
+                   (state, attempts, next_ts, error, sent, time.time(), sink, rid))

@@ -1,0 +1,25 @@
+"""Adapters to the provincial 好差评 system, chosen by ``[hall.upstream] adapter``.
+
+One small interface: an adapter that pushes is an outbox sink (hwd.outbox: ``name``, ``kinds``,
+``backfill``, ``deliver(record)``); an adapter whose province collects the rating on its own page
+(``h5``) builds that page's URL instead and pushes nothing.
+
+    push-json   signed HTTPS JSON, one object per record (hwd.upstream.push_json)
+    h5          the rating page / pad opens the province's page (hwd.upstream.h5)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SINK_NAME = "upstream"
+
+
+def sinks(hall_cfg: Any) -> list:
+    """The outbox sinks the ``[hall.upstream]`` config asks for (none for ``none`` and ``h5``)."""
+    up = hall_cfg.upstream
+    if up.adapter == "push-json":
+        from hwd.upstream.push_json import PushJson
+
+        return [PushJson(up, SINK_NAME)]
+    return []
