@@ -63,6 +63,7 @@ class HallEngine:
         await self._start_nodes()
         self.bus.subscribe("keypad.key", self._on_key)
         self.bus.subscribe("scanner.scan", self._on_scan)
+        self.bus.subscribe("printer.job", self._on_printer_job)
         loop = asyncio.get_running_loop()
         loop_thread = threading.get_ident()
         self.clock.on_change(lambda: self.tick() if threading.get_ident() == loop_thread
@@ -155,6 +156,28 @@ class HallEngine:
         for device in self.cfg.displays:
             self.outputs.show(device, [f"请{ticket['number']}号", f"到{window.name}办理"])
 
+    def job_id(self, ticket_id: int, reprint: int = 0) -> str:
+        """The printer job id of a ticket: unique for the hall database's lifetime."""
+        return f"hall-{self.store.db_id}-{ticket_id}" + (f"-r{reprint}" if reprint else "")
+
+    def _on_printer_job(self, topic: str, event: dict) -> None:
+        """A backstop for "the record says what really happened": a ticket job reported printed
+        after the kiosk gave up on it (it should have been cancelled) is recorded as printed."""
+        prefix = f"hall-{self.store.db_id}-"
+        job = str(event.get("job") or "")
+        if event.get("state") != "printed" or not job.startswith(prefix):
+            return
+        try:
+            ticket_id = int(job[len(prefix):].split("-")[0])
+            row = self.store.ticket(ticket_id)
+            if row is not None and not row["printed"]:
+                log.warning("ticket %s printed after the kiosk said it did not (job %s)", row["number"], job)
+                with self.store.tx():
+                    self.store.update_ticket(ticket_id, printed=1, print_error=None)
+                    self.store.log(self.clock.time(), "printed_late", ticket_id, detail=job)
+        except (ValueError, sqlite3.Error):
+            log.exception("cannot record the late print of job %s", job)
+
     async def _print(self, ticket: dict, kiosk: str | None, reprint: int = 0) -> dict:
         qr = self.cfg.ticket_qr.format(id=ticket["id"], number=ticket["number"], day=ticket["day"],
                                        service=ticket["service"])
@@ -166,7 +189,7 @@ class HallEngine:
                     "waiting_ahead": ticket.get("waiting_ahead", 0), "issued_at": ticket["issued_at"],
                     "qr": qr,
                     "footer": list(self.cfg.ticket_footer)}
-            job = f"hall-{ticket['id']}" + (f"-r{reprint}" if reprint else "")
+            job = self.job_id(ticket["id"], reprint)
             printed, error = await self.outputs.print(k.printer, "ticket", data, job, self.cfg.print_wait_ms)
         try:
             with self.store.tx():

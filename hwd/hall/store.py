@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 import sqlite3
 from pathlib import Path
 from typing import Any, Iterator
@@ -77,6 +78,7 @@ class Store:
         self.db.execute("PRAGMA busy_timeout = 5000")
         self._depth = 0
         self.migrate()
+        self.db_id = self._database_id()
 
     # -- plumbing ----------------------------------------------------------------------------
     def migrate(self) -> None:
@@ -90,6 +92,16 @@ class Store:
                     if statement.strip():
                         self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {n + 1}")
+
+    def _database_id(self) -> str:
+        """A random id made once per hall database: printer job ids carry it, so a database reset
+        (ticket ids start again at 1) never reuses a job id the printer's spool already knows."""
+        found = self.meta("db_id")
+        if found:
+            return found
+        with self.tx():
+            self.set_meta("db_id", secrets.token_hex(4))
+        return self.meta("db_id")
 
     @contextlib.contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
