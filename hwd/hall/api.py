@@ -4,9 +4,12 @@ each, mapped onto the engine. Params are checked by the RPC layer before any rul
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from hwd import errors
 from hwd.clock import parse_time
+from hwd.errors import HwdError
 from hwd.hall import stats
 from hwd.hall.config import PRIORITY_CLASSES
 from hwd.schema import Field
@@ -54,6 +57,10 @@ def register(methods: Any, engine: "HallEngine") -> None:
     add("hall.stats", lambda p: _stats(engine, p),
         (Field("from", str, None), Field("to", str, None), Field("group_by", str, "service", choices=stats.GROUPS)),
         "statistics rows over a period of issue dates", replay=False)
+    add("hall.report", lambda p: _report(engine, p),
+        (Field("period", str, "day", choices=stats.PERIODS), Field("date", str, None), Field("from", str, None),
+         Field("to", str, None)),
+        "the admin's charts for a day, week, month, quarter (holding date) or custom from..to", replay=False)
     add("hall.services", lambda p: _services(engine), (), "services with today's quota and queue", replay=False)
     add("hall.guide", lambda p: engine.guide(p["service"], p["kiosk"], p["print"]),
         (Field("service", str), Field("kiosk", str, None), Field("print", bool, False)),
@@ -99,6 +106,21 @@ def _period(engine: "HallEngine", p: dict) -> tuple[float, float]:
 def _stats(engine: "HallEngine", p: dict) -> list[dict]:
     start, end = _period(engine, p)
     return stats.compute(engine.store, start, end, p["group_by"], engine.tz)
+
+
+def _report(engine: "HallEngine", p: dict) -> dict:
+    today = engine.clock.now().date()
+    try:
+        anchor = dt.date.fromisoformat(p["date"]) if p["date"] else today
+    except ValueError:
+        raise HwdError(f"not a date: {p['date']!r} (YYYY-MM-DD)", errors.INVALID_PARAMS) from None
+    first, last = stats.period_dates(p["period"], anchor, p["from"], p["to"])
+    start, end = stats.period(first, last, engine.tz, today)
+    if end <= start:
+        raise HwdError("the period ends before it starts", errors.INVALID_PARAMS)
+    out = stats.report(engine.store, start, end, engine.tz, engine.cfg.windows, engine.core.staff_required,
+                       engine.clock.time())
+    return {"period": p["period"], "from": first, "to": last, **out}
 
 
 def _services(engine: "HallEngine") -> list[dict]:
