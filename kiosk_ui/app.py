@@ -90,9 +90,9 @@ def create_app(config: Any = None, test_config: dict | None = None) -> Flask:
     link = HallLink(cfg, settings)
     app.extensions["hwd"] = link
 
-    from kiosk_ui import admin, admin_stats, counter, display, health, kiosk, live_bp, rate
+    from kiosk_ui import admin, admin_stats, counter, desk, display, health, kiosk, live_bp, rate
 
-    for module in (health, live_bp, kiosk, counter, display, rate, admin, admin_stats):
+    for module in (health, live_bp, kiosk, counter, desk, display, rate, admin, admin_stats):
         app.register_blueprint(module.bp)
 
     @app.context_processor

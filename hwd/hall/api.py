@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from hwd import errors
 from hwd.clock import parse_time
 from hwd.errors import HwdError
-from hwd.hall import stats
+from hwd.hall import desk as desks, stats
 from hwd.hall.config import PRIORITY_CLASSES
 from hwd.schema import Field
 
@@ -61,6 +61,15 @@ def register(methods: Any, engine: "HallEngine") -> None:
         (Field("period", str, "day", choices=stats.PERIODS), Field("date", str, None), Field("from", str, None),
          Field("to", str, None)),
         "the admin's charts for a day, week, month, quarter (holding date) or custom from..to", replay=False)
+    add("hall.desk_login", lambda p: engine.run(desks.login, core(), p["desk"], p["staff"], p["pin"]),
+        (Field("desk", str), Field("staff", str), Field("pin", str, None)),
+        "a guide desk (导办台) staff login, checked like hall.login")
+    add("hall.desk_issue", lambda p: engine.desk_issue(p["desk"], p["service"], p["priority"], p["staff"],
+                                                       p["verified"], p["assisted"]),
+        (Field("desk", str), Field("service", str),
+         Field("priority", str, "normal", choices=("normal",) + desks.CHECKED_CLASSES),
+         Field("staff", str, None), Field("verified", bool, False), Field("assisted", bool, False)),
+        "issue at a guide desk: a priority class after the documents were checked, or a 帮办代办 ticket")
     add("hall.services", lambda p: _services(engine), (), "services with today's quota and queue", replay=False)
     add("hall.guide", lambda p: engine.guide(p["service"], p["kiosk"], p["print"]),
         (Field("service", str), Field("kiosk", str, None), Field("print", bool, False)),

@@ -19,7 +19,7 @@ from typing import Any, Callable
 from drivers.idcard.privacy import age_on, mask_name
 from hwd import clock as clocks, errors
 from hwd.errors import HwdError
-from hwd.hall import api, views
+from hwd.hall import api, desk as desks, views
 from hwd.hall.appointments import Appointments
 from hwd.hall.core import HallCore
 from hwd.hall.outputs import Outputs
@@ -178,19 +178,22 @@ class HallEngine:
         except (ValueError, sqlite3.Error):
             log.exception("cannot record the late print of job %s", job)
 
-    async def _print(self, ticket: dict, kiosk: str | None, reprint: int = 0) -> dict:
+    async def _print(self, ticket: dict, kiosk: str | None, reprint: int = 0,
+                     desk: Any = None) -> dict:
         qr = self.cfg.ticket_qr.format(id=ticket["id"], number=ticket["number"], day=ticket["day"],
                                        service=ticket["service"])
         k = self.cfg.kiosks.get(kiosk) if kiosk else None
-        if k is None or not k.printer:
-            printed, error = False, "未指定带打印机的取号机，请记住您的号码" if k is None else "该取号机没有打印机"
+        printer = desk.printer if desk is not None else k.printer if k is not None else None
+        if not printer:
+            printed, error = False, ("该导办台没有打印机，请扫码或记住号码" if desk is not None else
+                                     "未指定带打印机的取号机，请记住您的号码" if k is None else "该取号机没有打印机")
         else:
             data = {"hall_name": self.cfg.name, "number": ticket["number"], "service_name": ticket["service_name"],
                     "waiting_ahead": ticket.get("waiting_ahead", 0), "issued_at": ticket["issued_at"],
                     "qr": qr,
-                    "footer": list(self.cfg.ticket_footer)}
+                    "footer": desks.receipt_lines(self.core, ticket) + list(self.cfg.ticket_footer)}
             job = self.job_id(ticket["id"], reprint)
-            printed, error = await self.outputs.print(k.printer, "ticket", data, job, self.cfg.print_wait_ms)
+            printed, error = await self.outputs.print(printer, "ticket", data, job, self.cfg.print_wait_ms)
         try:
             with self.store.tx():
                 if printed:
@@ -221,6 +224,12 @@ class HallEngine:
                 chosen = "elderly"
         ticket = self.run(self.core.issue, service, kiosk, chosen, holder)
         return await self._print(ticket, kiosk)
+
+    async def desk_issue(self, desk_id: str, service: str, priority: str = "normal", staff: str | None = None,
+                         verified: bool = False, assisted: bool = False) -> dict:
+        """A ticket issued at a guide desk (导办台), printed at the desk's printer."""
+        ticket = self.run(desks.issue, self.core, desk_id, service, priority, staff, verified, assisted)
+        return await self._print(ticket, None, desk=self.cfg.desks[desk_id])
 
     async def checkin(self, code: str | None = None, card_token: str | None = None, kiosk: str | None = None) -> dict:
         if not code and not card_token:

@@ -58,6 +58,13 @@ MIGRATIONS = [
     """
     CREATE INDEX tickets_called ON tickets (called_ts) WHERE called_ts IS NOT NULL;
     """,
+    # guide desk (导办台): the desk that issued a ticket, the staff who checked the citizen's
+    # documents for its priority class, and the citizen's matter of a 帮办代办 (assisted) ticket
+    """
+    ALTER TABLE tickets ADD COLUMN desk TEXT;
+    ALTER TABLE tickets ADD COLUMN verified_by TEXT;
+    ALTER TABLE tickets ADD COLUMN matter TEXT;
+    """,
 ]
 
 
