@@ -92,7 +92,9 @@ def _print_guide(cfg, args, client: Client, ui: bool) -> None:
                   f"  counter (clerk)        {base}/counter/{window}",
                   f"  hall display           {base}/display",
                   f"  rating page            {base}/rate/{window}",
+                  *([f"  guide desk (导办台)    {base}/desk/{next(iter(hall.desks))}"] if hall.desks else []),
                   f"  admin                  {base}/admin   (password: demo)",
+                  f"  statistics (charts)    {base}/admin/stats",
                   f"  virtual hall           {base}/admin/hall", ""]
     lines += [f"  .venv/bin/hwctl --config {rel} devices",
               f"  .venv/bin/hwctl --config {rel} events",

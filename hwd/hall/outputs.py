@@ -129,8 +129,10 @@ class Outputs:
         if state == "printed":
             return True, None
         reason = (result or {}).get("reason")
+        if state == "queued":   # held: paper out, cover open, printer offline
+            return await self._give_up(params, "打印机暂时不能出票（缺纸或故障），号票未打印")
         error = f"打印未完成（{state}{'：' + reason if reason else ''}）"
-        if state in ("queued", "printing"):
+        if state == "printing":
             return await self._give_up(params, error)
         return False, error
 
