@@ -107,3 +107,26 @@ def test_job_ids_stay_unique_after_the_hall_database_is_reset(hwd_daemon):
     assert _receipt_numbers(d) == ["B001"]
     jobs = [j["job"] for j in d.call("printer.jobs", {"device": "k1-printer"})]
     assert len(set(jobs)) == 2
+
+
+def test_a_late_printed_event_corrects_the_record(tmp_path):
+    """The backstop: if a ticket's job is ever reported printed after the kiosk gave up (an old
+    node that ignores the job's deadline), the record follows what really happened."""
+    import asyncio
+
+    from hall_helpers import EngineHarness, load_config
+
+    async def main():
+        h = await EngineHarness(load_config(tmp_path)).start()
+        try:
+            await h.call("clock.set", {"now": "2026-11-23T09:00:00"})
+            t = await h.call("hall.issue_ticket", {"service": "bdc"})
+            assert t["printed"] is False
+            h.bus.publish("printer.job", {"job": f"hall-other-{t['id']}", "state": "printed"})
+            assert (await h.call("hall.ticket", {"ticket": t["id"]}))["printed"] is False, "another database's job"
+            h.bus.publish("printer.job", {"job": h.engine.job_id(t["id"]), "state": "printed"})
+            seen = await h.call("hall.ticket", {"ticket": t["id"]})
+            assert seen["printed"] is True and "print_error" not in seen
+        finally:
+            await h.stop()
+    asyncio.run(main())
