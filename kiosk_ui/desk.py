@@ -101,8 +101,31 @@ def issue(desk_id: str):
     except RpcError as exc:
         return render_template("desk.html", desk=desk, staff=staff, error=message_for(exc), form=form,
                                **_choices(desk)), 409
+    return _show(desk_id, ticket)
+
+
+@bp.post("/<desk_id>/reprint")
+def reprint(desk_id: str):
+    """补打: a citizen the kiosk sent here because the ticket did not print gets it at the desk."""
+    desk = _desk(desk_id)
+    staff = _staff(desk_id)
+    if staff is None:
+        return _login_page(desk, "请先登录"), 403
+    number = request.form.get("ticket", "").strip().upper()[:16]
+    if not number:
+        return render_template("desk.html", desk=desk, staff=staff, error="请输入号码", form={}, **_choices(desk)), 400
+    link = current()
+    try:
+        ticket = link.call("hall.reprint", {"ticket": number, "desk": desk_id}, timeout=link.settings.rpc_timeout_s + 5.0)
+    except RpcError as exc:
+        return render_template("desk.html", desk=desk, staff=staff, error=message_for(exc), form={},
+                               **_choices(desk)), 409
+    return _show(desk_id, dict(ticket, reprinted=True))
+
+
+def _show(desk_id: str, ticket: dict) -> Any:
     keep = ("id", "number", "service_name", "matter_name", "priority", "waiting_ahead", "printed", "print_error",
-            "qr")
+            "qr", "reprinted")
     session["desk_ticket"] = {k: ticket.get(k) for k in keep}
     return redirect(url_for("desk.ticket", desk_id=desk_id, ticket_id=ticket["id"]))
 

@@ -86,8 +86,9 @@ def register(methods: Any, engine: "HallEngine") -> None:
         "ratings over a period; bad=true for 差评, open=true for those not yet followed up", replay=False)
     add("hall.followup", lambda p: engine.run(core().ratings.followup, p["rating"], p["note"], p["staff"]),
         (Field("rating", int), Field("note", str), Field("staff", str, None)), "mark a bad rating followed up")
-    add("hall.reprint", lambda p: engine.reprint(p["ticket"], p["kiosk"]),
-        (Field("ticket", (int, str)), Field("kiosk", str, None)), "print a ticket again")
+    add("hall.reprint", lambda p: engine.reprint(p["ticket"], p["kiosk"], p["desk"]),
+        (Field("ticket", (int, str)), Field("kiosk", str, None), Field("desk", str, None)),
+        "print a ticket again (at a kiosk, or at a guide desk)")
     add("hall.checkin", lambda p: engine.checkin(p["code"], p["card_token"], p["kiosk"]),
         (Field("code", str, None), Field("card_token", str, None), Field("kiosk", str, None)),
         "check in an appointment by code or ID card; issues its ticket")

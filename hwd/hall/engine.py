@@ -251,14 +251,21 @@ class HallEngine:
                                           "kiosk": kiosk, "in_slot": in_slot})
         return await self._print(dict(ticket, in_slot=in_slot), kiosk)
 
-    async def reprint(self, ticket: Any, kiosk: str | None) -> dict:
+    async def reprint(self, ticket: Any, kiosk: str | None, desk: str | None = None) -> dict:
+        """Print a ticket again, at a kiosk or at a guide desk (where a citizen whose ticket did
+        not print is sent: only a ticket still waiting or called is reprinted there)."""
+        at_desk = desks.desk_or_error(self.core, desk) if desk else None
         row = self.core.ticket_lookup(ticket)
+        if at_desk is not None and row["state"] not in ("waiting", "called"):
+            raise HwdError(f"{row['number']}号已不在等候中，不能补打", errors.BAD_STATE, {"state": row["state"]})
         view = self.core.ticket_view(row)
         view["waiting_ahead"] = self.store.waiting_ahead(row["service"], row["sort_key"], row["id"])
         count = self.store.one("SELECT COUNT(*) AS n FROM actions WHERE ticket = ? AND action = 'reprint'",
                                (row["id"],))["n"] + 1
         with self.store.tx():
-            self.store.log(self.clock.time(), "reprint", row["id"], detail=kiosk)
+            self.store.log(self.clock.time(), "reprint", row["id"], detail=desk or kiosk)
+        if at_desk is not None:
+            return await self._print(view, None, reprint=count, desk=at_desk)
         return await self._print(view, kiosk or row["kiosk"], reprint=count)
 
     async def guide(self, service: str, kiosk: str | None = None, print_notice: bool = False) -> dict:

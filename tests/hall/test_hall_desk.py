@@ -130,3 +130,16 @@ def test_desk_config_problems_are_listed(tmp_path):
     assert "hall.desk[1].services[0]: unknown service 'zz'" in problems
     assert "duplicate desk id 'd1'" in problems
     assert "hall.assisted_service: unknown service 'xx'" in problems
+
+
+def test_the_desk_reprints_only_a_ticket_still_waiting(tmp_path):
+    async def body(h):
+        t = await h.call("hall.issue_ticket", {"service": "bdc"})
+        again = await h.call("hall.reprint", {"ticket": t["number"], "desk": "d1"})
+        assert again["id"] == t["id"] and again["printed"] is False and "导办台没有打印机" in again["print_error"]
+        await refused(h, "hall.reprint", {"ticket": t["number"], "desk": "zz"}, errors.UNKNOWN_DESK)
+        await h.call("hall.call_next", {"window": "5"})
+        await h.call("hall.start", {"window": "5"})
+        await h.call("hall.finish", {"window": "5"})
+        assert "不能补打" in await refused(h, "hall.reprint", {"ticket": t["number"], "desk": "d1"}, errors.BAD_STATE)
+    run(tmp_path, body)

@@ -112,10 +112,34 @@ def test_guide_desk_in_a_real_browser(desk_hall, tmp_path):
         assert "帮办代办：社保业务" in _receipt_texts(d)[1]
         assert d.call("hall.ticket", {"ticket": "H001"})["matter"] == "sb"
 
+        # the kiosk's printer is out of paper: its ticket is cancelled there, and reprinted here
+        d.wait_state("k1-printer", "online")
+        d.sim("k1-printer", "paper", state="out")
+        d.wait_state("k1-printer", "fault")
+        lost = d.call("hall.issue_ticket", {"service": "sb", "kiosk": "k1"})
+        assert lost["printed"] is False
+        page.locator("#next").tap()
+        page.fill("#reprint-number", lost["number"].lower())
+        page.locator("#reprint").tap()
+        expect(page.locator("#t-reprint")).to_have_text("补打")
+        expect(page.locator("#t-number")).to_have_text(lost["number"])
+        expect(page.locator("#t-printed")).to_have_text("号票已打印，请交给群众")
+        wait_for(lambda: len(_receipt_texts(d)) == 3, what="the reprint at the desk")
+        assert lost["number"] in _receipt_texts(d)[2]
+        d.sim("k1-printer", "paper", state="ok")
+        d.wait_state("k1-printer", "online")
+        d.call("printer.print", {"device": "k1-printer", "document": {"lines": ["after", {"cut": "full"}]},
+                                 "wait_ms": 5000})
+        k1 = [[line["text"] for line in r["lines"]] for r in d.sim("k1-printer", "receipts")]
+        assert k1 == [["after"]], "the kiosk's cancelled ticket never came out there"
+        page.locator("#next").tap()
+        page.fill("#reprint-number", "Z999")
+        page.locator("#reprint").tap()
+        expect(page.locator("#desk-error")).to_have_text("没有找到该号")
+
         # no paper: the page says so and shows the ticket's QR for the citizen's phone
         d.sim("d1-printer", "paper", state="out")
         d.wait_state("d1-printer", "fault")
-        page.locator("#next").tap()
         page.locator("#services label.tile", has_text="不动产登记").tap()
         page.locator("#issue").tap()
         expect(page.locator("#t-number")).to_have_text("B002")
