@@ -12,7 +12,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 FIRST_DELAY_S, MAX_DELAY_S, STABLE_S = 0.5, 10.0, 30.0
@@ -30,7 +30,6 @@ class Child:
     restart_at: float | None = None
     restarts: int = 0
     done: bool = False        # exited cleanly: not restarted (Restart=on-failure)
-    on_start: list[Callable[["Child"], None]] = field(default_factory=list)
 
 
 class Supervisor:
@@ -47,8 +46,6 @@ class Supervisor:
         child.proc = subprocess.Popen(child.argv)
         child.started = time.monotonic()
         child.restart_at = None
-        for hook in child.on_start:
-            hook(child)
 
     def check(self) -> None:
         """Notice children that died and restart those whose delay has passed."""

@@ -51,6 +51,8 @@ def issue(core: Any, desk_id: str, service: str, priority: str = "normal", staff
         raise HwdError("该导办台不能办理这项业务", errors.UNKNOWN_SERVICE, {"service": service, "desk": desk_id})
     if priority not in ("normal",) + CHECKED_CLASSES:
         raise HwdError(f"导办台不能给予 {priority} 优先", errors.INVALID_PARAMS, {"priority": priority})
+    if core.staff_required and staff not in core.cfg.staff:
+        raise HwdError("请先登录导办台", errors.NOT_LOGGED_IN, {"desk": desk_id})
     if priority != "normal" and not verified:
         raise HwdError("请先核验相关证件，再给予优先", errors.NOT_VERIFIED, {"priority": priority})
     queue = service

@@ -79,6 +79,7 @@ def test_desk_login_uses_the_staff_pin_check(tmp_path):
 def test_a_military_ticket_needs_checked_documents_and_goes_first(tmp_path):
     async def body(h):
         normal = await h.call("hall.issue_ticket", {"service": "bdc"})
+        await refused(h, "hall.desk_issue", {"desk": "d1", "service": "bdc"}, errors.NOT_LOGGED_IN)
         msg = await refused(h, "hall.desk_issue", {"desk": "d1", "service": "bdc", "priority": "military",
                                                    "staff": "s01"}, errors.NOT_VERIFIED)
         assert "核验" in msg
@@ -114,7 +115,7 @@ def test_an_assisted_ticket_goes_to_the_assisted_window_with_its_matter(tmp_path
 def test_no_assisted_window_means_no_assisted_ticket(tmp_path):
     hall = DESK_HALL.replace('kind = "帮办代办"\n', "")
     async def body(h):
-        await refused(h, "hall.desk_issue", {"desk": "d1", "service": "bdc", "assisted": True},
+        await refused(h, "hall.desk_issue", {"desk": "d1", "service": "bdc", "assisted": True, "staff": "s01"},
                       errors.NO_ASSISTED_SERVICE)
     run(tmp_path, body, hall)
 

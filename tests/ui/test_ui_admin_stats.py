@@ -10,6 +10,7 @@ import os
 import pytest
 
 from conftest import ADMIN_PASSWORD, STAFF_PIN, UiServer, hall_config
+from test_ui_browser import _shot
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
@@ -91,7 +92,7 @@ def test_period_charts_in_a_real_browser(seeded, tmp_path):
         assert _bars(page, "chart-duty", "空闲") == {"5号窗口": 220, "6号窗口": 0}
         assert _bars(page, "chart-ratings") == {"非常满意": 1, "满意": 1, "基本满意": 0, "不满意": 0,
                                                 "非常不满意": 0, "未评价": 0}
-        page.screenshot(path=str(tmp_path / "admin-stats.png"), full_page=True)
+        _shot(page, tmp_path, "admin-stats")
         csv = page.locator("#period .export a", has_text="按窗口")
         assert "from=2026-11-23" in csv.get_attribute("href") and "to=2026-11-23" in csv.get_attribute("href")
 

@@ -11,6 +11,7 @@ import pytest
 
 from conftest import STAFF_PIN, UiServer, hall_config
 from daemon_fixture import wait_for
+from test_ui_browser import _shot
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
@@ -83,7 +84,7 @@ def test_guide_desk_in_a_real_browser(desk_hall, tmp_path):
         for i in range(tiles.count()):
             assert tiles.nth(i).bounding_box()["height"] >= 90
         assert page.locator("#services label.tile", has_text="帮办代办").count() == 0, "not a matter of its own"
-        page.screenshot(path=str(tmp_path / "desk.png"), full_page=True)
+        _shot(page, tmp_path, "desk")
 
         page.locator("#services label.tile", has_text="不动产登记").tap()
         page.locator("#classes label.tile", has_text="军人依法优先").tap()
