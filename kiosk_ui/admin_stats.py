@@ -51,7 +51,10 @@ def charts(report: dict) -> dict:
     duty = [(w["name"], [("办理", round(w["busy_s"] / per, 1)), ("空闲", round(w["idle_s"] / per, 1)),
                          ("暂停", round(w["paused_s"] / per, 1))]) for w in report["windows"]]
     ratings = [(r["level"], r["count"]) for r in report["ratings"]] + [("未评价", report["unrated"])]
+    days = report.get("days") or []
     return {
+        "days": column_chart([(d["day"][5:], d["issued"]) for d in days], title="每日取号量", unit="人",
+                             color="#2f6f4f") if len(days) > 1 else None,
         "arrivals": column_chart(_hours(report["arrivals"]), title="各时段取号人数", unit="人"),
         "waits": column_chart([(w["bucket"], w["count"]) for w in report["waits"]], title="等候时间分布（取号到叫号）",
                               unit="人", color="#6a3d9a"),

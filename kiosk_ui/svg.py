@@ -85,16 +85,18 @@ def column_chart(rows: list[tuple[str, float]], *, title: str = "", unit: str = 
     base = top + plot_h
     parts.append(f'<line x1="{left}" y1="{base}" x2="{width - right}" y2="{base}" stroke="#444" stroke-width="2"/>')
     label_size = 16 if slot >= 30 else 13
+    every = -(-44 // max(1, int(slot))) if slot < 44 else 1   # thin out labels that would overlap
     for i, (label, value) in enumerate(rows):
         x = left + i * slot
         h = plot_h * float(value) / biggest if value else 0
         parts.append(_bar(x + slot * 0.12, base - h, slot * 0.76, h, color, label, value, unit))
         cx = x + slot / 2
-        if value:
+        if value and slot >= 18:
             parts.append(f'<text x="{cx:.1f}" y="{base - h - 6:.1f}" font-size="16" text-anchor="middle" '
                          f'fill="#111">{_num(value)}</text>')
-        parts.append(f'<text x="{cx:.1f}" y="{base + 24}" font-size="{label_size}" text-anchor="middle" '
-                     f'fill="#111">{html.escape(str(label))}</text>')
+        if i % every == 0:
+            parts.append(f'<text x="{cx:.1f}" y="{base + 24}" font-size="{label_size}" text-anchor="middle" '
+                         f'fill="#111">{html.escape(str(label))}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 

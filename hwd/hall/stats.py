@@ -116,6 +116,7 @@ def to_csv(rows: list[dict]) -> str:
 PERIODS = ("day", "week", "month", "quarter", "custom")
 WAIT_BUCKETS_MIN = (0, 5, 10, 15, 20, 30, 45, 60)   # lower bounds of the waiting-time buckets, minutes
 DUTY_ACTIONS = ("login", "logout", "pause", "resume")
+MAX_DAYS = 400   # per-day rows of a report (a custom period longer than this is cut)
 
 
 def period_dates(kind: str, anchor: dt.date, start: str | None = None, end: str | None = None) -> tuple[str, str]:
@@ -184,7 +185,8 @@ def report(store: Any, start: float, end: float, tz: dt.tzinfo, windows: dict, l
       tickets), ``on_duty_s`` and ``idle_s`` = on duty − busy (never below 0), ``paused_s``.
       On duty is logged-in and not paused (``basis: login``) in a hall with staff logins, else
       each day's first call → last finish at the window (``basis: calls``);
-    - ``ratings``: ratings per level (非常满意 … 非常不满意) and ``unrated``.
+    - ``ratings``: ratings per level (非常满意 … 非常不满意) and ``unrated``;
+    - ``days``: issued and served per business day of the period (for week/month/quarter).
     """
     tickets = store.all("SELECT t.*, r.score AS score FROM tickets t LEFT JOIN ratings r ON r.ticket = t.id "
                         "WHERE t.issued_ts >= ? AND t.issued_ts < ? ORDER BY t.issued_ts", (start, end))
@@ -222,7 +224,17 @@ def report(store: Any, start: float, end: float, tz: dt.tzinfo, windows: dict, l
                            "idle_s": round(max(0.0, on_duty - busy), 1), "paused_s": round(paused, 1),
                            "basis": "login" if logins else "calls"})
     scores = [t["score"] for t in tickets if t["score"] is not None]
+    per_day: dict[str, list[int]] = {}
+    day = dt.datetime.fromtimestamp(start, tz).date()
+    while dt.datetime.combine(day, dt.time(), tz).timestamp() < end and len(per_day) < MAX_DAYS:
+        per_day[day.isoformat()] = [0, 0]
+        day += dt.timedelta(days=1)
+    for t in tickets:
+        if t["day"] in per_day:
+            per_day[t["day"]][0] += 1
+            per_day[t["day"]][1] += t["state"] == "done"
     return {
+        "days": [{"day": d, "issued": n, "served": s} for d, (n, s) in per_day.items()],
         "issued": len(tickets),
         "arrivals": [{"hour": f"{h:02d}", "count": n} for h, n in enumerate(arrivals)],
         "waits": [{"bucket": _bucket_label(i), "from_min": low, "count": buckets[i]}

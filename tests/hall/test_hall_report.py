@@ -120,6 +120,9 @@ def test_week_month_and_quarter_gather_other_days(tmp_path):
     r = run(tmp_path, body)
     assert {k: v["issued"] for k, v in r.items()} == {"day": 4, "week": 5, "month": 5, "quarter": 6, "custom": 2}
     assert (r["week"]["from"], r["week"]["to"]) == ("2026-11-23", "2026-11-29")
+    assert [(d["day"][8:], d["issued"], d["served"]) for d in r["week"]["days"]] == [
+        ("23", 4, 3), ("24", 0, 0), ("25", 1, 0), ("26", 0, 0), ("27", 0, 0), ("28", 0, 0), ("29", 0, 0)]
+    assert len(r["quarter"]["days"]) == 92 and len(r["day"]["days"]) == 1
     assert (r["month"]["from"], r["month"]["to"]) == ("2026-11-01", "2026-11-30")
     assert (r["quarter"]["from"], r["quarter"]["to"]) == ("2026-10-01", "2026-12-31")
 

@@ -75,6 +75,7 @@ def test_period_charts_in_a_real_browser(seeded, tmp_path):
         page.goto(f"{seeded.url}/admin/stats?period=day&date=2026-11-23")
         expect(page.locator("#period-range")).to_have_text("2026-11-23")
         expect(page.locator("#sum-issued")).to_have_text("3")
+        assert page.locator("#chart-days").count() == 0, "one day needs no per-day chart"
 
         arrivals = _bars(page, "chart-arrivals")
         assert list(arrivals) == [f"{h:02d}时" for h in range(8, 18)]
@@ -104,6 +105,9 @@ def test_period_charts_in_a_real_browser(seeded, tmp_path):
         expect(page.locator("#period-range")).to_have_text("2026-11-23 至 2026-11-29")
         expect(page.locator("#sum-issued")).to_have_text("4")
         assert _bars(page, "chart-arrivals")["10时"] == 1
+        days = _bars(page, "chart-days")
+        assert list(days) == ["11-23", "11-24", "11-25", "11-26", "11-27", "11-28", "11-29"]
+        assert (days["11-23"], days["11-25"]) == (3, 1)
         assert "to=2026-11-29" in page.locator("#period .export a", has_text="按窗口").get_attribute("href")
         page.click("text=上一周")
         expect(page.locator("#period-range")).to_have_text("2026-11-16 至 2026-11-22")
