@@ -95,3 +95,32 @@ id = "k1"
             demo.kill()
         log.close()
     assert demo.returncode == 0
+
+
+def test_the_supervisor_backs_off_and_leaves_a_clean_exit_alone(tmp_path, monkeypatch):
+    """Restart=on-failure semantics with real processes: a failing child is started again with a
+    doubling delay, a child that exits 0 stays stopped."""
+    from hwd import supervise
+
+    monkeypatch.setattr(supervise, "FIRST_DELAY_S", 0.05)
+    said: list[str] = []
+    sup = supervise.Supervisor(say=said.append)
+    failing = sup.add("failing", [sys.executable, "-c", "raise SystemExit(3)"])
+    clean = sup.add("clean", [sys.executable, "-c", "pass"])
+    failing.delay = supervise.FIRST_DELAY_S
+    for child in (failing, clean):
+        sup.start(child)
+    delays = []
+
+    def step() -> bool:
+        sup.check()
+        if failing.restart_at is not None and (not delays or delays[-1] != failing.delay):
+            delays.append(failing.delay)
+        return failing.restarts >= 3 and clean.done
+
+    wait_for(step, timeout=30, what="three restarts of the failing child", interval=0.01)
+    assert delays[:3] == [0.1, 0.2, 0.4], delays
+    assert clean.done and clean.restarts == 0 and not sup.all_done()
+    assert "demo: failing died (exit status 3); restarting in 0.05 s" in said
+    assert "demo: clean exited; not restarted" in said
+    sup.stop()
