@@ -72,7 +72,8 @@ def render() -> str:
         *table(hall.HALL_FIELDS),
     ]
     for title, fields in (("[[hall.service]]", hall.SERVICE_FIELDS), ("[[hall.window]]", hall.WINDOW_FIELDS),
-                          ("[[hall.kiosk]]", hall.KIOSK_FIELDS), ("[[hall.staff]]", hall.STAFF_FIELDS),
+                          ("[[hall.kiosk]]", hall.KIOSK_FIELDS), ("[[hall.desk]]", hall.DESK_FIELDS),
+                          ("[[hall.staff]]", hall.STAFF_FIELDS),
                           ("[hall.hours]", hall.HOURS_FIELDS), ("[[hall.hours.exception]]", hall.EXCEPTION_FIELDS),
                           ("[hall.priority]", hall.PRIORITY_FIELDS), ("[hall.no_show]", hall.NO_SHOW_FIELDS),
                           ("[hall.appointments]", hall.APPOINTMENT_FIELDS),

@@ -1,5 +1,7 @@
 """``make demo``: run the demo hall — hwd with every device emulated, and the pages — and tell a
-newcomer where to look. Ctrl-C stops both.
+newcomer where to look. Ctrl-C stops both. A child that dies is started again with a backoff,
+as systemd's ``Restart=on-failure`` does on a hall PC (hwd.supervise), so killing hwd shows the
+pages recovering by themselves.
 
 Emulator output (receipt PNGs, screen PNGs, announcement WAVs) lands under the demo's state dir.
 """
@@ -18,6 +20,7 @@ from pathlib import Path
 from hwd import config as configuration
 from hwd.client import Client, Unreachable
 from hwd.errors import ConfigError
+from hwd.supervise import Supervisor
 
 
 def _wait_ready(client: Client, proc: subprocess.Popen, timeout: float = 20) -> bool:
@@ -43,37 +46,31 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
         return 2
-    procs: list[subprocess.Popen] = []
-    hwd = subprocess.Popen([sys.executable, "-m", "hwd", "--config", args.config])
-    procs.append(hwd)
+    sup = Supervisor(say=lambda text: print(text, file=sys.stderr, flush=True))
+    hwd = sup.add("hwd", [sys.executable, "-m", "hwd", "--config", args.config])
+    sup.start(hwd)
     client = Client(cfg.daemon.rpc, timeout=0.5, retries=1)
-    if not _wait_ready(client, hwd):
+    if not _wait_ready(client, hwd.proc):
         print("demo: hwd did not start; see the messages above", file=sys.stderr)
-        hwd.terminate()
+        sup.stop()
         return 1
     deadline = time.monotonic() + 5  # let the devices connect before showing their states
     while time.monotonic() < deadline and any(r["state"] != "online" for r in client.call("devices.list")):
         time.sleep(0.2)
     ui = not args.no_ui and importlib.util.find_spec("kiosk_ui.cli") is not None and cfg.hall is not None
     if ui:
-        procs.append(subprocess.Popen([sys.executable, "-m", "kiosk_ui.cli", "--config", args.config,
-                                       "--host", args.host, "--port", str(args.port)]))
+        sup.start(sup.add("hwd-ui", [sys.executable, "-m", "kiosk_ui.cli", "--config", args.config,
+                                     "--host", args.host, "--port", str(args.port)]))
     _print_guide(cfg, args, client, ui)
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     try:
-        while not stop["now"] and all(p.poll() is None for p in procs):
-            time.sleep(0.5)
+        while not stop["now"] and not sup.all_done():
+            sup.check()  # a child that died is started again, as systemd's Restart=on-failure would
+            time.sleep(0.2)
     except KeyboardInterrupt:
         pass
-    for proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    for proc in procs:
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    sup.stop()
     return 0
 
 
@@ -95,7 +92,9 @@ def _print_guide(cfg, args, client: Client, ui: bool) -> None:
                   f"  counter (clerk)        {base}/counter/{window}",
                   f"  hall display           {base}/display",
                   f"  rating page            {base}/rate/{window}",
+                  *([f"  guide desk (导办台)    {base}/desk/{next(iter(hall.desks))}"] if hall.desks else []),
                   f"  admin                  {base}/admin   (password: demo)",
+                  f"  statistics (charts)    {base}/admin/stats",
                   f"  virtual hall           {base}/admin/hall", ""]
     lines += [f"  .venv/bin/hwctl --config {rel} devices",
               f"  .venv/bin/hwctl --config {rel} events",

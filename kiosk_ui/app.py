@@ -90,9 +90,11 @@ def create_app(config: Any = None, test_config: dict | None = None) -> Flask:
     link = HallLink(cfg, settings)
     app.extensions["hwd"] = link
 
-    from kiosk_ui import admin, admin_ratings, counter, counter_case, display, health, kiosk, live_bp, rate
+    from kiosk_ui import (admin, admin_ratings, admin_stats, counter, counter_case, desk, display, health, kiosk,
+                          live_bp, rate)
 
-    for module in (health, live_bp, kiosk, counter, counter_case, display, rate, admin, admin_ratings):
+    for module in (health, live_bp, kiosk, counter, counter_case, desk, display, rate, admin, admin_ratings,
+                   admin_stats):
         app.register_blueprint(module.bp)
 
     @app.context_processor

@@ -181,6 +181,9 @@ class EscposPrinter(Device):
             self.log.exception("job %s cannot be rendered", job_id)
             self._set_job(job_id, "failed", f"render: {exc}")
             return
+        if self._too_old(job):
+            self.expire()
+            return
         if not self._set_job(job_id, "printing"):
             return  # cancelled or expired meanwhile
         self._held.discard(job_id)
@@ -205,10 +208,21 @@ class EscposPrinter(Device):
         self._set_job(job_id, "printed", from_states=("printing",))
 
     def expire(self) -> None:
+        """Fail queued jobs older than the device's ``max_age_s`` or their own (a job's caller
+        may have told the citizen it did not print: it must never come out later)."""
         max_age = self.opts.get("max_age_s", 600)
+        why = self.detail if self.state != "online" else self.state
         for job in self.spool.older_than(max_age):
-            why = self.detail if self.state != "online" else self.state
             self._set_job(job["job"], "failed", f"expired: not printed within {max_age:g} s ({why})")
+        for job in self.spool.in_state("queued"):
+            if self._too_old(job):
+                self._set_job(job["job"], "failed",
+                              f"expired: not printed within its {job['max_age_s']:g} s ({why})")
+
+    @staticmethod
+    def _too_old(job: dict) -> bool:
+        own = job.get("max_age_s")
+        return own is not None and time.time() - job["created"] > own
 
     def _set_job(self, job_id: str, state: str, reason: str | None = None,
                  from_states: tuple[str, ...] = ("queued",)) -> bool:
@@ -245,6 +259,8 @@ class EscposPrinter(Device):
         Field("data", dict, {}, doc="the template's data"),
         Field("job", str, None, check=_check_job_id, doc="idempotency id chosen by the caller"),
         Field("wait_ms", int, 0, min=0, max=60000, doc="wait this long at most for printed/failed"),
+        Field("max_age_s", float, None, min=0.1, max=86400,
+              doc="this job fails instead of printing once queued this long (the caller gave up on it)"),
     ), offline_ok=True, in_worker=False)
     async def rpc_print(self, p: dict) -> dict:
         """Queue a document or template; returns {job, state, reason?}."""
@@ -259,6 +275,8 @@ class EscposPrinter(Device):
                 source = {"template": p["template"]}
         except documents.DocumentError as exc:
             raise HwdError(f"bad document: {exc}", errors.INVALID_PARAMS) from None
+        if p["max_age_s"] is not None:
+            source["max_age_s"] = p["max_age_s"]
         return await self._enqueue(p["job"] or uuid.uuid4().hex[:16], items, source, p["wait_ms"])
 
     async def _enqueue(self, job_id: str, items: list, source: dict, wait_ms: int) -> dict:

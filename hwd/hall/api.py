@@ -4,12 +4,13 @@ each, mapped onto the engine. Params are checked by the RPC layer before any rul
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from hwd import errors
 from hwd.clock import parse_time
 from hwd.errors import HwdError
-from hwd.hall import rating_api, stats
+from hwd.hall import desk as desks, rating_api, stats
 from hwd.hall.ratings import CHANNELS
 from hwd.hall.config import PRIORITY_CLASSES
 from hwd.schema import Field
@@ -66,6 +67,19 @@ def register(methods: Any, engine: "HallEngine") -> None:
     add("hall.hours", lambda p: core().calendar.status(engine.clock.now()), (),
         "whether tickets can be taken now, the next opening, today's hours and the calendar's coverage",
         replay=False)
+    add("hall.report", lambda p: _report(engine, p),
+        (Field("period", str, "day", choices=stats.PERIODS), Field("date", str, None), Field("from", str, None),
+         Field("to", str, None)),
+        "the admin's charts for a day, week, month, quarter (holding date) or custom from..to", replay=False)
+    add("hall.desk_login", lambda p: engine.run(desks.login, core(), p["desk"], p["staff"], p["pin"]),
+        (Field("desk", str), Field("staff", str), Field("pin", str, None)),
+        "a guide desk (导办台) staff login, checked like hall.login")
+    add("hall.desk_issue", lambda p: engine.desk_issue(p["desk"], p["service"], p["priority"], p["staff"],
+                                                       p["verified"], p["assisted"]),
+        (Field("desk", str), Field("service", str),
+         Field("priority", str, "normal", choices=("normal",) + desks.CHECKED_CLASSES),
+         Field("staff", str, None), Field("verified", bool, False), Field("assisted", bool, False)),
+        "issue at a guide desk: a priority class after the documents were checked, or a 帮办代办 ticket")
     add("hall.services", lambda p: _services(engine), (), "services with today's quota and queue", replay=False)
     add("hall.guide", lambda p: engine.guide(p["service"], p["kiosk"], p["print"]),
         (Field("service", str), Field("kiosk", str, None), Field("print", bool, False)),
@@ -82,8 +96,9 @@ def register(methods: Any, engine: "HallEngine") -> None:
         "ratings over a period; bad=true for 差评, open=true for those not yet followed up", replay=False)
     add("hall.followup", lambda p: engine.run(core().ratings.followup, p["rating"], p["note"], p["staff"]),
         (Field("rating", int), Field("note", str), Field("staff", str, None)), "mark a bad rating followed up")
-    add("hall.reprint", lambda p: engine.reprint(p["ticket"], p["kiosk"]),
-        (Field("ticket", (int, str)), Field("kiosk", str, None)), "print a ticket again")
+    add("hall.reprint", lambda p: engine.reprint(p["ticket"], p["kiosk"], p["desk"]),
+        (Field("ticket", (int, str)), Field("kiosk", str, None), Field("desk", str, None)),
+        "print a ticket again (at a kiosk, or at a guide desk)")
     add("hall.checkin", lambda p: engine.checkin(p["code"], p["card_token"], p["kiosk"]),
         (Field("code", str, None), Field("card_token", str, None), Field("kiosk", str, None)),
         "check in an appointment by code or ID card; issues its ticket")
@@ -111,6 +126,21 @@ def _period(engine: "HallEngine", p: dict) -> tuple[float, float]:
 def _stats(engine: "HallEngine", p: dict) -> list[dict]:
     start, end = _period(engine, p)
     return stats.compute(engine.store, start, end, p["group_by"], engine.tz)
+
+
+def _report(engine: "HallEngine", p: dict) -> dict:
+    today = engine.clock.now().date()
+    try:
+        anchor = dt.date.fromisoformat(p["date"]) if p["date"] else today
+    except ValueError:
+        raise HwdError(f"not a date: {p['date']!r} (YYYY-MM-DD)", errors.INVALID_PARAMS) from None
+    first, last = stats.period_dates(p["period"], anchor, p["from"], p["to"])
+    start, end = stats.period(first, last, engine.tz, today)
+    if end <= start:
+        raise HwdError("the period ends before it starts", errors.INVALID_PARAMS)
+    out = stats.report(engine.store, start, end, engine.tz, engine.cfg.windows, engine.core.staff_required,
+                       engine.clock.time())
+    return {"period": p["period"], "from": first, "to": last, **out}
 
 
 def _services(engine: "HallEngine") -> list[dict]:

@@ -97,6 +97,9 @@ HALL_FIELDS = (
     Field("service", list, []),
     Field("window", list, []),
     Field("kiosk", list, []),
+    Field("desk", list, [], doc="guide desks (导办台): staff issue priority and 帮办代办 tickets at /desk/<id>"),
+    Field("assisted_service", str, None,
+          doc="service of 帮办代办 (assisted) tickets; default: the first service of a 帮办代办 window"),
     Field("staff", list, []),
     Field("hours", dict, {}),
     Field("priority", dict, {}),
@@ -123,6 +126,11 @@ WINDOW_FIELDS = (
 KIOSK_FIELDS = (
     Field("id", str, check=_id), Field("printer", str, None), Field("idcard", str, None),
     Field("scanner", str, None),
+)
+DESK_FIELDS = (
+    Field("id", str, check=_id), Field("name", str),
+    Field("printer", str, None, doc="the desk's ticket printer; without one the page shows the ticket's QR"),
+    Field("services", list, [], items=str, doc="services the desk issues; empty = all"),
 )
 STAFF_FIELDS = (
     Field("id", str, check=_id), Field("name", str), Field("pin_hash", str, None, check=_pin_hash),
@@ -201,6 +209,14 @@ class Kiosk:
 
 
 @dataclass
+class Desk:
+    id: str
+    name: str
+    printer: str | None = None
+    services: list = field(default_factory=list)
+
+
+@dataclass
 class Staff:
     id: str
     name: str
@@ -236,6 +252,8 @@ class HallConfig:
     services: dict = field(default_factory=dict)
     windows: dict = field(default_factory=dict)
     kiosks: dict = field(default_factory=dict)
+    desks: dict = field(default_factory=dict)
+    assisted_service: str | None = None
     staff: dict = field(default_factory=dict)
     hours: Hours = field(default_factory=Hours)
     priority_age: int = 60
@@ -314,6 +332,22 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
         for key in ("printer", "idcard", "scanner"):
             device_ref(ctx, p + (key,), k[key], key)
         cfg.kiosks[k["id"]] = Kiosk(**k)
+    for p, d in _tables(v["desk"], DESK_FIELDS, base + ("desk",), ctx, "desk"):
+        if "name" not in d:
+            continue
+        device_ref(ctx, p + ("printer",), d["printer"], "printer")
+        for j, sid in enumerate(d["services"]):
+            if sid not in cfg.services:
+                ctx.problems.add(p + ("services", j), f"unknown service {sid!r}; known: {', '.join(cfg.services)}")
+        cfg.desks[d["id"]] = Desk(**d)
+    if v["assisted_service"] is not None:
+        if v["assisted_service"] in cfg.services:
+            cfg.assisted_service = v["assisted_service"]
+        else:
+            ctx.problems.add(base + ("assisted_service",), f"unknown service {v['assisted_service']!r}; "
+                             f"known: {', '.join(cfg.services)}")
+    else:
+        cfg.assisted_service = next((w.services[0] for w in cfg.windows.values() if w.kind == "帮办代办"), None)
     for p, s in _tables(v["staff"], STAFF_FIELDS, base + ("staff",), ctx, "staff"):
         if "name" not in s:
             continue

@@ -352,15 +352,20 @@ class HallCore:
             self._save_window(w)
         return self.window_view(wid)
 
-    def login(self, wid: str, staff: str, pin: str | None = None) -> dict:
+    def authenticate(self, staff: str, pin: str | None, place: dict) -> Any:
+        """The one staff id + PIN check of every login (counter windows, guide desks)."""
         from hwd.hall import pin as pins
 
+        person = self.cfg.staff.get(staff)
+        if person is None or (person.pin_hash and (pin is None or not pins.verify(pin, person.pin_hash))):
+            raise HwdError("工号或密码错误", errors.LOGIN_FAILED, place)
+        return person
+
+    def login(self, wid: str, staff: str, pin: str | None = None) -> dict:
         with self.store.tx():
             w = self._window(wid)
             if self.staff_required:
-                person = self.cfg.staff.get(staff)
-                if person is None or (person.pin_hash and (pin is None or not pins.verify(pin, person.pin_hash))):
-                    raise HwdError("工号或密码错误", errors.LOGIN_FAILED, {"window": wid})
+                person = self.authenticate(staff, pin, {"window": wid})
                 if person.windows and wid not in person.windows:
                     raise HwdError("您没有该窗口的登录权限", errors.LOGIN_FAILED, {"window": wid})
             previous = w["staff"]

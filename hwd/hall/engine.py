@@ -20,7 +20,7 @@ from typing import Any, Callable
 from drivers.idcard.privacy import age_on, mask_name
 from hwd import clock as clocks, errors, outbox, upstream
 from hwd.errors import HwdError
-from hwd.hall import api, views
+from hwd.hall import api, desk as desks, views
 from hwd.hall.appointments import Appointments
 from hwd.hall.core import HallCore
 from hwd.hall.outputs import Outputs
@@ -79,6 +79,7 @@ class HallEngine:
         await self._start_nodes()
         self.bus.subscribe("keypad.key", self._on_key)
         self.bus.subscribe("scanner.scan", self._on_scan)
+        self.bus.subscribe("printer.job", self._on_printer_job)
         loop = asyncio.get_running_loop()
         loop_thread = threading.get_ident()
         self.clock.on_change(lambda: self.tick() if threading.get_ident() == loop_thread
@@ -178,19 +179,45 @@ class HallEngine:
         for device in self.cfg.displays:
             self.outputs.show(device, [f"请{ticket['number']}号", f"到{window.name}办理"])
 
-    async def _print(self, ticket: dict, kiosk: str | None, reprint: int = 0) -> dict:
+    def job_id(self, ticket_id: int, reprint: int = 0) -> str:
+        """The printer job id of a ticket: unique for the hall database's lifetime."""
+        return f"hall-{self.store.db_id}-{ticket_id}" + (f"-r{reprint}" if reprint else "")
+
+    def _on_printer_job(self, topic: str, event: dict) -> None:
+        """A backstop for "the record says what really happened": a ticket job reported printed
+        after the kiosk gave up on it (it should have been cancelled) is recorded as printed."""
+        prefix = f"hall-{self.store.db_id}-"
+        job = str(event.get("job") or "")
+        if event.get("state") != "printed" or not job.startswith(prefix):
+            return
+        try:
+            ticket_id = int(job[len(prefix):].split("-")[0])
+            row = self.store.ticket(ticket_id)
+            if row is not None and not row["printed"]:
+                log.warning("ticket %s printed after the kiosk said it did not (job %s)", row["number"], job)
+                with self.store.tx():
+                    self.store.update_ticket(ticket_id, printed=1, print_error=None)
+                    self.store.log(self.clock.time(), "printed_late", ticket_id, detail=job)
+        except (ValueError, sqlite3.Error):
+            log.exception("cannot record the late print of job %s", job)
+
+    async def _print(self, ticket: dict, kiosk: str | None, reprint: int = 0,
+                     desk: Any = None) -> dict:
         qr = self.cfg.ticket_qr.format(id=ticket["id"], number=ticket["number"], day=ticket["day"],
                                        service=ticket["service"])
         k = self.cfg.kiosks.get(kiosk) if kiosk else None
-        if k is None or not k.printer:
-            printed, error = False, "未指定带打印机的取号机，请记住您的号码" if k is None else "该取号机没有打印机"
+        printer = desk.printer if desk is not None else k.printer if k is not None else None
+        if not printer:
+            printed, error = False, ("该导办台没有打印机，请扫码或记住号码" if desk is not None else
+                                     "未指定带打印机的取号机，请记住您的号码" if k is None else "该取号机没有打印机")
         else:
             data = {"hall_name": self.cfg.name, "number": ticket["number"], "service_name": ticket["service_name"],
                     "waiting_ahead": ticket.get("waiting_ahead", 0), "issued_at": ticket["issued_at"],
                     "qr": qr, "priority": ticket.get("priority", "normal") != "normal",
-                    "footer": list(self.cfg.ticket_footer) + [self.cfg.no_show_text]}
-            job = f"hall-{ticket['id']}" + (f"-r{reprint}" if reprint else "")
-            printed, error = await self.outputs.print(k.printer, "ticket", data, job, self.cfg.print_wait_ms)
+                    "footer": desks.receipt_lines(self.core, ticket) + list(self.cfg.ticket_footer)
+                    + [self.cfg.no_show_text]}
+            job = self.job_id(ticket["id"], reprint)
+            printed, error = await self.outputs.print(printer, "ticket", data, job, self.cfg.print_wait_ms)
         try:
             with self.store.tx():
                 if printed:
@@ -222,6 +249,12 @@ class HallEngine:
         ticket = self.run(self.core.issue, service, kiosk, chosen, holder)
         return await self._print(ticket, kiosk)
 
+    async def desk_issue(self, desk_id: str, service: str, priority: str = "normal", staff: str | None = None,
+                         verified: bool = False, assisted: bool = False) -> dict:
+        """A ticket issued at a guide desk (导办台), printed at the desk's printer."""
+        ticket = self.run(desks.issue, self.core, desk_id, service, priority, staff, verified, assisted)
+        return await self._print(ticket, None, desk=self.cfg.desks[desk_id])
+
     async def checkin(self, code: str | None = None, card_token: str | None = None, kiosk: str | None = None) -> dict:
         if not code and not card_token:
             raise HwdError("give code or card_token", errors.INVALID_PARAMS)
@@ -248,14 +281,21 @@ class HallEngine:
                                           "kiosk": kiosk, "in_slot": in_slot})
         return await self._print(dict(ticket, in_slot=in_slot), kiosk)
 
-    async def reprint(self, ticket: Any, kiosk: str | None) -> dict:
+    async def reprint(self, ticket: Any, kiosk: str | None, desk: str | None = None) -> dict:
+        """Print a ticket again, at a kiosk or at a guide desk (where a citizen whose ticket did
+        not print is sent: only a ticket still waiting or called is reprinted there)."""
+        at_desk = desks.desk_or_error(self.core, desk) if desk else None
         row = self.core.ticket_lookup(ticket)
+        if at_desk is not None and row["state"] not in ("waiting", "called"):
+            raise HwdError(f"{row['number']}号已不在等候中，不能补打", errors.BAD_STATE, {"state": row["state"]})
         view = self.core.ticket_view(row)
         view["waiting_ahead"] = self.core.waiting_ahead(row)
         count = self.store.one("SELECT COUNT(*) AS n FROM actions WHERE ticket = ? AND action = 'reprint'",
                                (row["id"],))["n"] + 1
         with self.store.tx():
-            self.store.log(self.clock.time(), "reprint", row["id"], detail=kiosk)
+            self.store.log(self.clock.time(), "reprint", row["id"], detail=desk or kiosk)
+        if at_desk is not None:
+            return await self._print(view, None, reprint=count, desk=at_desk)
         return await self._print(view, kiosk or row["kiosk"], reprint=count)
 
     async def guide(self, service: str, kiosk: str | None = None, print_notice: bool = False) -> dict:

@@ -23,6 +23,9 @@ TRANSIENT = {errors.NODE_UNREACHABLE, errors.DEVICE_OFFLINE, errors.DEVICE_FAULT
              errors.DEVICE_ERROR}
 SHOW_TIMEOUT = 10.0
 RETRY_FIRST, RETRY_MAX = 0.5, 10.0
+CANCEL_GRACE_S = 2.0     # a job's own deadline: the print wait plus this
+CANCEL_TIMEOUT_S = 5.0
+PRINTING_WAIT_S = 10.0   # a job caught mid-print: how long to wait for printed/failed
 
 Call = Callable[[str, dict], Awaitable[Any]]
 
@@ -127,23 +130,64 @@ class Outputs:
 
     # -- printing ----------------------------------------------------------------------------
     async def print(self, printer: str, template: str, data: dict, job: str, wait_ms: int) -> tuple[bool, str | None]:
-        """Print and wait up to ``wait_ms``: (printed, why not)."""
-        params = {"device": printer, "template": template, "data": data, "job": job, "wait_ms": wait_ms}
+        """Print and wait up to ``wait_ms``: (printed, why not).
+
+        What this returns is what the citizen is told, so a job that has not printed by then is
+        cancelled and never comes out later (a stray ticket at an unattended kiosk). The job also
+        carries its own deadline (``max_age_s``), for a printer the cancel cannot reach.
+        """
+        params = {"device": printer, "template": template, "data": data, "job": job, "wait_ms": wait_ms,
+                  "max_age_s": wait_ms / 1000 + CANCEL_GRACE_S}
         try:
             result = await asyncio.wait_for(self.call("printer.print", params), wait_ms / 1000 + 5)
         except HwdError as exc:
             log.warning("printer %s cannot print %s: %s", printer, job, exc)
-            return False, f"打印机故障：{exc}"
+            return await self._give_up(params, f"打印机故障：{exc}")
         except asyncio.TimeoutError:
-            return False, "打印机无响应"
+            return await self._give_up(params, "打印机无响应")
         except Exception as exc:
             log.exception("printer %s failed on %s", printer, job)
-            return False, f"打印机故障：{type(exc).__name__}"
+            return await self._give_up(params, f"打印机故障：{type(exc).__name__}")
         state = (result or {}).get("state")
         if state == "printed":
             return True, None
         reason = (result or {}).get("reason")
-        return False, f"打印未完成（{state}{'：' + reason if reason else ''}）"
+        if state == "queued":   # held: paper out, cover open, printer offline
+            return await self._give_up(params, "打印机暂时不能出票（缺纸或故障），号票未打印")
+        error = f"打印未完成（{state}{'：' + reason if reason else ''}）"
+        if state == "printing":
+            return await self._give_up(params, error)
+        return False, error
+
+    async def _give_up(self, params: dict, error: str) -> tuple[bool, str | None]:
+        """Cancel a job that did not print in time; return what really happened to it."""
+        printer, job = params["device"], params["job"]
+        try:
+            await asyncio.wait_for(self.call("printer.cancel", {"device": printer, "job": job}), CANCEL_TIMEOUT_S)
+            log.info("job %s on %s cancelled: the citizen was told it did not print", job, printer)
+            return False, error
+        except HwdError as exc:
+            state = exc.data.get("state") if isinstance(exc.data, dict) else None
+            if exc.code == errors.NOT_FOUND:
+                return False, error
+            if exc.code != errors.BAD_STATE:
+                log.warning("cannot cancel job %s on %s (%s); it expires by itself", job, printer, exc)
+                return False, error
+        except asyncio.TimeoutError:
+            log.warning("cannot cancel job %s on %s (timeout); it expires by itself", job, printer)
+            return False, error
+        if state == "printing":  # it started just now: wait for the outcome, do not guess
+            try:
+                # the same job id again: the spool returns the existing job and waits for it
+                result = await asyncio.wait_for(self.call("printer.print", dict(
+                    params, wait_ms=int(PRINTING_WAIT_S * 1000))), PRINTING_WAIT_S + 5)
+                state = (result or {}).get("state")
+            except (HwdError, asyncio.TimeoutError) as exc:
+                log.warning("job %s on %s: outcome unknown (%s)", job, printer, exc)
+        if state == "printed":
+            log.info("job %s on %s printed as it was being cancelled", job, printer)
+            return True, None
+        return False, error
 
     async def close(self) -> None:
         tasks = list(self._senders.values()) + list(self._tasks)

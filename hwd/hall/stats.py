@@ -111,3 +111,139 @@ def to_csv(rows: list[dict]) -> str:
     writer.writeheader()
     writer.writerows(flat)
     return buf.getvalue()
+
+
+# -- the manager's report: pictures of a period (issue 14 item 14) -------------------------------
+
+PERIODS = ("day", "week", "month", "quarter", "custom")
+WAIT_BUCKETS_MIN = (0, 5, 10, 15, 20, 30, 45, 60)   # lower bounds of the waiting-time buckets, minutes
+DUTY_ACTIONS = ("login", "logout", "pause", "resume")
+MAX_DAYS = 400   # per-day rows of a report (a custom period longer than this is cut)
+
+
+def period_dates(kind: str, anchor: dt.date, start: str | None = None, end: str | None = None) -> tuple[str, str]:
+    """The first and last date (inclusive) of the day, week (Monday–Sunday), month or quarter
+    holding ``anchor`` — the supervision rhythm 日检查、周考勤、月通报、季考核 — or ``start``..``end``
+    for ``custom``."""
+    if kind == "day":
+        first = last = anchor
+    elif kind == "week":
+        first = anchor - dt.timedelta(days=anchor.weekday())
+        last = first + dt.timedelta(days=6)
+    elif kind in ("month", "quarter"):
+        month = anchor.month if kind == "month" else 3 * ((anchor.month - 1) // 3) + 1
+        first = anchor.replace(month=month, day=1)
+        after = month + (1 if kind == "month" else 3)
+        last = (dt.date(first.year + (after > 12), (after - 1) % 12 + 1, 1)) - dt.timedelta(days=1)
+    elif kind == "custom":
+        if not start or not end:
+            raise HwdError("a custom period needs from and to (YYYY-MM-DD)", errors.INVALID_PARAMS)
+        return start, end
+    else:
+        raise HwdError(f"period is one of {', '.join(PERIODS)}", errors.INVALID_PARAMS)
+    return first.isoformat(), last.isoformat()
+
+
+def _bucket_label(i: int) -> str:
+    low = WAIT_BUCKETS_MIN[i]
+    if i + 1 == len(WAIT_BUCKETS_MIN):
+        return f"{low}分钟以上"
+    return f"{low}–{WAIT_BUCKETS_MIN[i + 1]}分钟"
+
+
+def _duty(store: Any, wid: str, start: float, end: float) -> tuple[float, float]:
+    """(on duty, paused) seconds of a window in [start, end) from its login/pause log."""
+    def step(state: str, action: str) -> str:
+        if action == "login":
+            return "open" if state == "closed" else state
+        return {"logout": "closed", "pause": "paused", "resume": "open"}[action]
+
+    marks = ",".join("?" * len(DUTY_ACTIONS))
+    before = store.one(f"SELECT action FROM actions WHERE window = ? AND action IN ({marks}) AND ts < ? "
+                       "ORDER BY ts DESC, id DESC LIMIT 1", (wid, *DUTY_ACTIONS, start))
+    state = "closed" if before is None else step("closed", before["action"])
+    at, on, paused = start, 0.0, 0.0
+    rows = store.all(f"SELECT ts, action FROM actions WHERE window = ? AND action IN ({marks}) AND ts >= ? "
+                     "AND ts < ? ORDER BY ts, id", (wid, *DUTY_ACTIONS, start, end))
+    for row in rows + [{"ts": end, "action": None}]:
+        span = row["ts"] - at
+        if state == "open":
+            on += span
+        elif state == "paused":
+            paused += span
+        at = row["ts"]
+        if row["action"]:
+            state = step(state, row["action"])
+    return on, paused
+
+
+def report(store: Any, start: float, end: float, tz: dt.tzinfo, windows: dict, logins: bool,
+           now: float) -> dict:
+    """What the admin's charts draw for tickets issued in [start, end):
+
+    - ``arrivals``: tickets issued per local hour (00–23);
+    - ``waits``: first-call waiting times in buckets (``WAIT_BUCKETS_MIN``) and ``not_called``;
+    - ``windows``: per window, served and no-show counts, ``busy_s`` (start → finish of its
+      tickets), ``on_duty_s`` and ``idle_s`` = on duty − busy (never below 0), ``paused_s``.
+      On duty is logged-in and not paused (``basis: login``) in a hall with staff logins, else
+      each day's first call → last finish at the window (``basis: calls``);
+    - ``ratings``: ratings per level (非常满意 … 非常不满意) and ``unrated``;
+    - ``days``: issued and served per business day of the period (for week/month/quarter).
+    """
+    tickets = store.all("SELECT t.*, r.score AS score FROM tickets t LEFT JOIN ratings r ON r.ticket = t.id "
+                        "WHERE t.issued_ts >= ? AND t.issued_ts < ? ORDER BY t.issued_ts", (start, end))
+    arrivals = [0] * 24
+    buckets = [0] * len(WAIT_BUCKETS_MIN)
+    not_called = 0
+    for t in tickets:
+        arrivals[dt.datetime.fromtimestamp(t["issued_ts"], tz).hour] += 1
+        if t["first_called_ts"] is None:
+            not_called += 1
+            continue
+        minutes = (t["first_called_ts"] - t["issued_ts"]) / 60
+        buckets[max(i for i, low in enumerate(WAIT_BUCKETS_MIN) if minutes >= low)] += 1
+    per_window = []
+    stop = min(end, now)
+    for wid, window in windows.items():
+        mine = [t for t in tickets if t["window"] == wid]
+        done = [t for t in mine if t["state"] == "done" and t["started_ts"] is not None and t["finished_ts"] is not None]
+        busy = sum(t["finished_ts"] - t["started_ts"] for t in done)
+        if logins:
+            on_duty, paused = _duty(store, wid, start, stop) if stop > start else (0.0, 0.0)
+        else:
+            days: dict[str, list[float]] = {}
+            for t in mine:
+                if t["first_called_ts"] is None:
+                    continue
+                span = days.setdefault(t["day"], [t["first_called_ts"], t["first_called_ts"]])
+                span[0] = min(span[0], t["first_called_ts"])
+                span[1] = max(span[1], t["finished_ts"] or t["called_ts"] or t["first_called_ts"])
+            on_duty, paused = sum(b - a for a, b in days.values()), 0.0
+        per_window.append({"window": wid, "name": window.name, "served": len(done),
+                           "called": sum(1 for t in mine if t["first_called_ts"] is not None),
+                           "no_show": sum(1 for t in mine if t["state"] == "no_show"),
+                           "busy_s": round(busy, 1), "on_duty_s": round(on_duty, 1),
+                           "idle_s": round(max(0.0, on_duty - busy), 1), "paused_s": round(paused, 1),
+                           "basis": "login" if logins else "calls"})
+    scores = [t["score"] for t in tickets if t["score"] is not None]
+    per_day: dict[str, list[int]] = {}
+    day = dt.datetime.fromtimestamp(start, tz).date()
+    while dt.datetime.combine(day, dt.time(), tz).timestamp() < end and len(per_day) < MAX_DAYS:
+        per_day[day.isoformat()] = [0, 0]
+        day += dt.timedelta(days=1)
+    for t in tickets:
+        if t["day"] in per_day:
+            per_day[t["day"]][0] += 1
+            per_day[t["day"]][1] += t["state"] == "done"
+    return {
+        "days": [{"day": d, "issued": n, "served": s} for d, (n, s) in per_day.items()],
+        "issued": len(tickets),
+        "arrivals": [{"hour": f"{h:02d}", "count": n} for h, n in enumerate(arrivals)],
+        "waits": [{"bucket": _bucket_label(i), "from_min": low, "count": buckets[i]}
+                  for i, low in enumerate(WAIT_BUCKETS_MIN)],
+        "not_called": not_called,
+        "windows": per_window,
+        "ratings": [{"score": s, "level": views.LEVELS[s], "count": scores.count(s)}
+                    for s in sorted(views.LEVELS, reverse=True)],
+        "unrated": sum(1 for t in tickets if t["rating_state"] == "unrated"),
+    }

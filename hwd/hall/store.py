@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 import sqlite3
 from pathlib import Path
 from typing import Any, Iterator
@@ -91,9 +92,16 @@ MIGRATIONS = [
         replay INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (sink, record));
     CREATE INDEX outbox_delivery_due ON outbox_delivery (sink, state, record);
     """,
-    # 4:  the window a recent call went to, after the ticket was requeued or transferred
+    # 4: the window a recent call went to, after the ticket was requeued or transferred
     """
     CREATE INDEX actions_ticket ON actions (ticket, id) WHERE action IN ('call', 'recall');
+    """,
+    # 5: guide desk (导办台): the desk that issued a ticket, the staff who checked the citizen's
+    # documents for its priority class, and the citizen's matter of a 帮办代办 (assisted) ticket
+    """
+    ALTER TABLE tickets ADD COLUMN desk TEXT;
+    ALTER TABLE tickets ADD COLUMN verified_by TEXT;
+    ALTER TABLE tickets ADD COLUMN matter TEXT;
     """,
 ]
 
@@ -127,6 +135,7 @@ class Store:
         self.db.execute("PRAGMA busy_timeout = 5000")
         self._depth = 0
         self.migrate()
+        self.db_id = self._database_id()
 
     # -- plumbing ----------------------------------------------------------------------------
     def migrate(self) -> None:
@@ -139,6 +148,16 @@ class Store:
                 for statement in _statements(MIGRATIONS[n]):
                     self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {n + 1}")
+
+    def _database_id(self) -> str:
+        """A random id made once per hall database: printer job ids carry it, so a database reset
+        (ticket ids start again at 1) never reuses a job id the printer's spool already knows."""
+        found = self.meta("db_id")
+        if found:
+            return found
+        with self.tx():
+            self.set_meta("db_id", secrets.token_hex(4))
+        return self.meta("db_id")
 
     @contextlib.contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:

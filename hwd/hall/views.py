@@ -39,6 +39,12 @@ def ticket(row: dict, cfg: HallConfig, tz: dt.tzinfo) -> dict:
         out["case_no"] = row["case_no"]
     if row.get("holder"):
         out["holder"] = row["holder"]
+    for key in ("desk", "verified_by", "matter"):
+        if row.get(key):
+            out[key] = row[key]
+    if row.get("matter"):
+        matter = cfg.services.get(row["matter"])
+        out["matter_name"] = matter.name if matter else row["matter"]
     if not row["printed"] and row.get("print_error"):
         out["print_error"] = row["print_error"]
     return out
