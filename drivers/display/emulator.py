@@ -1,9 +1,10 @@
 """Emulator of an RS-485 bus of window screens, at the far end of a pty (or a loopback socket).
 
-It decodes frames with the same frame config as the driver, verifies checksums, keeps what each
-address shows and renders it as ``screen-<addr>.png`` (red dots on black) in its workdir, so the
-demo and the tests see the screens. Several ``sim://busname`` devices share one emulator, as
-several screens share one bus.
+It decodes frames with the same frame config as the driver (a declared frame, or a named
+``protocol``: the vendor codec's decoder), verifies checksums and lengths, counts init and
+commit frames, keeps what each address shows and renders it as ``screen-<addr>.png`` (red dots
+on black) in its workdir, so the demo and the tests see the screens. Several ``sim://busname``
+devices share one emulator, as several screens share one bus.
 
 Faults: ``noack`` (stop acknowledging), ``garbage`` (noise towards the driver), ``ack_delay``
 (a slow controller; bytes arriving before it has answered count as bus ``collisions``, which on a
@@ -17,8 +18,8 @@ import threading
 import time
 from typing import Any
 
-from drivers.display.frame import DEFAULT_FRAME
-from drivers.display.protocol import Bad, Frame, FrameDecoder, FrameSpec, parse_hex
+from drivers.display.frame import build_codec
+from drivers.display.protocol import Bad, Frame, parse_hex
 from drivers.display.textcodec import decode_text
 from hwd.sim import Emulator
 
@@ -29,13 +30,13 @@ class ScreenEmulator(Emulator):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         opts = self.options
-        self.spec = FrameSpec.parse(opts.get("frame") or DEFAULT_FRAME, opts.get("escape") or {},
-                                    opts.get("checksum_from"), opts.get("len_adjust", 0))
-        self.decoder = FrameDecoder(self.spec)
-        self.bitmap = self.spec.has("bitmap")
+        self.codec = build_codec(opts, payload=None)
+        self.decoder = self.codec.decoder()
+        self.encoding = opts.get("encoding") or self.codec.encoding
         self.ack = opts.get("ack") or ""
         self.screens: dict[int, dict] = {}
-        self.counters = {"frames": 0, "bad_frames": 0, "noise_bytes": 0, "collisions": 0, "acks": 0}
+        self.counters = {"frames": 0, "bad_frames": 0, "noise_bytes": 0, "collisions": 0, "acks": 0,
+                         "init_frames": 0, "commit_frames": 0}
         self.last_bad: list[str] = []
         self.noack = False
         self.ack_delay = 0.0
@@ -70,25 +71,45 @@ class ScreenEmulator(Emulator):
     def handle(self, frame: Frame) -> None:
         addr = frame.fields.get("addr", 0)
         opts = self.options_for(addr)
+        kind = frame.fields.get("kind", "data")
+        if kind in ("init", "commit"):
+            self.counters[f"{kind}_frames"] += 1
+            self.answer(addr)
+            return
         screen = self.screens.setdefault(addr, {"lines": [], "effect": None, "frames": 0})
         screen["frames"] += 1
-        if "effect" in frame.fields:
+        if kind != "data":
+            self.answer(addr)
+            return
+        if "seq" in frame.fields:
+            screen["seq"] = frame.fields["seq"]
+        if isinstance(frame.fields.get("effect"), str):
+            screen["effect"] = frame.fields["effect"]
+        elif "effect" in frame.fields:
             names = {v: k for k, v in (opts.get("effects") or {"static": 0, "scroll": 1, "blink": 2}).items()}
             screen["effect"] = names.get(frame.fields["effect"], frame.fields["effect"])
         if "bitmap" in frame.fields:
             screen["bitmap"] = frame.fields["bitmap"]
             self.render_bitmap(addr, opts, frame.fields["bitmap"])
+        elif "lines" in frame.fields:
+            screen["lines"] = [decode_text(t, self.encoding) for t in frame.fields["lines"]]
+            self.render_text(addr, opts, screen["lines"])
         else:
             self.store_text(screen, opts, frame)
             self.render_text(addr, opts, screen["lines"])
         self.answer(addr)
 
     def store_text(self, screen: dict, opts: dict, frame: Frame) -> None:
-        text = decode_text(frame.fields.get("text", b""), opts.get("encoding", "gb2312"))
+        text = decode_text(frame.fields.get("text", b""), self.encoding)
         n = int(opts.get("lines", 1))
         sep = opts.get("line_separator")
+        if opts.get("protocol") and n == 1:
+            screen["lines"] = [text]
+            return
+        if opts.get("protocol"):
+            sep = "20"   # the presets' one-string screens join lines with a space
         if sep is not None:
-            joiner = decode_text(parse_hex(sep), opts.get("encoding", "gb2312")) if sep else None
+            joiner = decode_text(parse_hex(sep), self.encoding) if sep else None
             lines = text.split(joiner) if joiner else [text]
             screen["lines"] = (lines + [""] * n)[:max(n, len(lines))]
             return
@@ -142,6 +163,8 @@ class ScreenEmulator(Emulator):
         png = self.png_path(addr)
         out = {"address": addr, "lines": list(screen["lines"]), "effect": screen["effect"],
                "frames": screen["frames"], "png": str(png) if png.exists() else None}
+        if "seq" in screen:
+            out["seq"] = screen["seq"]
         if "bitmap" in screen:
             out["bitmap"] = screen["bitmap"].hex()
         return out
@@ -172,7 +195,7 @@ class ScreenEmulator(Emulator):
     def act_unplug(self) -> dict:
         """Pull the cable (and the screen's power: it forgets what it showed)."""
         self.screens.clear()
-        self.decoder.buffer.clear()
+        self.decoder = self.codec.decoder()
         for path in self.workdir.glob("screen-*.png"):
             path.unlink(missing_ok=True)
         return super().act_unplug()

@@ -105,11 +105,12 @@ def test_bad_checksum_and_partial_and_garbage():
 
 @pytest.mark.parametrize("frame,escape,message", [
     (["A5", "{adr}", "{text}", "5A"], {}, "unknown token"),
-    (["{addr}", "{text}", "5A"], {}, "start with a hex literal"),
+    (["{addr}", "{text}", "5A"], {}, "must start with a hex literal"),
     (["A5", "ZZ", "{text}", "5A"], {}, "not hex bytes"),
     (["A5", "{text}", "{xor}"], {}, "needs a literal"),
     (["A5", "{text}", "{len}", "5A"], {}, "length token must come before"),
-    (["A5", "{xor}", "{sum8}", "{text}", "5A"], {}, "more than one checksum"),
+    (["A5", "{xor}", "{sum8}", "{text}", "5A"], {}, "covers no tokens"),
+    (["A5", "{text}", "{text}", "5A"], {}, "more than one payload"),
     (["A5", "{len}", "{text}", "5A"], {"A5A5": "00"}, "must be one byte"),
 ])
 def test_bad_specs(frame, escape, message):
