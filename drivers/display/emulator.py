@@ -38,6 +38,7 @@ class ScreenEmulator(Emulator):
         self.counters = {"frames": 0, "bad_frames": 0, "noise_bytes": 0, "collisions": 0, "acks": 0,
                          "init_frames": 0, "commit_frames": 0}
         self.last_bad: list[str] = []
+        self.wire_log: list[dict] = []   # the last frames as received, for tests and field checks
         self.noack = False
         self.ack_delay = 0.0
         self.busy_until = 0.0
@@ -72,6 +73,7 @@ class ScreenEmulator(Emulator):
         addr = frame.fields.get("addr", 0)
         opts = self.options_for(addr)
         kind = frame.fields.get("kind", "data")
+        self.wire_log = (self.wire_log + [{"address": addr, "kind": kind, "hex": frame.raw.hex().upper()}])[-64:]
         if kind in ("init", "commit"):
             self.counters[f"{kind}_frames"] += 1
             self.answer(addr)
@@ -178,6 +180,10 @@ class ScreenEmulator(Emulator):
         if address is not None:
             return self.screen_status(int(address))
         return [self.screen_status(a) for a in sorted(self.screens)]
+
+    def act_frames(self, address: int | None = None) -> list:
+        """The last frames received (hex, oldest first), of every screen or the one at ``address``."""
+        return [f for f in self.wire_log if address is None or f["address"] == int(address)]
 
     def act_noack(self, on: bool = True) -> dict:
         self.noack = bool(on)

@@ -144,11 +144,12 @@ class OnbonDecoder:
                 break
             wire = bytes(self.buffer[body_at:end])
             size = end + 1
+            raw = bytes(self.buffer[:size])
             del self.buffer[:size]
-            out.append(self._frame(wire, size))
+            out.append(self._frame(wire, size, raw))
         return out
 
-    def _frame(self, wire: bytes, size: int):
+    def _frame(self, wire: bytes, size: int, raw: bytes):
         body = bytearray()
         i = 0
         while i < len(wire):
@@ -168,7 +169,7 @@ class OnbonDecoder:
         if body[-2:] != want:
             return Bad(f"bad CRC-16/ARC: got {body[-2:].hex().upper()}, computed {want.hex().upper()}", size)
         try:
-            return Frame(self._parse(body[:-2]), size, b"")
+            return Frame(self._parse(body[:-2]), size, raw)
         except (IndexError, ValueError) as exc:
             return Bad(f"bad A3 06 frame: {exc}", size)
 
