@@ -24,6 +24,7 @@ from drivers.display.textcodec import decode_text
 from hwd.sim import Emulator
 
 NOISE = ("no start marker", "bytes before the start marker")
+IDLE_GAP_S = 0.2   # quiet time after which a partial frame is given up
 
 
 class ScreenEmulator(Emulator):
@@ -43,6 +44,7 @@ class ScreenEmulator(Emulator):
         self.ack_delay = 0.0
         self.busy_until = 0.0
         self.lock = threading.Lock()
+        self._idle: threading.Timer | None = None
 
     # -- per-address config ------------------------------------------------------------------
     def options_for(self, addr: int) -> dict:
@@ -57,6 +59,25 @@ class ScreenEmulator(Emulator):
             if time.monotonic() < self.busy_until:
                 self.counters["collisions"] += 1
             results = self.decoder.feed(data)
+            waiting = bool(getattr(self.decoder, "buffer", b""))
+        self._process(results)
+        if waiting:
+            self._arm_idle()
+
+    def _arm_idle(self) -> None:
+        """A controller forgets a half-received frame after a quiet gap on the line."""
+        if self._idle is not None:
+            self._idle.cancel()
+        self._idle = threading.Timer(IDLE_GAP_S, self._on_idle)
+        self._idle.daemon = True
+        self._idle.start()
+
+    def _on_idle(self) -> None:
+        with self.lock:
+            results = self.decoder.flush()
+        self._process(results)
+
+    def _process(self, results: list) -> None:
         for result in results:
             if isinstance(result, Frame):
                 self.counters["frames"] += 1

@@ -381,6 +381,16 @@ class FrameSpec:
     # -- encode ------------------------------------------------------------------------------
     def encode(self, payload: bytes = b"", addr: int = 0, line: int = 0, effect: int = 0, seq: int = 0) -> bytes:
         """Build one frame on the wire. Raise ValueError if a value does not fit its field."""
+        return self.assemble(self.encode_parts(payload, addr, line, effect, seq))
+
+    def assemble(self, parts: list[bytes]) -> bytes:
+        """Raw token values → wire bytes (escaping applied)."""
+        escaped = self._escaped_range()
+        return b"".join(self.escape_bytes(part) if i in escaped else part for i, part in enumerate(parts))
+
+    def encode_parts(self, payload: bytes = b"", addr: int = 0, line: int = 0, effect: int = 0,
+                     seq: int = 0) -> list[bytes]:
+        """The raw value of every token (lengths and checks computed), before escaping."""
         p = self.payload_index
         data = transforms.apply(self.tokens[p].transforms, bytes(payload)) if p is not None else bytes(payload)
         parts: list[bytes] = []
@@ -408,8 +418,7 @@ class FrameSpec:
             token = self.tokens[i]
             covered = b"".join(parts[token.span[0]:token.span[1] + 1])
             parts[i] = checksums.lookup(token.algo).wire(covered, token.order)
-        escaped = self._escaped_range()
-        return b"".join(self.escape_bytes(part) if i in escaped else part for i, part in enumerate(parts))
+        return parts
 
     def fits(self, payload: bytes) -> bool:
         try:
@@ -639,4 +648,15 @@ class FrameDecoder:
             bad = min((r for _, r in results), key=lambda r: max(1, r.skip))
             del self.buffer[:max(1, bad.skip)]
             out.append(bad)
+        return out
+
+    def flush(self) -> list[Frame | Bad]:
+        """The line went quiet: what is still waiting for bytes was cut short (or was noise that
+        looked like a frame's head). Drop it byte by byte, keeping any whole frame behind it."""
+        out: list[Frame | Bad] = []
+        while self.buffer:
+            out += self.feed(b"")
+            if self.buffer:
+                del self.buffer[:1]
+                out.append(Bad("frame cut short", 1))
         return out

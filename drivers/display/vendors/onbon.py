@@ -136,6 +136,12 @@ class OnbonDecoder:
             while body_at < len(self.buffer) and self.buffer[body_at] == 0xA5:
                 body_at += 1
             end = self.buffer.find(END, body_at)
+            restart = self.buffer.find(0xA5, body_at)
+            if restart >= 0 and (end < 0 or restart < end):
+                # a preamble inside a frame: the frame before it was cut short
+                out.append(Bad("frame cut short", restart))
+                del self.buffer[:restart]
+                continue
             if end < 0:
                 if len(self.buffer) > 16 * MAX_TEXT:
                     out.append(Bad("no end marker", body_at))
@@ -147,6 +153,12 @@ class OnbonDecoder:
             raw = bytes(self.buffer[:size])
             del self.buffer[:size]
             out.append(self._frame(wire, size, raw))
+        return out
+
+    def flush(self) -> list:
+        """The line went quiet: a frame still waiting for its 5A was cut short."""
+        out = [Bad("frame cut short", len(self.buffer))] if self.buffer else []
+        self.buffer.clear()
         return out
 
     def _frame(self, wire: bytes, size: int, raw: bytes):

@@ -84,3 +84,9 @@ class RuizeDecoder:
             except ValueError as exc:
                 out.append(Bad(f"text: {exc}", len(raw)))
         return out
+
+    def flush(self) -> list:
+        """The line went quiet: a frame still waiting for its 1A was cut short."""
+        out = [Bad("frame cut short", len(self.buffer))] if self.buffer else []
+        self.buffer.clear()
+        return out

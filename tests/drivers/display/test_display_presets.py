@@ -426,6 +426,26 @@ def test_every_preset_is_documented_with_its_source():
         assert preset.source.split()[0] in doc, name
 
 
+def test_the_call_bytes_in_the_docs_are_the_references():
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[3] / "docs/drivers/display.md").read_text()
+    block = doc[doc.index("A call at address 5"):]
+    block = block[block.index("```") + 3:]
+    block = block[:block.index("```")]
+    rows: dict[str, str] = {}
+    name = ""
+    for line in block.splitlines():
+        head = line[:12].strip()
+        name = head or name
+        rows[name] = rows.get(name, "") + " " + line[12:].replace("+ 21 × 00, then", "00 " * 21)
+    text = MESSAGES["call"][1]
+    for preset, ref in REFERENCE_FRAMES.items():
+        wire = bytes.fromhex(re.sub(r"\s+", "", rows[preset]))
+        assert wire == b"".join(ref(text, ADDR)), preset
+
+
 def test_protocol_with_frame_keys_is_a_config_error(tmp_path):
     import subprocess
     import sys
