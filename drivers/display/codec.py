@@ -21,6 +21,7 @@ class Decoder(Protocol):
 
 class Codec(Protocol):
     encoding: str
+    one_string: bool      # the screen takes one string: a preset joins the content's lines
 
     def update(self, lines: list[bytes], addr: int, effect: str) -> list[bytes]:
         """The frames that put ``lines`` (already encoded) on the screen at ``addr``."""
@@ -46,6 +47,7 @@ class DslCodec:
         self.line_base = line_base
         self.effects = effects or {"static": 0, "scroll": 1, "blink": 2}
         self.encoding = encoding
+        self.one_string = False
         seq = next((t for t in spec.tokens if t.kind == "seq"), None)
         self.seq_token = seq
         self.seq = seq.start if seq else 0

@@ -126,11 +126,9 @@ class ScreenEmulator(Emulator):
         text = decode_text(frame.fields.get("text", b""), self.encoding)
         n = int(opts.get("lines", 1))
         sep = opts.get("line_separator")
-        if opts.get("protocol") and n == 1:
-            screen["lines"] = [text]
-            return
         if opts.get("protocol"):
-            sep = "20"   # the presets' one-string screens join lines with a space
+            screen["lines"] = [text]   # a preset's one-string screen (Onbon's areas are "lines")
+            return
         if sep is not None:
             joiner = decode_text(parse_hex(sep), self.encoding) if sep else None
             lines = text.split(joiner) if joiner else [text]

@@ -197,8 +197,8 @@ class FrameScreen(DisplayDevice):
         """The content's lines as this screen has them."""
         n = self.opts["lines"]
         given = list(content["lines"])
-        if self.preset and n == 1:
-            # a vendor's one-string screen: the call and the window name side by side
+        if self.preset and (n == 1 or self.codec.one_string):
+            # the vendor's software sends one string: the call and the window name side by side
             return [" ".join(line for line in given if line)]
         if len(given) > n:
             self.log.warning("%d lines for a %d-line screen; the rest is dropped", len(given), n)

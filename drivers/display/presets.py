@@ -34,9 +34,11 @@ class Preset:
     def build(self, opts: dict) -> Any:
         if self.codec is not None:
             return self.codec(opts)
-        return DslCodec(FrameSpec.parse(self.frame, payload="text"),
-                        [FrameSpec.parse(f, payload="text", need_payload=False) for f in self.init],
-                        joiner=b" ", encoding=self.encoding)
+        codec = DslCodec(FrameSpec.parse(self.frame, payload="text"),
+                         [FrameSpec.parse(f, payload="text", need_payload=False) for f in self.init],
+                         encoding=self.encoding)
+        codec.one_string = True
+        return codec
 
 
 def _onbon(opts: dict) -> Any:

@@ -27,7 +27,7 @@ a field (a bus address) if it has a check or a length that tells a frame from no
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable
 
 from drivers.display import checksums, transforms
@@ -39,9 +39,6 @@ SHORT_FORMS = {  # name -> (kind, bytes, order)
     "len": ("len", 1, "big"), "len16": ("len", 2, "big"), "len16le": ("len", 2, "little"),
     "line": ("line", 1, "big"), "effect": ("effect", 1, "big"), "seq": ("seq", 1, "big"),
 }
-# kept for callers that list the simple tokens
-FIELD_TOKENS = {**{k: v[1] for k, v in SHORT_FORMS.items()}, "text": None, "bitmap": None,
-                "xor": 1, "sum8": 1, "crc16_modbus": 2, "crc16_ccitt": 2}
 ORDERS = {"be": "big", "big": "big", "le": "little", "little": "little"}
 _HEX = re.compile(r"^(?:[0-9A-Fa-f]{2})+$")
 
@@ -269,7 +266,7 @@ class FrameSpec:
                     raise FrameError(f"{{{t.name}}} covers token {last}, but the frame has {n}", i)
                 if first <= i <= last:
                     raise FrameError(f"{{{t.name}}} cannot cover itself", i)
-                t = Token(**{**t.__dict__, "span": (first, last)})
+                t = replace(t, span=(first, last))
             elif t.kind == "len":
                 if t.span is None:
                     span = (p, p) if p is not None else None
@@ -279,7 +276,7 @@ class FrameSpec:
                         raise FrameError(f"{{{t.name}}} covers token {span[1]}, but the frame has {n}", i)
                 if span is not None and p is not None and span[0] <= p <= span[1] and i > p:
                     raise FrameError("the length token must come before the payload", i)
-                t = Token(**{**t.__dict__, "span": span})
+                t = replace(t, span=span)
             resolved.append(t)
         tokens = resolved
         seen: dict = {}
@@ -558,9 +555,6 @@ class FrameSpec:
             search_from = at + 1
 
 
-_WHAT = {"addr": "address", "line": "line", "effect": "effect", "seq": "sequence number"}
-
-
 class _Reader:
     """Reads raw values out of wire bytes, undoing the escape table where a token is escaped."""
 
@@ -610,6 +604,9 @@ class _Reader:
     def wire_end(self, pos: int, n: int, escaped: bool) -> int:
         got = self.read(pos, n, escaped)
         return got[1]
+
+
+_WHAT = {"addr": "address", "line": "line", "effect": "effect", "seq": "sequence number"}
 
 
 def _uint(value: int, token: Token, what: str) -> bytes:

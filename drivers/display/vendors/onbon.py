@@ -95,6 +95,7 @@ def frame(dst: int, areas: list[Area], src: int = SOURCE, device_type: int = DEV
 
 class OnbonCodec:
     encoding = "gb2312"
+    one_string = False      # one dynamic area per line
 
     def __init__(self, width: int = 64, height: int = 16):
         self.width = width

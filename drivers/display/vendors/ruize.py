@@ -29,12 +29,12 @@ def frame(addr: int, text: bytes) -> bytes:
 
 class RuizeCodec:
     encoding = "gbk"
+    one_string = True
 
     def capacity(self, lines: int) -> int:
         return MAX_TEXT
 
     def update(self, lines: list[bytes], addr: int, effect: str) -> list[bytes]:
-        # the reference sends one string per screen; lines are joined with a space
         return [frame(addr, b" ".join(lines))]
 
     def decoder(self) -> "RuizeDecoder":

@@ -499,8 +499,9 @@ def test_presets_through_the_daemon_send_the_vendors_bytes(hwd_daemon):
     from daemon_fixture import wait_for
 
     d = hwd_daemon(preset_screen("yt5", "yongtai", 5, "yt") + preset_screen("yt6", "yongtai", 6, "yt")
-                   + preset_screen("yd7", "yinda", 7, "yd") + preset_screen("ob3", "onbon-bx5", 3, "ob"))
-    for dev in ("yt5", "yt6", "yd7", "ob3"):
+                   + preset_screen("yd7", "yinda", 7, "yd") + preset_screen("ob3", "onbon-bx5", 3, "ob")
+                   + preset_screen("ob4", "onbon-bx5", 4, "ob") + "lines = 2\nheight = 32\n")
+    for dev in ("yt5", "yt6", "yd7", "ob3", "ob4"):
         d.wait_state(dev, "online")
     lines, text = MESSAGES["call"]
     for dev in ("yt5", "yt6", "yd7", "ob3"):
@@ -516,6 +517,12 @@ def test_presets_through_the_daemon_send_the_vendors_bytes(hwd_daemon):
                                                                        ref.packet(gbk(text), 7).hex().upper()]
     onbon_want = ref_onbon_frame(3, [ref_onbon_area(text.encode("gb2312"), 0, 0, 64, 16, 0x01)])
     assert d.sim("ob3", "frames", address=3)[-1]["hex"] == onbon_want.hex().upper()
+    # a two-line Onbon screen on the same bus: two dynamic areas in one frame
+    assert d.call("display.show", {"device": "ob4", "lines": lines}) == {"delivered": True}
+    wait_for(lambda: d.sim("ob4", "content", address=4)["lines"] == lines, what="two Onbon areas")
+    two = ref_onbon_frame(4, [ref_onbon_area(lines[0].encode("gb2312"), 0, 0, 64, 16, 0x01),
+                              ref_onbon_area(lines[1].encode("gb2312"), 1, 16, 64, 16, 0x01)])
+    assert d.sim("ob4", "frames", address=4)[-1]["hex"] == two.hex().upper()
     status = d.sim("yt5", "status")
     assert status["bad_frames"] == 0 and status["init_frames"] >= 2
     assert d.sim("yd7", "status")["bad_frames"] == 0 and d.sim("ob3", "status")["bad_frames"] == 0
