@@ -115,10 +115,15 @@ class FrameScreen(DisplayDevice):
                     problems.add(path + (key,), f"protocol = {options['protocol']!r} decides the frame; "
                                  f"remove {key} (or remove protocol and declare the frame)")
         try:
-            cls.check_frames(options)
+            codec = cls.check_frames(options)
         except FrameError as exc:
             key = path + (exc.key,) + ((exc.index,) if exc.index is not None else ())
             problems.add(key, str(exc))
+        else:
+            try:
+                codec.update([b""], options.get("address", 1), "static")
+            except ValueError as exc:
+                problems.add(path + ("address",), f"{exc} of this frame")
         effects = options.get("effects") or {}
         for name, value in effects.items():
             if name not in EFFECTS:
@@ -129,8 +134,8 @@ class FrameScreen(DisplayDevice):
             problems.add(path + ("replace_char",), "expected one character")
 
     @classmethod
-    def check_frames(cls, options: dict) -> None:
-        build_codec(options, cls.payload)
+    def check_frames(cls, options: dict):
+        return build_codec(options, cls.payload)
 
     @classmethod
     def build_spec(cls, options: dict) -> FrameSpec:

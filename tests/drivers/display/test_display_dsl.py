@@ -182,7 +182,7 @@ def payloads(text_only: bool):
     return GBK_TEXT.map(lambda t: t.encode("gbk")) if text_only else st.binary(max_size=40)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_rich_round_trip_and_every_cut_needs_more(data):
     spec, text_only = data.draw(rich_specs())
@@ -201,7 +201,7 @@ def test_rich_round_trip_and_every_cut_needs_more(data):
         assert not isinstance(spec.decode(frame[:cut]), Frame)
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_escaping_keeps_the_markers_unique(data):
     spec, text_only = data.draw(rich_specs())
@@ -212,7 +212,7 @@ def test_escaping_keeps_the_markers_unique(data):
     assert 0xA5 not in frame[1:-1] and 0x5A not in frame[1:-1]
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_a_check_catches_a_change_in_what_it_covers_and_only_that(data):
     spec, text_only = data.draw(rich_specs())
@@ -236,7 +236,7 @@ def test_a_check_catches_a_change_in_what_it_covers_and_only_that(data):
         assert isinstance(result, Frame)
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), chunk=st.integers(1, 7))
 def test_rich_stream_with_noise_in_chunks(data, chunk):
     spec, text_only = data.draw(rich_specs())
@@ -252,7 +252,7 @@ def test_rich_stream_with_noise_in_chunks(data, chunk):
     assert [r.fields["text"] for r in out if isinstance(r, Frame)] == items
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(data=st.data(), noise=st.binary(max_size=200))
 def test_rich_decode_never_crashes(data, noise):
     spec, _ = data.draw(rich_specs())
@@ -262,12 +262,14 @@ def test_rich_decode_never_crashes(data, noise):
     assert len(decoder.buffer) <= len(noise)
 
 
+@settings(deadline=None)
 @given(st.binary(max_size=60))
 def test_nibble_split_round_trips_text_without_low_control_bytes(data):
     data = bytes(b for b in data if not 0x08 <= b <= 0x0F)
     assert nibble_join(nibble_split(data)) == data
 
 
+@settings(deadline=None)
 @given(GBK_TEXT)
 def test_zero_interleave_round_trips_gbk_text(text):
     data = text.encode("gbk")

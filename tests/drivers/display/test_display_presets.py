@@ -472,6 +472,14 @@ kind = "display"
 driver = "frame"
 url = "sim://v"
 protocol = "onbon"
+
+[[device]]
+id = "u"
+kind = "display"
+driver = "frame"
+url = "sim://u"
+protocol = "ruize"
+address = 300
 ''')
     out = subprocess.run([sys.executable, "-m", "hwd", "--config", str(cfg), "--check"],
                          capture_output=True, text=True, timeout=30)
@@ -480,6 +488,7 @@ protocol = "onbon"
     assert "device[0].frame: protocol = 'yinda' decides the frame" in text, text
     assert "device[0].escape: protocol = 'yinda' decides the frame" in text, text
     assert "device[1].protocol" in text and "onbon-bx5" in text, text
+    assert "device[2].address: address 300 is outside 0-255" in text, text
 
 
 # -- through a real hwd: driver ↔ pty ↔ emulated bus ---------------------------------------------
