@@ -48,7 +48,7 @@ class DslCodec:
         self.effects = effects or {"static": 0, "scroll": 1, "blink": 2}
         self.encoding = encoding
         self.one_string = False
-        seq = next((t for t in spec.tokens if t.kind == "seq"), None)
+        seq = next((t for s in [spec, *self.init, *self.commit] for t in s.tokens if t.kind == "seq"), None)
         self.seq_token = seq
         self.seq = seq.start if seq else 0
 

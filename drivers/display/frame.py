@@ -137,11 +137,6 @@ class FrameScreen(DisplayDevice):
     def check_frames(cls, options: dict):
         return build_codec(options, cls.payload)
 
-    @classmethod
-    def build_spec(cls, options: dict) -> FrameSpec:
-        return FrameSpec.parse(options.get("frame") or DEFAULT_FRAME, options.get("escape") or {},
-                               options.get("checksum_from"), options.get("len_adjust", 0), cls.payload)
-
     def __init__(self, config, ctx):
         super().__init__(config, ctx)
         self.codec = build_codec(self.opts, self.payload)

@@ -179,6 +179,8 @@ def parse_token(raw: object, i: int) -> Token:
         return Token(name, name=name, transforms=tuple(bare))
     try:
         algo = checksums.lookup(name)
+    except ImportError:
+        raise FrameError(f"{{{name}}} needs the Python package crccheck (pip install 'hwd[display]')", i) from None
     except KeyError:
         if checksums.is_checksum_name(name):
             raise FrameError(f"unknown check {{{name}}}; use a reveng catalogue name such as "
