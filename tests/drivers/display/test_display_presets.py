@@ -7,7 +7,10 @@ window's name (idle), a call, and 暂停服务.
 
 References (read with the search tools):
 - Q = wangenheng/gitHub @ 3d5ccf1aee5650ad911affcfaf472f47db71e72b, ``workspace-latest/``;
-  vendor names in ``queue/cfg/framework.ini`` lines 10–17 and in each model's header.
+  vendor names in ``queue/cfg/framework.ini`` lines 10–17 (IMM9002 平安力合, IMM9003 瑞泽, IMM9012
+  重庆中意); the two it does not list are named in the code: IMM90061 永泰新欣 in
+  ``queue/screen/IMM90061/IMM90061.h`` line 4 and ``IMM90061.cpp`` line 160, IMM9013 银达汇智 in
+  ``framework/src/CracksAlgorithm.h`` (``// 协议 - 重庆-银达汇智 CRC16`` above CRC16_CCITT).
 - O = strongercjd/Onbon-Protocol-Analysis @ 082a0636995a0d6fce91306153020c4c2aaffad6,
   ``Onbon Protocol analysis/Form1.cs``; the capture in ``Form1.resx`` at its first commit 89f5b0e
   (line 121), a frame sent by Onbon's own software.
