@@ -97,7 +97,7 @@ class FrameScreen(DisplayDevice):
         Field("init", list, None, check=_frames, doc="frames (token lists) sent before each frame of an update"),
         Field("commit", list, None, check=_frames, doc="frames (token lists) sent after an update"),
         Field("width", int, None, min=8, max=4096, doc="dots across (protocol onbon-bx5: default 64)"),
-        Field("height", int, None, min=8, max=4096, doc="dots down (protocol onbon-bx5: default 16)"),
+        Field("height", int, None, min=8, max=4096, doc="dots down (protocol onbon-bx5: default 16 per line)"),
         Field("encoding", str, None, choices=ENCODINGS, doc="default gb2312, or the protocol's"),
         Field("lines", int, 1, min=1, max=16, doc="text lines the screen has"),
         Field("line_separator", str, None, check=_hex_or_empty,

@@ -44,7 +44,8 @@ class Preset:
 def _onbon(opts: dict) -> Any:
     from drivers.display.vendors.onbon import OnbonCodec
 
-    return OnbonCodec(width=opts.get("width") or 64, height=opts.get("height") or 16)
+    lines = max(1, int(opts.get("lines") or 1))
+    return OnbonCodec(width=opts.get("width") or 64, height=opts.get("height") or 16 * lines)
 
 
 def _ruize(opts: dict) -> Any:
