@@ -224,7 +224,7 @@ def ref_onbon_crc16(data: bytes) -> int:
 
 
 def ref_onbon_unescape(wire: bytes) -> bytes:
-    """Form1.cs ``Data_deal_with``, lines 4743–4900: the receive state machine (leading A5s, then
+    """Form1.cs ``Data_deal_with``, lines 4743–4929: the receive state machine (leading A5s, then
     A6 01→A6, A6 02→A5, 5B 01→5B, 5B 02→5A, the last 5A ends the frame)."""
     out = bytearray()
     state = 0
@@ -247,7 +247,14 @@ def ref_onbon_unescape(wire: bytes) -> bytes:
             elif b in (0x01, 0x02) and state in (2, 3):
                 out.append({(2, 1): 0xA6, (2, 2): 0xA5, (3, 1): 0x5B, (3, 2): 0x5A}[(state, b)])
                 state = 1
-            else:
+            elif b in (0x01, 0x02):
+                out.append(b)
+                state = 4
+            else:                                       # the default: branch
+                if state == 3:
+                    out.append(0x5B)
+                elif state == 2:
+                    out.append(0x6A)                    # sic: the analyser writes 6A, not A6
                 out.append(b)
                 state = 4
     return bytes(out)
@@ -262,8 +269,8 @@ def ref_onbon_escape(body: bytes) -> bytes:
 def ref_onbon_area(text: bytes, area_id: int, y: int, width: int, height: int, display_mode: int) -> bytes:
     """One area in the order of Font_Card_Protocol_area_data_string_init (lines 2048–2118) as read by
     Font_Card_Area_Data_Protocol (4281–4657): 区域数据长度(2) 区域类型 X Y 宽 高 (2 each; bit 15 of X and
-    width = pixels, lines 4355–4380) 动态区编号 行间距 运行模式 超时(2) 是否使能语音 (0: the five voice
-    fields are absent, line 4513) 扩展位个数 (0: the next two are absent) 字体对齐 单行 自动换行 显示方式
+    width = pixels, line 4362) 动态区编号 行间距 运行模式 超时(2) 是否使能语音 (0: the five voice
+    fields are absent, line 4516) 扩展位个数 (0: the next two are absent, line 4479) 字体对齐 单行 自动换行 显示方式
     退出方式 速度 停留时间 显示数据长度(4) 显示数据. Values not tied to the content are the capture's."""
     le = lambda v, n: v.to_bytes(n, "little")  # noqa: E731
     body = bytes([0x00]) + le(0 | 0x8000, 2) + le(y, 2) + le(width | 0x8000, 2) + le(height, 2)
@@ -275,7 +282,7 @@ def ref_onbon_area(text: bytes, area_id: int, y: int, width: int, height: int, d
 
 def ref_onbon_frame(dst: int, areas: list[bytes]) -> bytes:
     """Header in the order of Font_Card_Protocol_header_string_init (lines 1487–1521): 屏地址(2)
-    源地址(2) 保留(3) 是否有条码 校验模式 显示模式 设备类型 协议版本号 (0x02, checked at line 3243)
+    源地址(2) 保留(3) 是否有条码 校验模式 显示模式 设备类型 协议版本号 (0x02, checked at line 3242)
     数据域长度(2); then A3 06 per Font_Card_Protocol_A3_06_cmd_string_init (1993–2021); the CRC (LE,
     lines 3405–3407) over everything before it; escaped; A5×8 and 5A as in the capture."""
     data = bytes([0xA3, 0x06, 0x01, 0x00, 0x00, 0x00, len(areas)]) + b"".join(areas)
