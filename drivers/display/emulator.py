@@ -40,6 +40,7 @@ class ScreenEmulator(Emulator):
                          "init_frames": 0, "commit_frames": 0}
         self.last_bad: list[str] = []
         self.wire_log: list[dict] = []   # the last frames as received, for tests and field checks
+        self.pending_init: dict[int, int | None] = {}   # address -> length its init frame announced
         self.noack = False
         self.ack_delay = 0.0
         self.busy_until = 0.0
@@ -97,8 +98,20 @@ class ScreenEmulator(Emulator):
         self.wire_log = (self.wire_log + [{"address": addr, "kind": kind, "hex": frame.raw.hex().upper()}])[-64:]
         if kind in ("init", "commit"):
             self.counters[f"{kind}_frames"] += 1
+            if kind == "init":
+                self.pending_init[addr] = frame.fields.get("len")
             self.answer(addr)
             return
+        if kind == "data" and getattr(self.codec, "init", None) and "text" in frame.fields:
+            # a controller that wants an init frame ignores content that did not follow one
+            announced = self.pending_init.pop(addr, None)
+            if announced is None or announced != len(frame.fields["text"]) & 0xFF:
+                self.counters["bad_frames"] += 1
+                reason = "content without its init frame" if announced is None else \
+                    f"init frame announced {announced} bytes, the content has {len(frame.fields['text'])}"
+                self.last_bad = (self.last_bad + [reason])[-10:]
+                self.log.info("bad frame: %s", reason)
+                return
         screen = self.screens.setdefault(addr, {"lines": [], "effect": None, "frames": 0})
         screen["frames"] += 1
         if kind != "data":

@@ -548,3 +548,19 @@ def test_presets_through_the_daemon_send_the_vendors_bytes(hwd_daemon):
     # 暂停服务 on a paused window
     assert d.call("display.show", {"device": "yt6", "lines": MESSAGES["paused"][0]}) == {"delivered": True}
     wait_for(lambda: d.sim("yt6", "content", address=6)["lines"] == [MESSAGES["paused"][1]], what="paused")
+
+
+def test_the_emulator_demands_yongtais_init_frame(tmp_path):
+    from drivers.display.emulator import ScreenEmulator
+
+    emu = ScreenEmulator("yt", {"protocol": "yongtai", "address": 5, "lines": 1}, tmp_path)
+    init, message = RefIMM90061().send_strip(gbk("请A023号"), 5)
+    emu.received(message)                         # no init frame: ignored
+    assert emu.counters["bad_frames"] == 1 and emu.last_bad == ["content without its init frame"]
+    assert emu.screen_status(5)["lines"] == []
+    _, other = RefIMM90061().send_strip(gbk("5号窗口"), 5)
+    emu.received(init + other)                    # an init that announced another length
+    assert emu.counters["bad_frames"] == 2 and "announced 8 bytes, the content has 7" in emu.last_bad[-1]
+    emu.received(init + message)                  # as the vendor sends it
+    assert emu.screen_status(5)["lines"] == ["请A023号"]
+    assert emu.counters["bad_frames"] == 2 and emu.counters["init_frames"] == 2
