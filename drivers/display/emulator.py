@@ -1,9 +1,10 @@
 """Emulator of an RS-485 bus of window screens, at the far end of a pty (or a loopback socket).
 
-It decodes frames with the same frame config as the driver, verifies checksums, keeps what each
-address shows and renders it as ``screen-<addr>.png`` (red dots on black) in its workdir, so the
-demo and the tests see the screens. Several ``sim://busname`` devices share one emulator, as
-several screens share one bus.
+It decodes frames with the same frame config as the driver (a declared frame, or a named
+``protocol``: the vendor codec's decoder), verifies checksums and lengths, counts init and
+commit frames, keeps what each address shows and renders it as ``screen-<addr>.png`` (red dots
+on black) in its workdir, so the demo and the tests see the screens. Several ``sim://busname``
+devices share one emulator, as several screens share one bus.
 
 Faults: ``noack`` (stop acknowledging), ``garbage`` (noise towards the driver), ``ack_delay``
 (a slow controller; bytes arriving before it has answered count as bus ``collisions``, which on a
@@ -17,30 +18,34 @@ import threading
 import time
 from typing import Any
 
-from drivers.display.frame import DEFAULT_FRAME
-from drivers.display.protocol import Bad, Frame, FrameDecoder, FrameSpec, parse_hex
+from drivers.display.frame import build_codec
+from drivers.display.protocol import Bad, Frame, parse_hex
 from drivers.display.textcodec import decode_text
 from hwd.sim import Emulator
 
 NOISE = ("no start marker", "bytes before the start marker")
+IDLE_GAP_S = 0.2   # quiet time after which a partial frame is given up
 
 
 class ScreenEmulator(Emulator):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         opts = self.options
-        self.spec = FrameSpec.parse(opts.get("frame") or DEFAULT_FRAME, opts.get("escape") or {},
-                                    opts.get("checksum_from"), opts.get("len_adjust", 0))
-        self.decoder = FrameDecoder(self.spec)
-        self.bitmap = self.spec.has("bitmap")
+        self.codec = build_codec(opts, payload=None)
+        self.decoder = self.codec.decoder()
+        self.encoding = opts.get("encoding") or self.codec.encoding
         self.ack = opts.get("ack") or ""
         self.screens: dict[int, dict] = {}
-        self.counters = {"frames": 0, "bad_frames": 0, "noise_bytes": 0, "collisions": 0, "acks": 0}
+        self.counters = {"frames": 0, "bad_frames": 0, "noise_bytes": 0, "collisions": 0, "acks": 0,
+                         "init_frames": 0, "commit_frames": 0}
         self.last_bad: list[str] = []
+        self.wire_log: list[dict] = []   # the last frames as received, for tests and field checks
+        self.pending_init: dict[int, int | None] = {}   # address -> length its init frame announced
         self.noack = False
         self.ack_delay = 0.0
         self.busy_until = 0.0
         self.lock = threading.Lock()
+        self._idle: threading.Timer | None = None
 
     # -- per-address config ------------------------------------------------------------------
     def options_for(self, addr: int) -> dict:
@@ -55,6 +60,25 @@ class ScreenEmulator(Emulator):
             if time.monotonic() < self.busy_until:
                 self.counters["collisions"] += 1
             results = self.decoder.feed(data)
+            waiting = bool(getattr(self.decoder, "buffer", b""))
+        self._process(results)
+        if waiting:
+            self._arm_idle()
+
+    def _arm_idle(self) -> None:
+        """A controller forgets a half-received frame after a quiet gap on the line."""
+        if self._idle is not None:
+            self._idle.cancel()
+        self._idle = threading.Timer(IDLE_GAP_S, self._on_idle)
+        self._idle.daemon = True
+        self._idle.start()
+
+    def _on_idle(self) -> None:
+        with self.lock:
+            results = self.decoder.flush()
+        self._process(results)
+
+    def _process(self, results: list) -> None:
         for result in results:
             if isinstance(result, Frame):
                 self.counters["frames"] += 1
@@ -70,25 +94,56 @@ class ScreenEmulator(Emulator):
     def handle(self, frame: Frame) -> None:
         addr = frame.fields.get("addr", 0)
         opts = self.options_for(addr)
+        kind = frame.fields.get("kind", "data")
+        self.wire_log = (self.wire_log + [{"address": addr, "kind": kind, "hex": frame.raw.hex().upper()}])[-64:]
+        if kind in ("init", "commit"):
+            self.counters[f"{kind}_frames"] += 1
+            if kind == "init":
+                self.pending_init[addr] = frame.fields.get("len")
+            self.answer(addr)
+            return
+        if kind == "data" and getattr(self.codec, "init", None) and "text" in frame.fields:
+            # a controller that wants an init frame ignores content that did not follow one
+            announced = self.pending_init.pop(addr, None)
+            if announced is None or announced != len(frame.fields["text"]) & 0xFF:
+                self.counters["bad_frames"] += 1
+                reason = "content without its init frame" if announced is None else \
+                    f"init frame announced {announced} bytes, the content has {len(frame.fields['text'])}"
+                self.last_bad = (self.last_bad + [reason])[-10:]
+                self.log.info("bad frame: %s", reason)
+                return
         screen = self.screens.setdefault(addr, {"lines": [], "effect": None, "frames": 0})
         screen["frames"] += 1
-        if "effect" in frame.fields:
+        if kind != "data":
+            self.answer(addr)
+            return
+        if "seq" in frame.fields:
+            screen["seq"] = frame.fields["seq"]
+        if isinstance(frame.fields.get("effect"), str):
+            screen["effect"] = frame.fields["effect"]
+        elif "effect" in frame.fields:
             names = {v: k for k, v in (opts.get("effects") or {"static": 0, "scroll": 1, "blink": 2}).items()}
             screen["effect"] = names.get(frame.fields["effect"], frame.fields["effect"])
         if "bitmap" in frame.fields:
             screen["bitmap"] = frame.fields["bitmap"]
             self.render_bitmap(addr, opts, frame.fields["bitmap"])
+        elif "lines" in frame.fields:
+            screen["lines"] = [decode_text(t, self.encoding) for t in frame.fields["lines"]]
+            self.render_text(addr, opts, screen["lines"])
         else:
             self.store_text(screen, opts, frame)
             self.render_text(addr, opts, screen["lines"])
         self.answer(addr)
 
     def store_text(self, screen: dict, opts: dict, frame: Frame) -> None:
-        text = decode_text(frame.fields.get("text", b""), opts.get("encoding", "gb2312"))
+        text = decode_text(frame.fields.get("text", b""), self.encoding)
         n = int(opts.get("lines", 1))
         sep = opts.get("line_separator")
+        if opts.get("protocol"):
+            screen["lines"] = [text]   # a preset's one-string screen (Onbon's areas are "lines")
+            return
         if sep is not None:
-            joiner = decode_text(parse_hex(sep), opts.get("encoding", "gb2312")) if sep else None
+            joiner = decode_text(parse_hex(sep), self.encoding) if sep else None
             lines = text.split(joiner) if joiner else [text]
             screen["lines"] = (lines + [""] * n)[:max(n, len(lines))]
             return
@@ -142,6 +197,8 @@ class ScreenEmulator(Emulator):
         png = self.png_path(addr)
         out = {"address": addr, "lines": list(screen["lines"]), "effect": screen["effect"],
                "frames": screen["frames"], "png": str(png) if png.exists() else None}
+        if "seq" in screen:
+            out["seq"] = screen["seq"]
         if "bitmap" in screen:
             out["bitmap"] = screen["bitmap"].hex()
         return out
@@ -155,6 +212,10 @@ class ScreenEmulator(Emulator):
         if address is not None:
             return self.screen_status(int(address))
         return [self.screen_status(a) for a in sorted(self.screens)]
+
+    def act_frames(self, address: int | None = None) -> list:
+        """The last frames received (hex, oldest first), of every screen or the one at ``address``."""
+        return [f for f in self.wire_log if address is None or f["address"] == int(address)]
 
     def act_noack(self, on: bool = True) -> dict:
         self.noack = bool(on)
@@ -172,7 +233,7 @@ class ScreenEmulator(Emulator):
     def act_unplug(self) -> dict:
         """Pull the cable (and the screen's power: it forgets what it showed)."""
         self.screens.clear()
-        self.decoder.buffer.clear()
+        self.decoder = self.codec.decoder()
         for path in self.workdir.glob("screen-*.png"):
             path.unlink(missing_ok=True)
         return super().act_unplug()

@@ -1,9 +1,12 @@
 """Driver ``frame``: a text window screen that speaks a vendor frame declared in the config.
 
-The screen is on a serial line, usually an RS-485 bus shared with other screens at other
-addresses; every screen on one port shares one ``SharedPort``, so a frame and its ack are one
-uninterrupted transaction on the bus. Text is encoded in the screen's legacy encoding;
-characters it cannot hold are replaced and logged. See docs/drivers/display.md.
+The frame is either declared as tokens (``frame``, with ``init``/``commit`` frames around an
+update) or named (``protocol = "onbon-bx5"`` and the other presets in ``presets.py``); both give
+a codec (``codec.py``) that turns lines into frames. The screen is on a serial line, usually an
+RS-485 bus shared with other screens at other addresses; every screen on one port shares one
+``SharedPort``, so a frame and its ack are one uninterrupted transaction on the bus. Text is
+encoded in the screen's legacy encoding; characters it cannot hold are replaced and logged.
+See docs/drivers/display.md.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import time
 from typing import Any
 
 from drivers.display.base import EFFECTS, DisplayDevice
+from drivers.display.codec import DslCodec
+from drivers.display.presets import FRAME_KEYS, PRESETS
 from drivers.display.protocol import FrameError, FrameSpec, parse_hex
 from drivers.display.textcodec import ENCODINGS, encode_text
 from hwd.errors import DeviceError, DeviceLost
@@ -47,15 +52,53 @@ FRAME_OPTIONS = (
 )
 
 
+def _frames(value: list) -> str | None:
+    if not all(isinstance(f, list) and all(isinstance(t, str) for t in f) for f in value):
+        return "expected a list of frames, each a list of tokens, e.g. [[\"AA\", \"{addr}\", \"51\"]]"
+    return None
+
+
+def build_codec(options: dict, payload: str = "text"):
+    """The codec a ``frame`` screen's options describe: a preset's, or the declared frames'.
+
+    Raise FrameError naming the bad key (and token). The emulator calls it too."""
+    name = options.get("protocol")
+    if name:
+        return PRESETS[name].build(options)
+    spec = FrameSpec.parse(options.get("frame") or DEFAULT_FRAME, options.get("escape") or {},
+                           options.get("checksum_from"), options.get("len_adjust", 0), payload)
+    around = {}
+    for key in ("init", "commit"):
+        specs = []
+        for n, tokens in enumerate(options.get(key) or []):
+            try:
+                specs.append(FrameSpec.parse(tokens, options.get("escape") or {}, None,
+                                             options.get("len_adjust", 0), payload, need_payload=False))
+            except FrameError as exc:
+                where = "" if exc.index is None else f"token {exc.index}: "
+                raise FrameError(f"{where}{exc}", n, key=key) from None
+        around[key] = specs
+    sep = options.get("line_separator")
+    joiner = None if sep is None else (parse_hex(sep) if sep else b"")
+    return DslCodec(spec, around["init"], around["commit"], joiner, options.get("line_base", 0),
+                    options.get("effects"), options.get("encoding") or "gb2312")
+
+
 class FrameScreen(DisplayDevice):
     driver = "frame"
     schemes = ("serial", "tcp")
-    requires = (("serial", "pyserial"),)
+    requires = (("serial", "pyserial"), ("crccheck", "crccheck"))
     emulator = "drivers.display.emulator:ScreenEmulator"
     poll_interval = 1.0          # a read that notices an unplugged adapter
     payload = "text"
     options = FRAME_OPTIONS + (
-        Field("encoding", str, "gb2312", choices=ENCODINGS),
+        Field("protocol", str, None, choices=tuple(PRESETS),
+              doc="a vendor's protocol by name; then only address is needed (docs/drivers/display.md)"),
+        Field("init", list, None, check=_frames, doc="frames (token lists) sent before each frame of an update"),
+        Field("commit", list, None, check=_frames, doc="frames (token lists) sent after an update"),
+        Field("width", int, None, min=8, max=4096, doc="dots across (protocol onbon-bx5: default 64)"),
+        Field("height", int, None, min=8, max=4096, doc="dots down (protocol onbon-bx5: default 16 per line)"),
+        Field("encoding", str, None, choices=ENCODINGS, doc="default gb2312, or the protocol's"),
         Field("lines", int, 1, min=1, max=16, doc="text lines the screen has"),
         Field("line_separator", str, None, check=_hex_or_empty,
               doc="hex bytes joining the lines into one frame; unset: one frame per line with {line}"),
@@ -65,11 +108,22 @@ class FrameScreen(DisplayDevice):
 
     @classmethod
     def validate(cls, options: dict, problems: Any, path: tuple) -> None:
+        if options.get("protocol"):
+            defaults = {f.name: f.default for f in cls.options}
+            for key in FRAME_KEYS:
+                if options.get(key) != defaults.get(key):
+                    problems.add(path + (key,), f"protocol = {options['protocol']!r} decides the frame; "
+                                 f"remove {key} (or remove protocol and declare the frame)")
         try:
-            cls.build_spec(options)
+            codec = cls.check_frames(options)
         except FrameError as exc:
             key = path + (exc.key,) + ((exc.index,) if exc.index is not None else ())
             problems.add(key, str(exc))
+        else:
+            try:
+                codec.update([b""], options.get("address", 1), "static")
+            except ValueError as exc:
+                problems.add(path + ("address",), f"{exc} of this frame")
         effects = options.get("effects") or {}
         for name, value in effects.items():
             if name not in EFFECTS:
@@ -80,13 +134,15 @@ class FrameScreen(DisplayDevice):
             problems.add(path + ("replace_char",), "expected one character")
 
     @classmethod
-    def build_spec(cls, options: dict) -> FrameSpec:
-        return FrameSpec.parse(options.get("frame") or DEFAULT_FRAME, options.get("escape") or {},
-                               options.get("checksum_from"), options.get("len_adjust", 0), cls.payload)
+    def check_frames(cls, options: dict):
+        return build_codec(options, cls.payload)
 
     def __init__(self, config, ctx):
         super().__init__(config, ctx)
-        self.spec = self.build_spec(self.opts)
+        self.codec = build_codec(self.opts, self.payload)
+        self.preset = self.opts.get("protocol")
+        self.encoding = self.opts.get("encoding") or self.codec.encoding
+        self.spec = getattr(self.codec, "spec", None)   # the declared data frame (bitmap animates it)
         self.shared = None
         self.generation = 0
         ack = self.opts.get("ack")
@@ -124,38 +180,35 @@ class FrameScreen(DisplayDevice):
 
     # -- content -----------------------------------------------------------------------------
     def encode_line(self, text: str, max_bytes: int) -> bytes:
-        data, missing = encode_text(text, self.opts["encoding"], self.opts["replace_char"])
+        data, missing = encode_text(text, self.encoding, self.opts["replace_char"])
         if missing:
             self.count("replaced_chars", len(missing))
             self.log.warning("%d character(s) not in %s shown as %r: %s", len(missing),
-                             self.opts["encoding"], self.opts["replace_char"], "".join(missing[:10]))
+                             self.encoding, self.opts["replace_char"], "".join(missing[:10]))
         if len(data) > max_bytes:
             self.count("truncated")
             self.log.warning("text of %d bytes cut to the frame's %d", len(data), max_bytes)
             while len(data) > max_bytes and text:
                 text = text[:-1]
-                data, _ = encode_text(text, self.opts["encoding"], self.opts["replace_char"])
+                data, _ = encode_text(text, self.encoding, self.opts["replace_char"])
         return data
 
-    def max_payload(self) -> int:
-        kinds = self.spec.kinds
-        limit = 255 if "len" in kinds else 0xFFFF if ("len16" in kinds or "len16le" in kinds) else 4096
-        return max(0, limit - self.opts["len_adjust"])
+    def screen_lines(self, content: dict) -> list[str]:
+        """The content's lines as this screen has them."""
+        n = self.opts["lines"]
+        given = list(content["lines"])
+        if self.preset and (n == 1 or self.codec.one_string):
+            # the vendor's software sends one string: the call and the window name side by side
+            return [" ".join(line for line in given if line)]
+        if len(given) > n:
+            self.log.warning("%d lines for a %d-line screen; the rest is dropped", len(given), n)
+        return (given + [""] * n)[:n]
 
     def frames_for(self, content: dict) -> list[bytes]:
-        n = self.opts["lines"]
-        lines = (list(content["lines"]) + [""] * n)[:n]
-        if len(content["lines"]) > n:
-            self.log.warning("%d lines for a %d-line screen; the rest is dropped", len(content["lines"]), n)
-        effect = int(self.opts["effects"].get(content["effect"], 0))
-        addr, base, limit = self.opts["address"], self.opts["line_base"], self.max_payload()
-        sep = self.opts.get("line_separator")
-        if sep is not None:
-            joiner = parse_hex(sep) if sep else b""
-            payload = joiner.join(self.encode_line(line, limit) for line in lines)[:limit]
-            return [self.spec.encode(payload, addr=addr, line=base, effect=effect)]
-        return [self.spec.encode(self.encode_line(line, limit), addr=addr, line=base + i, effect=effect)
-                for i, line in enumerate(lines)]
+        lines = self.screen_lines(content)
+        limit = self.codec.capacity(len(lines))
+        encoded = [self.encode_line(line, limit) for line in lines]
+        return self.codec.update(encoded, self.opts["address"], content["effect"])
 
     def send_content(self, content: dict) -> None:
         self.send_frames(self.frames_for(content))

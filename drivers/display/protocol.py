@@ -5,27 +5,41 @@ Chinese window screens have no common protocol (protocols.md C), so the frame is
 I/O): the driver encodes with it and the emulator decodes with the same spec, so a config
 mistake shows up as bad frames on the emulator rather than as silence on a real bus.
 
-Rules: the first token is a hex literal (the start marker). A checksum covers the raw
-(unescaped) bytes from the token after the first one up to the byte before the checksum, unless
-``checksum_from`` gives the index of the first covered token. ``{len}`` counts the payload
-(``{text}`` or ``{bitmap}``) plus ``len_adjust``. The ``escape`` table maps single bytes to
-sequences and applies to every token after the first literal and before the last literal.
+A token is a hex literal or ``{name arg ...}``; arguments are ``key=value`` or bare words:
+
+- ``{addr}`` ``{line}`` ``{effect}`` ``{seq}``: numbers, ``bytes=1..4`` wide, ``order=be|le``
+  (``{addr16}``, ``{addr16le}`` are short forms); ``{seq start=S step=1 modulo=M}`` counts the frames.
+- ``{len over=A-B adjust=K}``: the number of raw bytes of tokens A..B (indexes, inclusive; it may
+  cover itself, other lengths, the payload), plus K. Without ``over`` it counts the payload
+  (plus ``len_adjust``), as ``{len}``, ``{len16}``, ``{len16le}`` always did.
+- ``{text}`` / ``{bitmap}``: the payload, with optional per-byte transforms (``{text nibble_split}``).
+- a check by its reveng catalogue name (``{CRC-16/ARC}``, ``{sum8}``, ``{xor8}``, …; the old
+  ``{xor}``, ``{crc16_modbus}``, ``{crc16_ccitt}`` still work) with ``from=A to=B`` (the covered
+  tokens, before or after it) and ``order=``. By default it covers the token after the first one
+  (or ``checksum_from``) up to the byte before it.
+
+Lengths and checks are computed on raw bytes, after transforms and before escaping. The
+``escape`` table maps single bytes to sequences and applies to every token after a leading
+literal (the start marker) and before the last literal (the end marker). A frame may start with
+a field (a bus address) if it has a check or a length that tells a frame from noise.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable
 
-FIELD_TOKENS = {  # name -> width in bytes (None: variable payload)
-    "addr": 1, "addr16": 2, "len": 1, "len16": 2, "len16le": 2, "line": 1, "effect": 1,
-    "text": None, "bitmap": None,
-    "xor": 1, "sum8": 1, "crc16_modbus": 2, "crc16_ccitt": 2,
-}
-CHECKSUMS = ("xor", "sum8", "crc16_modbus", "crc16_ccitt")
-LENGTHS = ("len", "len16", "len16le")
+from drivers.display import checksums, transforms
+
+INT_FIELDS = ("addr", "len", "line", "effect", "seq")
 PAYLOADS = ("text", "bitmap")
+SHORT_FORMS = {  # name -> (kind, bytes, order)
+    "addr": ("addr", 1, "big"), "addr16": ("addr", 2, "big"), "addr16le": ("addr", 2, "little"),
+    "len": ("len", 1, "big"), "len16": ("len", 2, "big"), "len16le": ("len", 2, "little"),
+    "line": ("line", 1, "big"), "effect": ("effect", 1, "big"), "seq": ("seq", 1, "big"),
+}
+ORDERS = {"be": "big", "big": "big", "le": "little", "little": "little"}
 _HEX = re.compile(r"^(?:[0-9A-Fa-f]{2})+$")
 
 
@@ -38,48 +52,23 @@ class FrameError(ValueError):
         self.key = key
 
 
-# -- checksums --------------------------------------------------------------------------------
+# -- checksums (the names the DSL had before; each is its catalogue algorithm) ---------------
 def xor8(data: bytes) -> int:
-    value = 0
-    for b in data:
-        value ^= b
-    return value
+    return checksums.lookup("xor8").value(data)
 
 
 def sum8(data: bytes) -> int:
-    return sum(data) & 0xFF
+    return checksums.lookup("sum8").value(data)
 
 
 def crc16_modbus(data: bytes) -> int:
-    """CRC-16/MODBUS: poly 0xA001 reflected, init 0xFFFF; sent low byte first."""
-    crc = 0xFFFF
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return crc
+    """CRC-16/MODBUS: poly 0x8005 reflected, init 0xFFFF; sent low byte first."""
+    return checksums.lookup("CRC-16/MODBUS").value(data)
 
 
 def crc16_ccitt(data: bytes) -> int:
     """CRC-16/CCITT-FALSE: poly 0x1021, init 0xFFFF, not reflected; sent high byte first."""
-    crc = 0xFFFF
-    for b in data:
-        crc ^= b << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
-    return crc
-
-
-def checksum_bytes(name: str, data: bytes) -> bytes:
-    if name == "xor":
-        return bytes([xor8(data)])
-    if name == "sum8":
-        return bytes([sum8(data)])
-    if name == "crc16_modbus":
-        return crc16_modbus(data).to_bytes(2, "little")
-    if name == "crc16_ccitt":
-        return crc16_ccitt(data).to_bytes(2, "big")
-    raise KeyError(name)
+    return checksums.lookup("CRC-16/CCITT-FALSE").value(data)
 
 
 def parse_hex(text: str) -> bytes:
@@ -90,17 +79,127 @@ def parse_hex(text: str) -> bytes:
     return bytes.fromhex(cleaned)
 
 
-# -- the spec ---------------------------------------------------------------------------------
+# -- tokens -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Token:
-    kind: str            # "literal" or a FIELD_TOKENS name
+    kind: str                    # "literal", an INT_FIELDS name, a PAYLOADS name, or "check"
     literal: bytes = b""
+    size: int = 1                # bytes of a number or a check
+    order: str = "big"
+    name: str = ""               # as written, for messages
+    algo: str = ""               # check: catalogue name
+    span: tuple[int, int] | None = None   # len / check: covered token indexes, inclusive
+    adjust: int | None = None    # len: added to the count (None: the spec's len_adjust)
+    start: int = 0               # seq
+    step: int = 1
+    modulo: int = 256
+    transforms: tuple[str, ...] = ()
 
     @property
     def width(self) -> int | None:
-        return len(self.literal) if self.kind == "literal" else FIELD_TOKENS[self.kind]
+        if self.kind == "literal":
+            return len(self.literal)
+        if self.kind in PAYLOADS:
+            return None
+        return self.size
 
 
+def _int_arg(value: str, what: str, index: int, low: int, high: int) -> int:
+    try:
+        n = int(value, 0)
+    except ValueError:
+        raise FrameError(f"{what}={value!r} is not a number", index) from None
+    if not low <= n <= high:
+        raise FrameError(f"{what}={n} is out of range {low}..{high}", index)
+    return n
+
+
+def _span_arg(value: str, index: int) -> tuple[int, int]:
+    first, _, last = value.partition("-")
+    a = _int_arg(first, "token index", index, 0, 999)
+    b = _int_arg(last, "token index", index, 0, 999) if last else a
+    if b < a:
+        raise FrameError(f"range {value} runs backwards", index)
+    return a, b
+
+
+def parse_token(raw: object, i: int) -> Token:
+    if not isinstance(raw, str):
+        raise FrameError(f"token {raw!r} is not a string", i)
+    text = raw.strip()
+    if not (text.startswith("{") and text.endswith("}")):
+        try:
+            return Token("literal", parse_hex(text))
+        except ValueError as exc:
+            raise FrameError(f"{exc}, or a token such as {{addr}}", i) from None
+    words = text[1:-1].split()
+    if not words:
+        raise FrameError("empty token {}", i)
+    name, args = words[0], words[1:]
+    keyed: dict[str, str] = {}
+    bare: list[str] = []
+    for arg in args:
+        key, eq, value = arg.partition("=")
+        if eq:
+            keyed[key] = value
+        else:
+            bare.append(arg)
+
+    def take(allowed: Iterable[str]) -> None:
+        extra = [k for k in keyed if k not in allowed] + ([] if name in PAYLOADS else bare)
+        if extra:
+            raise FrameError(f"{{{name}}} does not take {extra[0]!r}; it takes "
+                             + (", ".join(f"{k}=" for k in allowed) or "no arguments"), i)
+
+    if name in SHORT_FORMS:
+        kind, size, order = SHORT_FORMS[name]
+        allowed = ["bytes", "order"] + {"len": ["over", "adjust"], "seq": ["start", "step", "modulo"]}.get(kind, [])
+        take(allowed)
+        size = _int_arg(keyed["bytes"], "bytes", i, 1, 4) if "bytes" in keyed else size
+        if "order" in keyed:
+            if keyed["order"] not in ORDERS:
+                raise FrameError(f"order={keyed['order']!r}: write order=be or order=le", i)
+            order = ORDERS[keyed["order"]]
+        extra: dict = {}
+        if kind == "len":
+            extra["span"] = _span_arg(keyed["over"], i) if "over" in keyed else None
+            extra["adjust"] = _int_arg(keyed["adjust"], "adjust", i, -255, 255) if "adjust" in keyed else None
+        if kind == "seq":
+            extra["start"] = _int_arg(keyed.get("start", "0"), "start", i, 0, 1 << 32)
+            extra["step"] = _int_arg(keyed.get("step", "1"), "step", i, 1, 1 << 16)
+            extra["modulo"] = _int_arg(keyed.get("modulo", str(1 << (8 * size))), "modulo", i, 2, 1 << 32)
+            if extra["start"] >= extra["modulo"]:
+                raise FrameError("start must be below modulo", i)
+        return Token(kind, size=size, order=order, name=name, **extra)
+    if name in PAYLOADS:
+        take([])
+        unknown = [t for t in bare if t not in transforms.TRANSFORMS]
+        if unknown:
+            raise FrameError(f"unknown transform {unknown[0]!r}; known: {', '.join(transforms.TRANSFORMS)}", i)
+        return Token(name, name=name, transforms=tuple(bare))
+    try:
+        algo = checksums.lookup(name)
+    except ImportError:
+        raise FrameError(f"{{{name}}} needs the Python package crccheck (pip install 'hwd[display]')", i) from None
+    except KeyError:
+        if checksums.is_checksum_name(name):
+            raise FrameError(f"unknown check {{{name}}}; use a reveng catalogue name such as "
+                             "CRC-16/ARC, CRC-16/MODBUS, CRC-16/XMODEM, CRC-16/CCITT-FALSE, sum8, xor8", i) from None
+        known = ", ".join("{" + n + "}" for n in list(SHORT_FORMS) + list(PAYLOADS))
+        raise FrameError(f"unknown token {text}; known: {known}, or a check such as {{CRC-16/ARC}}", i) from None
+    take(["from", "to", "order"])
+    order = algo.order
+    if "order" in keyed:
+        if keyed["order"] not in ORDERS:
+            raise FrameError(f"order={keyed['order']!r}: write order=be or order=le", i)
+        order = ORDERS[keyed["order"]]
+    first = _int_arg(keyed["from"], "from", i, 0, 999) if "from" in keyed else None
+    last = _int_arg(keyed["to"], "to", i, 0, 999) if "to" in keyed else None
+    span = (-1 if first is None else first, -1 if last is None else last)
+    return Token("check", size=algo.size, order=order, name=name, algo=algo.name, span=span)
+
+
+# -- decode results -----------------------------------------------------------------------------
 @dataclass
 class Frame:
     """A decoded frame: the field values and the number of wire bytes it took."""
@@ -118,6 +217,7 @@ class Bad:
     skip: int
 
 
+# -- the spec ---------------------------------------------------------------------------------
 @dataclass
 class FrameSpec:
     tokens: list[Token]
@@ -129,53 +229,26 @@ class FrameSpec:
     # -- building ----------------------------------------------------------------------------
     @classmethod
     def parse(cls, frame: Iterable[str], escape: dict | None = None, checksum_from: int | None = None,
-              len_adjust: int = 0, payload: str | None = None, max_payload: int = 8192) -> "FrameSpec":
+              len_adjust: int = 0, payload: str | None = None, max_payload: int = 8192,
+              need_payload: bool = True) -> "FrameSpec":
         """Build a spec from config values; raise FrameError naming the bad token or key.
 
-        ``payload`` ("text" or "bitmap") is the payload token the driver needs."""
-        tokens: list[Token] = []
-        for i, raw in enumerate(frame):
-            if not isinstance(raw, str):
-                raise FrameError(f"token {raw!r} is not a string", i)
-            text = raw.strip()
-            if text.startswith("{") and text.endswith("}"):
-                name = text[1:-1].strip()
-                if name not in FIELD_TOKENS:
-                    raise FrameError(f"unknown token {text}; known: "
-                                     + ", ".join("{" + n + "}" for n in FIELD_TOKENS), i)
-                tokens.append(Token(name))
-            else:
-                try:
-                    tokens.append(Token("literal", parse_hex(text)))
-                except ValueError as exc:
-                    raise FrameError(f"{exc}, or a token such as {{addr}}", i) from None
+        ``payload`` ("text" or "bitmap") is the payload token the driver needs; an init or commit
+        frame (``need_payload=False``) has none, and its ``{len}`` counts the update's payload."""
+        tokens = [parse_token(raw, i) for i, raw in enumerate(frame)]
         if not tokens:
             raise FrameError("the frame is empty")
-        if tokens[0].kind != "literal":
-            raise FrameError("the frame must start with a hex literal (the start marker)", 0)
         kinds = [t.kind for t in tokens]
-        for group, what in ((PAYLOADS, "payload"), (CHECKSUMS, "checksum"), (LENGTHS, "length")):
-            found = [i for i, k in enumerate(kinds) if k in group]
-            if len(found) > 1:
-                raise FrameError(f"more than one {what} token", found[1])
         payloads = [i for i, k in enumerate(kinds) if k in PAYLOADS]
-        if payload is not None:
+        if len(payloads) > 1:
+            raise FrameError("more than one payload token", payloads[1])
+        if payload is not None and need_payload:
             if not payloads or kinds[payloads[0]] != payload:
                 raise FrameError(f"this driver needs a {{{payload}}} token in the frame")
-        lens = [i for i, k in enumerate(kinds) if k in LENGTHS]
-        if payloads and lens and lens[0] > payloads[0]:
-            raise FrameError("the length token must come before the payload", lens[0])
-        if payloads and not lens:
-            after = [t for t in tokens[payloads[0] + 1:]]
-            if not any(t.kind == "literal" for t in after):
-                raise FrameError("a frame without {len} needs a literal (end marker) after the payload",
-                                 payloads[0])
-            for t in after:
-                if t.kind == "literal":
-                    break
-                if t.width is None:
-                    raise FrameError("variable-size token between the payload and the end marker")
-        checks = [i for i, k in enumerate(kinds) if k in CHECKSUMS]
+        elif payloads and not need_payload:
+            raise FrameError("an init or commit frame carries no payload token", payloads[0])
+        p = payloads[0] if payloads else None
+        checks = [i for i, k in enumerate(kinds) if k == "check"]
         if checksum_from is not None:
             if not checks:
                 raise FrameError("checksum_from is set but the frame has no checksum token",
@@ -183,6 +256,52 @@ class FrameSpec:
             if not 0 <= checksum_from < checks[0]:
                 raise FrameError(f"checksum_from must be a token index from 0 to {checks[0] - 1} "
                                  "(before the checksum)", key="checksum_from")
+        n = len(tokens)
+        resolved: list[Token] = []
+        for i, t in enumerate(tokens):
+            if t.kind == "check":
+                first = t.span[0] if t.span[0] >= 0 else (1 if checksum_from is None else checksum_from)
+                last = t.span[1] if t.span[1] >= 0 else i - 1
+                if first > last:
+                    raise FrameError(f"{{{t.name}}} covers no tokens (from={first} to={last})", i)
+                if last >= n:
+                    raise FrameError(f"{{{t.name}}} covers token {last}, but the frame has {n}", i)
+                if first <= i <= last:
+                    raise FrameError(f"{{{t.name}}} cannot cover itself", i)
+                t = replace(t, span=(first, last))
+            elif t.kind == "len":
+                if t.span is None:
+                    span = (p, p) if p is not None else None
+                else:
+                    span = t.span
+                    if span[1] >= n:
+                        raise FrameError(f"{{{t.name}}} covers token {span[1]}, but the frame has {n}", i)
+                if span is not None and p is not None and span[0] <= p <= span[1] and i > p:
+                    raise FrameError("the length token must come before the payload", i)
+                t = replace(t, span=span)
+            resolved.append(t)
+        tokens = resolved
+        seen: dict = {}
+        for i, t in enumerate(tokens):
+            if t.kind == "len":
+                if t.span in seen:
+                    raise FrameError("more than one length token over the same tokens "
+                                     f"(nested lengths need different over= ranges)", i)
+                seen[t.span] = i
+        if tokens[0].kind != "literal" and not any(t.kind in ("check", "len") for t in tokens):
+            raise FrameError("the frame must start with a hex literal (the start marker), or have a "
+                             "check or a length that tells a frame from noise", 0)
+        if p is not None and not any(t.kind == "len" and t.span and t.span[0] <= p <= t.span[1] for t in tokens):
+            after = tokens[p + 1:]
+            if not any(t.kind == "literal" for t in after):
+                raise FrameError("a frame without {len} needs a literal (end marker) after the payload", p)
+            for t in after:
+                if t.kind == "literal":
+                    break
+                if t.width is None:
+                    raise FrameError("variable-size token between the payload and the end marker")
+        spec = cls(tokens, {}, checksum_from, len_adjust, max_payload)
+        spec._check_order()
         table: dict[int, bytes] = {}
         for key, value in (escape or {}).items():
             try:
@@ -194,7 +313,22 @@ class FrameSpec:
             if not v:
                 raise FrameError(f"escape value for {key!r} is empty", key="escape")
             table[k[0]] = v
-        return cls(tokens, table, checksum_from, len_adjust, max_payload)
+        spec.escape = table
+        return spec
+
+    def _check_order(self) -> None:
+        """Checks are computed so that a check covering another comes after it; refuse cycles."""
+        pending = [i for i, t in enumerate(self.tokens) if t.kind == "check"]
+        order: list[int] = []
+        while pending:
+            ready = [i for i in pending
+                     if not any(j in pending and j != i and self.tokens[i].span[0] <= j <= self.tokens[i].span[1]
+                                for j in pending)]
+            if not ready:
+                raise FrameError("checks cover each other", pending[0])
+            order += ready
+            pending = [i for i in pending if i not in ready]
+        self.check_order = order
 
     # -- layout helpers ----------------------------------------------------------------------
     @property
@@ -204,14 +338,21 @@ class FrameSpec:
     def has(self, kind: str) -> bool:
         return kind in self.kinds
 
-    def _escaped_range(self) -> range:
-        literals = [i for i, t in enumerate(self.tokens) if t.kind == "literal"]
-        end = literals[-1] if len(literals) > 1 else len(self.tokens)
-        return range(1, end)
+    @property
+    def payload_index(self) -> int | None:
+        return next((i for i, t in enumerate(self.tokens) if t.kind in PAYLOADS), None)
 
-    def _checksum_range(self, index: int) -> range:
-        start = 1 if self.checksum_from is None else self.checksum_from
-        return range(start, index)
+    @property
+    def starts_with_literal(self) -> bool:
+        return self.tokens[0].kind == "literal"
+
+    def _escaped_range(self) -> range:
+        start = 1 if self.starts_with_literal else 0
+        later = [i for i, t in enumerate(self.tokens) if t.kind == "literal" and i > 0]
+        return range(start, later[-1] if later else len(self.tokens))
+
+    def _adjust(self, token: Token) -> int:
+        return self.len_adjust if token.adjust is None else token.adjust
 
     def escape_bytes(self, data: bytes) -> bytes:
         if not self.escape:
@@ -221,83 +362,114 @@ class FrameSpec:
             out += self.escape.get(b, bytes([b]))
         return bytes(out)
 
+    def capacity(self) -> int:
+        """The most payload bytes (before transforms) every length field can count."""
+        limit = self.max_payload
+        p = self.payload_index
+        for t in self.tokens:
+            if t.kind == "len" and t.span and p is not None and t.span[0] <= p <= t.span[1]:
+                others = sum(self.tokens[j].width for j in range(t.span[0], t.span[1] + 1) if j != p)
+                room = (1 << (8 * t.size)) - 1 - others - self._adjust(t)
+                if p is not None and self.tokens[p].transforms:
+                    room //= 2 ** len(self.tokens[p].transforms)
+                limit = min(limit, room)
+            elif t.kind == "len" and t.span is None:
+                limit = min(limit, (1 << (8 * t.size)) - 1 - self._adjust(t))
+        return max(0, limit)
+
     # -- encode ------------------------------------------------------------------------------
-    def encode(self, payload: bytes = b"", addr: int = 0, line: int = 0, effect: int = 0) -> bytes:
+    def encode(self, payload: bytes = b"", addr: int = 0, line: int = 0, effect: int = 0, seq: int = 0) -> bytes:
         """Build one frame on the wire. Raise ValueError if a value does not fit its field."""
-        length = len(payload) + self.len_adjust
+        return self.assemble(self.encode_parts(payload, addr, line, effect, seq))
+
+    def assemble(self, parts: list[bytes]) -> bytes:
+        """Raw token values → wire bytes (escaping applied)."""
+        escaped = self._escaped_range()
+        return b"".join(self.escape_bytes(part) if i in escaped else part for i, part in enumerate(parts))
+
+    def encode_parts(self, payload: bytes = b"", addr: int = 0, line: int = 0, effect: int = 0,
+                     seq: int = 0) -> list[bytes]:
+        """The raw value of every token (lengths and checks computed), before escaping."""
+        p = self.payload_index
+        data = transforms.apply(self.tokens[p].transforms, bytes(payload)) if p is not None else bytes(payload)
         parts: list[bytes] = []
         for token in self.tokens:
-            kind = token.kind
-            if kind == "literal":
+            if token.width is None:
+                parts.append(data)
+            elif token.kind == "literal":
                 parts.append(token.literal)
-            elif kind == "addr":
-                parts.append(_u8(addr, "address"))
-            elif kind == "addr16":
-                parts.append(_u16(addr, "address", "big"))
-            elif kind == "line":
-                parts.append(_u8(line, "line"))
-            elif kind == "effect":
-                parts.append(_u8(effect, "effect"))
-            elif kind == "len":
-                parts.append(_u8(length, "payload length"))
-            elif kind == "len16":
-                parts.append(_u16(length, "payload length", "big"))
-            elif kind == "len16le":
-                parts.append(_u16(length, "payload length", "little"))
-            elif kind in PAYLOADS:
-                parts.append(bytes(payload))
             else:
-                parts.append(b"")  # checksum: filled below
+                parts.append(bytes(token.size))  # numbers and checks: filled below
+        values = {"addr": addr, "line": line, "effect": effect, "seq": seq}
         for i, token in enumerate(self.tokens):
-            if token.kind in CHECKSUMS:
-                covered = b"".join(parts[j] for j in self._checksum_range(i))
-                parts[i] = checksum_bytes(token.kind, covered)
-        escaped = self._escaped_range()
-        return b"".join(self.escape_bytes(p) if i in escaped else p for i, p in enumerate(parts))
+            if token.kind in values:
+                value = values[token.kind]
+                if token.kind == "seq":
+                    value &= (1 << (8 * token.size)) - 1
+                parts[i] = _uint(value, token, _WHAT[token.kind])
+            elif token.kind == "len":
+                if token.span is None:
+                    count = len(payload)
+                else:
+                    count = sum(len(parts[j]) for j in range(token.span[0], token.span[1] + 1))
+                parts[i] = _uint(count + self._adjust(token), token, "payload length")
+        for i in self.check_order:
+            token = self.tokens[i]
+            covered = b"".join(parts[token.span[0]:token.span[1] + 1])
+            parts[i] = checksums.lookup(token.algo).wire(covered, token.order)
+        return parts
+
+    def fits(self, payload: bytes) -> bool:
+        try:
+            self.encode(payload)
+        except ValueError:
+            return False
+        return True
 
     # -- decode ------------------------------------------------------------------------------
     def decode(self, buf: bytes) -> Frame | Bad | None:
         """Look at the start of ``buf``: a Frame, Bad (drop bytes and retry), or None (need more)."""
-        start = self.tokens[0].literal
         if not buf:
             return None
-        if not buf.startswith(start):
-            if start.startswith(buf[:len(start)]) and len(buf) < len(start):
-                return None
-            nxt = buf.find(start, 1)
-            if nxt < 0:
-                # keep a tail that may be the beginning of a start marker
-                keep = next((k for k in range(min(len(start) - 1, len(buf)), 0, -1)
-                             if start.startswith(buf[-k:])), 0)
-                return Bad("no start marker", len(buf) - keep)
-            return Bad("bytes before the start marker", nxt)
+        parts: list[bytes] = []
+        pos = 0
+        if self.starts_with_literal:
+            start = self.tokens[0].literal
+            if not buf.startswith(start):
+                if start.startswith(buf[:len(start)]) and len(buf) < len(start):
+                    return None
+                nxt = buf.find(start, 1)
+                if nxt < 0:
+                    # keep a tail that may be the beginning of a start marker
+                    keep = next((k for k in range(min(len(start) - 1, len(buf)), 0, -1)
+                                 if start.startswith(buf[-k:])), 0)
+                    return Bad("no start marker", len(buf) - keep)
+                return Bad("bytes before the start marker", nxt)
+            parts.append(start)
+            pos = len(start)
         escaped = self._escaped_range()
         reader = _Reader(buf, self._unescape_table())
-        pos = len(start)
-        parts: list[bytes] = [start]
         fields: dict = {}
-        length: int | None = None
-        for i in range(1, len(self.tokens)):
+        lengths: dict[int, int] = {}
+        for i in range(len(parts), len(self.tokens)):
             token = self.tokens[i]
             esc = i in escaped
             if token.kind in PAYLOADS:
-                if length is not None:
-                    n = length - self.len_adjust
-                    if n < 0 or n > self.max_payload:
-                        return Bad(f"payload length {n} out of range", 1)
-                    got = reader.read(pos, n, esc)
+                size = self._payload_size(i, lengths)
+                if isinstance(size, Bad):
+                    return size
+                if size is not None:
+                    got = reader.read(pos, size, esc)
                     if isinstance(got, str):
                         return Bad(got, 1)
                     if got is None:
                         return None
-                    value, pos = got
                 else:
                     got = self._read_until_marker(reader, pos, i, escaped)
                     if isinstance(got, Bad) or got is None:
                         return got
-                    value, pos = got
+                value, pos = got
                 parts.append(value)
-                fields[token.kind] = value
                 continue
             got = reader.read(pos, token.width, esc)
             if isinstance(got, str):
@@ -310,20 +482,45 @@ class FrameSpec:
                 if value != token.literal:
                     return Bad(f"expected {token.literal.hex().upper()} at token {i}, "
                                f"got {value.hex().upper()}", 1)
-            elif token.kind in CHECKSUMS:
-                covered = b"".join(parts[j] for j in self._checksum_range(i))
-                want = checksum_bytes(token.kind, covered)
-                if value != want:
-                    return Bad(f"bad {token.kind}: got {value.hex().upper()}, "
-                               f"computed {want.hex().upper()}", 1)
-            elif token.kind in LENGTHS:
-                length = int.from_bytes(value, "little" if token.kind == "len16le" else "big")
-                fields["len"] = length
-            elif token.kind in ("addr", "addr16"):
-                fields["addr"] = int.from_bytes(value, "big")
-            else:
-                fields[token.kind] = value[0]
+            elif token.kind == "len":
+                lengths[i] = int.from_bytes(value, token.order)
+                fields.setdefault("len", lengths[i])
+            elif token.kind in ("addr", "line", "effect", "seq"):
+                fields[token.kind] = int.from_bytes(value, token.order)
+        for i, value in lengths.items():
+            token = self.tokens[i]
+            if token.span is None:
+                continue   # counts the update's payload, which an init frame does not carry
+            want = sum(len(parts[j]) for j in range(token.span[0], token.span[1] + 1)) + self._adjust(token)
+            if value != want:
+                return Bad(f"bad length at token {i}: got {value}, counted {want}", 1)
+        for i in self.check_order:
+            token = self.tokens[i]
+            covered = b"".join(parts[token.span[0]:token.span[1] + 1])
+            want = checksums.lookup(token.algo).wire(covered, token.order)
+            if parts[i] != want:
+                return Bad(f"bad {token.name}: got {parts[i].hex().upper()}, "
+                           f"computed {want.hex().upper()}", 1)
+        p = self.payload_index
+        if p is not None:
+            try:
+                fields[self.tokens[p].kind] = transforms.undo(self.tokens[p].transforms, parts[p])
+            except ValueError as exc:
+                return Bad(f"payload: {exc}", 1)
         return Frame(fields, pos, bytes(buf[:pos]))
+
+    def _payload_size(self, p: int, lengths: dict[int, int]) -> int | Bad | None:
+        """The payload's raw size from a length already read that covers it (None: no such length)."""
+        for i, value in lengths.items():
+            token = self.tokens[i]
+            if token.span and token.span[0] <= p <= token.span[1]:
+                others = sum(self.tokens[j].width for j in range(token.span[0], token.span[1] + 1) if j != p)
+                n = value - self._adjust(token) - others
+                limit = self.max_payload * (2 ** len(self.tokens[p].transforms))
+                if n < 0 or n > limit:
+                    return Bad(f"payload length {n} out of range", 1)
+                return n
+        return None
 
     def _unescape_table(self) -> list[tuple[bytes, int]]:
         return sorted(((v, k) for k, v in self.escape.items()), key=lambda item: -len(item[0]))
@@ -338,7 +535,8 @@ class FrameSpec:
         marker = self.tokens[marker_index].literal
         if marker_index in escaped:
             marker = self.escape_bytes(marker)
-        limit = pos + 2 * (self.max_payload + fixed) * max([1] + [len(v) for v in self.escape.values()])
+        expand = 2 ** len(self.tokens[index].transforms)
+        limit = pos + 2 * (self.max_payload * expand + fixed) * max([1] + [len(v) for v in self.escape.values()])
         search_from = pos
         while True:
             at = reader.buf.find(marker, search_from)
@@ -351,7 +549,7 @@ class FrameSpec:
                 return Bad(span, 1)
             if len(span) >= fixed:
                 payload = span[:len(span) - fixed]
-                if len(payload) > self.max_payload:
+                if len(payload) > self.max_payload * expand:
                     return Bad("payload too long", 1)
                 # re-read the payload alone to find where the fixed tokens start on the wire
                 end = reader.wire_end(pos, len(payload), index in escaped)
@@ -410,35 +608,54 @@ class _Reader:
         return got[1]
 
 
-def _u8(value: int, what: str) -> bytes:
-    if not 0 <= value <= 0xFF:
-        raise ValueError(f"{what} {value} does not fit in one byte")
-    return bytes([value])
+_WHAT = {"addr": "address", "line": "line", "effect": "effect", "seq": "sequence number"}
 
 
-def _u16(value: int, what: str, order: str) -> bytes:
-    if not 0 <= value <= 0xFFFF:
-        raise ValueError(f"{what} {value} does not fit in two bytes")
-    return value.to_bytes(2, order)
+def _uint(value: int, token: Token, what: str) -> bytes:
+    if not 0 <= value < 1 << (8 * token.size):
+        raise ValueError(f"{what} {value} does not fit in {token.size} byte(s)")
+    return value.to_bytes(token.size, token.order)
 
 
 class FrameDecoder:
-    """Splits a byte stream into frames, counting what it had to drop."""
+    """Splits a byte stream into frames, counting what it had to drop.
 
-    def __init__(self, spec: FrameSpec):
-        self.spec = spec
+    Several specs may share the stream (a data frame and the init frame sent before it): at each
+    position the first spec that reads a frame wins; bytes are dropped only when none can."""
+
+    def __init__(self, spec: "FrameSpec | list[tuple[str, FrameSpec]]"):
+        self.specs = spec if isinstance(spec, list) else [("data", spec)]
+        self.spec = self.specs[0][1]
         self.buffer = bytearray()
 
     def feed(self, data: bytes) -> list[Frame | Bad]:
         self.buffer += data
         out: list[Frame | Bad] = []
         while self.buffer:
-            result = self.spec.decode(bytes(self.buffer))
-            if result is None:
-                break
-            if isinstance(result, Frame):
+            buf = bytes(self.buffer)
+            results = [(kind, spec.decode(buf)) for kind, spec in self.specs]
+            frame = next(((k, r) for k, r in results if isinstance(r, Frame)), None)
+            if frame is not None:
+                kind, result = frame
+                if len(self.specs) > 1:
+                    result.fields["kind"] = kind
                 del self.buffer[:result.size]
-            else:
-                del self.buffer[:max(1, result.skip)]
-            out.append(result)
+                out.append(result)
+                continue
+            if any(r is None for _, r in results):
+                break
+            bad = min((r for _, r in results), key=lambda r: max(1, r.skip))
+            del self.buffer[:max(1, bad.skip)]
+            out.append(bad)
+        return out
+
+    def flush(self) -> list[Frame | Bad]:
+        """The line went quiet: what is still waiting for bytes was cut short (or was noise that
+        looked like a frame's head). Drop it byte by byte, keeping any whole frame behind it."""
+        out: list[Frame | Bad] = []
+        while self.buffer:
+            out += self.feed(b"")
+            if self.buffer:
+                del self.buffer[:1]
+                out.append(Bad("frame cut short", 1))
         return out
