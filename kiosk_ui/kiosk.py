@@ -85,6 +85,7 @@ def ticket_view(ticket: dict, link: HallLink) -> dict:
         "service": ticket.get("service"),
         "service_name": ticket.get("service_name") or service.get("name", ticket.get("service", "")),
         "waiting_ahead": ticket.get("waiting_ahead"),
+        "wait_text": (ticket.get("wait") or {}).get("text") or "",
         "issued_at": issued,
         "printed": bool(printed),
         "print_message": "" if printed else link.settings.help_desk + "（号票未能打印，请记住您的号码）",

@@ -9,6 +9,7 @@ ticket data keys:
     service_name   str   the service (事项分类) the ticket is for
     waiting_ahead  int   people called before this ticket ("您前面还有 N 人等候")
     priority       bool  printed as "优先办理" under the number (a priority class: elderly, ...)
+    wait_text      str   the wait estimate as the hall words it ("预计等候约 15 分钟"); absent: no line
     issued_at      str   ISO 8601 time of issue; printed in Asia/Shanghai time
     qr             str   the full QR payload (the engine builds it from its URL template)
     footer         list  lines at the bottom; default ["请留意叫号，过号请重新取号"]
@@ -113,6 +114,9 @@ def ticket(data: dict, width_mm: int = 80) -> list[dict]:
         if not isinstance(ahead, int) or isinstance(ahead, bool) or ahead < 0:
             raise DocumentError("waiting_ahead must be a non-negative integer")
         doc.append({"text": f"您前面还有 {ahead} 人等候", "align": "center"})
+    wait = _text(data, "wait_text")
+    if wait:
+        doc.append({"text": wait, "align": "center"})
     doc.append({"text": "取号时间：" + local_time(data.get("issued_at")).strftime("%Y-%m-%d %H:%M:%S"),
                 "align": "center"})
     qr = _text(data, "qr")

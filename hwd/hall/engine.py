@@ -214,6 +214,7 @@ class HallEngine:
             data = {"hall_name": self.cfg.name, "number": ticket["number"], "service_name": ticket["service_name"],
                     "waiting_ahead": ticket.get("waiting_ahead", 0), "issued_at": ticket["issued_at"],
                     "qr": qr, "priority": ticket.get("priority", "normal") != "normal",
+                    "wait_text": (ticket.get("wait") or {}).get("text") or "",
                     "footer": desks.receipt_lines(self.core, ticket) + list(self.cfg.ticket_footer)
                     + [self.cfg.no_show_text]}
             job = self.job_id(ticket["id"], reprint)

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 RECENT = 30
 MIN_SAMPLES = 3
 LOOKBACK_S = 7 * 86400
-UNKNOWN = "暂无法估计"
+UNKNOWN = "等候时间暂无法估计"
 
 
 class WaitEstimator:

@@ -84,7 +84,7 @@
     $("t-service").textContent = t.service_name;
     $("t-number").textContent = t.number;
     $("t-wait").textContent = (t.waiting_ahead == null || t.state && t.state !== "waiting") ? "" :
-      "前面还有 " + t.waiting_ahead + " 人等候";
+      "前面还有 " + t.waiting_ahead + " 人等候" + (t.wait_text ? "，" + t.wait_text : "");
     $("t-priority").textContent = t.priority_text || ""; $("t-priority").hidden = !t.priority_text;
     $("t-checked").hidden = !t.checked_in;
     $("t-print").textContent = t.checked_in ? "本次没有再打印号票（首次签到时已打印）" :

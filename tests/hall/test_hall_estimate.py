@@ -74,3 +74,12 @@ def test_shared_windows_count_as_shares(tmp_path):
 def test_minutes_are_said_as_people_say_them():
     assert [minutes(s) for s in (30, 61, 540, 601, 14 * 60, 23 * 60)] == [1, 2, 9, 10, 15, 25]
     assert words(20) == "即将叫号" and words(16 * 60) == "预计等候约 15 分钟"
+
+
+def test_the_receipt_says_the_estimate_and_says_nothing_without_one():
+    from drivers.printer import templates
+
+    base = {"number": "A004", "service_name": "社保", "waiting_ahead": 2, "issued_at": "2026-11-23T09:00:00+08:00"}
+    texts = [p.get("text") for p in templates.ticket(dict(base, wait_text="预计等候约 15 分钟"))]
+    assert "您前面还有 2 人等候" in texts and "预计等候约 15 分钟" in texts
+    assert not any("预计" in (t or "") for t in templates.ticket(dict(base, wait_text="")))

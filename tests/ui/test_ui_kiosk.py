@@ -76,13 +76,14 @@ def test_the_card_stays_across_pages_is_renewed_and_an_elderly_ticket_shows_its_
     page.locator('button.svc[data-service="bdc"]').tap()
     expect(page.locator("#screen-ticket")).to_be_visible()
     expect(page.locator("#t-priority")).to_have_text("优先办理")
-    expect(page.locator("#t-wait")).to_have_text("前面还有 0 人等候")
+    # nobody served yet in this hall: the wait is not guessed (issue 18 §4)
+    expect(page.locator("#t-wait")).to_have_text("前面还有 0 人等候，等候时间暂无法估计")
     number = page.locator("#t-number").inner_text().strip()
     ticket = hall.call("hall.ticket", {"ticket": number})
     assert ticket["priority"] == "elderly" and ticket["holder"].startswith("李*"), ticket
     if ticket["printed"]:
         lines = receipt_lines(hall)
-        assert "优先办理" in lines and "您前面还有 0 人等候" in lines, lines
+        assert "优先办理" in lines and "您前面还有 0 人等候" in lines and "等候时间暂无法估计" in lines, lines
 
 
 def test_an_expired_card_is_said_plainly_and_a_removed_card_is_forgotten(browser, card_hall, card_ui):
