@@ -50,6 +50,11 @@ DAEMON_FIELDS = (
     Field("heartbeat_s", float, 2.0, min=0.1, max=60, doc="seconds between daemon.heartbeat events"),
     Field("timezone", str, "Asia/Shanghai", doc="the hall's time zone (hours, business days, printed times)"),
     Field("test_clock", bool, False, doc="allow clock.set over RPC (tests and training only)"),
+    Field("replay_max_bytes", int, 32 * 1024 * 1024, min=65536, max=1024 * 1024 * 1024,
+          doc="memory for replies kept for retries (bytes, not entries); oldest go first"),
+    Field("card_data_clients", list, [], items=str,
+          doc="RPC clients allowed idcard.read (full card data): local user names (ipc) or CURVE "
+              "certificate names (tcp); every call is logged without the data"),
 )
 
 DEVICE_FIELDS = (
@@ -86,6 +91,8 @@ class DaemonConfig:
     heartbeat_s: float = 2.0
     timezone: str = "Asia/Shanghai"
     test_clock: bool = False
+    replay_max_bytes: int = 32 * 1024 * 1024
+    card_data_clients: list = field(default_factory=list)
 
 
 @dataclass
@@ -208,7 +215,8 @@ def _load_daemon(table: Any, ctx: LoadContext) -> DaemonConfig:
         clients_dir=ctx.resolve(v.get("clients_dir")), client_key=ctx.resolve(v.get("client_key")),
         log_level=v.get("log_level", "info"), max_request_bytes=v.get("max_request_bytes", 262144),
         heartbeat_s=float(v.get("heartbeat_s", 2.0)), timezone=v.get("timezone", "Asia/Shanghai"),
-        test_clock=v.get("test_clock", False))
+        test_clock=v.get("test_clock", False), replay_max_bytes=v.get("replay_max_bytes", 32 * 1024 * 1024),
+        card_data_clients=list(v.get("card_data_clients", [])))
     try:
         import zoneinfo
         zoneinfo.ZoneInfo(cfg.timezone)

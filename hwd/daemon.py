@@ -19,7 +19,7 @@ from typing import Any
 
 import zmq
 
-from hwd import __version__, keys
+from hwd import __version__, keys, replay as replays, statedir
 from hwd.config import Config
 from hwd.events import EventBus
 from hwd.manager import DeviceManager
@@ -28,6 +28,14 @@ from hwd.rpc import MethodTable, RpcServer
 from hwd.schema import Field
 
 log = logging.getLogger("hwd")
+PUB_SNDHWM = 10000  # events queued per subscriber before the PUB socket drops (docs/security.md)
+
+
+def max_message_bytes(daemon: Any) -> int:
+    """The largest frame the RPC socket takes: a bigger one makes libzmq drop that connection
+    before buffering it. Up to this size an oversized request still gets error -32000
+    (``max_request_bytes``), so a client learns why."""
+    return max(1024 * 1024, 4 * daemon.max_request_bytes)
 
 
 class StartupError(Exception):
@@ -65,11 +73,17 @@ class Daemon:
         self.auth: Any = None
         self.bound_paths: list[Path] = []
         self.node_links: list[Any] = []
+        self.journal: replays.Journal | None = None
 
     # -- sockets -----------------------------------------------------------------------------
-    def _bind(self, kind: int, endpoint: str) -> zmq.Socket:
+    def _bind(self, kind: int, endpoint: str, options: dict[int, int] | None = None) -> zmq.Socket:
+        """A socket bound to ``endpoint``. ``options`` are set before ``bind``: libzmq copies a
+        socket's options into its listener at bind time, so anything set later never reaches the
+        connections it accepts (MAXMSGSIZE and SNDHWM did not hold before this)."""
         sock = self.context.socket(kind)
         sock.linger = 0
+        for option, value in (options or {}).items():
+            sock.setsockopt(option, value)
         self.sockets.append(sock)
         daemon = self.config.daemon
         path = _ipc_path(endpoint)
@@ -126,12 +140,10 @@ class Daemon:
         self.notifier.status("starting")
         self.context = zmq.Context()
         try:
-            router = self._bind(zmq.ROUTER, daemon.rpc)
-            router.setsockopt(zmq.MAXMSGSIZE, max(16 * 1024 * 1024, daemon.max_request_bytes * 4))
-            pub = self._bind(zmq.PUB, daemon.events)
-            pub.sndhwm = 10000
+            router = self._bind(zmq.ROUTER, daemon.rpc, {zmq.MAXMSGSIZE: max_message_bytes(daemon)})
+            pub = self._bind(zmq.PUB, daemon.events, {zmq.SNDHWM: PUB_SNDHWM})
             bus = EventBus(loop, pub)
-            daemon.state_dir.mkdir(parents=True, exist_ok=True)
+            statedir.prepare(daemon.state_dir)
             manager = DeviceManager(self.config, bus.publish, daemon.state_dir)
             self.manager = manager
             manager.build()
@@ -150,7 +162,9 @@ class Daemon:
         except BaseException:
             self._close()
             raise
-        server = RpcServer(router, self.methods, daemon.max_request_bytes)
+        self.journal = replays.Journal(daemon.state_dir / "rpc-replay.sqlite3")
+        statedir.restrict(daemon.state_dir / "rpc-replay.sqlite3")
+        server = RpcServer(router, self.methods, daemon.max_request_bytes, self.journal, daemon.replay_max_bytes)
         tasks = [asyncio.ensure_future(server.serve()), asyncio.ensure_future(self._heartbeat(bus, manager))]
         interval = Notifier.watchdog_interval()
         if interval:
@@ -182,6 +196,9 @@ class Daemon:
             sock.close(linger=0)
         if self.context is not None:
             self.context.term()
+        if self.journal is not None:
+            with contextlib.suppress(Exception):
+                self.journal.close()
         for path in self.bound_paths:
             with contextlib.suppress(OSError):
                 path.unlink()

@@ -26,7 +26,7 @@ def register(methods: Any, engine: "HallEngine") -> None:
                                                            p["priority"], p["appointment"]),
         (Field("service", str), Field("kiosk", str, None), Field("card_token", str, None),
          Field("priority", str, None, choices=("normal",) + PRIORITY_CLASSES), Field("appointment", str, None)),
-        "issue a ticket (printed at the kiosk's printer when given)")
+        "issue a ticket (printed at the kiosk's printer when given)", recover=engine.recover_issue)
     add("hall.prioritize", lambda p: engine.run(core().prioritize, p["ticket"], p["priority"], p["staff"]),
         (Field("ticket", (int, str)), Field("priority", str, choices=("normal",) + PRIORITY_CLASSES),
          Field("staff", str, None)), "staff set the priority class of a waiting ticket")
@@ -74,7 +74,7 @@ def register(methods: Any, engine: "HallEngine") -> None:
         (Field("ticket", (int, str)), Field("kiosk", str, None)), "print a ticket again")
     add("hall.checkin", lambda p: engine.checkin(p["code"], p["card_token"], p["kiosk"]),
         (Field("code", str, None), Field("card_token", str, None), Field("kiosk", str, None)),
-        "check in an appointment by code or ID card; issues its ticket")
+        "check in an appointment by code or ID card; issues its ticket", recover=engine.recover_issue)
     add("hall.book", lambda p: _book(engine, p),
         (Field("service", str), Field("slot", str), Field("code", str, None), Field("id_number", str, None),
          Field("minutes", int, None, min=5, max=600)), "book an appointment (for tests and a booking system)")

@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 from typing import Any
 
-from hwd import errors
+from hwd import errors, replay
 from hwd.clock import Clock
 from hwd.errors import HwdError
 from hwd.hall import selection, views
@@ -159,7 +159,8 @@ class HallCore:
             number = f"{svc.prefix}{seq:03d}"
             tid = self.store.insert_ticket(day=day, service=service, seq=seq, number=number, priority=priority,
                                            state="waiting", sort_key=ts, issued_ts=ts, kiosk=kiosk, origin_service=service,
-                                           holder=holder, appointment=appointment)
+                                           holder=holder, appointment=appointment,
+                                           request_key=replay.current_key.get())
             self.store.log(ts, "issue", tid, detail=kiosk)
             row = self.store.ticket(tid)
             view = self.ticket_view(row)

@@ -219,6 +219,18 @@ class HallEngine:
                                           "kiosk": kiosk, "in_slot": in_slot})
         return await self._print(dict(ticket, in_slot=in_slot), kiosk)
 
+    def recover_issue(self, request_key: str) -> dict | None:
+        """The ticket a request issued before a crash cut off its reply (hwd.replay), or None
+        when that request committed nothing (then it simply runs)."""
+        row = self.store.one("SELECT * FROM tickets WHERE request_key = ?", (request_key,))
+        if row is None:
+            return None
+        view = self.core.ticket_view(row)
+        view["waiting_ahead"] = self.store.waiting_ahead(row["service"], row["sort_key"], row["id"])
+        view["qr"] = self.cfg.ticket_qr.format(id=row["id"], number=row["number"], day=row["day"],
+                                               service=row["service"])
+        return view
+
     async def reprint(self, ticket: Any, kiosk: str | None) -> dict:
         row = self.core.ticket_lookup(ticket)
         view = self.core.ticket_view(row)

@@ -57,6 +57,14 @@ MIGRATIONS = [
     """
     CREATE INDEX tickets_called ON tickets (called_ts) WHERE called_ts IS NOT NULL;
     """,
+    # security (issue 13): the RPC request that issued a ticket, so a retry across a crash finds it;
+    # enrolled rating pads (secrets stored hashed)
+    """
+    ALTER TABLE tickets ADD COLUMN request_key TEXT;
+    CREATE INDEX tickets_request ON tickets (request_key) WHERE request_key IS NOT NULL;
+    CREATE TABLE rating_pads (id TEXT PRIMARY KEY, window TEXT NOT NULL, secret_hash TEXT NOT NULL,
+                              enrolled_ts REAL NOT NULL, last_used_ts REAL);
+    """,
 ]
 
 

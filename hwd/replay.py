@@ -1,0 +1,118 @@
+"""The RPC replay store: what a retried request (same ``client`` and ``id``) gets back instead of
+running twice.
+
+Entries are keyed on ``(client, id)`` and remember a fingerprint of the method and its params,
+so a reused id for a *different* request is refused instead of answered with an old reply. The
+in-memory part is capped in bytes (the encoded replies), not in entries. Replies of
+state-changing methods are also written to a small SQLite journal in the state directory before
+they are sent: a retry that arrives after a ``kill -9`` and a restart gets the same answer. A
+request that was started but whose reply never reached the journal (the daemon died while it
+ran) is marked *begun*; its method's ``recover`` hook (for example ``hall.issue_ticket``: the
+ticket committed under this request key) answers it, or the retry is refused, never run twice.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextvars
+import hashlib
+import json
+import logging
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("hwd.replay")
+
+REPLAY_SECONDS = 300
+JOURNAL_MAX_REPLY = 64 * 1024  # larger replies (emulator echoes) stay in memory only: disk stays small
+# the key of the request being executed, for rules that record it with what they commit
+current_key: contextvars.ContextVar[str | None] = contextvars.ContextVar("hwd_request_key", default=None)
+
+
+def request_key(client: str, req_id: Any) -> str:
+    return json.dumps([client, req_id], ensure_ascii=False, separators=(",", ":"))
+
+
+def fingerprint(method: str, params: Any) -> str:
+    text = json.dumps([method, params], ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+class MemoryCache:
+    """Recent replies (encoded bytes, or a future of them) by request key, capped in bytes."""
+
+    def __init__(self, max_bytes: int, seconds: float = REPLAY_SECONDS):
+        self.max_bytes = max_bytes
+        self.seconds = seconds
+        self.items: collections.OrderedDict[str, list] = collections.OrderedDict()  # key -> [stamp, fp, reply, size]
+        self.bytes = 0
+
+    def get(self, key: str) -> list | None:
+        self.expire()
+        return self.items.get(key)
+
+    def put(self, key: str, fp: str, reply: Any, size: int) -> None:
+        old = self.items.pop(key, None)
+        if old is not None:
+            self.bytes -= old[3]
+        self.items[key] = [time.monotonic(), fp, reply, size]
+        self.bytes += size
+        self.expire()
+
+    def resize(self, key: str, reply: bytes) -> None:
+        """A pending entry's reply arrived: keep the bytes and count them."""
+        entry = self.items.get(key)
+        if entry is not None:
+            self.bytes += len(reply) - entry[3]
+            entry[2], entry[3] = reply, len(reply)
+            self.expire()
+
+    def expire(self) -> None:
+        now = time.monotonic()
+        while self.items:
+            key, entry = next(iter(self.items.items()))
+            if now - entry[0] < self.seconds and self.bytes <= self.max_bytes:
+                break
+            self.items.popitem(last=False)
+            self.bytes -= entry[3]
+
+
+class Journal:
+    """Replies of state-changing requests on disk (SQLite, WAL): survive a kill -9."""
+
+    def __init__(self, path: Path | str, seconds: float = REPLAY_SECONDS):
+        self.seconds = seconds
+        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across a process crash
+        self.db.execute("CREATE TABLE IF NOT EXISTS replay (key TEXT PRIMARY KEY, fp TEXT NOT NULL, "
+                        "method TEXT NOT NULL, ts REAL NOT NULL, reply BLOB)")
+        self._last_purge = 0.0
+        self.purge()
+
+    def get(self, key: str) -> tuple[str, str, bytes | None] | None:
+        row = self.db.execute("SELECT fp, method, reply, ts FROM replay WHERE key = ?", (key,)).fetchone()
+        if row is None or time.time() - row[3] > self.seconds:
+            return None
+        return row[0], row[1], row[2]
+
+    def begin(self, key: str, fp: str, method: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO replay (key, fp, method, ts, reply) VALUES (?, ?, ?, ?, NULL)",
+                        (key, fp, method, time.time()))
+        if time.monotonic() - self._last_purge > 30:
+            self.purge()
+
+    def finish(self, key: str, reply: bytes) -> None:
+        if len(reply) > JOURNAL_MAX_REPLY:
+            self.db.execute("DELETE FROM replay WHERE key = ?", (key,))
+        else:
+            self.db.execute("UPDATE replay SET reply = ? WHERE key = ?", (reply, key))
+
+    def purge(self) -> None:
+        self._last_purge = time.monotonic()
+        self.db.execute("DELETE FROM replay WHERE ts < ?", (time.time() - self.seconds,))
+
+    def close(self) -> None:
+        self.db.close()
