@@ -19,7 +19,7 @@ from typing import Any
 
 import zmq
 
-from hwd import __version__, keys, replay as replays, statedir
+from hwd import __version__, access, keys, replay as replays, statedir
 from hwd.config import Config
 from hwd.events import EventBus
 from hwd.manager import DeviceManager
@@ -149,6 +149,7 @@ class Daemon:
             manager.build()
             self._register_core(manager, bus)
             manager.register_methods(self.methods)
+            access.install(self.methods, daemon.card_data_clients)
             if self.config.nodes:
                 from hwd.nodes import connect_all
 

@@ -38,6 +38,7 @@ class Method:
     doc: str = ""
     replay: bool = True  # False for reads: a retry may run them again, so keep no copy of the reply
     recover: Callable[[str], Any] | None = None  # answers a retry whose first run a crash interrupted
+    guard: Callable[[str | None, dict], None] | None = None  # raises unless this caller may call it
 
 
 class MethodTable:
@@ -103,6 +104,30 @@ def _dumps(reply: dict) -> bytes:
         return json.dumps(reply, ensure_ascii=True, default=str).encode()
 
 
+def caller_of(frame: Any) -> str | None:
+    """Who sent a request frame: the CURVE client's certificate name (tcp), else the local user
+    of the peer process (ipc: libzmq gives "localhost:UID:GID:PID" as Peer-Address)."""
+    import pwd
+
+    try:
+        user = frame.get("User-Id")
+    except (zmq.ZMQError, AttributeError):
+        user = None
+    if user:
+        return str(user)
+    try:
+        peer = frame.get("Peer-Address")
+    except (zmq.ZMQError, AttributeError):
+        return None
+    parts = str(peer).split(":")
+    if len(parts) == 4 and parts[0] == "localhost" and parts[1].isdigit():
+        try:
+            return pwd.getpwuid(int(parts[1])).pw_name
+        except KeyError:
+            return f"uid:{parts[1]}"
+    return None
+
+
 class RpcServer:
     def __init__(self, socket: Any, methods: MethodTable, max_request_bytes: int = 262144,
                  journal: replays.Journal | None = None, replay_max_bytes: int = REPLAY_MAX_BYTES):
@@ -130,7 +155,7 @@ class RpcServer:
     def _drain(self) -> None:
         for _ in range(256):
             try:
-                frames = self.socket.recv_multipart(zmq.NOBLOCK)
+                frames = self.socket.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:  # drained; reading until EAGAIN also re-arms the FD's edge
                 return
             self._receive(frames)
@@ -141,9 +166,10 @@ class RpcServer:
         if len(frames) < 2:
             self.counters["malformed_envelope"] += 1
             return
-        envelope, payload = frames[:-1], frames[-1]
+        envelope, last = [f.bytes for f in frames[:-1]], frames[-1]
+        payload = last.bytes
         try:
-            reply = self.handle_bytes(payload)
+            reply = self.handle_bytes(payload, lambda: caller_of(last))
         except Exception as exc:  # a request must never stop the server
             log.exception("request could not be handled")
             reply = _dumps(error_reply(None, errors.INTERNAL_ERROR, f"internal error: {type(exc).__name__}"))
@@ -173,8 +199,9 @@ class RpcServer:
         reply = self.handle_bytes(payload)
         return json.loads(reply) if isinstance(reply, bytes) else reply
 
-    def handle_bytes(self, payload: bytes) -> bytes | asyncio.Future:
-        """Turn one request frame into an encoded reply, or a future of one."""
+    def handle_bytes(self, payload: bytes, caller: Callable[[], str | None] = lambda: None) -> bytes | asyncio.Future:
+        """Turn one request frame into an encoded reply, or a future of one. ``caller()`` names
+        the client (for methods with a guard)."""
         if len(payload) > self.max_request_bytes:
             self.counters["too_large"] += 1
             return _dumps(error_reply(None, errors.REQUEST_TOO_LARGE,
@@ -199,6 +226,11 @@ class RpcServer:
         client = request.get("client")
         params = request.get("params")
         known = self.methods.methods.get(method)
+        if known is not None and known.guard is not None:
+            try:
+                known.guard(caller(), params if isinstance(params, dict) else {})
+            except HwdError as exc:
+                return _dumps({"jsonrpc": "2.0", "id": req_id, "error": exc.to_json()})
         if known is None or not known.replay or not isinstance(client, str) or req_id is None:
             return self._execute(req_id, method, params)
         key = replays.request_key(client, req_id)

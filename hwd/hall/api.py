@@ -45,11 +45,21 @@ def register(methods: Any, engine: "HallEngine") -> None:
         (WINDOW, Field("staff", str), Field("pin", str, None)), "a clerk logs in to a window (AB岗: takes it over)")
     add("hall.logout", lambda p: engine.run(core().logout, p["window"], p["staff"]),
         (WINDOW, Field("staff", str, None)), "a clerk logs out; the window closes")
-    add("hall.rate", lambda p: engine.run(core().ratings.rate, p["score"], window=p["window"], ticket=p["ticket"],
-                                          channel=p["channel"], reason=p["reason"]),
+    add("hall.rate", lambda p: engine.run(engine.channels.rate, p),
         (Field("score", int, min=1, max=5), Field("window", str, None), Field("ticket", (int, str), None),
-         Field("channel", str, "rpc"), Field("reason", str, None)),
-        "rate the last service of a window (or a ticket): 5 非常满意 … 1 非常不满意")
+         Field("channel", str, "rpc"), Field("reason", str, None), Field("pad", str, None),
+         Field("secret", str, None), Field("token", str, None)),
+        "rate the last service of a window (or a ticket): 5 非常满意 … 1 非常不满意; a pad (pad+secret) "
+        "rates only its window's last service, a phone gives the ticket's token")
+    add("hall.pad.enroll", lambda p: engine.run(engine.channels.enroll, p["window"]), (WINDOW,),
+        "enrol a rating pad/page for a window: returns its secret once (replaces the window's old pad)")
+    add("hall.pad.check", lambda p: _pad_check(engine, p),
+        (Field("pad", str), Field("secret", str), WINDOW), "is this the window's enrolled pad?", replay=False)
+    add("hall.pad.revoke", lambda p: engine.run(engine.channels.revoke, p["pad"]), (Field("pad", str),),
+        "revoke a rating pad")
+    add("hall.pad.list", lambda p: engine.channels.pads(), (), "enrolled rating pads (no secrets)", replay=False)
+    add("hall.ticket_token", lambda p: _ticket_token(engine, p), (Field("ticket", (int, str)),),
+        "the ticket's own token for rating from a phone (/t/<token>)", replay=False)
     add("hall.state", lambda p: engine.snapshot(), (), "snapshot: windows, queues, recent calls, seq", replay=False)
     add("hall.stats", lambda p: _stats(engine, p),
         (Field("from", str, None), Field("to", str, None), Field("group_by", str, "service", choices=stats.GROUPS)),
@@ -82,6 +92,16 @@ def register(methods: Any, engine: "HallEngine") -> None:
         (Field("what", str, "stats", choices=("stats", "tickets", "ratings")), Field("from", str, None),
          Field("to", str, None), Field("group_by", str, "service", choices=stats.GROUPS)),
         "CSV text of statistics, tickets or ratings", replay=False)
+
+
+def _pad_check(engine: "HallEngine", p: dict) -> dict:
+    row = engine.channels.check_pad(p["pad"], p["secret"], p["window"])
+    return {"pad": row["id"], "window": row["window"]}
+
+
+def _ticket_token(engine: "HallEngine", p: dict) -> dict:
+    row = engine.core.ticket_lookup(p["ticket"])
+    return {"ticket": row["id"], "number": row["number"], "token": engine.channels.token(row["id"], row["day"])}
 
 
 def _window_op(engine: "HallEngine", name: str):

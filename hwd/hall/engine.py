@@ -19,8 +19,10 @@ from typing import Any, Callable
 from drivers.idcard.privacy import age_on, mask_name
 from hwd import clock as clocks, errors
 from hwd.errors import HwdError
-from hwd.hall import api, views
+from hwd import statedir
+from hwd.hall import api, hallkeys, views
 from hwd.hall.appointments import Appointments
+from hwd.hall.rating_channels import RatingChannels
 from hwd.hall.core import HallCore
 from hwd.hall.outputs import Outputs
 from hwd.hall.store import Store, StoreError
@@ -43,6 +45,7 @@ class HallEngine:
         self.store: Store | None = None
         self.core: HallCore | None = None
         self.appointments: Appointments | None = None
+        self.channels: RatingChannels | None = None
         self._ticker: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
         self._keypads = {w.keypad: w.id for w in self.cfg.windows.values() if w.keypad}
@@ -56,8 +59,16 @@ class HallEngine:
         except (sqlite3.Error, StoreError) as exc:
             from hwd.daemon import StartupError
             raise StartupError(f"cannot open the hall database {path}: {exc}") from None
+        statedir.restrict(Path(path))
         self.core = HallCore(self.cfg, self.store, self.clock)
-        self.appointments = Appointments(self.core)
+        keys_dir = self.cfg.keys_dir or Path(self.config.daemon.state_dir) / "keys"
+        try:
+            self.channels = RatingChannels(self.core, hallkeys.load(keys_dir, "ticket-token"))
+            appointment_key = hallkeys.load(keys_dir, "appointment")
+        except (OSError, hallkeys.KeyError_) as exc:
+            from hwd.daemon import StartupError
+            raise StartupError(f"cannot use the hall keys in {keys_dir}: {exc}") from None
+        self.appointments = Appointments(self.core, appointment_key)
         clocks.register(self.methods, self.clock)
         api.register(self.methods, self)
         await self._start_nodes()
