@@ -17,6 +17,7 @@ from flask import (Blueprint, abort, jsonify, redirect, render_template, request
 from hwd import errors
 from hwd.client import RpcError
 
+from kiosk_ui import sessions
 from kiosk_ui.hwdlink import HallLink, message_for, current, window_or_404
 from kiosk_ui.kiosk import _now, queue_lengths
 
@@ -33,15 +34,19 @@ PAUSE_REASONS = ("临时离开", "午休", "会议", "业务咨询", "设备故�
 
 
 def _staff(window_id: str) -> str | None:
-    return (session.get("counter") or {}).get(window_id)
+    """The clerk logged in at this window in this browser (a live server-side session)."""
+    staff = (session.get("counter") or {}).get(window_id)
+    return staff if staff is not None and sessions.valid(f"counter:{window_id}") else None
 
 
 def _set_staff(window_id: str, staff: str | None) -> None:
     logged = dict(session.get("counter") or {})
     if staff is None:
         logged.pop(window_id, None)
+        sessions.end(f"counter:{window_id}")
     else:
         logged[window_id] = staff
+        sessions.start(f"counter:{window_id}")
     session["counter"] = logged
 
 
@@ -65,9 +70,11 @@ def login(window: str):
     if not staff or not pin:
         return render_template("counter_login.html", window=w, error="请输入工号和密码"), 400
     try:
-        current().call("hall.login", {"window": window, "staff": staff, "pin": pin})
+        current().call("hall.login", {"window": window, "staff": staff[:64], "pin": pin[:64],
+                                      "source": request.remote_addr})
     except RpcError as exc:
-        return render_template("counter_login.html", window=w, error=message_for(exc)), 403
+        status = 429 if exc.code == errors.LOGIN_LOCKED else 403
+        return render_template("counter_login.html", window=w, error=message_for(exc)), status
     _set_staff(window, staff)
     return redirect(url_for("counter.page", window=window))
 
@@ -147,4 +154,4 @@ def act(window: str, action: str):
         return jsonify({"ok": False, "error": message_for(exc), "code": exc.code}), 409
     if action == "call_next" and result is None:
         return jsonify({"ok": True, "result": None, "info": "当前没有等候的号"})
-    return jsonify({"ok": True, "result": result, "at": dt.datetime.now().isoformat(timespec="seconds")})
+    return jsonify({"ok": True, "result": result, "at": _now(link).isoformat(timespec="seconds")})

@@ -31,6 +31,11 @@ MESSAGES = {
     errors.BAD_STATE: "当前状态下不能这样操作",
     errors.NOT_LOGGED_IN: "请先登录",
     errors.LOGIN_FAILED: "工号或密码不正确",
+    errors.LOGIN_LOCKED: "密码错误次数过多，请稍后再试",
+    errors.UNKNOWN_PAD: "本评价器未登记，请联系管理员",
+    errors.RATING_CHANNEL_REFUSED: "只能评价本窗口刚办结的业务",
+    errors.CARD_TOKEN_USED: "这张身份证已经取过号了，请重新刷卡",
+    errors.CARD_TOKEN_WRONG_KIOSK: "请在本机重新刷身份证",
     errors.ALREADY_RATED: "本次服务已经评价过了，谢谢",
     errors.UNKNOWN_TICKET: "没有找到这个号",
     errors.CARD_TOKEN_EXPIRED: "身份证信息已过期，请重新刷卡",
@@ -67,7 +72,8 @@ class HallLink:
             keys = {"server_key": daemon.server_key, "client_key": daemon.client_key}
         self._keys = keys
         self.pool = ClientPool(daemon.rpc, timeout=settings.rpc_timeout_s, retries=1, **keys)
-        self.hub = EventHub(self._subscriber, ring=settings.ring, max_streams=settings.max_streams)
+        self.hub = EventHub(self._subscriber, ring=settings.ring, max_streams=settings.max_streams,
+                            per_address=settings.streams_per_address, reserved=settings.reserved_streams)
 
     def _subscriber(self) -> Subscriber:
         return Subscriber(self.config.daemon.events, ("",), **self._keys)

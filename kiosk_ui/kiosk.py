@@ -18,6 +18,7 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, render_template, request, session, url_for
 from werkzeug.security import check_password_hash
 
+from hwd import errors
 from hwd.client import RpcError
 
 from kiosk_ui.hwdlink import HallLink, message_for, current, kiosk_or_404
@@ -133,8 +134,12 @@ def state(kiosk: str):
 def live(kiosk: str):
     """This kiosk's card reader events, check-ins and issued tickets (never another kiosk's
     cards). A scanned appointment is checked in by the engine itself (hall.checkin)."""
+    from kiosk_ui import clients
+
     k = kiosk_or_404(kiosk)
     devices = [d for d in (k.get("idcard"), k.get("scanner")) if d]
+    if not clients.is_kiosk(request.remote_addr, k):  # card events only on the machine with the reader
+        return sse_response(("hall.checkin", "hall.ticket.issued"), devices)
     return sse_response(("idcard.", "hall.checkin", "hall.ticket.issued"), devices)
 
 
@@ -146,6 +151,10 @@ def issue(kiosk: str):
     body = request.get_json(silent=True) or {}
     params: dict[str, Any] = {"service": str(body.get("service", "")), "kiosk": kiosk}
     if body.get("card_token"):
+        from kiosk_ui import clients
+
+        if not clients.is_kiosk(request.remote_addr, kiosk_or_404(kiosk)):
+            return jsonify({"ok": False, "error": "请在取号机上刷身份证", "code": errors.CARD_TOKEN_WRONG_KIOSK}), 403
         params["card_token"] = str(body["card_token"])
     try:
         ticket = link.call("hall.issue_ticket", params, timeout=_print_timeout(link))

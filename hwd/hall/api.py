@@ -41,8 +41,10 @@ def register(methods: Any, engine: "HallEngine") -> None:
         (WINDOW, Field("service", str)), "send the current ticket to another service, keeping its place")
     for name, doc in (("pause", "pause a window (its screen shows 暂停服务)"), ("resume", "resume a paused window")):
         add(f"hall.{name}", _pause_op(engine, name), (WINDOW, Field("reason", str, None)), doc)
-    add("hall.login", lambda p: engine.run(core().login, p["window"], p["staff"], p["pin"]),
-        (WINDOW, Field("staff", str), Field("pin", str, None)), "a clerk logs in to a window (AB岗: takes it over)")
+    add("hall.login", lambda p: engine.login(p["window"], p["staff"], p["pin"], p["source"]),
+        (WINDOW, Field("staff", str), Field("pin", str, None), Field("source", str, None)),
+        "a clerk logs in to a window (AB岗: takes it over); wrong PINs lock the staff id and the source "
+        "address (the page's client) with backoff")
     add("hall.logout", lambda p: engine.run(core().logout, p["window"], p["staff"]),
         (WINDOW, Field("staff", str, None)), "a clerk logs out; the window closes")
     add("hall.rate", lambda p: engine.run(engine.channels.rate, p),

@@ -10,9 +10,12 @@ and the timer that expires tickets at the day's end and ratings at their timeout
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,6 +23,8 @@ from drivers.idcard.privacy import age_on, mask_name
 from hwd import clock as clocks, errors
 from hwd.errors import HwdError
 from hwd import statedir
+from hwd.audit import AUDIT
+from hwd.lockout import Lockout
 from hwd.hall import api, hallkeys, views
 from hwd.hall.appointments import Appointments
 from hwd.hall.rating_channels import RatingChannels
@@ -29,6 +34,7 @@ from hwd.hall.store import Store, StoreError
 
 log = logging.getLogger("hwd.hall")
 TICK_S = 1.0
+USED_TOKEN_S = 3600.0  # a used card token is remembered longer than any token lives
 
 
 class HallEngine:
@@ -46,6 +52,8 @@ class HallEngine:
         self.core: HallCore | None = None
         self.appointments: Appointments | None = None
         self.channels: RatingChannels | None = None
+        self.pin_lockout = Lockout(free=5, base_s=2.0, max_s=600.0)
+        self._used_tokens: dict[str, float] = {}
         self._ticker: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
         self._keypads = {w.keypad: w.id for w in self.cfg.windows.values() if w.keypad}
@@ -207,14 +215,37 @@ class HallEngine:
             if chosen == "normal" and age is not None and age >= self.cfg.priority_age \
                     and "elderly" in self.cfg.priority_classes:
                 chosen = "elderly"
-        ticket = self.run(self.core.issue, service, kiosk, chosen, holder)
+        with self._using_token(card_token):  # no await between the check above and the commit
+            ticket = self.run(self.core.issue, service, kiosk, chosen, holder)
         return await self._print(ticket, kiosk)
+
+    def _token_used(self, token: str) -> bool:
+        now = time.monotonic()
+        if len(self._used_tokens) > 10000:
+            self._used_tokens = {t: exp for t, exp in self._used_tokens.items() if exp > now}
+        return self._used_tokens.get(token, 0) > now
+
+    @contextlib.contextmanager
+    def _using_token(self, token: str | None):
+        """Use a card token up for issuing: single-use; given back if the issue fails."""
+        if not token:
+            yield
+            return
+        if self._token_used(token):
+            raise HwdError("这张身份证已经取过号了，请重新刷卡", errors.CARD_TOKEN_USED)
+        self._used_tokens[token] = time.monotonic() + USED_TOKEN_S
+        try:
+            yield
+        except BaseException:
+            self._used_tokens.pop(token, None)
+            raise
 
     async def checkin(self, code: str | None = None, card_token: str | None = None, kiosk: str | None = None) -> dict:
         if not code and not card_token:
             raise HwdError("give code or card_token", errors.INVALID_PARAMS)
         id_number = None
-        if card_token and not code:
+        use_token = card_token if card_token and not code else None
+        if use_token:
             id_number = (await self._card(card_token, kiosk)).get("id_number")
         appt = self.appointments.find(code=code, id_number=id_number)
         if appt["ticket"]:
@@ -224,11 +255,37 @@ class HallEngine:
                             waiting_ahead=self.store.waiting_ahead(existing["service"], existing["sort_key"], existing["id"]))
         in_slot = self.appointments.in_slot(appt)
         priority = "appointment" if in_slot and "appointment" in self.cfg.priority_classes else "normal"
-        ticket = self.run(self.core.issue, appt["service"], kiosk, priority, None, appt["code"], not in_slot)
+        with self._using_token(use_token):
+            ticket = self.run(self.core.issue, appt["service"], kiosk, priority, None, appt["code"], not in_slot)
         self.appointments.mark(appt["code"], ticket["id"])
         self.bus.publish("hall.checkin", {"code": appt["code"], "ticket": ticket["id"], "number": ticket["number"],
                                           "kiosk": kiosk, "in_slot": in_slot})
         return await self._print(dict(ticket, in_slot=in_slot), kiosk)
+
+    async def login(self, window: str, staff: str, pin: str | None, source: str | None) -> dict:
+        """hall.login with the PIN checked off the event loop (PBKDF2 takes tens of ms) and
+        throttled per staff id and per source address (hwd.lockout), counted before checking."""
+        from hwd.hall import pin as pins
+
+        person = self.cfg.staff.get(staff)
+        if not self.core.staff_required or (person is not None and not person.pin_hash):
+            return self.run(self.core.login, window, staff, pin)  # no PIN to guess: rules as before
+        self.core._window(window)
+        keys = (f"source:{source or 'rpc'}",) if person is None else (f"staff:{staff}", f"source:{source or 'rpc'}")
+        wait = self.pin_lockout.begin(*keys)
+        if wait > 0:
+            AUDIT.warning(f"login-locked:{staff}:{source}", "login of staff %s at window %s from %s refused: "
+                          "locked for %.0f s after wrong PINs", staff, window, source or "rpc", wait)
+            raise HwdError(f"密码错误次数过多，请{math.ceil(wait)}秒后再试", errors.LOGIN_LOCKED,
+                           {"window": window, "retry_after_s": math.ceil(wait)})
+        ok = person is not None and pin is not None and await asyncio.to_thread(pins.verify, pin, person.pin_hash)
+        if not ok:
+            self.pin_lockout.failed(*keys)
+            AUDIT.warning(f"login-failed:{staff}:{source}", "wrong PIN for staff %s at window %s from %s",
+                          staff, window, source or "rpc")
+            raise HwdError("工号或密码错误", errors.LOGIN_FAILED, {"window": window})
+        self.pin_lockout.succeeded(*keys)
+        return self.run(self.core.login, window, staff, None, True)
 
     def recover_issue(self, request_key: str) -> dict | None:
         """The ticket a request issued before a crash cut off its reply (hwd.replay), or None
@@ -276,10 +333,18 @@ class HallEngine:
         return out
 
     async def _card(self, token: str, kiosk: str | None) -> dict:
-        tokens = self.manager.extras.get("card_tokens")
-        card = tokens.resolve(token) if tokens is not None else None
+        """The card behind a token read at this kiosk's own reader and not used yet."""
         k = self.cfg.kiosks.get(kiosk) if kiosk else None
-        if card is None and k is not None and k.idcard:
+        if k is None or not k.idcard:
+            raise HwdError("请在取号机上刷身份证", errors.CARD_TOKEN_WRONG_KIOSK, {"kiosk": kiosk})
+        if self._token_used(token):
+            raise HwdError("这张身份证已经取过号了，请重新刷卡", errors.CARD_TOKEN_USED)
+        tokens = self.manager.extras.get("card_tokens")
+        card = tokens.resolve(token, device=k.idcard) if tokens is not None else None
+        if card is None and tokens is not None and tokens.resolve(token) is not None:
+            log.warning("a card token of reader %s was offered at kiosk %s: refused", tokens.device_of(token), kiosk)
+            raise HwdError("请在本机重新刷身份证", errors.CARD_TOKEN_WRONG_KIOSK, {"kiosk": kiosk})
+        if card is None and k.idcard in self.manager.remote:
             try:
                 card = await self.methods.call("idcard.resolve", {"device": k.idcard, "token": token})
             except HwdError as exc:
