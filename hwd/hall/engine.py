@@ -37,6 +37,14 @@ TICK_S = 1.0
 USED_TOKEN_S = 3600.0  # a used card token is remembered longer than any token lives
 
 
+def _check_pin(staff: str, pin: str, stored: str) -> bool:
+    """PBKDF2 in a worker thread (hashlib releases the GIL), so the event loop goes on serving."""
+    from hwd.hall import pin as pins
+
+    log.debug("PIN check for staff %s in thread %s", staff, threading.current_thread().name)
+    return pins.verify(pin, stored)
+
+
 class HallEngine:
     def __init__(self, config: Any, manager: Any, bus: Any, methods: Any, clock: clocks.Clock | None = None):
         self.config = config
@@ -265,8 +273,6 @@ class HallEngine:
     async def login(self, window: str, staff: str, pin: str | None, source: str | None) -> dict:
         """hall.login with the PIN checked off the event loop (PBKDF2 takes tens of ms) and
         throttled per staff id and per source address (hwd.lockout), counted before checking."""
-        from hwd.hall import pin as pins
-
         person = self.cfg.staff.get(staff)
         if not self.core.staff_required or (person is not None and not person.pin_hash):
             return self.run(self.core.login, window, staff, pin)  # no PIN to guess: rules as before
@@ -278,7 +284,7 @@ class HallEngine:
                           "locked for %.0f s after wrong PINs", staff, window, source or "rpc", wait)
             raise HwdError(f"密码错误次数过多，请{math.ceil(wait)}秒后再试", errors.LOGIN_LOCKED,
                            {"window": window, "retry_after_s": math.ceil(wait)})
-        ok = person is not None and pin is not None and await asyncio.to_thread(pins.verify, pin, person.pin_hash)
+        ok = person is not None and pin is not None and await asyncio.to_thread(_check_pin, staff, pin, person.pin_hash)
         if not ok:
             self.pin_lockout.failed(*keys)
             AUDIT.warning(f"login-failed:{staff}:{source}", "wrong PIN for staff %s at window %s from %s",
