@@ -4,9 +4,12 @@ each, mapped onto the engine. Params are checked by the RPC layer before any rul
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from hwd import errors
 from hwd.clock import parse_time
+from hwd.errors import HwdError
 from hwd.hall import stats
 from hwd.hall.config import PRIORITY_CLASSES
 from hwd.schema import Field
@@ -81,7 +84,8 @@ def register(methods: Any, engine: "HallEngine") -> None:
          Field("window", str, None), Field("staff", str, None), Field("limit", int, 500, min=1, max=5000)),
         "ratings over a period; bad=true for 差评, open=true for those not yet followed up", replay=False)
     add("hall.followup", lambda p: engine.run(core().ratings.followup, p["rating"], p["note"], p["staff"]),
-        (Field("rating", int), Field("note", str), Field("staff", str, None)), "mark a bad rating followed up")
+        (Field("rating", int, min=1, max=2 ** 63 - 1), Field("note", str), Field("staff", str, None)),
+        "mark a bad rating followed up")
     add("hall.reprint", lambda p: engine.reprint(p["ticket"], p["kiosk"]),
         (Field("ticket", (int, str)), Field("kiosk", str, None)), "print a ticket again")
     add("hall.checkin", lambda p: engine.checkin(p["code"], p["card_token"], p["kiosk"]),
@@ -155,6 +159,12 @@ def _ratings(engine: "HallEngine", p: dict) -> list[dict]:
 
 def _book(engine: "HallEngine", p: dict) -> dict:
     slot = parse_time(p["slot"], engine.tz)
+    stats.check_year(slot, p["slot"])
+    try:  # year 9999 plus the slot's minutes, year 1 before the epoch: bad input, not a crash
+        (slot + dt.timedelta(minutes=p["minutes"] or 600)).timestamp()
+        slot.timestamp()
+    except (OverflowError, ValueError, OSError):
+        raise HwdError(f"slot out of range: {p['slot']!r}", errors.INVALID_PARAMS) from None
     return engine.appointments.book(p["service"], slot, p["code"], p["id_number"], p["minutes"])
 
 

@@ -373,7 +373,11 @@ class HallCore:
 
     def ticket_lookup(self, ticket: Any) -> dict:
         row = None
+        if isinstance(ticket, str) and ticket.isdigit() and not (ticket.isascii() and ticket.isdecimal()):
+            raise HwdError(f"not a ticket id or number: {ticket!r}", errors.INVALID_PARAMS)  # "²", "٣"
         if isinstance(ticket, int) or (isinstance(ticket, str) and ticket.isdigit()):
+            if not -2 ** 63 <= int(ticket) < 2 ** 63:
+                raise HwdError(f"ticket id out of range: {ticket}", errors.INVALID_PARAMS)
             row = self.store.ticket(int(ticket))
         elif isinstance(ticket, str):
             row = self.store.ticket_by_number(ticket, self.today()) or self.store.ticket_by_number(ticket)
