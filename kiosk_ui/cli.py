@@ -96,19 +96,25 @@ def serve(app, host: str, port: int, threads: int, max_streams: int, settings=No
                                     connection_limit=max(settings.max_connections, threads + 16),
                                     channel_timeout=settings.idle_timeout_s, cleanup_interval=5,
                                     asyncore_use_poll=True, ident="hwd-ui", clear_untrusted_proxy_headers=True)
-    limit_per_address(server, settings.connections_per_address)
+    from kiosk_ui import clients
+
+    link = app.extensions["hwd"]
+    limit_per_address(server, settings.connections_per_address, lambda host: clients.configured(link, host))
     server.run()
 
 
-def limit_per_address(server, limit: int) -> None:
+def limit_per_address(server, limit: int, exempt=lambda host: False) -> None:
     """Close a new connection at once when its address holds ``limit`` already (waitress keeps
-    every connection in its map; a channel knows its peer's address)."""
+    every connection in its map; a channel knows its peer's address). The hall's configured
+    machines (``exempt``) are not capped."""
     from waitress.channel import HTTPChannel
 
     from hwd.audit import AUDIT
 
     def channel(srv, conn, addr, adj, map=None):
         host = addr[0] if isinstance(addr, tuple) else addr
+        if exempt(host):
+            return HTTPChannel(srv, conn, addr, adj, map=map)
         held = sum(1 for ch in list((map or {}).values())
                    if isinstance(ch, HTTPChannel) and isinstance(ch.addr, tuple) and ch.addr[0] == host)
         if held >= limit:

@@ -49,9 +49,10 @@ def is_kiosk(remote: str | None, kiosk: dict) -> bool:
 
 
 def configured(link: Any, remote: str | None) -> bool:
-    """Is this one of the hall's configured machines (kiosk, window PC, hall display)?"""
+    """Is this one of the hall's configured machines (kiosk, window PC, hall display), or this
+    PC itself (its own display or kiosk browser)?"""
     hall = link.hall_raw
-    nets: list[str] = list(getattr(link.settings, "display_addresses", []) or [])
+    nets: list[str] = list(LOCAL) + list(getattr(link.settings, "display_addresses", []) or [])
     for kiosk in hall.get("kiosk", []) or []:
         if isinstance(kiosk, dict):
             nets += kiosk_addresses(kiosk)

@@ -7,8 +7,9 @@ the stream starts with ``event: resync`` and the page reloads its state from ``h
 A gap in ``seq`` (the PUB socket dropped events) or a restarted daemon (``seq`` went back)
 sends ``resync`` to everyone. The number of streams is capped: one more gets 503 + Retry-After,
 so an overloaded server answers instead of hanging. The cap holds per address too
-(``streams_per_address``), and ``reserved_streams`` of them are kept for the hall's configured
-machines (kiosks, window PCs, displays), so one phone or script cannot starve them.
+(``streams_per_address``) for everyone but the hall's configured machines (kiosks, window PCs,
+displays, this PC), and ``reserved_streams`` are kept for those machines, so one phone or script
+cannot starve them.
 
 Card events (``idcard.*``) and scans are never kept in the ring: a new stream, whatever its
 ``Last-Event-ID``, never gets an earlier card. ``hall.rating.requested`` goes out without the
@@ -192,7 +193,7 @@ class EventHub:
         with self.lock:
             if len(self.streams) >= self.max_streams:
                 return None
-            if self.per_address and source is not None and self.by_source[source] >= self.per_address:
+            if self.per_address and not reserved and source is not None and self.by_source[source] >= self.per_address:
                 return None
             if not reserved and self.public >= self.max_streams - self.reserved:
                 return None

@@ -341,11 +341,13 @@ class HallEngine:
     async def _card(self, token: str, kiosk: str | None) -> dict:
         """The card behind a token read at this kiosk's own reader and not used yet."""
         k = self.cfg.kiosks.get(kiosk) if kiosk else None
+        tokens = self.manager.extras.get("card_tokens")
         if k is None or not k.idcard:
+            if tokens is None or tokens.resolve(token) is None:
+                raise HwdError("身份证信息已失效，请重新刷卡", errors.CARD_TOKEN_EXPIRED)
             raise HwdError("请在取号机上刷身份证", errors.CARD_TOKEN_WRONG_KIOSK, {"kiosk": kiosk})
         if self._token_used(token):
             raise HwdError("这张身份证已经取过号了，请重新刷卡", errors.CARD_TOKEN_USED)
-        tokens = self.manager.extras.get("card_tokens")
         card = tokens.resolve(token, device=k.idcard) if tokens is not None else None
         if card is None and tokens is not None and tokens.resolve(token) is not None:
             log.warning("a card token of reader %s was offered at kiosk %s: refused", tokens.device_of(token), kiosk)

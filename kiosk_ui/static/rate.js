@@ -21,7 +21,7 @@
   $("rate-buttons").addEventListener("click", async function (e) {
     const b = e.target.closest("button[data-score]");
     if (!b || !request) return;
-    const body = {score: Number(b.dataset.score), ticket: request.ticket};
+    const body = {score: Number(b.dataset.score)};  // the pad rates its window's last service
     request = null; clearInterval(timer);
     const r = await HWD.api(root.dataset.base + "/api/rate", body);
     if (!r.ok) { $("message-text").textContent = r.error || "评价没有成功"; $("message").hidden = false;
@@ -40,10 +40,10 @@
       show("ask");
     },
     "hall.rating.unrated": function (ev) {
-      if (String(ev.window) === win && request && ev.ticket === request.ticket) idle();
+      if (String(ev.window) === win && request && ev.number === request.number) idle();
     },
     "hall.rating": function (ev) {
-      if (String(ev.window) === win && request && (!ev.ticket || ev.ticket === request.ticket)) {
+      if (String(ev.window) === win && request && (!ev.number || ev.number === request.number)) {
         request = null; clearInterval(timer); show("thanks"); clearTimeout(back); back = setTimeout(idle, 5000);
       }
     },
