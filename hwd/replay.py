@@ -93,22 +93,38 @@ class Journal:
         self.purge()
 
     def get(self, key: str) -> tuple[str, str, bytes | None] | None:
-        row = self.db.execute("SELECT fp, method, reply, ts FROM replay WHERE key = ?", (key,)).fetchone()
+        try:
+            row = self.db.execute("SELECT fp, method, reply, ts FROM replay WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error as exc:
+            self._trouble(exc)
+            return None
         if row is None or time.time() - row[3] > self.seconds:
             return None
         return row[0], row[1], row[2]
 
     def begin(self, key: str, fp: str, method: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO replay (key, fp, method, ts, reply) VALUES (?, ?, ?, ?, NULL)",
-                        (key, fp, method, time.time()))
-        if time.monotonic() - self._last_purge > 30:
-            self.purge()
+        try:
+            self.db.execute("INSERT OR REPLACE INTO replay (key, fp, method, ts, reply) VALUES (?, ?, ?, ?, NULL)",
+                            (key, fp, method, time.time()))
+            if time.monotonic() - self._last_purge > 30:
+                self.purge()
+        except sqlite3.Error as exc:  # e.g. the disk is full: the request still runs, as before
+            self._trouble(exc)
 
     def finish(self, key: str, reply: bytes) -> None:
-        if len(reply) > JOURNAL_MAX_REPLY:
-            self.db.execute("DELETE FROM replay WHERE key = ?", (key,))
-        else:
-            self.db.execute("UPDATE replay SET reply = ? WHERE key = ?", (reply, key))
+        try:
+            if len(reply) > JOURNAL_MAX_REPLY:
+                self.db.execute("DELETE FROM replay WHERE key = ?", (key,))
+            else:
+                self.db.execute("UPDATE replay SET reply = ? WHERE key = ?", (reply, key))
+        except sqlite3.Error as exc:
+            self._trouble(exc)
+
+    def _trouble(self, exc: Exception) -> None:
+        from hwd.audit import AUDIT
+
+        AUDIT.warning("replay-journal", "the replay journal cannot be used (%s): retries across a restart "
+                      "may run again until it can", exc)
 
     def purge(self) -> None:
         self._last_purge = time.monotonic()

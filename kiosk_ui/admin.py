@@ -23,7 +23,6 @@ from werkzeug.security import check_password_hash
 
 from hwd.audit import AUDIT
 from hwd.client import RpcError
-from hwd.lockout import Lockout
 
 from kiosk_ui import sessions
 from kiosk_ui.hwdlink import HallLink, message_for, current
@@ -44,7 +43,11 @@ COLUMN_NAMES = {
     "bad": "差评", "hour": "时段",
 }
 CHART_KEYS = ("done", "served", "finished", "count", "issued")
-ADMIN_LOCKOUT = Lockout(free=5, base_s=5.0, max_s=900.0)  # per source address only
+ADMIN_LOCKOUT_SETTINGS = dict(free=5, base_s=5.0, max_s=900.0)  # per source address only
+
+
+def _admin_lockout():
+    return sessions.lockout("admin", **ADMIN_LOCKOUT_SETTINGS)
 
 
 @bp.after_request
@@ -69,19 +72,19 @@ def login():
     status = 200
     if request.method == "POST":
         source = f"source:{request.remote_addr}"
-        wait = ADMIN_LOCKOUT.begin(source)
+        wait = _admin_lockout().begin(source)
         if wait > 0:
             AUDIT.warning(f"admin-locked:{request.remote_addr}", "admin login from %s refused: locked for %.0f s",
                           request.remote_addr, wait)
             error, status = f"尝试次数过多，请{math.ceil(wait)}秒后再试", 429
         elif stored and check_password_hash(stored, request.form.get("password", "")):
-            ADMIN_LOCKOUT.succeeded(source)
+            _admin_lockout().succeeded(source)
             session.clear()
             sessions.start("admin")
             nxt = request.args.get("next", "")
             return redirect(nxt if nxt.startswith("/admin") else url_for("admin.dashboard"))
         else:
-            ADMIN_LOCKOUT.failed(source)
+            _admin_lockout().failed(source)
             AUDIT.warning(f"admin-failed:{request.remote_addr}", "wrong admin password from %s", request.remote_addr)
             error, status = ("密码不正确" if stored else "未设置管理密码（[ui] admin_password_hash）"), 403
     resp = make_response(render_template("admin/login.html", error=error, configured=bool(stored)), status)

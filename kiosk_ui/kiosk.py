@@ -19,8 +19,10 @@ from flask import Blueprint, abort, jsonify, render_template, request, session, 
 from werkzeug.security import check_password_hash
 
 from hwd import errors
+from hwd.audit import AUDIT
 from hwd.client import RpcError
 
+from kiosk_ui import sessions
 from kiosk_ui.hwdlink import HallLink, message_for, current, kiosk_or_404
 from kiosk_ui.live_bp import sse_response
 from kiosk_ui.svg import qr_svg
@@ -28,6 +30,11 @@ from kiosk_ui.svg import qr_svg
 log = logging.getLogger("kiosk_ui.kiosk")
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
+UNLOCK_LOCKOUT_SETTINGS = dict(free=5, base_s=5.0, max_s=900.0)  # per source address only
+
+
+def _kiosk_unlock_lockout():
+    return sessions.lockout("kiosk-unlock", **UNLOCK_LOCKOUT_SETTINGS)
 
 
 
@@ -235,9 +242,17 @@ def print_notice(kiosk: str, service: str):
 def unlock(kiosk: str):
     """Leave the kiosk flow: only with the kiosk PIN (``[ui] kiosk_pin_hash``)."""
     kiosk_or_404(kiosk)
-    pin = str((request.get_json(silent=True) or {}).get("pin", ""))
+    pin = str((request.get_json(silent=True) or {}).get("pin", ""))[:64]
     stored = current().settings.kiosk_pin_hash
+    source = f"source:{request.remote_addr}"
+    wait = _kiosk_unlock_lockout().begin(source)
+    if wait > 0:
+        return jsonify({"ok": False, "error": "尝试次数过多，请稍后再试", "code": errors.LOGIN_LOCKED}), 429
     if not stored or not pin or not check_password_hash(stored, pin):
+        _kiosk_unlock_lockout().failed(source)
+        AUDIT.warning(f"kiosk-unlock:{request.remote_addr}", "wrong kiosk PIN at %s from %s", kiosk,
+                      request.remote_addr)
         return jsonify({"ok": False, "error": "密码不正确"}), 403
+    _kiosk_unlock_lockout().succeeded(source)
     session["kiosk_unlocked"] = kiosk
     return jsonify({"ok": True, "next": url_for("admin.dashboard")})

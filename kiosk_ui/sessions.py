@@ -78,6 +78,16 @@ def end(name: str) -> None:
     registry().remove(session.pop(_slot(name), None))
 
 
+def lockout(name: str, **settings: float):
+    """This app's login throttle ``name`` (hwd.lockout), made on first use."""
+    from hwd.lockout import Lockout
+
+    table = current_app.extensions.setdefault("hwd_lockouts", {})
+    if name not in table:
+        table[name] = Lockout(**settings)
+    return table[name]
+
+
 def secure_cookies() -> bool:
     """Cookies carry ``Secure`` when hwd-ui serves TLS."""
     return bool(current_app.config.get("SESSION_COOKIE_SECURE"))

@@ -35,7 +35,8 @@ def staff_table(n: int = 1, iterations: int = 1000) -> str:
 
 @pytest.fixture
 def site(hwd_daemon):
-    d = hwd_daemon(hall() + staff_table(1) + f'\n[ui]\nadmin_password_hash = "{_fast("admin-pass-1")}"\n')
+    d = hwd_daemon(hall(kiosks='[[hall.kiosk]]\nid = "k1"\n') + staff_table(1)
+                   + f'\n[ui]\nadmin_password_hash = "{_fast("admin-pass-1")}"\nkiosk_pin_hash = "{_fast("2468")}"\n')
     ui = UiProcess(d.config_path)
     yield d, ui
     ui.stop()
@@ -116,6 +117,16 @@ def test_200_concurrent_admin_guesses_get_few_checks_and_never_lock_out_the_real
     status, headers, _ = admin.post_form("/admin/login", {"password": "admin-pass-1"})
     assert status == 302 and headers["location"].endswith("/admin")
     assert "wrong admin password from 127.0.0.9" in ui.log()
+
+
+def test_guessing_the_kiosk_exit_pin_is_throttled_per_source(site):
+    d, ui = site
+    attacker = Browser(ui, "127.0.0.9")
+    statuses = [attacker.post_json("/kiosk/k1/api/unlock", {"pin": f"{i:04d}"})[0] for i in range(8)]
+    assert statuses[:5] == [403] * 5 and set(statuses[5:]) == {429}, statuses
+    status, body = Browser(ui, "127.0.0.1").post_json("/kiosk/k1/api/unlock", {"pin": "2468"})
+    assert status == 200 and body["ok"]
+    assert "wrong kiosk PIN at k1 from 127.0.0.9" in ui.log()
 
 
 def test_logout_ends_the_session_on_the_server_and_admin_pages_are_not_cached(site):
