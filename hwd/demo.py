@@ -94,7 +94,8 @@ def _print_guide(cfg, args, client: Client, ui: bool) -> None:
         lines += [f"  kiosk (take a ticket)  {base}/kiosk/{kiosk}",
                   f"  counter (clerk)        {base}/counter/{window}",
                   f"  hall display           {base}/display",
-                  f"  rating page            {base}/rate/{window}",
+                  f"  rating page            {base}/rate/{window}   (enrol it once: {base}/rate/{window}/enroll"
+                  " after the admin login)",
                   f"  admin                  {base}/admin   (password: demo)",
                   f"  virtual hall           {base}/admin/hall", ""]
     lines += [f"  .venv/bin/hwctl --config {rel} devices",
