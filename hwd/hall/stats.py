@@ -134,7 +134,9 @@ def to_csv(rows: list[dict]) -> str:
         columns.update(dict.fromkeys(out))
         flat.append(out)
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n", restval="")
+    # CRLF rows (RFC 4180): the writer then quotes any cell holding a CR or LF, so a lone CR in
+    # a reason cannot start a forged row
+    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\r\n", restval="")
     writer.writeheader()
     writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in flat)
     return buf.getvalue()

@@ -118,3 +118,42 @@ def test_idcard_read_only_for_named_clients_and_logged_without_the_data(hwd_daem
         log = proc.log()
         assert f"idcard.read by {ME} on r" in log and verdict in log
         assert card["id_number"] not in log and card["name"] not in log and card["id_number"][-4:] + "\"" not in log
+
+
+def test_idcard_read_over_tcp_names_the_client_by_its_curve_certificate(hwd_daemon, tmp_path):
+    import shutil
+    import socket
+
+    from hwd.client import Client
+    from hwd.keys import keygen
+
+    server_pub, server_sec = keygen(tmp_path / "server", "server")
+    desk_pub, desk_sec = keygen(tmp_path / "desk", "guide-desk")
+    other_pub, other_sec = keygen(tmp_path / "other", "display-pc")
+    clients = tmp_path / "clients"
+    clients.mkdir()
+    shutil.copy(desk_pub, clients)
+    shutil.copy(other_pub, clients)
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    rpc = f"tcp://127.0.0.1:{ports[0]}"
+    d = hwd_daemon(f'[daemon]\nrpc = "{rpc}"\nevents = "tcp://127.0.0.1:{ports[1]}"\n'
+                   f'state_dir = "{tmp_path / "state"}"\nserver_key = "{server_sec}"\nclients_dir = "{clients}"\n'
+                   f'card_data_clients = ["guide-desk"]\n' + READER.format(id="r1"), start=False)
+    d.rpc = rpc
+    d.start(wait=False)
+    desk = Client(rpc, timeout=2, retries=1, server_key=server_pub, client_key=desk_sec)
+    other = Client(rpc, timeout=2, retries=1, server_key=server_pub, client_key=other_sec)
+    wait_for(lambda: desk.call("devices.list")[0]["state"] == "online", timeout=20, tolerate=(Exception,))
+    desk.call("sim.control", {"device": "r1", "action": "place", "params": {"card": "resident"}})
+    card = wait_for(lambda: desk.call("idcard.read", {"device": "r1", "timeout_ms": 500}), timeout=10)
+    assert card["id_number"]
+    with pytest.raises(RpcError) as exc:
+        other.call("idcard.read", {"device": "r1"})
+    assert exc.value.code == errors.NOT_AUTHORISED
+    log = d.log()
+    assert "idcard.read by guide-desk on r1: allowed" in log and "idcard.read by display-pc on r1: refused" in log
+    assert card["id_number"] not in log
