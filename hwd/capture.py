@@ -14,7 +14,7 @@ File format (JSON lines, one record per read or write)::
     {"t": 0.0123, "dir": "tx", "hex": "ff68020268010102 16"}
     {"t": 0.0410, "dir": "rx", "hex": "…"}
 
-``t`` is seconds since the capture started (time.monotonic). hwd/replay.py plays a file back.
+``t`` is seconds since the capture started (time.monotonic). hwd/capture_replay.py plays a file back.
 """
 
 from __future__ import annotations

@@ -63,6 +63,11 @@ DAEMON_FIELDS = (
           doc="with test_clock: the test clock runs from this local ISO time from the start, before the hall opens"),
     Field("clock_jump_s", float, 300.0, min=1, max=86400,
           doc="a wall-clock step back by more than this is a clock jump: warned, published as daemon.clock"),
+    Field("replay_max_bytes", int, 32 * 1024 * 1024, min=65536, max=1024 * 1024 * 1024,
+          doc="memory for replies kept for retries (bytes, not entries); oldest go first"),
+    Field("card_data_clients", list, [], items=str,
+          doc="RPC clients allowed idcard.read (full card data): local user names (ipc) or CURVE "
+              "certificate names (tcp); every call is logged without the data"),
 )
 
 DEVICE_FIELDS = (
@@ -101,6 +106,8 @@ class DaemonConfig:
     test_clock: bool = False
     test_clock_start: str | None = None
     clock_jump_s: float = 300.0
+    replay_max_bytes: int = 32 * 1024 * 1024
+    card_data_clients: list = field(default_factory=list)
 
 
 @dataclass
@@ -224,7 +231,8 @@ def _load_daemon(table: Any, ctx: LoadContext) -> DaemonConfig:
         log_level=v.get("log_level", "info"), max_request_bytes=v.get("max_request_bytes", 262144),
         heartbeat_s=float(v.get("heartbeat_s", 2.0)), timezone=v.get("timezone", "Asia/Shanghai"),
         test_clock=v.get("test_clock", False), test_clock_start=v.get("test_clock_start"),
-        clock_jump_s=float(v.get("clock_jump_s", 300.0)))
+        clock_jump_s=float(v.get("clock_jump_s", 300.0)), replay_max_bytes=v.get("replay_max_bytes", 32 * 1024 * 1024),
+        card_data_clients=list(v.get("card_data_clients", [])))
     if cfg.test_clock_start and not cfg.test_clock:
         ctx.problems.add(("daemon", "test_clock_start"), "needs test_clock = true")
     try:

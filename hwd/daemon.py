@@ -19,7 +19,7 @@ from typing import Any
 
 import zmq
 
-from hwd import __version__, capture_api, clock as clocks, keys
+from hwd import __version__, access, capture_api, clock as clocks, keys, replay as replays, statedir
 from hwd.clockwatch import ClockWatch
 from hwd.config import Config
 from hwd.events import EventBus
@@ -29,6 +29,14 @@ from hwd.rpc import MethodTable, RpcServer
 from hwd.schema import Field
 
 log = logging.getLogger("hwd")
+PUB_SNDHWM = 10000  # events queued per subscriber before the PUB socket drops (docs/security.md)
+
+
+def max_message_bytes(daemon: Any) -> int:
+    """The largest frame the RPC socket takes: a bigger one makes libzmq drop that connection
+    before buffering it. Up to this size an oversized request still gets error -32000
+    (``max_request_bytes``), so a client learns why."""
+    return max(1024 * 1024, 4 * daemon.max_request_bytes)
 
 
 class StartupError(Exception):
@@ -68,11 +76,17 @@ class Daemon:
         self.node_links: list[Any] = []
         self.clock: clocks.Clock | None = None
         self.clock_watch: ClockWatch | None = None
+        self.journal: replays.Journal | None = None
 
     # -- sockets -----------------------------------------------------------------------------
-    def _bind(self, kind: int, endpoint: str) -> zmq.Socket:
+    def _bind(self, kind: int, endpoint: str, options: dict[int, int] | None = None) -> zmq.Socket:
+        """A socket bound to ``endpoint``. ``options`` are set before ``bind``: libzmq copies a
+        socket's options into its listener at bind time, so anything set later never reaches the
+        connections it accepts (MAXMSGSIZE and SNDHWM did not hold before this)."""
         sock = self.context.socket(kind)
         sock.linger = 0
+        for option, value in (options or {}).items():
+            sock.setsockopt(option, value)
         self.sockets.append(sock)
         daemon = self.config.daemon
         path = _ipc_path(endpoint)
@@ -130,12 +144,10 @@ class Daemon:
         self.notifier.status("starting")
         self.context = zmq.Context()
         try:
-            router = self._bind(zmq.ROUTER, daemon.rpc)
-            router.setsockopt(zmq.MAXMSGSIZE, max(16 * 1024 * 1024, daemon.max_request_bytes * 4))
-            pub = self._bind(zmq.PUB, daemon.events)
-            pub.sndhwm = 10000
+            router = self._bind(zmq.ROUTER, daemon.rpc, {zmq.MAXMSGSIZE: max_message_bytes(daemon)})
+            pub = self._bind(zmq.PUB, daemon.events, {zmq.SNDHWM: PUB_SNDHWM})
             bus = EventBus(loop, pub)
-            daemon.state_dir.mkdir(parents=True, exist_ok=True)
+            statedir.prepare(daemon.state_dir)
             manager = DeviceManager(self.config, bus.publish, daemon.state_dir)
             self.manager = manager
             manager.build()
@@ -145,6 +157,7 @@ class Daemon:
             self.clock_watch.start()
             clocks.register(self.methods, self.clock, self.clock_watch.status)
             manager.register_methods(self.methods)
+            access.install(self.methods, daemon.card_data_clients)
             if self.config.nodes:
                 from hwd.nodes import connect_all
 
@@ -158,7 +171,9 @@ class Daemon:
         except BaseException:
             self._close()
             raise
-        server = RpcServer(router, self.methods, daemon.max_request_bytes)
+        self.journal = replays.Journal(daemon.state_dir / "rpc-replay.sqlite3")
+        statedir.restrict(daemon.state_dir / "rpc-replay.sqlite3")
+        server = RpcServer(router, self.methods, daemon.max_request_bytes, self.journal, daemon.replay_max_bytes)
         tasks = [asyncio.ensure_future(server.serve()), asyncio.ensure_future(self._heartbeat(bus, manager))]
         interval = Notifier.watchdog_interval()
         if interval:
@@ -192,6 +207,9 @@ class Daemon:
             sock.close(linger=0)
         if self.context is not None:
             self.context.term()
+        if self.journal is not None:
+            with contextlib.suppress(Exception):
+                self.journal.close()
         for path in self.bound_paths:
             with contextlib.suppress(OSError):
                 path.unlink()

@@ -91,7 +91,8 @@ def _print_guide(cfg, args, client: Client, ui: bool) -> None:
         lines += [f"  kiosk (take a ticket)  {base}/kiosk/{kiosk}",
                   f"  counter (clerk)        {base}/counter/{window}",
                   f"  hall display           {base}/display",
-                  f"  rating page            {base}/rate/{window}",
+                  f"  rating page            {base}/rate/{window}   (enrol it once: {base}/rate/{window}/enroll"
+                  " after the admin login)",
                   *([f"  guide desk (导办台)    {base}/desk/{next(iter(hall.desks))}"] if hall.desks else []),
                   f"  admin                  {base}/admin   (password: demo)",
                   f"  statistics (charts)    {base}/admin/stats",

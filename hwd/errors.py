@@ -27,6 +27,10 @@ DEVICE_ERROR = 1006
 WRONG_KIND = 1007
 NOT_FOUND = 1008
 NODE_UNREACHABLE = 1009
+# the RPC layer's own refusals (security): 1010-1019
+REPLAY_MISMATCH = 1010       # a client reused a request id for a different request
+REQUEST_INTERRUPTED = 1011   # a retry of a request a restart cut off: not run twice
+NOT_AUTHORISED = 1012        # this RPC client may not call this method (e.g. full card data)
 
 # hall rules: 1100-1199
 HALL_DISABLED = 1100
@@ -65,6 +69,14 @@ UNKNOWN_SINK = 1157
 UNKNOWN_DESK = 1180
 NOT_VERIFIED = 1181
 NO_ASSISTED_SERVICE = 1182
+
+# LAN hardening (security): 1130-1149
+RATING_CHANNEL_REFUSED = 1130  # not the rating pad/page/keypad the hall bound to that window
+UNKNOWN_PAD = 1131             # a rating pad not enrolled, or a wrong pad secret
+BAD_RATING_TOKEN = 1132        # a phone rating without the ticket's own token
+CARD_TOKEN_USED = 1133         # a card token already issued a ticket
+CARD_TOKEN_WRONG_KIOSK = 1134  # a card token read at another kiosk's reader
+LOGIN_LOCKED = 1135            # too many wrong PINs/passwords: wait (backoff)
 
 
 class HwdError(Exception):

@@ -9,6 +9,8 @@
                                       record the device's port both ways (docs/deploy.md)
     hwctl keygen DIR [--name NAME]    write a CURVE key pair
     hwctl outbox | workorders         the 好差评 upstream backlog and 差评 work orders
+    hwctl tls DIR NAME|IP ...         a self-signed hall CA and a server certificate for hwd-ui
+    hwctl hall-keys DIR               make the hall's key files (0600) if missing
 
 It never hangs: a daemon that does not answer gives a clear message within a few seconds.
 """
@@ -125,6 +127,27 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tls(args: argparse.Namespace) -> int:
+    from hwd.tlsca import make_server
+
+    cert, key = make_server(Path(args.dir), args.names, args.hall)
+    print(f"hall CA (install in the hall's browsers): {Path(args.dir) / 'hall-ca.pem'}")
+    print(f"[ui] tls_certificate = \"{cert}\"")
+    print(f"[ui] tls_key = \"{key}\"")
+    return 0
+
+
+def cmd_hall_keys(args: argparse.Namespace) -> int:
+    from hwd.hall import hallkeys
+
+    made = hallkeys.ensure(Path(args.dir))
+    for path in made:
+        print(f"made {path}")
+    if not made:
+        print(f"all hall keys present in {args.dir}")
+    return 0
+
+
 def _parse_json(text: str) -> Any:
     try:
         return json.loads(text)
@@ -204,6 +227,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("dir")
     s.add_argument("--name", default="hwd")
     s.set_defaults(func=cmd_keygen)
+    s = sub.add_parser("tls", help="make a self-signed hall CA and a server certificate for hwd-ui")
+    s.add_argument("dir")
+    s.add_argument("names", nargs="+", help="the hwd-ui PC's host names and IP addresses")
+    s.add_argument("--hall", default="hwd hall", help="the hall's name, for the CA's name")
+    s.set_defaults(func=cmd_tls)
+    s = sub.add_parser("hall-keys", help="make the hall's key files (0600) if missing")
+    s.add_argument("dir", help="[hall] keys_dir, default STATE_DIR/keys")
+    s.set_defaults(func=cmd_hall_keys)
     s = sub.add_parser("print-test", help="print a test page")
     s.add_argument("device")
     s.set_defaults(func=_extra("print-test"))

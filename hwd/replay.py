@@ -1,87 +1,134 @@
-"""Playing a capture (hwd/capture.py) back as an emulator: ``sim://NAME?replay=FILE``.
+"""The RPC replay store: what a retried request (same ``client`` and ``id``) gets back instead of
+running twice.
 
-What a field engineer recorded from a real device becomes a test fixture: the real driver talks
-to this emulator at the far end of a pty and gets the device's own bytes back.
+Entries are keyed on ``(client, id)`` and remember a fingerprint of the method and its params,
+so a reused id for a *different* request is refused instead of answered with an old reply. The
+in-memory part is capped in bytes (the encoded replies), not in entries. Replies of
+state-changing methods are also written to a small SQLite journal in the state directory before
+they are sent: a retry that arrives after a ``kill -9`` and a restart gets the same answer. A
+request that was started but whose reply never reached the journal (the daemon died while it
+ran) is marked *begun*; its method's ``recover`` hook (for example ``hall.issue_ticket``: the
+ticket committed under this request key) answers it, or the retry is refused, never run twice.
 """
 
 from __future__ import annotations
 
-import threading
+import collections
+import contextvars
+import hashlib
+import json
+import logging
+import sqlite3
+import time
+from pathlib import Path
 from typing import Any
 
-from hwd.capture import load
-from hwd.errors import HwdError, INVALID_PARAMS
-from hwd.sim import Emulator
+log = logging.getLogger("hwd.replay")
+
+REPLAY_SECONDS = 300
+JOURNAL_MAX_REPLY = 64 * 1024  # larger replies (emulator echoes) stay in memory only: disk stays small
+# the key of the request being executed, for rules that record it with what they commit
+current_key: contextvars.ContextVar[str | None] = contextvars.ContextVar("hwd_request_key", default=None)
 
 
-def exchanges(records: list[tuple[float, str, bytes]]) -> list[tuple[bytes, bytes]]:
-    """(request, answer) pairs: each run of writes and the reads that followed it."""
-    pairs: list[tuple[bytes, bytes]] = []
-    tx, rx = b"", b""
-    for _t, direction, data in records:
-        if direction == "tx":
-            if rx:
-                pairs.append((tx, rx))
-                tx, rx = b"", b""
-            tx += data
-        else:
-            rx += data
-    if tx or rx:
-        pairs.append((tx, rx))
-    return pairs
+def request_key(client: str, req_id: Any) -> str:
+    return json.dumps([client, req_id], ensure_ascii=False, separators=(",", ":"))
 
 
-class ReplayEmulator(Emulator):
-    """Plays a capture back at the far end of a pty: each request is answered as the device
-    answered the same request in the capture, in the captured order; once those answers are used
-    up, the last one repeats (a poll keeps getting "nothing new"). Requests the capture never
-    saw go unanswered and are counted (``unknown_bytes``). Answers that came before any request
-    (a device that talks first) are sent by the action ``unsolicited``."""
+def fingerprint(method: str, params: Any) -> str:
+    text = json.dumps([method, params], ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        path = self.params.get("replay")
-        if not path:
-            raise HwdError("sim://NAME?replay=FILE needs the capture file", INVALID_PARAMS)
-        self.header, records = load(path)
-        self.answers: dict[bytes, list[bytes]] = {}
-        self.leading = b""
-        for request, answer in exchanges(records):
-            if not request:
-                self.leading += answer
+
+class MemoryCache:
+    """Recent replies (encoded bytes, or a future of them) by request key, capped in bytes."""
+
+    def __init__(self, max_bytes: int, seconds: float = REPLAY_SECONDS):
+        self.max_bytes = max_bytes
+        self.seconds = seconds
+        self.items: collections.OrderedDict[str, list] = collections.OrderedDict()  # key -> [stamp, fp, reply, size]
+        self.bytes = 0
+
+    def get(self, key: str) -> list | None:
+        self.expire()
+        return self.items.get(key)
+
+    def put(self, key: str, fp: str, reply: Any, size: int) -> None:
+        old = self.items.pop(key, None)
+        if old is not None:
+            self.bytes -= old[3]
+        self.items[key] = [time.monotonic(), fp, reply, size]
+        self.bytes += size
+        self.expire()
+
+    def resize(self, key: str, reply: bytes) -> None:
+        """A pending entry's reply arrived: keep the bytes and count them."""
+        entry = self.items.get(key)
+        if entry is not None:
+            self.bytes += len(reply) - entry[3]
+            entry[2], entry[3] = reply, len(reply)
+            self.expire()
+
+    def expire(self) -> None:
+        now = time.monotonic()
+        while self.items:
+            key, entry = next(iter(self.items.items()))
+            if now - entry[0] < self.seconds and self.bytes <= self.max_bytes:
+                break
+            self.items.popitem(last=False)
+            self.bytes -= entry[3]
+
+
+class Journal:
+    """Replies of state-changing requests on disk (SQLite, WAL): survive a kill -9."""
+
+    def __init__(self, path: Path | str, seconds: float = REPLAY_SECONDS):
+        self.seconds = seconds
+        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across a process crash
+        self.db.execute("CREATE TABLE IF NOT EXISTS replay (key TEXT PRIMARY KEY, fp TEXT NOT NULL, "
+                        "method TEXT NOT NULL, ts REAL NOT NULL, reply BLOB)")
+        self._last_purge = 0.0
+        self.purge()
+
+    def get(self, key: str) -> tuple[str, str, bytes | None] | None:
+        try:
+            row = self.db.execute("SELECT fp, method, reply, ts FROM replay WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error as exc:
+            self._trouble(exc)
+            return None
+        if row is None or time.time() - row[3] > self.seconds:
+            return None
+        return row[0], row[1], row[2]
+
+    def begin(self, key: str, fp: str, method: str) -> None:
+        try:
+            self.db.execute("INSERT OR REPLACE INTO replay (key, fp, method, ts, reply) VALUES (?, ?, ?, ?, NULL)",
+                            (key, fp, method, time.time()))
+            if time.monotonic() - self._last_purge > 30:
+                self.purge()
+        except sqlite3.Error as exc:  # e.g. the disk is full: the request still runs, as before
+            self._trouble(exc)
+
+    def finish(self, key: str, reply: bytes) -> None:
+        try:
+            if len(reply) > JOURNAL_MAX_REPLY:
+                self.db.execute("DELETE FROM replay WHERE key = ?", (key,))
             else:
-                self.answers.setdefault(request, []).append(answer)
-        self.used: dict[bytes, int] = {}
-        self.buffer = bytearray()
-        self.counters = {"requests": 0, "unknown_bytes": 0}
-        self.lock = threading.Lock()
+                self.db.execute("UPDATE replay SET reply = ? WHERE key = ?", (reply, key))
+        except sqlite3.Error as exc:
+            self._trouble(exc)
 
-    def received(self, data: bytes) -> None:
-        with self.lock:
-            self.buffer += data
-            while self.buffer:
-                buf = bytes(self.buffer)
-                match = max((r for r in self.answers if buf.startswith(r)), key=len, default=None)
-                if match is None:
-                    if any(r.startswith(buf) for r in self.answers):
-                        return                          # the rest of a request is on its way
-                    self.counters["unknown_bytes"] += 1
-                    del self.buffer[:1]
-                    continue
-                del self.buffer[:len(match)]
-                self.counters["requests"] += 1
-                answers = self.answers[match]
-                i = self.used.get(match, 0)
-                self.used[match] = i + 1
-                reply = answers[min(i, len(answers) - 1)]
-                if reply:
-                    self.send(reply)
+    def _trouble(self, exc: Exception) -> None:
+        from hwd.audit import AUDIT
 
-    def act_unsolicited(self) -> dict:
-        """Send what the device said before it was asked anything."""
-        self.send(self.leading)
-        return {"sent_hex": self.leading.hex()}
+        AUDIT.warning("replay-journal", "the replay journal cannot be used (%s): retries across a restart "
+                      "may run again until it can", exc)
 
-    def status(self) -> dict:
-        return {**super().status(), **self.counters, "capture": self.header,
-                "requests_known": len(self.answers)}
+    def purge(self) -> None:
+        self._last_purge = time.monotonic()
+        self.db.execute("DELETE FROM replay WHERE ts < ?", (time.time() - self.seconds,))
+
+    def close(self) -> None:
+        self.db.close()

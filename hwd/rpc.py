@@ -15,20 +15,19 @@ import collections
 import inspect
 import json
 import logging
-import time
 from dataclasses import dataclass
 
 import zmq
 from typing import Any, Callable, Sequence
 
-from hwd import errors
+from hwd import errors, replay as replays
 from hwd.errors import HwdError
 from hwd.schema import Field, Problems, check_table, format_path
 
 log = logging.getLogger("hwd.rpc")
 
-REPLAY_SECONDS = 300
-REPLAY_MAX = 20000
+REPLAY_SECONDS = replays.REPLAY_SECONDS
+REPLAY_MAX_BYTES = 32 * 1024 * 1024
 
 
 @dataclass
@@ -38,6 +37,8 @@ class Method:
     params: Sequence[Field] | None
     doc: str = ""
     replay: bool = True  # False for reads: a retry may run them again, so keep no copy of the reply
+    recover: Callable[[str], Any] | None = None  # answers a retry whose first run a crash interrupted
+    guard: Callable[[str | None, dict], None] | None = None  # raises unless this caller may call it
 
 
 class MethodTable:
@@ -45,12 +46,15 @@ class MethodTable:
         self.methods: dict[str, Method] = {}
 
     def add(self, name: str, handler: Callable[[dict], Any], params: Sequence[Field] | None = (),
-            doc: str = "", *, replay: bool = True) -> None:
+            doc: str = "", *, replay: bool = True, recover: Callable[[str], Any] | None = None) -> None:
         """Register ``handler(params) -> result`` (sync or async). ``params=None`` skips checking.
-        ``replay=False`` for methods that change nothing: their replies are not kept for retries."""
+        ``replay=False`` for methods that change nothing: their replies are not kept for retries.
+        ``recover(request_key)`` returns the result of a first run that a crash cut off (or None
+        when nothing of it was committed, so running it again is safe)."""
         if name in self.methods:
             raise ValueError(f"method {name} registered twice")
-        self.methods[name] = Method(name, handler, params, doc or (handler.__doc__ or "").strip(), replay)
+        self.methods[name] = Method(name, handler, params, doc or (handler.__doc__ or "").strip(), replay,
+                                    recover)
 
     def check_params(self, method: Method, params: dict) -> dict:
         if method.params is None or (not method.params and not params):
@@ -100,12 +104,38 @@ def _dumps(reply: dict) -> bytes:
         return json.dumps(reply, ensure_ascii=True, default=str).encode()
 
 
+def caller_of(frame: Any) -> str | None:
+    """Who sent a request frame: the CURVE client's certificate name (tcp), else the local user
+    of the peer process (ipc: libzmq gives "localhost:UID:GID:PID" as Peer-Address)."""
+    import pwd
+
+    try:
+        user = frame.get("User-Id")
+    except (zmq.ZMQError, AttributeError):
+        user = None
+    if user:
+        return str(user)
+    try:
+        peer = frame.get("Peer-Address")
+    except (zmq.ZMQError, AttributeError):
+        return None
+    parts = str(peer).split(":")
+    if len(parts) == 4 and parts[0] == "localhost" and parts[1].isdigit():
+        try:
+            return pwd.getpwuid(int(parts[1])).pw_name
+        except KeyError:
+            return f"uid:{parts[1]}"
+    return None
+
+
 class RpcServer:
-    def __init__(self, socket: Any, methods: MethodTable, max_request_bytes: int = 262144):
+    def __init__(self, socket: Any, methods: MethodTable, max_request_bytes: int = 262144,
+                 journal: replays.Journal | None = None, replay_max_bytes: int = REPLAY_MAX_BYTES):
         self.socket = socket
         self.methods = methods
         self.max_request_bytes = max_request_bytes
-        self.replies: collections.OrderedDict[tuple, tuple[float, dict | asyncio.Future]] = collections.OrderedDict()
+        self.replies = replays.MemoryCache(replay_max_bytes)
+        self.journal = journal
         self.counters = collections.Counter()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -125,7 +155,7 @@ class RpcServer:
     def _drain(self) -> None:
         for _ in range(256):
             try:
-                frames = self.socket.recv_multipart(zmq.NOBLOCK)
+                frames = self.socket.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:  # drained; reading until EAGAIN also re-arms the FD's edge
                 return
             self._receive(frames)
@@ -136,13 +166,14 @@ class RpcServer:
         if len(frames) < 2:
             self.counters["malformed_envelope"] += 1
             return
-        envelope, payload = frames[:-1], frames[-1]
+        envelope, last = [f.bytes for f in frames[:-1]], frames[-1]
+        payload = last.bytes
         try:
-            reply = self.handle(payload)
+            reply = self.handle_bytes(payload, lambda: caller_of(last))
         except Exception as exc:  # a request must never stop the server
             log.exception("request could not be handled")
-            reply = error_reply(None, errors.INTERNAL_ERROR, f"internal error: {type(exc).__name__}")
-        if isinstance(reply, dict):
+            reply = _dumps(error_reply(None, errors.INTERNAL_ERROR, f"internal error: {type(exc).__name__}"))
+        if isinstance(reply, bytes):
             self._send(envelope, reply)
         elif reply.done():
             self._send(envelope, reply.result())
@@ -154,9 +185,9 @@ class RpcServer:
             self._send(envelope, future.result())
         self._loop.call_soon(self._drain)  # a send can swallow the FD's edge for waiting requests
 
-    def _send(self, envelope: list, reply: dict) -> None:
+    def _send(self, envelope: list, reply: bytes) -> None:
         try:
-            self.socket.send_multipart(envelope + [_dumps(reply)], zmq.NOBLOCK)
+            self.socket.send_multipart(envelope + [reply], zmq.NOBLOCK)
         except zmq.Again:
             self.counters["dropped_replies"] += 1
             log.warning("reply dropped: the client's queue is full")
@@ -164,57 +195,133 @@ class RpcServer:
             log.warning("cannot send reply: %s", exc)
 
     def handle(self, payload: bytes) -> dict | asyncio.Future:
-        """Turn one request frame into a reply, or a future of one."""
+        """One request frame to its reply as a dict (or a future of the encoded reply); for tests."""
+        reply = self.handle_bytes(payload)
+        return json.loads(reply) if isinstance(reply, bytes) else reply
+
+    def handle_bytes(self, payload: bytes, caller: Callable[[], str | None] = lambda: None) -> bytes | asyncio.Future:
+        """Turn one request frame into an encoded reply, or a future of one. ``caller()`` names
+        the client (for methods with a guard)."""
         if len(payload) > self.max_request_bytes:
             self.counters["too_large"] += 1
-            return error_reply(None, errors.REQUEST_TOO_LARGE,
-                               f"request of {len(payload)} bytes is over the limit of {self.max_request_bytes}")
+            return _dumps(error_reply(None, errors.REQUEST_TOO_LARGE,
+                                      f"request of {len(payload)} bytes is over the limit of {self.max_request_bytes}"))
         try:
             request = json.loads(payload.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             self.counters["parse_errors"] += 1
-            return error_reply(None, errors.PARSE_ERROR, f"not UTF-8 JSON: {exc}")
+            return _dumps(error_reply(None, errors.PARSE_ERROR, f"not UTF-8 JSON: {exc}"))
         if not isinstance(request, dict):
             self.counters["invalid"] += 1
-            return error_reply(None, errors.INVALID_REQUEST, "a request is a JSON object (batches are not supported)")
+            return _dumps(error_reply(None, errors.INVALID_REQUEST,
+                                      "a request is a JSON object (batches are not supported)"))
         req_id = request.get("id")
         if not isinstance(req_id, (str, int, type(None))) or isinstance(req_id, bool):
-            return error_reply(None, errors.INVALID_REQUEST, "id must be a string, a number or null")
+            return _dumps(error_reply(None, errors.INVALID_REQUEST, "id must be a string, a number or null"))
         method = request.get("method")
         if request.get("jsonrpc") != "2.0" or not isinstance(method, str):
             self.counters["invalid"] += 1
-            return error_reply(req_id, errors.INVALID_REQUEST, 'expected {"jsonrpc": "2.0", "method": ..., "id": ...}')
+            return _dumps(error_reply(req_id, errors.INVALID_REQUEST,
+                                      'expected {"jsonrpc": "2.0", "method": ..., "id": ...}'))
         client = request.get("client")
+        params = request.get("params")
         known = self.methods.methods.get(method)
-        replay = known is not None and known.replay
-        key = (client, req_id) if replay and isinstance(client, str) and req_id is not None else None
-        if key is not None:
-            self._expire()
-            cached = self.replies.get(key)
-            if cached is not None:
-                self.counters["replayed"] += 1
-                return cached[1]
-        reply = self._execute(req_id, method, request.get("params"))
-        if key is not None:
-            self.replies[key] = (time.monotonic(), reply)
+        if known is not None and known.guard is not None:
+            try:
+                known.guard(caller(), params if isinstance(params, dict) else {})
+            except HwdError as exc:
+                return _dumps({"jsonrpc": "2.0", "id": req_id, "error": exc.to_json()})
+        if known is None or not known.replay or not isinstance(client, str) or req_id is None:
+            return self._execute(req_id, method, params)
+        key = replays.request_key(client, req_id)
+        fp = replays.fingerprint(method, params)
+        earlier = self._earlier(key, fp, req_id, method)
+        if earlier is not None:
+            return earlier
+        if self.journal is not None:
+            self.journal.begin(key, fp, method)
+        token = replays.current_key.set(key)
+        try:
+            reply = self._execute(req_id, method, params)
+        finally:
+            replays.current_key.reset(token)
+        self._remember(key, fp, reply)
         return reply
 
-    def _execute(self, req_id: Any, method: str, params: Any) -> dict | asyncio.Future:
+    def _earlier(self, key: str, fp: str, req_id: Any, method: str) -> bytes | asyncio.Future | None:
+        """The reply a retry gets (the first one), a refusal of a reused id, or None: run it."""
+        cached = self.replies.get(key)
+        if cached is not None:
+            if cached[1] != fp:
+                return self._mismatch(req_id, method)
+            self.counters["replayed"] += 1
+            return cached[2]
+        if self.journal is None:
+            return None
+        stored = self.journal.get(key)
+        if stored is None:
+            return None
+        stored_fp, stored_method, reply = stored
+        if stored_fp != fp:
+            return self._mismatch(req_id, method)
+        if reply is not None:
+            self.counters["replayed"] += 1
+            self.replies.put(key, fp, reply, len(reply))
+            return reply
+        recover = self.methods.methods[stored_method].recover
+        result = recover(key) if recover is not None else None
+        if result is not None:
+            self.counters["recovered"] += 1
+            out = _dumps({"jsonrpc": "2.0", "id": req_id, "result": result})
+            self.journal.finish(key, out)
+            self.replies.put(key, fp, out, len(out))
+            return out
+        if recover is not None:
+            return None  # nothing of the first run was committed: running it now is its only run
+        self.counters["interrupted"] += 1
+        return _dumps(error_reply(req_id, errors.REQUEST_INTERRUPTED,
+                                  f"the first attempt of this {method} was cut off by a restart and is not run "
+                                  "again; check the state, then send a new request (new id)"))
+
+    def _mismatch(self, req_id: Any, method: str) -> bytes:
+        self.counters["replay_mismatch"] += 1
+        return _dumps(error_reply(req_id, errors.REPLAY_MISMATCH,
+                                  f"request id {req_id!r} of this client was already used for a different "
+                                  f"request; use a new id for {method}"))
+
+    def _remember(self, key: str, fp: str, reply: bytes | asyncio.Future) -> None:
+        if isinstance(reply, bytes):
+            self.replies.put(key, fp, reply, len(reply))
+            if self.journal is not None:
+                self.journal.finish(key, reply)
+            return
+        self.replies.put(key, fp, reply, 1024)
+
+        def done(fut: asyncio.Future) -> None:
+            if fut.cancelled():
+                return
+            out = fut.result()
+            self.replies.resize(key, out)
+            if self.journal is not None:
+                self.journal.finish(key, out)
+        reply.add_done_callback(done)
+
+    def _execute(self, req_id: Any, method: str, params: Any) -> bytes | asyncio.Future:
         """Run the method; sync handlers answer at once, async ones through a future."""
         try:
             result = self.methods.invoke(method, params)
         except Exception as exc:
-            return self._error(req_id, method, exc)
+            return _dumps(self._error(req_id, method, exc))
         if inspect.isawaitable(result):
             return asyncio.ensure_future(self._finish_async(req_id, method, result))
-        return {"jsonrpc": "2.0", "id": req_id, "result": result}
+        return _dumps({"jsonrpc": "2.0", "id": req_id, "result": result})
 
-    async def _finish_async(self, req_id: Any, method: str, awaitable: Any) -> dict:
+    async def _finish_async(self, req_id: Any, method: str, awaitable: Any) -> bytes:
         try:
             result = await awaitable
         except Exception as exc:
-            return self._error(req_id, method, exc)
-        return {"jsonrpc": "2.0", "id": req_id, "result": result}
+            return _dumps(self._error(req_id, method, exc))
+        return _dumps({"jsonrpc": "2.0", "id": req_id, "result": result})
 
     @staticmethod
     def _error(req_id: Any, method: str, exc: Exception) -> dict:
@@ -222,11 +329,3 @@ class RpcServer:
             return {"jsonrpc": "2.0", "id": req_id, "error": exc.to_json()}
         log.error("method %s failed", method, exc_info=exc)
         return error_reply(req_id, errors.INTERNAL_ERROR, f"internal error in {method}: {type(exc).__name__}: {exc}")
-
-    def _expire(self) -> None:
-        now = time.monotonic()
-        while self.replies:
-            key, (stamp, _) = next(iter(self.replies.items()))
-            if now - stamp < REPLAY_SECONDS and len(self.replies) <= REPLAY_MAX:
-                break
-            self.replies.popitem(last=False)

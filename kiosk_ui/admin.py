@@ -12,8 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import threading
-import time
+import math
 import zoneinfo
 from pathlib import Path
 from typing import Any, Callable
@@ -22,9 +21,10 @@ from flask import (Blueprint, Response, abort, jsonify, make_response, redirect,
                    send_from_directory, session, url_for)
 from werkzeug.security import check_password_hash
 
+from hwd.audit import AUDIT
 from hwd.client import RpcError
 
-from kiosk_ui import words
+from kiosk_ui import sessions, words
 from kiosk_ui.hwdlink import HallLink, message_for, current
 from kiosk_ui.svg import bar_chart
 
@@ -41,48 +41,59 @@ COLUMN_NAMES = {
     "bad": "差评", "hour": "时段",
 }
 CHART_KEYS = ("done", "served", "finished", "count", "issued")
-_failures: list[float] = []
-_failures_lock = threading.Lock()
+ADMIN_LOCKOUT_SETTINGS = dict(free=5, base_s=5.0, max_s=900.0)  # per source address only
 
+
+def _admin_lockout():
+    return sessions.lockout("admin", **ADMIN_LOCKOUT_SETTINGS)
+
+
+@bp.after_request
+def _no_store(resp: Any) -> Any:
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 def login_required(view: Callable) -> Callable:
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not session.get("admin") and not (getattr(view, "demo_open", False) and current().settings.demo):
+        if not sessions.valid("admin") and not (getattr(view, "demo_open", False) and current().settings.demo):
             return redirect(url_for("admin.login", next=request.path))
         return view(*args, **kwargs)
     return wrapped
-
-
-def _throttled() -> bool:
-    now = time.monotonic()
-    with _failures_lock:
-        _failures[:] = [t for t in _failures if now - t < 60]
-        return len(_failures) >= 10
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     error = None
     stored = current().settings.admin_hash()
+    status = 200
     if request.method == "POST":
-        if _throttled():
-            error = "尝试次数过多，请一分钟后再试"
+        source = f"source:{request.remote_addr}"
+        wait = _admin_lockout().begin(source)
+        if wait > 0:
+            AUDIT.warning(f"admin-locked:{request.remote_addr}", "admin login from %s refused: locked for %.0f s",
+                          request.remote_addr, wait)
+            error, status = f"尝试次数过多，请{math.ceil(wait)}秒后再试", 429
         elif stored and check_password_hash(stored, request.form.get("password", "")):
+            _admin_lockout().succeeded(source)
             session.clear()
-            session["admin"] = True
+            sessions.start("admin")
             nxt = request.args.get("next", "")
             return redirect(nxt if nxt.startswith("/admin") else url_for("admin.dashboard"))
         else:
-            with _failures_lock:
-                _failures.append(time.monotonic())
-            error = "密码不正确" if stored else "未设置管理密码（[ui] admin_password_hash）"
-    return render_template("admin/login.html", error=error, configured=bool(stored)), (403 if error else 200)
+            _admin_lockout().failed(source)
+            AUDIT.warning(f"admin-failed:{request.remote_addr}", "wrong admin password from %s", request.remote_addr)
+            error, status = ("密码不正确" if stored else "未设置管理密码（[ui] admin_password_hash）"), 403
+    resp = make_response(render_template("admin/login.html", error=error, configured=bool(stored)), status)
+    if status == 429:
+        resp.headers["Retry-After"] = str(math.ceil(wait))
+    return resp
 
 
 @bp.post("/logout")
 def logout():
+    sessions.end("admin")
     session.clear()
     return redirect(url_for("admin.login"))
 

@@ -7,6 +7,7 @@ queue state; it calls hwd over ZeroMQ and relays hwd's events to browsers as Ser
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -16,7 +17,7 @@ from flask import Flask, abort, jsonify, make_response, render_template, request
 
 from hwd.client import RpcError, Unreachable
 
-from kiosk_ui import settings as ui_settings
+from kiosk_ui import sessions, settings as ui_settings
 from kiosk_ui.hwdlink import HallLink, message_for
 
 CSRF_HEADER = "X-CSRF-Token"
@@ -82,6 +83,8 @@ def create_app(config: Any = None, test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_NAME="hwd_ui",
+        SESSION_COOKIE_SECURE=settings.tls,
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=settings.session_hours),
         MAX_CONTENT_LENGTH=64 * 1024,
         JSON_AS_ASCII=False,
     )
@@ -89,6 +92,7 @@ def create_app(config: Any = None, test_config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
     link = HallLink(cfg, settings)
     app.extensions["hwd"] = link
+    app.extensions["hwd_sessions"] = sessions.Registry(settings.session_hours * 3600)
 
     from kiosk_ui import (admin, admin_ratings, admin_stats, counter, counter_case, desk, display, health, kiosk,
                           live_bp, rate)

@@ -6,6 +6,12 @@ holds one thread for as long as it is open, so the pool is sized from ``[ui] max
 ``max_streams`` with 503 + Retry-After, so the pool never runs dry and the server never hangs.
 The poll()-based loop lifts select()'s 1024-descriptor limit. See docs/ui.md for measurements.
 
+Limits against one client taking the pages down (docs/security.md): at most
+``[ui] connections_per_address`` open connections per address (more are closed on accept),
+``max_connections`` in all, idle connections closed after ``idle_timeout_s``. With
+``[ui] tls_certificate``/``tls_key`` the pages are served over HTTPS by cheroot instead (waitress
+has no TLS), with the same thread pool size and idle timeout.
+
 ``hwd-ui --hash-password`` reads a password (twice) and prints its hash for
 ``[ui] admin_password_hash`` or ``kiosk_pin_hash``.
 """
@@ -71,17 +77,80 @@ def main(argv: list[str] | None = None) -> int:
     port = args.port or settings.port
     threads = args.threads or settings.server_threads
     link.live()  # subscribe now, so the ring holds events before the first page connects
-    serve(app, host, port, threads, settings.max_streams)
+    if settings.tls:
+        serve_tls(app, host, port, threads, settings)
+    else:
+        serve(app, host, port, threads, settings.max_streams, settings)
     return 0
 
 
-def serve(app, host: str, port: int, threads: int, max_streams: int) -> None:
+def serve(app, host: str, port: int, threads: int, max_streams: int, settings=None) -> None:
     import waitress
 
+    from kiosk_ui.settings import UiSettings
+
+    settings = settings or UiSettings()
     logging.getLogger("kiosk_ui").info("hwd-ui on http://%s:%d/ with %d threads, at most %d live streams",
                                        host, port, threads, max_streams)
-    waitress.serve(app, host=host, port=port, threads=threads, connection_limit=threads + 200,
-                   channel_timeout=120, asyncore_use_poll=True, ident="hwd-ui", clear_untrusted_proxy_headers=True)
+    server = waitress.create_server(app, host=host, port=port, threads=threads,
+                                    connection_limit=max(settings.max_connections, threads + 16),
+                                    channel_timeout=settings.idle_timeout_s, cleanup_interval=5,
+                                    asyncore_use_poll=True, ident="hwd-ui", clear_untrusted_proxy_headers=True)
+    from kiosk_ui import clients
+
+    link = app.extensions["hwd"]
+    limit_per_address(server, settings.connections_per_address, lambda host: clients.configured(link, host))
+    server.run()
+
+
+def limit_per_address(server, limit: int, exempt=lambda host: False) -> None:
+    """Close a new connection at once when its address holds ``limit`` already (waitress keeps
+    every connection in its map; a channel knows its peer's address). The hall's configured
+    machines (``exempt``) are not capped."""
+    from waitress.channel import HTTPChannel
+
+    from hwd.audit import AUDIT
+
+    def channel(srv, conn, addr, adj, map=None):
+        host = addr[0] if isinstance(addr, tuple) else addr
+        if exempt(host):
+            return HTTPChannel(srv, conn, addr, adj, map=map)
+        held = sum(1 for ch in list((map or {}).values())
+                   if isinstance(ch, HTTPChannel) and isinstance(ch.addr, tuple) and ch.addr[0] == host)
+        if held >= limit:
+            AUDIT.warning(f"conn-limit:{host}", "refused a connection from %s: it holds %d already", host, held)
+            try:
+                conn.close()
+            except OSError:
+                pass
+            return None
+        return HTTPChannel(srv, conn, addr, adj, map=map)
+
+    from waitress.server import MultiSocketServer
+
+    listeners = list(server.map.values()) if isinstance(server, MultiSocketServer) else [server]
+    for listener in listeners:
+        if hasattr(listener, "channel_class") and not isinstance(listener, HTTPChannel):
+            listener.channel_class = channel
+
+
+def serve_tls(app, host: str, port: int, threads: int, settings) -> None:
+    """HTTPS with cheroot's built-in ssl adapter (TLS 1.2+)."""
+    import ssl
+
+    from cheroot import wsgi
+    from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+    logging.getLogger("kiosk_ui").info("hwd-ui on https://%s:%d/ with %d threads (TLS)", host, port, threads)
+    server = wsgi.Server((host, port), app, numthreads=threads, server_name="hwd-ui",
+                         timeout=settings.idle_timeout_s, accepted_queue_size=max(16, settings.max_connections // 4))
+    adapter = BuiltinSSLAdapter(str(settings.tls_certificate), str(settings.tls_key))
+    adapter.context.minimum_version = ssl.TLSVersion.TLSv1_2
+    server.ssl_adapter = adapter
+    try:
+        server.start()
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":

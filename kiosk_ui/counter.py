@@ -8,7 +8,6 @@ the clerk's own counts of today. The session remembers which clerk is logged in 
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Callable
 
 from flask import (Blueprint, abort, jsonify, redirect, render_template, request, session,
@@ -17,6 +16,7 @@ from flask import (Blueprint, abort, jsonify, redirect, render_template, request
 from hwd import errors
 from hwd.client import RpcError
 
+from kiosk_ui import sessions
 from kiosk_ui.hwdlink import HallLink, message_for, current, window_or_404
 from kiosk_ui.kiosk import queue_lengths
 
@@ -33,15 +33,19 @@ PAUSE_REASONS = ("临时离开", "午休", "会议", "业务咨询", "设备故�
 
 
 def _staff(window_id: str) -> str | None:
-    return (session.get("counter") or {}).get(window_id)
+    """The clerk logged in at this window in this browser (a live server-side session)."""
+    staff = (session.get("counter") or {}).get(window_id)
+    return staff if staff is not None and sessions.valid(f"counter:{window_id}") else None
 
 
 def _set_staff(window_id: str, staff: str | None) -> None:
     logged = dict(session.get("counter") or {})
     if staff is None:
         logged.pop(window_id, None)
+        sessions.end(f"counter:{window_id}")
     else:
         logged[window_id] = staff
+        sessions.start(f"counter:{window_id}")
     session["counter"] = logged
 
 
@@ -66,9 +70,9 @@ def staff_login(method: str, params: dict, form_page: Callable[[str], str], reme
     if not staff or not pin:
         return form_page("请输入工号和密码"), 400
     try:
-        current().call(method, {**params, "staff": staff, "pin": pin})
+        current().call(method, {**params, "staff": staff[:64], "pin": pin[:64], "source": request.remote_addr})
     except RpcError as exc:
-        return form_page(message_for(exc)), 403
+        return form_page(message_for(exc)), 429 if exc.code == errors.LOGIN_LOCKED else 403
     remember(staff)
     return redirect(done_url)
 
@@ -157,7 +161,7 @@ def act(window: str, action: str):
     if action == "call_next" and result is None:
         return jsonify({"ok": True, "result": None, "info": "当前没有等候的号"})
     return jsonify({"ok": True, "result": result, "info": said(action, result or {}),
-                    "at": dt.datetime.now().isoformat(timespec="seconds")})
+                    "at": current().now().isoformat(timespec="seconds")})
 
 
 def said(action: str, r: dict) -> str:

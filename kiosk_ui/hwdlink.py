@@ -34,6 +34,11 @@ MESSAGES = {
     errors.BAD_STATE: "当前状态下不能这样操作",
     errors.NOT_LOGGED_IN: "请先登录",
     errors.LOGIN_FAILED: "工号或密码不正确",
+    errors.LOGIN_LOCKED: "密码错误次数过多，请稍后再试",
+    errors.UNKNOWN_PAD: "本评价器未登记，请联系管理员",
+    errors.RATING_CHANNEL_REFUSED: "只能评价本窗口刚办结的业务",
+    errors.CARD_TOKEN_USED: "这张身份证已经取过号了，请重新刷卡",
+    errors.CARD_TOKEN_WRONG_KIOSK: "请在本机重新刷身份证",
     errors.ALREADY_RATED: "本次服务已经评价过了，谢谢",
     errors.UNKNOWN_TICKET: "没有找到这个号",
     errors.CARD_TOKEN_EXPIRED: "身份证信息已过期，请重新刷卡",
@@ -71,7 +76,8 @@ class HallLink:
             keys = {"server_key": daemon.server_key, "client_key": daemon.client_key}
         self._keys = keys
         self.pool = ClientPool(daemon.rpc, timeout=settings.rpc_timeout_s, retries=1, **keys)
-        self.hub = EventHub(self._subscriber, ring=settings.ring, max_streams=settings.max_streams)
+        self.hub = EventHub(self._subscriber, ring=settings.ring, max_streams=settings.max_streams,
+                            per_address=settings.streams_per_address, reserved=settings.reserved_streams)
         self._remembered: dict[str, Any] = {}
 
     def remember(self, key: str, value: Any) -> None:
@@ -97,19 +103,23 @@ class HallLink:
             log.info("%s failed: %s", method, exc)
             return default
 
-    def today(self, ask: bool = True) -> dt.date:
-        """The hall's date by hwd's clock (a test or training clock too); the PC's own date, in
+    def now(self, ask: bool = True) -> dt.datetime:
+        """The hall's time by hwd's clock (a test or training clock too); the PC's own time, in
         the hall's time zone, while hwd does not answer (or ``ask`` is false: hwd is known down)."""
         now = self.try_call("clock.now", default=None) if ask else None
         if isinstance(now, dict) and now.get("now"):
             try:
-                return dt.datetime.fromisoformat(now["now"]).date()
+                return dt.datetime.fromisoformat(now["now"])
             except ValueError:
                 pass
         try:
-            return dt.datetime.fromtimestamp(wall(), zoneinfo.ZoneInfo(self.config.daemon.timezone)).date()
+            return dt.datetime.fromtimestamp(wall(), zoneinfo.ZoneInfo(self.config.daemon.timezone))
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            return dt.date.fromtimestamp(wall())
+            return dt.datetime.fromtimestamp(wall()).astimezone()
+
+    def today(self, ask: bool = True) -> dt.date:
+        """The hall's date (see ``now``)."""
+        return self.now(ask).date()
 
     def live(self) -> EventHub:
         return self.hub.start()

@@ -16,9 +16,11 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, render_template, request, session, url_for
 from werkzeug.security import check_password_hash
 
+from hwd import errors
+from hwd.audit import AUDIT
 from hwd.client import RpcError
 
-from kiosk_ui import words
+from kiosk_ui import sessions, words
 from kiosk_ui.hwdlink import UNREACHABLE_MESSAGE, HallLink, message_for, current, kiosk_or_404
 from kiosk_ui.live_bp import sse_response
 from kiosk_ui.svg import qr_svg
@@ -26,6 +28,11 @@ from kiosk_ui.svg import qr_svg
 log = logging.getLogger("kiosk_ui.kiosk")
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
+UNLOCK_LOCKOUT_SETTINGS = dict(free=5, base_s=5.0, max_s=900.0)  # per source address only
+
+
+def _kiosk_unlock_lockout():
+    return sessions.lockout("kiosk-unlock", **UNLOCK_LOCKOUT_SETTINGS)
 
 
 
@@ -139,20 +146,28 @@ def state(kiosk: str):
 @bp.get("/<kiosk>/live")
 def live(kiosk: str):
     """This kiosk's card reader events, check-ins, issued tickets and the state of its own devices
-    (the printer: the home screen says when it cannot print), never another kiosk's cards. A
+    (the printer: the home screen says when it cannot print); card events only to the kiosk's
+    own machine, never another kiosk's cards. A
     scanned appointment is checked in by the engine itself (hall.checkin)."""
+    from kiosk_ui import clients
+
     k = kiosk_or_404(kiosk)
     devices = [d for d in (k.get("idcard"), k.get("scanner"), k.get("printer")) if d]
+    if not clients.is_kiosk(request.remote_addr, k):  # card events only on the machine with the reader
+        return sse_response(("hall.checkin", "hall.ticket.issued", "device.state"), devices)
     return sse_response(("idcard.", "hall.checkin", "hall.ticket.issued", "device.state"), devices)
 
 
 @bp.get("/<kiosk>/card")
 def card(kiosk: str):
     """The card lying on this kiosk's reader now (masked, with its token), so a page opened or
-    reloaded while it lies there (back from 办事指南) still greets the citizen; else null."""
+    reloaded while it lies there (back from 办事指南) still greets the citizen; else null. Like the
+    card events, only to the kiosk's own machine."""
+    from kiosk_ui import clients
+
     k = kiosk_or_404(kiosk)
     found = None
-    if k.get("idcard"):
+    if k.get("idcard") and clients.is_kiosk(request.remote_addr, k):
         found = current().try_call("idcard.current", {"device": k["idcard"]}, default=None)
     keep = ("card_token", "ttl_s", "name", "age", "card_type")
     return jsonify({"ok": True, "card": {key: found.get(key) for key in keep} if isinstance(found, dict) else None})
@@ -173,6 +188,10 @@ def issue(kiosk: str):
     body = request.get_json(silent=True) or {}
     params: dict[str, Any] = {"service": str(body.get("service", "")), "kiosk": kiosk}
     if body.get("card_token"):
+        from kiosk_ui import clients
+
+        if not clients.is_kiosk(request.remote_addr, kiosk_or_404(kiosk)):
+            return jsonify({"ok": False, "error": "请在取号机上刷身份证", "code": errors.CARD_TOKEN_WRONG_KIOSK}), 403
         params["card_token"] = str(body["card_token"])
     try:
         ticket = link.call("hall.issue_ticket", params, timeout=_print_timeout(link))
@@ -252,9 +271,17 @@ def print_notice(kiosk: str, service: str):
 def unlock(kiosk: str):
     """Leave the kiosk flow: only with the kiosk PIN (``[ui] kiosk_pin_hash``)."""
     kiosk_or_404(kiosk)
-    pin = str((request.get_json(silent=True) or {}).get("pin", ""))
+    pin = str((request.get_json(silent=True) or {}).get("pin", ""))[:64]
     stored = current().settings.kiosk_pin_hash
+    source = f"source:{request.remote_addr}"
+    wait = _kiosk_unlock_lockout().begin(source)
+    if wait > 0:
+        return jsonify({"ok": False, "error": "尝试次数过多，请稍后再试", "code": errors.LOGIN_LOCKED}), 429
     if not stored or not pin or not check_password_hash(stored, pin):
+        _kiosk_unlock_lockout().failed(source)
+        AUDIT.warning(f"kiosk-unlock:{request.remote_addr}", "wrong kiosk PIN at %s from %s", kiosk,
+                      request.remote_addr)
         return jsonify({"ok": False, "error": "密码不正确"}), 403
+    _kiosk_unlock_lockout().succeeded(source)
     session["kiosk_unlocked"] = kiosk
     return jsonify({"ok": True, "next": url_for("admin.dashboard")})

@@ -6,7 +6,14 @@ The SSE ``id:`` of every event is its hwd ``seq``. A browser that reconnects sen
 the stream starts with ``event: resync`` and the page reloads its state from ``hall.state``.
 A gap in ``seq`` (the PUB socket dropped events) or a restarted daemon (``seq`` went back)
 sends ``resync`` to everyone. The number of streams is capped: one more gets 503 + Retry-After,
-so an overloaded server answers instead of hanging.
+so an overloaded server answers instead of hanging. The cap holds per address too
+(``streams_per_address``) for everyone but the hall's configured machines (kiosks, window PCs,
+displays, this PC), and ``reserved_streams`` are kept for those machines, so one phone or script
+cannot starve them.
+
+Card events (``idcard.*``) and scans are never kept in the ring: a new stream, whatever its
+``Last-Event-ID``, never gets an earlier card. ``hall.rating.requested`` goes out without the
+ticket id (a rating page rates its window's last service; it needs no id).
 """
 
 from __future__ import annotations
@@ -44,12 +51,24 @@ def _match(event: dict, prefixes: tuple[str, ...], devices: frozenset[str] | Non
     return True
 
 
+NO_REPLAY = ("idcard.", "scanner.")
+
+
+def _public_form(event: dict) -> dict:
+    if event.get("topic") == "hall.rating.requested" and "ticket" in event:
+        event = {k: v for k, v in event.items() if k != "ticket"}
+    return event
+
+
 class Stream:
     """One browser's queue; ``prefixes`` and ``devices`` filter what it receives."""
 
-    def __init__(self, prefixes: tuple[str, ...], devices: frozenset[str] | None, size: int = 1000):
+    def __init__(self, prefixes: tuple[str, ...], devices: frozenset[str] | None, size: int = 1000,
+                 source: str | None = None, reserved: bool = False):
         self.prefixes = prefixes
         self.devices = devices
+        self.source = source
+        self.reserved = reserved
         self.queue: queue.Queue = queue.Queue(maxsize=size)
         self.overflowed = False
 
@@ -75,11 +94,16 @@ class Stream:
 class EventHub:
     """The single subscriber to hwd's events inside a hwd-ui process."""
 
-    def __init__(self, subscriber_factory: Callable[[], Any], *, ring: int = 512, max_streams: int = 400):
+    def __init__(self, subscriber_factory: Callable[[], Any], *, ring: int = 512, max_streams: int = 400,
+                 per_address: int = 0, reserved: int = 0):
         self.subscriber_factory = subscriber_factory
         self.ring: collections.deque = collections.deque(maxlen=ring)
         self.max_streams = max_streams
+        self.per_address = per_address  # 0: no per-address cap
+        self.reserved = min(reserved, max_streams)
         self.streams: set[Stream] = set()
+        self.by_source: collections.Counter = collections.Counter()
+        self.public = 0  # streams not from the reserved pool
         self.lock = threading.Lock()
         self.last_seq = 0
         self.last_event_at = 0.0
@@ -127,6 +151,7 @@ class EventHub:
     # -- fan out -------------------------------------------------------------------------------
     def dispatch(self, event: dict) -> None:
         """Add one hwd event to the ring and every matching stream."""
+        event = _public_form(event)
         seq = event.get("seq")
         now = time.monotonic()
         with self.lock:
@@ -145,7 +170,8 @@ class EventHub:
                 elif self.last_seq and seq > self.last_seq + 1:
                     self._resync_locked(f"missed events {self.last_seq + 1}..{seq - 1}")
                 self.last_seq = seq
-                self.ring.append(event)
+                if not str(event.get("topic", "")).startswith(NO_REPLAY):
+                    self.ring.append(event)
             streams = list(self.streams)
         rendered = Rendered(event, sse(event))
         for stream in streams:
@@ -159,18 +185,35 @@ class EventHub:
         for stream in self.streams:
             stream.offer(rendered)
 
-    def open(self, prefixes: tuple[str, ...], devices: frozenset[str] | None = None) -> Stream | None:
-        """A new stream, or None when ``max_streams`` are open already."""
+    def open(self, prefixes: tuple[str, ...], devices: frozenset[str] | None = None, source: str | None = None,
+             reserved: bool = False) -> Stream | None:
+        """A new stream, or None when no more are allowed: ``max_streams`` in all, ``per_address``
+        for one ``source``, and for streams not ``reserved`` (not a configured machine) only the
+        part of ``max_streams`` that is not reserved."""
         with self.lock:
             if len(self.streams) >= self.max_streams:
                 return None
-            stream = Stream(prefixes, devices)
+            if self.per_address and not reserved and source is not None and self.by_source[source] >= self.per_address:
+                return None
+            if not reserved and self.public >= self.max_streams - self.reserved:
+                return None
+            stream = Stream(prefixes, devices, source=source, reserved=reserved)
             self.streams.add(stream)
+            self.by_source[stream.source] += 1
+            if not reserved:
+                self.public += 1
             return stream
 
     def close(self, stream: Stream) -> None:
         with self.lock:
+            if stream not in self.streams:
+                return
             self.streams.discard(stream)
+            self.by_source[stream.source] -= 1
+            if self.by_source[stream.source] <= 0:
+                del self.by_source[stream.source]
+            if not stream.reserved:
+                self.public -= 1
 
     def since(self, seq: int) -> list[dict] | None:
         """Events after ``seq`` from the ring, or None if some of them are gone."""

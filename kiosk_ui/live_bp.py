@@ -16,10 +16,15 @@ PUBLIC = ("hall.", "device.state", "display.content", "daemon.")
 
 
 def sse_response(prefixes: Iterable[str], devices: Iterable[str] | None = None) -> Response:
-    """An SSE response for these topic prefixes (and, for device events, these devices)."""
+    """An SSE response for these topic prefixes (and, for device events, these devices), within
+    the per-address and reserved-pool limits (kiosk_ui.live)."""
+    from kiosk_ui import clients
+
     link = current_app.extensions["hwd"]
     hub = link.live()
-    stream = hub.open(tuple(prefixes), frozenset(devices) if devices is not None else None)
+    source = request.remote_addr
+    stream = hub.open(tuple(prefixes), frozenset(devices) if devices is not None else None, source=source,
+                      reserved=clients.configured(link, source))
     if stream is None:
         resp = Response("服务器繁忙，请稍候\n", status=503, mimetype="text/plain")
         resp.headers["Retry-After"] = "5"

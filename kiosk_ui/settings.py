@@ -7,7 +7,7 @@ password and the kiosk exit PIN are werkzeug password hashes (``hwd-ui --hash-pa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,17 @@ def _check_hash(value: str) -> str | None:
     if value.startswith(HASH_PREFIXES) and "$" in value:
         return None
     return "expected a password hash (pbkdf2:sha256:...$salt$hash); make one with hwd-ui --hash-password"
+
+
+def _check_networks(value: list) -> str | None:
+    import ipaddress
+
+    for item in value:
+        try:
+            ipaddress.ip_network(str(item), strict=False)
+        except ValueError:
+            return f"{item!r} is not an IP address or network"
+    return None
 
 
 def _check_host(value: str) -> str | None:
@@ -45,6 +56,19 @@ UI_FIELDS = (
     Field("ring", int, 512, min=16, max=100000, doc="events kept for Last-Event-ID resume"),
     Field("keepalive_s", float, 10.0, min=0.5, max=120, doc="SSE comment sent when idle"),
     Field("help_desk", str, "请到服务台领取纸质号票", doc="shown when the ticket could not be printed"),
+    Field("streams_per_address", int, 8, min=1, max=1000,
+          doc="live streams one address may hold (not the configured machines); one more gets 503"),
+    Field("reserved_streams", int, 64, min=0, max=5000,
+          doc="of max_streams, kept for the configured kiosks, window PCs and displays"),
+    Field("display_addresses", list, [], items=str, check=_check_networks,
+          doc="addresses (or networks) of hall display PCs: their streams come from the reserved pool"),
+    Field("connections_per_address", int, 64, min=1, max=10000,
+          doc="open connections one address may hold (not the configured machines); more are closed at once"),
+    Field("max_connections", int, 1000, min=16, max=20000, doc="open connections in all"),
+    Field("idle_timeout_s", int, 30, min=5, max=3600, doc="an idle connection is closed after this"),
+    Field("session_hours", float, 12.0, min=0.1, max=720, doc="a login lasts at most this long"),
+    Field("tls_certificate", str, None, doc="PEM certificate (chain) for HTTPS; make one: hwctl tls"),
+    Field("tls_key", str, None, doc="PEM private key of tls_certificate (0600)"),
 )
 
 
@@ -69,6 +93,19 @@ class UiSettings:
     ring: int = 512
     keepalive_s: float = 10.0
     help_desk: str = "请到服务台领取纸质号票"
+    streams_per_address: int = 8
+    reserved_streams: int = 64
+    display_addresses: list = field(default_factory=list)
+    connections_per_address: int = 64
+    max_connections: int = 1000
+    idle_timeout_s: int = 30
+    session_hours: float = 12.0
+    tls_certificate: Path | None = None
+    tls_key: Path | None = None
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_certificate is not None
 
     @property
     def server_threads(self) -> int:
@@ -90,14 +127,22 @@ class UiSettings:
 def load(raw: Any, ctx: Any) -> UiSettings:
     """Check the ``[ui]`` table; problems go to ``ctx.problems``."""
     values = check_table(raw, UI_FIELDS, ("ui",), ctx.problems)
-    return from_values(values, ctx.resolve)
+    if (values.get("tls_certificate") is None) != (values.get("tls_key") is None):
+        ctx.problems.add(("ui", "tls_key" if values.get("tls_certificate") else "tls_certificate"),
+                         "give both tls_certificate and tls_key (hwctl tls makes them)")
+    settings = from_values(values, ctx.resolve)
+    for key in ("tls_certificate", "tls_key"):
+        path = getattr(settings, key)
+        if path is not None and not path.is_file():
+            ctx.problems.add(("ui", key), f"no such file: {path}")
+    return settings
 
 
 def from_values(values: dict, resolve: Any = None) -> UiSettings:
     resolve = resolve or (lambda v: None if v is None else Path(v))
     fields = {f.name for f in UI_FIELDS}
     kw = {k: v for k, v in values.items() if k in fields and v is not None}
-    for key in ("admin_password_file", "secret_key_file"):
+    for key in ("admin_password_file", "secret_key_file", "tls_certificate", "tls_key"):
         if key in kw:
             kw[key] = resolve(kw[key])
     return UiSettings(**kw)

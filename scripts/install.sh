@@ -196,6 +196,11 @@ if [ "$live" = 1 ]; then
         install -d -m 0750 -o hwd-ui -g hwd-ui /var/lib/hwd-ui
         install -d -m 0700 -o hwd-kiosk -g hwd-kiosk /var/lib/hwd-kiosk
     fi
+    # the hall's key files (appointment HMAC, ticket tokens): 0600, outside the database
+    if [ -x "$PREFIX/venv/bin/hwctl" ]; then
+        "$PREFIX/venv/bin/hwctl" hall-keys /var/lib/hwd/keys && chown -R hwd:hwd /var/lib/hwd/keys || \
+            say "WARNING: could not make the hall keys; hwd makes them on its first start"
+    fi
     if [ -x "$PREFIX/venv/bin/hwd" ] && ! "$PREFIX/venv/bin/hwd" --config $SYSCONFDIR/hwd/hwd.toml --check; then
         say "WARNING: /etc/hwd/hwd.toml does not pass --check with this version: fix it"
         say "         (compare with /etc/hwd/hwd.toml.example), then: systemctl restart hwd"

@@ -81,11 +81,13 @@ class DaemonProcess:
         self.rpc = f"ipc://{self.run_dir}/rpc"
         self.events_ep = f"ipc://{self.run_dir}/events"
         text = textwrap.dedent(config_text)
+        header = (f'[daemon]\nrpc = "{self.rpc}"\nevents = "{self.events_ep}"\n'
+                  f'state_dir = "{self.state_dir}"\nheartbeat_s = 0.5\n'
+                  + (f'test_clock = true\ntest_clock_start = "{clock_start}"\n' if clock_start else ""))
         if "[daemon]" not in text:
-            text = (f'[daemon]\nrpc = "{self.rpc}"\nevents = "{self.events_ep}"\n'
-                    f'state_dir = "{self.state_dir}"\nheartbeat_s = 0.5\n'
-                    + (f'test_clock = true\ntest_clock_start = "{clock_start}"\n' if clock_start else "")
-                    + '\n') + text
+            text = header + "\n" + text
+        elif "rpc =" not in text:  # a [daemon] table with a few keys of its own: add the endpoints
+            text = text.replace("[daemon]\n", header, 1)
         self.config_path = workdir / f"{name}.toml"
         self.config_path.write_text(text, encoding="utf-8")
         self.log_path = workdir / f"{name}.log"

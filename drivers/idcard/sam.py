@@ -289,7 +289,7 @@ class SamReader(Device):
 
     # -- presence ----------------------------------------------------------------------------
     def _placed(self, card: dict[str, Any]) -> None:
-        token = self.tokens.issue(card, self.opts["token_ttl_s"])
+        token = self.tokens.issue(card, self.opts["token_ttl_s"], device=self.id)
         with self._lock:
             self.present, self.misses = True, 0
             self.current, self.current_token, self.token_at = card, token, time.monotonic()
@@ -360,7 +360,7 @@ class SamReader(Device):
     @method("resolve", (Field("token", str),), in_worker=False, offline_ok=True, read_only=True)
     def resolve(self, params: dict) -> dict:
         """The full card behind a ``card_token`` while it is valid (``token_ttl_s``)."""
-        card = self.tokens.resolve(params["token"])
+        card = self.tokens.resolve(params["token"], device=self.id)
         if card is None:
             raise HwdError("card token unknown or expired: ask the citizen to place the card again",
                            errors.CARD_TOKEN_EXPIRED)

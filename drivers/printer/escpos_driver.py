@@ -219,10 +219,9 @@ class EscposPrinter(Device):
                 self._set_job(job["job"], "failed",
                               f"expired: not printed within its {job['max_age_s']:g} s ({why})")
 
-    @staticmethod
-    def _too_old(job: dict) -> bool:
+    def _too_old(self, job: dict) -> bool:
         own = job.get("max_age_s")
-        return own is not None and time.time() - job["created"] > own
+        return own is not None and self.spool.age_s(job) > own
 
     def _set_job(self, job_id: str, state: str, reason: str | None = None,
                  from_states: tuple[str, ...] = ("queued",)) -> bool:

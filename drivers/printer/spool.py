@@ -42,6 +42,7 @@ class Spool:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
+        self._born: dict[str, float] = {}  # job id -> time.monotonic() when this process queued it
 
     def open(self) -> None:
         with self._lock:
@@ -76,6 +77,8 @@ class Spool:
                              (job_id, now, now, json.dumps(source or {}, ensure_ascii=False),
                               json.dumps(document, ensure_ascii=False)))
             created = cur.rowcount == 1
+            if created:
+                self._born[job_id] = time.monotonic()
             row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return _job(row), created
 
@@ -105,12 +108,20 @@ class Spool:
                 (new, reason, time.time(), job_id, *from_states))
             return cur.rowcount == 1
 
+    def age_s(self, job: dict) -> float:
+        """How long ago ``job`` was queued: on the monotonic clock for this process's jobs, so a
+        jump of the wall clock neither expires them all nor keeps them for ever; for a job from
+        before a restart by the wall clock, and as infinitely old when that clock went back since
+        (its age is unknown: a stale ticket must never print)."""
+        born = self._born.get(job["job"])
+        if born is not None:
+            return time.monotonic() - born
+        age = time.time() - job["created"]
+        return age if age >= 0 else float("inf")
+
     def older_than(self, max_age_s: float) -> list[dict]:
-        """Queued jobs created more than ``max_age_s`` ago."""
-        with self._lock:
-            rows = self._conn().execute("SELECT * FROM jobs WHERE state = 'queued' AND created < ? ORDER BY seq",
-                                        (time.time() - max_age_s,)).fetchall()
-        return [_job(r) for r in rows]
+        """Queued jobs queued more than ``max_age_s`` ago."""
+        return [j for j in self.in_state("queued") if self.age_s(j) > max_age_s]
 
     def in_state(self, state: str) -> list[dict]:
         with self._lock:

@@ -3,10 +3,14 @@
 Many scanners can be switched from keyboard wedge to USB-CDC or RS-232 mode; then each code
 arrives as text followed by CR and/or LF. The same driver serves a scanner behind a
 TCP-to-serial converter (``tcp://host:port``). Bytes that are not valid in ``encoding`` are
-replaced, counted and logged, never fatal; an over-long line without a terminator is dropped.
+replaced, counted and logged, never fatal; an over-long line without a terminator is dropped,
+and so is a partial code whose next byte does not come within ``char_timeout_ms`` (a scanner
+sends a whole code in one burst; a half code left over must not be glued to the next scan).
 """
 
 from __future__ import annotations
+
+import time
 
 from hwd.device import Device
 from hwd.errors import DeviceLost
@@ -25,12 +29,15 @@ class SerialScanner(Device):
         Field("baudrate", int, 9600, min=300, max=921600),
         Field("encoding", str, "utf-8", choices=("utf-8", "ascii", "gb18030", "latin-1")),
         Field("max_length", int, 512, min=8, max=8192, doc="longest code accepted"),
+        Field("char_timeout_ms", int, 1000, min=20, max=60000,
+              doc="a partial code is dropped when its next byte takes longer than this"),
     )
 
     def __init__(self, config, ctx):
         super().__init__(config, ctx)
         self.port = None
         self.buffer = bytearray()
+        self.last_byte = 0.0
 
     def open(self) -> None:
         self.port = open_serial(self.url, baudrate=self.opts["baudrate"], timeout=0)
@@ -46,8 +53,19 @@ class SerialScanner(Device):
             data = self.port.read(4096)
         except OSError as exc:
             raise DeviceLost(str(exc)) from exc
+        now = time.monotonic()
         if not data:
+            if self.buffer and now - self.last_byte > self.opts["char_timeout_ms"] / 1000:
+                self.count("partial_timeout")
+                self.log.warning("dropped a partial code of %d bytes: no more bytes within %d ms", len(self.buffer),
+                                 self.opts["char_timeout_ms"])
+                self.buffer.clear()
             return
+        if self.buffer and now - self.last_byte > self.opts["char_timeout_ms"] / 1000:
+            self.count("partial_timeout")
+            self.log.warning("dropped a partial code of %d bytes: the rest came too late", len(self.buffer))
+            self.buffer.clear()
+        self.last_byte = now
         self.buffer += data
         for text in self.feed():
             self.publish("scanner.scan", text=text)

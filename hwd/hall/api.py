@@ -30,7 +30,7 @@ def register(methods: Any, engine: "HallEngine") -> None:
                                                            p["priority"], p["appointment"]),
         (Field("service", str), Field("kiosk", str, None), Field("card_token", str, None),
          Field("priority", str, None, choices=("normal",) + PRIORITY_CLASSES), Field("appointment", str, None)),
-        "issue a ticket (printed at the kiosk's printer when given)")
+        "issue a ticket (printed at the kiosk's printer when given)", recover=engine.recover_issue)
     add("hall.prioritize", lambda p: engine.run(core().prioritize, p["ticket"], p["priority"], p["staff"]),
         (Field("ticket", (int, str)), Field("priority", str, choices=("normal",) + PRIORITY_CLASSES),
          Field("staff", str, None)), "staff set the priority class of a waiting ticket")
@@ -45,17 +45,29 @@ def register(methods: Any, engine: "HallEngine") -> None:
         (WINDOW, Field("service", str)), "send the current ticket to another service, keeping its place")
     for name, doc in (("pause", "pause a window (its screen shows 暂停服务)"), ("resume", "resume a paused window")):
         add(f"hall.{name}", _pause_op(engine, name), (WINDOW, Field("reason", str, None)), doc)
-    add("hall.login", lambda p: engine.run(core().login, p["window"], p["staff"], p["pin"]),
-        (WINDOW, Field("staff", str), Field("pin", str, None)), "a clerk logs in to a window (AB岗: takes it over)")
+    add("hall.login", lambda p: engine.login(p["window"], p["staff"], p["pin"], p["source"]),
+        (WINDOW, Field("staff", str), Field("pin", str, None), Field("source", str, None)),
+        "a clerk logs in to a window (AB岗: takes it over); wrong PINs lock the staff id and the source "
+        "address (the page's client) with backoff")
     add("hall.logout", lambda p: engine.run(core().logout, p["window"], p["staff"]),
         (WINDOW, Field("staff", str, None)), "a clerk logs out; the window closes")
-    add("hall.rate", lambda p: engine.run(core().ratings.rate, p["score"], window=p["window"], ticket=p["ticket"],
-                                          channel=p["channel"], reason=p["reason"], reasons=p["reasons"]),
+    add("hall.rate", lambda p: engine.run(engine.channels.rate, p),
         (Field("score", int, min=1, max=5), Field("window", str, None), Field("ticket", (int, str), None),
          Field("channel", str, "rpc", choices=CHANNELS), Field("reason", str, None),
-         Field("reasons", list, None, items=str)),
-        "rate the last service of a window (or a ticket): 5 非常满意 … 1 非常不满意; reasons: 差评 reason codes")
+         Field("reasons", list, None, items=str), Field("pad", str, None),
+         Field("secret", str, None), Field("token", str, None)),
+        "rate the last service of a window (or a ticket): 5 非常满意 … 1 非常不满意; reasons: 差评 reason codes; "
+        "a pad (pad+secret) rates only its window's last service, a phone gives the ticket's token")
     rating_api.register(methods, engine)
+    add("hall.pad.enroll", lambda p: engine.run(engine.channels.enroll, p["window"]), (WINDOW,),
+        "enrol a rating pad/page for a window: returns its secret once (replaces the window's old pad)")
+    add("hall.pad.check", lambda p: _pad_check(engine, p),
+        (Field("pad", str), Field("secret", str), WINDOW), "is this the window's enrolled pad?", replay=False)
+    add("hall.pad.revoke", lambda p: engine.run(engine.channels.revoke, p["pad"]), (Field("pad", str),),
+        "revoke a rating pad")
+    add("hall.pad.list", lambda p: engine.channels.pads(), (), "enrolled rating pads (no secrets)", replay=False)
+    add("hall.ticket_token", lambda p: _ticket_token(engine, p), (Field("ticket", (int, str)),),
+        "the ticket's own token for rating from a phone (/t/<token>)", replay=False)
     add("hall.state", lambda p: engine.snapshot(), (), "snapshot: windows, queues, recent calls, seq", replay=False)
     add("hall.stats", lambda p: _stats(engine, p),
         (Field("from", str, None), Field("to", str, None), Field("group_by", str, "service", choices=stats.GROUPS)),
@@ -71,8 +83,8 @@ def register(methods: Any, engine: "HallEngine") -> None:
         (Field("period", str, "day", choices=stats.PERIODS), Field("date", str, None), Field("from", str, None),
          Field("to", str, None)),
         "the admin's charts for a day, week, month, quarter (holding date) or custom from..to", replay=False)
-    add("hall.desk_login", lambda p: engine.run(desks.login, core(), p["desk"], p["staff"], p["pin"]),
-        (Field("desk", str), Field("staff", str), Field("pin", str, None)),
+    add("hall.desk_login", lambda p: engine.desk_login(p["desk"], p["staff"], p["pin"], p["source"]),
+        (Field("desk", str), Field("staff", str), Field("pin", str, None), Field("source", str, None)),
         "a guide desk (导办台) staff login, checked like hall.login")
     add("hall.desk_issue", lambda p: engine.desk_issue(p["desk"], p["service"], p["priority"], p["staff"],
                                                        p["verified"], p["assisted"]),
@@ -95,13 +107,14 @@ def register(methods: Any, engine: "HallEngine") -> None:
          Field("window", str, None), Field("staff", str, None), Field("limit", int, 500, min=1, max=5000)),
         "ratings over a period; bad=true for 差评, open=true for those not yet followed up", replay=False)
     add("hall.followup", lambda p: engine.run(core().ratings.followup, p["rating"], p["note"], p["staff"]),
-        (Field("rating", int), Field("note", str), Field("staff", str, None)), "mark a bad rating followed up")
+        (Field("rating", int, min=1, max=2 ** 63 - 1), Field("note", str), Field("staff", str, None)),
+        "mark a bad rating followed up")
     add("hall.reprint", lambda p: engine.reprint(p["ticket"], p["kiosk"], p["desk"]),
         (Field("ticket", (int, str)), Field("kiosk", str, None), Field("desk", str, None)),
         "print a ticket again (at a kiosk, or at a guide desk)")
     add("hall.checkin", lambda p: engine.checkin(p["code"], p["card_token"], p["kiosk"]),
         (Field("code", str, None), Field("card_token", str, None), Field("kiosk", str, None)),
-        "check in an appointment by code or ID card; issues its ticket")
+        "check in an appointment by code or ID card; issues its ticket", recover=engine.recover_issue)
     add("hall.book", lambda p: _book(engine, p),
         (Field("service", str), Field("slot", str), Field("code", str, None), Field("id_number", str, None),
          Field("minutes", int, None, min=5, max=600)), "book an appointment (for tests and a booking system)")
@@ -109,6 +122,16 @@ def register(methods: Any, engine: "HallEngine") -> None:
         (Field("what", str, "stats", choices=("stats", "tickets", "ratings")), Field("from", str, None),
          Field("to", str, None), Field("group_by", str, "service", choices=stats.GROUPS)),
         "CSV text of statistics, tickets or ratings", replay=False)
+
+
+def _pad_check(engine: "HallEngine", p: dict) -> dict:
+    row = engine.channels.check_pad(p["pad"], p["secret"], p["window"])
+    return {"pad": row["id"], "window": row["window"]}
+
+
+def _ticket_token(engine: "HallEngine", p: dict) -> dict:
+    row = engine.core.ticket_lookup(p["ticket"])
+    return {"ticket": row["id"], "number": row["number"], "token": engine.channels.token(row["id"], row["day"])}
 
 
 def _window_op(engine: "HallEngine", name: str):
@@ -189,6 +212,12 @@ def _estimate(engine: "HallEngine", p: dict) -> dict:
 
 def _book(engine: "HallEngine", p: dict) -> dict:
     slot = parse_time(p["slot"], engine.tz)
+    stats.check_year(slot, p["slot"])
+    try:  # year 9999 plus the slot's minutes, year 1 before the epoch: bad input, not a crash
+        (slot + dt.timedelta(minutes=p["minutes"] or 600)).timestamp()
+        slot.timestamp()
+    except (OverflowError, ValueError, OSError):
+        raise HwdError(f"slot out of range: {p['slot']!r}", errors.INVALID_PARAMS) from None
     return engine.appointments.book(p["service"], slot, p["code"], p["id_number"], p["minutes"])
 
 

@@ -1,8 +1,10 @@
 """Appointments (预约办理): booked with a code (shown as a QR code to scan at the kiosk) and
 optionally the citizen's ID number, checked in by code or by swiping the ID card.
 
-The ID number is never stored: only a salted SHA-256 of it, so a card swipe can find the
-booking. A check-in within the slot (from ``early_minutes`` before to ``late_minutes`` after)
+The ID number is never stored: only an HMAC-SHA256 of it under the hall's ``appointment`` key,
+a file outside the database (hwd.hall.hallkeys), so a card swipe can find the booking while a
+copy of the database alone cannot be searched for ID numbers. Bookings made before the key
+(salted SHA-256 with the salt in the database) are still found, and re-keyed when found. A check-in within the slot (from ``early_minutes`` before to ``late_minutes`` after)
 gets the ``appointment`` priority class; outside it the ticket is a normal one.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import secrets
 from typing import TYPE_CHECKING
 
@@ -22,24 +25,26 @@ if TYPE_CHECKING:
 
 
 class Appointments:
-    def __init__(self, core: "HallCore"):
+    def __init__(self, core: "HallCore", key: bytes):
         self.core = core
         self.store = core.store
+        self.key = key
 
     def person_key(self, id_number: str) -> str:
+        return "h1:" + hmac.new(self.key, id_number.strip().upper().encode(), hashlib.sha256).hexdigest()
+
+    def _legacy_key(self, id_number: str) -> str | None:
         salt = self.store.meta("person_salt")
-        if salt is None:
-            salt = secrets.token_hex(16)
-            with self.store.tx():
-                self.store.set_meta("person_salt", salt)
-        return hashlib.sha256(f"{salt}:{id_number.upper()}".encode()).hexdigest()
+        return None if salt is None else hashlib.sha256(f"{salt}:{id_number.upper()}".encode()).hexdigest()
 
     def book(self, service: str, slot: dt.datetime, code: str | None = None, id_number: str | None = None,
              minutes: int | None = None) -> dict:
         core = self.core
         if service not in core.cfg.services:
             raise HwdError("没有该业务，请重新选择", errors.UNKNOWN_SERVICE, {"service": service})
-        code = code or self.new_code()
+        code = code.strip() if code is not None else self.new_code()
+        if not code or len(code) > 64 or any(ch.isspace() or not ch.isprintable() for ch in code):
+            raise HwdError("预约码应为1到64个可见字符", errors.INVALID_PARAMS, {"code": code})
         end = slot + dt.timedelta(minutes=minutes or core.cfg.appt_slot_minutes)
         person = self.person_key(id_number) if id_number else None
         with self.store.tx():
@@ -61,9 +66,17 @@ class Appointments:
             row = self.store.one("SELECT * FROM appointments WHERE code = ?", (code.strip(),))
         elif id_number:
             day_start = dt.datetime.combine(self.core.clock.now().date(), dt.time(), self.core.tz).timestamp()
-            row = self.store.one("SELECT * FROM appointments WHERE person = ? AND slot_ts >= ? AND slot_ts < ? "
-                                 "ORDER BY slot_ts LIMIT 1",
-                                 (self.person_key(id_number), day_start, day_start + 86400))
+            sql = ("SELECT * FROM appointments WHERE person = ? AND slot_ts >= ? AND slot_ts < ? "
+                   "ORDER BY slot_ts LIMIT 1")
+            key = self.person_key(id_number)
+            row = self.store.one(sql, (key, day_start, day_start + 86400))
+            legacy = self._legacy_key(id_number) if row is None else None
+            if legacy is not None:
+                row = self.store.one(sql, (legacy, day_start, day_start + 86400))
+                if row is not None:
+                    with self.store.tx():
+                        self.store.db.execute("UPDATE appointments SET person = ? WHERE person = ?", (key, legacy))
+                    row["person"] = key
         if row is None:
             raise HwdError("未找到您的预约信息，请核对后重试或直接取号", errors.UNKNOWN_APPOINTMENT)
         return row

@@ -29,6 +29,17 @@ def _id(value: str) -> str | None:
     return None if ID_RE.match(value) else "ids are 1-64 letters, digits, '_', '.' or '-'"
 
 
+def _addresses(value: list) -> str | None:
+    import ipaddress
+
+    for item in value:
+        try:
+            ipaddress.ip_network(str(item), strict=False)
+        except ValueError:
+            return f"{item!r} is not an IP address or network (e.g. 192.168.1.21 or 192.168.1.0/24)"
+    return None
+
+
 def _hhmm(value: str) -> str | None:
     return None if _HHMM.match(value) else "expected HH:MM (24-hour), e.g. \"23:30\""
 
@@ -82,6 +93,7 @@ HALL_FIELDS = (
     Field("name", str, "政务服务中心", doc="printed on tickets"),
     Field("region_code", str, "", check=lambda v: rating_config.region_code(v), doc="区划 code of the hall (12 digits) sent with every rating"),
     Field("database", str, None, doc="SQLite file; default STATE_DIR/hall.sqlite3"),
+    Field("keys_dir", str, None, doc="the hall's key files (0600, docs/security.md); default STATE_DIR/keys"),
     Field("sync", str, "full", choices=("full", "normal"), doc="SQLite synchronous mode"),
     Field("expire_at", str, "23:30", check=_hhmm, doc="unserved tickets expire at this time each day"),
     Field("rating_timeout_s", float, 30.0, min=1, max=3600),
@@ -122,10 +134,14 @@ WINDOW_FIELDS = (
     Field("id", str, check=_id), Field("name", str), Field("kind", str, "综合", choices=WINDOW_KINDS),
     Field("services", list, items=str), Field("display", str, None), Field("keypad", str, None),
     Field("speaker", str, None), Field("spoken", str, None, doc="how the speaker names the window"),
+    Field("addresses", list, [], items=str, check=_addresses,
+          doc="addresses (or networks) of this window's PCs: their live streams are reserved"),
 )
 KIOSK_FIELDS = (
     Field("id", str, check=_id), Field("printer", str, None), Field("idcard", str, None),
     Field("scanner", str, None),
+    Field("addresses", list, [], items=str, check=_addresses,
+          doc="addresses of the kiosk PC; only they get its card events; default loopback only"),
 )
 DESK_FIELDS = (
     Field("id", str, check=_id), Field("name", str),
@@ -198,6 +214,7 @@ class Window:
     keypad: str | None = None
     speaker: str | None = None
     spoken: str | None = None
+    addresses: list = field(default_factory=list)
 
 
 @dataclass
@@ -206,6 +223,7 @@ class Kiosk:
     printer: str | None = None
     idcard: str | None = None
     scanner: str | None = None
+    addresses: list = field(default_factory=list)
 
 
 @dataclass
@@ -239,6 +257,7 @@ class HallConfig:
     name: str = "政务服务中心"
     region_code: str = ""
     database: Path | None = None
+    keys_dir: Path | None = None
     sync: str = "full"
     expire_at: str = "23:30"
     rating_timeout_s: float = 30.0
@@ -295,7 +314,8 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
     """Check ``[hall]`` and return a HallConfig (problems go to ``ctx.problems``)."""
     base = ("hall",)
     v = check_table(raw, HALL_FIELDS, base, ctx.problems)
-    cfg = HallConfig(name=v["name"], database=ctx.resolve(v["database"]), sync=v["sync"],
+    cfg = HallConfig(name=v["name"], database=ctx.resolve(v["database"]), keys_dir=ctx.resolve(v["keys_dir"]),
+                     sync=v["sync"],
                      expire_at=v["expire_at"], rating_timeout_s=float(v["rating_timeout_s"]),
                      followup_days=v["followup_days"], announce_repeat=v["announce_repeat"],
                      print_wait_ms=v["print_wait_ms"], ticket_footer=v["ticket_footer"], ticket_qr=v["ticket_qr"],

@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 from typing import Any
 
-from hwd import errors
+from hwd import errors, replay
 from hwd.clock import Clock
 from hwd.errors import HwdError
 from hwd.hall import selection, views
@@ -183,7 +183,8 @@ class HallCore:
             number = f"{svc.prefix}{seq:03d}"
             tid = self.store.insert_ticket(day=day, service=service, seq=seq, number=number, priority=priority,
                                            state="waiting", sort_key=key, issued_ts=ts, kiosk=kiosk, origin_service=service,
-                                           holder=holder, appointment=appointment)
+                                           holder=holder, appointment=appointment,
+                                           request_key=replay.current_key.get())
             self.store.log(ts, "issue", tid, detail=kiosk)
             row = self.store.ticket(tid)
             view = self.ticket_view(row)
@@ -352,20 +353,22 @@ class HallCore:
             self._save_window(w)
         return self.window_view(wid)
 
-    def authenticate(self, staff: str, pin: str | None, place: dict) -> Any:
-        """The one staff id + PIN check of every login (counter windows, guide desks)."""
+    def authenticate(self, staff: str, pin: str | None, place: dict, verified: bool = False) -> Any:
+        """The one staff id + PIN check of every login (counter windows, guide desks).
+        ``verified``: the engine has checked the PIN already (off the event loop, throttled)."""
         from hwd.hall import pin as pins
 
         person = self.cfg.staff.get(staff)
-        if person is None or (person.pin_hash and (pin is None or not pins.verify(pin, person.pin_hash))):
+        if person is None or (person.pin_hash and not verified
+                              and (pin is None or not pins.verify(pin, person.pin_hash))):
             raise HwdError("工号或密码错误", errors.LOGIN_FAILED, place)
         return person
 
-    def login(self, wid: str, staff: str, pin: str | None = None) -> dict:
+    def login(self, wid: str, staff: str, pin: str | None = None, verified: bool = False) -> dict:
         with self.store.tx():
             w = self._window(wid)
             if self.staff_required:
-                person = self.authenticate(staff, pin, {"window": wid})
+                person = self.authenticate(staff, pin, {"window": wid}, verified)
                 if person.windows and wid not in person.windows:
                     raise HwdError("您没有该窗口的登录权限", errors.LOGIN_FAILED, {"window": wid})
             previous = w["staff"]
@@ -441,7 +444,11 @@ class HallCore:
 
     def ticket_lookup(self, ticket: Any) -> dict:
         row = None
+        if isinstance(ticket, str) and ticket.isdigit() and not (ticket.isascii() and ticket.isdecimal()):
+            raise HwdError(f"not a ticket id or number: {ticket!r}", errors.INVALID_PARAMS)  # "²", "٣"
         if isinstance(ticket, int) or (isinstance(ticket, str) and ticket.isdigit()):
+            if not -2 ** 63 <= int(ticket) < 2 ** 63:
+                raise HwdError(f"ticket id out of range: {ticket}", errors.INVALID_PARAMS)
             row = self.store.ticket(int(ticket))
         elif isinstance(ticket, str):
             row = self.store.ticket_by_number(ticket, self.today()) or self.store.ticket_by_number(ticket)

@@ -32,11 +32,12 @@ def desk_or_error(core: Any, desk_id: str) -> Any:
     return desk
 
 
-def login(core: Any, desk_id: str, staff: str, pin: str | None) -> dict:
-    """Check a desk login (the page keeps the session); logged in the action log."""
+def login(core: Any, desk_id: str, staff: str, pin: str | None, verified: bool = False) -> dict:
+    """Check a desk login (the page keeps the session); logged in the action log. ``verified``:
+    the engine has checked the PIN already (throttled, off the event loop)."""
     desk = desk_or_error(core, desk_id)
     if core.staff_required:
-        core.authenticate(staff, pin, {"desk": desk_id})
+        core.authenticate(staff, pin, {"desk": desk_id}, verified)
     with core.store.tx():
         core.store.log(core.clock.time(), "desk_login", None, None, staff, desk_id)
     return {"desk": desk.id, "name": desk.name, "staff": staff}

@@ -10,24 +10,40 @@ and the timer that expires tickets at the day's end and ratings at their timeout
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
+import math
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable
 
 from drivers.idcard.privacy import age_on, mask_name
 from hwd import clock as clocks, errors, outbox, upstream
 from hwd.errors import HwdError
-from hwd.hall import api, desk as desks, views
+from hwd import statedir
+from hwd.audit import AUDIT
+from hwd.lockout import Lockout
+from hwd.hall import api, desk as desks, hallkeys, views
 from hwd.hall.appointments import Appointments
+from hwd.hall.rating_channels import RatingChannels
 from hwd.hall.core import HallCore
 from hwd.hall.outputs import Outputs
 from hwd.hall.store import Store, StoreError
 
 log = logging.getLogger("hwd.hall")
 TICK_S = 1.0
+USED_TOKEN_S = 3600.0  # a used card token is remembered longer than any token lives
+
+
+def _check_pin(staff: str, pin: str, stored: str) -> bool:
+    """PBKDF2 in a worker thread (hashlib releases the GIL), so the event loop goes on serving."""
+    from hwd.hall import pin as pins
+
+    log.debug("PIN check for staff %s in thread %s", staff, threading.current_thread().name)
+    return pins.verify(pin, stored)
 
 
 def _used_message(ticket: dict, tz) -> str:
@@ -52,6 +68,9 @@ class HallEngine:
         self.core: HallCore | None = None
         self.appointments: Appointments | None = None
         self.outbox: outbox.Worker | None = None
+        self.channels: RatingChannels | None = None
+        self.pin_lockout = Lockout(free=5, base_s=2.0, max_s=600.0)
+        self._used_tokens: dict[str, float] = {}
         self._ticker: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
         self._keypads = {w.keypad: w.id for w in self.cfg.windows.values() if w.keypad}
@@ -65,8 +84,16 @@ class HallEngine:
         except (sqlite3.Error, StoreError) as exc:
             from hwd.daemon import StartupError
             raise StartupError(f"cannot open the hall database {path}: {exc}") from None
+        statedir.restrict(Path(path))
         self.core = HallCore(self.cfg, self.store, self.clock)
-        self.appointments = Appointments(self.core)
+        keys_dir = self.cfg.keys_dir or Path(self.config.daemon.state_dir) / "keys"
+        try:
+            self.channels = RatingChannels(self.core, hallkeys.load(keys_dir, "ticket-token"))
+            appointment_key = hallkeys.load(keys_dir, "appointment")
+        except (OSError, hallkeys.KeyError_) as exc:
+            from hwd.daemon import StartupError
+            raise StartupError(f"cannot use the hall keys in {keys_dir}: {exc}") from None
+        self.appointments = Appointments(self.core, appointment_key)
         try:
             sinks = upstream.sinks(self.cfg)
         except HwdError as exc:  # e.g. the signing library is not installed
@@ -247,7 +274,8 @@ class HallEngine:
             if chosen == "normal" and age is not None and age >= self.cfg.priority_age \
                     and "elderly" in self.cfg.priority_classes:
                 chosen = "elderly"
-        ticket = self.run(self.core.issue, service, kiosk, chosen, holder)
+        with self._using_token(card_token):  # no await between the check above and the commit
+            ticket = self.run(self.core.issue, service, kiosk, chosen, holder)
         return await self._print(ticket, kiosk)
 
     async def desk_issue(self, desk_id: str, service: str, priority: str = "normal", staff: str | None = None,
@@ -256,11 +284,33 @@ class HallEngine:
         ticket = self.run(desks.issue, self.core, desk_id, service, priority, staff, verified, assisted)
         return await self._print(ticket, None, desk=self.cfg.desks[desk_id])
 
+    def _token_used(self, token: str) -> bool:
+        now = time.monotonic()
+        if len(self._used_tokens) > 10000:
+            self._used_tokens = {t: exp for t, exp in self._used_tokens.items() if exp > now}
+        return self._used_tokens.get(token, 0) > now
+
+    @contextlib.contextmanager
+    def _using_token(self, token: str | None):
+        """Use a card token up for issuing: single-use; given back if the issue fails."""
+        if not token:
+            yield
+            return
+        if self._token_used(token):
+            raise HwdError("这张身份证已经取过号了，请重新刷卡", errors.CARD_TOKEN_USED)
+        self._used_tokens[token] = time.monotonic() + USED_TOKEN_S
+        try:
+            yield
+        except BaseException:
+            self._used_tokens.pop(token, None)
+            raise
+
     async def checkin(self, code: str | None = None, card_token: str | None = None, kiosk: str | None = None) -> dict:
         if not code and not card_token:
             raise HwdError("give code or card_token", errors.INVALID_PARAMS)
         id_number = None
-        if card_token and not code:
+        use_token = card_token if card_token and not code else None
+        if use_token:
             id_number = (await self._card(card_token, kiosk)).get("id_number")
         appt = self.appointments.find(code=code, id_number=id_number)
         if appt["ticket"]:
@@ -276,11 +326,60 @@ class HallEngine:
                                {"code": appt["code"], "number": existing["number"], "state": existing["state"]})
         in_slot = self.appointments.in_slot(appt)
         priority = "appointment" if in_slot and "appointment" in self.cfg.priority_classes else "normal"
-        ticket = self.run(self.core.issue, appt["service"], kiosk, priority, None, appt["code"], not in_slot)
+        with self._using_token(use_token):
+            ticket = self.run(self.core.issue, appt["service"], kiosk, priority, None, appt["code"], not in_slot)
         self.appointments.mark(appt["code"], ticket["id"])
         self.bus.publish("hall.checkin", {"code": appt["code"], "ticket": ticket["id"], "number": ticket["number"],
                                           "kiosk": kiosk, "in_slot": in_slot})
         return await self._print(dict(ticket, in_slot=in_slot), kiosk)
+
+    async def _verified_pin(self, staff: str, pin: str | None, source: str | None, place: dict) -> bool:
+        """The staff PIN checked off the event loop (PBKDF2 takes tens of ms) and throttled per staff
+        id and per source address (hwd.lockout), counted before checking; for every staff login
+        (counter windows and guide desks). False when there is no PIN to check (the rules decide)."""
+        person = self.cfg.staff.get(staff)
+        if not self.core.staff_required or (person is not None and not person.pin_hash):
+            return False
+        keys = (f"source:{source or 'rpc'}",) if person is None else (f"staff:{staff}", f"source:{source or 'rpc'}")
+        where = ", ".join(f"{k} {v}" for k, v in place.items())
+        wait = self.pin_lockout.begin(*keys)
+        if wait > 0:
+            AUDIT.warning(f"login-locked:{staff}:{source}", "login of staff %s at %s from %s refused: "
+                          "locked for %.0f s after wrong PINs", staff, where, source or "rpc", wait)
+            raise HwdError(f"密码错误次数过多，请{math.ceil(wait)}秒后再试", errors.LOGIN_LOCKED,
+                           {**place, "retry_after_s": math.ceil(wait)})
+        ok = person is not None and pin is not None and await asyncio.to_thread(_check_pin, staff, pin, person.pin_hash)
+        if not ok:
+            self.pin_lockout.failed(*keys)
+            AUDIT.warning(f"login-failed:{staff}:{source}", "wrong PIN for staff %s at %s from %s",
+                          staff, where, source or "rpc")
+            raise HwdError("工号或密码错误", errors.LOGIN_FAILED, place)
+        self.pin_lockout.succeeded(*keys)
+        return True
+
+    async def login(self, window: str, staff: str, pin: str | None, source: str | None) -> dict:
+        """hall.login with the PIN checked by ``_verified_pin``."""
+        self.core._window(window)
+        verified = await self._verified_pin(staff, pin, source, {"window": window})
+        return self.run(self.core.login, window, staff, None if verified else pin, verified)
+
+    async def desk_login(self, desk: str, staff: str, pin: str | None, source: str | None) -> dict:
+        """hall.desk_login: the same PIN check and throttle as a counter window's."""
+        desks.desk_or_error(self.core, desk)
+        verified = await self._verified_pin(staff, pin, source, {"desk": desk})
+        return self.run(desks.login, self.core, desk, staff, None if verified else pin, verified)
+
+    def recover_issue(self, request_key: str) -> dict | None:
+        """The ticket a request issued before a crash cut off its reply (hwd.replay), or None
+        when that request committed nothing (then it simply runs)."""
+        row = self.store.one("SELECT * FROM tickets WHERE request_key = ?", (request_key,))
+        if row is None:
+            return None
+        view = self.core.ticket_view(row)
+        view["waiting_ahead"] = self.core.waiting_ahead(row)
+        view["qr"] = self.cfg.ticket_qr.format(id=row["id"], number=row["number"], day=row["day"],
+                                               service=row["service"])
+        return view
 
     async def reprint(self, ticket: Any, kiosk: str | None, desk: str | None = None) -> dict:
         """Print a ticket again, at a kiosk or at a guide desk (where a citizen whose ticket did
@@ -323,10 +422,20 @@ class HallEngine:
         return out
 
     async def _card(self, token: str, kiosk: str | None) -> dict:
-        tokens = self.manager.extras.get("card_tokens")
-        card = tokens.resolve(token) if tokens is not None else None
+        """The card behind a token read at this kiosk's own reader and not used yet."""
         k = self.cfg.kiosks.get(kiosk) if kiosk else None
-        if card is None and k is not None and k.idcard:
+        tokens = self.manager.extras.get("card_tokens")
+        if k is None or not k.idcard:
+            if tokens is None or tokens.resolve(token) is None:
+                raise HwdError("身份证信息已失效，请重新刷卡", errors.CARD_TOKEN_EXPIRED)
+            raise HwdError("请在取号机上刷身份证", errors.CARD_TOKEN_WRONG_KIOSK, {"kiosk": kiosk})
+        if self._token_used(token):
+            raise HwdError("这张身份证已经取过号了，请重新刷卡", errors.CARD_TOKEN_USED)
+        card = tokens.resolve(token, device=k.idcard) if tokens is not None else None
+        if card is None and tokens is not None and tokens.resolve(token) is not None:
+            log.warning("a card token of reader %s was offered at kiosk %s: refused", tokens.device_of(token), kiosk)
+            raise HwdError("请在本机重新刷身份证", errors.CARD_TOKEN_WRONG_KIOSK, {"kiosk": kiosk})
+        if card is None and k.idcard in self.manager.remote:
             try:
                 card = await self.methods.call("idcard.resolve", {"device": k.idcard, "token": token})
             except HwdError as exc:

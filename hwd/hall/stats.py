@@ -21,6 +21,12 @@ from hwd.errors import HwdError
 from hwd.hall import views
 
 GROUPS = ("window", "service", "staff", "day", "hour")
+YEARS = range(1970, 9999)  # dates a hall can have data on; others are refused as bad params
+
+
+def check_year(when: dt.date, text: str) -> None:
+    if when.year not in YEARS:
+        raise HwdError(f"date out of range: {text!r} (years {YEARS[0]}–{YEARS[-1]})", errors.INVALID_PARAMS)
 
 
 def period(start: str | None, end: str | None, tz: dt.tzinfo, today: dt.date) -> tuple[float, float]:
@@ -33,12 +39,21 @@ def period(start: str | None, end: str | None, tz: dt.tzinfo, today: dt.date) ->
                 day = dt.date.fromisoformat(text)
             except ValueError:
                 raise HwdError(f"not a date: {text!r} (YYYY-MM-DD)", errors.INVALID_PARAMS) from None
+            check_year(day, text)
         else:
-            return parse_time(text, tz).timestamp()
+            when = parse_time(text, tz)
+            check_year(when, text)
+            return when.timestamp()
         if is_end:
             day += dt.timedelta(days=1)
         return dt.datetime.combine(day, dt.time(), tz).timestamp()
-    return bound(start, False), bound(end, True)
+
+    def checked(text: str | None, is_end: bool) -> float:
+        try:
+            return bound(text, is_end)
+        except (OverflowError, ValueError, OSError):  # year 9999 + 1 day, year 1 before the epoch in a zone
+            raise HwdError(f"date out of range: {text!r}", errors.INVALID_PARAMS) from None
+    return checked(start, False), checked(end, True)
 
 
 def p90(values: list[float]) -> float | None:
@@ -93,11 +108,24 @@ def compute(store: Any, start: float, end: float, group_by: str, tz: dt.tzinfo) 
     return rows
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell as written to CSV: text that a spreadsheet would run as a formula (= + - @, tab,
+    CR first) gets a leading apostrophe (OWASP CSV injection); numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def to_csv(rows: list[dict]) -> str:
-    """Rows as CSV text (UTF-8 with a BOM-free header; nested ratings become one column per level)."""
+    """Rows as CSV text (BOM-free; nested ratings become one column per level). The columns are
+    those of every row, in the order first seen: rows need not share their keys."""
     if not rows:
         return ""
     flat = []
+    columns: dict[str, None] = {}
     for row in rows:
         out = {}
         for key, value in row.items():
@@ -105,11 +133,14 @@ def to_csv(rows: list[dict]) -> str:
                 out.update(value)
             else:
                 out[key] = "" if value is None else value
+        columns.update(dict.fromkeys(out))
         flat.append(out)
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(flat[0]), lineterminator="\n")
+    # CRLF rows (RFC 4180): the writer then quotes any cell holding a CR or LF, so a lone CR in
+    # a reason cannot start a forged row
+    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\r\n", restval="")
     writer.writeheader()
-    writer.writerows(flat)
+    writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in flat)
     return buf.getvalue()
 
 

@@ -103,6 +103,14 @@ MIGRATIONS = [
     ALTER TABLE tickets ADD COLUMN verified_by TEXT;
     ALTER TABLE tickets ADD COLUMN matter TEXT;
     """,
+    # 6: security (issue 13): the RPC request that issued a ticket, so a retry across a crash finds it;
+    # enrolled rating pads (secrets stored hashed)
+    """
+    ALTER TABLE tickets ADD COLUMN request_key TEXT;
+    CREATE INDEX tickets_request ON tickets (request_key) WHERE request_key IS NOT NULL;
+    CREATE TABLE rating_pads (id TEXT PRIMARY KEY, window TEXT NOT NULL, secret_hash TEXT NOT NULL,
+                              enrolled_ts REAL NOT NULL, last_used_ts REAL);
+    """,
 ]
 
 

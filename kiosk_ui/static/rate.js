@@ -34,7 +34,7 @@
   async function send(score, reasons) {
     const req = pending ? pending.request : request;
     if (!req) return;
-    const body = {score: score, ticket: req.ticket};
+    const body = {score: score};  // the pad rates its window's last service
     if (reasons && reasons.length) body.reasons = reasons;
     request = null; pending = null; clearInterval(timer);
     const r = await HWD.api(root.dataset.base + "/api/rate", body);
@@ -80,11 +80,11 @@
     },
     "hall.rating.unrated": function (ev) {
       const req = pending ? pending.request : request;
-      if (String(ev.window) === win && req && ev.ticket === req.ticket) idle();
+      if (String(ev.window) === win && req && ev.number === req.number) idle();
     },
     "hall.rating": function (ev) {
       const req = pending ? pending.request : request;
-      if (String(ev.window) === win && req && (!ev.ticket || ev.ticket === req.ticket)) {
+      if (String(ev.window) === win && req && (!ev.number || ev.number === req.number)) {
         request = null; pending = null; thanks();
       }
     },

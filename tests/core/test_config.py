@@ -33,7 +33,7 @@ def test_valid_config_loads_typed_objects(tmp_path):
     assert cfg.daemon.log_level == "debug"
     (dev,) = cfg.devices
     assert (dev.id, dev.kind, dev.driver, dev.url.scheme) == ("s1", "scanner", "serial", "sim")
-    assert dev.options == {"baudrate": 9600, "encoding": "utf-8", "max_length": 512}
+    assert dev.options == {"baudrate": 9600, "encoding": "utf-8", "max_length": 512, "char_timeout_ms": 1000}
 
 
 @pytest.mark.parametrize("text, expected", [

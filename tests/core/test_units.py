@@ -99,6 +99,7 @@ def test_replies_of_read_only_methods_are_not_kept_for_retries():
     """Retries of state changes get the first reply; reads (card data among them) keep no copy."""
     import json
 
+    from hwd.replay import request_key
     from hwd.rpc import MethodTable, RpcServer
 
     calls = {"write": 0, "read": 0}
@@ -118,8 +119,8 @@ def test_replies_of_read_only_methods_are_not_kept_for_retries():
         for method in ("x.write", "x.write", "x.read", "x.read"):
             req = json.dumps({"jsonrpc": "2.0", "id": 1 if "write" in method else 2, "client": "c", "method": method})
             reply = server.handle(req.encode())
-            replies.append(await reply if not isinstance(reply, dict) else reply)
+            replies.append(json.loads(await reply) if not isinstance(reply, dict) else reply)
         return server, replies
     server, replies = asyncio.run(run())
     assert [r["result"]["n"] for r in replies] == [1, 1, 1, 2]
-    assert list(server.replies) == [("c", 1)]
+    assert list(server.replies.items) == [request_key("c", 1)]

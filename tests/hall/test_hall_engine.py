@@ -189,21 +189,26 @@ def test_staff_login_pin_and_takeover(tmp_path):
 def test_card_age_gives_priority_and_fairness_bounds_it(tmp_path):
     from drivers.idcard.tokens import TokenStore
 
+    reader = '[[device]]\nid = "r1"\nkind = "idcard"\ndriver = "sam"\nurl = "sim://r1"\n'
+    hall = reader + HALL + '[[hall.kiosk]]\nid = "k1"\nidcard = "r1"\n'
+
     async def body(h):
         tokens = TokenStore()
         h.manager.extras["card_tokens"] = tokens
-        old = tokens.issue({"name": "王老五", "birth": "1950-01-02", "id_number": "110101195001020017"})
-        young = tokens.issue({"name": "赵六", "birth": "1990-05-06", "id_number": "110101199005060014"})
-        n1 = await h.call("hall.issue_ticket", {"service": "bdc", "card_token": young})
+        old_card = {"name": "王老五", "birth": "1950-01-02", "id_number": "110101195001020017"}
+        young = tokens.issue({"name": "赵六", "birth": "1990-05-06", "id_number": "110101199005060014"}, device="r1")
+        n1 = await h.call("hall.issue_ticket", {"service": "bdc", "kiosk": "k1", "card_token": young})
         assert n1["priority"] == "normal" and n1["holder"] == "赵*"
         elderly = []
-        for _ in range(4):
+        for _ in range(4):  # the card placed again each time: a token issues one ticket
             await h.call("clock.advance", {"seconds": 10})
-            elderly.append(await h.call("hall.issue_ticket", {"service": "bdc", "card_token": old}))
+            elderly.append(await h.call("hall.issue_ticket", {"service": "bdc", "kiosk": "k1",
+                                                              "card_token": tokens.issue(old_card, device="r1")}))
         assert {t["priority"] for t in elderly} == {"elderly"}
         assert all("110101" not in str(e) for _, e in h.events), "no ID number on the bus"
         assert all("holder" not in e for _, e in h.events)
-        await refused(h, "hall.issue_ticket", {"service": "bdc", "card_token": "gone"}, errors.CARD_TOKEN_EXPIRED)
+        await refused(h, "hall.issue_ticket", {"service": "bdc", "kiosk": "k1", "card_token": "gone"},
+                      errors.CARD_TOKEN_EXPIRED)
         order = []
         for _ in range(5):
             t = await h.call("hall.call_next", {"window": "5"})
@@ -219,7 +224,7 @@ def test_card_age_gives_priority_and_fairness_bounds_it(tmp_path):
         assert (await h.call("hall.call_next", {"window": "5"}))["id"] == b["id"]
         await refused(h, "hall.prioritize", {"ticket": b["id"], "priority": "normal"}, errors.BAD_STATE)
         assert a["priority"] == "normal"
-    run(tmp_path, body)
+    run(tmp_path, body, hall)
 
 
 def test_transfer_keeps_place_and_no_show_rule(tmp_path):

@@ -49,15 +49,16 @@ def test_an_elderly_ticket_called_next_shows_nobody_ahead_and_says_priority(tmp_
         for _ in range(2):
             await h.call("hall.issue_ticket", {"service": "bdc"})
             await h.call("clock.advance", {"seconds": 10})
-        old = tokens.issue({"name": "王老五", "birth": "1950-01-02", "id_number": "110101195001020017"})
-        elderly = await h.call("hall.issue_ticket", {"service": "bdc", "card_token": old})
+        old = tokens.issue({"name": "王老五", "birth": "1950-01-02", "id_number": "110101195001020017"}, device="r1")
+        elderly = await h.call("hall.issue_ticket", {"service": "bdc", "kiosk": "k1", "card_token": old})
         assert elderly["priority"] == "elderly"
         assert elderly["waiting_ahead"] == 0, "called next, so nobody is ahead"
         assert (await h.call("hall.ticket", {"ticket": elderly["id"]}))["waiting_ahead"] == 0
         later = await h.call("hall.issue_ticket", {"service": "bdc"})
         assert later["waiting_ahead"] == 3
         assert (await h.call("hall.call_next", {"window": "5"}))["id"] == elderly["id"]
-    run(tmp_path, body)
+    reader = '[[device]]\nid = "r1"\nkind = "idcard"\ndriver = "sam"\nurl = "sim://r1"\n'
+    run(tmp_path, body, reader + HALL + '[[hall.kiosk]]\nid = "k1"\nidcard = "r1"\n')
 
 
 @settings(max_examples=60, deadline=None)

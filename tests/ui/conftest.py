@@ -209,3 +209,11 @@ def browser():
         b = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         yield b
         b.close()
+
+
+def enrol_rate_page(page, hall, window: str = "5") -> None:
+    """The admin enrolled this browser as the window's rating page (hall.pad.enroll, the pad
+    cookie ``/rate/<window>/enroll`` sets): only an enrolled page may rate (issue 13)."""
+    pad = hall.call("hall.pad.enroll", {"window": window})
+    page.context.add_cookies([{"name": "hwd_pad", "value": f"{pad['secret']}.{pad['pad']}",
+                               "domain": "127.0.0.1", "path": f"/rate/{window}"}])

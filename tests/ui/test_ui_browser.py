@@ -48,6 +48,9 @@ def test_ticket_to_statistics_in_a_real_browser(browser, hall, ui_server, tmp_pa
     display.goto(f"{base}/display")
     expect(display.locator("#latest-call")).to_contain_text("欢迎光临")
     rate = page_for(PORTRAIT, touch=True)
+    pad = hall.call("hall.pad.enroll", {"window": "5"})  # the admin enrolled this rating page
+    rate.context.add_cookies([{"name": "hwd_pad", "value": f"{pad['secret']}.{pad['pad']}",
+                               "domain": "127.0.0.1", "path": "/rate/5"}])
     rate.goto(f"{base}/rate/5")
     expect(rate.locator("#rate-idle")).to_be_visible()
     screen = page_for({"width": 960, "height": 320})

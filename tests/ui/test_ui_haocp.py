@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import ADMIN_PASSWORD, STAFF_PIN, UiServer, hall_config
+from conftest import ADMIN_PASSWORD, STAFF_PIN, UiServer, enrol_rate_page, hall_config
 from test_ui_browser import _shot  # screenshots to tmp; to docs/screenshots with HWD_UI_SCREENSHOTS=1
 from hwd.upstream.emulator import Province, ProvincePage
 
@@ -91,6 +91,7 @@ def test_a_bad_rating_from_the_page_to_the_province(browser, hwd_daemon, tmp_pat
         rate = browser.new_context(viewport=PORTRAIT, has_touch=True, locale="zh-CN").new_page()
         errors: list[str] = []
         rate.on("pageerror", lambda exc: errors.append(str(exc)))
+        enrol_rate_page(rate, d)
         rate.goto(f"{base}/rate/5")
         expect(rate.locator("#rate-idle")).to_be_visible()
         rate.wait_for_timeout(300)  # the page's event stream opens
@@ -115,7 +116,7 @@ def test_a_bad_rating_from_the_page_to_the_province(browser, hwd_daemon, tmp_pat
         expect(rate.locator("#rate-thanks")).to_be_visible()
         [r1] = d.call("hall.ratings", {"bad": True})
         assert (r1["ticket"], r1["score"], r1["reasons"], r1["channel"]) == (first["id"], 2, ["attitude", "efficiency"],
-                                                                            "page")
+                                                                            "pad")
 
         # 2. over RPC, and a 差评 skipped on the page keeps its score without reasons
         second = serve(d)
@@ -275,6 +276,7 @@ def test_the_reason_step_sends_what_was_chosen_when_time_runs_out(browser, hall,
 
     page = browser.new_context(viewport=PORTRAIT, has_touch=True).new_page()
     page.clock.install()
+    enrol_rate_page(page, hall)
     page.goto(f"{ui_server.url}/rate/5")
     expect(page.locator("#rate-idle")).to_be_visible()
     page.wait_for_timeout(300)

@@ -4,7 +4,7 @@ them (oversized or malformed reasons, no login, no CSRF token)."""
 
 from __future__ import annotations
 
-from test_ui_pages import _login_admin, _login_counter, _post
+from test_ui_pages import _enroll_pad, _login_admin, _login_counter, _post
 
 
 def served(client):
@@ -17,6 +17,7 @@ def served(client):
 def test_rating_page_sends_reasons_and_refuses_junk(client):
     html = client.get("/rate/5").get_data(as_text=True)
     assert "请选择不满意的原因" in html and "跳过" in html
+    _enroll_pad(client)  # only the window's enrolled rating page may rate (issue 13)
     served(client)
     for junk in (["attitude"] * 21, "attitude", [1, 2], ["x" * 33]):
         resp = _post(client, "/rate/5/api/rate", {"score": 2, "reasons": junk})
@@ -41,6 +42,7 @@ def test_counter_case_needs_the_clerk_and_a_case_number(client, hall):
 
 def test_admin_desk_needs_login_and_csrf_and_moves_orders(client, hall):
     assert client.get("/admin/haocp").status_code == 302
+    _enroll_pad(client)
     served(client)
     rating = _post(client, "/rate/5/api/rate", {"score": 1}).get_json()["rating"]
     wo = rating["workorder"]["id"]

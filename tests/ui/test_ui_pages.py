@@ -31,6 +31,14 @@ def _login_admin(client):
     return csrf(client)  # a new session (and token) after login
 
 
+def _enroll_pad(client, window="5"):
+    """The admin enrols this browser as the window's rating page (the pad cookie)."""
+    token = _login_admin(client)
+    resp = client.post(f"/rate/{window}/enroll", data={"csrf_token": token, "new": "1"})
+    assert resp.status_code == 200 and "hwd_pad=" in resp.headers["Set-Cookie"], resp.get_data(as_text=True)
+    assert f"Path=/rate/{window}" in resp.headers["Set-Cookie"] and "HttpOnly" in resp.headers["Set-Cookie"]
+
+
 # -- health --------------------------------------------------------------------------------------
 
 def test_health_and_ready(client):
@@ -233,6 +241,7 @@ def test_rating_page(client):
     html = client.get("/rate/5").get_data(as_text=True)
     for word in ("非常满意", "满意", "基本满意", "不满意", "非常不满意"):
         assert word in html
+    _enroll_pad(client)
     _login_counter(client)
     _post(client, "/kiosk/k1/api/ticket", {"service": "bdc"})
     _post(client, "/counter/5/api/call_next")
@@ -262,6 +271,7 @@ def test_admin_login_cookies_and_csrf(client):
 
 
 def test_admin_dashboard_stats_export_followup(client, hall):
+    _enroll_pad(client)
     _login_counter(client)
     for score in (5, 1):
         _post(client, "/kiosk/k1/api/ticket", {"service": "bdc"})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pwd
 import json
 import time
 
@@ -11,7 +13,8 @@ from drivers.idcard.emulator import load_fixture
 from hwd.client import RpcError
 from hwd.errors import CARD_TOKEN_EXPIRED
 
-CONFIG = '''
+DAEMON = f'[daemon]\ncard_data_clients = ["{pwd.getpwuid(os.getuid()).pw_name}"]\n'  # idcard.read is for named clients
+CONFIG = DAEMON + '''
 [[device]]
 id = "r1"
 kind = "idcard"
@@ -189,7 +192,7 @@ def test_photo_command_decodes_locally(hwd_daemon, tmp_path):
     script.write_text("import sys\ndata = open(sys.argv[1], 'rb').read()\n"
                       "open(sys.argv[2], 'wb').write(b'BM' + data[:6])\n")
     import sys
-    d = hwd_daemon(f'''
+    d = hwd_daemon(DAEMON + f'''
 [[device]]
 id = "r1"
 kind = "idcard"

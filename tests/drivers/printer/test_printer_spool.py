@@ -54,3 +54,27 @@ def test_survives_reopen(tmp_path):
     spool.close()
     again = make(tmp_path)
     assert again.get("keep")["state"] == "queued"
+
+
+def test_job_age_runs_on_monotonic_time_and_a_clock_gone_back_never_prints_an_old_job(tmp_path, monkeypatch):
+    """Issue 12 §4 / 14 §1: a wall-clock jump must neither expire this run's jobs at once nor keep
+    an old one for ever; a job from before a restart whose time is now in the future (the clock
+    went back since) counts as too old, so a stale ticket never prints."""
+    import drivers.printer.spool as spool_module
+
+    spool = Spool(tmp_path / "spool.sqlite3")
+    spool.open()
+    spool.add("now", [{"text": "x"}])
+    real = time.time
+    monkeypatch.setattr(spool_module.time, "time", lambda: real() + 7 * 86400)  # the wall clock jumps ahead
+    assert spool.older_than(600) == [], "a jump forward does not expire this run's job"
+    monkeypatch.setattr(spool_module.time, "time", lambda: real() - 3600)      # and back
+    assert spool.older_than(600) == []
+    monkeypatch.setattr(spool_module.time, "time", real)
+    spool.close()
+    again = Spool(tmp_path / "spool.sqlite3")                                   # hwd restarted
+    again.open()
+    assert again.older_than(600) == []
+    monkeypatch.setattr(spool_module.time, "time", lambda: real() - 3600)      # the clock went back since
+    assert [j["job"] for j in again.older_than(600)] == ["now"]
+    again.close()

@@ -1,0 +1,91 @@
+"""Login throttling with backoff, one reusable piece for clerk PINs (hall.login), the admin
+password (hwd-ui) and any other login page (the guide desk).
+
+Attempts are counted **before** the check runs, so 200 guesses sent at once get at most
+``free`` checks, not 200. Each key — a staff id, a source address — has its own count: after
+``free`` failures a key waits ``base_s``, then twice that after the next failure, up to
+``max_s``. A success clears the keys it used. Keys untouched for ``forget_s`` are forgotten and
+at most ``max_keys`` are held (oldest first out), so the table itself cannot be grown without
+bound. Only the keys a caller names are throttled: the admin login throttles by source address
+alone, so an attacker locks out his own address, never the real admin at another one.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass
+class _Entry:
+    count: int = 0        # failures plus checks running now
+    until: float = 0.0    # no attempt before this (monotonic)
+    seen: float = 0.0
+
+
+class Lockout:
+    def __init__(self, free: int = 5, base_s: float = 2.0, max_s: float = 900.0, forget_s: float = 3600.0,
+                 max_keys: int = 20000, clock: Callable[[], float] = time.monotonic):
+        self.free, self.base_s, self.max_s, self.forget_s = free, base_s, max_s, forget_s
+        self.max_keys = max_keys
+        self.clock = clock
+        self._entries: collections.OrderedDict[str, _Entry] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def backoff(self, count: int) -> float:
+        """Seconds to wait after ``count`` failures (0 while within ``free``)."""
+        over = count - self.free
+        if over < 0:
+            return 0.0
+        return min(self.max_s, self.base_s * math.pow(2, min(over, 30)))
+
+    def begin(self, *keys: str) -> float:
+        """Reserve an attempt for every key: 0.0 if the check may run now (call ``failed`` or
+        ``succeeded`` after it), else the seconds to wait (nothing reserved)."""
+        now = self.clock()
+        with self._lock:
+            self._forget(now)
+            entries = [self._entries.get(k) or _Entry() for k in keys]
+            wait = max((e.until - now for e in entries), default=0.0)
+            if wait > 0:
+                return wait
+            for key, entry in zip(keys, entries):
+                entry.count += 1
+                entry.seen = now
+                pause = self.backoff(entry.count)
+                if pause:  # past the free attempts: this check runs, concurrent ones wait
+                    entry.until = now + pause
+                self._entries[key] = entry
+                self._entries.move_to_end(key)
+            while len(self._entries) > self.max_keys:
+                self._entries.popitem(last=False)
+            return 0.0
+
+    def failed(self, *keys: str) -> None:
+        now = self.clock()
+        with self._lock:
+            for key in keys:
+                entry = self._entries.get(key)
+                if entry is not None:
+                    entry.until = max(entry.until, now + self.backoff(entry.count))
+
+    def succeeded(self, *keys: str) -> None:
+        with self._lock:
+            for key in keys:
+                self._entries.pop(key, None)
+
+    def waiting(self, key: str) -> float:
+        with self._lock:
+            entry = self._entries.get(key)
+            return max(0.0, entry.until - self.clock()) if entry else 0.0
+
+    def _forget(self, now: float) -> None:
+        while self._entries:
+            key, entry = next(iter(self._entries.items()))
+            if now - entry.seen < self.forget_s:
+                break
+            self._entries.popitem(last=False)

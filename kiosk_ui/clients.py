@@ -1,0 +1,62 @@
+"""Who a browser is, by its address on the hall LAN: a configured kiosk, window PC or hall
+display (their ``addresses`` in the config), or anyone else (a phone, a visitor's laptop, a
+script).
+
+Card events go only to the kiosk's own addresses (default: this machine, 127.0.0.1 and ::1,
+where a kiosk's browser runs beside its reader); live streams of configured machines come out
+of a reserved pool that nobody else can fill (kiosk_ui.live).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any, Iterable
+
+LOCAL = ("127.0.0.1", "::1")
+
+
+def _networks(values: Iterable[str]) -> list:
+    out = []
+    for value in values:
+        try:
+            out.append(ipaddress.ip_network(str(value), strict=False))
+        except ValueError:
+            continue
+    return out
+
+
+def _address(remote: str | None):
+    try:
+        addr = ipaddress.ip_address((remote or "").split("%")[0])
+    except ValueError:
+        return None
+    mapped = getattr(addr, "ipv4_mapped", None)
+    return mapped or addr
+
+
+def matches(remote: str | None, networks: Iterable[str]) -> bool:
+    addr = _address(remote)
+    return addr is not None and any(addr in net for net in _networks(networks) if net.version == addr.version)
+
+
+def kiosk_addresses(kiosk: dict) -> list[str]:
+    return list(kiosk.get("addresses") or LOCAL)
+
+
+def is_kiosk(remote: str | None, kiosk: dict) -> bool:
+    """Is this the kiosk machine (the one with the card reader)?"""
+    return matches(remote, kiosk_addresses(kiosk))
+
+
+def configured(link: Any, remote: str | None) -> bool:
+    """Is this one of the hall's configured machines (kiosk, window PC, hall display), or this
+    PC itself (its own display or kiosk browser)?"""
+    hall = link.hall_raw
+    nets: list[str] = list(LOCAL) + list(getattr(link.settings, "display_addresses", []) or [])
+    for kiosk in hall.get("kiosk", []) or []:
+        if isinstance(kiosk, dict):
+            nets += kiosk_addresses(kiosk)
+    for window in hall.get("window", []) or []:
+        if isinstance(window, dict):
+            nets += list(window.get("addresses") or [])
+    return matches(remote, nets)

@@ -1,0 +1,93 @@
+"""Server-side sessions for the admin and the counter logins.
+
+Flask's session is a signed cookie: on its own, logging out only forgets it in the browser, and
+a copied cookie went on working for 31 days. Each login here also gets a random session id kept
+in this process; logout (or a new login, or ``[ui] session_hours``) removes it, and a cookie
+whose id is gone is logged out, wherever it was copied to. A restart of hwd-ui logs everyone
+out (the ids are not written to disk: nothing to steal from the state dir).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+
+from flask import current_app, session
+
+MAX_SESSIONS = 10000
+
+
+class Registry:
+    def __init__(self, max_age_s: float):
+        self.max_age_s = max_age_s
+        self._items: dict[str, tuple[str, float]] = {}  # sid -> (name, created monotonic)
+        self._lock = threading.Lock()
+
+    def add(self, name: str) -> str:
+        sid = secrets.token_urlsafe(24)
+        now = time.monotonic()
+        with self._lock:
+            self._expire(now)
+            if len(self._items) >= MAX_SESSIONS:
+                self._items.pop(next(iter(self._items)))
+            self._items[sid] = (name, now)
+        return sid
+
+    def valid(self, sid: str | None, name: str) -> bool:
+        if not sid:
+            return False
+        with self._lock:
+            item = self._items.get(sid)
+            if item is None or item[0] != name:
+                return False
+            if time.monotonic() - item[1] > self.max_age_s:
+                del self._items[sid]
+                return False
+            return True
+
+    def remove(self, sid: str | None) -> None:
+        with self._lock:
+            self._items.pop(sid or "", None)
+
+    def _expire(self, now: float) -> None:
+        for sid in [s for s, (_, created) in self._items.items() if now - created > self.max_age_s]:
+            del self._items[sid]
+
+
+def registry() -> Registry:
+    return current_app.extensions["hwd_sessions"]
+
+
+def _slot(name: str) -> str:
+    return f"sid:{name}"
+
+
+def start(name: str) -> None:
+    """Log in as ``name`` ("admin", "counter:5", ...) in this browser."""
+    registry().remove(session.get(_slot(name)))
+    session[_slot(name)] = registry().add(name)
+    session.permanent = True
+
+
+def valid(name: str) -> bool:
+    return registry().valid(session.get(_slot(name)), name)
+
+
+def end(name: str) -> None:
+    registry().remove(session.pop(_slot(name), None))
+
+
+def lockout(name: str, **settings: float):
+    """This app's login throttle ``name`` (hwd.lockout), made on first use."""
+    from hwd.lockout import Lockout
+
+    table = current_app.extensions.setdefault("hwd_lockouts", {})
+    if name not in table:
+        table[name] = Lockout(**settings)
+    return table[name]
+
+
+def secure_cookies() -> bool:
+    """Cookies carry ``Secure`` when hwd-ui serves TLS."""
+    return bool(current_app.config.get("SESSION_COOKIE_SECURE"))

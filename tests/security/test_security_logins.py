@@ -1,0 +1,186 @@
+"""Issue 13 item 4, attacked: clerk PINs guessed through the counter page from one LAN machine;
+a flood of PBKDF2 checks while ``daemon.ping`` must keep answering; 200 concurrent admin
+guesses; a copied session cookie after logout; HTTPS with ``Secure`` cookies.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import re
+import ssl
+import threading
+import time
+
+import pytest
+import zmq
+
+from hwd import errors
+from hwd.client import Client
+from hwd.hall.pin import hash_pin
+from security_helpers import Browser, UiProcess, hall
+
+REAL_PIN = "4821"
+
+
+def _fast(secret: str) -> str:
+    from werkzeug.security import generate_password_hash
+
+    return generate_password_hash(secret, method="pbkdf2:sha256:1000")
+
+
+def staff_table(n: int = 1, iterations: int = 1000) -> str:
+    return "".join(f'[[hall.staff]]\nid = "s{i:02d}"\nname = "职员{i}"\npin_hash = "{hash_pin(REAL_PIN, iterations=iterations)}"\n'
+                   for i in range(1, n + 1))
+
+
+@pytest.fixture
+def site(hwd_daemon):
+    d = hwd_daemon(hall(kiosks='[[hall.kiosk]]\nid = "k1"\n') + staff_table(1)
+                   + f'\n[ui]\nadmin_password_hash = "{_fast("admin-pass-1")}"\nkiosk_pin_hash = "{_fast("2468")}"\n')
+    ui = UiProcess(d.config_path)
+    yield d, ui
+    ui.stop()
+
+
+def test_guessing_a_clerk_pin_locks_the_staff_and_the_source_with_backoff(site):
+    d, ui = site
+    attacker = Browser(ui, "127.0.0.9")
+    statuses = []
+    for guess in range(1000, 1012):
+        status, _, _ = attacker.post_form("/counter/w5/login", {"staff": "s01", "pin": str(guess)})
+        statuses.append(status)
+    assert statuses[:5] == [403] * 5 and set(statuses[5:]) == {429}, statuses
+    # now even the right PIN is refused from the attacker's machine and for this staff id
+    assert attacker.post_form("/counter/w5/login", {"staff": "s01", "pin": REAL_PIN})[0] == 429
+    clerk = Browser(ui, "127.0.0.5")
+    status, _, page = clerk.post_form("/counter/w5/login", {"staff": "s01", "pin": REAL_PIN})
+    assert status == 429 and "次数过多" in page.decode()
+    time.sleep(2.5)  # the first backoff (2 s) is over: the clerk gets in, from his own machine
+    assert clerk.post_form("/counter/w5/login", {"staff": "s01", "pin": REAL_PIN})[0] == 302
+    log = d.log()
+    assert "wrong PIN for staff s01 at window w5 from 127.0.0.9" in log
+    assert log.count("wrong PIN for staff s01") <= 2, "audit lines are rate-limited"
+    assert REAL_PIN not in log
+
+
+def test_daemon_ping_answers_while_many_pin_checks_run(hwd_daemon):
+    """200 PIN checks at 100,000 PBKDF2 iterations (40 staff, 5 sources each) are sent at once,
+    then pings. Checked on the event loop, every ping waited behind all 200 checks; off the loop
+    the pings are answered while the checks still run."""
+    d = hwd_daemon(hall() + staff_table(40, iterations=100_000))
+    ctx = zmq.Context.instance()
+    flood = ctx.socket(zmq.DEALER)
+    flood.linger = 0
+    flood.connect(d.rpc)
+    n = 0
+    for staff in range(1, 41):
+        for source in range(5):
+            n += 1
+            flood.send_json({"jsonrpc": "2.0", "id": n, "method": "hall.login",
+                             "params": {"window": "w5", "staff": f"s{staff:02d}", "pin": "0000",
+                                        "source": f"10.0.{staff}.{source}"}})
+    pinger = Client(d.rpc, timeout=20, retries=1)
+    pongs = 0
+    logins_done = 0
+    for _ in range(10):
+        assert pinger.call("daemon.ping") == {"pong": True}
+        pongs += 1
+        while flood.poll(0):
+            flood.recv()
+            logins_done += 1
+    assert logins_done < n, f"all {n} PIN checks finished before 10 pings were answered: the loop was blocked"
+    while logins_done < n and flood.poll(60000):
+        reply = flood.recv_json()
+        assert reply["error"]["code"] in (errors.LOGIN_FAILED, errors.LOGIN_LOCKED)
+        logins_done += 1
+    assert logins_done == n
+    flood.close(linger=0)
+    threads = re.findall(r"PIN check for staff s\d+ in thread (\S+)", d.log())
+    assert len(threads) == n and "MainThread" not in threads, sorted(set(threads))[:5]
+
+
+def test_200_concurrent_admin_guesses_get_few_checks_and_never_lock_out_the_real_admin(site):
+    d, ui = site
+    attacker = Browser(ui, "127.0.0.9")
+    token = attacker.csrf()
+
+    def guess(i: int) -> int:
+        b = Browser(ui, "127.0.0.9")
+        b.cookies = dict(attacker.cookies)
+        return b.request("POST", "/admin/login", form={"password": f"guess{i}", "csrf_token": token})[0]
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:
+        statuses = list(pool.map(guess, range(200)))
+    checked = statuses.count(403)
+    assert checked <= 5 and statuses.count(429) == 200 - checked, sorted(set(statuses))
+    admin = Browser(ui, "127.0.0.1")
+    status, headers, _ = admin.post_form("/admin/login", {"password": "admin-pass-1"})
+    assert status == 302 and headers["location"].endswith("/admin")
+    assert "wrong admin password from 127.0.0.9" in ui.log()
+
+
+def test_guessing_the_kiosk_exit_pin_is_throttled_per_source(site):
+    d, ui = site
+    attacker = Browser(ui, "127.0.0.9")
+    statuses = [attacker.post_json("/kiosk/k1/api/unlock", {"pin": f"{i:04d}"})[0] for i in range(8)]
+    assert statuses[:5] == [403] * 5 and set(statuses[5:]) == {429}, statuses
+    status, body = Browser(ui, "127.0.0.1").post_json("/kiosk/k1/api/unlock", {"pin": "2468"})
+    assert status == 200 and body["ok"]
+    assert "wrong kiosk PIN at k1 from 127.0.0.9" in ui.log()
+
+
+def test_logout_ends_the_session_on_the_server_and_admin_pages_are_not_cached(site):
+    d, ui = site
+    admin = Browser(ui, "127.0.0.1")
+    assert admin.post_form("/admin/login", {"password": "admin-pass-1"})[0] == 302
+    status, headers, _ = admin.get("/admin")
+    assert status == 200 and headers["cache-control"] == "no-store"
+    copied = Browser(ui, "127.0.0.9")
+    copied.cookies = dict(admin.cookies)
+    assert copied.get("/admin")[0] == 200
+    assert admin.post_form("/admin/logout", {})[0] == 302
+    status, headers, _ = copied.get("/admin")
+    assert status == 302 and "/admin/login" in headers["location"], "a copied cookie must die with the logout"
+    # the same for a clerk
+    clerk = Browser(ui, "127.0.0.5")
+    assert clerk.post_form("/counter/w5/login", {"staff": "s01", "pin": REAL_PIN})[0] == 302
+    thief = Browser(ui, "127.0.0.9")
+    thief.cookies = dict(clerk.cookies)
+    assert thief.post_json("/counter/w5/api/call_next", {})[0] == 200
+    clerk.post_form("/counter/w5/logout", {})
+    status, body = thief.post_json("/counter/w5/api/call_next", {})
+    assert status == 403 and body["code"] == errors.NOT_LOGGED_IN
+
+
+def test_counter_api_time_is_in_the_halls_time_zone(site):
+    d, ui = site
+    clerk = Browser(ui, "127.0.0.5")
+    assert clerk.post_form("/counter/w5/login", {"staff": "s01", "pin": REAL_PIN})[0] == 302
+    d.call("hall.issue_ticket", {"service": "s0"})
+    status, body = clerk.post_json("/counter/w5/api/call_next", {})
+    assert status == 200 and body["at"].endswith("+08:00"), body["at"]  # Asia/Shanghai
+
+
+def test_https_with_the_hall_ca_and_secure_cookies(hwd_daemon, tmp_path):
+    from hwd import hwctl
+
+    assert hwctl.main(["tls", str(tmp_path / "tls"), "127.0.0.1", "localhost", "--hall", "测试大厅"]) == 0
+    key = tmp_path / "tls" / "server.key"
+    assert key.stat().st_mode & 0o777 == 0o600 and (tmp_path / "tls" / "hall-ca.key").stat().st_mode & 0o777 == 0o600
+    d = hwd_daemon(hall() + staff_table(1) + f'\n[ui]\nadmin_password_hash = "{_fast("admin-pass-1")}"\n'
+                   f'tls_certificate = "{tmp_path / "tls" / "server.pem"}"\ntls_key = "{key}"\n')
+    context = ssl.create_default_context(cafile=str(tmp_path / "tls" / "hall-ca.pem"))
+    ui = UiProcess(d.config_path, scheme="https", context=context)
+    try:
+        admin = Browser(ui, "127.0.0.1")
+        status, _, _ = admin.post_form("/admin/login", {"password": "admin-pass-1"})
+        assert status == 302
+        session_cookie = next(h for h in admin.set_cookie_headers if h.startswith("hwd_ui="))
+        assert re.search(r";\s*Secure", session_cookie, re.I), session_cookie
+        assert admin.get("/admin")[0] == 200
+        untrusting = ssl.create_default_context()  # without the hall CA the certificate is refused
+        ui.context = untrusting
+        with pytest.raises(ssl.SSLError):
+            Browser(ui, "127.0.0.1").get("/healthz")
+    finally:
+        ui.stop()
