@@ -19,6 +19,7 @@ from typing import Any, Callable
 from drivers.idcard.privacy import age_on, mask_name
 from hwd import clock as clocks, errors, outbox, upstream
 from hwd.errors import HwdError
+from hwd.county import feed as county_feed
 from hwd.hall import api, views
 from hwd.hall.appointments import Appointments
 from hwd.hall.core import HallCore
@@ -60,10 +61,10 @@ class HallEngine:
         self.core = HallCore(self.cfg, self.store, self.clock)
         self.appointments = Appointments(self.core)
         try:
-            sinks = upstream.sinks(self.cfg)
+            sinks = upstream.sinks(self.cfg) + county_feed.attach(self, path)
         except HwdError as exc:  # e.g. the signing library is not installed
             from hwd.daemon import StartupError
-            raise StartupError(f"[hall.upstream]: {exc}") from None
+            raise StartupError(f"[hall.upstream] / [hall.central]: {exc}") from None
         self.outbox = outbox.Worker(path, sinks, self.cfg.upstream.retry_s, self.cfg.upstream.retry_max_s)
         self.outbox.start()
         clocks.register(self.methods, self.clock)
