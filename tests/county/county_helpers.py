@@ -63,3 +63,72 @@ def query(dsn: str, sql: str, args: tuple = ()) -> list[tuple]:
 
 def scalar(dsn: str, sql: str, args: tuple = ()):
     return query(dsn, sql, args)[0][0]
+
+
+class Cuttable:
+    """A TCP forwarder to PostgreSQL that a test can cut (the hall's link goes down: connections
+    reset, new ones refused) and restore — the WAN between a town hall and the county."""
+
+    def __init__(self, target_port: int):
+        import socket
+        import threading
+
+        self.target = ("127.0.0.1", target_port)
+        self.port = None
+        self._socket, self._threading = socket, threading
+        self._conns: list = []
+        self._lock = threading.Lock()
+        self._listener = None
+        self.restore()
+
+    def restore(self) -> None:
+        s = self._socket.socket()
+        s.setsockopt(self._socket.SOL_SOCKET, self._socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", self.port or 0))
+        self.port = s.getsockname()[1]
+        s.listen(64)
+        self._listener = s
+        self._threading.Thread(target=self._accept, args=(s,), daemon=True).start()
+
+    def cut(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for c in conns:
+            try:
+                c.shutdown(self._socket.SHUT_RDWR)
+            except OSError:
+                pass
+            c.close()
+
+    def _accept(self, listener) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = self._socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                self._threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass
