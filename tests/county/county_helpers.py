@@ -93,6 +93,10 @@ class Cuttable:
     def cut(self) -> None:
         listener, self._listener = self._listener, None
         if listener is not None:
+            try:
+                listener.shutdown(self._socket.SHUT_RDWR)  # wakes the accept() blocked in its thread
+            except OSError:
+                pass
             listener.close()
         with self._lock:
             conns, self._conns = self._conns, []
@@ -108,6 +112,9 @@ class Cuttable:
             try:
                 client, _ = listener.accept()
             except OSError:
+                return
+            if self._listener is not listener:  # cut meanwhile
+                client.close()
                 return
             try:
                 upstream = self._socket.create_connection(self.target)
