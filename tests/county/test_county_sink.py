@@ -125,3 +125,39 @@ services = ["bdc"]
     d.call("hall.call_next", {"window": "1"})
     assert outbox_count(d) == 0
     assert d.call("outbox.status")["sinks"] == []
+
+
+PRINTER = '''
+[[device]]
+id = "k1-printer"
+kind = "printer"
+driver = "escpos"
+url = "sim://k1-printer"
+status_interval = 0.2
+'''
+
+
+def test_a_printer_out_of_paper_is_a_faulted_device_at_the_county(tmp_path, pg):
+    d = DaemonProcess(tmp_path, "", "dev")
+    text = hall_config(d, pg, "h9")
+    d.config_path.write_text(text.replace("\n[hall]\n", PRINTER + "\n[hall]\n", 1), encoding="utf-8")
+    d.start()
+    try:
+        d.wait_state("k1-printer", "online")
+        state = lambda: query(pg, "SELECT state FROM devices WHERE hall_id = 'h9' AND device = 'k1-printer'")
+        wait_for(lambda: state() == [("online",)], 20, "online at the county", tolerate=(Exception,))
+        d.sim("k1-printer", "paper", state="out")
+        d.wait_state("k1-printer", "fault")
+        wait_for(lambda: state() == [("fault",)], 20, "the fault at the county")
+        from central import queries
+        import psycopg
+
+        with psycopg.connect(pg) as conn:
+            [row] = queries.halls(conn, "Asia/Shanghai")
+        assert row["hall_id"] == "h9" and row["devices_faulted"] == 1
+        d.sim("k1-printer", "paper", state="ok")
+        wait_for(lambda: state() == [("online",)], 20, "back online at the county")
+        kinds = [r[0] for r in query(pg, "SELECT state FROM device_events WHERE device = 'k1-printer' ORDER BY rec_id")]
+        assert "fault" in kinds and kinds[-1] == "online"
+    finally:
+        d.stop()
