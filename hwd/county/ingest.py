@@ -1,9 +1,10 @@
 """One outbox record into the county database: stored once in ``records`` (hall + idempotency
 key), then applied to the projection it belongs to — all in the caller's transaction.
 
-A record already stored is a duplicate (a retry after a lost reply, a 补报 replay): nothing is
-applied again, so nothing counts twice. Projections keep the record id (``rec_id``) that last
-wrote them and take only a newer one, so records arriving late never roll a state back.
+A record already stored is a duplicate (a retry after a lost reply, a 补报 replay): the ``records``
+row stays one, and applying it again changes nothing — events are keyed by their hall-side id,
+and projections keep the record id (``rec_id``) that last wrote them and take only the same or a
+newer one — so nothing counts twice and records arriving late never roll a state back.
 """
 
 from __future__ import annotations
@@ -46,17 +47,19 @@ SQL = {
 }
 
 
-def store(cur: Any, hall_id: str, record: Record) -> bool:
-    """Keep ``record`` and apply it; False when the county had it already."""
-    cur.execute("INSERT INTO records (hall_id, key, rec_id, kind, ref, ts, payload) VALUES (%s, %s, %s, %s, %s, %s, "
-                "%s) ON CONFLICT DO NOTHING", (hall_id, record.key, record.id, record.kind, record.ref, record.ts,
-                                               json.dumps(record.payload, ensure_ascii=False)))
-    if cur.rowcount == 0:
-        return False
-    apply(cur, hall_id, record)
-    cur.execute("UPDATE halls SET last_record_id = GREATEST(last_record_id, %s) WHERE hall_id = %s",
-                (record.id, hall_id))
-    return True
+def store(conn: Any, hall_id: str, record: Record) -> Any:
+    """Keep ``record`` and apply it, in the caller's transaction (and pipeline); returns the
+    cursor of the ``records`` insert, whose ``rowcount`` is 0 when the county had the record.
+
+    The projections are applied either way — they are idempotent (same record id, same values;
+    events keyed by their id), which lets the sink send all statements in one round trip."""
+    first = conn.cursor()
+    first.execute("INSERT INTO records (hall_id, key, rec_id, kind, ref, ts, payload) VALUES (%s, %s, %s, %s, %s, "
+                  "%s, %s) ON CONFLICT DO NOTHING", (hall_id, record.key, record.id, record.kind, record.ref,
+                                                     record.ts, json.dumps(record.payload, ensure_ascii=False)))
+    with conn.cursor() as cur:
+        apply(cur, hall_id, record)
+    return first
 
 
 def apply(cur: Any, hall_id: str, record: Record) -> None:

@@ -78,8 +78,10 @@ class PostgresSink:
         with self._lock:
             try:
                 conn = self._connection()
-                with conn.transaction(), conn.cursor() as cur:
-                    fresh = ingest.store(cur, self.cfg.hall_id, record)
+                with conn.pipeline():  # all statements of the record in one round trip
+                    with conn.transaction():
+                        first = ingest.store(conn, self.cfg.hall_id, record)
+                fresh = first.rowcount > 0
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
                 self._drop()
                 raise outbox.DeliveryError(f"county database: {str(exc).strip()[:300]}") from None
@@ -108,6 +110,8 @@ class PostgresSink:
         db = sqlite3.connect(self.db_path, timeout=5)
         try:
             pending, oldest = self.backlog(db)
+            last = db.execute("SELECT MAX(record) FROM outbox_delivery WHERE sink = ? AND state = 'sent'",
+                              (self.name,)).fetchone()[0] or 0
         finally:
             db.close()
         now = self.clock.now()
@@ -116,9 +120,9 @@ class PostgresSink:
             try:
                 self._connection().execute(
                     "UPDATE halls SET tz = %s, today = %s, reported_ts = %s, received_at = now(), "
-                    "lag_at_report_s = %s, pending = %s, heartbeat_s = %s WHERE hall_id = %s",
+                    "lag_at_report_s = %s, pending = %s, heartbeat_s = %s, last_record_id = %s WHERE hall_id = %s",
                     (str(self.clock.tz), now.date().isoformat(), now.timestamp(), lag, pending,
-                     self.cfg.heartbeat_s, self.cfg.hall_id))
+                     self.cfg.heartbeat_s, last, self.cfg.hall_id))
             except psycopg.Error as exc:
                 self._drop()
                 log.debug("county heartbeat failed: %s", exc)
