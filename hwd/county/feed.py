@@ -9,7 +9,8 @@ masked name the hall stores, never an ID number.
 
 Kinds: ``ticket`` (ref ``<ticket id>:<action id>``: the ticket row after the change, the action
 and its time), ``window`` (ref ``<action id>``: window, staff, action, resulting state, reason)
-and ``device`` (ref ``<device>:<n>``).
+and ``device`` (ref ``<device>:<n>``); at start, each window's and device's state as it is
+(window ref ``start:<n>:<window>``, no action id).
 """
 
 from __future__ import annotations
@@ -63,6 +64,17 @@ class Feed:
                         "reason": detail if action in ("pause", "resume") else None, "detail": detail,
                         "action_id": action_id, "at_ts": ts}, ts)
 
+    def windows_now(self) -> None:
+        """Each window's state as the hall starts (a window open without a login never logs one)."""
+        with self.store.tx():
+            n = int(self.store.meta("county_window_snapshot", "0")) + 1
+            self.store.set_meta("county_window_snapshot", str(n))
+            for row in self.store.all("SELECT * FROM windows ORDER BY id"):
+                outbox.put(self.store.db, "window", f"start:{n}:{row['id']}",
+                           {"window": row["id"], "staff": row["staff"], "action": "start", "state": row["state"],
+                            "reason": row["reason"], "detail": None, "action_id": None,
+                            "at_ts": self.clock.time()}, self.clock.time())
+
     def device_state(self, event: dict) -> None:
         """A device changed state: one record in its own transaction (the change is the driver's)."""
         device = event.get("device")
@@ -89,6 +101,7 @@ def attach(engine: Any, path: Any) -> list:
 
     feed = Feed(engine.store, engine.clock)
     engine.store.on_log = feed.on_log
+    feed.windows_now()
     engine.bus.subscribe("device.state", lambda topic, event: (feed.device_state(event),
                                                                   engine.outbox and engine.outbox.notify()))
     for dev in getattr(engine.manager, "devices", {}).values():  # the state each device has now

@@ -80,8 +80,9 @@ def apply(cur: Any, hall_id: str, record: Record) -> None:
         cur.execute(SQL["step"], (hall_id, p["step_id"], p["workorder_id"], p["step"], p.get("from_state"),
                                   p["state"], p.get("staff"), p.get("at")))
     elif record.kind == "window":
-        cur.execute(SQL["window_event"], (hall_id, p["action_id"], p["window"], p["action"], p["state"],
-                                          p.get("staff"), p.get("reason"), p["at_ts"]))
+        if p.get("action_id") is not None:  # None: the state at the hall's start, no session step
+            cur.execute(SQL["window_event"], (hall_id, p["action_id"], p["window"], p["action"], p["state"],
+                                              p.get("staff"), p.get("reason"), p["at_ts"]))
         cur.execute(SQL["window"], (hall_id, p["window"], p["state"], p.get("staff"), p.get("reason"), p["at_ts"],
                                     rid))
     elif record.kind == "device":
