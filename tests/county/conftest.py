@@ -7,6 +7,9 @@ silently. `make sysdeps` installs Debian's postgresql; `make venv` installs psyc
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
+import urllib.error
 
 import pytest
 
@@ -39,3 +42,26 @@ def pg(pg_server):
     with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     yield pg_server.dsn.replace(f"dbname={pg_server.dbname}", f"dbname={name}")
+
+
+@pytest.fixture
+def central(tmp_path, pg):
+    """A running ``hwd-central --config FILE --port P``; yields its base URL."""
+    from county_helpers import central_config, get
+    from daemon_fixture import wait_for
+    from hwd.county.localpg import free_port
+
+    port = free_port()
+    log = open(tmp_path / "central.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "central.cli", "--config", central_config(tmp_path, pg),
+                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: get(base, "/api/halls") is not None, 30, "hwd-central up",
+                 tolerate=(OSError, urllib.error.URLError))
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import urllib.request
+
 HALL = '''
 [daemon]
 rpc = "{rpc}"
@@ -139,3 +142,23 @@ class Cuttable:
                     s.close()
                 except OSError:
                     pass
+
+
+TOKEN = "county-token-0123456789"
+
+
+def central_config(tmp_path, dsn: str, extra: str = "") -> str:
+    from werkzeug.security import generate_password_hash
+
+    path = tmp_path / "central.toml"
+    path.write_text(f'[central]\ndsn = "{dsn}"\npassword_hash = "{generate_password_hash("s3cret-pw", "pbkdf2:sha256:1000")}"\n'
+                    f'api_token = "{TOKEN}"\nsecret_key_file = "{tmp_path / "secret"}"\n{extra}', encoding="utf-8")
+    return str(path)
+
+
+def get(base: str, path: str, headers: dict | None = None):
+    with urllib.request.urlopen(urllib.request.Request(base + path, headers=headers or {}), timeout=10) as resp:
+        body = resp.read()
+        return json.loads(body) if resp.headers.get("Content-Type", "").startswith("application/json") else body
+
+

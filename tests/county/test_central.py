@@ -5,52 +5,11 @@ replay after catch-up counts nothing twice."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-import urllib.error
-import urllib.request
-
-import pytest
 
 from daemon_fixture import DaemonProcess, wait_for
-from county_helpers import MONDAY, Cuttable, hall_config, scalar
-
-from hwd.county.localpg import free_port
-
-TOKEN = "county-token-0123456789"
-
-
-def central_config(tmp_path, dsn: str, extra: str = "") -> str:
-    from werkzeug.security import generate_password_hash
-
-    path = tmp_path / "central.toml"
-    path.write_text(f'[central]\ndsn = "{dsn}"\npassword_hash = "{generate_password_hash("s3cret-pw", "pbkdf2:sha256:1000")}"\n'
-                    f'api_token = "{TOKEN}"\nsecret_key_file = "{tmp_path / "secret"}"\n{extra}', encoding="utf-8")
-    return str(path)
-
-
-@pytest.fixture
-def central(tmp_path, pg):
-    """A running ``hwd-central --config FILE --port P``; yields its base URL."""
-    port = free_port()
-    log = open(tmp_path / "central.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "central.cli", "--config", central_config(tmp_path, pg),
-                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: get(base, "/api/halls") is not None, 30, "hwd-central up",
-                 tolerate=(OSError, urllib.error.URLError))
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-def get(base: str, path: str, headers: dict | None = None):
-    with urllib.request.urlopen(urllib.request.Request(base + path, headers=headers or {}), timeout=10) as resp:
-        body = resp.read()
-        return json.loads(body) if resp.headers.get("Content-Type", "").startswith("application/json") else body
+from county_helpers import MONDAY, TOKEN, Cuttable, central_config, get, hall_config, scalar
 
 
 def test_a_bad_config_lists_every_problem_and_exits_2(tmp_path):
