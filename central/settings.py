@@ -18,7 +18,7 @@ from kiosk_ui.settings import _check_hash, _check_host
 
 
 def _token(value: str) -> str | None:
-    return None if len(value) >= 16 and re.match(r"^[\x21-\x7e]+$", value) else \
+    return None if len(value) >= 16 and re.fullmatch(r"[\x21-\x7e]+", value) else \
         "an API token is at least 16 printable characters without spaces"
 
 

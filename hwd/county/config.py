@@ -10,7 +10,7 @@ from typing import Any
 
 from hwd.schema import Field, check_table
 
-HALL_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+HALL_ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 def _dsn(value: str) -> str | None:
@@ -28,7 +28,7 @@ def _dsn(value: str) -> str | None:
 CENTRAL_FIELDS = (
     Field("dsn", str, check=_dsn, doc="libpq connection string of the county database, e.g. \"host=county.example "
                                       "dbname=county user=hall_zhouzhi sslmode=verify-full sslrootcert=/etc/hwd/county-ca.pem\""),
-    Field("hall_id", str, check=lambda v: None if HALL_ID_RE.match(v) else "1-64 letters, digits, '_', '.' or '-'",
+    Field("hall_id", str, check=lambda v: None if HALL_ID_RE.fullmatch(v) else "1-64 letters, digits, '_', '.' or '-'",
           doc="this hall's id in the county database (unique per county)"),
     Field("heartbeat_s", float, 30.0, min=0.2, max=3600,
           doc="how often the hall reports its clock, day and outbox backlog to the county"),
