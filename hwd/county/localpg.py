@@ -100,9 +100,14 @@ class LocalPostgres:
         if not getattr(self, "_created", False):
             import psycopg
 
-            with psycopg.connect(self.dsn.replace(f"dbname={self.dbname}", "dbname=postgres"), autocommit=True) as c:
-                if c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.dbname,)).fetchone() is None:
-                    c.execute(f'CREATE DATABASE "{self.dbname}"')
+            try:
+                with psycopg.connect(self.dsn.replace(f"dbname={self.dbname}", "dbname=postgres"),
+                                     autocommit=True) as c:
+                    if c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.dbname,)).fetchone() is None:
+                        c.execute(f'CREATE DATABASE "{self.dbname}"')
+            except BaseException:
+                self.stop()  # never leave a server running behind a failed start
+                raise
             self._created = True
         return self
 

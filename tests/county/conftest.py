@@ -28,9 +28,11 @@ def pg_server(tmp_path_factory):
         server = LocalPostgres()  # under /tmp: the postgres user must reach it (pytest's tmp is 0700)
     except Unavailable as exc:
         pytest.skip(f"county tests need PostgreSQL: {exc}")
-    server.start()
-    yield server
-    server.destroy()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.destroy()
 
 
 @pytest.fixture
