@@ -61,6 +61,11 @@ class Record:
     attempts: int = 0
     replay: bool = False
 
+    @property
+    def origin(self) -> str:
+        """The hall database the record comes from (a sink that upserts keys rows by origin + ref)."""
+        return self.key.split(":", 1)[0]
+
 
 class Sink(Protocol):
     name: str

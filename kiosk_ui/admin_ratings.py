@@ -18,6 +18,12 @@ from kiosk_ui.hwdlink import current, message_for
 
 bp = Blueprint("admin_ratings", __name__, url_prefix="/admin/haocp")
 
+@bp.app_template_filter("iso_short")
+def iso_short(text: str) -> str:
+    """``2026-11-23T09:05:30+08:00`` → ``11-23 09:05`` (the hall's own time zone already)."""
+    return text[5:16].replace("T", " ") if isinstance(text, str) and len(text) >= 16 else (text or "")
+
+
 @bp.get("")
 @login_required
 def page():

@@ -11,7 +11,8 @@ Request headers: ``Idempotency-Key`` (also in the body), ``X-HWD-Timestamp`` and
 
 The reply decides the record's state:
 - 2xx, and a JSON body without ``"ok": false`` → sent (``"duplicate": true`` is sent too);
-- 2xx with ``"ok": false``, or 4xx other than 408/425/429 → rejected, with the body's ``error``
+- 2xx with ``"ok": false`` (or ``"success": false``), or 4xx other than 408/425/429 → rejected, with
+  the body's ``error``
   or ``message`` as the reason (final until a 补报 replay);
 - anything else (5xx, 408, 425, 429, timeouts, refused connections) → retried with backoff.
 """
@@ -93,8 +94,8 @@ class PushJson:
                 data = json.loads(raw.decode("utf-8")) if raw.strip() else {}
             except (UnicodeDecodeError, ValueError):
                 data = {}
-            if isinstance(data, dict) and data.get("ok") is False:
-                return Rejected(_reason(raw, status))
+            if isinstance(data, dict) and (data.get("ok") is False or data.get("success") in (False, "false")):
+                return Rejected(_reason(raw, status))  # epoint's receivers answer success: false
             return Sent(duplicate=bool(isinstance(data, dict) and data.get("duplicate")))
         if 400 <= status < 500 and status not in RETRY_STATUSES:
             return Rejected(_reason(raw, status))

@@ -10,7 +10,6 @@ flight, and after the restart that record arrives — once.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import time
 import pytest
 
 from conftest import ADMIN_PASSWORD, STAFF_PIN, UiServer, hall_config
+from test_ui_browser import _shot  # screenshots to tmp; to docs/screenshots with HWD_UI_SCREENSHOTS=1
 from hwd.upstream.emulator import Province, ProvincePage
 
 CHROMIUM = "/usr/bin/chromium"
@@ -110,6 +110,7 @@ def test_a_bad_rating_from_the_page_to_the_province(browser, hwd_daemon, tmp_pat
         rate.get_by_role("button", name="服务态度不好").tap()
         rate.get_by_role("button", name="办事效率低").tap()
         expect(rate.get_by_role("button", name="服务态度不好")).to_have_attribute("aria-pressed", "true")
+        _shot(rate, tmp_path, "rate-reasons")
         rate.locator("#reason-submit").tap()
         expect(rate.locator("#rate-thanks")).to_be_visible()
         [r1] = d.call("hall.ratings", {"bad": True})
@@ -157,6 +158,7 @@ def test_a_bad_rating_from_the_page_to_the_province(browser, hwd_daemon, tmp_pat
         row.locator("input[name=staff]").fill("m2")
         row.locator("button[type=submit]").click()
         expect(admin.locator(f"#wo-{wo}")).to_contain_text("已办结")
+        _shot(admin, tmp_path, "admin-haocp")
         steps = [s["step"] for s in d.call("hall.workorders", {"state": "closed"})[0]["steps"]]
         assert steps == ["open", "callback", "verify", "rectify", "close"]
 
@@ -264,3 +266,25 @@ def test_the_rating_page_opens_the_provincial_h5_page(browser, hwd_daemon):
     finally:
         ui.stop()
         province.close()
+
+
+def test_the_reason_step_sends_what_was_chosen_when_time_runs_out(browser, hall, ui_server):
+    """Nobody presses 提交: 3 s before the rating deadline the page sends the score with the
+    reasons chosen so far — the citizen's own answer, nothing added."""
+    from playwright.sync_api import expect
+
+    page = browser.new_context(viewport=PORTRAIT, has_touch=True).new_page()
+    page.clock.install()
+    page.goto(f"{ui_server.url}/rate/5")
+    expect(page.locator("#rate-idle")).to_be_visible()
+    page.wait_for_timeout(300)
+    hall.call("hall.login", {"window": "5", "staff": "s01", "pin": STAFF_PIN})
+    serve(hall)
+    expect(page.locator("#rate-ask")).to_be_visible(timeout=10000)
+    page.locator('button[data-score="1"]').tap()
+    page.get_by_role("button", name="大厅环境或设施不好").tap()
+    expect(page.locator("#reason-left")).to_contain_text("秒后自动提交")
+    page.clock.fast_forward("00:58")  # rating_timeout_s = 60
+    expect(page.locator("#rate-thanks")).to_be_visible()
+    [r] = hall.call("hall.ratings", {"bad": True})
+    assert (r["score"], r["reasons"]) == (1, ["environment"])

@@ -139,9 +139,11 @@ class ListSink:
     def __init__(self, name: str, backfill: bool, kinds=None):
         self.name, self.backfill, self.kinds = name, backfill, kinds
         self.got: list[str] = []
+        self.records: list[outbox.Record] = []
 
     def deliver(self, record):
         self.got.append(record.key)
+        self.records.append(record)
         return outbox.Sent()
 
 
@@ -158,6 +160,7 @@ def test_named_sinks_keep_their_own_cursor_and_state(tmp_path):
             wo = outbox.put(store.db, "workorder", "1", {"step": "callback"}, time.time())
         worker.notify()
         wait_until(lambda: phone.got == [wo] and county.got == old + [wo], what="new record to both sinks")
+        assert county.records[-1].origin == outbox.origin(store.db) and county.records[-1].ref == "1"
         rows = {s["sink"]: s for s in outbox.status(store.db, [county, phone])}
         assert rows["county"]["sent"] == 3 and rows["phone"]["sent"] == 1
     finally:
@@ -172,3 +175,32 @@ def test_status_counts_records_not_yet_taken_up_as_pending(tmp_path):
     [row] = outbox.status(store.db, [sink])
     assert row["pending"] == 3 and row["oldest_pending_ts"] is not None
     store.close()
+
+
+def test_a_success_false_reply_is_a_rejection(tmp_path):
+    """An epoint-style receiver says ``{"success": false, "message": ...}`` with HTTP 200."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = json.dumps({"success": False, "message": "办件不存在"}, ensure_ascii=False).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    up = Upstream(adapter="push-json", url=f"http://127.0.0.1:{server.server_port}/", secret=SECRET)
+    try:
+        rec = outbox.Record(1, "h:rating:1", "rating", "1", {"case_no": "X", "idempotency_key": "h:rating:1"}, 0)
+        assert PushJson(up).deliver(rec) == outbox.Rejected("办件不存在")
+    finally:
+        server.shutdown()
+        server.server_close()
