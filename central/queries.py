@@ -121,9 +121,9 @@ TABLE_KEYS = ("hall_id", "key", "issued", "called", "served", "no_show", "expire
 def table(conn: Any, group: str, start: dt.date, end: dt.date, hall_id: str | None = None) -> list[dict]:
     """One row per hall and ``group`` key over [start, end] (issue dates)."""
     col = GROUPS[group]
-    where = "t.issued_date BETWEEN %(start)s AND %(end)s"
-    if hall_id:
-        where += " AND t.hall_id = %(hall)s"
+    # hall_id = ANY(...) even for the whole county: one index, (hall_id, issued_date), serves both
+    halls = [hall_id] if hall_id else [h for h, _ in hall_ids(conn)]
+    where = "t.hall_id = ANY(%(halls)s) AND t.issued_date BETWEEN %(start)s AND %(end)s"
     sql = f"""
     SELECT t.hall_id, {col} AS key, COUNT(*),
            COUNT(t.first_called_ts), COUNT(*) FILTER (WHERE t.state = 'done'),
@@ -132,12 +132,13 @@ def table(conn: Any, group: str, start: dt.date, end: dt.date, hall_id: str | No
            percentile_disc(0.5) WITHIN GROUP (ORDER BY t.first_called_ts - t.issued_ts),
            percentile_disc(0.9) WITHIN GROUP (ORDER BY t.first_called_ts - t.issued_ts),
            AVG(t.finished_ts - t.started_ts) FILTER (WHERE t.state = 'done'),
-           COUNT(r.score), COUNT(*) FILTER (WHERE r.score <= 2)
-    FROM tickets t LEFT JOIN ratings r ON r.hall_id = t.hall_id AND r.ticket_id = t.ticket_id AND NOT r.excluded
+           COUNT(t.score) FILTER (WHERE NOT t.rating_excluded),
+           COUNT(*) FILTER (WHERE t.score <= 2 AND NOT t.rating_excluded)
+    FROM tickets t
     WHERE {where} AND {col} IS NOT NULL
     GROUP BY t.hall_id, {col} ORDER BY t.hall_id, {col}"""
     rows = []
-    for row in conn.execute(sql, {"start": start, "end": end, "hall": hall_id}).fetchall():
+    for row in conn.execute(sql, {"start": start, "end": end, "halls": halls}).fetchall():
         item = dict(zip(TABLE_KEYS, list(row) + [None]))
         for k in ("mean_wait_s", "p50_wait_s", "p90_wait_s", "mean_service_s"):
             item[k] = round(float(item[k]), 1) if item[k] is not None else None

@@ -74,6 +74,9 @@ def apply(cur: Any, hall_id: str, record: Record) -> None:
                                     p.get("staff"), p.get("service"), p.get("channel"), p.get("rated_at"),
                                     (p.get("rated_at") or "")[:10] or None, json.dumps(p.get("labels") or []),
                                     bool(p.get("excluded")), rid))
+        if p.get("ticket_id") is not None:
+            cur.execute("UPDATE tickets SET score = %s, rating_excluded = %s WHERE hall_id = %s AND ticket_id = %s",
+                        (p["score"], bool(p.get("excluded")), hall_id, p["ticket_id"]))
     elif record.kind == "workorder":
         cur.execute(SQL["workorder"], (hall_id, p["workorder_id"], p.get("rating_id"), p["state"], p.get("verdict"),
                                        p.get("due"), rid))

@@ -11,7 +11,8 @@ an error, not a guess.
 
 Tables: ``halls`` (one row per hall: its own report of clock, day and outbox backlog), ``records``
 (every delivered outbox record, primary key hall + idempotency key: the de-duplication), and
-projections kept current from them — ``tickets`` (latest state and times), ``ticket_events``
+projections kept current from them — ``tickets`` (latest state and times, and the score of its
+rating so the tables need no join), ``ticket_events``
 (every state change), ``ratings``, ``workorders`` + ``workorder_steps``, ``window_events`` +
 ``windows``, ``device_events`` + ``devices``. A projection row is only overwritten by a record
 with a higher outbox id, so a replayed old record never turns a state back.
@@ -37,9 +38,11 @@ MIGRATIONS = [
         called_ts double precision, started_ts double precision, finished_ts double precision,
         recalls integer NOT NULL DEFAULT 0, requeues integer NOT NULL DEFAULT 0,
         transfers integer NOT NULL DEFAULT 0, rating_state text, rec_id bigint NOT NULL,
+        score integer, rating_excluded boolean NOT NULL DEFAULT false,
         PRIMARY KEY (hall_id, ticket_id));
-    CREATE INDEX tickets_hall_date ON tickets (hall_id, issued_date);
-    CREATE INDEX tickets_date_window ON tickets (issued_date, hall_id, window_id);
+    -- covering: the supervision tables read only the index (no heap pages of other halls' days)
+    CREATE INDEX tickets_hall_date ON tickets (hall_id, issued_date) INCLUDE (window_id, staff, service, state,
+        issued_ts, first_called_ts, started_ts, finished_ts, score, rating_excluded);
     CREATE INDEX tickets_open ON tickets (hall_id, issued_date) WHERE state IN ('waiting', 'called', 'serving');
     CREATE TABLE ticket_events (
         hall_id text NOT NULL, action_id bigint NOT NULL, ticket_id bigint NOT NULL, action text NOT NULL,
