@@ -4,7 +4,8 @@
 the hall itself last reported (its clock, hwd.county.sink), so a hall on a test clock or a
 different time zone is counted on its own day; the counts follow the hall's ``hall.stats``
 (issued by issue time; ``waiting_now`` = issued today and not finished: waiting, called or
-serving, as hall.stats' ``waiting``; p90 nearest-rank).
+serving, as hall.stats' ``waiting``; p90 nearest-rank; ratings of today's tickets, not excluded).
+Everything about today's tickets comes from one covering index (hwd.county.schema).
 
 ``table()``: the supervision tables (日/周/月/季) per hall, window, staff or matter over a day,
 an ISO week, a month or a quarter.
@@ -32,7 +33,9 @@ t AS (
            COUNT(*) FILTER (WHERE t.state = 'done') AS served,
            COUNT(*) FILTER (WHERE t.state = 'no_show') AS no_show,
            percentile_disc(0.5) WITHIN GROUP (ORDER BY t.first_called_ts - t.issued_ts) AS p50,
-           percentile_disc(0.9) WITHIN GROUP (ORDER BY t.first_called_ts - t.issued_ts) AS p90
+           percentile_disc(0.9) WITHIN GROUP (ORDER BY t.first_called_ts - t.issued_ts) AS p90,
+           COUNT(t.score) FILTER (WHERE NOT t.rating_excluded) AS rated,
+           COUNT(*) FILTER (WHERE t.score <= 2 AND NOT t.rating_excluded) AS bad
     FROM tickets t JOIN h ON h.hall_id = t.hall_id AND t.issued_date = h.today
     GROUP BY t.hall_id),
 busy AS (
@@ -51,19 +54,15 @@ d AS (
     FROM devices GROUP BY hall_id),
 o AS (
     SELECT wo.hall_id, COUNT(*) AS open, COUNT(*) FILTER (WHERE wo.due < h.today) AS overdue
-    FROM workorders wo JOIN h ON h.hall_id = wo.hall_id WHERE wo.state <> 'closed' GROUP BY wo.hall_id),
-r AS (
-    SELECT r.hall_id, COUNT(*) AS rated, COUNT(*) FILTER (WHERE r.score <= 2) AS bad
-    FROM ratings r JOIN h ON h.hall_id = r.hall_id AND r.rated_date = h.today WHERE NOT r.excluded
-    GROUP BY r.hall_id)
+    FROM workorders wo JOIN h ON h.hall_id = wo.hall_id WHERE wo.state <> 'closed' GROUP BY wo.hall_id)
 SELECT h.hall_id, h.name, h.today, COALESCE(t.issued, 0), COALESCE(t.waiting, 0), COALESCE(t.queue, 0),
        COALESCE(t.served, 0), COALESCE(t.no_show, 0), t.p50, t.p90,
        COALESCE(w.open, 0), COALESCE(w.idle, 0), COALESCE(w.paused, 0), COALESCE(w.closed, 0),
        COALESCE(d.faulted, 0), COALESCE(d.devices, 0), COALESCE(o.open, 0), COALESCE(o.overdue, 0),
-       COALESCE(r.rated, 0), COALESCE(r.bad, 0), h.pending, h.lag_at_report_s, h.report_age_s, h.heartbeat_s,
+       COALESCE(t.rated, 0), COALESCE(t.bad, 0), h.pending, h.lag_at_report_s, h.report_age_s, h.heartbeat_s,
        h.last_record_id
 FROM h LEFT JOIN t USING (hall_id) LEFT JOIN w USING (hall_id) LEFT JOIN d USING (hall_id)
-       LEFT JOIN o USING (hall_id) LEFT JOIN r USING (hall_id)
+       LEFT JOIN o USING (hall_id)
 ORDER BY h.hall_id
 """
 
