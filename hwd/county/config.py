@@ -33,6 +33,9 @@ CENTRAL_FIELDS = (
     Field("heartbeat_s", float, 30.0, min=0.2, max=3600,
           doc="how often the hall reports its clock, day and outbox backlog to the county"),
     Field("connect_timeout_s", int, 5, min=1, max=120, doc="libpq connect_timeout when the dsn has none"),
+    Field("retry_s", float, 5.0, min=0.05, max=3600, doc="first retry after the county could not be reached; doubles"),
+    Field("retry_max_s", float, 60.0, min=0.05, max=86400,
+          doc="cap of the retry delay: how long a hall may wait after the link is back"),
 )
 
 
@@ -42,6 +45,8 @@ class Central:
     hall_id: str
     heartbeat_s: float = 30.0
     connect_timeout_s: int = 5
+    retry_s: float = 5.0
+    retry_max_s: float = 60.0
 
 
 def load_central(raw: Any, path: tuple, problems: Any) -> Central | None:

@@ -47,6 +47,7 @@ class PostgresSink:
         except ImportError:
             raise HwdError("[hall.central] needs psycopg 3: pip install 'hwd[central]'") from None
         self.cfg, self.db_path, self.clock, self.hall_name, self.name = cfg, str(db_path), clock, hall_name, name
+        self.retry_s, self.retry_max_s = cfg.retry_s, cfg.retry_max_s  # the outbox worker's backoff for this sink
         self._conn = None
         self._lock = threading.Lock()  # one connection, used by the worker and the heartbeat
         self._stop = threading.Event()

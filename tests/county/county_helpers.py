@@ -17,10 +17,9 @@ test_clock = true
 name = "{name}"
 [hall.hours]
 always_open = true
-[hall.upstream]
+[hall.central]
 retry_s = 0.1
 retry_max_s = 0.5
-[hall.central]
 dsn = "{dsn}"
 hall_id = "{hall_id}"
 heartbeat_s = 0.3
