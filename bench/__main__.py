@@ -10,13 +10,14 @@ import traceback
 
 from bench.common import ROOT, Result, commit, machine
 
-MODULES = ["bench.core", "bench.hall", "bench.display", "bench.estimate", "bench.haocp"]
+MODULES = ["bench.core", "bench.hall", "bench.display", "bench.estimate", "bench.haocp", "bench.county"]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench")
     parser.add_argument("--only", help="run only benchmarks whose name contains this")
     parser.add_argument("--no-write", action="store_true", help="do not rewrite docs/benchmarks.md")
+    # with --only, the figures not run this time are kept from docs/benchmarks.md as they were
     args = parser.parse_args(argv)
     results: list[Result] = []
     print(f"machine: {machine()}\ncommit: {commit()}\n", flush=True)
@@ -35,13 +36,40 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as exc:
                 traceback.print_exc()
                 result = Result(bench.__name__, "", f"failed: {exc}", False, "")
-            results.append(result)
-            print(f"  {result.figure}: {result.value} (target {result.target})", flush=True)
-            for key, value in result.details.items():
-                print(f"    {key}: {value}", flush=True)
+            for result in (result if isinstance(result, list) else [result]):  # a bench may give several figures
+                results.append(result)
+                print(f"  {result.figure}: {result.value} (target {result.target})", flush=True)
+                for key, value in result.details.items():
+                    print(f"    {key}: {value}", flush=True)
     if not args.no_write:
-        write(results)
+        write(merge_kept(results) if args.only else results)
     return 0 if all(r.ok is not False for r in results) else 1
+
+
+def merge_kept(results: list[Result]) -> list[Result]:
+    """The figures of this run plus those docs/benchmarks.md already has from earlier runs."""
+    path = ROOT / "docs" / "benchmarks.md"
+    if not path.exists():
+        return results
+    text = path.read_text(encoding="utf-8")
+    fresh = {r.figure for r in results}
+    kept: list[Result] = []
+    for line in text.split("## Method")[0].splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        if len(cells) != 4 or cells[0] in ("figure", "---") or cells[0] in fresh:
+            continue
+        figure, target, value, met = cells
+        method, details, inside = "", {}, False
+        for m in text.split("## Method", 1)[-1].splitlines():
+            if m.startswith("- **"):
+                inside = m.startswith(f"- **{figure}**: ")
+                if inside:
+                    method = m[len(f"- **{figure}**: "):]
+            elif inside and m.startswith("  - ") and ": " in m:
+                key, _, value_ = m[4:].partition(": ")
+                details[key] = value_
+        kept.append(Result(figure, target, value, {"yes": True, "no": False}.get(met), method, details=details))
+    return kept + results
 
 
 def write(results: list[Result]) -> None:

@@ -52,6 +52,7 @@ def table(fields: Iterable[Field]) -> list[str]:
 
 
 def render() -> str:
+    from hwd.county import config as county_config
     from hwd.hall import config as hall, rating_config
     from kiosk_ui import settings as ui
 
@@ -79,7 +80,8 @@ def render() -> str:
                           ("[hall.appointments]", hall.APPOINTMENT_FIELDS),
                           ("[hall.ratings]", rating_config.RATINGS_FIELDS),
                           ("[[hall.ratings.reason]]", rating_config.REASON_FIELDS),
-                          ("[hall.upstream]", rating_config.UPSTREAM_FIELDS)):
+                          ("[hall.upstream]", rating_config.UPSTREAM_FIELDS),
+                          ("[hall.central]", county_config.CENTRAL_FIELDS)):
         out += [f"### `{title}`", "", *table(fields)]
     out += ["## `[ui]`", "", "Read by `hwd-ui` (the pages); see `docs/ui.md`.", "", *table(ui.UI_FIELDS),
             "## Driver options", "", "Each driver's page in `docs/drivers/` explains them with examples.", ""]

@@ -272,7 +272,8 @@ class Worker:
             try:
                 outcome = sink.deliver(record)
             except DeliveryError as exc:
-                delay = backoff(attempts + 1, self.retry_s, self.retry_max_s)
+                delay = backoff(attempts + 1, getattr(sink, "retry_s", None) or self.retry_s,  # a sink may have its own
+                                getattr(sink, "retry_max_s", None) or self.retry_max_s)
                 self._note(db, sink.name, rid, "error", attempts + 1, time.time() + delay, str(exc)[:500])
                 self._hold[sink.name] = time.monotonic() + delay
                 log.warning("outbox %s: record %d (%s) not delivered, try %d in %.1fs: %s", sink.name, rid, kind,

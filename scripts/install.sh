@@ -161,6 +161,7 @@ $BINDIR/$cmd"
 done
 put "$SRC/systemd/hwd-kiosk-browser" "$PREFIX/bin/hwd-kiosk-browser" 0755
 [ -f "$SRC/docs/deploy.md" ] && put "$SRC/docs/deploy.md" "$PREFIX/share/doc/deploy.md" 0644
+[ -f "$SRC/docs/central.md" ] && put "$SRC/docs/central.md" "$PREFIX/share/doc/central.md" 0644
 put "$SRC/config/hwd.example.toml" "$PREFIX/share/examples/hwd.example.toml" 0644
 [ -f "$SRC/config/demo.toml" ] && put "$SRC/config/demo.toml" "$PREFIX/share/examples/demo.toml" 0644
 
@@ -172,7 +173,7 @@ put_once "$SRC/systemd/hwd-ui.env" $SYSCONFDIR/hwd/hwd-ui.env 0640
 put_once "$SRC/systemd/kiosk.env" $SYSCONFDIR/hwd/kiosk.env 0644
 
 # --- units, rules, snippets ----------------------------------------------------------------------
-for unit in hwd.service hwd-ui.service hwd-kiosk.service hwd-kiosk-x11.service; do
+for unit in hwd.service hwd-ui.service hwd-kiosk.service hwd-kiosk-x11.service hwd-central.service; do
     put "$SRC/systemd/$unit" "$UNITDIR/$unit" 0644
 done
 put "$SRC/systemd/60-hwd.rules" "$UDEVDIR/60-hwd.rules" 0644

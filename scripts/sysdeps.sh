@@ -1,5 +1,5 @@
 #!/bin/sh
-# Installs the optional system packages (espeak-ng, CJK fonts incl. rare characters, chromium, sox, socat) when they
+# Installs the optional system packages (espeak-ng, CJK fonts incl. rare characters, chromium, sox, socat, postgresql) when they
 # are missing and this machine can (root with apt-get); otherwise says which are missing and
 # what will be skipped. Never fails the build: tests that need a missing tool skip with a reason.
 want=""
@@ -9,6 +9,8 @@ command -v sox >/dev/null 2>&1 || want="$want sox"
 command -v aplay >/dev/null 2>&1 || want="$want alsa-utils"
 command -v socat >/dev/null 2>&1 || want="$want socat"
 command -v systemd-analyze >/dev/null 2>&1 || want="$want systemd"
+# the county tests start their own server from these binaries (hwd.county.localpg)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want="$want postgresql"
 fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk\|noto serif cjk" || want="$want fonts-wqy-microhei"
 # 生僻字 outside the BMP on tickets (CJK Ext A/B, drawn as raster): HanaMin covers them
 fc-list ":charset=20000" 2>/dev/null | grep -q . || want="$want fonts-hanazono"

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from hwd.config import ID_RE, LoadContext, device_ref
+from hwd.county.config import Central, load_central
 from hwd.hall import rating_config
 from hwd.hall.rating_config import RatingRules, Upstream, load_ratings, load_upstream
 from hwd.schema import Field, check_table
@@ -119,6 +120,7 @@ HALL_FIELDS = (
     Field("appointments", dict, {}),
     Field("ratings", dict, {}, doc="差评 reasons and work-order deadlines, see [hall.ratings]"),
     Field("upstream", dict, {}, doc="the provincial 好差评 link, see [hall.upstream]"),
+    Field("central", dict, None, doc="stream this hall's records to the county database, see [hall.central]"),
 )
 SERVICE_FIELDS = (
     Field("id", str, check=_id), Field("name", str), Field("prefix", str),
@@ -293,6 +295,7 @@ class HallConfig:
     def no_show_text(self) -> str:
         """The no-show rule citizens read: ``[hall.no_show] notice``, else said from the rule."""
         return self.no_show_notice or no_show_rule(self.requeue_after)
+    central: Central | None = None
 
 
 def _tables(items: list, fields: tuple, path: tuple, ctx: LoadContext, what: str) -> list[tuple[tuple, dict]]:
@@ -322,6 +325,7 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
                      recent_calls=v["recent_calls"], region_code=v["region_code"])
     cfg.ratings = load_ratings(v["ratings"], base + ("ratings",), ctx.problems)
     cfg.upstream = load_upstream(v["upstream"], base + ("upstream",), ctx.problems)
+    cfg.central = load_central(v["central"], base + ("central",), ctx.problems)
     for i, dev in enumerate(v["displays"]):
         if device_ref(ctx, base + ("displays", i), dev, "display"):
             cfg.displays.append(dev)

@@ -25,6 +25,7 @@ from hwd import clock as clocks, errors, outbox, upstream
 from hwd.errors import HwdError
 from hwd import statedir
 from hwd.audit import AUDIT
+from hwd.county import feed as county_feed
 from hwd.lockout import Lockout
 from hwd.hall import api, desk as desks, hallkeys, views
 from hwd.hall.appointments import Appointments
@@ -95,10 +96,10 @@ class HallEngine:
             raise StartupError(f"cannot use the hall keys in {keys_dir}: {exc}") from None
         self.appointments = Appointments(self.core, appointment_key)
         try:
-            sinks = upstream.sinks(self.cfg)
+            sinks = upstream.sinks(self.cfg) + county_feed.attach(self, path)
         except HwdError as exc:  # e.g. the signing library is not installed
             from hwd.daemon import StartupError
-            raise StartupError(f"[hall.upstream]: {exc}") from None
+            raise StartupError(f"[hall.upstream] / [hall.central]: {exc}") from None
         self.outbox = outbox.Worker(path, sinks, self.cfg.upstream.retry_s, self.cfg.upstream.retry_max_s)
         self.outbox.start()
         clocks.register(self.methods, self.clock)

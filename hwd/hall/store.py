@@ -14,7 +14,7 @@ import logging
 import secrets
 import sqlite3
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 log = logging.getLogger("hwd.hall.store")
 
@@ -142,6 +142,7 @@ class Store:
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.execute("PRAGMA busy_timeout = 5000")
         self._depth = 0
+        self.on_log: Callable[..., None] | None = None
         self.migrate()
         self.db_id = self._database_id()
 
@@ -284,8 +285,10 @@ class Store:
 
     def log(self, ts: float, action: str, ticket: int | None = None, window: str | None = None,
             staff: str | None = None, detail: str | None = None) -> None:
-        self.db.execute("INSERT INTO actions (ts, ticket, window, staff, action, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                        (ts, ticket, window, staff, action, detail))
+        aid = self.db.execute("INSERT INTO actions (ts, ticket, window, staff, action, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                              (ts, ticket, window, staff, action, detail)).lastrowid
+        if self.on_log is not None:  # e.g. the county feed (hwd.county.feed): same transaction
+            self.on_log(aid, ts, action, ticket, window, staff, detail)
 
     # -- windows -----------------------------------------------------------------------------
     def window(self, window_id: str) -> dict | None:

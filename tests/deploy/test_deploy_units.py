@@ -261,3 +261,15 @@ def test_kiosk_browser_waits_for_the_pages(tmp_path):
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "curl.log").read_text().count("x") == 3
     assert (tmp_path / "out").read_text().strip() == "started"
+
+
+@needs_analyze
+def test_hwd_central_service_exposure():
+    assert exposure("hwd-central.service") <= 3.0
+
+
+def test_hwd_central_service_runs_unprivileged_from_a_credential():
+    assert values("hwd-central.service", "ExecStart") == \
+        [f"{PREFIX}/venv/bin/hwd-central --config ${{CREDENTIALS_DIRECTORY}}/central.toml"]
+    assert values("hwd-central.service", "LoadCredential") == ["central.toml:/etc/hwd/central.toml"]
+    assert values("hwd-central.service", "DynamicUser") == ["yes"]

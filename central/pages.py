@@ -1,0 +1,96 @@
+"""The supervisors' pages: all halls on one page (``/``) and the supervision tables (``/table``,
+日/周/月/季 per hall, window, staff or matter, ``?format=csv`` for the CSV). Charts are inline SVG
+drawn here (kiosk_ui.svg); nothing is loaded from outside, the county's intranet may be offline."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import zoneinfo
+
+from flask import Blueprint, abort, make_response, render_template, request
+
+from central import queries
+from central.app import db, settings
+from central.auth import login_required
+from kiosk_ui.svg import bar_chart
+
+bp = Blueprint("pages", __name__)
+GROUP_NAMES = {"hall": "大厅", "window": "窗口", "staff": "工作人员", "matter": "事项"}
+PERIOD_NAMES = {"day": "日", "week": "周", "month": "月", "quarter": "季"}
+COLUMNS = (("issued", "取号"), ("called", "叫号"), ("served", "办结"), ("no_show", "过号"), ("expired", "作废"),
+           ("mean_wait_s", "平均等候(秒)"), ("p50_wait_s", "等候P50(秒)"), ("p90_wait_s", "等候P90(秒)"),
+           ("mean_service_s", "平均办理(秒)"), ("rated", "评价"), ("bad", "差评"), ("rating_rate", "评价率"))
+
+
+def table_args() -> tuple[str, str, dt.date, dt.date, str | None]:
+    group = request.args.get("group", "window")
+    period = request.args.get("period", "day")
+    if group not in queries.GROUPS or period not in queries.PERIODS:
+        abort(400)
+    hall = request.args.get("hall") or None
+    if hall is not None and len(hall) > 64:
+        abort(400)
+    text = request.args.get("date")
+    if text:
+        try:
+            day = dt.date.fromisoformat(text[:10])
+        except ValueError:
+            abort(400)
+    else:
+        day = _latest_day(hall)
+    start, end = queries.period_bounds(period, day)
+    return group, period, start, end, hall
+
+
+def _latest_day(hall: str | None) -> dt.date:
+    """The day the hall (or the latest of all halls) reports as today; else the county's today."""
+    with db() as conn:
+        row = conn.execute("SELECT MAX(today) FROM halls" + (" WHERE hall_id = %s" if hall else ""),
+                           (hall,) if hall else ()).fetchone()
+    return row[0] if row and row[0] else dt.datetime.now(zoneinfo.ZoneInfo(settings().timezone)).date()
+
+
+@bp.get("/")
+@login_required
+def index():
+    with db() as conn:
+        halls = queries.halls(conn, settings().timezone)
+    chart = bar_chart([(h["name"] or h["hall_id"], h["queue_now"]) for h in halls], title="当前排队人数",
+                      unit="人") if halls else ""
+    totals = {k: sum(h[k] or 0 for h in halls) for k in ("issued_today", "waiting_now", "queue_now",
+                                                          "windows_open", "windows_idle", "windows_paused",
+                                                          "devices_faulted", "bad_open", "bad_overdue")}
+    return render_template("halls.html", halls=halls, chart=chart, totals=totals)
+
+
+@bp.get("/table")
+@login_required
+def table():
+    group, period, start, end, hall = table_args()
+    with db() as conn:
+        rows = queries.table(conn, group, start, end, hall)
+        halls = queries.hall_ids(conn)
+    if request.args.get("format") == "csv":
+        return _csv(rows, group, period, start, hall)
+    names = dict(halls)
+    label = (lambda r: r[group] if group == "hall" else f"{names.get(r['hall_id'], r['hall_id'])} {r[group]}")
+    chart = bar_chart([(label(r), r["issued"]) for r in rows[:30]], title="取号量", unit="") if rows else ""
+    return render_template("table.html", rows=rows, group=group, period=period, start=start, end=end, hall=hall,
+                           halls=halls, names=names, columns=COLUMNS, groups=GROUP_NAMES, periods=PERIOD_NAMES,
+                           chart=chart, date=request.args.get("date", start.isoformat()))
+
+
+def _csv(rows: list[dict], group: str, period: str, start: dt.date, hall: str | None):
+    buf = io.StringIO()
+    keys = ["hall_id", group] + [k for k, _ in COLUMNS] if group != "hall" else ["hall_id"] + [k for k, _ in COLUMNS]
+    writer = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: "" if r.get(k) is None else r.get(k) for k in keys})
+    resp = make_response(buf.getvalue())
+    resp.headers["Content-Type"] = "text/csv; charset=utf-8"
+    name = f"{hall or 'county'}-{group}-{period}-{start.isoformat()}.csv"
+    resp.headers["Content-Disposition"] = f"attachment; filename={name}"
+    return resp

@@ -1,0 +1,151 @@
+"""The county's questions as SQL over the tables hwd.county.schema defines.
+
+``halls()``: one row per hall for the all-halls page and ``GET /api/halls`` — "today" is the day
+the hall itself last reported (its clock, hwd.county.sink), so a hall on a test clock or a
+different time zone is counted on its own day; the counts follow the hall's ``hall.stats``
+(issued by issue time; ``waiting_now`` = issued today and not finished: waiting, called or
+serving, as hall.stats' ``waiting``; p90 nearest-rank; ratings of today's tickets, not excluded).
+Everything about today's tickets comes from one covering index (hwd.county.schema).
+
+``table()``: the supervision tables (日/周/月/季) per hall, window, staff or matter over a day,
+an ISO week, a month or a quarter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+GROUPS = {"hall": "t.hall_id", "window": "t.window_id", "staff": "t.staff", "matter": "t.service"}
+PERIODS = ("day", "week", "month", "quarter")
+FAULT_STATES = ("offline", "fault")
+
+HALLS_SQL = """
+WITH h AS (
+    SELECT hall_id, name, COALESCE(today, (now() AT TIME ZONE %(tz)s)::date) AS today, pending, received_at,
+           lag_at_report_s, heartbeat_s, last_record_id,
+           EXTRACT(EPOCH FROM now() - received_at) AS report_age_s
+    FROM halls),
+t AS (
+    SELECT t.hall_id, COUNT(*) AS issued,
+           COUNT(*) FILTER (WHERE t.state IN ('waiting', 'called', 'serving')) AS waiting,
+           COUNT(*) FILTER (WHERE t.state = 'waiting') AS queue,
+           COUNT(*) FILTER (WHERE t.state = 'done') AS served,
+           COUNT(*) FILTER (WHERE t.state = 'no_show') AS no_show,
+           percentile_disc(0.5) WITHIN GROUP (ORDER BY t.first_called_ts - t.issued_ts) AS p50,
+           percentile_disc(0.9) WITHIN GROUP (ORDER BY t.first_called_ts - t.issued_ts) AS p90,
+           COUNT(t.score) FILTER (WHERE NOT t.rating_excluded) AS rated,
+           COUNT(*) FILTER (WHERE t.score <= 2 AND NOT t.rating_excluded) AS bad
+    FROM tickets t JOIN h ON h.hall_id = t.hall_id AND t.issued_date = h.today
+    GROUP BY t.hall_id),
+busy AS (
+    SELECT t.hall_id, t.window_id FROM tickets t JOIN h ON h.hall_id = t.hall_id AND t.issued_date = h.today
+    WHERE t.state IN ('called', 'serving') AND t.window_id IS NOT NULL GROUP BY 1, 2),
+w AS (
+    SELECT w.hall_id,
+           COUNT(*) FILTER (WHERE w.state = 'open') AS open,
+           COUNT(*) FILTER (WHERE w.state = 'open' AND b.window_id IS NULL) AS idle,
+           COUNT(*) FILTER (WHERE w.state = 'paused') AS paused,
+           COUNT(*) FILTER (WHERE w.state = 'closed') AS closed
+    FROM windows w LEFT JOIN busy b ON b.hall_id = w.hall_id AND b.window_id = w.window_id
+    GROUP BY w.hall_id),
+d AS (
+    SELECT hall_id, COUNT(*) FILTER (WHERE state IN ('offline', 'fault')) AS faulted, COUNT(*) AS devices
+    FROM devices GROUP BY hall_id),
+o AS (
+    SELECT wo.hall_id, COUNT(*) AS open, COUNT(*) FILTER (WHERE wo.due < h.today) AS overdue
+    FROM workorders wo JOIN h ON h.hall_id = wo.hall_id WHERE wo.state <> 'closed' GROUP BY wo.hall_id)
+SELECT h.hall_id, h.name, h.today, COALESCE(t.issued, 0), COALESCE(t.waiting, 0), COALESCE(t.queue, 0),
+       COALESCE(t.served, 0), COALESCE(t.no_show, 0), t.p50, t.p90,
+       COALESCE(w.open, 0), COALESCE(w.idle, 0), COALESCE(w.paused, 0), COALESCE(w.closed, 0),
+       COALESCE(d.faulted, 0), COALESCE(d.devices, 0), COALESCE(o.open, 0), COALESCE(o.overdue, 0),
+       COALESCE(t.rated, 0), COALESCE(t.bad, 0), h.pending, h.lag_at_report_s, h.report_age_s, h.heartbeat_s,
+       h.last_record_id
+FROM h LEFT JOIN t USING (hall_id) LEFT JOIN w USING (hall_id) LEFT JOIN d USING (hall_id)
+       LEFT JOIN o USING (hall_id)
+ORDER BY h.hall_id
+"""
+
+HALL_KEYS = ("hall_id", "name", "today", "issued_today", "waiting_now", "queue_now", "served_today",
+             "no_show_today", "wait_p50_s", "wait_p90_s", "windows_open", "windows_idle", "windows_paused",
+             "windows_closed", "devices_faulted", "devices", "bad_open", "bad_overdue", "rated_today",
+             "bad_today", "outbox_pending", "_lag", "_age", "_hb", "last_record_id")
+
+
+def outbox_lag_s(lag_at_report: float | None, report_age_s: float | None, heartbeat_s: float | None) -> float | None:
+    """How far the hall's records are behind: the backlog age it last reported, plus the time
+    since that report once the report is overdue (the link is down, or the hall is off)."""
+    if report_age_s is None:
+        return None
+    grace = 2 * (heartbeat_s or 30.0)
+    late = float(report_age_s) - grace if float(report_age_s) > grace else 0.0
+    return round(float(lag_at_report or 0.0) + late, 1)
+
+
+def halls(conn: Any, tz: str) -> list[dict]:
+    out = []
+    for row in conn.execute(HALLS_SQL, {"tz": tz}).fetchall():
+        item = dict(zip(HALL_KEYS, row))
+        item["today"] = item["today"].isoformat() if item["today"] else None
+        for k in ("wait_p50_s", "wait_p90_s"):
+            item[k] = round(float(item[k]), 1) if item[k] is not None else None
+        lag, age, hb = item.pop("_lag"), item.pop("_age"), item.pop("_hb")
+        item["outbox_lag_s"] = outbox_lag_s(lag, age, hb)
+        item["last_report_age_s"] = round(float(age), 1) if age is not None else None
+        item["online"] = age is not None and float(age) <= 3 * (hb or 30.0)
+        out.append(item)
+    return out
+
+
+def period_bounds(period: str, day: dt.date) -> tuple[dt.date, dt.date]:
+    """[first, last] day of the day / ISO week / month / quarter holding ``day``."""
+    if period == "day":
+        return day, day
+    if period == "week":
+        start = day - dt.timedelta(days=day.weekday())
+        return start, start + dt.timedelta(days=6)
+    if period == "month":
+        start = day.replace(day=1)
+    else:
+        start = day.replace(month=3 * ((day.month - 1) // 3) + 1, day=1)
+    months = 1 if period == "month" else 3
+    y, m = divmod(start.month - 1 + months, 12)
+    return start, dt.date(start.year + y, m + 1, 1) - dt.timedelta(days=1)
+
+
+TABLE_KEYS = ("hall_id", "key", "issued", "called", "served", "no_show", "expired", "mean_wait_s", "p50_wait_s",
+              "p90_wait_s", "mean_service_s", "rated", "bad", "rating_rate")
+
+
+def table(conn: Any, group: str, start: dt.date, end: dt.date, hall_id: str | None = None) -> list[dict]:
+    """One row per hall and ``group`` key over [start, end] (issue dates)."""
+    col = GROUPS[group]
+    # hall_id = ANY(...) even for the whole county: one index, (hall_id, issued_date), serves both
+    halls = [hall_id] if hall_id else [h for h, _ in hall_ids(conn)]
+    where = "t.hall_id = ANY(%(halls)s) AND t.issued_date BETWEEN %(start)s AND %(end)s"
+    sql = f"""
+    SELECT t.hall_id, {col} AS key, COUNT(*),
+           COUNT(t.first_called_ts), COUNT(*) FILTER (WHERE t.state = 'done'),
+           COUNT(*) FILTER (WHERE t.state = 'no_show'), COUNT(*) FILTER (WHERE t.state = 'expired'),
+           AVG(t.first_called_ts - t.issued_ts),
+           percentile_disc(0.5) WITHIN GROUP (ORDER BY t.first_called_ts - t.issued_ts),
+           percentile_disc(0.9) WITHIN GROUP (ORDER BY t.first_called_ts - t.issued_ts),
+           AVG(t.finished_ts - t.started_ts) FILTER (WHERE t.state = 'done'),
+           COUNT(t.score) FILTER (WHERE NOT t.rating_excluded),
+           COUNT(*) FILTER (WHERE t.score <= 2 AND NOT t.rating_excluded)
+    FROM tickets t
+    WHERE {where} AND {col} IS NOT NULL
+    GROUP BY t.hall_id, {col} ORDER BY t.hall_id, {col}"""
+    rows = []
+    for row in conn.execute(sql, {"start": start, "end": end, "halls": halls}).fetchall():
+        item = dict(zip(TABLE_KEYS, list(row) + [None]))
+        for k in ("mean_wait_s", "p50_wait_s", "p90_wait_s", "mean_service_s"):
+            item[k] = round(float(item[k]), 1) if item[k] is not None else None
+        item["rating_rate"] = round(item["rated"] / item["served"], 3) if item["served"] else None
+        item[group] = item.pop("key")
+        rows.append(item)
+    return rows
+
+
+def hall_ids(conn: Any) -> list[tuple[str, str]]:
+    return [(r[0], r[1] or r[0]) for r in conn.execute("SELECT hall_id, name FROM halls ORDER BY hall_id")]

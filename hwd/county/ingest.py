@@ -1,0 +1,96 @@
+"""One outbox record into the county database: stored once in ``records`` (hall + idempotency
+key), then applied to the projection it belongs to — all in the caller's transaction.
+
+A record already stored is a duplicate (a retry after a lost reply, a 补报 replay): the ``records``
+row stays one, and applying it again changes nothing — events are keyed by their hall-side id,
+and projections keep the record id (``rec_id``) that last wrote them and take only the same or a
+newer one — so nothing counts twice and records arriving late never roll a state back.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hwd.outbox import Record
+
+TICKET_COLS = ("day", "issued_date", "service", "origin_service", "number", "priority", "state", "window_id",
+               "staff", "holder", "issued_ts", "first_called_ts", "called_ts", "started_ts", "finished_ts",
+               "recalls", "requeues", "transfers", "rating_state")
+
+
+def _upsert(table: str, keys: tuple[str, ...], cols: tuple[str, ...], newer: bool = True) -> str:
+    allcols = keys + cols
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols)
+    guard = f" WHERE {table}.rec_id <= EXCLUDED.rec_id" if newer else ""
+    return (f"INSERT INTO {table} ({', '.join(allcols)}) VALUES ({', '.join('%s' for _ in allcols)}) "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}{guard}")
+
+
+SQL = {
+    "ticket": _upsert("tickets", ("hall_id", "ticket_id"), TICKET_COLS + ("rec_id",)),
+    "ticket_event": "INSERT INTO ticket_events (hall_id, action_id, ticket_id, action, state, window_id, staff, ts) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+    "rating": _upsert("ratings", ("hall_id", "rating_id"), ("ticket_id", "score", "window_id", "staff", "service",
+                                                           "channel", "rated_at", "rated_date", "labels", "excluded",
+                                                           "rec_id")),
+    "workorder": _upsert("workorders", ("hall_id", "workorder_id"), ("rating_id", "state", "verdict", "due",
+                                                                    "rec_id")),
+    "step": "INSERT INTO workorder_steps (hall_id, step_id, workorder_id, step, from_state, to_state, staff, at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+    "window_event": "INSERT INTO window_events (hall_id, action_id, window_id, action, state, staff, reason, ts) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+    "window": _upsert("windows", ("hall_id", "window_id"), ("state", "staff", "reason", "since", "rec_id")),
+    "device_event": "INSERT INTO device_events (hall_id, rec_id, device, kind, state, previous, detail, ts) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+    "device": _upsert("devices", ("hall_id", "device"), ("kind", "state", "detail", "since", "rec_id")),
+}
+
+
+def store(conn: Any, hall_id: str, record: Record) -> Any:
+    """Keep ``record`` and apply it, in the caller's transaction (and pipeline); returns the
+    cursor of the ``records`` insert, whose ``rowcount`` is 0 when the county had the record.
+
+    The projections are applied either way — they are idempotent (same record id, same values;
+    events keyed by their id), which lets the sink send all statements in one round trip."""
+    first = conn.cursor()
+    first.execute("INSERT INTO records (hall_id, key, rec_id, kind, ref, ts, payload) VALUES (%s, %s, %s, %s, %s, "
+                  "%s, %s) ON CONFLICT DO NOTHING", (hall_id, record.key, record.id, record.kind, record.ref,
+                                                     record.ts, json.dumps(record.payload, ensure_ascii=False)))
+    with conn.cursor() as cur:
+        apply(cur, hall_id, record)
+    return first
+
+
+def apply(cur: Any, hall_id: str, record: Record) -> None:
+    p, rid = record.payload, record.id
+    if record.kind == "ticket":
+        t = p["ticket"]
+        cur.execute(SQL["ticket"], (hall_id, t["id"], *(t.get(c) for c in TICKET_COLS), rid))
+        cur.execute(SQL["ticket_event"], (hall_id, p["action_id"], t["id"], p["action"], t.get("state"),
+                                          p.get("window"), p.get("staff"), p["at_ts"]))
+    elif record.kind in ("rating", "exclusion", "case") and p.get("rating_id") is not None:
+        cur.execute(SQL["rating"], (hall_id, p["rating_id"], p.get("ticket_id"), p["score"], p.get("window"),
+                                    p.get("staff"), p.get("service"), p.get("channel"), p.get("rated_at"),
+                                    (p.get("rated_at") or "")[:10] or None, json.dumps(p.get("labels") or []),
+                                    bool(p.get("excluded")), rid))
+        if p.get("ticket_id") is not None:
+            cur.execute("UPDATE tickets SET score = %s, rating_excluded = %s WHERE hall_id = %s AND ticket_id = %s",
+                        (p["score"], bool(p.get("excluded")), hall_id, p["ticket_id"]))
+    elif record.kind == "workorder":
+        cur.execute(SQL["workorder"], (hall_id, p["workorder_id"], p.get("rating_id"), p["state"], p.get("verdict"),
+                                       p.get("due"), rid))
+        cur.execute(SQL["step"], (hall_id, p["step_id"], p["workorder_id"], p["step"], p.get("from_state"),
+                                  p["state"], p.get("staff"), p.get("at")))
+    elif record.kind == "window":
+        if p.get("action_id") is not None:  # None: the state at the hall's start, no session step
+            cur.execute(SQL["window_event"], (hall_id, p["action_id"], p["window"], p["action"], p["state"],
+                                              p.get("staff"), p.get("reason"), p["at_ts"]))
+        cur.execute(SQL["window"], (hall_id, p["window"], p["state"], p.get("staff"), p.get("reason"), p["at_ts"],
+                                    rid))
+    elif record.kind == "device":
+        cur.execute(SQL["device_event"], (hall_id, rid, p["device"], p.get("device_kind"), p["state"],
+                                          p.get("previous"), p.get("detail"), record.ts))
+        cur.execute(SQL["device"], (hall_id, p["device"], p.get("device_kind"), p["state"], p.get("detail"),
+                                    record.ts, rid))
+    # other kinds ("unrated", future ones) are kept in ``records`` only

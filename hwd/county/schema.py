@@ -1,0 +1,108 @@
+"""The county database's schema, versioned as plain SQL: ``MIGRATIONS[n]`` brings version n to
+n + 1, recorded in ``schema_version``. Run by ``hwd-central`` at start and by each hall's sink
+when it connects (a no-op read when the schema is current), under an advisory lock so sixty halls
+reconnecting at once migrate it once.
+
+Why plain SQL and not Alembic: the hall store already versions its SQLite schema the same way
+(hwd.hall.store), the schema is a handful of tables written only by this code, and Alembic would
+bring SQLAlchemy, a second way to describe tables and an ``alembic.ini`` to install on every
+hall PC for nothing the sink needs. Migrations only add; a newer schema than this code knows is
+an error, not a guess.
+
+Tables: ``halls`` (one row per hall: its own report of clock, day and outbox backlog), ``records``
+(every delivered outbox record, primary key hall + idempotency key: the de-duplication), and
+projections kept current from them — ``tickets`` (latest state and times, and the score of its
+rating so the tables need no join), ``ticket_events``
+(every state change), ``ratings``, ``workorders`` + ``workorder_steps``, ``window_events`` +
+``windows``, ``device_events`` + ``devices``. A projection row is only overwritten by a record
+with a higher outbox id, so a replayed old record never turns a state back.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS = [
+    """
+    CREATE TABLE halls (
+        hall_id text PRIMARY KEY, name text, tz text, today date, reported_ts double precision,
+        received_at timestamptz, lag_at_report_s double precision NOT NULL DEFAULT 0,
+        pending integer NOT NULL DEFAULT 0, heartbeat_s real, last_record_id bigint NOT NULL DEFAULT 0,
+        first_seen timestamptz NOT NULL DEFAULT now());
+    CREATE TABLE records (
+        hall_id text NOT NULL, key text NOT NULL, rec_id bigint NOT NULL, kind text NOT NULL, ref text NOT NULL,
+        ts double precision NOT NULL, payload jsonb NOT NULL, received_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (hall_id, key));
+    CREATE TABLE tickets (
+        hall_id text NOT NULL, ticket_id bigint NOT NULL, day date, issued_date date NOT NULL, service text,
+        origin_service text, number text, priority text, state text NOT NULL, window_id text, staff text,
+        holder text, issued_ts double precision NOT NULL, first_called_ts double precision,
+        called_ts double precision, started_ts double precision, finished_ts double precision,
+        recalls integer NOT NULL DEFAULT 0, requeues integer NOT NULL DEFAULT 0,
+        transfers integer NOT NULL DEFAULT 0, rating_state text, rec_id bigint NOT NULL,
+        score integer, rating_excluded boolean NOT NULL DEFAULT false,
+        PRIMARY KEY (hall_id, ticket_id));
+    -- covering: the supervision tables read only the index (no heap pages of other halls' days)
+    CREATE INDEX tickets_hall_date ON tickets (hall_id, issued_date) INCLUDE (window_id, staff, service, state,
+        issued_ts, first_called_ts, started_ts, finished_ts, score, rating_excluded);
+    CREATE INDEX tickets_open ON tickets (hall_id, issued_date) WHERE state IN ('waiting', 'called', 'serving');
+    CREATE TABLE ticket_events (
+        hall_id text NOT NULL, action_id bigint NOT NULL, ticket_id bigint NOT NULL, action text NOT NULL,
+        state text, window_id text, staff text, ts double precision NOT NULL, PRIMARY KEY (hall_id, action_id));
+    CREATE TABLE ratings (
+        hall_id text NOT NULL, rating_id bigint NOT NULL, ticket_id bigint, score integer NOT NULL,
+        window_id text, staff text, service text, channel text, rated_at timestamptz, rated_date date,
+        labels jsonb, excluded boolean NOT NULL DEFAULT false, rec_id bigint NOT NULL,
+        PRIMARY KEY (hall_id, rating_id));
+    CREATE INDEX ratings_hall_date ON ratings (hall_id, rated_date);
+    CREATE TABLE workorders (
+        hall_id text NOT NULL, workorder_id bigint NOT NULL, rating_id bigint, state text NOT NULL,
+        verdict text, due date, rec_id bigint NOT NULL, PRIMARY KEY (hall_id, workorder_id));
+    CREATE INDEX workorders_open ON workorders (hall_id) WHERE state <> 'closed';
+    CREATE TABLE workorder_steps (
+        hall_id text NOT NULL, step_id bigint NOT NULL, workorder_id bigint NOT NULL, step text NOT NULL,
+        from_state text, to_state text, staff text, at timestamptz, PRIMARY KEY (hall_id, step_id));
+    CREATE TABLE window_events (
+        hall_id text NOT NULL, action_id bigint NOT NULL, window_id text NOT NULL, action text NOT NULL,
+        state text NOT NULL, staff text, reason text, ts double precision NOT NULL,
+        PRIMARY KEY (hall_id, action_id));
+    CREATE TABLE windows (
+        hall_id text NOT NULL, window_id text NOT NULL, state text NOT NULL, staff text, reason text,
+        since double precision, rec_id bigint NOT NULL, PRIMARY KEY (hall_id, window_id));
+    CREATE TABLE device_events (
+        hall_id text NOT NULL, rec_id bigint NOT NULL, device text NOT NULL, kind text, state text NOT NULL,
+        previous text, detail text, ts double precision NOT NULL, PRIMARY KEY (hall_id, rec_id));
+    CREATE TABLE devices (
+        hall_id text NOT NULL, device text NOT NULL, kind text, state text NOT NULL, detail text,
+        since double precision, rec_id bigint NOT NULL, PRIMARY KEY (hall_id, device));
+    """,
+]
+
+LOCK_ID = 0x68776463  # "hwdc": one advisory lock for migrations
+
+
+class SchemaError(Exception):
+    """The county database has a newer schema than this hwd knows."""
+
+
+def version(conn) -> int:
+    row = conn.execute("SELECT to_regclass('schema_version')").fetchone()
+    if row[0] is None:
+        return 0
+    return conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0]
+
+
+def migrate(conn) -> int:
+    """Bring the database to the newest schema; returns the version. ``conn`` is a psycopg
+    connection in autocommit or idle state; each step is one transaction."""
+    if version(conn) == len(MIGRATIONS):
+        return len(MIGRATIONS)
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_ID,))
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY, "
+                     "applied_at timestamptz NOT NULL DEFAULT now())")
+        current = version(conn)
+        if current > len(MIGRATIONS):
+            raise SchemaError(f"the county database has schema {current}; this hwd knows {len(MIGRATIONS)}: upgrade hwd")
+        for n in range(current, len(MIGRATIONS)):
+            conn.execute(MIGRATIONS[n])
+            conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (n + 1,))
+    return len(MIGRATIONS)

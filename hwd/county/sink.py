@@ -1,0 +1,139 @@
+"""The outbox sink ``central``: every record of the hall's outbox (from record 1) into the county's
+PostgreSQL, one transaction per record, with psycopg 3.
+
+Delivery is idempotent — ``records`` has the primary key (hall_id, idempotency key), so a retry
+after a lost reply or a 补报 replay is answered ``Sent(duplicate=True)`` and applied nowhere
+(hwd.county.ingest). The outbox worker hands records over in id order and holds the sink after a
+failure, so a hall that was offline for a week catches up in order.
+
+Besides records, the sink reports the hall itself (``halls`` row): its clock and business day,
+and how far its outbox is behind (oldest undelivered record, count), every ``heartbeat_s`` from
+its own thread — that is what the county's ``outbox_lag_s`` is made of.
+When the database cannot be reached, nothing is lost: records wait in the hall's SQLite.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from hwd import outbox
+from hwd.county import ingest, schema
+from hwd.errors import HwdError
+
+log = logging.getLogger("hwd.county.sink")
+
+
+def connect(dsn: str, connect_timeout_s: int = 5, **kwargs: Any):
+    """A psycopg connection (autocommit: each delivery opens its own transaction)."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    extra = {} if "connect_timeout" in conninfo_to_dict(dsn) else {"connect_timeout": connect_timeout_s}
+    return psycopg.connect(dsn, autocommit=True, application_name="hwd", **extra, **kwargs)
+
+
+class PostgresSink:
+    kinds = None  # every kind: tickets, windows, devices, ratings, work orders …
+    backfill = True
+
+    def __init__(self, cfg: Any, db_path: Path | str, clock: Any, hall_name: str, name: str = "central"):
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise HwdError("[hall.central] needs psycopg 3: pip install 'hwd[central]'") from None
+        self.cfg, self.db_path, self.clock, self.hall_name, self.name = cfg, str(db_path), clock, hall_name, name
+        self.retry_s, self.retry_max_s = cfg.retry_s, cfg.retry_max_s  # the outbox worker's backoff for this sink
+        self._conn = None
+        self._lock = threading.Lock()  # one connection, used by the worker and the heartbeat
+        self._stop = threading.Event()
+        self._hb = threading.Thread(target=self._heartbeat_loop, name="hwd-county-heartbeat", daemon=True)
+        self._hb.start()
+
+    # -- the connection ----------------------------------------------------------------------
+    def _connection(self):
+        if self._conn is None or self._conn.closed:
+            self._conn = connect(self.cfg.dsn, self.cfg.connect_timeout_s)
+            schema.migrate(self._conn)
+            self._conn.execute("INSERT INTO halls (hall_id, name) VALUES (%s, %s) ON CONFLICT (hall_id) DO UPDATE "
+                               "SET name = EXCLUDED.name", (self.cfg.hall_id, self.hall_name))
+            log.info("county database connected (hall %s)", self.cfg.hall_id)
+        return self._conn
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:
+                pass
+        self._conn = None
+
+    # -- the Sink protocol -------------------------------------------------------------------
+    def deliver(self, record: outbox.Record) -> outbox.Sent | outbox.Rejected:
+        import psycopg
+
+        with self._lock:
+            try:
+                conn = self._connection()
+                with conn.pipeline():  # all statements of the record in one round trip
+                    with conn.transaction():
+                        first = ingest.store(conn, self.cfg.hall_id, record)
+                fresh = first.rowcount > 0
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                self._drop()
+                raise outbox.DeliveryError(f"county database: {str(exc).strip()[:300]}") from None
+            except psycopg.errors.DataError as exc:  # a record the schema cannot hold: say so, go on
+                return outbox.Rejected(f"county database refused the record: {str(exc).strip()[:300]}")
+            except psycopg.Error as exc:
+                self._drop()
+                raise outbox.DeliveryError(f"county database error: {str(exc).strip()[:300]}") from None
+        return outbox.Sent(duplicate=not fresh)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._hb.join(2.0)
+        with self._lock:
+            self._drop()
+
+    # -- the hall's own report ----------------------------------------------------------------
+    def backlog(self, db: sqlite3.Connection) -> tuple[int, float | None]:
+        [row] = outbox.status(db, [self])
+        return row["pending"] + row["error"], row["oldest_pending_ts"]
+
+    def report(self) -> None:
+        """Tell the county this hall's clock, business day and outbox backlog."""
+        import psycopg
+
+        db = sqlite3.connect(self.db_path, timeout=5)
+        try:
+            pending, oldest = self.backlog(db)
+            last = db.execute("SELECT MAX(record) FROM outbox_delivery WHERE sink = ? AND state = 'sent'",
+                              (self.name,)).fetchone()[0] or 0
+        finally:
+            db.close()
+        now = self.clock.now()
+        lag = max(0.0, now.timestamp() - oldest) if oldest is not None else 0.0
+        with self._lock:
+            try:
+                self._connection().execute(
+                    "UPDATE halls SET tz = %s, today = %s, reported_ts = %s, received_at = now(), "
+                    "lag_at_report_s = %s, pending = %s, heartbeat_s = %s, last_record_id = %s WHERE hall_id = %s",
+                    (str(self.clock.tz), now.date().isoformat(), now.timestamp(), lag, pending,
+                     self.cfg.heartbeat_s, last, self.cfg.hall_id))
+            except psycopg.Error as exc:
+                self._drop()
+                log.debug("county heartbeat failed: %s", exc)
+
+    def _heartbeat_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.report()
+            except sqlite3.Error:
+                log.exception("county heartbeat: cannot read the outbox")
+            except Exception:
+                log.exception("county heartbeat failed")
+            self._stop.wait(self.cfg.heartbeat_s)

@@ -1,0 +1,163 @@
+"""A hall config with ``[hall.central]`` and small helpers to read the county database."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+HALL = '''
+[daemon]
+rpc = "{rpc}"
+events = "{events}"
+state_dir = "{state}"
+heartbeat_s = 0.5
+test_clock = true
+
+[hall]
+name = "{name}"
+[hall.hours]
+always_open = true
+[hall.central]
+retry_s = 0.1
+retry_max_s = 0.5
+dsn = "{dsn}"
+hall_id = "{hall_id}"
+heartbeat_s = 0.3
+connect_timeout_s = 2
+[[hall.service]]
+id = "bdc"
+name = "不动产登记"
+prefix = "B"
+[[hall.service]]
+id = "sb"
+name = "社会保障"
+prefix = "A"
+[[hall.window]]
+id = "1"
+name = "综合受理 1号窗口"
+services = ["bdc", "sb"]
+[[hall.window]]
+id = "2"
+name = "社保 2号窗口"
+services = ["sb"]
+[[hall.staff]]
+id = "s01"
+name = "王小明"
+[[hall.staff]]
+id = "s02"
+name = "李芳"
+'''
+
+MONDAY = "2026-11-23T09:00:00"  # a Monday: the halls open; never today's date
+
+
+def hall_config(d, dsn: str, hall_id: str, name: str = "测试政务服务中心") -> str:
+    """Config text for a DaemonProcess ``d`` (made with start=False) feeding ``dsn``."""
+    return HALL.format(rpc=d.rpc, events=d.events_ep, state=d.state_dir, name=name, dsn=dsn, hall_id=hall_id)
+
+
+def query(dsn: str, sql: str, args: tuple = ()) -> list[tuple]:
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+def scalar(dsn: str, sql: str, args: tuple = ()):
+    return query(dsn, sql, args)[0][0]
+
+
+class Cuttable:
+    """A TCP forwarder to PostgreSQL that a test can cut (the hall's link goes down: connections
+    reset, new ones refused) and restore — the WAN between a town hall and the county."""
+
+    def __init__(self, target_port: int):
+        import socket
+        import threading
+
+        self.target = ("127.0.0.1", target_port)
+        self.port = None
+        self._socket, self._threading = socket, threading
+        self._conns: list = []
+        self._lock = threading.Lock()
+        self._listener = None
+        self.restore()
+
+    def restore(self) -> None:
+        s = self._socket.socket()
+        s.setsockopt(self._socket.SOL_SOCKET, self._socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", self.port or 0))
+        self.port = s.getsockname()[1]
+        s.listen(64)
+        self._listener = s
+        self._threading.Thread(target=self._accept, args=(s,), daemon=True).start()
+
+    def cut(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            try:
+                listener.shutdown(self._socket.SHUT_RDWR)  # wakes the accept() blocked in its thread
+            except OSError:
+                pass
+            listener.close()
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for c in conns:
+            try:
+                c.shutdown(self._socket.SHUT_RDWR)
+            except OSError:
+                pass
+            c.close()
+
+    def _accept(self, listener) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            if self._listener is not listener:  # cut meanwhile
+                client.close()
+                return
+            try:
+                upstream = self._socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                self._threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+
+TOKEN = "county-token-0123456789"
+
+
+def central_config(tmp_path, dsn: str, extra: str = "") -> str:
+    from werkzeug.security import generate_password_hash
+
+    path = tmp_path / "central.toml"
+    path.write_text(f'[central]\ndsn = "{dsn}"\npassword_hash = "{generate_password_hash("s3cret-pw", "pbkdf2:sha256:1000")}"\n'
+                    f'api_token = "{TOKEN}"\nsecret_key_file = "{tmp_path / "secret"}"\n{extra}', encoding="utf-8")
+    return str(path)
+
+
+def get(base: str, path: str, headers: dict | None = None):
+    with urllib.request.urlopen(urllib.request.Request(base + path, headers=headers or {}), timeout=10) as resp:
+        body = resp.read()
+        return json.loads(body) if resp.headers.get("Content-Type", "").startswith("application/json") else body
+
+
