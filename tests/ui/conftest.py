@@ -30,6 +30,10 @@ def _fast_hash(secret: str) -> str:
     return generate_password_hash(secret, method="pbkdf2:sha256:1000")
 
 
+# the test hall's clock runs from a fixed Monday morning, never today's date (make test-dates)
+CLOCK_START = "2026-11-23T09:00:00"
+
+
 def hall_config(ui_extra: str = "", devices: bool = True) -> str:
     """Config text (without [daemon]) of the test hall."""
     dev = '''
@@ -126,7 +130,7 @@ demo = true
 @pytest.fixture
 def hall(hwd_daemon):
     """A running hwd with the test hall."""
-    return hwd_daemon(hall_config())
+    return hwd_daemon(hall_config(), clock_start=CLOCK_START)
 
 
 @pytest.fixture
