@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
 import logging
 import re
 import secrets
@@ -150,6 +151,7 @@ class PhoneServer:
         app.router.add_get("/t/{token}/state", self.state)
         app.router.add_get("/t/{token}/events", self.events)
         app.router.add_post("/t/{token}/rate", self.rate)
+        app.router.add_route("*", "/{tail:.*}", self.elsewhere)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, keepalive_timeout=15)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, backlog=4096, reuse_address=True)
@@ -189,7 +191,7 @@ class PhoneServer:
         self.misses.miss(request.remote or "")
         self.refused["unknown token"] += 1
         if request.path.endswith(("/state", "/rate")):
-            return web.json_response({"error": phone_words.INVALID}, status=404, headers=self._headers())
+            return _json({"error": phone_words.INVALID}, status=404, headers=self._headers())
         html = self._page.render(title=phone_words.INVALID, token=None, initial=None, nonce=None,
                                  invalid=phone_words.INVALID, invalid_detail=phone_words.INVALID_DETAIL)
         return web.Response(status=404, text=html, content_type="text/html", charset="utf-8", headers=self._headers())
@@ -231,6 +233,10 @@ class PhoneServer:
         html = self._page.render(title=phone_words.TITLE, hall=self.hub.hall or self.title, token=token,
                                  initial=entry.body.decode().replace("</", "<\\/"), etag=entry.etag, nonce=nonce)
         return web.Response(text=html, content_type="text/html", charset="utf-8", headers=self._headers(nonce))
+
+    async def elsewhere(self, request):
+        """Any other path is a miss like an unknown token (a scan of the port learns nothing)."""
+        return self._not_found(request)
 
     async def state(self, request):
         from aiohttp import web
@@ -312,16 +318,18 @@ class PhoneServer:
             return self._not_found(request)
         headers = self._headers()
         if request.content_type != "application/json":  # a cross-site form cannot send this type
-            return web.json_response({"error": "请求格式不正确"}, status=415, headers=headers)
+            return _json({"error": "请求格式不正确"}, status=415, headers=headers)
         try:
             body = await request.json()
-        except (ValueError, web.HTTPRequestEntityTooLarge):
-            return web.json_response({"error": "请求格式不正确"}, status=400, headers=headers)
+        except web.HTTPRequestEntityTooLarge:
+            return _json({"error": "请求过大"}, status=413, headers=headers)
+        except ValueError:
+            return _json({"error": "请求格式不正确"}, status=400, headers=headers)
         score, reasons = (body.get("score"), body.get("reasons")) if isinstance(body, dict) else (None, None)
         if (not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5
                 or (reasons is not None and (not isinstance(reasons, list) or len(reasons) > 20
                                              or not all(isinstance(r, str) and len(r) <= 64 for r in reasons)))):
-            return web.json_response({"error": "请选择评价"}, status=400, headers=headers)
+            return _json({"error": "请选择评价"}, status=400, headers=headers)
         params: dict[str, Any] = {"score": score}
         if reasons:
             params["reasons"] = reasons
@@ -329,9 +337,16 @@ class PhoneServer:
         try:
             result = await loop.run_in_executor(None, self.rate_call, token, params)
         except RateRefused as exc:
-            return web.json_response({"error": exc.message, "code": exc.code}, status=exc.status, headers=headers)
+            return _json({"error": exc.message, "code": exc.code}, status=exc.status, headers=headers)
         self.hub.poke()
-        return web.json_response({"ok": True, "level": result.get("level")}, headers=headers)
+        return _json({"ok": True, "level": result.get("level")}, headers=headers)
+
+
+def _json(obj: Any, status: int = 200, headers: dict | None = None):
+    from aiohttp import web
+
+    return web.json_response(obj, status=status, headers=headers,
+                             dumps=lambda o: json.dumps(o, ensure_ascii=False, separators=(",", ":")))
 
 
 class RateRefused(Exception):
