@@ -62,6 +62,7 @@ def test_from_the_kiosk_to_the_phone_call_and_rating(browser, phone_hall, tmp_pa
         kiosk.locator('button.svc[data-service="bdc"]').tap()
         expect(kiosk.locator("#screen-ticket")).to_be_visible()
         number = kiosk.locator("#t-number").inner_text().strip()
+        expect(kiosk.locator("#t-qr-hint")).to_contain_text("用手机扫码")
         ticket = hall.call("hall.ticket", {"ticket": number})
         token = hall.call("hall.ticket_token", {"ticket": ticket["id"]})
         url = token["url"]
