@@ -64,7 +64,7 @@ def test_a_phone_rates_once_and_the_keypad_cannot_rate_again(tmp_path):
         await h.call("hall.call_next", {"window": "5"})
         await h.call("hall.finish", {"window": "5"})
         rating = await h.call("hall.rate", {"token": token, "score": 2})
-        assert rating["channel"] == "phone" and rating["bad"]
+        assert rating["channel"] == "phone" and rating["channel_name"] == "二维码" and rating["bad"]
         await refused(h, "hall.rate", {"window": "5", "score": 5}, errors.ALREADY_RATED)
         await refused(h, "hall.rate", {"token": token, "score": 4}, errors.ALREADY_RATED)
         assert (await h.call("hall.phone_view", {"token": token}))["rating"] == "rated"
