@@ -43,12 +43,12 @@ def test_the_board_is_each_tickets_own_view_by_token(tmp_path):
 
         await h.call("hall.call_next", {"window": "5"})      # the elderly ticket
         await h.call("hall.recall", {"window": "5"})
-        called = await h.call("hall.phone_view", {"token": tokens[3]})
+        called = (await h.call("hall.phone_view", {"token": tokens[3]}))["ticket"]
         assert (called["state"], called["window"], called["window_name"], called["recalls"]) == \
             ("called", "5", "不动产登记 5号窗口", 1)
-        assert (await h.call("hall.phone_view", {"token": tokens[0]}))["ahead"] == 0
+        assert (await h.call("hall.phone_view", {"token": tokens[0]}))["ticket"]["ahead"] == 0
         await h.call("hall.finish", {"window": "5"})
-        done = await h.call("hall.phone_view", {"token": tokens[3]})
+        done = (await h.call("hall.phone_view", {"token": tokens[3]}))["ticket"]
         assert (done["state"], done["rating"]) == ("done", "pending") and done["rating_deadline"]
         await refused(h, "hall.phone_view", {"token": tokens[3][:-1] + ("A" if tokens[3][-1] != "A" else "B")},
                       errors.BAD_RATING_TOKEN)
@@ -67,7 +67,7 @@ def test_a_phone_rates_once_and_the_keypad_cannot_rate_again(tmp_path):
         assert rating["channel"] == "phone" and rating["channel_name"] == "二维码" and rating["bad"]
         await refused(h, "hall.rate", {"window": "5", "score": 5}, errors.ALREADY_RATED)
         await refused(h, "hall.rate", {"token": token, "score": 4}, errors.ALREADY_RATED)
-        assert (await h.call("hall.phone_view", {"token": token}))["rating"] == "rated"
+        assert (await h.call("hall.phone_view", {"token": token}))["ticket"]["rating"] == "rated"
     run(tmp_path, body)
 
 
@@ -75,7 +75,8 @@ def test_a_token_expires_with_its_business_day(tmp_path):
     async def body(h):
         t = await h.call("hall.issue_ticket", {"service": "bdc"})
         token = await token_of(h, t)
-        assert (await h.call("hall.phone_view", {"token": token}))["state"] == "waiting"
+        view = await h.call("hall.phone_view", {"token": token})
+        assert view["ticket"]["state"] == "waiting" and view["service_windows"]["bdc"] == ["不动产登记 5号窗口"]
         await h.call("clock.advance", {"seconds": 86400})
         await refused(h, "hall.phone_view", {"token": token}, errors.BAD_RATING_TOKEN)
         assert token not in (await h.call("hall.phone_board"))["tickets"]
