@@ -109,3 +109,24 @@ def test_one_pass_order_agrees_with_ahead(classes, streak, fairness):
     order = selection.order(prio, normal, s, fairness)
     assert sorted(order) == ids
     assert {t: order.index(t) for t in ids} == {t: selection.ahead(prio, normal, t, s, fairness) for t in ids}
+
+
+def test_transfer_requeue_and_no_show_reach_the_phone_view(tmp_path):
+    hall = HALL + "[hall.no_show]\nrequeue_after = 1\n"
+
+    async def body(h):
+        t = await h.call("hall.issue_ticket", {"service": "bdc"})
+        token = await token_of(h, t)
+        await h.call("hall.call_next", {"window": "5"})
+        await h.call("hall.transfer", {"window": "5", "service": "sb"})
+        moved = (await h.call("hall.phone_view", {"token": token}))["ticket"]
+        assert (moved["state"], moved["service"], moved["from_service_name"], moved["window"]) == \
+            ("waiting", "sb", "不动产登记", None)
+        await h.call("hall.call_next", {"window": "6"})
+        await h.call("hall.no_show", {"window": "6"})        # first no-show: requeued
+        again = (await h.call("hall.phone_view", {"token": token}))["ticket"]
+        assert again["state"] == "waiting" and again["requeued"] and again["ahead"] == 0
+        await h.call("hall.call_next", {"window": "6"})
+        await h.call("hall.no_show", {"window": "6"})
+        assert (await h.call("hall.phone_view", {"token": token}))["ticket"]["state"] == "no_show"
+    run(tmp_path, body, hall)
