@@ -28,6 +28,7 @@ from hwd.audit import AUDIT
 from hwd.county import feed as county_feed
 from hwd.lockout import Lockout
 from hwd.hall import api, desk as desks, hallkeys, views
+from hwd.hall.alerts import TidalAlerts
 from hwd.hall.appointments import Appointments
 from hwd.hall.rating_channels import RatingChannels
 from hwd.hall.core import HallCore
@@ -67,6 +68,7 @@ class HallEngine:
         self.outputs = Outputs(methods.call)
         self.store: Store | None = None
         self.core: HallCore | None = None
+        self.alerts: TidalAlerts | None = None
         self.appointments: Appointments | None = None
         self.outbox: outbox.Worker | None = None
         self.channels: RatingChannels | None = None
@@ -87,6 +89,7 @@ class HallEngine:
             raise StartupError(f"cannot open the hall database {path}: {exc}") from None
         statedir.restrict(Path(path))
         self.core = HallCore(self.cfg, self.store, self.clock)
+        self.alerts = TidalAlerts(self.cfg, self.store, self.clock, self.bus.publish)
         keys_dir = self.cfg.keys_dir or Path(self.config.daemon.state_dir) / "keys"
         try:
             self.channels = RatingChannels(self.core, hallkeys.load(keys_dir, "ticket-token"))
@@ -152,6 +155,7 @@ class HallEngine:
             core.pending.clear()
             raise
         self._flush()
+        self.alerts.check()  # the queue may have grown or shrunk (tidal-window alerts)
         return result
 
     def _flush(self) -> None:
@@ -169,7 +173,8 @@ class HallEngine:
                     self.outputs.keypad_prompt(keypad)
 
     def tick(self) -> None:
-        """Day rollover and rating timeouts; runs every second and whenever the clock jumps."""
+        """Day rollover, rating timeouts and tidal-window alerts; runs every second and whenever the
+        clock jumps."""
         if self.core is None:
             return
         try:
@@ -180,6 +185,7 @@ class HallEngine:
             log.exception("hall timer failed")
             return
         self._flush()
+        self.alerts.check()  # waits grow with time alone
 
     async def _tick_loop(self) -> None:
         while True:
