@@ -9,8 +9,9 @@ For every service the monitor measures the longest current wait (the oldest wait
 the hall's clock) and the queue length. An alert is *raised* when either reaches its threshold
 and *cleared* only when every measure is below ``clear_percent`` of its threshold, so a queue
 moving around the threshold does not flap. ``hall.alert`` is published when an alert is raised,
-when what it says changes materially (the windows it names, or which measure is over), and when
-it clears. Waits grow without any event, so the engine runs ``check`` on every operation and on
+when what it says changes materially (the windows it names, a further measure over, or a measure
+reaching another multiple of its threshold: 60 minutes of a 30-minute threshold), and when it
+clears. Waits grow without any event, so the engine runs ``check`` on every operation and on
 its timer (each second, and at every jump of the test clock).
 
 The alert names the windows that can serve the service: open and idle ones configured for it,
@@ -60,6 +61,11 @@ class Limits:
         if self.queue > 0 and queue >= self.queue:
             out.append("queue")
         return out
+
+    def level(self, wait_s: float, queue: int) -> int:
+        """How many times over its threshold the worse measure is (1 at the threshold, 2 at double)."""
+        return max(int(wait_s // self.wait_s) if self.wait_s > 0 else 0,
+                   queue // self.queue if self.queue > 0 else 0)
 
     def below(self, wait_s: float, queue: int) -> bool:
         """Every measure below ``clear_percent`` of its threshold: a raised alert clears."""
@@ -161,14 +167,17 @@ class TidalAlerts:
                 continue
             # the measures that have passed their threshold since the alert was raised: one
             # falling back into the hysteresis band is no news, one newly passing is
+            # and the highest multiple of a threshold reached (a wait twice the threshold is news)
             triggers = set(self.alerts[sid]["triggers"]) if was else set()
             triggers.update(limits.over(wait_s, queue))
+            level = max(self.alerts[sid]["level"] if was else 1, limits.level(wait_s, queue))
             alert = self._alert(sid, limits, now_raised, wait_s, queue, [t for t in MEASURES if t in triggers],
                                 windows_for(self.cfg, sid, windows, waiting) if now_raised else [])
+            alert["level"] = level
             if now_raised:
                 alert["since"] = self.alerts[sid]["since"] if was else alert["at"]
                 self.alerts[sid] = alert
-                said = (tuple(alert["triggers"]), tuple((w["id"], w["why"]) for w in alert["windows"]))
+                said = (tuple(alert["triggers"]), level, tuple((w["id"], w["why"]) for w in alert["windows"]))
                 if said != self._said.get(sid):
                     alert["update"] = was
                     self._said[sid] = said

@@ -110,10 +110,16 @@ def test_a_long_wait_raises_on_time_alone_naming_the_windows_and_clears_when_ser
         [current] = await h.call("hall.alerts")
         assert current["text"] == raised["text"] and current["since"] == "2026-11-23T09:30:00+08:00"
 
+        assert raised["level"] == 1
         await advance(h, 5)                                       # only the wait grew: no news ...
         assert len(alerts(h)) == 1
         [current] = await h.call("hall.alerts")                   # ... but hall.alerts is current
         assert current["wait_min"] == 35 and current["text"].startswith("社保 最长等候 35 分钟（2 人）")
+        await advance(h, 25)                                      # 60 minutes: twice the threshold
+        doubled = alerts(h)[-1]
+        assert (doubled["update"], doubled["level"], doubled["wait_min"]) == (True, 2, 60)
+        await advance(h, 29)
+        assert len(alerts(h)) == 2
 
         await h.call("hall.resume", {"window": "2"})              # 2号 is idle now: a material change
         update = alerts(h)[-1]
@@ -121,14 +127,31 @@ def test_a_long_wait_raises_on_time_alone_naming_the_windows_and_clears_when_ser
         assert [(w["id"], w["why"]) for w in update["windows"]] == [
             ("2", "idle"), ("3", "idle"), ("6", "closed"), ("4", "other_idle")]
 
-        await h.call("hall.call_next", {"window": "3"})           # A002 called: A003 waited 15 min
+        await h.call("hall.call_next", {"window": "3"})           # A002 called: A003 waited 69 min
+        assert alerts(h)[-1]["state"] == "raised" and len(await h.call("hall.alerts")) == 1
+        await h.call("hall.call_next", {"window": "2"})           # A003 called: nobody waits
         cleared = alerts(h)[-1]
         assert cleared["state"] == "cleared" and cleared["service"] == "sb"
-        assert (cleared["wait_min"], cleared["queue"]) == (15, 1)
-        assert cleared["text"] == "社保 排队已缓解：最长等候 15 分钟（1 人）" and cleared["windows"] == []
+        assert (cleared["wait_min"], cleared["queue"]) == (0, 0)
+        assert cleared["text"] == "社保 排队已缓解：最长等候 0 分钟（0 人）" and cleared["windows"] == []
         assert cleared["since"] == "2026-11-23T09:30:00+08:00"
         assert await h.call("hall.alerts") == []
-        assert len(alerts(h)) == 3
+    run(tmp_path, body, HALL.replace('prefix = "C"\n', 'prefix = "C"\ntidal_wait_min = 0\n'))
+
+
+def test_a_wait_alert_clears_only_below_80_percent(tmp_path):
+    async def body(h):
+        for _ in range(3):                                        # A001 09:00, A002 09:05, A003 09:10
+            await h.call("hall.issue_ticket", {"service": "sb"})
+            await advance(h, 5)
+        await advance(h, 15)
+        assert [e["state"] for e in alerts(h)] == ["raised"]
+        await h.call("hall.call_next", {"window": "1"})           # A002: 25 minutes, above 24: still raised
+        assert [e["state"] for e in alerts(h)] == ["raised", "raised"] and alerts(h)[-1]["update"]
+        await h.call("hall.call_next", {"window": "2"})           # A003: 20 minutes: cleared
+        assert alerts(h)[-1]["state"] == "cleared"
+        assert alerts(h)[-1]["text"] == "社保 排队已缓解：最长等候 20 分钟（1 人）"
+        assert await h.call("hall.alerts") == []
     run(tmp_path, body, HALL.replace('prefix = "C"\n', 'prefix = "C"\ntidal_wait_min = 0\n'))
 
 

@@ -114,6 +114,9 @@ def test_alerts_raise_at_the_threshold_and_clear_only_below_the_band(steps, wait
                 if now_raised:
                     alert = monitor.alerts[sid]
                     assert (alert["queue"], alert["wait_s"]) == (n, int(wait_s))
+                    level = max(int(wait_s // limit_wait) if limit_wait > 0 else 0,
+                                n // limit_queue if limit_queue > 0 else 0)
+                    assert alert["level"] >= max(1, level)
                     for w in alert["windows"]:
                         row, window = rows[w["id"]], WINDOWS[w["id"]]
                         assert row["state"] == w["state"]
