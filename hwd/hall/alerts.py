@@ -139,7 +139,7 @@ class TidalAlerts:
         self.clock = clock
         self.publish = publish
         self.alerts: dict[str, dict] = {}  # service -> the raised alert (refreshed by every check)
-        self._said: dict[str, tuple] = {}  # service -> what the last hall.alert said (triggers, windows)
+        self._said: dict[str, tuple] = {}  # service -> what its last hall.alert said (triggers, level, windows)
 
     def measure(self) -> dict[str, tuple[float, int]]:
         """service -> (longest wait in seconds, tickets waiting), on the hall's clock."""
@@ -165,9 +165,9 @@ class TidalAlerts:
             now_raised = next_state(was, limits, wait_s, queue)
             if not was and not now_raised:
                 continue
-            # the measures that have passed their threshold since the alert was raised: one
-            # falling back into the hysteresis band is no news, one newly passing is
-            # and the highest multiple of a threshold reached (a wait twice the threshold is news)
+            # since the alert was raised: the measures that passed their threshold (one falling
+            # back into the band is no news, one newly passing is) and the highest multiple of a
+            # threshold reached (a wait twice the threshold is news)
             triggers = set(self.alerts[sid]["triggers"]) if was else set()
             triggers.update(limits.over(wait_s, queue))
             level = max(self.alerts[sid]["level"] if was else 1, limits.level(wait_s, queue))
@@ -179,13 +179,12 @@ class TidalAlerts:
                 self.alerts[sid] = alert
                 said = (tuple(alert["triggers"]), level, tuple((w["id"], w["why"]) for w in alert["windows"]))
                 if said != self._said.get(sid):
-                    alert["update"] = was
                     self._said[sid] = said
-                    published.append(dict(alert))
+                    published.append(dict(alert, update=was))
             else:
                 alert["since"] = self.alerts.pop(sid)["since"]
                 self._said.pop(sid, None)
-                published.append(alert)
+                published.append(dict(alert, update=False))
         for event in published:
             log.log(logging.WARNING if event["state"] == "raised" else logging.INFO, "tidal alert %s: %s",
                     event["state"], event["text"])
@@ -201,7 +200,7 @@ class TidalAlerts:
                               "clear_percent": limits.clear_percent},
                 "triggers": triggers, "windows": windows,
                 "text": alert_text(name, raised, wait_s, queue, windows),
-                "at": views.iso(self.clock.time(), self.clock.tz), "update": False}
+                "at": views.iso(self.clock.time(), self.clock.tz)}
 
     def current(self) -> list[dict]:
         """The raised alerts as of the last check (``hall.alerts``), in service order."""

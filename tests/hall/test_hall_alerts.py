@@ -109,6 +109,7 @@ def test_a_long_wait_raises_on_time_alone_naming_the_windows_and_clears_when_ser
                                   "6号窗口（未开放），4号窗口（空闲，可改办社保）")
         [current] = await h.call("hall.alerts")
         assert current["text"] == raised["text"] and current["since"] == "2026-11-23T09:30:00+08:00"
+        assert current["level"] == 1 and "update" not in current
 
         assert raised["level"] == 1
         await advance(h, 5)                                       # only the wait grew: no news ...
