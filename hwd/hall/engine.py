@@ -28,11 +28,11 @@ from hwd.audit import AUDIT
 from hwd.county import feed as county_feed
 from hwd.lockout import Lockout
 from hwd.hall import api, desk as desks, hallkeys, views
-from hwd.hall.alerts import TidalAlerts
 from hwd.hall.appointments import Appointments
 from hwd.hall.rating_channels import RatingChannels
 from hwd.hall.core import HallCore
 from hwd.hall.outputs import Outputs
+from hwd.hall.alerts import TidalAlerts
 from hwd.hall.store import Store, StoreError
 
 log = logging.getLogger("hwd.hall")
