@@ -323,7 +323,8 @@ def start(link: Any, settings: Any, host: str) -> PhoneServer | None:
         return None
     from kiosk_ui import clients
 
-    hub = PhoneHub(lambda: link.call("hall.phone_board", timeout=10), alert_ahead=settings.phone_alert_ahead)
+    hub = PhoneHub(lambda since: link.call("hall.phone_board", {"since": since} if since else {}, timeout=10),
+                   alert_ahead=settings.phone_alert_ahead)
     link.live().listeners.append(hub.poke)
     server = PhoneServer(hub, link_rate(link), title=link.title, max_clients=settings.phone_max_clients,
                          per_address=settings.phone_per_address, misses=settings.phone_misses,

@@ -2,7 +2,7 @@
 
 Thousands of phones follow their tickets at once (issue 18). Asking hwd for each phone's view on
 each poll would cost one RPC per request; instead one refresher thread fetches the whole board
-(``hall.phone_board``) when a ``hall.*`` event arrives (debounced, so a burst costs one fetch)
+(``hall.phone_board``, after the first time only what changed since) when a ``hall.*`` event arrives (debounced, so a burst costs one fetch)
 and every ``period_s`` (estimates and rating deadlines change with time alone), renders each
 ticket's page once (kiosk_ui.phone_words) as JSON and as an SSE event, and swaps the table in
 one assignment. A request is then a dict lookup: tokens are the table's keys. Listeners (the
@@ -34,7 +34,7 @@ class Entry(NamedTuple):
 
 
 class PhoneHub:
-    def __init__(self, fetch: Callable[[], dict], alert_ahead: int = 3, debounce_s: float = 0.02,
+    def __init__(self, fetch: Callable[[str | None], dict], alert_ahead: int = 3, debounce_s: float = 0.02,
                  period_s: float = 15.0):
         self.fetch = fetch
         self.alert_ahead = alert_ahead
@@ -48,6 +48,7 @@ class PhoneHub:
         self.boot = secrets.token_hex(4)
         self.listeners: list[Callable[[set[str]], None]] = []
         self._context: dict | None = None
+        self.since: str | None = None  # the board version we hold
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -90,13 +91,20 @@ class PhoneHub:
 
     def refresh(self) -> set[str]:
         """Fetch the board, re-render what changed, tell the listeners; returns the changed tokens."""
-        board = self.fetch()
-        context = {k: v for k, v in board.items() if k != "tickets"}
-        same_context = context == self._context
+        board = self.fetch(self.since)
         old, new, changed = self.entries, {}, set()
-        for token, view in board["tickets"].items():
+        if board.get("full", True):
+            views = board["tickets"]
+        else:  # only what changed since our last answer: the rest as we have it
+            views = {token: entry.view for token, entry in old.items()}
+            views.update(board["tickets"])
+            for token in board.get("removed", ()):
+                views.pop(token, None)
+        context = {k: v for k, v in board.items() if k not in ("tickets", "version", "full", "removed")}
+        same_context = context == self._context
+        for token, view in views.items():
             entry = old.get(token)
-            if entry is not None and same_context and entry.view == view:
+            if entry is not None and same_context and (entry.view is view or entry.view == view):
                 new[token] = entry
                 continue
             page = phone_words.page(view, board, self.alert_ahead)
@@ -111,6 +119,7 @@ class PhoneHub:
             new[token] = entry
         changed.update(set(old) - set(new))  # a day rolled over: those links are gone
         self.entries, self.hall, self.ready, self._context = new, board.get("hall", ""), True, context
+        self.since = board.get("version")
         self.refreshes += 1
         if changed:
             for listener in list(self.listeners):

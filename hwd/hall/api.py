@@ -68,7 +68,7 @@ def register(methods: Any, engine: "HallEngine") -> None:
     add("hall.pad.list", lambda p: engine.channels.pads(), (), "enrolled rating pads (no secrets)", replay=False)
     add("hall.ticket_token", lambda p: _ticket_token(engine, p), (Field("ticket", (int, str)),),
         "the ticket's own token for rating from a phone (/t/<token>)", replay=False)
-    add("hall.phone_board", lambda p: engine.run(engine.phones.board), (),
+    add("hall.phone_board", lambda p: engine.run(engine.phones.board, p["since"]), (Field("since", str, None),),
         "every ticket of the business day as its phone page sees it, keyed by token (for hwd-ui)", replay=False)
     add("hall.phone_view", lambda p: engine.run(engine.phones.view_of, p["token"]), (Field("token", str),),
         "one ticket as its phone page (/t/<token>) sees it", replay=False)

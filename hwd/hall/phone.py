@@ -1,7 +1,8 @@
 """What the citizen's phone shows of a ticket (``/t/<token>``), computed for every ticket of the
 business day at once, so hwd-ui can serve thousands of phones from one snapshot.
 
-``hall.phone_board`` returns ``{token: view}`` for today's tickets. Each view is what one phone
+``hall.phone_board`` returns ``{token: view}`` for today's tickets (with ``since``, only those
+that changed after an earlier answer). Each view is what one phone
 may see of its own ticket: number, service, state, how many are called before it (by the same
 rules as ``selection.pick``, in one pass per service), the wait estimate, the window once called,
 the rating state after ``finish``. No ticket id, no holder, nothing of another ticket. The token
@@ -11,6 +12,8 @@ of another day is on no board, which is how a link expires with the business day
 
 from __future__ import annotations
 
+import collections
+import secrets
 from typing import TYPE_CHECKING, Any
 
 from hwd.hall import selection, views
@@ -20,6 +23,7 @@ if TYPE_CHECKING:
     from hwd.hall.rating_channels import RatingChannels
 
 PRIORITY_TEXT = "优先办理"
+HISTORY = 64  # board versions whose changes are kept for a hub that asks "since"
 # what a phone's view needs of a ticket (the board reads thousands of rows on every change)
 COLUMNS = ("id, number, service, origin_service, state, priority, window, recalls, transfers, requeues, "
            "rating_state, rating_deadline")
@@ -29,8 +33,40 @@ class PhoneBoard:
     def __init__(self, core: "HallCore", channels: "RatingChannels"):
         self.core = core
         self.channels = channels
+        self._epoch = f"{secrets.token_hex(4)}"  # a restarted daemon never answers an old version
+        self._day: str | None = None
+        self._views: dict[str, dict] = {}
+        self._version = 0
+        self._history: collections.deque = collections.deque(maxlen=HISTORY)  # (version, tokens changed)
 
-    def board(self) -> dict:
+    def board(self, since: str | None = None) -> dict:
+        """The whole board, or with ``since`` (the ``version`` of an earlier answer) only the views
+        changed after it (``full: false``, ``removed``: tokens gone): a call changes a few hundred
+        of the day's thousands, and the hub then decodes only those."""
+        views = self.views()
+        day = self.core.today()
+        if day != self._day:
+            self._day, self._views, self._version = day, {}, 0
+            self._history.clear()
+        changed = {t for t, v in views.items() if self._views.get(t) != v} | (set(self._views) - set(views))
+        if changed:
+            self._version += 1
+            self._history.append((self._version, changed))
+            self._views = views
+        version = f"{self._epoch}:{day}:{self._version}"
+        out = {**self.context(), "version": version, "full": True, "tickets": views}
+        head, _, number = str(since or "").rpartition(":")
+        if head == f"{self._epoch}:{day}" and number.isdigit():
+            n = int(number)
+            later = [tokens for v, tokens in self._history if v > n]
+            if n == self._version or (later and len(later) == self._version - n):
+                touched = set().union(*later) if later else set()
+                out.update(full=False, tickets={t: views[t] for t in touched if t in views},
+                           removed=sorted(t for t in touched if t not in views))
+        return out
+
+    def views(self) -> dict[str, dict]:
+        """Token → view of every ticket of the business day."""
         core, store = self.core, self.core.store
         day = core.today()
         rows = store.all(f"SELECT {COLUMNS} FROM tickets WHERE day = ? ORDER BY id", (day,))
@@ -47,7 +83,7 @@ class PhoneBoard:
             wait = (core.estimator.estimate(row["service"], ahead, estimates[row["service"]])
                     if ahead is not None else None)
             out[token] = self.view(row, ahead, wait)
-        return {**self.context(), "tickets": out}
+        return out
 
     def context(self) -> dict:
         """What every ticket's page shares: the hall, the windows open per service, the reasons."""

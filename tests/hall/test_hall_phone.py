@@ -130,3 +130,23 @@ def test_transfer_requeue_and_no_show_reach_the_phone_view(tmp_path):
         await h.call("hall.no_show", {"window": "6"})
         assert (await h.call("hall.phone_view", {"token": token}))["ticket"]["state"] == "no_show"
     run(tmp_path, body, hall)
+
+
+def test_a_board_since_an_earlier_one_carries_only_what_changed(tmp_path):
+    async def body(h):
+        for service in ("bdc", "bdc", "sb", "sb"):
+            await h.call("hall.issue_ticket", {"service": service})
+        first = await h.call("hall.phone_board")
+        assert first["full"] and len(first["tickets"]) == 4
+        same = await h.call("hall.phone_board", {"since": first["version"]})
+        assert not same["full"] and same["tickets"] == {} and same["version"] == first["version"]
+        await h.call("hall.call_next", {"window": "6"})         # the sb queue moves, bdc does not
+        delta = await h.call("hall.phone_board", {"since": first["version"]})
+        full = await h.call("hall.phone_board")
+        assert not delta["full"] and len(delta["tickets"]) == 2 and delta["removed"] == []
+        merged = {**first["tickets"], **delta["tickets"]}
+        assert merged == full["tickets"], "an old board plus the changes is the new board"
+        assert (await h.call("hall.phone_board", {"since": "elsewhere:1"}))["full"]
+        await h.call("clock.advance", {"seconds": 86400})        # a new day: every old token is gone
+        assert (await h.call("hall.phone_board", {"since": full["version"]}))["full"]
+    run(tmp_path, body)

@@ -78,3 +78,22 @@ def test_alerts_exactly_when_near_or_called(state, ahead, alert_ahead, recalls, 
     assert p["headline"] and all(isinstance(line, str) and line for line in p["lines"])
     assert p["number"] == "B007" and "id" not in p and "holder" not in p
     assert p["rate"] == (state == "done" and rating == "pending")
+
+
+def test_the_hub_merges_a_board_of_changes_into_what_it_holds():
+    from kiosk_ui.phones import PhoneHub
+
+    boards = [
+        {"version": "e:d:1", "full": True, **BOARD, "tickets": {"a" * 22: view(), "b" * 22: view(ahead=7)}},
+        {"version": "e:d:2", "full": False, **BOARD, "tickets": {"b" * 22: view(ahead=2)}, "removed": ["a" * 22]},
+    ]
+    asked = []
+    hub = PhoneHub(lambda since: (asked.append(since), boards[len(asked) - 1])[1], alert_ahead=3)
+    seen = []
+    hub.listeners.append(seen.append)
+    hub.refresh()
+    b_first = hub.get("b" * 22)
+    assert hub.refresh() == {"a" * 22, "b" * 22} and asked == [None, "e:d:1"]
+    assert hub.get("a" * 22) is None and hub.get("b" * 22).version > b_first.version
+    assert b'"headline":"\xe5\x8d\xb3\xe5\xb0\x86\xe5\x8f\xab\xe5\x8f\xb7"' in hub.get("b" * 22).body  # 即将叫号
+    assert seen[-1] == {"a" * 22, "b" * 22}
