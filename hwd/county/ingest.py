@@ -1,5 +1,6 @@
-"""One outbox record into the county database: stored once in ``records`` (hall + idempotency
-key), then applied to the projection it belongs to — all in the caller's transaction.
+"""Outbox records into the county database: each stored once in ``records`` (hall + idempotency
+key), then applied to the projection it belongs to, then the days they touch rolled again
+(hwd.county.rollup) — all in the caller's transaction.
 
 A record already stored is a duplicate (a retry after a lost reply, a 补报 replay): the ``records``
 row stays one, and applying it again changes nothing — events are keyed by their hall-side id,
@@ -47,19 +48,38 @@ SQL = {
 }
 
 
-def store(conn: Any, hall_id: str, record: Record) -> Any:
-    """Keep ``record`` and apply it, in the caller's transaction (and pipeline); returns the
-    cursor of the ``records`` insert, whose ``rowcount`` is 0 when the county had the record.
+RECORDS_MANY = ("INSERT INTO records (hall_id, key, rec_id, kind, ref, ts, payload) "
+                "SELECT %s, k, r, kd, rf, t, p::jsonb FROM unnest(%s::text[], %s::bigint[], %s::text[], "
+                "%s::text[], %s::float8[], %s::text[]) AS u(k, r, kd, rf, t, p) ON CONFLICT DO NOTHING RETURNING key")
 
-    The projections are applied either way — they are idempotent (same record id, same values;
-    events keyed by their id), which lets the sink send all statements in one round trip."""
-    first = conn.cursor()
-    first.execute("INSERT INTO records (hall_id, key, rec_id, kind, ref, ts, payload) VALUES (%s, %s, %s, %s, %s, "
-                  "%s, %s) ON CONFLICT DO NOTHING", (hall_id, record.key, record.id, record.kind, record.ref,
-                                                     record.ts, json.dumps(record.payload, ensure_ascii=False)))
-    with conn.cursor() as cur:
-        apply(cur, hall_id, record)
-    return first
+
+def store_many(conn: Any, hall_id: str, records: list[Record]) -> set[str]:
+    """Keep and apply ``records`` (in their order) and roll again the days they touch, in the
+    caller's transaction; returns the keys the county did not have yet.
+
+    One statement stores them all in ``records``; the projections' statements then go in one
+    pipeline (one round trip), the rollup last (hwd.county.rollup)."""
+    from hwd.county import rollup
+
+    cols = ([r.key for r in records], [r.id for r in records], [r.kind for r in records], [r.ref for r in records],
+            [r.ts for r in records], [json.dumps(r.payload, ensure_ascii=False) for r in records])
+    fresh = {row[0] for row in conn.execute(RECORDS_MANY, (hall_id, *cols)).fetchall()}
+    with conn.pipeline(), conn.cursor() as cur:
+        for record in records:
+            apply(cur, hall_id, record)
+        rollup.reroll(cur, hall_id, touched(records))
+    return fresh
+
+
+def touched(records: list[Record]) -> list[int]:
+    """The hall's tickets whose rows (state, times, score) these records change."""
+    out = []
+    for r in records:
+        if r.kind == "ticket":
+            out.append(r.payload["ticket"]["id"])
+        elif r.kind in ("rating", "exclusion", "case") and r.payload.get("ticket_id") is not None:
+            out.append(r.payload["ticket_id"])
+    return out
 
 
 def apply(cur: Any, hall_id: str, record: Record) -> None:
@@ -74,9 +94,10 @@ def apply(cur: Any, hall_id: str, record: Record) -> None:
                                     p.get("staff"), p.get("service"), p.get("channel"), p.get("rated_at"),
                                     (p.get("rated_at") or "")[:10] or None, json.dumps(p.get("labels") or []),
                                     bool(p.get("excluded")), rid))
-        if p.get("ticket_id") is not None:
-            cur.execute("UPDATE tickets SET score = %s, rating_excluded = %s WHERE hall_id = %s AND ticket_id = %s",
-                        (p["score"], bool(p.get("excluded")), hall_id, p["ticket_id"]))
+        if p.get("ticket_id") is not None:  # the rating row as it stands (a redelivered older record changed nothing)
+            cur.execute("UPDATE tickets t SET score = r.score, rating_excluded = r.excluded FROM ratings r "
+                        "WHERE r.hall_id = %s AND r.rating_id = %s AND t.hall_id = r.hall_id AND t.ticket_id = %s",
+                        (hall_id, p["rating_id"], p["ticket_id"]))
     elif record.kind == "workorder":
         cur.execute(SQL["workorder"], (hall_id, p["workorder_id"], p.get("rating_id"), p["state"], p.get("verdict"),
                                        p.get("due"), rid))
