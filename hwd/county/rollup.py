@@ -73,11 +73,16 @@ def reroll(cur: Any, hall_id: str, ticket_ids: Sequence[int]) -> None:
     cur.execute(REROLL_INSERT, args)
 
 
-def rebuild(conn: Any) -> None:
-    """The whole rollup again from ``tickets`` (after tickets were loaded around the sink)."""
+def rebuild(conn: Any, hall_ids: Sequence[str] | None = None) -> None:
+    """The rollup of these halls (or all) again from ``tickets`` — after tickets were written
+    around the sink (the bench's generated quarter)."""
     with conn.transaction():
-        conn.execute("DELETE FROM daily_rollup")
-        conn.execute(REBUILD)
+        if hall_ids is None:
+            conn.execute("DELETE FROM daily_rollup")
+            conn.execute(REBUILD)
+        else:
+            conn.execute("DELETE FROM daily_rollup WHERE hall_id = ANY(%s)", (list(hall_ids),))
+            conn.execute(_INSERT + _SELECT + " WHERE t.hall_id = ANY(%s)" + _GROUP, (list(hall_ids),))
 
 
 def percentile(hist: Sequence[int], p: float) -> int | None:

@@ -243,6 +243,12 @@ def test_the_rollup_equals_the_raw_tables_after_late_and_redelivered_records(tmp
     for r in sorted(sends, key=lambda r: r.id):
         if r.kind in ("rating", "exclusion", "case"):
             last[r.payload["ticket_id"]] = (r.payload["score"], bool(r.payload.get("excluded")))
+    states = {}  # each ticket as its newest record says
+    for r in sorted(sends, key=lambda r: r.id):
+        if r.kind == "ticket":
+            states[r.payload["ticket"]["id"]] = (r.payload["ticket"]["state"], r.payload["ticket"]["window_id"])
+    assert {t: (s, w) for t, s, w in query(pg, "SELECT ticket_id, state, window_id FROM tickets WHERE hall_id = %s",
+                                           (hall_id,))} == states
     assert dict((t, (s, e)) for t, s, e in query(pg, "SELECT ticket_id, score, rating_excluded FROM tickets "
                                                      "WHERE hall_id = %s AND score IS NOT NULL", (hall_id,))) == last
     assert_rollup_matches_raw(pg, hall_id, START, START + dt.timedelta(days=2))
