@@ -58,10 +58,13 @@ _INSERT = f"INSERT INTO daily_rollup (hall_id, day, {', '.join(KEYS)}, {', '.joi
 # everything, from the tickets already there (migration 2, a rebuild after a bulk load)
 REBUILD = _INSERT + _SELECT + _GROUP
 
-# the hall-days the given tickets were issued on, rolled again
-_DAYS = "SELECT DISTINCT issued_date FROM tickets WHERE hall_id = %(hall)s AND ticket_id = ANY(%(tickets)s)"
-REROLL_DELETE = f"DELETE FROM daily_rollup WHERE hall_id = %(hall)s AND day IN ({_DAYS})"
-REROLL_INSERT = _INSERT + _SELECT + f" WHERE t.hall_id = %(hall)s AND t.issued_date IN ({_DAYS})" + _GROUP
+# the hall-days the given tickets were issued on, rolled again. ARRAY(…) is computed once and then
+# is an index condition (hall_id, issued_date = ANY …): as "IN (subquery)" the planner may join
+# the hall's tickets against it row by row when its statistics predate the hall (a new hall
+# catching up: 9 s per batch instead of milliseconds)
+_DAYS = "ARRAY(SELECT DISTINCT issued_date FROM tickets WHERE hall_id = %(hall)s AND ticket_id = ANY(%(tickets)s))"
+REROLL_DELETE = f"DELETE FROM daily_rollup WHERE hall_id = %(hall)s AND day = ANY({_DAYS})"
+REROLL_INSERT = _INSERT + _SELECT + f" WHERE t.hall_id = %(hall)s AND t.issued_date = ANY({_DAYS})" + _GROUP
 
 
 def reroll(cur: Any, hall_id: str, ticket_ids: Sequence[int]) -> None:
