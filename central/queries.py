@@ -9,7 +9,7 @@ Everything about today's tickets comes from one covering index (hwd.county.schem
 
 ``table()``: the supervision tables (日/周/月/季) per hall, window, staff or matter over a day,
 an ISO week, a month or a quarter — read from the daily rollup the sink keeps (hwd.county.rollup),
-not from the tickets: a county quarter is ~0.5 M rollup rows instead of ~10 M tickets.
+not from the tickets: a county quarter is ~130,000 rollup rows instead of ~10 M tickets.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ with the counts the supervision tables add up (tickets per state, waits as sum, 
 histogram in fixed buckets, service times, ratings per score, 差评).
 
 Why: the county-wide quarter table over the raw tickets reads ~10 M rows (17 s); over the
-rollup it reads ~0.5 M small rows. The rollup is kept by the sink, in the transaction that
+rollup it reads ~130,000 small rows (60 halls × 90 days × their window/staff/matter combinations). The rollup is kept by the sink, in the transaction that
 delivers the records: every (hall, day) a delivered batch touches — the issue days of the
 tickets its records changed or rated — is rolled again from the ``tickets`` projection
 (delete + insert of that hall-day's rows). A late record of an old day re-rolls that day; a
