@@ -14,7 +14,10 @@ last error). A sink added later starts from record 1 when ``backfill`` is true, 
 A sink is any object with ``name``, ``kinds`` (record kinds it takes, or None for all),
 ``backfill`` and ``deliver(record) -> Sent | Rejected``; raising ``DeliveryError`` means "try
 again later" (capped exponential backoff, and the sink waits until then so records keep their
-order). Rejected is final until a replay (补报) puts the record back to pending.
+order). Rejected is final until a replay (补报) puts the record back to pending. A sink that can
+take many records at once has ``batch_size`` and ``deliver_batch(records) -> [Sent | Rejected …]``
+(in order; the list may end early with a ``DeliveryError`` for the first record it could not
+deliver): the worker then notes a whole batch in one SQLite transaction.
 """
 
 from __future__ import annotations
@@ -259,10 +262,13 @@ class Worker:
         if held > 0:
             return held
         now = time.time()
+        limit = getattr(sink, "batch_size", None) or SEND_BATCH
         rows = db.execute("SELECT o.id, o.key, o.kind, o.ref, o.payload, o.ts, d.attempts, d.replay, d.next_ts "
                           "FROM outbox_delivery d JOIN outbox o ON o.id = d.record WHERE d.sink = ? "
                           "AND d.state IN ('pending', 'error') ORDER BY o.id LIMIT ?",
-                          (sink.name, SEND_BATCH)).fetchall()
+                          (sink.name, limit)).fetchall()
+        if hasattr(sink, "deliver_batch"):
+            return self._pass_batch(db, sink, rows, more, limit)
         for rid, key, kind, ref, payload, ts, attempts, rep, next_ts in rows:
             if self._stop.is_set():
                 return 0.0
@@ -286,6 +292,47 @@ class Worker:
                 self._note(db, sink.name, rid, "sent", attempts + 1, 0, None, sent=True)
             now = time.time()
         return self.poll_s if len(rows) < SEND_BATCH and not more else 0.0
+
+    def _pass_batch(self, db: sqlite3.Connection, sink: Any, rows: list, more: bool, limit: int) -> float:
+        now = time.time()
+        due = []
+        for rid, key, kind, ref, payload, ts, attempts, rep, next_ts in rows:
+            if next_ts > now:  # an earlier failure's backoff: the batch stops before it
+                if not due:
+                    return next_ts - now
+                break
+            due.append(Record(rid, key, kind, ref, json.loads(payload), ts, attempts, bool(rep)))
+        if not due:
+            return self.poll_s if not more else 0.0
+        outcomes = sink.deliver_batch(due)
+        failed = None
+        db.execute("BEGIN")
+        try:
+            for record, outcome in zip(due, outcomes):
+                if isinstance(outcome, DeliveryError):
+                    failed = (record, outcome)
+                    break
+                if isinstance(outcome, Rejected):
+                    self._note(db, sink.name, record.id, "rejected", record.attempts + 1, 0, outcome.reason[:500])
+                    log.warning("outbox %s: record %d (%s) rejected: %s", sink.name, record.id, record.kind,
+                                outcome.reason)
+                else:
+                    self._note(db, sink.name, record.id, "sent", record.attempts + 1, 0, None, sent=True)
+            if failed:
+                record, exc = failed
+                delay = backoff(record.attempts + 1, getattr(sink, "retry_s", None) or self.retry_s,
+                                getattr(sink, "retry_max_s", None) or self.retry_max_s)
+                self._note(db, sink.name, record.id, "error", record.attempts + 1, time.time() + delay, str(exc)[:500])
+                self._hold[sink.name] = time.monotonic() + delay
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        if failed:
+            log.warning("outbox %s: record %d (%s) not delivered, try %d in %.1fs: %s", sink.name, failed[0].id,
+                        failed[0].kind, failed[0].attempts + 2, delay, failed[1])
+            return delay
+        return self.poll_s if len(rows) < limit and not more else 0.0
 
     @staticmethod
     def _note(db: sqlite3.Connection, sink: str, rid: int, state: str, attempts: int, next_ts: float,

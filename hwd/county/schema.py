@@ -15,10 +15,14 @@ projections kept current from them — ``tickets`` (latest state and times, and 
 rating so the tables need no join), ``ticket_events``
 (every state change), ``ratings``, ``workorders`` + ``workorder_steps``, ``window_events`` +
 ``windows``, ``device_events`` + ``devices``. A projection row is only overwritten by a record
-with a higher outbox id, so a replayed old record never turns a state back.
+with a higher outbox id, so a replayed old record never turns a state back. ``daily_rollup``
+(migration 2, hwd.county.rollup): per hall, issue day, window, staff and matter, the counts the
+supervision tables add up; the sink rolls again every hall-day a delivery touches.
 """
 
 from __future__ import annotations
+
+from hwd.county import rollup
 
 MIGRATIONS = [
     """
@@ -74,6 +78,8 @@ MIGRATIONS = [
         hall_id text NOT NULL, device text NOT NULL, kind text, state text NOT NULL, detail text,
         since double precision, rec_id bigint NOT NULL, PRIMARY KEY (hall_id, device));
     """,
+    # 2: the daily rollup the supervision tables read (hwd.county.rollup), filled from the tickets there
+    rollup.CREATE + ";\n" + rollup.REBUILD,
 ]
 
 LOCK_ID = 0x68776463  # "hwdc": one advisory lock for migrations

@@ -1,5 +1,12 @@
 """The outbox sink ``central``: every record of the hall's outbox (from record 1) into the county's
-PostgreSQL, one transaction per record, with psycopg 3.
+PostgreSQL with psycopg 3, many records per transaction (``deliver_batch``: up to ``batch_size``
+records the outbox worker hands over in id order, stored with one statement and applied in one
+pipeline, the daily rollup of the days they touch rolled again before the commit).
+
+A record the county cannot hold (a payload the schema refuses) fails its batch; the batch is
+then delivered again record by record, each in its own transaction, so that record alone is
+``Rejected`` and the others go on. A lost link answers ``DeliveryError`` for the first record
+not committed: the worker keeps it (and what follows) pending and retries after its backoff.
 
 Delivery is idempotent — ``records`` has the primary key (hall_id, idempotency key), so a retry
 after a lost reply or a 补报 replay is answered ``Sent(duplicate=True)`` and applied nowhere
@@ -37,9 +44,14 @@ def connect(dsn: str, connect_timeout_s: int = 5, **kwargs: Any):
     return psycopg.connect(dsn, autocommit=True, application_name="hwd", **extra, **kwargs)
 
 
+class RecordError(Exception):
+    """This record (not the link) is what the county database refused."""
+
+
 class PostgresSink:
     kinds = None  # every kind: tickets, windows, devices, ratings, work orders …
     backfill = True
+    batch_size = 500  # records per transaction: a week offline (84,000 records) is 168 commits
 
     def __init__(self, cfg: Any, db_path: Path | str, clock: Any, hall_name: str, name: str = "central"):
         try:
@@ -74,24 +86,55 @@ class PostgresSink:
 
     # -- the Sink protocol -------------------------------------------------------------------
     def deliver(self, record: outbox.Record) -> outbox.Sent | outbox.Rejected:
-        import psycopg
+        [outcome] = self.deliver_batch([record])
+        if isinstance(outcome, outbox.DeliveryError):
+            raise outcome
+        return outcome
 
+    def deliver_batch(self, records: list[outbox.Record]) -> list:
+        """Outcomes in the records' order: Sent or Rejected each, the list ending early with a
+        DeliveryError for the first record the county did not commit (the rest were not tried)."""
         with self._lock:
             try:
-                conn = self._connection()
-                with conn.pipeline():  # all statements of the record in one round trip
-                    with conn.transaction():
-                        first = ingest.store(conn, self.cfg.hall_id, record)
-                fresh = first.rowcount > 0
-            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-                self._drop()
-                raise outbox.DeliveryError(f"county database: {str(exc).strip()[:300]}") from None
-            except psycopg.errors.DataError as exc:  # a record the schema cannot hold: say so, go on
-                return outbox.Rejected(f"county database refused the record: {str(exc).strip()[:300]}")
-            except psycopg.Error as exc:
-                self._drop()
-                raise outbox.DeliveryError(f"county database error: {str(exc).strip()[:300]}") from None
-        return outbox.Sent(duplicate=not fresh)
+                return self._commit(records)
+            except outbox.DeliveryError as exc:
+                return [exc]
+            except RecordError as exc:
+                if len(records) == 1:
+                    return [outbox.Rejected(f"county database refused the record: {exc}")]
+                log.warning("county: a record of records %d–%d was refused (%s); delivering them one by one",
+                            records[0].id, records[-1].id, exc)
+            out: list = []
+            for record in records:
+                try:
+                    out += self._commit([record])
+                except RecordError as exc:
+                    out.append(outbox.Rejected(f"county database refused the record: {exc}"))
+                except outbox.DeliveryError as exc:
+                    out.append(exc)
+                    break
+            return out
+
+    def _commit(self, records: list[outbox.Record]) -> list[outbox.Sent]:
+        """All of ``records`` in one transaction, or none (RecordError / DeliveryError)."""
+        import psycopg
+
+        try:
+            conn = self._connection()
+            with conn.transaction():
+                fresh = ingest.store_many(conn, self.cfg.hall_id, records)
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            self._drop()
+            raise outbox.DeliveryError(f"county database: {str(exc).strip()[:300]}") from None
+        except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
+            raise RecordError(str(exc).strip()[:300]) from None
+        except psycopg.Error as exc:
+            self._drop()
+            raise outbox.DeliveryError(f"county database error: {str(exc).strip()[:300]}") from None
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a payload without what its kind needs
+            self._drop()  # the pipeline was cut short in Python: start clean
+            raise RecordError(f"malformed {type(exc).__name__}: {exc}") from None
+        return [outbox.Sent(duplicate=r.key not in fresh) for r in records]
 
     def close(self) -> None:
         self._stop.set()
