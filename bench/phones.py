@@ -513,6 +513,13 @@ CLOCK_START = "2026-11-23T09:30:00"  # a Monday, inside the default hours 09:00-
 SERVICES = [("a", "综合业务", "A"), ("b", "不动产登记", "B"), ("c", "社保医保", "C"), ("d", "公积金", "D"),
             ("e", "户籍出入境", "E"), ("f", "税务", "F")]
 WINDOWS = 12
+GAP = 2.0  # seconds between calls: a big hall's peak (60 windows, one call each every 2 minutes)
+
+
+def _sleep_until(when: float) -> None:
+    delay = when - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
 
 
 def hall_body() -> str:
@@ -648,6 +655,7 @@ class Run:
     hwm_mb: float = 0.0
     threads_seen: int = 0
     fell_over: str = ""
+    drain_s: float = 0.0
 
 
 class Bench:
@@ -674,6 +682,7 @@ class Bench:
         return [(("d", i), "live", display_src(i), port, "/live?topic=hall.") for i in range(self.n_displays)]
 
     def _call(self) -> tuple[float, dict | None]:
+        """``hall.call_next`` at the next window (in turn) that has someone to call."""
         for _ in range(WINDOWS):
             self.window = self.window % WINDOWS + 1
             t0 = time.monotonic()
@@ -683,66 +692,75 @@ class Bench:
                 return t0, view
         return time.monotonic(), None
 
-    def _finish(self) -> None:
-        self.client.call("hall.start", {"window": str(self.window)})
-        self.client.call("hall.finish", {"window": str(self.window)})
+    def _finish(self, window: str) -> None:
+        self.client.call("hall.start", {"window": window})
+        self.client.call("hall.finish", {"window": window})
 
-    def _settle(self, t0: float, expected: int | None, least: float = 1.5, quiet: float = 1.0,
-                most: float = 15.0) -> None:
-        """Wait until ``expected`` records came in since the call (today's design), or nothing
-        arrived for ``quiet`` s after at least ``least`` s, or ``most`` s passed."""
-        base, _ = self.gen.count()
+    def _wait(self, t0: float, expected: int | None, cap: float, quiet: float) -> float:
+        """Until the clients hold ``expected`` records (today's design: one per stream per call),
+        or, without a count, nothing new came for ``quiet`` s; at most ``cap`` s after ``t0``."""
         while True:
-            time.sleep(0.1)
             n, last = self.gen.count()
             now = time.monotonic()
-            if expected is not None and n - base >= expected and now - t0 >= 0.3:
-                return
-            if now - t0 >= least and now - max(last, t0) >= quiet:
-                return
-            if now - t0 >= most:
-                return
+            if expected is not None and n >= expected:
+                return now
+            if expected is None and now - max(last, t0) >= quiet:
+                return now
+            if now - t0 >= cap:
+                return now
+            time.sleep(0.1)
 
-    def _measure(self, run: Run, ui: Ui, calls: int, expected: int | None) -> tuple[list, list]:
-        """``calls`` + 1 warm-up calls; CPU of hwd-ui and hwd over them. Returns (call marks, records)."""
+    def _measure(self, run: Run, ui: Ui, calls: int, per_call: int | None, drain_cap: float) -> tuple[list, list]:
+        """One warm-up call (waited out), then ``calls`` calls every ``GAP`` s whatever the
+        clients got (a hall does not wait for phones), each window's start + finish half-way
+        to the next call; CPU over those calls; then wait for the stragglers (at most
+        ``drain_cap`` s). Returns ([(t0, t_end, view)], records)."""
         time.sleep(3)
         idle0, idle_t0 = proc_cpu_s(ui.pid), time.monotonic()
         time.sleep(5)
         run.ui_idle_cores = cores(proc_cpu_s(ui.pid) - idle0, time.monotonic() - idle_t0)
-        marks = []
-        cpu_ui = cpu_hwd = gen0 = t_start = None
-        for i in range(calls + 1):
-            if i == 1:
-                cpu_ui, cpu_hwd, gen0 = proc_cpu_s(ui.pid), proc_cpu_s(self.daemon.proc.pid), self.gen.info()["cpu_s"]
-                t_start = time.monotonic()
+        t0, view = self._call()
+        if view is None:
+            raise RuntimeError("no ticket to call")
+        self._wait(t0, per_call, 60, 1.0)
+        self._finish(view["window"])
+        time.sleep(1)
+        cpu_ui, cpu_hwd, gen0 = proc_cpu_s(ui.pid), proc_cpu_s(self.daemon.proc.pid), self.gen.info()["cpu_s"]
+        t_start = time.monotonic()
+        marks: list = []
+        for i in range(calls):
+            _sleep_until(t_start + i * GAP)
             t0, view = self._call()
             if view is None:
                 run.fell_over += " the queue ran empty;"
                 break
-            self._settle(t0, expected)
-            t_end = time.monotonic()
-            if i:
-                marks.append((t0, t_end, view))
-            self._finish()
-            time.sleep(0.2)
+            marks.append((t0, view))
+            _sleep_until(t0 + GAP / 2)
+            self._finish(view["window"])
             if not ui.alive():
                 run.fell_over += f" hwd-ui exited (code {ui.proc.returncode});"
                 break
-        wall = time.monotonic() - (t_start or time.monotonic())
-        if ui.alive() and cpu_ui is not None:
+        _sleep_until(t_start + calls * GAP)
+        wall = time.monotonic() - t_start
+        if ui.alive():
             run.ui_cores = cores(proc_cpu_s(ui.pid) - cpu_ui, wall)
             st = proc_status(ui.pid)
             run.rss_mb, run.hwm_mb, run.threads_seen = st["VmRSS"] / 1024, st["VmHWM"] / 1024, st["Threads"]
-        if cpu_hwd is not None:
-            run.hwd_cores = cores(proc_cpu_s(self.daemon.proc.pid) - cpu_hwd, wall)
+        run.hwd_cores = cores(proc_cpu_s(self.daemon.proc.pid) - cpu_hwd, wall)
         info = self.gen.info()
-        if gen0 is not None:
-            run.gen_cores = cores(info["cpu_s"] - gen0, wall)
-        run.lost = len(info["lost"])
+        run.gen_cores = cores(info["cpu_s"] - gen0, wall)
+        load_end = time.monotonic()
+        done = self._wait(marks[-1][0] if marks else load_end, per_call * (len(marks) + 1) if per_call else None,
+                          drain_cap, 2.0)
+        run.drain_s = max(0.0, done - load_end)
+        if ui.alive():
+            run.hwm_mb = max(run.hwm_mb, proc_status(ui.pid)["VmHWM"] / 1024)
+        run.lost = len(self.gen.info()["lost"])
         run.calls = len(marks)
-        return marks, self.gen.take()
+        ends = [m[0] for m in marks[1:]] + [done]
+        return [(t0, t_end, view) for (t0, view), t_end in zip(marks, ends)], self.gen.take()
 
-    def today(self, name: str, max_streams: int | None, calls: int) -> Run:
+    def today(self, name: str, max_streams: int | None, calls: int, drain_cap: float = 120) -> Run:
         """Every phone on ``/live?topic=hall.`` (waitress, one thread per stream)."""
         ui_cfg: dict = {"host": "127.0.0.1", "display_addresses": ["127.2.0.0/16"]}
         if max_streams is not None:
@@ -753,7 +771,7 @@ class Bench:
 
         settings = UiSettings(**{k: v for k, v in ui_cfg.items() if k in ("max_streams",)})
         run = Run(name, settings.max_streams, settings.server_threads)
-        ui = Ui(self.daemon, name, ui_cfg)
+        ui = Ui(self.daemon, f"today-{run.max_streams}", ui_cfg)
         try:
             t = time.monotonic()
             disp = self.gen.open(self._displays(ui.port))
@@ -761,7 +779,7 @@ class Bench:
             got = self.gen.open(phones)
             run.connect_s = time.monotonic() - t
             accepted = self._count(run, disp, got)
-            marks, records = self._measure(run, ui, calls, run.phones_accepted + run.displays_accepted)
+            marks, records = self._measure(run, ui, calls, run.phones_accepted + run.displays_accepted, drain_cap)
             calls_by_number = [(t0, view["number"]) for t0, _, view in marks]
             phone_ms, missing = event_latencies([r for r in records if r[0][0] == "p"], calls_by_number,
                                                 {c for c in accepted if c[0] == "p"})
@@ -813,7 +831,7 @@ class Bench:
             deadline = time.monotonic() + 60
             while self.gen.count()[0] < run.phones_accepted and time.monotonic() < deadline:
                 time.sleep(0.2)  # every phone has its first view
-            marks, records = self._measure(run, ui, calls, None)
+            marks, records = self._measure(run, ui, calls, None, 30)
             view_records = [r for r in records if r[0][0] == "p" and len(r) == 4]
             call_marks = [(t0, t_end, phone_of.get(view["id"])) for t0, t_end, view in marks]
             v = view_latencies(view_records, call_marks)
@@ -888,6 +906,7 @@ def table(runs: list[Run], n_phones: int, n_displays: int) -> list[str]:
                                                    else "—" for r in runs])
     row("call → display/kiosk `/live` event", [_lat(_p(r.display_ms)) for r in runs])
     row("streams lost during the calls", [str(r.lost) for r in runs])
+    row("stragglers: time after the last call's slot", [f"{r.drain_s:.0f} s" for r in runs])
     row("hwd-ui CPU during the calls", [f"{r.ui_cores:.2f} core" for r in runs])
     row("hwd-ui CPU, connected and idle", [f"{r.ui_idle_cores:.2f} core" for r in runs])
     row("hwd (daemon) CPU during the calls", [f"{r.hwd_cores:.2f} core" for r in runs])
@@ -898,18 +917,18 @@ def table(runs: list[Run], n_phones: int, n_displays: int) -> list[str]:
     return rows
 
 
-def call_to_phones(phones: int = 3000, displays: int = 200, calls: int = 50, default_calls: int = 10,
+def call_to_phones(phones: int = 3000, displays: int = 200, calls: int = 60, today_calls: int = 10,
                    workers: int = 4) -> list[Result]:
     nofile = raise_nofile()
     bench = Bench(phones, displays, workers)
     runs: list[Run] = []
     new: Run | None = None
     try:
-        issued = phones + calls + default_calls + 4
+        issued = phones + 2 * today_calls + 4
         bench.issue(issued)
-        runs.append(bench.today("today, default max_streams", None, default_calls))
+        runs.append(bench.today("today's design, default max_streams", None, today_calls))
         raised = phones + displays + 100
-        runs.append(bench.today(f"today, max_streams {raised:,}", raised, calls))
+        runs.append(bench.today(f"today's design, max_streams {raised:,}", raised, today_calls))
         if phone_server_available():
             new = bench.phone_server(calls)
             runs.append(new)
