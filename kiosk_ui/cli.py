@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", "-c", help="the hwd config file (its [ui] section holds the page settings)")
     p.add_argument("--host", help="listen address (default [ui] host, 127.0.0.1)")
     p.add_argument("--port", type=int, help="listen port (default [ui] port, 8080)")
+    p.add_argument("--phone-port", type=int, help="phone server port (default [ui] phone_port, 8081; 0 = off)")
     p.add_argument("--threads", type=int, help="server threads (default [ui] max_streams + 32)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     p.add_argument("--hash-password", action="store_true", help="print a password hash for [ui] and exit")
@@ -76,12 +77,34 @@ def main(argv: list[str] | None = None) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     threads = args.threads or settings.server_threads
+    if args.phone_port is not None:
+        settings.phone_port = args.phone_port
     link.live()  # subscribe now, so the ring holds events before the first page connects
+    from kiosk_ui import phone_server
+
+    raise_open_files()
+    try:
+        phone_server.start(link, settings, host)
+    except OSError as exc:  # the hall's pages matter more than the phones': serve them anyway
+        logging.getLogger("kiosk_ui").error("no phone pages: %s (set [ui] phone_port)", exc)
     if settings.tls:
         serve_tls(app, host, port, threads, settings)
     else:
         serve(app, host, port, threads, settings.max_streams, settings)
     return 0
+
+
+def raise_open_files() -> None:
+    """Thousands of phones are thousands of sockets: lift the soft limit on open files to the
+    hard one (systemd's LimitNOFILE sets the hard one for the service)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 65536, hard))
+        except (ValueError, OSError):
+            logging.getLogger("kiosk_ui").warning("cannot raise the open-file limit from %d", soft)
 
 
 def serve(app, host: str, port: int, threads: int, max_streams: int, settings=None) -> None:

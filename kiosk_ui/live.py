@@ -110,6 +110,7 @@ class EventHub:
         self.last_heartbeat_at = 0.0
         self.boot_id: str | None = None
         self.announcements: collections.deque = collections.deque(maxlen=50)  # for the virtual hall
+        self.listeners: list[Callable[[dict], None]] = []  # called with every event (the phones' hub)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -176,6 +177,8 @@ class EventHub:
         rendered = Rendered(event, sse(event))
         for stream in streams:
             stream.offer(rendered)
+        for listener in list(self.listeners):
+            listener(event)
 
     def _resync_locked(self, reason: str) -> None:
         log.info("asking pages to resync: %s", reason)

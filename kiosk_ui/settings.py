@@ -33,6 +33,14 @@ def _check_networks(value: list) -> str | None:
     return None
 
 
+def _check_url(value: str) -> str | None:
+    if not value:
+        return None
+    if not value.startswith(("http://", "https://")) or any(c.isspace() for c in value):
+        return "expected http://host:port or https://host:port"
+    return None
+
+
 def _check_host(value: str) -> str | None:
     return None if value and " " not in value else "expected a host name or address"
 
@@ -69,6 +77,17 @@ UI_FIELDS = (
     Field("session_hours", float, 12.0, min=0.1, max=720, doc="a login lasts at most this long"),
     Field("tls_certificate", str, None, doc="PEM certificate (chain) for HTTPS; make one: hwctl tls"),
     Field("tls_key", str, None, doc="PEM private key of tls_certificate (0600)"),
+    Field("public_url", str, "", check=_check_url,
+          doc="the phone server's address as phones on the hall WiFi reach it, e.g. http://10.1.2.3:8081; "
+              "the ticket's QR then opens its page /t/<token>"),
+    Field("phone_port", int, 8081, min=0, max=65535, doc="port of the phone server (/t/<token>); 0 = off"),
+    Field("phone_alert_ahead", int, 3, min=0, max=50,
+          doc="the phone page turns to 即将叫号 (sound, vibration) when this many or fewer are ahead"),
+    Field("phone_max_clients", int, 5000, min=16, max=50000, doc="phone requests and streams held at once"),
+    Field("phone_per_address", int, 8, min=1, max=1000,
+          doc="phone requests and streams one address may hold at once (not the configured machines)"),
+    Field("phone_misses", int, 20, min=1, max=10000,
+          doc="unknown tokens one address may ask for in 10 minutes before it is refused (429)"),
 )
 
 
@@ -102,6 +121,12 @@ class UiSettings:
     session_hours: float = 12.0
     tls_certificate: Path | None = None
     tls_key: Path | None = None
+    public_url: str = ""
+    phone_port: int = 8081
+    phone_alert_ahead: int = 3
+    phone_max_clients: int = 5000
+    phone_per_address: int = 8
+    phone_misses: int = 20
 
     @property
     def tls(self) -> bool:

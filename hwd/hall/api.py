@@ -68,6 +68,10 @@ def register(methods: Any, engine: "HallEngine") -> None:
     add("hall.pad.list", lambda p: engine.channels.pads(), (), "enrolled rating pads (no secrets)", replay=False)
     add("hall.ticket_token", lambda p: _ticket_token(engine, p), (Field("ticket", (int, str)),),
         "the ticket's own token for rating from a phone (/t/<token>)", replay=False)
+    add("hall.phone_board", lambda p: engine.run(engine.phones.board), (),
+        "every ticket of the business day as its phone page sees it, keyed by token (for hwd-ui)", replay=False)
+    add("hall.phone_view", lambda p: engine.run(engine.phones.view_of, p["token"]), (Field("token", str),),
+        "one ticket as its phone page (/t/<token>) sees it", replay=False)
     add("hall.state", lambda p: engine.snapshot(), (), "snapshot: windows, queues, recent calls, seq", replay=False)
     add("hall.stats", lambda p: _stats(engine, p),
         (Field("from", str, None), Field("to", str, None), Field("group_by", str, "service", choices=stats.GROUPS)),
@@ -131,7 +135,8 @@ def _pad_check(engine: "HallEngine", p: dict) -> dict:
 
 def _ticket_token(engine: "HallEngine", p: dict) -> dict:
     row = engine.core.ticket_lookup(p["ticket"])
-    return {"ticket": row["id"], "number": row["number"], "token": engine.channels.token(row["id"], row["day"])}
+    return {"ticket": row["id"], "number": row["number"], "token": engine.channels.token(row["id"], row["day"]),
+            "url": engine.phone_url(row)}
 
 
 def _window_op(engine: "HallEngine", name: str):

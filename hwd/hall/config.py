@@ -51,7 +51,8 @@ def _alphabet(value: str) -> str | None:
     return None
 
 
-QR_FIELDS = ("id", "number", "day", "service")
+QR_FIELDS = ("id", "number", "day", "service", "token", "url")
+DEFAULT_QR = "HWD-TICKET:{day}:{number}:{id}"
 
 
 def _qr_template(value: str) -> str | None:
@@ -64,7 +65,7 @@ def _qr_template(value: str) -> str | None:
     unknown = names - set(QR_FIELDS)
     if unknown:
         return f"unknown placeholder {{{sorted(unknown)[0]}}}; use {', '.join('{' + f + '}' for f in QR_FIELDS)}"
-    return None if "id" in names or "number" in names else "the QR must contain {id} or {number}"
+    return None if names & {"id", "number", "token", "url"} else "the QR must contain {id}, {number}, {token} or {url}"
 
 
 def _ranges(value: list) -> str | None:
@@ -103,8 +104,9 @@ HALL_FIELDS = (
     Field("print_wait_ms", int, 3000, min=0, max=30000),
     Field("ticket_footer", list, ["请留意大厅显示屏和广播叫号"], items=str,
           doc="lines at the foot of the ticket; the no-show rule ([hall.no_show] notice) follows them"),
-    Field("ticket_qr", str, "HWD-TICKET:{day}:{number}:{id}", check=_qr_template,
-          doc="text of the ticket's QR, e.g. a URL of the hall's queue page: https://hall.example/q?t={id}"),
+    Field("ticket_qr", str, DEFAULT_QR, check=_qr_template,
+          doc="text of the ticket's QR; {url} is the phone page [ui] public_url/t/{token}, the default's "
+              "stand-in once public_url is set"),
     Field("displays", list, [], items=str, doc="hall displays that show every call"),
     Field("recent_calls", int, 10, min=1, max=100),
     Field("service", list, []),
@@ -267,7 +269,7 @@ class HallConfig:
     announce_repeat: int = 2
     print_wait_ms: int = 3000
     ticket_footer: list = field(default_factory=list)
-    ticket_qr: str = "HWD-TICKET:{day}:{number}:{id}"
+    ticket_qr: str = DEFAULT_QR
     displays: list = field(default_factory=list)
     recent_calls: int = 10
     services: dict = field(default_factory=dict)

@@ -27,7 +27,8 @@ from hwd import statedir
 from hwd.audit import AUDIT
 from hwd.county import feed as county_feed
 from hwd.lockout import Lockout
-from hwd.hall import api, desk as desks, hallkeys, views
+from hwd.hall import api, config as hall_config, desk as desks, hallkeys, views
+from hwd.hall.phone import PhoneBoard
 from hwd.hall.appointments import Appointments
 from hwd.hall.rating_channels import RatingChannels
 from hwd.hall.core import HallCore
@@ -70,6 +71,7 @@ class HallEngine:
         self.appointments: Appointments | None = None
         self.outbox: outbox.Worker | None = None
         self.channels: RatingChannels | None = None
+        self.phones: PhoneBoard | None = None
         self.pin_lockout = Lockout(free=5, base_s=2.0, max_s=600.0)
         self._used_tokens: dict[str, float] = {}
         self._ticker: asyncio.Task | None = None
@@ -90,6 +92,7 @@ class HallEngine:
         keys_dir = self.cfg.keys_dir or Path(self.config.daemon.state_dir) / "keys"
         try:
             self.channels = RatingChannels(self.core, hallkeys.load(keys_dir, "ticket-token"))
+            self.phones = PhoneBoard(self.core, self.channels)
             appointment_key = hallkeys.load(keys_dir, "appointment")
         except (OSError, hallkeys.KeyError_) as exc:
             from hwd.daemon import StartupError
@@ -231,8 +234,7 @@ class HallEngine:
 
     async def _print(self, ticket: dict, kiosk: str | None, reprint: int = 0,
                      desk: Any = None) -> dict:
-        qr = self.cfg.ticket_qr.format(id=ticket["id"], number=ticket["number"], day=ticket["day"],
-                                       service=ticket["service"])
+        qr = self.qr_text(ticket)
         k = self.cfg.kiosks.get(kiosk) if kiosk else None
         printer = desk.printer if desk is not None else k.printer if k is not None else None
         if not printer:
@@ -370,6 +372,25 @@ class HallEngine:
         verified = await self._verified_pin(staff, pin, source, {"desk": desk})
         return self.run(desks.login, self.core, desk, staff, None if verified else pin, verified)
 
+    def phone_url(self, ticket: dict) -> str | None:
+        """The ticket's phone page (``[ui] public_url``/t/<token>), or None without a public URL."""
+        ui = self.config.ui if hasattr(self.config, "ui") else None
+        base = getattr(ui, "public_url", "") if ui is not None else ""
+        if not base or self.channels is None:
+            return None
+        return f"{base.rstrip('/')}/t/{self.channels.token(ticket['id'], ticket['day'])}"
+
+    def qr_text(self, ticket: dict) -> str:
+        """The ticket's QR: ``[hall] ticket_qr``, which is the phone page once ``[ui] public_url``
+        is set and the template is the default."""
+        url = self.phone_url(ticket)
+        template = self.cfg.ticket_qr
+        if url and template == hall_config.DEFAULT_QR:
+            template = "{url}"
+        token = self.channels.token(ticket["id"], ticket["day"]) if self.channels is not None else ""
+        return template.format(id=ticket["id"], number=ticket["number"], day=ticket["day"],
+                               service=ticket["service"], token=token, url=url or "")
+
     def recover_issue(self, request_key: str) -> dict | None:
         """The ticket a request issued before a crash cut off its reply (hwd.replay), or None
         when that request committed nothing (then it simply runs)."""
@@ -378,8 +399,7 @@ class HallEngine:
             return None
         view = self.core.ticket_view(row)
         view["waiting_ahead"] = self.core.waiting_ahead(row)
-        view["qr"] = self.cfg.ticket_qr.format(id=row["id"], number=row["number"], day=row["day"],
-                                               service=row["service"])
+        view["qr"] = self.qr_text(row)
         return view
 
     async def reprint(self, ticket: Any, kiosk: str | None, desk: str | None = None) -> dict:

@@ -69,10 +69,11 @@ class WaitEstimator:
                 idle += 1
         return share, idle
 
-    def estimate(self, service: str, ahead: int) -> dict[str, Any]:
-        """``{wait_s, minutes, text}``; ``wait_s`` and ``minutes`` are None without an honest estimate."""
+    def estimate(self, service: str, ahead: int, capacity: tuple[float, int] | None = None) -> dict[str, Any]:
+        """``{wait_s, minutes, text}``; ``wait_s`` and ``minutes`` are None without an honest estimate.
+        ``capacity``: the service's ``capacity()`` when the caller estimates many tickets at once."""
         cycle = self.cycle_s(service)
-        share, idle = self.capacity(service)
+        share, idle = capacity if capacity is not None else self.capacity(service)
         if cycle is None or share <= 0:
             return {"wait_s": None, "minutes": None, "text": UNKNOWN}
         places = ahead + 1 - idle

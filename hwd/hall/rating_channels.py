@@ -6,8 +6,10 @@ from where the citizen was served).
 - A **rating pad or page** enrolled by the admin for one window (``hall.pad.enroll``, once, with
   a per-device secret that only the pad keeps; the database keeps a SHA-256 of it). It may rate
   only the ticket its own window finished last, while that rating is pending (the timeout).
-- A **phone** carries the ticket's own token: ``<ticket id>.<HMAC(ticket id + day)>`` under the
-  hall's ``ticket-token`` key (hwd.hall.hallkeys); the page ``/t/<token>`` comes later.
+- A **phone** carries the ticket's own token: 22 URL-safe characters of HMAC-SHA256(ticket id +
+  day) under the hall's ``ticket-token`` key (hwd.hall.hallkeys), with no ticket id in clear; the
+  page ``/t/<token>`` (kiosk_ui.phone_server). A token names a ticket of the current business day
+  only: the index from token to ticket holds that day's tickets, so a link expires with its day.
 - ``hall.rate`` without any of these is the trusted local RPC client (file permissions of the
   RPC socket), as before.
 """
@@ -40,20 +42,40 @@ class RatingChannels:
         self.core = core
         self.store = core.store
         self.token_key = token_key
+        self._day: str | None = None
+        self._by_id: dict[int, str] = {}
+        self._by_token: dict[str, int] = {}
+        self._last_id = 0
 
     # -- ticket tokens (phones) ---------------------------------------------------------------
     def token(self, ticket_id: int, day: str) -> str:
         mac = hmac.new(self.token_key, f"{int(ticket_id)}:{day}".encode(), hashlib.sha256).digest()
-        return f"{int(ticket_id)}.{base64.urlsafe_b64encode(mac).decode()[:MAC_CHARS]}"
+        return base64.urlsafe_b64encode(mac).decode()[:MAC_CHARS]
+
+    def tokens(self, day: str) -> dict[int, str]:
+        """Ticket id → token for the tickets of ``day`` (kept, and extended by new tickets)."""
+        if day != self._day:
+            self._day, self._by_id, self._by_token, self._last_id = day, {}, {}, 0
+        for (tid,) in self.store.db.execute("SELECT id FROM tickets WHERE day = ? AND id > ? ORDER BY id",
+                                            (day, self._last_id)):
+            token = self.token(tid, day)
+            self._by_id[tid], self._by_token[token] = token, tid
+            self._last_id = tid
+        return self._by_id
 
     def ticket_for_token(self, token: str) -> dict:
-        """The ticket a token names; BAD_RATING_TOKEN for anything else (no hint which part failed)."""
-        head, _, mac = str(token).partition(".")
-        row = None
-        if head.isascii() and head.isdigit() and len(head) <= 18 and len(mac) == MAC_CHARS:
-            row = self.store.ticket(int(head))
-        if row is None or not hmac.compare_digest(self.token(row["id"], row["day"]), str(token)):
-            raise HwdError("评价链接无效或已过期", errors.BAD_RATING_TOKEN)
+        """Today's ticket a token names; BAD_RATING_TOKEN for anything else (no hint why)."""
+        token = str(token)
+        tid = None
+        if len(token) == MAC_CHARS and token.isascii():
+            today = self.core.today()
+            if today != self._day or token not in self._by_token:
+                self.tokens(today)  # tickets issued since the index was last extended
+            tid = self._by_token.get(token)
+        row = self.store.ticket(tid) if tid is not None else None
+        if row is None or row["day"] != self.core.today() or not hmac.compare_digest(
+                self.token(row["id"], row["day"]), token):
+            raise HwdError("链接无效或已过期", errors.BAD_RATING_TOKEN)
         return row
 
     # -- rating pads ----------------------------------------------------------------------------

@@ -56,3 +56,16 @@ def ahead(priority: Sequence[int], normal: Sequence[int], target: int, streak: i
         streak = next_streak(streak, picked, bool(n))
         (p if picked.priority else n).pop(0)
         count += 1
+
+
+def order(priority: Sequence[int], normal: Sequence[int], streak: int, fairness: int) -> list[int]:
+    """Every waiting ticket of one service in the order a window calls them, by the rules of
+    ``pick`` (``ahead`` of a ticket is its index here); one pass, for a board of all tickets."""
+    p, n, out = list(reversed(priority)), list(reversed(normal)), []
+    while p or n:
+        hp = Head(p[-1], 0, True) if p else None
+        hn = Head(n[-1], 0, False) if n else None
+        picked = pick([(hp, hn)], streak, fairness)
+        streak = next_streak(streak, picked, bool(n))
+        out.append((p if picked.priority else n).pop())
+    return out

@@ -1,0 +1,390 @@
+"""The phone server: ``/t/<token>`` for every citizen's phone, on its own asyncio listener inside
+hwd-ui (``[ui] phone_port``), so 3,000 phones waiting at once cost sockets, not threads.
+
+hwd-ui's pages run on waitress, one thread per live stream (kiosk_ui.cli), which is right for a
+hall's 200 kiosks and screens but not for every phone in the hall. Here each phone holds one
+Server-Sent-Events stream on an aiohttp server in one thread; the pages themselves are
+pre-rendered by kiosk_ui.phones, so a request is a dict lookup and a write, and a call wakes only
+the phones whose ticket changed. Phones without EventSource poll ``/state`` (ETag → 304, with
+``?wait=`` to long-poll).
+
+- ``GET /t/<token>``: the page (360×640 first; no external asset), with the ticket's state inline.
+- ``GET /t/<token>/events``: SSE, one ``ticket`` event at once and on every change.
+- ``GET /t/<token>/state``: the JSON, ``ETag``; ``If-None-Match`` → 304; ``?wait=S`` (≤ 30).
+- ``POST /t/<token>/rate``: ``{"score": 1..5, "reasons": [...]}``, channel phone (hall.rate).
+
+Against a script on the hall LAN (docs/ui.md, "The phone page"): an unknown token is a 404 that
+looks the same for a malformed token, a token of another day and a guess; each address may miss
+``phone_misses`` times per ``MISS_WINDOW_S`` and is then refused (429) for the rest of the window,
+so 22 characters of HMAC are out of reach; a request is a lookup in a dict (hashed with the
+process's random key), not a comparison a clock could measure. Each address holds at most
+``phone_per_address`` requests at once (the hall's own machines excepted) and all phones at most
+``phone_max_clients``; a body is at most ``MAX_BODY`` bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import logging
+import re
+import secrets
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from kiosk_ui import phone_words
+from kiosk_ui.phones import PhoneHub
+
+log = logging.getLogger("kiosk_ui.phone_server")
+
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{22}$")
+MISS_WINDOW_S = 600.0
+MAX_BODY = 2048
+MAX_WAIT_S = 30.0
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+class Misses:
+    """Unknown tokens per address in a sliding window; at most ``max_keys`` addresses are kept."""
+
+    def __init__(self, limit: int, window_s: float = MISS_WINDOW_S, max_keys: int = 20000,
+                 clock: Callable[[], float] = time.monotonic):
+        self.limit, self.window_s, self.max_keys, self.clock = limit, window_s, max_keys, clock
+        self._seen: collections.OrderedDict[str, collections.deque] = collections.OrderedDict()
+
+    def _recent(self, addr: str) -> collections.deque | None:
+        times = self._seen.get(addr)
+        if times is not None:
+            cutoff = self.clock() - self.window_s
+            while times and times[0] < cutoff:
+                times.popleft()
+        return times
+
+    def blocked(self, addr: str) -> bool:
+        times = self._recent(addr)
+        return times is not None and len(times) >= self.limit
+
+    def miss(self, addr: str) -> None:
+        times = self._recent(addr)
+        if times is None:
+            times = self._seen[addr] = collections.deque()
+            while len(self._seen) > self.max_keys:
+                self._seen.popitem(last=False)
+        self._seen.move_to_end(addr)
+        times.append(self.clock())
+
+
+class PhoneServer:
+    def __init__(self, hub: PhoneHub, rate: Callable[[str, dict], dict], *, title: str = "",
+                 max_clients: int = 5000, per_address: int = 8, misses: int = 20, keepalive_s: float = 15.0,
+                 exempt: Callable[[str], bool] = lambda addr: False):
+        self.hub = hub
+        self.rate_call = rate
+        self.title = title
+        self.max_clients = max_clients
+        self.per_address = per_address
+        self.misses = Misses(misses)
+        self.keepalive_s = keepalive_s
+        self.exempt = exempt
+        self.active = 0
+        self.by_address: collections.Counter = collections.Counter()
+        self.waiters: dict[str, set[asyncio.Event]] = collections.defaultdict(set)
+        self.refused = collections.Counter()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.port: int | None = None
+        self._runner = None
+        self._thread: threading.Thread | None = None
+        from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+        self._page = Environment(loader=FileSystemLoader(str(TEMPLATES)),
+                                 autoescape=select_autoescape(["html"])).get_template("phone.html")
+        hub.listeners.append(self._changed)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start(self, host: str, port: int) -> "PhoneServer":
+        """Listen on ``host:port`` in a thread of its own; raises OSError when the port is taken."""
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self.loop = loop
+            try:
+                loop.run_until_complete(self._listen(host, port))
+            except BaseException as exc:  # bind failed: report it to start()
+                failure.append(exc)
+                started.set()
+                loop.close()
+                return
+            started.set()
+            try:
+                loop.run_forever()
+            finally:
+                loop.run_until_complete(self._runner.cleanup())
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name="hwd-ui-phone-server", daemon=True)
+        self._thread.start()
+        started.wait(10)
+        if failure:
+            raise OSError(f"phone server cannot listen on {host}:{port}: {failure[0]}")
+        return self
+
+    def stop(self) -> None:
+        if self.loop is not None and self.loop.is_running():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    async def _listen(self, host: str, port: int) -> None:
+        from aiohttp import web
+
+        @web.middleware
+        async def limits(request, handler):
+            return await self._limits(request, handler)
+
+        app = web.Application(middlewares=[limits], client_max_size=MAX_BODY)
+        app.router.add_get("/t/{token}", self.page)
+        app.router.add_get("/t/{token}/state", self.state)
+        app.router.add_get("/t/{token}/events", self.events)
+        app.router.add_post("/t/{token}/rate", self.rate)
+        app.router.add_route("*", "/{tail:.*}", self.elsewhere)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, keepalive_timeout=15)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port, backlog=4096, reuse_address=True)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+        log.info("phone server on http://%s:%d/t/<token>", host, self.port)
+
+    # -- changes from the hub (refresher thread) -------------------------------------------------
+    def _changed(self, tokens: set[str]) -> None:
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self._wake, tokens)
+
+    def _wake(self, tokens: set[str]) -> None:
+        for token in tokens:
+            for event in self.waiters.get(token, ()):
+                event.set()
+
+    # -- limits -----------------------------------------------------------------------------------
+    def _headers(self, nonce: str | None = None) -> dict[str, str]:
+        script = f"'nonce-{nonce}'" if nonce else "'none'"
+        return {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff",
+                "X-Frame-Options": "DENY",
+                "Content-Security-Policy": f"default-src 'none'; script-src {script}; style-src 'unsafe-inline'; "
+                                           "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
+                                           "form-action 'none'; frame-ancestors 'none'"}
+
+    def _refuse(self, status: int, text: str, reason: str):
+        from aiohttp import web
+
+        self.refused[reason] += 1
+        return web.Response(status=status, text=text, content_type="text/plain", charset="utf-8",
+                            headers={**self._headers(), "Retry-After": "30"})
+
+    def _not_found(self, request):
+        from aiohttp import web
+
+        self.misses.miss(request.remote or "")
+        self.refused["unknown token"] += 1
+        if request.path.endswith(("/state", "/rate")):
+            return _json({"error": phone_words.INVALID}, status=404, headers=self._headers())
+        html = self._page.render(title=phone_words.INVALID, token=None, initial=None, nonce=None,
+                                 invalid=phone_words.INVALID, invalid_detail=phone_words.INVALID_DETAIL)
+        return web.Response(status=404, text=html, content_type="text/html", charset="utf-8", headers=self._headers())
+
+    async def _limits(self, request, handler):
+        addr = request.remote or ""
+        exempt = self.exempt(addr)
+        if not exempt and self.misses.blocked(addr):
+            return self._refuse(429, phone_words.BUSY, "too many unknown tokens")
+        if self.active >= self.max_clients:
+            return self._refuse(503, "服务器繁忙，请稍候", "max_clients")
+        if not exempt and self.by_address[addr] >= self.per_address:
+            return self._refuse(429, phone_words.BUSY, "per address")
+        self.active += 1
+        self.by_address[addr] += 1
+        try:
+            return await handler(request)
+        finally:
+            self.active -= 1
+            self.by_address[addr] -= 1
+            if self.by_address[addr] <= 0:
+                del self.by_address[addr]
+
+    def _entry(self, request):
+        token = request.match_info["token"]
+        entry = self.hub.get(token) if TOKEN.match(token) else None
+        return token, entry
+
+    # -- handlers ---------------------------------------------------------------------------------
+    async def page(self, request):
+        from aiohttp import web
+
+        token, entry = self._entry(request)
+        if entry is None:
+            if not self.hub.ready:
+                return self._refuse(503, "正在连接排队系统，请稍候刷新", "not ready")
+            return self._not_found(request)
+        nonce = secrets.token_urlsafe(12)
+        html = self._page.render(title=phone_words.TITLE, hall=self.hub.hall or self.title, token=token,
+                                 initial=entry.body.decode().replace("</", "<\\/"), etag=entry.etag, nonce=nonce)
+        return web.Response(text=html, content_type="text/html", charset="utf-8", headers=self._headers(nonce))
+
+    async def elsewhere(self, request):
+        """Any other path is a miss like an unknown token (a scan of the port learns nothing)."""
+        return self._not_found(request)
+
+    async def state(self, request):
+        from aiohttp import web
+
+        token, entry = self._entry(request)
+        if entry is None:
+            return self._not_found(request)
+        try:
+            wait = min(MAX_WAIT_S, max(0.0, float(request.query.get("wait", "0"))))
+        except ValueError:
+            wait = 0.0
+        seen = request.headers.get("If-None-Match")
+        if seen == entry.etag and wait > 0:
+            await self._wait_change(token, wait)
+            entry = self.hub.get(token)
+            if entry is None:
+                return self._not_found(request)
+        headers = {**self._headers(), "ETag": entry.etag, "Cache-Control": "no-cache"}
+        if seen == entry.etag:
+            return web.Response(status=304, headers=headers)
+        return web.Response(body=entry.body, content_type="application/json", charset="utf-8", headers=headers)
+
+    async def _wait_change(self, token: str, timeout: float) -> None:
+        event = asyncio.Event()
+        self.waiters[token].add(event)
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            self._unwait(token, event)
+
+    def _unwait(self, token: str, event: asyncio.Event) -> None:
+        waiting = self.waiters.get(token)
+        if waiting is not None:
+            waiting.discard(event)
+            if not waiting:
+                del self.waiters[token]
+
+    async def events(self, request):
+        from aiohttp import web
+
+        token, entry = self._entry(request)
+        if entry is None:
+            return self._not_found(request)
+        resp = web.StreamResponse(headers={**self._headers(), "Content-Type": "text/event-stream; charset=utf-8",
+                                           "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        event = asyncio.Event()
+        self.waiters[token].add(event)
+        try:
+            await resp.prepare(request)
+            await resp.write(b"retry: 2000\n\n" + entry.sse)
+            last = entry.version
+            while True:
+                try:
+                    await asyncio.wait_for(event.wait(), self.keepalive_s)
+                except asyncio.TimeoutError:
+                    await resp.write(b": keepalive\n\n")
+                    continue
+                event.clear()
+                entry = self.hub.get(token)
+                if entry is None:
+                    await resp.write(b"event: gone\ndata: {}\n\n")
+                    break
+                if entry.version != last:
+                    await resp.write(entry.sse)
+                    last = entry.version
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self._unwait(token, event)
+        return resp
+
+    async def rate(self, request):
+        from aiohttp import web
+
+        token, entry = self._entry(request)
+        if entry is None:
+            return self._not_found(request)
+        headers = self._headers()
+        if request.content_type != "application/json":  # a cross-site form cannot send this type
+            return _json({"error": "请求格式不正确"}, status=415, headers=headers)
+        try:
+            body = await request.json()
+        except web.HTTPRequestEntityTooLarge:
+            return _json({"error": "请求过大"}, status=413, headers=headers)
+        except ValueError:
+            return _json({"error": "请求格式不正确"}, status=400, headers=headers)
+        score, reasons = (body.get("score"), body.get("reasons")) if isinstance(body, dict) else (None, None)
+        if (not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5
+                or (reasons is not None and (not isinstance(reasons, list) or len(reasons) > 20
+                                             or not all(isinstance(r, str) and len(r) <= 64 for r in reasons)))):
+            return _json({"error": "请选择评价"}, status=400, headers=headers)
+        params: dict[str, Any] = {"score": score}
+        if reasons:
+            params["reasons"] = reasons
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(None, self.rate_call, token, params)
+        except RateRefused as exc:
+            return _json({"error": exc.message, "code": exc.code}, status=exc.status, headers=headers)
+        self.hub.poke()
+        return _json({"ok": True, "level": result.get("level")}, headers=headers)
+
+
+def _json(obj: Any, status: int = 200, headers: dict | None = None):
+    from aiohttp import web
+
+    return web.json_response(obj, status=status, headers=headers,
+                             dumps=lambda o: json.dumps(o, ensure_ascii=False, separators=(",", ":")))
+
+
+class RateRefused(Exception):
+    def __init__(self, message: str, code: int | None, status: int = 409):
+        super().__init__(message)
+        self.message, self.code, self.status = message, code, status
+
+
+def link_rate(link: Any) -> Callable[[str, dict], dict]:
+    """``hall.rate`` by token through hwd-ui's RPC link; refusals as RateRefused (Chinese)."""
+    from hwd.client import RpcError, Unreachable
+    from kiosk_ui.hwdlink import message_for
+
+    def rate(token: str, params: dict) -> dict:
+        try:
+            return link.call("hall.rate", {"token": token, **params})
+        except Unreachable as exc:
+            raise RateRefused(message_for(exc), None, 503) from None
+        except RpcError as exc:
+            raise RateRefused(message_for(exc), getattr(exc, "code", None)) from None
+    return rate
+
+
+def start(link: Any, settings: Any, host: str) -> PhoneServer | None:
+    """The hub and the phone server of one hwd-ui process (None when ``[ui] phone_port = 0``)."""
+    if not settings.phone_port:
+        return None
+    from kiosk_ui import clients
+
+    hub = PhoneHub(lambda: link.call("hall.phone_board", timeout=10), alert_ahead=settings.phone_alert_ahead)
+    link.live().listeners.append(hub.poke)
+    server = PhoneServer(hub, link_rate(link), title=link.title, max_clients=settings.phone_max_clients,
+                         per_address=settings.phone_per_address, misses=settings.phone_misses,
+                         keepalive_s=max(5.0, settings.keepalive_s),
+                         exempt=lambda addr: clients.configured(link, addr))
+    server.start(host, settings.phone_port)
+    hub.start()
+    hub.poke()
+    link.remember("phone_server", server)
+    return server
+

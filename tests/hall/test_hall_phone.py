@@ -1,0 +1,110 @@
+"""The phone's view of a ticket (issue 18): ``hall.phone_board`` and ``hall.phone_view`` by the
+ticket's token, the token itself (no ticket id, today only), the ticket QR that opens the page,
+and rating by phone sharing 一次一评 with the window's keypad/pad.
+
+In-process engine (real method table, bus, SQLite, test clock set before each test)."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings, strategies as st
+
+from hwd import errors
+from hwd.hall import selection
+from hall_helpers import HALL
+from test_hall_engine import refused, run
+
+PRIORITY = HALL + "[hall.priority]\nfairness = 2\n"
+
+
+async def token_of(h, ticket: dict) -> str:
+    return (await h.call("hall.ticket_token", {"ticket": ticket["id"]}))["token"]
+
+
+def test_the_board_is_each_tickets_own_view_by_token(tmp_path):
+    async def body(h):
+        tickets = []
+        for _ in range(4):
+            tickets.append(await h.call("hall.issue_ticket", {"service": "bdc"}))
+            await h.call("clock.advance", {"seconds": 30})
+        await h.call("hall.prioritize", {"ticket": tickets[3]["id"], "priority": "elderly"})
+        tokens = [await token_of(h, t) for t in tickets]
+        for t, token in zip(tickets, tokens):
+            assert len(token) == 22
+            assert "." not in token, "no ticket id in clear"
+        board = await h.call("hall.phone_board")
+        assert set(board["tickets"]) == set(tokens)
+        views = [board["tickets"][tok] for tok in tokens]
+        for t, view in zip(tickets, views):
+            assert view["ahead"] == (await h.call("hall.ticket", {"ticket": t["id"]}))["waiting_ahead"]
+            assert "id" not in view and "holder" not in view
+        assert views[3]["ahead"] == 0 and views[3]["priority"] and views[3]["priority_text"] == "优先办理"
+        assert [v["ahead"] for v in views[:3]] == [1, 2, 3]
+        assert board["service_windows"]["bdc"] == ["不动产登记 5号窗口"]
+
+        await h.call("hall.call_next", {"window": "5"})      # the elderly ticket
+        await h.call("hall.recall", {"window": "5"})
+        called = await h.call("hall.phone_view", {"token": tokens[3]})
+        assert (called["state"], called["window"], called["window_name"], called["recalls"]) == \
+            ("called", "5", "不动产登记 5号窗口", 1)
+        assert (await h.call("hall.phone_view", {"token": tokens[0]}))["ahead"] == 0
+        await h.call("hall.finish", {"window": "5"})
+        done = await h.call("hall.phone_view", {"token": tokens[3]})
+        assert (done["state"], done["rating"]) == ("done", "pending") and done["rating_deadline"]
+        await refused(h, "hall.phone_view", {"token": tokens[3][:-1] + ("A" if tokens[3][-1] != "A" else "B")},
+                      errors.BAD_RATING_TOKEN)
+        await refused(h, "hall.phone_view", {"token": "x" * 500}, errors.BAD_RATING_TOKEN)
+    run(tmp_path, body, PRIORITY)
+
+
+def test_a_phone_rates_once_and_the_keypad_cannot_rate_again(tmp_path):
+    async def body(h):
+        t = await h.call("hall.issue_ticket", {"service": "bdc"})
+        token = await token_of(h, t)
+        await refused(h, "hall.rate", {"token": token, "score": 5}, errors.NO_CURRENT_TICKET)  # not served yet
+        await h.call("hall.call_next", {"window": "5"})
+        await h.call("hall.finish", {"window": "5"})
+        rating = await h.call("hall.rate", {"token": token, "score": 2})
+        assert rating["channel"] == "phone" and rating["bad"]
+        await refused(h, "hall.rate", {"window": "5", "score": 5}, errors.ALREADY_RATED)
+        await refused(h, "hall.rate", {"token": token, "score": 4}, errors.ALREADY_RATED)
+        assert (await h.call("hall.phone_view", {"token": token}))["rating"] == "rated"
+    run(tmp_path, body)
+
+
+def test_a_token_expires_with_its_business_day(tmp_path):
+    async def body(h):
+        t = await h.call("hall.issue_ticket", {"service": "bdc"})
+        token = await token_of(h, t)
+        assert (await h.call("hall.phone_view", {"token": token}))["state"] == "waiting"
+        await h.call("clock.advance", {"seconds": 86400})
+        await refused(h, "hall.phone_view", {"token": token}, errors.BAD_RATING_TOKEN)
+        assert token not in (await h.call("hall.phone_board"))["tickets"]
+    run(tmp_path, body)
+
+
+def test_the_ticket_qr_opens_the_phone_page_once_public_url_is_set(tmp_path):
+    hall = HALL + '\n[ui]\npublic_url = "http://10.1.2.3:8081/"\n'
+
+    async def body(h):
+        t = await h.call("hall.issue_ticket", {"service": "bdc"})
+        token = await token_of(h, t)
+        assert t["qr"] == f"http://10.1.2.3:8081/t/{token}"
+        assert (await h.call("hall.ticket_token", {"ticket": t["id"]}))["url"] == t["qr"]
+    run(tmp_path, body, hall)
+
+    async def default(h):
+        t = await h.call("hall.issue_ticket", {"service": "bdc"})
+        assert t["qr"] == f"HWD-TICKET:{t['day']}:{t['number']}:{t['id']}"
+    run(tmp_path / "plain", default)
+
+
+@settings(max_examples=80, deadline=None)
+@given(classes=st.lists(st.booleans(), max_size=16), streak=st.integers(0, 3), fairness=st.integers(1, 3))
+def test_one_pass_order_agrees_with_ahead(classes, streak, fairness):
+    ids = list(range(len(classes)))
+    prio = [i for i, p in zip(ids, classes) if p]
+    normal = [i for i, p in zip(ids, classes) if not p]
+    s = min(streak, fairness)
+    order = selection.order(prio, normal, s, fairness)
+    assert sorted(order) == ids
+    assert {t: order.index(t) for t in ids} == {t: selection.ahead(prio, normal, t, s, fairness) for t in ids}
