@@ -174,6 +174,7 @@ class ViewLatencies:
     called_ms: list[float]
     changed_per_call: list[int]
     called_missing: int
+    per_call: list[list[float]] | None = None  # each call's latencies (ms), for the first/last spread
 
 
 def view_latencies(records: list[tuple], calls: list[tuple[float, float, Any]]) -> ViewLatencies:
@@ -187,6 +188,7 @@ def view_latencies(records: list[tuple], calls: list[tuple[float, float, Any]]) 
     all_ms: list[float] = []
     called_ms: list[float] = []
     changed = [0] * len(calls)
+    per_call: list[list[float]] = [[] for _ in calls]
     called_missing = 0
     for cid, seen in by_phone.items():
         seen.sort(key=lambda item: item[0])
@@ -205,12 +207,24 @@ def view_latencies(records: list[tuple], calls: list[tuple[float, float, Any]]) 
             if hit is not None and before is not None:
                 ms = (hit - t0) * 1000
                 all_ms.append(ms)
+                per_call[k].append(ms)
                 changed[k] += 1
                 if cid == called:
                     called_ms.append(ms)
             elif cid == called:
                 called_missing += 1
-    return ViewLatencies(all_ms, called_ms, changed, called_missing)
+    return ViewLatencies(all_ms, called_ms, changed, called_missing, per_call)
+
+
+def spread(per_call: list[list[float]]) -> tuple[float, float] | None:
+    """Medians over the calls of (the first phone's latency, last − first): how long until the
+    server starts pushing, and how long the push to every changed phone takes."""
+    calls = [sorted(ms) for ms in per_call if ms]
+    if not calls:
+        return None
+    firsts = sorted(ms[0] for ms in calls)
+    widths = sorted(ms[-1] - ms[0] for ms in calls)
+    return firsts[len(firsts) // 2], widths[len(widths) // 2]
 
 
 def cores(cpu_seconds: float, wall_seconds: float) -> float:
@@ -660,6 +674,8 @@ class Run:
     threads_seen: int = 0
     fell_over: str = ""
     drain_s: float = 0.0
+    spread: tuple | None = None
+    board_ms: dict | None = None
 
 
 class Bench:
@@ -847,6 +863,8 @@ class Bench:
             v = view_latencies(view_records, call_marks)
             run.phone_ms, run.called_ms, run.changed_per_call = v.all_ms, v.called_ms, v.changed_per_call
             run.called_missing = v.called_missing
+            run.spread = spread(v.per_call)
+            run.board_ms = self._board_round_trips()
             display_ms, run.missing = event_latencies([r for r in records if r[0][0] == "d"],
                                                       [(t0, view["number"]) for t0, _, view in marks],
                                                       {c for c in accepted if c[0] == "d"})
@@ -856,6 +874,18 @@ class Bench:
             ui.stop()
             self.gen.reset()
         return run
+
+    def _board_round_trips(self, n: int = 10) -> dict | None:
+        """``hall.phone_board`` (what hwd-ui fetches after each change) timed from here, calls over."""
+        times = []
+        for _ in range(n):
+            t = time.monotonic()
+            try:
+                board = self.client.call("hall.phone_board")
+            except Exception:  # another shape of the RPC: leave the breakdown out
+                return None
+            times.append((time.monotonic() - t) * 1000)
+        return {**percentiles(times), "tickets": len(board.get("tickets", {})) if isinstance(board, dict) else 0}
 
     def _consistency(self, records: list, tickets: list, tokens: dict, port: int) -> tuple[int, int]:
         """After the calls: how many phones' last SSE view equals ``/t/<token>/state`` (no update lost)."""
@@ -907,6 +937,11 @@ def table(runs: list[Run], n_phones: int, n_displays: int) -> list[str]:
     row("… max", [f"{max(r.phone_ms):.0f} ms" if r.phone_ms else "—" for r in runs])
     row("… the called ticket's phone", [_lat(_p(r.called_ms)) if r.called_ms is not None else "= all (same event)"
                                         for r in runs])
+    row("… first phone updated / first → last phone (medians per call)",
+        [f"{r.spread[0]:.0f} ms / {r.spread[1]:.0f} ms" if r.spread else "—" for r in runs])
+    row("`hall.phone_board` round trip from the bench, after the calls",
+        [f"p50 {r.board_ms['p50']:.0f} ms · max {r.board_ms['max']:.0f} ms ({r.board_ms['tickets']:,} tickets)"
+         if r.board_ms else "—" for r in runs])
     row("phones updated per call (median)",
         [f"{sorted(r.changed_per_call)[len(r.changed_per_call) // 2]:,}" if r.changed_per_call
          else f"{r.phones_accepted:,} (every stream gets every call)" for r in runs])

@@ -168,3 +168,10 @@ def test_percentiles_nearest_rank():
     p = percentiles([float(x) for x in range(1, 101)])
     assert (p["n"], p["p50"], p["p99"], p["max"]) == (100, 51.0, 99.0, 100.0)
     assert percentiles([7.0])["p99"] == 7.0
+
+
+def test_spread_of_first_and_last_phone():
+    from bench.phones import spread
+
+    assert spread([[300.0, 100.0, 200.0], [], [150.0, 650.0], [120.0]]) == (120.0, 200.0)
+    assert spread([[], []]) is None
