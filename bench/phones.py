@@ -830,13 +830,13 @@ class Bench:
         run.phones_other = other
         return {cid for cid, s in list(got.items()) + list(disp.items()) if s == 200}
 
-    def phone_server(self, calls: int) -> Run:
+    def phone_server(self, calls: int, label: str = "phone server") -> Run:
         """Every phone loads ``/t/<token>`` once and holds ``/t/<token>/events`` on the phone port."""
         from kiosk_ui.settings import UiSettings
 
         ui_cfg = {"host": "127.0.0.1", "display_addresses": ["127.2.0.0/16"], "phone_port": free_port()}
         settings = UiSettings()
-        run = Run("phone server", settings.max_streams, settings.server_threads)
+        run = Run(label, settings.max_streams, settings.server_threads)
         tickets = sorted(self.waiting)[: self.n_phones]
         if len(tickets) < self.n_phones:
             raise RuntimeError(f"only {len(tickets)} tickets are waiting")
@@ -962,62 +962,66 @@ def table(runs: list[Run], n_phones: int, n_displays: int) -> list[str]:
     return rows
 
 
-def call_to_phones(phones: int = 3000, displays: int = 200, calls: int = 60, today_calls: int = 10,
-                   workers: int = 4) -> list[Result]:
+def call_to_phones(phones: int = 3000, displays: int = 200, calls: int = 45, today_calls: int = 10,
+                   workers: int = 4, repeats: int = 2) -> list[Result]:
     nofile = raise_nofile()
     load_before = Path("/proc/loadavg").read_text().split()[:3]
     bench = Bench(phones, displays, workers)
     runs: list[Run] = []
-    new: Run | None = None
+    news: list[Run] = []
     try:
-        issued = phones + 2 * today_calls + 4
+        issued = phones + 2 * (today_calls + 1) + repeats * (calls + 1) + 4
         bench.issue(issued)
         runs.append(bench.today("today's design, default max_streams", None, today_calls))
         raised = phones + displays + 100
         runs.append(bench.today(f"today's design, max_streams {raised:,}", raised, today_calls))
         if phone_server_available():
-            new = bench.phone_server(calls)
-            runs.append(new)
+            for k in range(repeats):  # twice: the machine is shared, one run alone says little of the spread
+                news.append(bench.phone_server(calls, f"phone server, run {k + 1}"))
+                runs.append(news[-1])
     finally:
         bench.stop()
     load = f"{' '.join(load_before)} before, {' '.join(Path('/proc/loadavg').read_text().split()[:3])} after"
-    return results(runs, new, phones, displays, issued, workers, nofile, load, calls, today_calls, TODAY_DRAIN_S)
+    return results(runs, news, phones, displays, issued, workers, nofile, load, calls, today_calls, TODAY_DRAIN_S)
 
 
-def verdict(new: Run | None, old: Run, default: Run, phones: int) -> str:
-    """What the figures mean against p99 ≤ 1 s at 3,000 phones and hwd-ui under one core."""
+def verdict(new: Run | None, old: Run, default: Run, phones: int, repeats: int = 1) -> str:
+    """What the figures mean against p99 ≤ 1 s at 3,000 phones and hwd-ui under one core
+    (``new``: the phone server's worse run)."""
     parts = []
     if new and new.phone_ms:
         p = percentiles(new.phone_ms)
-        parts.append(f"phone server: p99 {p['p99']:.0f} ms {'≤' if p['p99'] <= 1000 else '>'} 1 s and hwd-ui "
+        parts.append(f"phone server ({'the worse of ' + str(repeats) + ' runs' if repeats > 1 else 'one run'}): p99 {p['p99']:.0f} ms {'≤' if p['p99'] <= 1000 else '>'} 1 s and hwd-ui "
                      f"{new.ui_cores:.2f} core {'<' if new.ui_cores < 1 else '≥'} 1 core with {new.phones_accepted:,} "
                      f"phones connected: {'both met' if p['p99'] <= 1000 and new.ui_cores < 1 else 'not met'}")
     else:
         parts.append("phone server: not measured")
-    parts.append(f"today's design at the default cap cannot hold the phones ({default.phones_refused:,} of "
-                 f"{phones:,} refused)")
+    parts.append(f"today's design at the default cap: {default.phones_refused:,} of {phones:,} phones refused")
     if old.phone_ms:
         p = percentiles(old.phone_ms)
-        parts.append(f"with the cap raised to {old.max_streams:,} it holds the connections but p99 is "
-                     f"{p['p99'] / 1000:.0f} s and hwd-ui uses {old.ui_cores:.2f} core: "
+        parts.append(f"with the cap raised to {old.max_streams:,}: {old.phones_accepted:,} phones connected, p99 "
+                     f"{p['p99'] / 1000:.1f} s, hwd-ui {old.ui_cores:.2f} core: "
                      f"{'met' if p['p99'] <= 1000 and old.ui_cores < 1 else 'not met'}")
     return "; ".join(parts)
 
 
-def results(runs: list[Run], new: Run | None, phones: int, displays: int, issued: int, workers: int,
+def results(runs: list[Run], news: list[Run], phones: int, displays: int, issued: int, workers: int,
             nofile: int, load: str, calls: int, today_calls: int, today_drain: float) -> list[Result]:
     old = runs[1]
     default = runs[0]
+    measured = [r for r in news if r.phone_ms]
+    new = max(measured, key=lambda r: percentiles(r.phone_ms)["p99"]) if measured else None  # the worse run
     po, pn = _p(old.phone_ms), _p(new.phone_ms) if new else None
     where = f"{phones:,} phones + {displays} displays/kiosks"
-    new_lat = _lat(pn) if new else "not measured (no phone server on this branch)"
+    new_lat = ("; ".join(f"run {i + 1} {_lat(_p(r.phone_ms))}" for i, r in enumerate(news)) if new
+               else "not measured (no phone server on this branch)")
     method = (
         f"{where} connected to one hwd-ui; hwd, hwd-ui and the clients share this 2-core machine (with other "
         f"engineers' work). {issued:,} tickets issued over {len(SERVICES)} services ({WINDOWS} windows, 2 services "
         f"each; `[daemon] test_clock` from {CLOCK_START}). Each design gets a fresh hwd-ui: the clients connect "
         f"(displays first, as they are there all day), 8 s idle, one warm-up call waited out, then calls at a fixed "
         f"{GAP:.0f}-s cadence whatever the clients got (a hall does not wait for phones; {today_calls} calls per "
-        f"run of today's design, {calls} for the phone server), rotating over the windows, each window's "
+        f"run of today's design, {calls} in each of {len(news)} runs of the phone server, each with a fresh hwd-ui), rotating over the windows, each window's "
         f"start + finish half-way to the next call; then up to {today_drain:.0f} s (today's) / 30 s (phone server) "
         f"for stragglers. **Today's design:** each phone streams `/live?topic=hall.` from waitress; updated = the "
         f"call's `hall.ticket.called` reached it — generous, the old page would then still have to fetch its "
@@ -1037,25 +1041,27 @@ def results(runs: list[Run], new: Run | None, phones: int, displays: int, issued
               f"{default.phones_accepted:,} connected; {_lat(_p(default.phone_ms))} for those",
               f"today's, `max_streams` {old.max_streams:,}": f"{_lat(po)}; hwd-ui {old.ui_cores:.2f} core, "
               f"{old.hwm_mb:.0f} MB peak; {old.fell_over.strip() or 'held'}"}
-    detail["against the targets"] = verdict(new, old, default, phones)
+    detail["against the targets"] = verdict(new, old, default, phones, len(news))
     detail["machine load (1/5/15-min load average; the machine is shared)"] = load
-    if new:
-        detail["phone server"] = (f"{_lat(pn)}; called phone {_lat(_p(new.called_ms))}; hwd-ui {new.ui_cores:.2f} core, "
-                                  f"{new.hwm_mb:.0f} MB peak")
+    for r in news:
+        detail[r.name] = (f"{_lat(_p(r.phone_ms))}; called phone {_lat(_p(r.called_ms))}; hwd-ui {r.ui_cores:.2f} core, "
+                          f"{r.hwm_mb:.0f} MB peak")
     lat = Result(f"call → phone page updated, {where}", "p99 ≤ 1 s",
                  f"phone server: {new_lat}; today's ({old.max_streams:,} streams): {_lat(po)}; "
                  f"today's default: {default.phones_refused:,} of {phones:,} phones refused",
-                 (pn["p99"] <= 1000) if pn else None, method, len(new.phone_ms) if new and new.phone_ms else 0, detail)
+                 all(percentiles(r.phone_ms)["p99"] <= 1000 for r in measured) if measured else None, method, len(new.phone_ms) if new and new.phone_ms else 0, detail)
     lat.table = table(runs, phones, displays)
     cpu = Result(f"hwd-ui CPU during the calls, {where}", "< 1 core",
-                 (f"phone server: {new.ui_cores:.2f} core; " if new else "phone server: not measured; ")
+                 (f"phone server: {' / '.join(f'{r.ui_cores:.2f}' for r in news)} core; " if new
+                  else "phone server: not measured; ")
                  + f"today's ({old.max_streams:,} streams): {old.ui_cores:.2f} core",
-                 (new.ui_cores < 1.0) if new else None,
+                 all(r.ui_cores < 1.0 for r in measured) if measured else None,
                  f"utime+stime of the hwd-ui process from /proc/<pid>/stat over the measured calls' slots (one call "
                  f"every {GAP:.0f} s), divided by the wall time: a fraction of one core; the same run as the latency "
                  f"figure (see its table)")
     mem = Result(f"hwd-ui memory, {where}", "report",
-                 (f"phone server: {new.hwm_mb:.0f} MB peak; " if new else "phone server: not measured; ")
+                 (f"phone server: {' / '.join(f'{r.hwm_mb:.0f}' for r in news)} MB peak; " if new
+                  else "phone server: not measured; ")
                  + f"today's ({old.max_streams:,} streams): {old.hwm_mb:.0f} MB peak",
                  None, "VmHWM (peak resident set) of the hwd-ui process from /proc/<pid>/status at the end of each "
                        "design's run; the same run as the latency figure (see its table)")
