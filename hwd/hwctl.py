@@ -9,6 +9,7 @@
                                       record the device's port both ways (docs/deploy.md)
     hwctl keygen DIR [--name NAME]    write a CURVE key pair
     hwctl outbox | workorders         the 好差评 upstream backlog and 差评 work orders
+    hwctl alerts [--json]             the raised tidal-window alerts (潮汐窗口); exit 4 while any is raised
     hwctl tls DIR NAME|IP ...         a self-signed hall CA and a server certificate for hwd-ui
     hwctl hall-keys DIR               make the hall's key files (0600) if missing
 
@@ -118,6 +119,22 @@ def cmd_events(args: argparse.Namespace) -> int:
     return 0 if args.count is None or seen >= args.count else 1
 
 
+ALERTS_RAISED = 4  # hwctl alerts: a raised alert is no error (1) but a script must see it
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    """hall.alerts: one line per raised alert (since when, and what it says); exit 0 when none,
+    ALERTS_RAISED while any is raised, so cron or a monitoring check can act on it."""
+    rows = _client(args).call("hall.alerts")
+    if args.json:
+        _print_json(rows)
+    elif not rows:
+        print("no tidal-window alerts")
+    for row in [] if args.json else rows:
+        print(f"{str(row.get('since') or '')[11:16]}  {row['text']}")
+    return ALERTS_RAISED if rows else 0
+
+
 def cmd_keygen(args: argparse.Namespace) -> int:
     from hwd.keys import keygen
 
@@ -223,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--output", "-o", help="file to write (JSON lines); default DEVICE-TIME.jsonl")
     s.add_argument("--hexdump", action="store_true", help="also print it as a hexdump (spy:// layout)")
     s.set_defaults(func=cmd_capture)
+    s = sub.add_parser("alerts", help="the raised tidal-window alerts (潮汐窗口); exit 4 while any is raised")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_alerts)
     s = sub.add_parser("keygen", help="write a CURVE key pair")
     s.add_argument("dir")
     s.add_argument("--name", default="hwd")

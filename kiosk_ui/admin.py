@@ -3,7 +3,8 @@
 The password is checked against a werkzeug hash (PBKDF2-SHA256, ``hwd-ui --hash-password``) from
 ``[ui] admin_password_hash`` or ``admin_password_file``. Session cookies are HttpOnly and
 SameSite=Strict; every form carries the session's CSRF token. Shows device health, today's
-statistics (tables and inline-SVG charts), bad ratings with their follow-up, CSV export, and in
+statistics (tables and inline-SVG charts), the tidal-window alerts (潮汐窗口, live), bad ratings
+with their follow-up, CSV export, and in
 demo mode the virtual hall: emulated window screens, printed receipts, announcements.
 """
 
@@ -208,6 +209,21 @@ def _time_notices(link: HallLink) -> list[str]:
     return out
 
 
+def _alerts(link: HallLink) -> list[dict]:
+    """The raised tidal-window alerts (hall.alerts), each with its words and since when."""
+    rows = link.try_call("hall.alerts", default=None)
+    return [{"service": r.get("service"), "text": r.get("text") or "", "since": _clock_iso(r.get("since"))[:5],
+             "triggers": r.get("triggers") or []}
+            for r in rows or [] if isinstance(r, dict)]
+
+
+@bp.get("/alerts")
+@login_required
+def alerts():
+    """The banner's data: the page fetches it when hall.alert arrives and while one is raised."""
+    return jsonify({"ok": True, "alerts": _alerts(current())})
+
+
 @bp.get("")
 @login_required
 def dashboard():
@@ -226,7 +242,7 @@ def dashboard():
                        "chart": _chart(rows, group, f"今日{GROUPS[group]}统计")})
     return render_template("admin/dashboard.html", down=False, devices=_devices(link), tables=tables, today=today,
                            ratings=_named(_ratings(link), link), names=COLUMN_NAMES, demo=_demo(link),
-                           time_notices=_time_notices(link))
+                           time_notices=_time_notices(link), alerts=_alerts(link))
 
 
 @bp.post("/followup")

@@ -95,10 +95,10 @@ def create_app(config: Any = None, test_config: dict | None = None) -> Flask:
     app.extensions["hwd_sessions"] = sessions.Registry(settings.session_hours * 3600)
 
     from kiosk_ui import (admin, admin_ratings, admin_stats, counter, counter_case, desk, display, health, kiosk,
-                          live_bp, rate)
+                          live_bp, phone_bp, rate)
 
     for module in (health, live_bp, kiosk, counter, counter_case, desk, display, rate, admin, admin_ratings,
-                   admin_stats):
+                   admin_stats, phone_bp):
         app.register_blueprint(module.bp)
 
     @app.context_processor
@@ -107,7 +107,8 @@ def create_app(config: Any = None, test_config: dict | None = None) -> Flask:
 
     @app.before_request
     def _check_csrf() -> None:
-        if request.method in ("POST", "PUT", "DELETE", "PATCH"):
+        if request.method in ("POST", "PUT", "DELETE", "PATCH") and request.blueprint != "phone":
+            # the phone page has no session: its ticket's token is the secret (kiosk_ui.phone_bp)
             sent = request.headers.get(CSRF_HEADER) or request.form.get("csrf_token")
             if not sent or not secrets.compare_digest(str(sent), str(session.get("csrf", ""))):
                 abort(400, description="csrf")

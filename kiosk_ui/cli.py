@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
     raise_open_files()
     try:
-        phone_server.start(link, settings, host)
+        phone_server.start(link, settings, settings.phone_host or host)
     except OSError as exc:  # the hall's pages matter more than the phones': serve them anyway
         logging.getLogger("kiosk_ui").error("no phone pages: %s (set [ui] phone_port)", exc)
     if settings.tls:

@@ -28,53 +28,17 @@ import asyncio
 import collections
 import json
 import logging
-import re
 import secrets
 import threading
-import time
-from pathlib import Path
 from typing import Any, Callable
 
-from kiosk_ui import phone_words
+from kiosk_ui import phone_pages, phone_words
+from kiosk_ui.phone_pages import MAX_BODY, TOKEN, Misses
 from kiosk_ui.phones import PhoneHub
 
 log = logging.getLogger("kiosk_ui.phone_server")
 
-TOKEN = re.compile(r"^[A-Za-z0-9_-]{22}$")
-MISS_WINDOW_S = 600.0
-MAX_BODY = 2048
 MAX_WAIT_S = 30.0
-TEMPLATES = Path(__file__).parent / "templates"
-
-
-class Misses:
-    """Unknown tokens per address in a sliding window; at most ``max_keys`` addresses are kept."""
-
-    def __init__(self, limit: int, window_s: float = MISS_WINDOW_S, max_keys: int = 20000,
-                 clock: Callable[[], float] = time.monotonic):
-        self.limit, self.window_s, self.max_keys, self.clock = limit, window_s, max_keys, clock
-        self._seen: collections.OrderedDict[str, collections.deque] = collections.OrderedDict()
-
-    def _recent(self, addr: str) -> collections.deque | None:
-        times = self._seen.get(addr)
-        if times is not None:
-            cutoff = self.clock() - self.window_s
-            while times and times[0] < cutoff:
-                times.popleft()
-        return times
-
-    def blocked(self, addr: str) -> bool:
-        times = self._recent(addr)
-        return times is not None and len(times) >= self.limit
-
-    def miss(self, addr: str) -> None:
-        times = self._recent(addr)
-        if times is None:
-            times = self._seen[addr] = collections.deque()
-            while len(self._seen) > self.max_keys:
-                self._seen.popitem(last=False)
-        self._seen.move_to_end(addr)
-        times.append(self.clock())
 
 
 class PhoneServer:
@@ -97,10 +61,6 @@ class PhoneServer:
         self.port: int | None = None
         self._runner = None
         self._thread: threading.Thread | None = None
-        from jinja2 import Environment, FileSystemLoader, select_autoescape
-
-        self._page = Environment(loader=FileSystemLoader(str(TEMPLATES)),
-                                 autoescape=select_autoescape(["html"])).get_template("phone.html")
         hub.listeners.append(self._changed)
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -170,20 +130,12 @@ class PhoneServer:
                 event.set()
 
     # -- limits -----------------------------------------------------------------------------------
-    def _headers(self, nonce: str | None = None) -> dict[str, str]:
-        script = f"'nonce-{nonce}'" if nonce else "'none'"
-        return {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff",
-                "X-Frame-Options": "DENY",
-                "Content-Security-Policy": f"default-src 'none'; script-src {script}; style-src 'unsafe-inline'; "
-                                           "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
-                                           "form-action 'none'; frame-ancestors 'none'"}
-
     def _refuse(self, status: int, text: str, reason: str):
         from aiohttp import web
 
         self.refused[reason] += 1
         return web.Response(status=status, text=text, content_type="text/plain", charset="utf-8",
-                            headers={**self._headers(), "Retry-After": "30"})
+                            headers={**phone_pages.headers(), "Retry-After": "30"})
 
     def _not_found(self, request):
         from aiohttp import web
@@ -191,10 +143,9 @@ class PhoneServer:
         self.misses.miss(request.remote or "")
         self.refused["unknown token"] += 1
         if request.path.endswith(("/state", "/rate")):
-            return _json({"error": phone_words.INVALID}, status=404, headers=self._headers())
-        html = self._page.render(title=phone_words.INVALID, token=None, initial=None, nonce=None,
-                                 invalid=phone_words.INVALID, invalid_detail=phone_words.INVALID_DETAIL)
-        return web.Response(status=404, text=html, content_type="text/html", charset="utf-8", headers=self._headers())
+            return _json({"error": phone_words.INVALID}, status=404, headers=phone_pages.headers())
+        return web.Response(status=404, text=phone_pages.invalid_html(), content_type="text/html", charset="utf-8",
+                            headers=phone_pages.headers())
 
     async def _limits(self, request, handler):
         addr = request.remote or ""
@@ -230,9 +181,9 @@ class PhoneServer:
                 return self._refuse(503, "正在连接排队系统，请稍候刷新", "not ready")
             return self._not_found(request)
         nonce = secrets.token_urlsafe(12)
-        html = self._page.render(title=phone_words.TITLE, hall=self.hub.hall or self.title, token=token,
-                                 initial=entry.body.decode().replace("</", "<\\/"), etag=entry.etag, nonce=nonce)
-        return web.Response(text=html, content_type="text/html", charset="utf-8", headers=self._headers(nonce))
+        html = phone_pages.page_html(token, entry, self.hub.hall or self.title, nonce)
+        return web.Response(text=html, content_type="text/html", charset="utf-8",
+                            headers=phone_pages.headers(nonce))
 
     async def elsewhere(self, request):
         """Any other path is a miss like an unknown token (a scan of the port learns nothing)."""
@@ -254,7 +205,7 @@ class PhoneServer:
             entry = self.hub.get(token)
             if entry is None:
                 return self._not_found(request)
-        headers = {**self._headers(), "ETag": entry.etag, "Cache-Control": "no-cache"}
+        headers = {**phone_pages.headers(), "ETag": entry.etag, "Cache-Control": "no-cache"}
         if seen == entry.etag:
             return web.Response(status=304, headers=headers)
         return web.Response(body=entry.body, content_type="application/json", charset="utf-8", headers=headers)
@@ -282,7 +233,8 @@ class PhoneServer:
         token, entry = self._entry(request)
         if entry is None:
             return self._not_found(request)
-        resp = web.StreamResponse(headers={**self._headers(), "Content-Type": "text/event-stream; charset=utf-8",
+        resp = web.StreamResponse(headers={**phone_pages.headers(),
+                                           "Content-Type": "text/event-stream; charset=utf-8",
                                            "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         event = asyncio.Event()
         self.waiters[token].add(event)
@@ -316,7 +268,7 @@ class PhoneServer:
         token, entry = self._entry(request)
         if entry is None:
             return self._not_found(request)
-        headers = self._headers()
+        headers = phone_pages.headers()
         if request.content_type != "application/json":  # a cross-site form cannot send this type
             return _json({"error": "请求格式不正确"}, status=415, headers=headers)
         try:
@@ -325,14 +277,9 @@ class PhoneServer:
             return _json({"error": "请求过大"}, status=413, headers=headers)
         except ValueError:
             return _json({"error": "请求格式不正确"}, status=400, headers=headers)
-        score, reasons = (body.get("score"), body.get("reasons")) if isinstance(body, dict) else (None, None)
-        if (not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5
-                or (reasons is not None and (not isinstance(reasons, list) or len(reasons) > 20
-                                             or not all(isinstance(r, str) and len(r) <= 64 for r in reasons)))):
+        params = phone_pages.rate_params(body)
+        if params is None:
             return _json({"error": "请选择评价"}, status=400, headers=headers)
-        params: dict[str, Any] = {"score": score}
-        if reasons:
-            params["reasons"] = reasons
         loop = asyncio.get_running_loop()
         try:
             result = await loop.run_in_executor(None, self.rate_call, token, params)

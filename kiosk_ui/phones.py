@@ -30,10 +30,11 @@ class Entry(NamedTuple):
     sse: bytes     # the same as one text/event-stream event
     etag: str
     version: int
+    view: dict | None = None  # the board's view it was rendered from (unchanged: not rendered again)
 
 
 class PhoneHub:
-    def __init__(self, fetch: Callable[[], dict], alert_ahead: int = 3, debounce_s: float = 0.05,
+    def __init__(self, fetch: Callable[[], dict], alert_ahead: int = 3, debounce_s: float = 0.02,
                  period_s: float = 15.0):
         self.fetch = fetch
         self.alert_ahead = alert_ahead
@@ -46,6 +47,7 @@ class PhoneHub:
         self.refreshes = 0
         self.boot = secrets.token_hex(4)
         self.listeners: list[Callable[[set[str]], None]] = []
+        self._context: dict | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -89,19 +91,26 @@ class PhoneHub:
     def refresh(self) -> set[str]:
         """Fetch the board, re-render what changed, tell the listeners; returns the changed tokens."""
         board = self.fetch()
+        context = {k: v for k, v in board.items() if k != "tickets"}
+        same_context = context == self._context
         old, new, changed = self.entries, {}, set()
         for token, view in board["tickets"].items():
+            entry = old.get(token)
+            if entry is not None and same_context and entry.view == view:
+                new[token] = entry
+                continue
             page = phone_words.page(view, board, self.alert_ahead)
             body = json.dumps(page, ensure_ascii=False, separators=(",", ":")).encode()
-            entry = old.get(token)
             if entry is None or entry.body != body:
                 self.version += 1
                 sse = b"id: %d\nevent: ticket\ndata: %s\n\n" % (self.version, body)
-                entry = Entry(body, sse, f'"{self.boot}-{self.version}"', self.version)
+                entry = Entry(body, sse, f'"{self.boot}-{self.version}"', self.version, view)
                 changed.add(token)
+            else:
+                entry = entry._replace(view=view)
             new[token] = entry
         changed.update(set(old) - set(new))  # a day rolled over: those links are gone
-        self.entries, self.hall, self.ready = new, board.get("hall", ""), True
+        self.entries, self.hall, self.ready, self._context = new, board.get("hall", ""), True, context
         self.refreshes += 1
         if changed:
             for listener in list(self.listeners):

@@ -80,6 +80,7 @@ UI_FIELDS = (
     Field("public_url", str, "", check=_check_url,
           doc="the phone server's address as phones on the hall WiFi reach it, e.g. http://10.1.2.3:8081; "
               "the ticket's QR then opens its page /t/<token>"),
+    Field("phone_host", str, "", doc="address the phone server listens on (e.g. the WiFi side's); default: host"),
     Field("phone_port", int, 8081, min=0, max=65535, doc="port of the phone server (/t/<token>); 0 = off"),
     Field("phone_alert_ahead", int, 3, min=0, max=50,
           doc="the phone page turns to 即将叫号 (sound, vibration) when this many or fewer are ahead"),
@@ -122,6 +123,7 @@ class UiSettings:
     tls_certificate: Path | None = None
     tls_key: Path | None = None
     public_url: str = ""
+    phone_host: str = ""
     phone_port: int = 8081
     phone_alert_ahead: int = 3
     phone_max_clients: int = 5000

@@ -80,6 +80,9 @@ def register(methods: Any, engine: "HallEngine") -> None:
         (Field("service", str, None), Field("ticket", (int, str), None)),
         "the estimated wait of a waiting ticket, or of a ticket taken now in a service (暂无法估计 without data)",
         replay=False)
+    add("hall.alerts", lambda p: engine.alerts.current(), (),
+        "the raised tidal-window alerts (潮汐窗口): service, longest wait, queue, the windows that can serve it",
+        replay=False)
     add("hall.hours", lambda p: core().calendar.status(engine.clock.now()), (),
         "whether tickets can be taken now, the next opening, today's hours and the calendar's coverage",
         replay=False)

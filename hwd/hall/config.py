@@ -15,6 +15,7 @@ from typing import Any
 from hwd.config import ID_RE, LoadContext, device_ref
 from hwd.county.config import Central, load_central
 from hwd.hall import rating_config
+from hwd.hall.alerts_config import SERVICE_TIDAL_FIELDS, Tidal, load_tidal
 from hwd.hall.rating_config import RatingRules, Upstream, load_ratings, load_upstream
 from hwd.schema import Field, check_table
 
@@ -123,6 +124,7 @@ HALL_FIELDS = (
     Field("ratings", dict, {}, doc="差评 reasons and work-order deadlines, see [hall.ratings]"),
     Field("upstream", dict, {}, doc="the provincial 好差评 link, see [hall.upstream]"),
     Field("central", dict, None, doc="stream this hall's records to the county database, see [hall.central]"),
+    Field("tidal", dict, {}, doc="tidal-window alerts (潮汐窗口): wait and queue thresholds, see [hall.tidal]"),
 )
 SERVICE_FIELDS = (
     Field("id", str, check=_id), Field("name", str), Field("prefix", str),
@@ -133,7 +135,7 @@ SERVICE_FIELDS = (
     Field("matter_code", str, "", doc="事项编码 of the matter in the provincial catalogue"),
     Field("impl_code", str, "", doc="实施编码 (implementation code) of the matter at this hall"),
     Field("matter_version", str, "", doc="version of the matter's catalogue entry"),
-)
+) + SERVICE_TIDAL_FIELDS
 WINDOW_FIELDS = (
     Field("id", str, check=_id), Field("name", str), Field("kind", str, "综合", choices=WINDOW_KINDS),
     Field("services", list, items=str), Field("display", str, None), Field("keypad", str, None),
@@ -206,6 +208,8 @@ class Service:
     matter_code: str = ""
     impl_code: str = ""
     matter_version: str = ""
+    tidal_wait_min: int | None = None
+    tidal_queue: int | None = None
 
 
 @dataclass
@@ -292,6 +296,7 @@ class HallConfig:
     upstream: Upstream = field(default_factory=Upstream)
     appt_code_alphabet: str = "0123456789"
     appt_code_length: int = 8
+    tidal: Tidal = field(default_factory=Tidal)
 
     @property
     def no_show_text(self) -> str:
@@ -328,6 +333,7 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
     cfg.ratings = load_ratings(v["ratings"], base + ("ratings",), ctx.problems)
     cfg.upstream = load_upstream(v["upstream"], base + ("upstream",), ctx.problems)
     cfg.central = load_central(v["central"], base + ("central",), ctx.problems)
+    cfg.tidal = load_tidal(v["tidal"], base + ("tidal",), ctx.problems)
     for i, dev in enumerate(v["displays"]):
         if device_ref(ctx, base + ("displays", i), dev, "display"):
             cfg.displays.append(dev)

@@ -33,6 +33,7 @@ from hwd.hall.appointments import Appointments
 from hwd.hall.rating_channels import RatingChannels
 from hwd.hall.core import HallCore
 from hwd.hall.outputs import Outputs
+from hwd.hall.alerts import TidalAlerts
 from hwd.hall.store import Store, StoreError
 
 log = logging.getLogger("hwd.hall")
@@ -68,6 +69,7 @@ class HallEngine:
         self.outputs = Outputs(methods.call)
         self.store: Store | None = None
         self.core: HallCore | None = None
+        self.alerts: TidalAlerts | None = None
         self.appointments: Appointments | None = None
         self.outbox: outbox.Worker | None = None
         self.channels: RatingChannels | None = None
@@ -89,6 +91,7 @@ class HallEngine:
             raise StartupError(f"cannot open the hall database {path}: {exc}") from None
         statedir.restrict(Path(path))
         self.core = HallCore(self.cfg, self.store, self.clock)
+        self.alerts = TidalAlerts(self.cfg, self.store, self.clock, self.bus.publish)
         keys_dir = self.cfg.keys_dir or Path(self.config.daemon.state_dir) / "keys"
         try:
             self.channels = RatingChannels(self.core, hallkeys.load(keys_dir, "ticket-token"))
@@ -155,6 +158,7 @@ class HallEngine:
             core.pending.clear()
             raise
         self._flush()
+        self.alerts.check()  # the queue may have grown or shrunk (tidal-window alerts)
         return result
 
     def _flush(self) -> None:
@@ -172,7 +176,8 @@ class HallEngine:
                     self.outputs.keypad_prompt(keypad)
 
     def tick(self) -> None:
-        """Day rollover and rating timeouts; runs every second and whenever the clock jumps."""
+        """Day rollover, rating timeouts and tidal-window alerts; runs every second and whenever the
+        clock jumps."""
         if self.core is None:
             return
         try:
@@ -183,6 +188,7 @@ class HallEngine:
             log.exception("hall timer failed")
             return
         self._flush()
+        self.alerts.check()  # waits grow with time alone
 
     async def _tick_loop(self) -> None:
         while True:

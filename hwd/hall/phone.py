@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from hwd.hall.rating_channels import RatingChannels
 
 PRIORITY_TEXT = "优先办理"
+# what a phone's view needs of a ticket (the board reads thousands of rows on every change)
+COLUMNS = ("id, number, service, origin_service, state, priority, window, recalls, transfers, requeues, "
+           "rating_state, rating_deadline")
 
 
 class PhoneBoard:
@@ -30,7 +33,7 @@ class PhoneBoard:
     def board(self) -> dict:
         core, store = self.core, self.core.store
         day = core.today()
-        rows = store.all("SELECT * FROM tickets WHERE day = ? ORDER BY id", (day,))
+        rows = store.all(f"SELECT {COLUMNS} FROM tickets WHERE day = ? ORDER BY id", (day,))
         tokens = self.channels.tokens(day)
         places: dict[int, int] = {}
         estimates: dict[str, Any] = {}
@@ -44,14 +47,18 @@ class PhoneBoard:
             wait = (core.estimator.estimate(row["service"], ahead, estimates[row["service"]])
                     if ahead is not None else None)
             out[token] = self.view(row, ahead, wait)
+        return {**self.context(), "tickets": out}
+
+    def context(self) -> dict:
+        """What every ticket's page shares: the hall, the windows open per service, the reasons."""
+        core, store = self.core, self.core.store
         rules = core.cfg.ratings
         windows = {w.id: store.window(w.id) for w in core.cfg.windows.values()}
         serving = {s: [w.name for w in core.cfg.windows.values() if s in w.services
                        and (windows[w.id] or {}).get("state") not in ("closed", None)] for s in core.cfg.services}
-        return {"day": day, "hall": core.cfg.name, "rating_timeout_s": core.cfg.rating_timeout_s,
+        return {"day": core.today(), "hall": core.cfg.name, "rating_timeout_s": core.cfg.rating_timeout_s,
                 "service_windows": serving, "no_show_text": core.cfg.no_show_text,
-                "reasons": [{"code": r.code, "name": r.name} for r in rules.reasons] if rules.ask_reasons else [],
-                "tickets": out}
+                "reasons": [{"code": r.code, "name": r.name} for r in rules.reasons] if rules.ask_reasons else []}
 
     def places(self, service: str) -> dict[int, int]:
         """Waiting ticket id → how many are called before it (as ``HallCore.waiting_ahead``)."""
@@ -62,11 +69,12 @@ class PhoneBoard:
         return {tid: i for i, tid in enumerate(order)}
 
     def view_of(self, token: str) -> dict:
-        """One ticket's view by its token (BAD_RATING_TOKEN, "链接无效或已过期", for any other)."""
+        """One ticket's view by its token, with the context (BAD_RATING_TOKEN, "链接无效或已过期",
+        for any other token)."""
         row = self.channels.ticket_for_token(token)
         ahead = self.core.waiting_ahead(row) if row["state"] == "waiting" else None
         wait = self.core.estimator.estimate(row["service"], ahead) if ahead is not None else None
-        return self.view(row, ahead, wait)
+        return {**self.context(), "ticket": self.view(row, ahead, wait)}
 
     def view(self, row: dict, ahead: int | None, wait: dict | None) -> dict:
         cfg = self.core.cfg
@@ -82,7 +90,7 @@ class PhoneBoard:
             "wait_minutes": wait["minutes"] if wait else None, "wait_text": wait["text"] if wait else None,
             "window": wid, "window_name": window.name if window else None, "recalls": row["recalls"],
             "transfers": row["transfers"], "requeued": bool(row.get("requeues")),
-            "rating": row["rating_state"], "issued_at": views.iso(row["issued_ts"], self.core.tz),
+            "rating": row["rating_state"],
         }
         if row["priority"] != "normal":
             out["priority_text"] = PRIORITY_TEXT

@@ -10,6 +10,8 @@ from typing import Any
 from hwd.hall.config import HallConfig
 
 LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+# 评价渠道 as the 好差评 system names them: a phone rates through the ticket's QR (二维码)
+CHANNEL_NAMES = {"keypad": "评价器", "pad": "评价平板", "page": "评价页面", "phone": "二维码", "rpc": "系统"}
 PAUSED_TEXT = "暂停服务"
 KEYPAD_PAUSED_TEXT = "暂停"
 
@@ -71,7 +73,8 @@ def window(row: dict, cfg: HallConfig, current: dict | None, tz: dt.tzinfo) -> d
 def rating(row: dict, tz: dt.tzinfo) -> dict:
     out = {"id": row["id"], "ticket": row["ticket"], "number": row["number"], "score": row["score"],
            "level": LEVELS[row["score"]], "window": row["window"], "staff": row["staff"],
-           "service": row["service"], "channel": row["channel"], "at": iso(row["ts"], tz),
+           "service": row["service"], "channel": row["channel"],
+           "channel_name": CHANNEL_NAMES.get(row["channel"], row["channel"]), "at": iso(row["ts"], tz),
            "day": row["day"], "bad": bool(row["bad"])}
     if row["bad"]:
         out.update(reason=row["reason"], followup_due=row["followup_due"], followup_state=row["followup_state"],

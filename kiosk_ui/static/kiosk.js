@@ -91,6 +91,7 @@
       (t.printed ? "请取走打印的号票" : t.print_message);
     $("t-print").className = "t-print" + (t.printed || t.checked_in ? "" : " warn");
     $("t-qr").innerHTML = t.qr_svg;  // server-made SVG
+    $("t-qr-hint").textContent = t.qr_hint || ""; $("t-qr-hint").hidden = !t.qr_hint;
     if (card) { used = true; clearCard(); }
     show("ticket");
   }

@@ -43,12 +43,12 @@ def test_the_board_is_each_tickets_own_view_by_token(tmp_path):
 
         await h.call("hall.call_next", {"window": "5"})      # the elderly ticket
         await h.call("hall.recall", {"window": "5"})
-        called = await h.call("hall.phone_view", {"token": tokens[3]})
+        called = (await h.call("hall.phone_view", {"token": tokens[3]}))["ticket"]
         assert (called["state"], called["window"], called["window_name"], called["recalls"]) == \
             ("called", "5", "不动产登记 5号窗口", 1)
-        assert (await h.call("hall.phone_view", {"token": tokens[0]}))["ahead"] == 0
+        assert (await h.call("hall.phone_view", {"token": tokens[0]}))["ticket"]["ahead"] == 0
         await h.call("hall.finish", {"window": "5"})
-        done = await h.call("hall.phone_view", {"token": tokens[3]})
+        done = (await h.call("hall.phone_view", {"token": tokens[3]}))["ticket"]
         assert (done["state"], done["rating"]) == ("done", "pending") and done["rating_deadline"]
         await refused(h, "hall.phone_view", {"token": tokens[3][:-1] + ("A" if tokens[3][-1] != "A" else "B")},
                       errors.BAD_RATING_TOKEN)
@@ -64,10 +64,10 @@ def test_a_phone_rates_once_and_the_keypad_cannot_rate_again(tmp_path):
         await h.call("hall.call_next", {"window": "5"})
         await h.call("hall.finish", {"window": "5"})
         rating = await h.call("hall.rate", {"token": token, "score": 2})
-        assert rating["channel"] == "phone" and rating["bad"]
+        assert rating["channel"] == "phone" and rating["channel_name"] == "二维码" and rating["bad"]
         await refused(h, "hall.rate", {"window": "5", "score": 5}, errors.ALREADY_RATED)
         await refused(h, "hall.rate", {"token": token, "score": 4}, errors.ALREADY_RATED)
-        assert (await h.call("hall.phone_view", {"token": token}))["rating"] == "rated"
+        assert (await h.call("hall.phone_view", {"token": token}))["ticket"]["rating"] == "rated"
     run(tmp_path, body)
 
 
@@ -75,7 +75,8 @@ def test_a_token_expires_with_its_business_day(tmp_path):
     async def body(h):
         t = await h.call("hall.issue_ticket", {"service": "bdc"})
         token = await token_of(h, t)
-        assert (await h.call("hall.phone_view", {"token": token}))["state"] == "waiting"
+        view = await h.call("hall.phone_view", {"token": token})
+        assert view["ticket"]["state"] == "waiting" and view["service_windows"]["bdc"] == ["不动产登记 5号窗口"]
         await h.call("clock.advance", {"seconds": 86400})
         await refused(h, "hall.phone_view", {"token": token}, errors.BAD_RATING_TOKEN)
         assert token not in (await h.call("hall.phone_board"))["tickets"]
@@ -108,3 +109,24 @@ def test_one_pass_order_agrees_with_ahead(classes, streak, fairness):
     order = selection.order(prio, normal, s, fairness)
     assert sorted(order) == ids
     assert {t: order.index(t) for t in ids} == {t: selection.ahead(prio, normal, t, s, fairness) for t in ids}
+
+
+def test_transfer_requeue_and_no_show_reach_the_phone_view(tmp_path):
+    hall = HALL + "[hall.no_show]\nrequeue_after = 1\n"
+
+    async def body(h):
+        t = await h.call("hall.issue_ticket", {"service": "bdc"})
+        token = await token_of(h, t)
+        await h.call("hall.call_next", {"window": "5"})
+        await h.call("hall.transfer", {"window": "5", "service": "sb"})
+        moved = (await h.call("hall.phone_view", {"token": token}))["ticket"]
+        assert (moved["state"], moved["service"], moved["from_service_name"], moved["window"]) == \
+            ("waiting", "sb", "不动产登记", None)
+        await h.call("hall.call_next", {"window": "6"})
+        await h.call("hall.no_show", {"window": "6"})        # first no-show: requeued
+        again = (await h.call("hall.phone_view", {"token": token}))["ticket"]
+        assert again["state"] == "waiting" and again["requeued"] and again["ahead"] == 0
+        await h.call("hall.call_next", {"window": "6"})
+        await h.call("hall.no_show", {"window": "6"})
+        assert (await h.call("hall.phone_view", {"token": token}))["ticket"]["state"] == "no_show"
+    run(tmp_path, body, hall)

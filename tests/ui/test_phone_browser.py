@@ -62,6 +62,7 @@ def test_from_the_kiosk_to_the_phone_call_and_rating(browser, phone_hall, tmp_pa
         kiosk.locator('button.svc[data-service="bdc"]').tap()
         expect(kiosk.locator("#screen-ticket")).to_be_visible()
         number = kiosk.locator("#t-number").inner_text().strip()
+        expect(kiosk.locator("#t-qr-hint")).to_contain_text("用手机扫码")
         ticket = hall.call("hall.ticket", {"ticket": number})
         token = hall.call("hall.ticket_token", {"ticket": ticket["id"]})
         url = token["url"]
@@ -127,3 +128,17 @@ def test_from_the_kiosk_to_the_phone_call_and_rating(browser, phone_hall, tmp_pa
         assert rating["bad"]
     finally:
         server.stop()
+
+
+def test_the_main_ports_page_polls_and_follows_the_call(browser, hall, ui_server):
+    """The same page on hwd-ui's own port (a typed link, or the phone server off) polls."""
+    from playwright.sync_api import expect
+
+    hall.call("hall.login", {"window": "5", "staff": "s01", "pin": STAFF_PIN})
+    ticket = hall.call("hall.issue_ticket", {"service": "bdc"})
+    token = hall.call("hall.ticket_token", {"ticket": ticket["id"]})["token"]
+    phone = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True, locale="zh-CN").new_page()
+    phone.goto(f"{ui_server.url}/t/{token}")
+    expect(phone.locator("#headline")).to_have_text("下一位就是您")
+    hall.call("hall.call_next", {"window": "5"})
+    expect(phone.locator("#headline")).to_have_text("请到5号窗口", timeout=15000)

@@ -65,7 +65,8 @@ def issued(hall, server, n=1, service="bdc"):
         hall.call("hall.login", {"window": "5", "staff": "s01", "pin": STAFF_PIN})
     tickets = [hall.call("hall.issue_ticket", {"service": service}) for _ in range(n)]
     tokens = [hall.call("hall.ticket_token", {"ticket": t["id"]})["token"] for t in tickets]
-    wait_for(lambda: all(server.hub.get(tok) for tok in tokens))
+    if server is not None:
+        wait_for(lambda: all(server.hub.get(tok) for tok in tokens))
     return tickets, tokens
 
 
@@ -173,3 +174,28 @@ def test_one_address_holds_a_few_streams_only(hall, phones):
     wait_for(lambda: phones.by_address.get(PHONE, 0) == 0)
     assert get(phones, f"/t/{tokens[0]}/state")[0] == 200
     assert get(phones, f"/t/{tokens[0]}/state", source="127.0.0.1")[0] == 200, "the hall's own PC is not capped"
+
+
+def test_the_main_port_serves_the_same_page_by_polling(hall, client):
+    """``/t/<token>`` on hwd-ui's own port (kiosk_ui.phone_bp): no phone server in this process,
+    so it asks hwd; the same words, ETag/304, rating without a session, the same 404 and limit."""
+    _, tokens = issued(hall, None, 2)
+    phone = {"REMOTE_ADDR": PHONE}
+    resp = client.get(f"/t/{tokens[1]}", environ_base=phone)
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "前面还有 1 人" in page and '"poll"' in page
+    assert "'nonce-" in resp.headers["Content-Security-Policy"]
+    state = client.get(f"/t/{tokens[1]}/state", environ_base=phone)
+    assert state.json["headline"] == "即将叫号"
+    assert client.get(f"/t/{tokens[1]}/state", headers={"If-None-Match": state.headers["ETag"]},
+                      environ_base=phone).status_code == 304
+    hall.call("hall.call_next", {"window": "5"})
+    hall.call("hall.finish", {"window": "5"})
+    assert client.post(f"/t/{tokens[0]}/rate", data="score=5", environ_base=phone).status_code == 415
+    rated = client.post(f"/t/{tokens[0]}/rate", json={"score": 4}, environ_base=phone)
+    assert rated.status_code == 200 and rated.json["level"] == "满意", rated.get_data(as_text=True)
+    assert client.post(f"/t/{tokens[0]}/rate", json={"score": 4}, environ_base=phone).status_code == 409
+    misses = [client.get(f"/t/{'C' * 22}", environ_base=phone) for _ in range(20)]
+    assert {r.status_code for r in misses} == {404} and len({r.get_data() for r in misses}) == 1
+    assert client.get(f"/t/{tokens[1]}", environ_base=phone).status_code == 429
+    assert client.get(f"/t/{tokens[1]}").status_code == 200, "the hall's own PC is not limited"
