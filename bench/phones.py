@@ -958,7 +958,7 @@ def table(runs: list[Run], n_phones: int, n_displays: int) -> list[str]:
     row("load generator CPU (same machine)", [f"{r.gen_cores:.2f} core" for r in runs])
     row("hwd-ui RSS after the calls / peak (VmHWM)", [f"{r.rss_mb:.0f} / {r.hwm_mb:.0f} MB" for r in runs])
     row("hwd-ui threads", [str(r.threads_seen) for r in runs])
-    row("fell over", [r.fell_over.strip() or "no" for r in runs])
+    row("hwd-ui exited, streams dropped, calls never delivered", [r.fell_over.strip() or "none" for r in runs])
     return rows
 
 
@@ -1040,7 +1040,8 @@ def results(runs: list[Run], news: list[Run], phones: int, displays: int, issued
     detail = {"today's default (`max_streams` 400)": f"{default.phones_refused:,} of {phones:,} phones refused (503), "
               f"{default.phones_accepted:,} connected; {_lat(_p(default.phone_ms))} for those",
               f"today's, `max_streams` {old.max_streams:,}": f"{_lat(po)}; hwd-ui {old.ui_cores:.2f} core, "
-              f"{old.hwm_mb:.0f} MB peak; {old.fell_over.strip() or 'held'}"}
+              f"{old.hwm_mb:.0f} MB peak; "
+              f"{old.fell_over.strip() or 'every stream stayed open and got every call, ' + format(old.drain_s, '.0f') + ' s after the last call at worst'}"}
     detail["against the targets"] = verdict(new, old, default, phones, len(news))
     detail["machine load (1/5/15-min load average; the machine is shared)"] = load
     for r in news:
