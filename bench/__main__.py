@@ -10,7 +10,7 @@ import traceback
 
 from bench.common import ROOT, Result, commit, machine
 
-MODULES = ["bench.core", "bench.hall", "bench.display", "bench.estimate", "bench.haocp", "bench.county"]
+MODULES = ["bench.core", "bench.hall", "bench.display", "bench.estimate", "bench.haocp", "bench.county", "bench.phones"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,7 +59,7 @@ def merge_kept(results: list[Result]) -> list[Result]:
         if len(cells) != 4 or cells[0] in ("figure", "---") or cells[0] in fresh:
             continue
         figure, target, value, met = cells
-        method, details, inside = "", {}, False
+        method, details, table, inside = "", {}, [], False
         for m in text.split("## Method", 1)[-1].splitlines():
             if m.startswith("- **"):
                 inside = m.startswith(f"- **{figure}**: ")
@@ -68,7 +68,12 @@ def merge_kept(results: list[Result]) -> list[Result]:
             elif inside and m.startswith("  - ") and ": " in m:
                 key, _, value_ = m[4:].partition(": ")
                 details[key] = value_
-        kept.append(Result(figure, target, value, {"yes": True, "no": False}.get(met), method, details=details))
+            elif inside and m.startswith("  | "):
+                table.append(m[2:])
+        result = Result(figure, target, value, {"yes": True, "no": False}.get(met), method, details=details)
+        if table:
+            result.table = table
+        kept.append(result)
     return kept + results
 
 
@@ -85,6 +90,9 @@ def write(results: list[Result]) -> None:
         lines.append(f"- **{r.figure}**: {r.method}")
         for key, value in r.details.items():
             lines.append(f"  - {key}: {value}")
+        table = getattr(r, "table", None)  # a side-by-side table (bench.phones), indented under its figure
+        if table:
+            lines += [""] + [f"  {row}" for row in table] + [""]
     (ROOT / "docs" / "benchmarks.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
