@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import json
 import logging
 import secrets
@@ -116,13 +117,16 @@ class PhoneServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, backlog=4096, reuse_address=True)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        self.port = self._runner.addresses[0][1]
         log.info("phone server on http://%s:%d/t/<token>", host, self.port)
 
     # -- changes from the hub (refresher thread) -------------------------------------------------
     def _changed(self, tokens: set[str]) -> None:
         if self.loop is not None and not self.loop.is_closed():
-            self.loop.call_soon_threadsafe(self._wake, tokens)
+            try:
+                self.loop.call_soon_threadsafe(self._wake, tokens)
+            except RuntimeError:  # the server stopped meanwhile
+                pass
 
     def _wake(self, tokens: set[str]) -> None:
         for token in tokens:
@@ -329,7 +333,7 @@ def start(link: Any, settings: Any, host: str) -> PhoneServer | None:
     server = PhoneServer(hub, link_rate(link), title=link.title, max_clients=settings.phone_max_clients,
                          per_address=settings.phone_per_address, misses=settings.phone_misses,
                          keepalive_s=max(5.0, settings.keepalive_s),
-                         exempt=lambda addr: clients.configured(link, addr))
+                         exempt=functools.lru_cache(maxsize=8192)(lambda addr: clients.configured(link, addr)))
     server.start(host, settings.phone_port)
     hub.start()
     hub.poke()
