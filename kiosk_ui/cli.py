@@ -80,12 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.phone_port is not None:
         settings.phone_port = args.phone_port
     link.live()  # subscribe now, so the ring holds events before the first page connects
-    from kiosk_ui import phone_server
-
     raise_open_files()
     try:
+        from kiosk_ui import phone_server  # aiohttp: the [ui] extra
+
         phone_server.start(link, settings, settings.phone_host or host)
-    except OSError as exc:  # the hall's pages matter more than the phones': serve them anyway
+    except (OSError, ImportError) as exc:  # the hall's pages matter more than the phones': serve them anyway
         logging.getLogger("kiosk_ui").error("no phone pages: %s (set [ui] phone_port)", exc)
     if settings.tls:
         serve_tls(app, host, port, threads, settings)

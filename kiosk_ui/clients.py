@@ -34,6 +34,17 @@ def _address(remote: str | None):
     return mapped or addr
 
 
+def key(remote: str | None) -> str:
+    """What a per-address limit counts: the IPv4 address (an IPv4-mapped IPv6 one unwrapped), or
+    the IPv6 /64, since one machine picks any address of its /64 at will."""
+    addr = _address(remote)
+    if addr is None:
+        return str(remote or "")
+    if addr.version == 6:
+        return str(ipaddress.ip_network(f"{addr}/64", strict=False))
+    return str(addr)
+
+
 def matches(remote: str | None, networks: Iterable[str]) -> bool:
     addr = _address(remote)
     return addr is not None and any(addr in net for net in _networks(networks) if net.version == addr.version)

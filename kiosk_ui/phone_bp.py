@@ -17,7 +17,7 @@ import secrets
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from hwd import errors
-from hwd.client import RpcError
+from hwd.client import RpcError, Unreachable
 from kiosk_ui import clients, phone_pages, phone_words
 from kiosk_ui.hwdlink import message_for
 
@@ -25,12 +25,7 @@ bp = Blueprint("phone", __name__)
 
 
 def _misses() -> phone_pages.Misses:
-    link = current_app.extensions["hwd"]
-    misses = link.remembered("phone_misses")
-    if misses is None:
-        misses = phone_pages.Misses(link.settings.phone_misses)
-        link.remember("phone_misses", misses)
-    return misses
+    return phone_pages.misses_of(current_app.extensions["hwd"])
 
 
 def _refused(status: int, text: str) -> Response:
@@ -41,7 +36,7 @@ def _refused(status: int, text: str) -> Response:
 
 
 def _not_found(json_reply: bool) -> Response:
-    _misses().miss(request.remote_addr or "")
+    _misses().miss(clients.key(request.remote_addr))
     if json_reply:
         resp = jsonify({"error": phone_words.INVALID})
         resp.status_code = 404
@@ -72,7 +67,7 @@ def _entry(token: str):
 def _limit():
     link = current_app.extensions["hwd"]
     addr = request.remote_addr or ""
-    if not clients.configured(link, addr) and _misses().blocked(addr):
+    if not clients.configured(link, addr) and _misses().blocked(clients.key(addr)):
         return _refused(429, phone_words.BUSY)
     return None
 
@@ -115,8 +110,8 @@ def rate(token: str):
     link = current_app.extensions["hwd"]
     try:
         result = link.call("hall.rate", {"token": token, **params})
-    except RpcError as exc:
-        return _json({"error": message_for(exc), "code": exc.code}, 409)
+    except (RpcError, Unreachable) as exc:
+        return _json({"error": message_for(exc), "code": exc.code}, 503 if isinstance(exc, Unreachable) else 409)
     server = link.remembered("phone_server")
     if server is not None:
         server.hub.poke()

@@ -106,3 +106,13 @@ class Misses:
                     self._seen.popitem(last=False)
             self._seen.move_to_end(addr)
             times.append(self.clock())
+
+
+def misses_of(link: Any) -> Misses:
+    """The one miss count of this hwd-ui process, shared by the phone server and the main port's
+    ``/t/`` (an attacker alternating the two gets no more guesses)."""
+    misses = link.remembered("phone_misses")
+    if misses is None:
+        misses = Misses(link.settings.phone_misses)
+        link.remember("phone_misses", misses)
+    return misses

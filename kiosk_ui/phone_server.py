@@ -33,7 +33,9 @@ import secrets
 import threading
 from typing import Any, Callable
 
-from kiosk_ui import phone_pages, phone_words
+from aiohttp import web
+
+from kiosk_ui import clients, phone_pages, phone_words
 from kiosk_ui.phone_pages import MAX_BODY, TOKEN, Misses
 from kiosk_ui.phones import PhoneHub
 
@@ -44,18 +46,19 @@ MAX_WAIT_S = 30.0
 
 class PhoneServer:
     def __init__(self, hub: PhoneHub, rate: Callable[[str, dict], dict], *, title: str = "",
-                 max_clients: int = 5000, per_address: int = 8, misses: int = 20, keepalive_s: float = 15.0,
+                 max_clients: int = 5000, per_address: int = 8, misses: Misses | None = None, keepalive_s: float = 15.0,
                  exempt: Callable[[str], bool] = lambda addr: False):
         self.hub = hub
         self.rate_call = rate
         self.title = title
         self.max_clients = max_clients
         self.per_address = per_address
-        self.misses = Misses(misses)
+        self.misses = misses or Misses(20)
         self.keepalive_s = keepalive_s
         self.exempt = exempt
         self.active = 0
-        self.by_address: collections.Counter = collections.Counter()
+        self.by_address: collections.Counter = collections.Counter()  # requests being served
+        self.connections: collections.Counter = collections.Counter()  # open sockets (not the hall's machines)
         self.waiters: dict[str, set[asyncio.Event]] = collections.defaultdict(set)
         self.refused = collections.Counter()
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -101,8 +104,6 @@ class PhoneServer:
             self._thread.join(timeout=5)
 
     async def _listen(self, host: str, port: int) -> None:
-        from aiohttp import web
-
         @web.middleware
         async def limits(request, handler):
             return await self._limits(request, handler)
@@ -115,7 +116,7 @@ class PhoneServer:
         app.router.add_route("*", "/{tail:.*}", self.elsewhere)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, keepalive_timeout=15)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, backlog=4096, reuse_address=True)
+        site = _CappedSite(self._runner, host, port, self._admit, self._leave)
         await site.start()
         self.port = self._runner.addresses[0][1]
         log.info("phone server on http://%s:%d/t/<token>", host, self.port)
@@ -135,25 +136,41 @@ class PhoneServer:
 
     # -- limits -----------------------------------------------------------------------------------
     def _refuse(self, status: int, text: str, reason: str):
-        from aiohttp import web
-
         self.refused[reason] += 1
         return web.Response(status=status, text=text, content_type="text/plain", charset="utf-8",
                             headers={**phone_pages.headers(), "Retry-After": "30"})
 
     def _not_found(self, request):
-        from aiohttp import web
-
-        self.misses.miss(request.remote or "")
+        self.misses.miss(clients.key(request.remote))
         self.refused["unknown token"] += 1
         if request.path.endswith(("/state", "/rate")):
             return _json({"error": phone_words.INVALID}, status=404, headers=phone_pages.headers())
         return web.Response(status=404, text=phone_pages.invalid_html(), content_type="text/html", charset="utf-8",
                             headers=phone_pages.headers())
 
+    def _admit(self, addr: str) -> str | None:
+        """A new connection: refused (closed at once) when its address holds ``2 × per_address``
+        already, so idle keep-alive sockets, which no request counts, cannot pile up either.
+        Returns what the connection is counted under ("" for the hall's machines), None to refuse."""
+        if self.exempt(addr):
+            return ""
+        addr = clients.key(addr)
+        if self.connections[addr] >= 2 * self.per_address:
+            self.refused["connections per address"] += 1
+            return None
+        self.connections[addr] += 1
+        return addr
+
+    def _leave(self, addr: str) -> None:
+        if addr in self.connections:
+            self.connections[addr] -= 1
+            if self.connections[addr] <= 0:
+                del self.connections[addr]
+
     async def _limits(self, request, handler):
         addr = request.remote or ""
         exempt = self.exempt(addr)
+        addr = clients.key(addr)
         if not exempt and self.misses.blocked(addr):
             return self._refuse(429, phone_words.BUSY, "too many unknown tokens")
         if self.active >= self.max_clients:
@@ -177,8 +194,6 @@ class PhoneServer:
 
     # -- handlers ---------------------------------------------------------------------------------
     async def page(self, request):
-        from aiohttp import web
-
         token, entry = self._entry(request)
         if entry is None:
             if not self.hub.ready:
@@ -194,8 +209,6 @@ class PhoneServer:
         return self._not_found(request)
 
     async def state(self, request):
-        from aiohttp import web
-
         token, entry = self._entry(request)
         if entry is None:
             return self._not_found(request)
@@ -232,8 +245,6 @@ class PhoneServer:
                 del self.waiters[token]
 
     async def events(self, request):
-        from aiohttp import web
-
         token, entry = self._entry(request)
         if entry is None:
             return self._not_found(request)
@@ -267,8 +278,6 @@ class PhoneServer:
         return resp
 
     async def rate(self, request):
-        from aiohttp import web
-
         token, entry = self._entry(request)
         if entry is None:
             return self._not_found(request)
@@ -294,10 +303,54 @@ class PhoneServer:
 
 
 def _json(obj: Any, status: int = 200, headers: dict | None = None):
-    from aiohttp import web
-
     return web.json_response(obj, status=status, headers=headers,
                              dumps=lambda o: json.dumps(o, ensure_ascii=False, separators=(",", ":")))
+
+
+class _Capped(asyncio.Protocol):
+    """aiohttp's protocol behind a gate that counts open connections per peer address."""
+
+    def __init__(self, inner: asyncio.Protocol, admit: Callable[[str], str | None], leave: Callable[[str], None]):
+        self.inner, self.admit, self.leave, self.addr = inner, admit, leave, None
+
+    def connection_made(self, transport) -> None:
+        self.addr = self.admit(str((transport.get_extra_info("peername") or ("",))[0]))
+        if self.addr is None:
+            transport.abort()
+            return
+        self.inner.connection_made(transport)
+
+    def connection_lost(self, exc) -> None:
+        if self.addr is not None:
+            self.leave(self.addr)
+            self.inner.connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        self.inner.data_received(data)
+
+    def eof_received(self):
+        return self.inner.eof_received()
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
+
+
+class _CappedSite(web.TCPSite):
+    """TCPSite whose connections pass the per-address gate (``_Capped``)."""
+
+    def __init__(self, runner, host, port, admit, leave):
+        super().__init__(runner, host, port, backlog=4096, reuse_address=True)
+        self._admit, self._leave = admit, leave
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)
+        factory = self._runner.server
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: _Capped(factory(), self._admit, self._leave), self._host, self._port,
+            backlog=self._backlog, reuse_address=self._reuse_address)
 
 
 class RateRefused(Exception):
@@ -331,7 +384,7 @@ def start(link: Any, settings: Any, host: str) -> PhoneServer | None:
                    alert_ahead=settings.phone_alert_ahead)
     link.live().listeners.append(hub.poke)
     server = PhoneServer(hub, link_rate(link), title=link.title, max_clients=settings.phone_max_clients,
-                         per_address=settings.phone_per_address, misses=settings.phone_misses,
+                         per_address=settings.phone_per_address, misses=phone_pages.misses_of(link),
                          keepalive_s=max(5.0, settings.keepalive_s),
                          exempt=functools.lru_cache(maxsize=8192)(lambda addr: clients.configured(link, addr)))
     server.start(host, settings.phone_port)
