@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from flask import (Blueprint, abort, jsonify, redirect, render_template, request, session,
+from flask import (Blueprint, abort, jsonify, redirect, render_template, request,
                    url_for)
 
 from hwd import errors
@@ -34,19 +34,11 @@ PAUSE_REASONS = ("临时离开", "午休", "会议", "业务咨询", "设备故�
 
 def _staff(window_id: str) -> str | None:
     """The clerk logged in at this window in this browser (a live server-side session)."""
-    staff = (session.get("counter") or {}).get(window_id)
-    return staff if staff is not None and sessions.valid(f"counter:{window_id}") else None
+    return sessions.staff_at("counter", window_id)
 
 
 def _set_staff(window_id: str, staff: str | None) -> None:
-    logged = dict(session.get("counter") or {})
-    if staff is None:
-        logged.pop(window_id, None)
-        sessions.end(f"counter:{window_id}")
-    else:
-        logged[window_id] = staff
-        sessions.start(f"counter:{window_id}")
-    session["counter"] = logged
+    sessions.set_staff_at("counter", window_id, staff)
 
 
 @bp.get("/<window>")

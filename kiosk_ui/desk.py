@@ -16,6 +16,7 @@ from flask import Blueprint, abort, redirect, render_template, request, session,
 from hwd.client import RpcError
 from hwd.hall.desk import CHECKED_CLASSES, CLASS_NAMES
 
+from kiosk_ui import sessions
 from kiosk_ui.counter import staff_login
 from kiosk_ui.hwdlink import current, message_for
 from kiosk_ui.svg import qr_svg
@@ -35,16 +36,12 @@ def _desk(desk_id: str) -> Any:
 
 
 def _staff(desk_id: str) -> str | None:
-    return (session.get("desk") or {}).get(desk_id)
+    """The staff logged in at this guide desk in this browser (a live server-side session)."""
+    return sessions.staff_at("desk", desk_id)
 
 
 def _set_staff(desk_id: str, staff: str | None) -> None:
-    logged = dict(session.get("desk") or {})
-    if staff is None:
-        logged.pop(desk_id, None)
-    else:
-        logged[desk_id] = staff
-    session["desk"] = logged
+    sessions.set_staff_at("desk", desk_id, staff)
 
 
 def _choices(desk: Any) -> dict:

@@ -1,4 +1,4 @@
-"""Server-side sessions for the admin and the counter logins.
+"""Server-side sessions for the admin, counter and guide-desk logins.
 
 Flask's session is a signed cookie: on its own, logging out only forgets it in the browser, and
 a copied cookie went on working for 31 days. Each login here also gets a random session id kept
@@ -76,6 +76,25 @@ def valid(name: str) -> bool:
 
 def end(name: str) -> None:
     registry().remove(session.pop(_slot(name), None))
+
+
+def staff_at(kind: str, place: str) -> str | None:
+    """The staff logged in at this ``kind`` ("counter", "desk") and place in this browser, while
+    the server-side session lives."""
+    staff = (session.get(kind) or {}).get(place)
+    return staff if staff is not None and valid(f"{kind}:{place}") else None
+
+
+def set_staff_at(kind: str, place: str, staff: str | None) -> None:
+    """Log ``staff`` in at the place (a new server-side session), or out with None."""
+    logged = dict(session.get(kind) or {})
+    if staff is None:
+        logged.pop(place, None)
+        end(f"{kind}:{place}")
+    else:
+        logged[place] = staff
+        start(f"{kind}:{place}")
+    session[kind] = logged
 
 
 def lockout(name: str, **settings: float):
