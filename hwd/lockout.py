@@ -5,9 +5,10 @@ Attempts are counted **before** the check runs, so 200 guesses sent at once get 
 ``free`` checks, not 200. Each key — a staff id, a source address — has its own count: after
 ``free`` failures a key waits ``base_s``, then twice that after the next failure, up to
 ``max_s``. A success clears the keys it used. Keys untouched for ``forget_s`` are forgotten and
-at most ``max_keys`` are held (oldest first out), so the table itself cannot be grown without
-bound. Only the keys a caller names are throttled: the admin login throttles by source address
-alone, so an attacker locks out his own address, never the real admin at another one.
+at most ``max_keys`` are held (the oldest that have not used their free attempts go first, so a
+flood of fresh keys cannot push out a locked one), so the table cannot be grown without bound.
+Only the keys a caller names are throttled: the admin login throttles by source address alone,
+so an attacker locks out his own address, never the real admin at another one.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ class Lockout:
             entries = [self._entries.get(k) or _Entry() for k in keys]
             wait = max((e.until - now for e in entries), default=0.0)
             if wait > 0:
+                for key in keys:  # a refused attempt keeps its keys fresh (last out of the table)
+                    if key in self._entries:
+                        self._entries[key].seen = now
+                        self._entries.move_to_end(key)
                 return wait
             for key, entry in zip(keys, entries):
                 entry.count += 1
@@ -61,9 +66,16 @@ class Lockout:
                     entry.until = now + pause
                 self._entries[key] = entry
                 self._entries.move_to_end(key)
-            while len(self._entries) > self.max_keys:
-                self._entries.popitem(last=False)
+            self._evict()
             return 0.0
+
+    def _evict(self) -> None:
+        """Over ``max_keys``, drop first the oldest keys that have not used their free attempts,
+        so a flood of fresh keys (one cheap attempt each) cannot push a locked key out and give
+        its guesses back; only when every key is past its free attempts does the oldest go."""
+        while len(self._entries) > self.max_keys:
+            victim = next((k for k, e in self._entries.items() if e.count < self.free), None)
+            del self._entries[victim if victim is not None else next(iter(self._entries))]
 
     def failed(self, *keys: str) -> None:
         now = self.clock()

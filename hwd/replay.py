@@ -98,7 +98,7 @@ class Journal:
         except sqlite3.Error as exc:
             self._trouble(exc)
             return None
-        if row is None or time.time() - row[3] > self.seconds:
+        if row is None or abs(time.time() - row[3]) > self.seconds:  # a clock stepped back: not fresh either
             return None
         return row[0], row[1], row[2]
 
@@ -128,7 +128,8 @@ class Journal:
 
     def purge(self) -> None:
         self._last_purge = time.monotonic()
-        self.db.execute("DELETE FROM replay WHERE ts < ?", (time.time() - self.seconds,))
+        now = time.time()
+        self.db.execute("DELETE FROM replay WHERE ts < ? OR ts > ?", (now - self.seconds, now + self.seconds))
 
     def close(self) -> None:
         self.db.close()

@@ -52,6 +52,21 @@ def test_the_table_is_bounded():
     assert len(lock._entries) == 100
 
 
+def test_a_flood_of_fresh_keys_cannot_push_a_locked_key_out():
+    """hall.login's ``source`` is the caller's word: 20,000 cheap attempts under fresh keys must
+    not evict ``staff:<target>`` and give its guesses back."""
+    clock = FakeClock()
+    lock = Lockout(free=2, base_s=60, max_keys=100, clock=clock)
+    for _ in range(3):
+        if lock.begin("staff:s01") == 0:
+            lock.failed("staff:s01")
+    assert lock.begin("staff:s01") > 0
+    for i in range(1000):
+        lock.begin(f"source:{i}")
+    assert len(lock._entries) <= 101
+    assert lock.begin("staff:s01") > 0, "still locked"
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["begin", "fail", "ok"]), st.sampled_from(["a", "b"])), max_size=80))
 def test_checks_never_exceed_the_free_attempts_while_time_stands_still(ops):
