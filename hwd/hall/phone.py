@@ -78,7 +78,7 @@ class PhoneBoard:
             estimates[service] = core.estimator.capacity(service)
         out = {}
         for row in rows:
-            token = tokens.get(row["id"]) or self.channels.token(row["id"], day)
+            token = tokens[row["id"]]
             ahead = places.get(row["id"]) if row["state"] == "waiting" else None
             wait = (core.estimator.estimate(row["service"], ahead, estimates[row["service"]])
                     if ahead is not None else None)

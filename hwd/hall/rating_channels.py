@@ -68,9 +68,8 @@ class RatingChannels:
         token = str(token)
         tid = None
         if len(token) == MAC_CHARS and token.isascii():
-            today = self.core.today()
-            if today != self._day or token not in self._by_token:
-                self.tokens(today)  # tickets issued since the index was last extended
+            if token not in self._by_token:
+                self.tokens(self.core.today())  # a new day, or tickets issued since the index grew
             tid = self._by_token.get(token)
         row = self.store.ticket(tid) if tid is not None else None
         if row is None or row["day"] != self.core.today() or not hmac.compare_digest(
