@@ -231,8 +231,9 @@ class Worker:
         finally:
             db.close()
 
-    def _take_up(self, db: sqlite3.Connection, sink: Any) -> bool:
-        """Give the sink a delivery row for each record past its cursor; True when more wait."""
+    def _take_up(self, db: sqlite3.Connection, sink: Any, scan: int = SCAN_BATCH) -> bool:
+        """Give the sink a delivery row for each of the next ``scan`` records past its cursor; True
+        when more wait."""
         db.execute("BEGIN IMMEDIATE")
         try:
             row = db.execute("SELECT cursor FROM outbox_sinks WHERE name = ?", (sink.name,)).fetchone()
@@ -243,7 +244,7 @@ class Worker:
                 cursor = row[0]
             extra, args = _kinds_sql(sink.kinds)
             top, n = db.execute("SELECT MAX(id), COUNT(*) FROM (SELECT id FROM outbox WHERE id > ? ORDER BY id "
-                                "LIMIT ?)", (cursor, SCAN_BATCH)).fetchone()
+                                "LIMIT ?)", (cursor, scan)).fetchone()
             if top is not None:
                 db.execute(f"INSERT OR IGNORE INTO outbox_delivery (record, sink, state, next_ts) "
                            f"SELECT id, ?, 'pending', 0 FROM outbox WHERE id > ? AND id <= ?{extra}",
@@ -253,16 +254,16 @@ class Worker:
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        return n >= SCAN_BATCH
+        return n >= scan
 
     def _pass(self, db: sqlite3.Connection, sink: Any) -> float:
         """Deliver what is due; returns how long until this sink needs looking at again."""
-        more = self._take_up(db, sink)
+        limit = getattr(sink, "batch_size", None) or SEND_BATCH
+        more = self._take_up(db, sink, max(SCAN_BATCH, limit))  # a batch can be as big as the sink takes
         held = self._hold.get(sink.name, 0) - time.monotonic()
         if held > 0:
             return held
         now = time.time()
-        limit = getattr(sink, "batch_size", None) or SEND_BATCH
         rows = db.execute("SELECT o.id, o.key, o.kind, o.ref, o.payload, o.ts, d.attempts, d.replay, d.next_ts "
                           "FROM outbox_delivery d JOIN outbox o ON o.id = d.record WHERE d.sink = ? "
                           "AND d.state IN ('pending', 'error') ORDER BY o.id LIMIT ?",

@@ -54,6 +54,45 @@ RECORDS_MANY = ("INSERT INTO records (hall_id, key, rec_id, kind, ref, ts, paylo
                 "%b::text[], %b::float8[], %b::text[]) AS u(k, r, kd, rf, t, p) ON CONFLICT DO NOTHING RETURNING key")
 
 
+def _many(table: str, cols: tuple[tuple[str, str], ...], conflict: str) -> str:
+    """One INSERT of a batch's rows, given as one array per column (binary), the hall id once."""
+    arrays = ", ".join(f"%b::{kind}[]" for _, kind in cols)
+    return (f"INSERT INTO {table} (hall_id, {', '.join(c for c, _ in cols)}) "
+            f"SELECT %b, u.* FROM unnest({arrays}) AS u {conflict}")
+
+
+def _newer(table: str, keys: tuple[str, ...], cols: tuple[tuple[str, str], ...]) -> str:
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c, _ in cols if c not in keys)
+    return f"ON CONFLICT (hall_id, {', '.join(keys)}) DO UPDATE SET {sets} WHERE {table}.rec_id <= EXCLUDED.rec_id"
+
+
+TICKET_TYPES = dict(day="date", issued_date="date", issued_ts="float8", first_called_ts="float8",
+                    called_ts="float8", started_ts="float8", finished_ts="float8", recalls="int4",
+                    requeues="int4", transfers="int4")
+TICKET_ROW = (("ticket_id", "int8"),) + tuple((c, TICKET_TYPES.get(c, "text")) for c in TICKET_COLS) \
+    + (("rec_id", "int8"),)
+EVENT_ROW = (("action_id", "int8"), ("ticket_id", "int8"), ("action", "text"), ("state", "text"),
+             ("window_id", "text"), ("staff", "text"), ("ts", "float8"))
+RATING_ROW = (("rating_id", "int8"), ("ticket_id", "int8"), ("score", "int4"), ("window_id", "text"),
+              ("staff", "text"), ("service", "text"), ("channel", "text"), ("rated_at", "timestamptz"),
+              ("rated_date", "date"), ("labels", "jsonb"), ("excluded", "bool"), ("rec_id", "int8"))
+MANY = {
+    "ticket": _many("tickets", TICKET_ROW, _newer("tickets", ("ticket_id",), TICKET_ROW)),
+    "ticket_event": _many("ticket_events", EVENT_ROW, "ON CONFLICT DO NOTHING"),
+    "rating": _many("ratings", RATING_ROW, _newer("ratings", ("rating_id",), RATING_ROW)),
+}
+FLOATS = {i for i, (_, kind) in enumerate(TICKET_ROW) if kind == "float8"}
+
+
+def _float(x: Any) -> Any:
+    """JSON may carry a whole-second time as an int; one array takes one type."""
+    return float(x) if isinstance(x, int) and not isinstance(x, bool) else x
+
+
+def _columns(rows: list[tuple]) -> list[list]:
+    return [list(col) for col in zip(*rows)]
+
+
 def store_many(conn: Any, hall_id: str, records: list[Record]) -> set[str]:
     """Keep and apply ``records`` and roll again the days they touch, in the caller's transaction;
     returns the keys the county did not have yet.
@@ -70,31 +109,34 @@ def store_many(conn: Any, hall_id: str, records: list[Record]) -> set[str]:
     tickets: dict[int, tuple] = {}
     events: list[tuple] = []
     ratings: dict[int, tuple] = {}
-    scores: dict[int, tuple] = {}
+    scores: dict[int, int] = {}  # ticket → the rating whose score it takes (the batch's last)
     rest: list[Record] = []
     for r in records:
         p = r.payload
         if r.kind == "ticket":
             t = p["ticket"]
             if t["id"] not in tickets or tickets[t["id"]][-1] < r.id:
-                tickets[t["id"]] = (hall_id, t["id"], *(t.get(c) for c in TICKET_COLS), r.id)
-            events.append((hall_id, p["action_id"], t["id"], p["action"], t.get("state"), p.get("window"),
-                           p.get("staff"), p["at_ts"]))
+                row = (t["id"], *(t.get(c) for c in TICKET_COLS), r.id)
+                tickets[t["id"]] = tuple(_float(v) if i in FLOATS else v for i, v in enumerate(row))
+            events.append((p["action_id"], t["id"], p["action"], t.get("state"), p.get("window"),
+                           p.get("staff"), _float(p["at_ts"])))
         elif r.kind in RATING_KINDS and p.get("rating_id") is not None:
             if p["rating_id"] not in ratings or ratings[p["rating_id"]][-1] < r.id:
                 ratings[p["rating_id"]] = (
-                    hall_id, p["rating_id"], p.get("ticket_id"), p["score"], p.get("window"), p.get("staff"),
+                    p["rating_id"], p.get("ticket_id"), p["score"], p.get("window"), p.get("staff"),
                     p.get("service"), p.get("channel"), p.get("rated_at"), (p.get("rated_at") or "")[:10] or None,
                     json.dumps(p.get("labels") or []), bool(p.get("excluded")), r.id)
             if p.get("ticket_id") is not None:
-                scores[p["rating_id"]] = (hall_id, p["rating_id"], p["ticket_id"])
+                scores.pop(p["ticket_id"], None)
+                scores[p["ticket_id"]] = p["rating_id"]
         else:
             rest.append(r)
-    with conn.pipeline(), conn.cursor() as cur:
-        for sql, rows in ((SQL["ticket"], tickets.values()), (SQL["ticket_event"], events),
-                          (SQL["rating"], ratings.values()), (SCORE, scores.values())):
+    with conn.cursor() as cur:
+        for kind, rows in (("ticket", tickets.values()), ("ticket_event", events), ("rating", ratings.values())):
             if rows:
-                cur.executemany(sql, list(rows))
+                cur.execute(MANY[kind], (hall_id, *_columns(list(rows))))
+        if scores:
+            cur.execute(SCORE, (list(scores.values()), list(scores), hall_id))
         for record in rest:
             apply(cur, hall_id, record)
         rollup.reroll(cur, hall_id, touched(records))
@@ -103,8 +145,9 @@ def store_many(conn: Any, hall_id: str, records: list[Record]) -> set[str]:
 
 RATING_KINDS = ("rating", "exclusion", "case")
 # a ticket takes its rating's score as the rating row stands (a redelivered older record changed nothing)
-SCORE = ("UPDATE tickets t SET score = r.score, rating_excluded = r.excluded FROM ratings r "
-         "WHERE r.hall_id = %s AND r.rating_id = %s AND t.hall_id = r.hall_id AND t.ticket_id = %s")
+SCORE = ("UPDATE tickets t SET score = r.score, rating_excluded = r.excluded "
+         "FROM unnest(%b::int8[], %b::int8[]) AS u(rating_id, ticket_id) JOIN ratings r ON r.rating_id = u.rating_id "
+         "WHERE r.hall_id = %b AND t.hall_id = r.hall_id AND t.ticket_id = u.ticket_id")
 
 
 def touched(records: list[Record]) -> list[int]:

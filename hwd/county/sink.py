@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +50,7 @@ class RecordError(Exception):
 class PostgresSink:
     kinds = None  # every kind: tickets, windows, devices, ratings, work orders …
     backfill = True
-    batch_size = 500  # records per transaction: a week offline (84,000 records) is 168 commits
+    batch_size = 2000  # records per transaction: a week offline (84,000 records) is 42 commits
 
     def __init__(self, cfg: Any, db_path: Path | str, clock: Any, hall_name: str, name: str = "central"):
         try:

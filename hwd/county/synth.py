@@ -21,9 +21,11 @@ def ticket_id(day_index: int, n: int) -> int:
     return day_index * 100000 + n
 
 
-def day_records(day: dt.date, day_index: int, per_day: int, first: int = 1) -> Iterator[tuple[str, str, dict, float]]:
+def day_records(day: dt.date, day_index: int, per_day: int, first: int = 1,
+                waiting_after: int | None = None) -> Iterator[tuple[str, str, dict, float]]:
     """(kind, ref, payload, ts) of tickets ``first`` … ``per_day`` of one day, in the order the hall wrote them
-    (each ticket's steps in turn: issue, call, start, finish, rate — no-shows: issue, call, no_show)."""
+    (each ticket's steps in turn: issue, call, start, finish, rate — no-shows: issue, call, no_show).
+    Tickets after ``waiting_after`` are only issued: the queue of a day still under way."""
     opens = dt.datetime.combine(day, dt.time(8, 30), TZ).timestamp()
     for n in range(first, per_day + 1):
         tid = ticket_id(day_index, n)
@@ -52,6 +54,8 @@ def day_records(day: dt.date, day_index: int, per_day: int, first: int = 1) -> I
             else:
                 score = 5 - (tid % 23 == 0) * 4 - (tid % 3 == 0)
                 steps.append(("rate", called + 40 + serve, {"rating_state": "rated"}))
+        if waiting_after is not None and n > waiting_after:
+            steps = steps[:1]
         for k, (action, ts, change) in enumerate(steps):
             ticket.update(change)
             aid = tid * 10 + k
@@ -64,10 +68,14 @@ def day_records(day: dt.date, day_index: int, per_day: int, first: int = 1) -> I
                                            "labels": [], "excluded": False}, ts
 
 
-def hall_records(start: dt.date, days: int, per_day: int, first_day: int = 0) -> Iterator[tuple[str, str, dict, float]]:
-    """Days ``first_day`` … ``first_day + days - 1`` after ``start``, day after day."""
+def hall_records(start: dt.date, days: int, per_day: int, first_day: int = 0,
+                 open_share: float = 0.0) -> Iterator[tuple[str, str, dict, float]]:
+    """Days ``first_day`` … ``first_day + days - 1`` after ``start``, day after day; the last
+    ``open_share`` of the last day's tickets still waiting (the hall's queue now)."""
+    last = first_day + days - 1
     for d in range(first_day, first_day + days):
-        yield from day_records(start + dt.timedelta(days=d), d, per_day)
+        tail = round(per_day * (1 - open_share)) if d == last and open_share else None
+        yield from day_records(start + dt.timedelta(days=d), d, per_day, waiting_after=tail)
 
 
 def fill_outbox(path, start: dt.date, days: int, per_day: int) -> int:
