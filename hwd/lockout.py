@@ -7,8 +7,12 @@ Attempts are counted **before** the check runs, so 200 guesses sent at once get 
 ``max_s``. A success clears the keys it used. Keys untouched for ``forget_s`` are forgotten and
 at most ``max_keys`` are held (the oldest that have not used their free attempts go first, so a
 flood of fresh keys cannot push out a locked one), so the table cannot be grown without bound.
-Only the keys a caller names are throttled: the admin login throttles by source address alone,
-so an attacker locks out his own address, never the real admin at another one.
+Only the keys a caller names are throttled: the admin login throttles by source address, so an
+attacker locks out his own address, never the real admin at another one.
+
+A key may have limits of its own (``limits``): the admin and kiosk-exit pages also count every
+unconfigured address's failures under one key with many free attempts and a short cap, a mild
+backstop against a script that walks through many addresses.
 """
 
 from __future__ import annotations
@@ -30,19 +34,27 @@ class _Entry:
 
 class Lockout:
     def __init__(self, free: int = 5, base_s: float = 2.0, max_s: float = 900.0, forget_s: float = 3600.0,
-                 max_keys: int = 20000, clock: Callable[[], float] = time.monotonic):
+                 max_keys: int = 20000, clock: Callable[[], float] = time.monotonic,
+                 limits: dict[str, dict] | None = None):
         self.free, self.base_s, self.max_s, self.forget_s = free, base_s, max_s, forget_s
+        self.limits = {key: (v.get("free", free), v.get("base_s", base_s), v.get("max_s", max_s))
+                       for key, v in (limits or {}).items()}
         self.max_keys = max_keys
         self.clock = clock
         self._entries: collections.OrderedDict[str, _Entry] = collections.OrderedDict()
         self._lock = threading.Lock()
 
-    def backoff(self, count: int) -> float:
-        """Seconds to wait after ``count`` failures (0 while within ``free``)."""
-        over = count - self.free
+    def _limit(self, key: str | None) -> tuple[int, float, float]:
+        return self.limits.get(key, (self.free, self.base_s, self.max_s)) if key is not None \
+            else (self.free, self.base_s, self.max_s)
+
+    def backoff(self, count: int, key: str | None = None) -> float:
+        """Seconds to wait after ``count`` failures (0 while within ``free``) of ``key``."""
+        free, base_s, max_s = self._limit(key)
+        over = count - free
         if over < 0:
             return 0.0
-        return min(self.max_s, self.base_s * math.pow(2, min(over, 30)))
+        return min(max_s, base_s * math.pow(2, min(over, 30)))
 
     def begin(self, *keys: str) -> float:
         """Reserve an attempt for every key: 0.0 if the check may run now (call ``failed`` or
@@ -61,7 +73,7 @@ class Lockout:
             for key, entry in zip(keys, entries):
                 entry.count += 1
                 entry.seen = now
-                pause = self.backoff(entry.count)
+                pause = self.backoff(entry.count, key)
                 if pause:  # past the free attempts: this check runs, concurrent ones wait
                     entry.until = now + pause
                 self._entries[key] = entry
@@ -74,7 +86,7 @@ class Lockout:
         so a flood of fresh keys (one cheap attempt each) cannot push a locked key out and give
         its guesses back; only when every key is past its free attempts does the oldest go."""
         while len(self._entries) > self.max_keys:
-            victim = next((k for k, e in self._entries.items() if e.count < self.free), None)
+            victim = next((k for k, e in self._entries.items() if e.count < self._limit(k)[0]), None)
             del self._entries[victim if victim is not None else next(iter(self._entries))]
 
     def failed(self, *keys: str) -> None:
@@ -83,7 +95,16 @@ class Lockout:
             for key in keys:
                 entry = self._entries.get(key)
                 if entry is not None:
-                    entry.until = max(entry.until, now + self.backoff(entry.count))
+                    entry.until = max(entry.until, now + self.backoff(entry.count, key))
+
+    def release(self, *keys: str) -> None:
+        """Give back the attempt ``begin`` reserved, without clearing the keys' failures (a
+        success counted under a shared key: it was not a failure, nor does it vouch for the others)."""
+        with self._lock:
+            for key in keys:
+                entry = self._entries.get(key)
+                if entry is not None and entry.count > 0:
+                    entry.count -= 1
 
     def succeeded(self, *keys: str) -> None:
         with self._lock:

@@ -42,7 +42,7 @@ COLUMN_NAMES = {
     "bad": "差评", "hour": "时段",
 }
 CHART_KEYS = ("done", "served", "finished", "count", "issued")
-ADMIN_LOCKOUT_SETTINGS = dict(free=5, base_s=5.0, max_s=900.0)  # per source address only
+ADMIN_LOCKOUT_SETTINGS = dict(free=5, base_s=5.0, max_s=900.0, limits={sessions.ANYWHERE: sessions.BACKSTOP})
 
 
 def _admin_lockout():
@@ -70,20 +70,20 @@ def login():
     stored = current().settings.admin_hash()
     status = 200
     if request.method == "POST":
-        source = f"source:{request.remote_addr}"
-        wait = _admin_lockout().begin(source)
+        keys = sessions.login_keys(request.remote_addr)
+        wait = _admin_lockout().begin(*keys)
         if wait > 0:
             AUDIT.warning(f"admin-locked:{request.remote_addr}", "admin login from %s refused: locked for %.0f s",
                           request.remote_addr, wait)
             error, status = f"尝试次数过多，请{math.ceil(wait)}秒后再试", 429
         elif stored and check_password_hash(stored, request.form.get("password", "")):
-            _admin_lockout().succeeded(source)
+            sessions.login_succeeded(_admin_lockout(), keys)
             session.clear()
             sessions.start("admin")
             nxt = request.args.get("next", "")
             return redirect(nxt if nxt.startswith("/admin") else url_for("admin.dashboard"))
         else:
-            _admin_lockout().failed(source)
+            _admin_lockout().failed(*keys)
             AUDIT.warning(f"admin-failed:{request.remote_addr}", "wrong admin password from %s", request.remote_addr)
             error, status = ("密码不正确" if stored else "未设置管理密码（[ui] admin_password_hash）"), 403
     resp = make_response(render_template("admin/login.html", error=error, configured=bool(stored)), status)

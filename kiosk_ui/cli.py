@@ -10,7 +10,7 @@ Limits against one client taking the pages down (docs/security.md): at most
 ``[ui] connections_per_address`` open connections per address (more are closed on accept),
 ``max_connections`` in all, idle connections closed after ``idle_timeout_s``. With
 ``[ui] tls_certificate``/``tls_key`` the pages are served over HTTPS by cheroot instead (waitress
-has no TLS), with the same thread pool size and idle timeout.
+has no TLS; kiosk_ui.tls), with the same thread pool size, idle timeout and per-address cap.
 
 ``hwd-ui --hash-password`` reads a password (twice) and prints its hash for
 ``[ui] admin_password_hash`` or ``kiosk_pin_hash``.
@@ -88,7 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ImportError) as exc:  # the hall's pages matter more than the phones': serve them anyway
         logging.getLogger("kiosk_ui").error("no phone pages: %s (set [ui] phone_port)", exc)
     if settings.tls:
-        serve_tls(app, host, port, threads, settings)
+        from kiosk_ui import clients, tls
+
+        link = app.extensions["hwd"]
+        tls.serve_tls(app, host, port, threads, settings, lambda addr: clients.configured(link, addr))
     else:
         serve(app, host, port, threads, settings.max_streams, settings)
     return 0
@@ -155,25 +158,6 @@ def limit_per_address(server, limit: int, exempt=lambda host: False) -> None:
     for listener in listeners:
         if hasattr(listener, "channel_class") and not isinstance(listener, HTTPChannel):
             listener.channel_class = channel
-
-
-def serve_tls(app, host: str, port: int, threads: int, settings) -> None:
-    """HTTPS with cheroot's built-in ssl adapter (TLS 1.2+)."""
-    import ssl
-
-    from cheroot import wsgi
-    from cheroot.ssl.builtin import BuiltinSSLAdapter
-
-    logging.getLogger("kiosk_ui").info("hwd-ui on https://%s:%d/ with %d threads (TLS)", host, port, threads)
-    server = wsgi.Server((host, port), app, numthreads=threads, server_name="hwd-ui",
-                         timeout=settings.idle_timeout_s, accepted_queue_size=max(16, settings.max_connections // 4))
-    adapter = BuiltinSSLAdapter(str(settings.tls_certificate), str(settings.tls_key))
-    adapter.context.minimum_version = ssl.TLSVersion.TLSv1_2
-    server.ssl_adapter = adapter
-    try:
-        server.start()
-    finally:
-        server.stop()
 
 
 if __name__ == "__main__":

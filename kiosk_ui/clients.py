@@ -59,15 +59,26 @@ def is_kiosk(remote: str | None, kiosk: dict) -> bool:
     return matches(remote, kiosk_addresses(kiosk))
 
 
+def configured_networks(link: Any) -> list:
+    """The networks of the hall's configured machines and of this PC, parsed once per link (its
+    config does not change while hwd-ui runs)."""
+    nets = getattr(link, "_configured_networks", None)
+    if nets is None:
+        hall = link.hall_raw
+        values: list[str] = list(LOCAL) + list(getattr(link.settings, "display_addresses", []) or [])
+        for kiosk in hall.get("kiosk", []) or []:
+            if isinstance(kiosk, dict):
+                values += kiosk_addresses(kiosk)
+        for window in hall.get("window", []) or []:
+            if isinstance(window, dict):
+                values += list(window.get("addresses") or [])
+        nets = _networks(values)
+        link._configured_networks = nets
+    return nets
+
+
 def configured(link: Any, remote: str | None) -> bool:
     """Is this one of the hall's configured machines (kiosk, window PC, hall display), or this
     PC itself (its own display or kiosk browser)?"""
-    hall = link.hall_raw
-    nets: list[str] = list(LOCAL) + list(getattr(link.settings, "display_addresses", []) or [])
-    for kiosk in hall.get("kiosk", []) or []:
-        if isinstance(kiosk, dict):
-            nets += kiosk_addresses(kiosk)
-    for window in hall.get("window", []) or []:
-        if isinstance(window, dict):
-            nets += list(window.get("addresses") or [])
-    return matches(remote, nets)
+    addr = _address(remote)
+    return addr is not None and any(addr in net for net in configured_networks(link) if net.version == addr.version)

@@ -28,7 +28,7 @@ from kiosk_ui.svg import qr_svg
 log = logging.getLogger("kiosk_ui.kiosk")
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
-UNLOCK_LOCKOUT_SETTINGS = dict(free=5, base_s=5.0, max_s=900.0)  # per source address only
+UNLOCK_LOCKOUT_SETTINGS = dict(free=5, base_s=5.0, max_s=900.0, limits={sessions.ANYWHERE: sessions.BACKSTOP})
 
 
 def _kiosk_unlock_lockout():
@@ -277,15 +277,15 @@ def unlock(kiosk: str):
     kiosk_or_404(kiosk)
     pin = str((request.get_json(silent=True) or {}).get("pin", ""))[:64]
     stored = current().settings.kiosk_pin_hash
-    source = f"source:{request.remote_addr}"
-    wait = _kiosk_unlock_lockout().begin(source)
+    keys = sessions.login_keys(request.remote_addr)
+    wait = _kiosk_unlock_lockout().begin(*keys)
     if wait > 0:
         return jsonify({"ok": False, "error": "尝试次数过多，请稍后再试", "code": errors.LOGIN_LOCKED}), 429
     if not stored or not pin or not check_password_hash(stored, pin):
-        _kiosk_unlock_lockout().failed(source)
+        _kiosk_unlock_lockout().failed(*keys)
         AUDIT.warning(f"kiosk-unlock:{request.remote_addr}", "wrong kiosk PIN at %s from %s", kiosk,
                       request.remote_addr)
         return jsonify({"ok": False, "error": "密码不正确"}), 403
-    _kiosk_unlock_lockout().succeeded(source)
+    sessions.login_succeeded(_kiosk_unlock_lockout(), keys)
     session["kiosk_unlocked"] = kiosk
     return jsonify({"ok": True, "next": url_for("admin.dashboard")})

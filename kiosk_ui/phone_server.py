@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import functools
 import json
 import logging
 import secrets
@@ -386,7 +385,7 @@ def start(link: Any, settings: Any, host: str) -> PhoneServer | None:
     server = PhoneServer(hub, link_rate(link), title=link.title, max_clients=settings.phone_max_clients,
                          per_address=settings.phone_per_address, misses=phone_pages.misses_of(link),
                          keepalive_s=max(5.0, settings.keepalive_s),
-                         exempt=functools.lru_cache(maxsize=8192)(lambda addr: clients.configured(link, addr)))
+                         exempt=lambda addr: clients.configured(link, addr))
     server.start(host, settings.phone_port)
     hub.start()
     hub.poke()

@@ -97,7 +97,27 @@ def set_staff_at(kind: str, place: str, staff: str | None) -> None:
     session[kind] = logged
 
 
-def lockout(name: str, **settings: float):
+ANYWHERE = "anywhere"  # the key every unconfigured address's failures count under as well
+BACKSTOP = dict(free=50, base_s=1.0, max_s=30.0)  # past 50 such failures, one guess per ≤ 30 s in all
+
+
+def login_keys(remote: str | None) -> tuple[str, ...]:
+    """What a password or PIN attempt from ``remote`` counts against: its address, and — unless it
+    is one of the hall's configured machines or this PC — the backstop shared by all the others,
+    so a script walking through many addresses is slowed too."""
+    from kiosk_ui import clients
+
+    source = f"source:{remote}"
+    return (source,) if clients.configured(current_app.extensions["hwd"], remote) else (source, ANYWHERE)
+
+
+def login_succeeded(lockout, keys: tuple[str, ...]) -> None:
+    """The address's failures are cleared; the backstop only gives back this attempt."""
+    lockout.succeeded(keys[0])
+    lockout.release(*keys[1:])
+
+
+def lockout(name: str, **settings):
     """This app's login throttle ``name`` (hwd.lockout), made on first use."""
     from hwd.lockout import Lockout
 

@@ -84,3 +84,30 @@ def test_checks_never_exceed_the_free_attempts_while_time_stands_still(ops):
         else:
             lock.succeeded(key)
             checks[key] = 0
+
+
+def test_a_shared_backstop_key_has_its_own_limits_and_a_success_only_gives_its_attempt_back():
+    clock = FakeClock()
+    lock = Lockout(free=5, base_s=5, max_s=900, clock=clock, limits={"anywhere": dict(free=50, base_s=1, max_s=30)})
+    for i in range(50):  # fifty addresses, one wrong guess each: within every limit
+        keys = (f"source:10.0.0.{i}", "anywhere")
+        assert lock.begin(*keys) == 0
+        lock.failed(*keys)
+    assert 0 < lock.begin("source:10.0.1.1", "anywhere") <= 1  # a fresh address, but fifty failed in all
+    clock.now += 1
+    assert lock.begin("source:10.0.1.1", "anywhere") == 0
+    lock.failed("source:10.0.1.1", "anywhere")
+    assert 1 < lock.begin("source:10.0.1.2", "anywhere") <= 2
+    clock.now += 2
+    for _ in range(10):  # the backoff doubles up to the shared key's cap, not the address's 900 s
+        assert lock.begin("source:10.0.1.3", "anywhere") == 0
+        lock.succeeded("source:10.0.1.3")  # as a real login does: its address cleared …
+        lock.release("anywhere")            # … the backstop's count only given back this attempt
+        lock.begin("source:10.0.2.1", "anywhere")
+        lock.failed("source:10.0.2.1", "anywhere")
+        clock.now += lock.waiting("anywhere")
+    assert lock.backoff(70, "anywhere") == 30 and lock.backoff(70) == 900
+    count = lock._entries["anywhere"].count
+    assert lock.begin("source:10.0.3.1", "anywhere") == 0
+    lock.release("anywhere")
+    assert lock._entries["anywhere"].count == count, "a success does not count as a failure"

@@ -129,6 +129,23 @@ def test_guessing_the_kiosk_exit_pin_is_throttled_per_source(site):
     assert "wrong kiosk PIN at k1 from 127.0.0.9" in ui.log()
 
 
+def test_a_script_walking_through_many_addresses_is_slowed_in_all_but_this_pc_still_gets_in(site):
+    """One wrong guess from each of 60 LAN addresses: within every address's limit, but past
+    fifty failures in all the backstop (kiosk_ui.sessions.BACKSTOP) answers 429 to fresh
+    addresses too; this PC and the configured machines are not behind it."""
+    d, ui = site
+    admin = [Browser(ui, f"127.0.1.{i}").post_form("/admin/login", {"password": f"guess{i}"})[0]
+             for i in range(1, 61)]
+    assert admin[:50] == [403] * 50 and admin.count(403) <= 53 and 429 in admin[50:], admin
+    unlock = [Browser(ui, f"127.0.2.{i}").post_json("/kiosk/k1/api/unlock", {"pin": f"{i:04d}"})[0]
+              for i in range(1, 61)]
+    assert unlock[:50] == [403] * 50 and unlock.count(403) <= 53 and 429 in unlock[50:], unlock
+    status, headers, _ = Browser(ui, "127.0.0.1").post_form("/admin/login", {"password": "admin-pass-1"})
+    assert status == 302 and headers["location"].endswith("/admin")
+    status, body = Browser(ui, "127.0.0.1").post_json("/kiosk/k1/api/unlock", {"pin": "2468"})
+    assert status == 200 and body["ok"]
+
+
 def test_logout_ends_the_session_on_the_server_and_admin_pages_are_not_cached(site):
     d, ui = site
     admin = Browser(ui, "127.0.0.1")
@@ -183,4 +200,45 @@ def test_https_with_the_hall_ca_and_secure_cookies(hwd_daemon, tmp_path):
         with pytest.raises(ssl.SSLError):
             Browser(ui, "127.0.0.1").get("/healthz")
     finally:
+        ui.stop()
+
+
+def test_https_silent_sockets_stall_nobody_and_an_address_is_capped(hwd_daemon, tmp_path):
+    """cheroot's own adapter shakes hands in its accept loop: one TCP connection that sends
+    nothing froze every new HTTPS connection for the idle timeout. kiosk_ui.tls shakes hands in
+    the worker, and closes an address's connection beyond ``connections_per_address`` at accept."""
+    import socket
+
+    from hwd import hwctl
+
+    assert hwctl.main(["tls", str(tmp_path / "tls"), "127.0.0.1", "localhost", "--hall", "测试大厅"]) == 0
+    d = hwd_daemon(hall() + f'\n[ui]\nconnections_per_address = 4\n'
+                   f'tls_certificate = "{tmp_path / "tls" / "server.pem"}"\ntls_key = "{tmp_path / "tls" / "server.key"}"\n')
+    context = ssl.create_default_context(cafile=str(tmp_path / "tls" / "hall-ca.pem"))
+    ui = UiProcess(d.config_path, scheme="https", context=context)
+    silent = []
+    try:
+        for _ in range(4):
+            sock = socket.socket()
+            sock.bind(("127.0.0.9", 0))
+            sock.connect(("127.0.0.1", ui.port))
+            silent.append(sock)  # no ClientHello, ever
+        for source in ("127.0.0.5", "127.0.0.1", "127.0.0.6"):
+            status, _, _ = Browser(ui, source).request("GET", "/healthz", timeout=5)
+            assert status in (200, 503), status  # answered at once, not after the 30 s idle timeout
+        with pytest.raises((ssl.SSLError, ConnectionError, socket.timeout)):
+            Browser(ui, "127.0.0.9").request("GET", "/healthz", timeout=5)  # a fifth from the same address
+        silent.pop().close()
+        deadline = time.monotonic() + 10
+        while True:  # once the server has seen the close, the address may connect again
+            try:
+                assert Browser(ui, "127.0.0.9").request("GET", "/healthz", timeout=5)[0] in (200, 503)
+                break
+            except (ssl.SSLError, ConnectionError, socket.timeout):
+                assert time.monotonic() < deadline, "a closed connection was never given back"
+                time.sleep(0.2)
+        assert "refused a TLS connection from 127.0.0.9" in ui.log()
+    finally:
+        for sock in silent:
+            sock.close()
         ui.stop()
