@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 FORMAT = "hwd-capture/1"
-MAX_BYTES = 4 * 1024 * 1024
+MAX_BYTES = 4 * 1024 * 1024  # of records as written (JSON lines), in memory or on disk
+FLUSH_S = 0.5  # a file capture reaches the disk at least this often, not at every byte read
 
 
 class Recorder:
@@ -43,6 +44,7 @@ class Recorder:
         self.truncated = False
         self._lock = threading.Lock()
         self._file = None
+        self._flushed = 0.0
         if path is not None:
             path = Path(path)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -56,19 +58,26 @@ class Recorder:
         if not data:
             return
         with self._lock:
-            if self.bytes + len(data) > self.max_bytes:
-                self.truncated = True
-                return
-            self.bytes += len(data)
             record = {"t": round(time.monotonic() - self.t0, 6), "dir": direction, "hex": data.hex()}
+            line = json.dumps(record) + "\n"
+            if self.bytes + len(line) > self.max_bytes:  # the record as kept, not its payload: a
+                self.truncated = True                     # byte-at-a-time device writes 40 per byte
+                return
+            self.bytes += len(line)
             if self._file is None:
                 self.records.append(record)
             else:
-                self._write(record)
+                self._file.write(line)
+                if time.monotonic() - self._flushed >= FLUSH_S:
+                    self._flush()
 
     def _write(self, record: dict) -> None:
         self._file.write(json.dumps(record) + "\n")
+        self._flush()
+
+    def _flush(self) -> None:
         self._file.flush()
+        self._flushed = time.monotonic()
 
     def close(self) -> None:
         with self._lock:

@@ -127,3 +127,20 @@ def test_capture_files_round_trip_and_exchanges_keep_every_byte(tmp_path_factory
     pairs = exchanges(loaded)
     assert b"".join(tx for tx, _ in pairs) == b"".join(b for _, d, b in records if d == "tx")
     assert b"".join(rx for _, rx in pairs) == b"".join(b for _, d, b in records if d == "rx")
+
+
+def test_a_byte_at_a_time_device_cannot_grow_a_capture_past_its_cap(tmp_path):
+    """The cap counts records as written (~40 bytes of JSON for one byte read), not payload:
+    a file capture left on for a port's life stays within ``max_bytes``."""
+    path = tmp_path / "cap.jsonl"
+    rec = capture.Recorder("serial:///dev/ttyUSB0", path, max_bytes=2000)
+    for i in range(500):
+        rec.add("rx", bytes([i % 256]))
+    rec.close()
+    lines = path.read_text().splitlines()
+    assert rec.truncated and 30 < len(lines) < 100
+    assert sum(len(line) + 1 for line in lines[1:]) == rec.bytes <= 2000
+    memory = capture.Recorder("tcp://127.0.0.1:9", None, max_bytes=2000)
+    for i in range(500):
+        memory.add("tx", b"\x00")
+    assert memory.truncated and sum(len(json.dumps(r)) + 1 for r in memory.records) == memory.bytes <= 2000
