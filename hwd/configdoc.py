@@ -53,7 +53,7 @@ def table(fields: Iterable[Field]) -> list[str]:
 
 def render() -> str:
     from hwd.county import config as county_config
-    from hwd.hall import alerts_config, config as hall, rating_config
+    from hwd.hall import alerts_config, config as hall, notices_config, rating_config
     from kiosk_ui import settings as ui
 
     out: list[str] = [
@@ -82,7 +82,8 @@ def render() -> str:
                           ("[[hall.ratings.reason]]", rating_config.REASON_FIELDS),
                           ("[hall.upstream]", rating_config.UPSTREAM_FIELDS),
                           ("[hall.central]", county_config.CENTRAL_FIELDS),
-                          ("[hall.tidal]", alerts_config.TIDAL_FIELDS)):
+                          ("[hall.tidal]", alerts_config.TIDAL_FIELDS),
+                          ("[hall.notify]", notices_config.NOTIFY_FIELDS)):
         out += [f"### `{title}`", "", *table(fields)]
     out += ["## `[ui]`", "", "Read by `hwd-ui` (the pages); see `docs/ui.md`.", "", *table(ui.UI_FIELDS),
             "## Driver options", "", "Each driver's page in `docs/drivers/` explains them with examples.", ""]

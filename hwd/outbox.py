@@ -11,10 +11,10 @@ JSON payload, time), ``outbox_sinks`` (each sink's cursor: the last record it ha
 ``outbox_delivery`` (per sink and record: pending / sent / rejected / error, attempts, next try,
 last error). A sink added later starts from record 1 when ``backfill`` is true, else from now.
 
-A sink is any object with ``name``, ``kinds`` (record kinds it takes, or None for all),
-``backfill`` and ``deliver(record) -> Sent | Rejected``; raising ``DeliveryError`` means "try
-again later" (capped exponential backoff, and the sink waits until then so records keep their
-order). Rejected is final until a replay (补报) puts the record back to pending. A sink that can
+A sink is any object with ``name``, ``kinds`` (record kinds it takes, or None for all but the
+``PRIVATE_KINDS``), ``backfill`` and ``deliver(record) -> Sent | Rejected``; raising
+``DeliveryError`` means "try again later" (capped exponential backoff, and the sink waits until
+then so records keep their order). Rejected is final until a replay (补报) puts the record back to pending. A sink that can
 take many records at once has ``batch_size`` and ``deliver_batch(records) -> [Sent | Rejected …]``
 (in order; the list may end early with a ``DeliveryError`` for the first record it could not
 deliver): the worker then notes a whole batch in one SQLite transaction.
@@ -100,9 +100,14 @@ def put(db: sqlite3.Connection, kind: str, ref: str, payload: dict, ts: float) -
     return key
 
 
+# kinds that carry a capability (a ticket's phone link, hwd.hall.notices): delivered only to a
+# sink that names them, never to one that takes "every kind" (the province, the county)
+PRIVATE_KINDS = ("phone_notice",)
+
+
 def _kinds_sql(kinds: Sequence[str] | None) -> tuple[str, tuple]:
     if kinds is None:
-        return "", ()
+        return f" AND kind NOT IN ({', '.join('?' for _ in PRIVATE_KINDS)})", PRIVATE_KINDS
     return f" AND kind IN ({', '.join('?' for _ in kinds)})", tuple(kinds)
 
 
@@ -188,6 +193,7 @@ class Worker:
     def start(self) -> None:
         if not self.sinks:
             return
+        self._enrol()
         self._thread = threading.Thread(target=self._run, name="hwd-outbox", daemon=True)
         self._thread.start()
 
@@ -228,6 +234,23 @@ class Worker:
                         wait = min(wait, self.retry_s)
                 self._wake.wait(max(0.01, wait))
                 self._wake.clear()
+        finally:
+            db.close()
+
+    def _enrol(self) -> None:
+        """Give each new sink its cursor now, before any record is written: a sink without
+        ``backfill`` starts at the newest record as the daemon starts, not whenever the thread
+        first gets to it (a record of the first moments would be skipped)."""
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'outbox_sinks'").fetchone() is None:
+                return  # no hall store here yet: the thread enrols them when it gets there
+            db.execute("BEGIN IMMEDIATE")
+            for sink in self.sinks:
+                if db.execute("SELECT 1 FROM outbox_sinks WHERE name = ?", (sink.name,)).fetchone() is None:
+                    cursor = 0 if getattr(sink, "backfill", True) else _max_id(db)
+                    db.execute("INSERT INTO outbox_sinks (name, cursor) VALUES (?, ?)", (sink.name, cursor))
+            db.execute("COMMIT")
         finally:
             db.close()
 

@@ -16,6 +16,7 @@ from hwd.config import ID_RE, LoadContext, device_ref
 from hwd.county.config import Central, load_central
 from hwd.hall import rating_config
 from hwd.hall.alerts_config import SERVICE_TIDAL_FIELDS, Tidal, load_tidal
+from hwd.hall.notices_config import Notify, load_notify
 from hwd.hall.rating_config import RatingRules, Upstream, load_ratings, load_upstream
 from hwd.schema import Field, check_table
 
@@ -125,6 +126,7 @@ HALL_FIELDS = (
     Field("upstream", dict, {}, doc="the provincial 好差评 link, see [hall.upstream]"),
     Field("central", dict, None, doc="stream this hall's records to the county database, see [hall.central]"),
     Field("tidal", dict, {}, doc="tidal-window alerts (潮汐窗口): wait and queue thresholds, see [hall.tidal]"),
+    Field("notify", dict, {}, doc="phone notices (即将叫号, the call …) to a WeChat/SMS gateway, see [hall.notify]"),
 )
 SERVICE_FIELDS = (
     Field("id", str, check=_id), Field("name", str), Field("prefix", str),
@@ -297,6 +299,7 @@ class HallConfig:
     appt_code_alphabet: str = "0123456789"
     appt_code_length: int = 8
     tidal: Tidal = field(default_factory=Tidal)
+    notify: Notify = field(default_factory=Notify)
 
     @property
     def no_show_text(self) -> str:
@@ -334,6 +337,7 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
     cfg.upstream = load_upstream(v["upstream"], base + ("upstream",), ctx.problems)
     cfg.central = load_central(v["central"], base + ("central",), ctx.problems)
     cfg.tidal = load_tidal(v["tidal"], base + ("tidal",), ctx.problems)
+    cfg.notify = load_notify(v["notify"], base + ("notify",), ctx.problems)
     for i, dev in enumerate(v["displays"]):
         if device_ref(ctx, base + ("displays", i), dev, "display"):
             cfg.displays.append(dev)

@@ -27,7 +27,7 @@ from hwd import statedir
 from hwd.audit import AUDIT
 from hwd.county import feed as county_feed
 from hwd.lockout import Lockout
-from hwd.hall import api, config as hall_config, desk as desks, hallkeys, views
+from hwd.hall import api, config as hall_config, desk as desks, hallkeys, notices, views
 from hwd.hall.phone import PhoneBoard
 from hwd.hall.appointments import Appointments
 from hwd.hall.rating_channels import RatingChannels
@@ -74,6 +74,7 @@ class HallEngine:
         self.outbox: outbox.Worker | None = None
         self.channels: RatingChannels | None = None
         self.phones: PhoneBoard | None = None
+        self.notices: notices.Notices | None = None  # [hall.notify]
         self.pin_lockout = Lockout(free=5, base_s=2.0, max_s=600.0)
         self._used_tokens: dict[str, float] = {}
         self._ticker: asyncio.Task | None = None
@@ -96,13 +97,15 @@ class HallEngine:
         try:
             self.channels = RatingChannels(self.core, hallkeys.load(keys_dir, "ticket-token"))
             self.phones = PhoneBoard(self.core, self.channels)
+            if self.cfg.notify.on:
+                self.notices = notices.Notices(self.phones, self.cfg.notify.alert_ahead, self.token_url)
             appointment_key = hallkeys.load(keys_dir, "appointment")
         except (OSError, hallkeys.KeyError_) as exc:
             from hwd.daemon import StartupError
             raise StartupError(f"cannot use the hall keys in {keys_dir}: {exc}") from None
         self.appointments = Appointments(self.core, appointment_key)
         try:
-            sinks = upstream.sinks(self.cfg) + county_feed.attach(self, path)
+            sinks = upstream.sinks(self.cfg) + county_feed.attach(self, path) + notices.sinks(self.cfg)
         except HwdError as exc:  # e.g. the signing library is not installed
             from hwd.daemon import StartupError
             raise StartupError(f"[hall.upstream] / [hall.central]: {exc}") from None
@@ -157,13 +160,16 @@ class HallEngine:
         except BaseException:
             core.pending.clear()
             raise
-        self._flush()
+        self._flush(notify=True)
         self.alerts.check()  # the queue may have grown or shrunk (tidal-window alerts)
         return result
 
-    def _flush(self) -> None:
-        if self.core.pending and self.outbox is not None:
+    def _flush(self, notify: bool = False) -> None:
+        changed = bool(self.core.pending)
+        if changed and self.outbox is not None:
             self.outbox.notify()
+        if changed and notify and self.notices is not None:
+            self._write_notices()
         for topic, data in self.core.drain():
             self.bus.publish(topic, data)
             if topic == "hall.window.state":
@@ -174,6 +180,14 @@ class HallEngine:
                 keypad = self.cfg.windows[data["window"]].keypad
                 if keypad:
                     self.outputs.keypad_prompt(keypad)
+
+    def _write_notices(self) -> None:
+        """Phone notices for what just changed ([hall.notify]); a failure costs notices, not the change."""
+        try:
+            if self.notices.check():
+                self.outbox.notify()
+        except sqlite3.Error:
+            log.exception("phone notices not written")
 
     def tick(self) -> None:
         """Day rollover, rating timeouts and tidal-window alerts; runs every second and whenever the
@@ -187,7 +201,7 @@ class HallEngine:
             self.core.pending.clear()
             log.exception("hall timer failed")
             return
-        self._flush()
+        self._flush(notify=True)
         self.alerts.check()  # waits grow with time alone
 
     async def _tick_loop(self) -> None:
@@ -380,11 +394,14 @@ class HallEngine:
 
     def phone_url(self, ticket: dict) -> str | None:
         """The ticket's phone page (``[ui] public_url``/t/<token>), or None without a public URL."""
+        if self.channels is None:
+            return None
+        return self.token_url(self.channels.token(ticket["id"], ticket["day"]))
+
+    def token_url(self, token: str) -> str | None:
         ui = self.config.ui if hasattr(self.config, "ui") else None
         base = getattr(ui, "public_url", "") if ui is not None else ""
-        if not base or self.channels is None:
-            return None
-        return f"{base.rstrip('/')}/t/{self.channels.token(ticket['id'], ticket['day'])}"
+        return f"{base.rstrip('/')}/t/{token}" if base else None
 
     def qr_text(self, ticket: dict) -> str:
         """The ticket's QR: ``[hall] ticket_qr``, which is the phone page once ``[ui] public_url``
