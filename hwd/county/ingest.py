@@ -29,12 +29,6 @@ def _upsert(table: str, keys: tuple[str, ...], cols: tuple[str, ...], newer: boo
 
 
 SQL = {
-    "ticket": _upsert("tickets", ("hall_id", "ticket_id"), TICKET_COLS + ("rec_id",)),
-    "ticket_event": "INSERT INTO ticket_events (hall_id, action_id, ticket_id, action, state, window_id, staff, ts) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-    "rating": _upsert("ratings", ("hall_id", "rating_id"), ("ticket_id", "score", "window_id", "staff", "service",
-                                                           "channel", "rated_at", "rated_date", "labels", "excluded",
-                                                           "rec_id")),
     "workorder": _upsert("workorders", ("hall_id", "workorder_id"), ("rating_id", "state", "verdict", "due",
                                                                     "rec_id")),
     "step": "INSERT INTO workorder_steps (hall_id, step_id, workorder_id, step, from_state, to_state, staff, at) "
@@ -97,8 +91,10 @@ def store_many(conn: Any, hall_id: str, records: list[Record]) -> set[str]:
     """Keep and apply ``records`` and roll again the days they touch, in the caller's transaction;
     returns the keys the county did not have yet.
 
-    One statement stores them all in ``records``; the projections' statements then go in one
-    pipeline (one round trip), the rollup last (hwd.county.rollup). A ticket (or rating) changed
+    One statement stores them all in ``records``; one statement each then writes the batch's
+    tickets, their steps, its ratings and the tickets' scores (arrays per column through
+    ``unnest``: a 2,000-record batch is a handful of round trips), the other kinds go one by one,
+    the rollup last (hwd.county.rollup). A ticket (or rating) changed
     by several records of the batch is written once, with its newest record — what applying them
     one by one under the ``rec_id`` guard would leave — and every step still goes to ticket_events."""
     from hwd.county import rollup

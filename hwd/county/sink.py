@@ -1,7 +1,7 @@
 """The outbox sink ``central``: every record of the hall's outbox (from record 1) into the county's
 PostgreSQL with psycopg 3, many records per transaction (``deliver_batch``: up to ``batch_size``
-records the outbox worker hands over in id order, stored with one statement and applied in one
-pipeline, the daily rollup of the days they touch rolled again before the commit).
+records the outbox worker hands over in id order, stored with one statement and applied with one
+statement per projection, the daily rollup of the days they touch rolled again before the commit).
 
 A record the county cannot hold (a payload the schema refuses) fails its batch; the batch is
 then delivered again record by record, each in its own transaction, so that record alone is
@@ -131,7 +131,7 @@ class PostgresSink:
             self._drop()
             raise outbox.DeliveryError(f"county database error: {str(exc).strip()[:300]}") from None
         except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a payload without what its kind needs
-            self._drop()  # the pipeline was cut short in Python: start clean
+            self._drop()  # the transaction was cut short in Python: start clean
             raise RecordError(f"malformed {type(exc).__name__}: {exc}") from None
         return [outbox.Sent(duplicate=r.key not in fresh) for r in records]
 
