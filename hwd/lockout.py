@@ -45,8 +45,7 @@ class Lockout:
         self._lock = threading.Lock()
 
     def _limit(self, key: str | None) -> tuple[int, float, float]:
-        return self.limits.get(key, (self.free, self.base_s, self.max_s)) if key is not None \
-            else (self.free, self.base_s, self.max_s)
+        return self.limits.get(key, (self.free, self.base_s, self.max_s))
 
     def backoff(self, count: int, key: str | None = None) -> float:
         """Seconds to wait after ``count`` failures (0 while within ``free``) of ``key``."""

@@ -15,6 +15,8 @@ import time
 
 from flask import current_app, session
 
+from kiosk_ui import clients
+
 MAX_SESSIONS = 10000
 
 
@@ -104,10 +106,8 @@ BACKSTOP = dict(free=50, base_s=1.0, max_s=30.0)  # past 50 such failures, one g
 def login_keys(remote: str | None) -> tuple[str, ...]:
     """What a password or PIN attempt from ``remote`` counts against: its address, and — unless it
     is one of the hall's configured machines or this PC — the backstop shared by all the others,
-    so a script walking through many addresses is slowed too."""
-    from kiosk_ui import clients
-
-    source = f"source:{remote}"
+    so a script walking through many addresses is slowed too. An IPv6 address counts as its /64."""
+    source = f"source:{clients.key(remote)}"
     return (source,) if clients.configured(current_app.extensions["hwd"], remote) else (source, ANYWHERE)
 
 
