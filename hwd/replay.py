@@ -27,6 +27,7 @@ log = logging.getLogger("hwd.replay")
 
 REPLAY_SECONDS = 300
 JOURNAL_MAX_REPLY = 64 * 1024  # larger replies (emulator echoes) stay in memory only: disk stays small
+JOURNAL_MAX_BYTES = 64 * 1024 * 1024  # a flood of state changes within the 5 minutes: oldest go first
 # the key of the request being executed, for rules that record it with what they commit
 current_key: contextvars.ContextVar[str | None] = contextvars.ContextVar("hwd_request_key", default=None)
 
@@ -82,8 +83,8 @@ class MemoryCache:
 class Journal:
     """Replies of state-changing requests on disk (SQLite, WAL): survive a kill -9."""
 
-    def __init__(self, path: Path | str, seconds: float = REPLAY_SECONDS):
-        self.seconds = seconds
+    def __init__(self, path: Path | str, seconds: float = REPLAY_SECONDS, max_bytes: int = JOURNAL_MAX_BYTES):
+        self.seconds, self.max_bytes = seconds, max_bytes
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across a process crash
@@ -127,9 +128,15 @@ class Journal:
                       "may run again until it can", exc)
 
     def purge(self) -> None:
+        """Forget replies older than the replay window (or stamped ahead of a clock that stepped
+        back), then the oldest while the rest hold more than ``max_bytes``."""
         self._last_purge = time.monotonic()
         now = time.time()
         self.db.execute("DELETE FROM replay WHERE ts < ? OR ts > ?", (now - self.seconds, now + self.seconds))
+        held = self.db.execute("SELECT COALESCE(SUM(LENGTH(reply)), 0) + 200 * COUNT(*) FROM replay").fetchone()[0]
+        if held > self.max_bytes:
+            self.db.execute("DELETE FROM replay WHERE key IN (SELECT key FROM (SELECT key, SUM(LENGTH(reply) + 200) "
+                            "OVER (ORDER BY ts DESC) AS newer FROM replay) WHERE newer > ?)", (self.max_bytes,))
 
     def close(self) -> None:
         self.db.close()

@@ -124,3 +124,20 @@ def test_replies_of_read_only_methods_are_not_kept_for_retries():
     server, replies = asyncio.run(run())
     assert [r["result"]["n"] for r in replies] == [1, 1, 1, 2]
     assert list(server.replies.items) == [request_key("c", 1)]
+
+
+def test_the_replay_journal_holds_at_most_its_bytes_newest_first(tmp_path):
+    """A flood of state-changing requests within the 5-minute window cannot grow the journal on
+    disk without bound: past ``max_bytes`` the oldest replies go first."""
+    from hwd.replay import Journal
+
+    journal = Journal(tmp_path / "j.sqlite3", max_bytes=50_000)
+    for i in range(100):
+        journal.begin(f"k{i}", "fp", "hall.issue_ticket")
+        journal.finish(f"k{i}", b"x" * 1000)
+    journal.purge()
+    kept = [i for i in range(100) if journal.get(f"k{i}") is not None]
+    assert kept == list(range(100 - len(kept), 100)) and 30 <= len(kept) <= 50, kept
+    size = journal.db.execute("SELECT SUM(LENGTH(reply) + 200) FROM replay").fetchone()[0]
+    assert size <= 50_000
+    journal.close()
