@@ -14,10 +14,11 @@ last error). A sink added later starts from record 1 when ``backfill`` is true, 
 A sink is any object with ``name``, ``kinds`` (record kinds it takes, or None for all but the
 ``PRIVATE_KINDS``), ``backfill`` and ``deliver(record) -> Sent | Rejected``; raising
 ``DeliveryError`` means "try again later" (capped exponential backoff, and the sink waits until
-then so records keep their order). Rejected is final until a replay (补报) puts the record back to pending. A sink that can
-take many records at once has ``batch_size`` and ``deliver_batch(records) -> [Sent | Rejected …]``
-(in order; the list may end early with a ``DeliveryError`` for the first record it could not
-deliver): the worker then notes a whole batch in one SQLite transaction.
+then so records keep their order). Rejected is final until a replay (补报) puts the record back
+to pending. A sink that can take many records at once has ``batch_size`` and
+``deliver_batch(records) -> [Sent | Rejected …]`` (in order; the list may end early with a
+``DeliveryError`` for the first record it could not deliver): the worker then notes a whole
+batch in one SQLite transaction.
 """
 
 from __future__ import annotations

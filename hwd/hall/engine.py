@@ -108,7 +108,7 @@ class HallEngine:
             sinks = upstream.sinks(self.cfg) + county_feed.attach(self, path) + notices.sinks(self.cfg)
         except HwdError as exc:  # e.g. the signing library is not installed
             from hwd.daemon import StartupError
-            raise StartupError(f"[hall.upstream] / [hall.central]: {exc}") from None
+            raise StartupError(f"[hall.upstream] / [hall.central] / [hall.notify]: {exc}") from None
         self.outbox = outbox.Worker(path, sinks, self.cfg.upstream.retry_s, self.cfg.upstream.retry_max_s)
         self.outbox.start()
         clocks.register(self.methods, self.clock)
