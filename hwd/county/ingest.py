@@ -132,7 +132,7 @@ def store_many(conn: Any, hall_id: str, records: list[Record]) -> set[str]:
             if rows:
                 cur.execute(MANY[kind], (hall_id, *_columns(list(rows))))
         if scores:
-            cur.execute(SCORE, (list(scores.values()), list(scores), hall_id))
+            cur.execute(SCORE, ([hall_id] * len(scores), list(scores.values()), list(scores)))
         for record in rest:
             apply(cur, hall_id, record)
         rollup.reroll(cur, hall_id, touched(records))
@@ -140,10 +140,15 @@ def store_many(conn: Any, hall_id: str, records: list[Record]) -> set[str]:
 
 
 RATING_KINDS = ("rating", "exclusion", "case")
-# a ticket takes its rating's score as the rating row stands (a redelivered older record changed nothing)
+# a ticket takes its rating's score as the rating row stands (a redelivered older record changed
+# nothing). The hall id comes as an array column, one per row, not as a constant: for a hall newer
+# than the table's statistics the planner takes "hall_id = 'h43'" for one row and scans all of
+# that hall's tickets and ratings for every batch (seconds per batch, growing as the hall loads);
+# joined on the whole keys it looks each row up by its primary key whatever the statistics say
 SCORE = ("UPDATE tickets t SET score = r.score, rating_excluded = r.excluded "
-         "FROM unnest(%b::int8[], %b::int8[]) AS u(rating_id, ticket_id) JOIN ratings r ON r.rating_id = u.rating_id "
-         "WHERE r.hall_id = %b AND t.hall_id = r.hall_id AND t.ticket_id = u.ticket_id")
+         "FROM unnest(%b::text[], %b::int8[], %b::int8[]) AS u(hall_id, rating_id, ticket_id) "
+         "JOIN ratings r ON r.hall_id = u.hall_id AND r.rating_id = u.rating_id "
+         "WHERE t.hall_id = u.hall_id AND t.ticket_id = u.ticket_id")
 
 
 def touched(records: list[Record]) -> list[int]:
