@@ -2,7 +2,7 @@
 PostgreSQL (a throw-away server, hwd.county.localpg), then
 
 - load through the sink: the first ``HWD_BENCH_COUNTY_SINK_HALLS`` halls' quarters (default 4;
-  60 for the full load: ~61 M records, ~1.5 h and ~60 GB on this machine) as the outbox records
+  60 for the full load: ~61 M records, ~80 min and ~60 GB on this machine) as the outbox records
   a hall writes (hwd.county.synth, the last day's last 5 % still waiting), delivered by the real
   batched ``central`` sink (``PostgresSink.deliver_batch``, 2,000 records per transaction, the
   daily rollup kept in the same transactions) from two processes at once — records/s;
