@@ -178,6 +178,17 @@ def backoff(attempts: int, first: float, cap: float) -> float:
     return min(cap, first * (2 ** max(0, attempts - 1)))
 
 
+def _cursor(db: sqlite3.Connection, sink: Any) -> int:
+    """The sink's cursor, made on first sight (record 0 with ``backfill``, else the newest), inside
+    the caller's transaction."""
+    row = db.execute("SELECT cursor FROM outbox_sinks WHERE name = ?", (sink.name,)).fetchone()
+    if row is not None:
+        return row[0]
+    cursor = 0 if getattr(sink, "backfill", True) else _max_id(db)
+    db.execute("INSERT INTO outbox_sinks (name, cursor) VALUES (?, ?)", (sink.name, cursor))
+    return cursor
+
+
 class Worker:
     """Delivers outbox records to its sinks from one thread with its own SQLite connection."""
 
@@ -248,9 +259,7 @@ class Worker:
                 return  # no hall store here yet: the thread enrols them when it gets there
             db.execute("BEGIN IMMEDIATE")
             for sink in self.sinks:
-                if db.execute("SELECT 1 FROM outbox_sinks WHERE name = ?", (sink.name,)).fetchone() is None:
-                    cursor = 0 if getattr(sink, "backfill", True) else _max_id(db)
-                    db.execute("INSERT INTO outbox_sinks (name, cursor) VALUES (?, ?)", (sink.name, cursor))
+                _cursor(db, sink)
             db.execute("COMMIT")
         finally:
             db.close()
@@ -260,12 +269,7 @@ class Worker:
         when more wait."""
         db.execute("BEGIN IMMEDIATE")
         try:
-            row = db.execute("SELECT cursor FROM outbox_sinks WHERE name = ?", (sink.name,)).fetchone()
-            if row is None:
-                cursor = 0 if getattr(sink, "backfill", True) else _max_id(db)
-                db.execute("INSERT INTO outbox_sinks (name, cursor) VALUES (?, ?)", (sink.name, cursor))
-            else:
-                cursor = row[0]
+            cursor = _cursor(db, sink)
             extra, args = _kinds_sql(sink.kinds)
             top, n = db.execute("SELECT MAX(id), COUNT(*) FROM (SELECT id FROM outbox WHERE id > ? ORDER BY id "
                                 "LIMIT ?)", (cursor, scan)).fetchone()

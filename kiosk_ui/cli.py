@@ -131,18 +131,20 @@ def serve(app, host: str, port: int, threads: int, max_streams: int, settings=No
 
 def limit_per_address(server, limit: int, exempt=lambda host: False) -> None:
     """Close a new connection at once when its address holds ``limit`` already (waitress keeps
-    every connection in its map; a channel knows its peer's address). The hall's configured
-    machines (``exempt``) are not capped."""
+    every connection in its map; a channel knows its peer's address; IPv6 counted per /64). The
+    hall's configured machines (``exempt``) are not capped."""
     from waitress.channel import HTTPChannel
 
     from hwd.audit import AUDIT
+    from kiosk_ui import clients
 
     def channel(srv, conn, addr, adj, map=None):
         host = addr[0] if isinstance(addr, tuple) else addr
         if exempt(host):
             return HTTPChannel(srv, conn, addr, adj, map=map)
+        key = clients.key(host)  # an IPv6 machine picks any address of its /64: count the /64
         held = sum(1 for ch in list((map or {}).values())
-                   if isinstance(ch, HTTPChannel) and isinstance(ch.addr, tuple) and ch.addr[0] == host)
+                   if isinstance(ch, HTTPChannel) and isinstance(ch.addr, tuple) and clients.key(ch.addr[0]) == key)
         if held >= limit:
             AUDIT.warning(f"conn-limit:{host}", "refused a connection from %s: it holds %d already", host, held)
             try:
