@@ -9,45 +9,11 @@ of a reserved pool that nobody else can fill (kiosk_ui.live).
 
 from __future__ import annotations
 
-import ipaddress
-from typing import Any, Iterable
+from typing import Any
 
-LOCAL = ("127.0.0.1", "::1")
+from hwd.web.addresses import LOCAL, in_networks, key, matches, networks
 
-
-def _networks(values: Iterable[str]) -> list:
-    out = []
-    for value in values:
-        try:
-            out.append(ipaddress.ip_network(str(value), strict=False))
-        except ValueError:
-            continue
-    return out
-
-
-def _address(remote: str | None):
-    try:
-        addr = ipaddress.ip_address((remote or "").split("%")[0])
-    except ValueError:
-        return None
-    mapped = getattr(addr, "ipv4_mapped", None)
-    return mapped or addr
-
-
-def key(remote: str | None) -> str:
-    """What a per-address limit counts: the IPv4 address (an IPv4-mapped IPv6 one unwrapped), or
-    the IPv6 /64, since one machine picks any address of its /64 at will."""
-    addr = _address(remote)
-    if addr is None:
-        return str(remote or "")
-    if addr.version == 6:
-        return str(ipaddress.ip_network(f"{addr}/64", strict=False))
-    return str(addr)
-
-
-def matches(remote: str | None, networks: Iterable[str]) -> bool:
-    addr = _address(remote)
-    return addr is not None and any(addr in net for net in _networks(networks) if net.version == addr.version)
+__all__ = ["LOCAL", "key", "matches", "kiosk_addresses", "is_kiosk", "configured_networks", "configured"]
 
 
 def kiosk_addresses(kiosk: dict) -> list[str]:
@@ -72,7 +38,7 @@ def configured_networks(link: Any) -> list:
         for window in hall.get("window", []) or []:
             if isinstance(window, dict):
                 values += list(window.get("addresses") or [])
-        nets = _networks(values)
+        nets = networks(values)
         link._configured_networks = nets
     return nets
 
@@ -80,5 +46,4 @@ def configured_networks(link: Any) -> list:
 def configured(link: Any, remote: str | None) -> bool:
     """Is this one of the hall's configured machines (kiosk, window PC, hall display), or this
     PC itself (its own display or kiosk browser)?"""
-    addr = _address(remote)
-    return addr is not None and any(addr in net for net in configured_networks(link) if net.version == addr.version)
+    return in_networks(remote, configured_networks(link))
