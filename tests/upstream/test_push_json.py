@@ -136,7 +136,7 @@ def test_a_bad_signature_is_a_rejection_not_a_retry_loop(tmp_path):
 class ListSink:
     """A second sink of the same outbox (what issue 17's county database sink plugs in as)."""
 
-    def __init__(self, name: str, backfill: bool, kinds=None):
+    def __init__(self, name: str, backfill: bool, kinds=outbox.RATING_KINDS + outbox.FEED_KINDS):
         self.name, self.backfill, self.kinds = name, backfill, kinds
         self.got: list[str] = []
         self.records: list[outbox.Record] = []
@@ -171,7 +171,7 @@ def test_named_sinks_keep_their_own_cursor_and_state(tmp_path):
 def test_status_counts_records_not_yet_taken_up_as_pending(tmp_path):
     store = Store(tmp_path / "hall.sqlite3")
     put_records(store, 3)
-    sink = SimpleNamespace(name="upstream", kinds=None, backfill=True)
+    sink = SimpleNamespace(name="upstream", kinds=outbox.RATING_KINDS, backfill=True)
     [row] = outbox.status(store.db, [sink])
     assert row["pending"] == 3 and row["oldest_pending_ts"] is not None
     store.close()
