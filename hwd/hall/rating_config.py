@@ -46,9 +46,12 @@ H5_FIELDS = ("case_no", "matter_name", "matter_code", "matter_version", "impl_co
 
 def _template(value: str) -> str | None:
     try:
-        names = {n for _, n, _, _ in string.Formatter().parse(value) if n is not None}
+        parts = [(n, spec, conv) for _, n, spec, conv in string.Formatter().parse(value) if n is not None]
     except ValueError as exc:
         return f"not a valid template: {exc}"
+    names = {n for n, _, _ in parts}
+    if any(spec or conv for _, spec, conv in parts):
+        return "a placeholder is a bare {name}: no format spec or conversion"
     unknown = names - set(H5_FIELDS)
     if unknown:
         return f"unknown placeholder {{{sorted(unknown)[0]}}}; use {', '.join('{' + f + '}' for f in H5_FIELDS)}"

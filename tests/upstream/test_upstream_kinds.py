@@ -75,3 +75,12 @@ def test_a_sink_without_an_explicit_list_is_refused(tmp_path):
     for kinds in (None, "rating"):
         with pytest.raises(ValueError, match="explicit list"):
             outbox.Worker(tmp_path / "x.sqlite3", [SimpleNamespace(name="s", kinds=kinds, backfill=True)])
+
+
+def test_an_h5_template_takes_bare_placeholders_only(tmp_path):
+    """``{case_no:>99999999}`` would pad every page URL to 100 MB; ``{case_no!r}`` quotes it."""
+    for template in ("projNo={case_no:>99999999}", "projNo={case_no!r}", "projNo={case_no.__class__}"):
+        with pytest.raises(ConfigError) as info:
+            configuration.loads(HALL.replace('adapter = "push-json"', 'adapter = "h5"')
+                                + f'h5_params = "{template}"\n', tmp_path / "hwd.toml")
+        assert any("hall.upstream.h5_params:" in p for p in info.value.problems), info.value.problems
