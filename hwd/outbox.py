@@ -4,7 +4,7 @@ phone notifier) at least once, each with a stable idempotency key so the receive
 
 Why: a rating must reach the province even if the network is down for days, the PC is switched
 off or hwd is killed between sending and noting it. So nothing is sent from the request path;
-the change and its outbox row commit together, and a worker thread delivers afterwards.
+the change and its outbox row commit together, and a worker thread per sink delivers afterwards.
 
 Tables (created by the hall store's migrations): ``outbox`` (one row per record: key, kind, ref,
 JSON payload, time), ``outbox_sinks`` (each sink's cursor: the last record it has taken up) and
