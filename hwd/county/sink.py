@@ -48,7 +48,7 @@ class RecordError(Exception):
 
 
 class PostgresSink:
-    kinds = None  # every kind: tickets, windows, devices, ratings, work orders …
+    kinds = outbox.RATING_KINDS + outbox.FEED_KINDS  # ratings, work orders …, tickets, windows, devices
     backfill = True
     batch_size = 2000  # records per transaction: a week offline (84,000 records) is 42 commits
 
