@@ -27,10 +27,10 @@ from werkzeug.security import check_password_hash
 from hwd.client import RpcError
 from hwd.web import sessions as web_sessions
 from hwd.web.redirects import safe_target
+from hwd.web.svg import bar_chart
 
 from kiosk_ui import sessions, words
 from kiosk_ui.hwdlink import HallLink, message_for, current
-from kiosk_ui.svg import bar_chart
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

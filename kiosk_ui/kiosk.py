@@ -19,11 +19,11 @@ from werkzeug.security import check_password_hash
 
 from hwd import errors
 from hwd.client import RpcError
+from hwd.web.svg import qr_svg
 
 from kiosk_ui import sessions, words
 from kiosk_ui.hwdlink import UNREACHABLE_MESSAGE, HallLink, message_for, current, kiosk_or_404
 from kiosk_ui.live_bp import sse_response
-from kiosk_ui.svg import qr_svg
 
 log = logging.getLogger("kiosk_ui.kiosk")
 
