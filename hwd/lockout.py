@@ -1,14 +1,12 @@
-"""Login throttling with backoff, one reusable piece for clerk PINs (hall.login), the admin
-password (hwd-ui) and any other login page (the guide desk).
+"""Login throttling, one engine under every login: the clerks' PINs (hall.login, hall.desk_login),
+hwd-ui's admin password and kiosk exit PIN, hwd-central's supervisors' password.
 
-Attempts are counted **before** the check runs, so 200 guesses sent at once get at most
-``free`` checks, not 200. Each key — a staff id, a source address — has its own count: after
-``free`` failures a key waits ``base_s``, then twice that after the next failure, up to
-``max_s``. A success clears the keys it used. Keys untouched for ``forget_s`` are forgotten and
-at most ``max_keys`` are held (the oldest that have not used their free attempts go first, so a
-flood of fresh keys cannot push out a locked one), so the table cannot be grown without bound.
-Only the keys a caller names are throttled: the admin login throttles by source address, so an
-attacker locks out his own address, never the real admin at another one.
+``Lockout`` counts attempts **before** the check runs, so 200 guesses sent at once get at most
+``free`` checks, not 200. Each key has its own count: after ``free`` failures a key waits
+``base_s``, then twice that after the next failure, up to ``max_s``. A success clears the keys
+it used. Keys untouched for ``forget_s`` are forgotten and at most ``max_keys`` are held (the
+oldest that have not used their free attempts go first, so a flood of fresh keys cannot push out
+a locked one), so the table cannot be grown without bound.
 
 A key may have limits of its own (``limits``, by exact key or by a prefix ending in ``*``).
 
@@ -16,9 +14,9 @@ A key may have limits of its own (``limits``, by exact key or by a prefix ending
 the clerks' PINs in the hall engine, hwd-central's supervisors' password), after GB/T 22239-2019
 身份鉴别: ``failures`` wrong tries (5) of one account from one source, then that pair is refused
 for ``lock_s`` (5 min) after each further failure — so a stranger on another machine never locks
-the real user out of his own. Beside that pair, a source that is not one of the hall's
-configured machines also counts under its own key (4 × ``failures`` across all accounts: a
-script trying many accounts) and under one backstop key shared by all such sources (50 free
+the real user out of his own. Beside that pair, each source counts under its own key (4 ×
+``failures`` across all accounts: a script trying many accounts), and a source that is not one
+of the hall's configured machines also under one backstop key shared by all such sources (50 free
 failures, then 1 s doubling to 30 s in all: a script walking through many addresses).
 """
 
@@ -149,7 +147,8 @@ BACKSTOP = dict(free=50, base_s=1.0, max_s=30.0)  # past 50 such failures, one g
 class LoginThrottle:
     """The login policy (module docstring) over one ``Lockout``. ``source`` is what a
     per-address limit counts (hwd.web.addresses.key: the address, an IPv6 /64); ``backstop`` is
-    False for the hall's configured machines and this PC, which only the pair limit holds."""
+    False for the hall's configured machines and this PC, which a spray from elsewhere must not
+    slow down."""
 
     def __init__(self, failures: int = LOGIN_FAILURES, lock_s: float = LOGIN_LOCK_S,
                  clock: Callable[[], float] = time.monotonic, max_keys: int = 20000):
@@ -161,7 +160,7 @@ class LoginThrottle:
     @staticmethod
     def keys(account: str, source: str, backstop: bool) -> tuple[str, ...]:
         pair = f"login:{account}@{source}"
-        return (pair, f"source:{source}", BACKSTOP_KEY) if backstop else (pair,)
+        return (pair, f"source:{source}", BACKSTOP_KEY) if backstop else (pair, f"source:{source}")
 
     def begin(self, account: str, source: str, backstop: bool) -> tuple[tuple[str, ...], float]:
         """Reserve an attempt before checking: (its keys, 0.0), or (keys, seconds to wait) when

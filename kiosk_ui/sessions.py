@@ -1,6 +1,6 @@
 """hwd-ui's logins over the web kit's sessions and throttles (hwd.web): which clerk is logged in
-at which counter window or guide desk in this browser, and which addresses the per-address and
-backstop limits leave alone (the hall's configured machines and this PC, kiosk_ui.clients).
+at which counter window or guide desk in this browser, and which addresses the shared backstop
+leaves alone (the hall's configured machines and this PC, kiosk_ui.clients).
 """
 
 from __future__ import annotations
@@ -38,5 +38,5 @@ def configured_client() -> bool:
 
 def attempt(name: str, account: str, verify, what: str) -> throttle.Attempt:
     """A login check of hwd-ui (hwd.web.throttle.attempt) with the hall's configured machines
-    exempt from the per-address and backstop limits."""
+    exempt from the shared backstop."""
     return throttle.attempt(name, account, verify, what, exempt=configured_client())

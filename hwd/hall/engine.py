@@ -59,8 +59,8 @@ def _used_message(ticket: dict, tz) -> str:
 
 def _configured_networks(hall: Any, ui: Any) -> list:
     """The networks of the hall's configured machines (window PCs, kiosks — loopback when none
-    is given, as hwd-ui counts them — hall displays) and of this PC: their staff logins are held
-    only by the per-account limit, never by the per-address or backstop ones."""
+    is given, as hwd-ui counts them — hall displays) and of this PC: a spray of guesses from
+    elsewhere (the shared backstop) never slows their staff logins."""
     values = list(addresses.LOCAL) + list(getattr(ui, "display_addresses", None) or [])
     for window in hall.windows.values():
         values += list(window.addresses or [])
@@ -376,8 +376,8 @@ class HallEngine:
         """The staff PIN checked off the event loop (PBKDF2 takes tens of ms), behind the login
         policy (hwd.lockout.LoginThrottle, ``[ui] login_failures`` / ``login_lock_s``): counted
         before checking, per staff id **and** source address, so a stranger's wrong PINs from
-        another machine never lock the clerk out of his own; a source that is not one of the
-        hall's configured machines also counts per address and under the shared backstop. For
+        another machine never lock the clerk out of his own; per source over all staff ids; and,
+        for a source that is not one of the hall's configured machines, under the shared backstop. For
         every staff login (counter windows and guide desks). ``source`` is the caller's word
         (hwd-ui passes the browser's address; RPC clients are trusted: they can read the config).
         False when there is no PIN to check (the rules decide)."""

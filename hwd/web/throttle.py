@@ -47,7 +47,7 @@ def throttle(name: str) -> LoginThrottle:
 def attempt(name: str, account: str, verify: Callable[[], bool], what: str, exempt: bool = False) -> Attempt:
     """Run ``verify()`` for ``account`` from this request's address if the policy allows.
     ``what`` names the secret in audit lines ("admin password", "kiosk PIN at k1"); ``exempt``:
-    the address is one of the hall's configured machines (no per-address or backstop limit)."""
+    the address is one of the hall's configured machines (not behind the shared backstop)."""
     remote = request.remote_addr or "?"
     source = key(remote)
     lock = throttle(name)

@@ -73,8 +73,8 @@ def test_daemon_ping_answers_while_many_pin_checks_run(hwd_daemon):
     """200 PIN checks at 100,000 PBKDF2 iterations (40 staff, 5 sources each) are sent at once,
     then pings. Checked on the event loop, every ping waited behind all 200 checks; off the loop
     the pings are answered while the checks still run."""
-    # the sources are window w5's configured PCs: only the per-(staff, source) limit holds them, so
-    # all 200 checks run (from unconfigured addresses the shared backstop would stop most of them)
+    # the sources are window w5's configured PCs, not behind the shared backstop, so all 200
+    # checks run (from unconfigured addresses the backstop would stop most of them)
     d = hwd_daemon(hall(windows='[[hall.window]]\nid = "w5"\nname = "5号窗口"\nservices = ["s0"]\n'
                                 'addresses = ["10.0.0.0/8"]\n') + staff_table(40, iterations=100_000))
     ctx = zmq.Context.instance()
