@@ -56,7 +56,10 @@ def main(argv: list[str] | None = None) -> int:
 
     host, port = args.host or s.host, args.port or s.port
     log.info("hwd-central on http://%s:%d/", host, port)
-    waitress.serve(app, host=host, port=port, threads=s.threads, ident="hwd-central")
+    # waitress drops forwarding headers unless told otherwise; with [central] trusted_proxies they
+    # reach hwd.web.proxies, which believes them from those proxies only
+    waitress.serve(app, host=host, port=port, threads=s.threads, ident="hwd-central",
+                   clear_untrusted_proxy_headers=not s.trusted_proxies)
     return 0
 
 

@@ -1,6 +1,6 @@
 """The supervisors' pages: all halls on one page (``/``) and the supervision tables (``/table``,
 日/周/月/季 per hall, window, staff or matter, ``?format=csv`` for the CSV). Charts are inline SVG
-drawn here (kiosk_ui.svg); nothing is loaded from outside, the county's intranet may be offline."""
+drawn here (hwd.web.svg); nothing is loaded from outside, the county's intranet may be offline."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ import zoneinfo
 
 from flask import Blueprint, abort, make_response, render_template, request
 
+from hwd.web.svg import bar_chart
+
 from central import queries
 from central.app import db, settings
 from central.auth import login_required
-from kiosk_ui.svg import bar_chart
 
 bp = Blueprint("pages", __name__)
 GROUP_NAMES = {"hall": "大厅", "window": "窗口", "staff": "工作人员", "matter": "事项"}

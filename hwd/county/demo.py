@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
                         encoding="utf-8")
     central_cfg = work / "central.toml"
     central_cfg.write_text(f'[central]\ndsn = "{pg.dsn}"\npassword_hash = "{generate_password_hash("demo")}"\n'
-                           f'port = {args.central_port}\nsecret_key_file = "{work / "central-secret"}"\n',
+                           f'port = {args.central_port}\nsecret_key_file = "{work / "central-secret"}"\n'
+                           'api_networks = ["127.0.0.1"]\n',  # the demo's curl reads /api without a token
                            encoding="utf-8")
     central = subprocess.Popen([sys.executable, "-m", "central.cli", "--config", str(central_cfg)])
     time.sleep(1.0)

@@ -156,7 +156,9 @@ def central_config(tmp_path, dsn: str, extra: str = "") -> str:
 
 
 def get(base: str, path: str, headers: dict | None = None):
-    with urllib.request.urlopen(urllib.request.Request(base + path, headers=headers or {}), timeout=10) as resp:
+    """GET from hwd-central with the API token (no address reads /api without it by default)."""
+    headers = {"Authorization": f"Bearer {TOKEN}", **(headers or {})}
+    with urllib.request.urlopen(urllib.request.Request(base + path, headers=headers), timeout=10) as resp:
         body = resp.read()
         return json.loads(body) if resp.headers.get("Content-Type", "").startswith("application/json") else body
 
