@@ -15,12 +15,13 @@ from hwd.county import schema
 
 
 @pytest.fixture
-def hall(tmp_path, pg):
+def hall(tmp_path, county):
+    """A hall feeding the county with the role ``hwd-central county add-hall`` made for it."""
     procs = []
 
-    def make(hall_id: str = "h1", dsn: str | None = None, name: str = "hall"):
+    def make(hall_id: str = "h1", port: int | None = None, name: str = "hall"):
         d = DaemonProcess(tmp_path, "", name)
-        d.config_path.write_text(hall_config(d, dsn or pg, hall_id), encoding="utf-8")
+        d.config_path.write_text(hall_config(d, county.add_hall(hall_id, port=port), hall_id), encoding="utf-8")
         procs.append(d)
         return d
     yield make
@@ -93,13 +94,14 @@ def test_a_morning_reaches_the_county_once_and_a_replay_counts_nothing_twice(hal
 
 
 def test_a_hall_offline_keeps_working_and_catches_up_in_order(hall, pg, pg_server):
-    dead = pg.replace(f"port={pg_server.port}", "port=1")  # nothing listens there: the link is down
-    d = hall("h2", dsn=dead).start()
+    d = hall("h2", port=1)  # nothing listens there: the link is down
+    d.start()
     a_morning(d)
     n = outbox_count(d)
     assert d.call("hall.stats", {"group_by": "service"})  # the hall answers as before
     d.stop()
-    d.config_path.write_text(hall_config(d, pg, "h2"), encoding="utf-8")
+    text = d.config_path.read_text(encoding="utf-8")
+    d.config_path.write_text(text.replace("port=1 ", f"port={pg_server.port} "), encoding="utf-8")
     d.start()
     wait_for(lambda: scalar(pg, "SELECT COUNT(*) FROM records WHERE hall_id = 'h2'") >= n, 20, "caught up", tolerate=(Exception,))
     ids = [r[0] for r in query(pg, "SELECT rec_id FROM records WHERE hall_id = 'h2' ORDER BY received_at, rec_id")]
@@ -137,9 +139,9 @@ status_interval = 0.2
 '''
 
 
-def test_a_printer_out_of_paper_is_a_faulted_device_at_the_county(tmp_path, pg):
+def test_a_printer_out_of_paper_is_a_faulted_device_at_the_county(tmp_path, pg, county):
     d = DaemonProcess(tmp_path, "", "dev")
-    text = hall_config(d, pg, "h9")
+    text = hall_config(d, county.add_hall("h9"), "h9")
     d.config_path.write_text(text.replace("\n[hall]\n", PRINTER + "\n[hall]\n", 1), encoding="utf-8")
     d.start()
     try:
