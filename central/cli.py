@@ -80,7 +80,11 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "county":
                 return county(conn, args)
             if roles.group_exists(conn):
-                roles.grant(conn)  # a table a newer migration added is granted too
+                try:
+                    roles.grant(conn)  # a table a newer migration added is granted too
+                except psycopg.errors.InsufficientPrivilege as exc:
+                    log.warning("county database: cannot renew the halls' grants (%s): hwd-central's role "
+                                "should own the tables (docs/central.md)", str(exc).strip())
     except roles.RoleError as exc:
         sys.stderr.write(f"hwd-central county {args.county_command}: {exc}\n")
         return 2

@@ -72,8 +72,17 @@ class PostgresSink:
     # -- the connection ----------------------------------------------------------------------
     def _connection(self):
         if self._conn is None or self._conn.closed:
+            import psycopg
+
             self._conn = connect(self.cfg.dsn, self.cfg.connect_timeout_s)
-            schema.migrate(self._conn)
+            try:
+                schema.migrate(self._conn)  # a no-op read when hwd-central has migrated it
+            except psycopg.errors.InsufficientPrivilege:
+                have = schema.version(self._conn)
+                self._drop()
+                raise outbox.DeliveryError(
+                    f"the county database has schema {have}, this hall needs {len(schema.MIGRATIONS)}, and a "
+                    "hall's login may not migrate it: upgrade and restart hwd-central (it migrates at start)") from None
             self._conn.execute("INSERT INTO halls (hall_id, name) VALUES (%s, %s) ON CONFLICT (hall_id) DO UPDATE "
                                "SET name = EXCLUDED.name", (self.cfg.hall_id, self.hall_name))
             log.info("county database connected (hall %s)", self.cfg.hall_id)

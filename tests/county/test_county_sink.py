@@ -163,3 +163,42 @@ def test_a_printer_out_of_paper_is_a_faulted_device_at_the_county(tmp_path, pg, 
         assert "fault" in kinds and kinds[-1] == "online"
     finally:
         d.stop()
+
+
+def test_a_hall_newer_than_the_county_schema_waits_with_a_clear_error(tmp_path, pg, county):
+    """A hall's role may not migrate the county database (hwd-central does, at start): a hall
+    upgraded before hwd-central keeps its records and says what to do."""
+    import datetime as dt
+
+    from hwd import outbox
+    from hwd.county import synth
+    from hwd.county.config import Central
+    from hwd.county.sink import PostgresSink
+    from hwd.hall.store import Store
+
+    dsn = county.role("early")
+    query(pg, "DELETE FROM schema_version WHERE version = %s RETURNING version", (len(schema.MIGRATIONS),))
+    path = tmp_path / "hall.sqlite3"
+    Store(path, "normal").close()
+    sink = PostgresSink(Central(dsn=dsn, hall_id="early", heartbeat_s=3600), path, _Clock(), "early")
+    try:
+        items = list(synth.day_records(dt.date(2026, 7, 6), 0, 2))
+        [outcome] = sink.deliver_batch([outbox.Record(i + 1, f"o:{k}:{r}", k, r, p, ts)
+                                        for i, (k, r, p, ts) in enumerate(items)])
+    finally:
+        sink.close()
+    assert isinstance(outcome, outbox.DeliveryError), outcome
+    assert "upgrade and restart hwd-central" in str(outcome)
+    assert scalar(pg, "SELECT COUNT(*) FROM records") == 0
+
+
+class _Clock:
+    def __init__(self):
+        from hwd.county import synth
+
+        self.tz = synth.TZ
+
+    def now(self):
+        import datetime as dt
+
+        return dt.datetime(2026, 7, 6, 17, 0, tzinfo=self.tz)
