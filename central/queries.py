@@ -111,7 +111,7 @@ def shown(text: str | None) -> str | None:
         cat = unicodedata.category(ch)
         if cat in ("Zl", "Zp"):
             ch, cat = " ", "Zs"
-        elif cat in ("Cc", "Cf", "Cs", "Cn"):
+        elif cat in ("Cc", "Cf", "Cs"):
             continue
         marks = marks + 1 if cat in ("Mn", "Me") else 0
         if marks > MAX_MARKS:

@@ -135,6 +135,8 @@ class PostgresSink:
             conn = self._connection()
             with conn.transaction():
                 fresh = ingest.store_many(conn, self.cfg.hall_id, records)
+        except psycopg.errors.ProgramLimitExceeded as exc:  # e.g. a text too long for an index: this record
+            raise RecordError(str(exc).strip()[:300]) from None
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
             self._drop()
             raise outbox.DeliveryError(f"county database: {str(exc).strip()[:300]}") from None

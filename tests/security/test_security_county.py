@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "county"))
 
@@ -373,3 +374,50 @@ def test_odd_unicode_huge_text_and_impossible_numbers_of_one_hall_do_not_break_t
     rows = list(csv.reader(io.StringIO(export.get_data(as_text=True), newline="")))
     assert sum(int(r[2]) for r in rows[1:] if r[0] == "b") == 30
     assert all(len(c) <= queries.TEXT_MAX + 1 for r in rows for c in r)
+
+
+def test_odd_unicode_and_huge_text_in_a_halls_records_reach_the_county_or_are_rejected_alone(pg_server, tmp_path):
+    """Text the county can hold (bidi overrides, combining marks, emoji, 100 kB of reason) goes in
+    as it is; a record it cannot hold (a NUL, a lone surrogate, a window name too long for an
+    index) is rejected alone — it must not stall the hall's feed as if the link were down."""
+    county = new_county(tmp_path, pg_server)
+    try:
+        dsn = county.add_hall("u")
+        batch = records("u", per_day=6)
+        last = {r.payload["ticket"]["id"]: i for i, r in enumerate(batch) if r.kind == "ticket"}
+        tickets = sorted(last.values())[:4]  # the newest record of four tickets: what the county keeps of each
+        odd = "\u202e窗口\u0301\u0301\u0301🙂\u200d" + "长" * 100_000
+
+        def with_ticket(i: int, **change) -> None:
+            r = batch[i]
+            batch[i] = outbox.Record(r.id, r.key, r.kind, r.ref, dict(r.payload, ticket=dict(r.payload["ticket"],
+                                                                                            **change)), r.ts)
+        with_ticket(tickets[0], holder=odd)  # not indexed: the county keeps it
+        with_ticket(tickets[1], staff="s\x00")
+        with_ticket(tickets[2], holder="\ud800")
+        with_ticket(tickets[3], window_id="".join(chr(0x4E00 + i * 7919 % 20000) for i in range(5000)))  # no btree
+        # index row holds that, even compressed
+        outcomes = deliver(dsn, "u", batch, tmp_path)
+        assert len(outcomes) == len(batch), outcomes
+        rejected = [i for i, o in enumerate(outcomes) if isinstance(o, outbox.Rejected)]
+        assert rejected == tickets[1:4], [(i, o) for i, o in enumerate(outcomes) if not isinstance(o, outbox.Sent)]
+        assert query(county.pg, "SELECT COUNT(*) FROM records WHERE hall_id = 'u'")[0][0] == len(batch) - 3
+        assert query(county.pg, "SELECT COUNT(*) FROM tickets WHERE hall_id = 'u' AND holder = %s", (odd,)) == [(1,)]
+    finally:
+        county.drop_roles()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=400))
+def test_any_text_a_hall_sends_is_shown_short_and_without_control_or_format_characters(text):
+    import unicodedata
+
+    from central import queries
+
+    out = queries.shown(text)
+    assert len(out) <= queries.TEXT_MAX
+    assert not any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") for ch in out)
+    run = 0
+    for ch in out:
+        run = run + 1 if unicodedata.category(ch) in ("Mn", "Me") else 0
+        assert run <= queries.MAX_MARKS
