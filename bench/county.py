@@ -260,7 +260,8 @@ def county_database_at_scale() -> list[Result]:
                f"the first {sink_halls} halls' {days} days × {per_day:,} tickets as their outboxes hold them "
                "(hwd.county.synth: issue, call, start, finish, rate or unrated as `ticket` records, the `rating` "
                f"record; no-shows issue, call, no_show; the last day's last 5 % only issued) delivered by the real `central` sink "
-               f"(`PostgresSink.deliver_batch`, {PostgresSink.batch_size} records per transaction, the daily rollup "
+               f"(`PostgresSink.deliver_batch`, each hall with its own role under the county's row-level security, "
+               f"{PostgresSink.batch_size} records per transaction, the daily rollup "
                f"of the touched days rolled in the same transaction) from {processes} processes (halls split "
                "between them, each hall's records in order, generated in the same process), into the county "
                "database as it fills" + (". The other halls were NOT loaded through the sink: " if sink_halls < halls

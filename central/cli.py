@@ -120,8 +120,10 @@ def county(conn: Any, args: argparse.Namespace) -> int:
                   "hall's config (mode 0600) or the password in its libpq passfile.\n"
                   f"[hall.central]\ndsn = {json.dumps(dsn)}\nhall_id = {json.dumps(args.hall_id)}\n")
     elif args.county_command == "remove-hall":
-        role = roles.remove_hall(conn, args.hall_id)
-        out.write(f"hall {args.hall_id}: role {role} dropped; its rows stay\n")
+        role, dropped = roles.remove_hall(conn, args.hall_id)
+        out.write(f"hall {args.hall_id}: role {role} dropped; its rows stay\n" if dropped else
+                  f"hall {args.hall_id}: role {role} may no longer log in, read or write; it still owns objects of "
+                  f"an open session, drop it later (DROP ROLE {role}); the hall's rows stay\n")
     else:
         for h in roles.list_halls(conn):
             seen = h["last_report"].isoformat(timespec="seconds") if h["last_report"] else "never"

@@ -116,18 +116,30 @@ def add_hall(conn: Any, hall_id: str, role: str | None = None, name: str | None 
     return role, password
 
 
-def remove_hall(conn: Any, hall_id: str) -> str:
-    """Drop the hall's role (its sessions can write nothing more from their next statement on:
-    the role has no hall any longer); the hall's rows stay. Returns the role."""
-    from psycopg import sql
+def remove_hall(conn: Any, hall_id: str) -> tuple[str, bool]:
+    """Take the hall's role away: first (committed) its hall, its login and its membership of
+    ``hwd_halls`` — a session it still has open can read and write nothing from its next
+    statement on — then drop the role. Returns (role, dropped): a role that still owns something
+    (a temporary table of an open session) cannot be dropped yet and stays, disabled. The hall's
+    rows stay."""
+    from psycopg import errors, sql
 
     with conn.transaction():
         row = conn.execute("DELETE FROM hall_roles WHERE hall_id = %s RETURNING role_name", (hall_id,)).fetchone()
         if row is None:
             raise RoleError(f"hall {hall_id!r} has no role in this county database")
-        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(row[0])))
+        role = sql.Identifier(row[0])
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (row[0],)).fetchone():
+            conn.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(role))
+            conn.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(GROUP), role))
+    try:
+        with conn.transaction():
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(role))
+    except errors.DependentObjectsStillExist as exc:
+        log.warning("county: role %s of hall %s disabled but not dropped: %s", row[0], hall_id, str(exc).strip())
+        return row[0], False
     log.info("county: role %s of hall %s dropped", row[0], hall_id)
-    return row[0]
+    return row[0], True
 
 
 def list_halls(conn: Any) -> list[dict]:

@@ -236,17 +236,31 @@ def test_remove_hall_stops_a_stolen_login_at_its_next_statement(pg_server, tmp_p
         assert listed.returncode == 0 and listed.stdout.startswith("stolen\thall_stolen\tlogin\t"), listed
         with psycopg.connect(dsn, autocommit=True) as conn:  # the thief's open session
             conn.execute("UPDATE halls SET pending = 1 WHERE hall_id = 'stolen'")
+            conn.execute("CREATE TEMP TABLE keep (x int)")  # something the role owns: DROP ROLE must wait
             out = subprocess.run([sys.executable, "-m", "central.cli", "--config", county.config, "county",
                                   "remove-hall", "stolen"], capture_output=True, text=True, timeout=60)
             assert out.returncode == 0, out.stderr
+            assert "may no longer log in" in out.stdout, out.stdout
             for sql in ("UPDATE halls SET pending = 2 WHERE hall_id = 'stolen'",
-                        "INSERT INTO halls (hall_id) VALUES ('stolen2')"):
+                        "INSERT INTO halls (hall_id) VALUES ('stolen2')",
+                        "INSERT INTO hall_roles (role_name, hall_id) VALUES (current_user, 'stolen')"):
                 try:
                     assert conn.execute(sql).rowcount == 0, sql
                 except psycopg.Error:
                     pass  # refused: the role is gone
+            try:
+                assert conn.execute("SELECT COUNT(*) FROM tickets").fetchone()[0] == 0
+            except psycopg.Error:
+                pass  # refused: no privileges left
         with pytest.raises(psycopg.OperationalError):
             psycopg.connect(dsn, connect_timeout=5).close()
+        assert query(county.pg, "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'hall_stolen'") == [(False,)]
+        # a hall whose role owns nothing: the role is dropped at once
+        county.add_hall("lost")
+        out = subprocess.run([sys.executable, "-m", "central.cli", "--config", county.config, "county",
+                              "remove-hall", "lost"], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0 and "role hall_lost dropped" in out.stdout, (out.stdout, out.stderr)
+        assert query(county.pg, "SELECT COUNT(*) FROM pg_roles WHERE rolname = 'hall_lost'") == [(0,)]
         assert query(county.pg, "SELECT pending FROM halls WHERE hall_id = 'stolen'") == [(1,)], "its rows stay"
         again = subprocess.run([sys.executable, "-m", "central.cli", "--config", county.config, "county",
                                 "remove-hall", "stolen"], capture_output=True, text=True, timeout=60)
