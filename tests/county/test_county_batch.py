@@ -329,19 +329,17 @@ def test_row_security_keeps_every_lookup_keyed(pg, county):
 
 
 def _numbered(sql: str) -> str:
-    """psycopg's placeholders (%s, %b, %(name)s) as $1, $2 … with their casts, for PREPARE."""
+    """psycopg's placeholders (%s, %b, %(name)s) as $1, $2 … (a name keeps its number), for PREPARE."""
+    import itertools
     import re
 
-    names: list[str] = []
+    numbers: dict[str, int] = {}
+    positional = itertools.count(1)
 
-    def number(m):
+    def number(m) -> str:
         if m.group(1):
-            if m.group(1) not in names:
-                names.append(m.group(1))
-            return f"${names.index(m.group(1)) + 1}"
-        number.n += 1
-        return f"${number.n}"
-    number.n = 0
+            return f"${numbers.setdefault(m.group(1), len(numbers) + 1)}"
+        return f"${next(positional)}"
     return re.sub(r"%\((\w+)\)s|%[sb]", number, sql)
 
 

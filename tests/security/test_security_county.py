@@ -293,7 +293,8 @@ def strict_json(body: bytes):
     return json.loads(body, parse_constant=refuse)
 
 
-def rollup_row(hall: str, window: str, staff: str, service: str, **values) -> tuple[str, dict]:
+def rollup_row(hall: str, window: str, staff: str, service: str, **values) -> tuple[str, tuple]:
+    """An INSERT of one daily_rollup row (a hall-day of one window, staff and matter)."""
     from hwd.county import rollup
 
     row = {c: 0 for c in rollup.COLUMNS} | {"issued": 1} | values
@@ -332,6 +333,11 @@ def test_the_county_csv_export_escapes_formulas_as_the_halls_does(pg_server, tmp
 
 
 def test_odd_unicode_huge_text_and_impossible_numbers_of_one_hall_do_not_break_the_others(pg_server, tmp_path):
+    """Halls a1–a3 fill their own rows with what a compromised hall may write there (a name of a
+    megabyte with a bidi override, stacked combining marks, a script tag and a terminal escape;
+    an infinite or year-9999 day; NaN and infinite times and sums; staff and windows of 300 kB).
+    Hall b's numbers still come whole and right from every page, the API (strict JSON) and the
+    CSV, each of bounded size, with nothing of the odd text but its cleaned first characters."""
     import psycopg
 
     from central import queries
