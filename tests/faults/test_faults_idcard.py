@@ -10,9 +10,9 @@ address or photo ever reaches the log or an event.
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
-import json
 import random
 import time
 
