@@ -26,7 +26,7 @@ def register(methods: Any, manager: Any) -> None:
         if dev.kind == "idcard":
             raise HwdError(f"device {dev.id} is an ID-card reader: its traffic is personal data and "
                            "is never captured", errors.CAPTURE_REFUSED)
-        if dev.url.scheme not in SERIAL_STYLE and not dev.url.is_serial_like():
+        if dev.url.scheme not in SERIAL_STYLE and not dev.url.is_serial_like:
             raise HwdError(f"device {dev.id} ({dev.url.scheme}://) has no serial-style port to capture",
                            errors.CAPTURE_REFUSED)
         key = port_key(dev.url)
