@@ -262,12 +262,11 @@ class RpcServer:
             return _dumps(error_reply(req_id, errors.INVALID_REQUEST,
                                       'expected {"jsonrpc": "2.0", "method": ..., "id": ...}'))
         client = request.get("client")
-        for name, value in (("id", req_id), ("client", client), ("method", method)):
+        for name, value in (("id", req_id), ("client", client)):  # both go into the replay journal
             problem = rpctext.text_problem(value) if isinstance(value, str) else None
             if problem:
                 self.counters["invalid"] += 1
-                return _dumps(error_reply(None if name == "id" else req_id, errors.INVALID_REQUEST,
-                                          f"{name}: {problem}"))
+                return _dumps(error_reply(req_id, errors.INVALID_REQUEST, f"{name}: {problem}"))
         params = request.get("params")
         known = self.methods.methods.get(method)
         if known is not None and known.card_data:
