@@ -126,7 +126,8 @@ class Daemon:
             return await asyncio.to_thread(emulator.control_device, p["device"], p["action"], p["params"])
         capture_api.register(m, manager)
         m.add("sim.control", sim_control, (Field("device", str), Field("action", str), Field("params", dict, {})),
-              "act on an emulated device: its own actions and fault injection")
+              "act on an emulated device: its own actions and fault injection",
+              max_text=self.config.daemon.max_request_bytes)  # a burst of scans for an emulator
 
     def status(self, manager: DeviceManager, bus: EventBus) -> dict:
         return {"version": __version__, "pid": os.getpid(), "boot_id": self.boot_id,

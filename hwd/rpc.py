@@ -44,6 +44,7 @@ class Method:
     replay: bool = True  # False for reads: a retry may run them again, so keep no copy of the reply
     recover: Callable[[str], Any] | None = None  # answers a retry whose first run a crash interrupted
     card_data: bool = False  # yields full ID-card data: only callers in [daemon] card_data_clients
+    max_text: int = rpctext.MAX_TEXT_CHARS  # longest string anywhere in its params (hwd.rpctext)
 
 
 class MethodTable:
@@ -52,21 +53,24 @@ class MethodTable:
 
     def add(self, name: str, handler: Callable[[dict], Any], params: Sequence[Field] | None = (),
             doc: str = "", *, replay: bool = True, recover: Callable[[str], Any] | None = None,
-            card_data: bool = False) -> None:
+            card_data: bool = False, max_text: int = rpctext.MAX_TEXT_CHARS) -> None:
         """Register ``handler(params) -> result`` (sync or async). ``params=None`` skips checking.
         ``replay=False`` for methods that change nothing: their replies are not kept for retries.
         ``recover(request_key)`` returns the result of a first run that a crash cut off (or None
         when nothing of it was committed, so running it again is safe). ``card_data=True``: the
         reply holds full ID-card data, so only ``card_data_clients`` may call it over RPC (in-process
-        callers such as the hall engine are not checked) and the reply is never kept for a retry."""
+        callers such as the hall engine are not checked) and the reply is never kept for a retry.
+        ``max_text``: the longest string its params may hold (hwd.rpctext; 4096 unless a method needs more)."""
         if name in self.methods:
             raise ValueError(f"method {name} registered twice")
         self.methods[name] = Method(name, handler, params, doc or (handler.__doc__ or "").strip(),
-                                    replay and not card_data, recover, card_data)
+                                    replay and not card_data, recover, card_data, max_text)
 
     def describe(self) -> list[dict]:
-        """Every method with its first doc line, its params and whether it yields card data."""
+        """Every method with its first doc line, its params, whether it yields card data and the
+        longest string its params may hold."""
         return [{"name": m.name, "doc": (m.doc.splitlines() or [""])[0], "card_data": m.card_data,
+                 "max_text": m.max_text,
                  "params": None if m.params is None else [_describe_field(f) for f in m.params]}
                 for m in sorted(self.methods.values(), key=lambda m: m.name)]
 
@@ -84,7 +88,7 @@ class MethodTable:
             params = {}
         if not isinstance(params, dict):
             raise HwdError("params must be an object (named parameters)", errors.INVALID_PARAMS)
-        problem = rpctext.params_problem(params)
+        problem = rpctext.params_problem(params, method.max_text)
         if problem:
             raise HwdError(problem, errors.INVALID_PARAMS)
         return method.handler(self.check_params(method, params))

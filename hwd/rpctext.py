@@ -7,7 +7,8 @@ is refused by PostgreSQL ``text``, so a record holding it would be retried forev
 control characters garble screens and logs; the bidi embedding, override and isolate controls
 (U+202A–U+202E, U+2066–U+2069) make a staff id or a note display as something else in the admin
 pages and exports (the "Trojan Source" trick). Such text is refused at the door, for every
-method, before any handler runs; so are strings over ``MAX_TEXT_CHARS`` and params nested
+method, before any handler runs; so are strings over ``MAX_TEXT_CHARS`` (a method may declare
+another limit: ``sim.control`` takes a whole burst of scans for an emulator) and params nested
 deeper than ``MAX_DEPTH`` (a handler that copies or encodes them must not hit Python's
 recursion limit). Tab, LF and CR are allowed.
 """
@@ -25,10 +26,10 @@ _NAMES = {"\u202a": "LRE", "\u202b": "RLE", "\u202c": "PDF", "\u202d": "LRO", "\
           "\u2066": "LRI", "\u2067": "RLI", "\u2068": "FSI", "\u2069": "PDI"}
 
 
-def text_problem(value: str) -> str | None:
+def text_problem(value: str, max_chars: int = MAX_TEXT_CHARS) -> str | None:
     """Why ``value`` may not be sent over RPC, or None. The message never repeats the text."""
-    if len(value) > MAX_TEXT_CHARS:
-        return f"text of {len(value)} characters is over the limit of {MAX_TEXT_CHARS}"
+    if len(value) > max_chars:
+        return f"text of {len(value)} characters is over the limit of {max_chars}"
     found = _FORBIDDEN.search(value)
     if found is None:
         return None
@@ -41,10 +42,10 @@ def text_problem(value: str) -> str | None:
     return f"contains the control character {code} at character {found.start() + 1}"
 
 
-def params_problem(value: Any, path: str = "params", depth: int = 0) -> str | None:
+def params_problem(value: Any, max_chars: int = MAX_TEXT_CHARS, path: str = "params", depth: int = 0) -> str | None:
     """The first string or nesting problem anywhere in ``value``, as ``path: reason``, or None."""
     if isinstance(value, str):
-        problem = text_problem(value)
+        problem = text_problem(value, max_chars)
         return f"{path}: {problem}" if problem else None
     if not isinstance(value, (dict, list)):
         return None
@@ -52,15 +53,15 @@ def params_problem(value: Any, path: str = "params", depth: int = 0) -> str | No
         return f"{path}: nested deeper than {MAX_DEPTH} levels"
     if isinstance(value, list):
         for i, item in enumerate(value):
-            problem = params_problem(item, f"{path}[{i}]", depth + 1)
+            problem = params_problem(item, max_chars, f"{path}[{i}]", depth + 1)
             if problem:
                 return problem
         return None
     for key, item in value.items():
-        problem = text_problem(key)
+        problem = text_problem(key, max_chars)
         if problem:
             return f"{path}: a key {problem}"
-        problem = params_problem(item, f"{path}.{key}", depth + 1)
+        problem = params_problem(item, max_chars, f"{path}.{key}", depth + 1)
         if problem:
             return problem
     return None

@@ -60,6 +60,8 @@ def attacks(method: dict, base: dict) -> list[tuple[str, dict]]:
     for f in method["params"] or []:
         name, types = f["name"], f["type"]
         for label, text in BAD_TEXT.items():
+            if len(text) <= method["max_text"] and not FORBIDDEN.search(text):
+                continue  # a method that takes long text (sim.control: a burst of scans)
             if "string" in types:
                 out.append((f"{name}: {label}", {**base, name: text}))
             if "array" in types and (f.get("items") or ["string"]) == ["string"]:
