@@ -37,7 +37,6 @@ def card_secrets(card: dict) -> dict[str, str]:
     found = {k: card[k] for k in ("id_number", "name", "address", "address_extra", "name_en", "pass_number")
              if card.get(k)}
     found["photo"] = card["photo_wlt"][:40]
-    found["id_number_json"] = json.dumps(card["id_number"])  # and no other spelling of it
     return found
 
 
