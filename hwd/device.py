@@ -43,14 +43,18 @@ class MethodSpec:
     in_worker: bool = True        # run in the device's worker thread (blocking I/O)
     doc: str = ""
     read_only: bool = False       # changes nothing: a retry may run it again (no reply is kept)
+    card_data: bool = False       # yields full ID-card data: only for [daemon] card_data_clients (hwd.access)
 
 
 def method(name: str, params: Sequence[Field] = (), *, offline_ok: bool = False,
-           in_worker: bool = True, doc: str = "", read_only: bool = False) -> Callable:
-    """Mark a driver method as the RPC method ``<kind>.<name>``; it receives the checked params."""
+           in_worker: bool = True, doc: str = "", read_only: bool = False, card_data: bool = False) -> Callable:
+    """Mark a driver method as the RPC method ``<kind>.<name>``; it receives the checked params.
+    ``card_data=True`` for a method whose reply holds full ID-card data (name, ID number,
+    address, photo): the RPC layer serves it only to ``[daemon] card_data_clients``."""
 
     def mark(fn: Callable) -> Callable:
-        fn._hwd_method = MethodSpec(name, tuple(params), offline_ok, in_worker, doc or (fn.__doc__ or ""), read_only)
+        fn._hwd_method = MethodSpec(name, tuple(params), offline_ok, in_worker, doc or (fn.__doc__ or ""), read_only,
+                                    card_data)
         return fn
 
     return mark

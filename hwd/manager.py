@@ -81,6 +81,7 @@ class DeviceManager:
 
     def register_methods(self, table: MethodTable) -> None:
         specs: dict[str, tuple[str, MethodSpec]] = {}
+        card_data: set[str] = set()
         for kind in registry.KINDS:
             for driver in registry.drivers_of(kind):
                 try:
@@ -92,9 +93,12 @@ class DeviceManager:
                     spec = getattr(getattr(cls, attr), "_hwd_method", None)
                     if spec is not None:
                         specs.setdefault(f"{kind}.{spec.name}", (kind, spec))
+                        if spec.card_data:  # one driver of the kind says so: the method is card data for all
+                            card_data.add(f"{kind}.{spec.name}")
         for full, (kind, spec) in sorted(specs.items()):
             params = (Field("device", str),) + tuple(spec.params)
-            table.add(full, self._handler(full, kind), params, spec.doc, replay=not spec.read_only)
+            table.add(full, self._handler(full, kind), params, spec.doc, replay=not spec.read_only,
+                      card_data=full in card_data)
 
     def _handler(self, full_name: str, kind: str) -> Callable[[dict], Any]:
         async def handle(params: dict) -> Any:

@@ -325,7 +325,8 @@ class SamReader(Device):
         return {**copy.deepcopy(card), "card_token": token}
 
     # -- RPC ---------------------------------------------------------------------------------
-    @method("read", (Field("timeout_ms", int, 0, min=0, max=600000),), in_worker=False, read_only=True)
+    @method("read", (Field("timeout_ms", int, 0, min=0, max=600000),), in_worker=False, read_only=True,
+            card_data=True)
     async def read(self, params: dict) -> dict | None:
         """The card on the reader now (as read when placed), or the next one placed within
         ``timeout_ms``, else null. Full personal data: for authorised clients only."""
@@ -357,7 +358,7 @@ class SamReader(Device):
             return {"device": self.id, "card_token": self.current_token, "ttl_s": round(left, 1),
                     **privacy.masked_summary(self.current)}
 
-    @method("resolve", (Field("token", str),), in_worker=False, offline_ok=True, read_only=True)
+    @method("resolve", (Field("token", str),), in_worker=False, offline_ok=True, read_only=True, card_data=True)
     def resolve(self, params: dict) -> dict:
         """The full card behind a ``card_token`` while it is valid (``token_ttl_s``)."""
         card = self.tokens.resolve(params["token"], device=self.id)
