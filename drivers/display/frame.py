@@ -14,8 +14,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from drivers.display.base import EFFECTS, DisplayDevice
+from drivers.display.base import DisplayDevice
 from drivers.display.codec import DslCodec
+from drivers.display.interface import EFFECTS
 from drivers.display.presets import FRAME_KEYS, PRESETS
 from drivers.display.protocol import FrameError, FrameSpec, parse_hex
 from drivers.display.textcodec import ENCODINGS, encode_text

@@ -27,10 +27,10 @@ import time
 from typing import Any
 
 from drivers.idcard import cards, privacy, protocol as p
+from drivers.idcard.interface import IdCardReader
 from drivers.idcard.handshake import HANDSHAKES, CVR100_LEN, cvr100_answer, cvr100_challenge
 from drivers.idcard.tokens import TokenStore
 from hwd import errors
-from hwd.device import Device, method
 from hwd.errors import DeviceLost, HwdError
 from hwd.ports import open_serial
 from hwd.schema import Field
@@ -50,8 +50,7 @@ def _check_photo_command(value: list) -> str | None:
     return check_command(value)
 
 
-class SamReader(Device):
-    kind = "idcard"
+class SamReader(IdCardReader):
     driver = "sam"
     schemes = ("serial", "tcp")
     requires = (("serial", "pyserial"),)
@@ -324,11 +323,8 @@ class SamReader(Device):
     def _with_token(card: dict[str, Any], token: str) -> dict[str, Any]:
         return {**copy.deepcopy(card), "card_token": token}
 
-    # -- RPC ---------------------------------------------------------------------------------
-    @method("read", (Field("timeout_ms", int, 0, min=0, max=600000),), in_worker=False, read_only=True)
-    async def read(self, params: dict) -> dict | None:
-        """The card on the reader now (as read when placed), or the next one placed within
-        ``timeout_ms``, else null. Full personal data: for authorised clients only."""
+    # -- RPC (drivers/idcard/interface.py) ------------------------------------------------------
+    async def rpc_read(self, params: dict) -> dict | None:
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
         with self._lock:
@@ -346,10 +342,7 @@ class SamReader(Device):
                 if (loop, future) in self._waiters:
                     self._waiters.remove((loop, future))
 
-    @method("current", (), in_worker=False, read_only=True)
-    def current_card(self, params: dict) -> dict | None:
-        """The card on the reader now as events show it (masked summary, its ``card_token`` and
-        the seconds that token has left), or null: a kiosk page that was reloaded greets again."""
+    def rpc_current(self, params: dict) -> dict | None:
         with self._lock:
             if self.current is None:
                 return None
@@ -357,9 +350,7 @@ class SamReader(Device):
             return {"device": self.id, "card_token": self.current_token, "ttl_s": round(left, 1),
                     **privacy.masked_summary(self.current)}
 
-    @method("resolve", (Field("token", str),), in_worker=False, offline_ok=True, read_only=True)
-    def resolve(self, params: dict) -> dict:
-        """The full card behind a ``card_token`` while it is valid (``token_ttl_s``)."""
+    def rpc_resolve(self, params: dict) -> dict:
         card = self.tokens.resolve(params["token"], device=self.id)
         if card is None:
             raise HwdError("card token unknown or expired: ask the citizen to place the card again",

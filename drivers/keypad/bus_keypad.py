@@ -15,21 +15,20 @@ import time
 from typing import Any
 
 from drivers.display.textcodec import ENCODINGS, encode_text
+from drivers.keypad.interface import Keypad, check_text
 from drivers.keypad.busframe import Bad, BusDecoder, BusFrame, BusFrameError
 from drivers.keypad.buspresets import PRESETS, build_spec, command_bytes, resolved
 from drivers.keypad.keymap import check_serial_keys
-from hwd.device import Device, method
+from hwd.device import narrows
 from hwd.errors import DeviceLost
 from hwd.ports import open_serial, port_key
 from hwd.schema import Field
 
 
-def _check_text(value: str) -> str | None:
-    return "at most 64 characters" if len(value) > 64 else None
+LCD_TEXT = 64   # characters the caller's LCD takes
 
 
-class BusKeypad(Device):
-    kind = "keypad"
+class BusKeypad(Keypad):
     driver = "bus"
     schemes = ("serial", "tcp")
     requires = (("serial", "pyserial"),)
@@ -51,7 +50,7 @@ class BusKeypad(Device):
         Field("reply_timeout_ms", int, 200, min=10, max=5000),
         Field("retries", int, 1, min=0, max=5, doc="re-sends after a bad or missing reply"),
         Field("max_silence", int, 5, min=1, max=100, doc="unanswered polls in a row before offline"),
-        Field("prompt_text", str, "请评价", check=_check_text, doc="LCD text of keypad.prompt"),
+        Field("prompt_text", str, "请评价", check=check_text(LCD_TEXT), doc="LCD text of keypad.prompt"),
     )
 
     @classmethod
@@ -205,15 +204,15 @@ class BusKeypad(Device):
             self.shown = text if self.text is not None else None
         return ok
 
-    @method("show", (Field("text", str, check=_check_text),), offline_ok=True)
+    # -- RPC (drivers/keypad/interface.py) ------------------------------------------------------
+    @narrows(Field("text", str, check=check_text(LCD_TEXT)))
     def rpc_show(self, params: dict) -> dict:
-        """Show ``text`` on the keypad's LCD (kept and sent when the keypad is back)."""
+        """The text is kept and sent when the keypad is back."""
         self.text = params["text"]
         delivered = self.connected and self._deliver()
         return {"shown": True, "delivered": bool(delivered)}
 
-    @method("prompt")
-    def prompt(self, params: dict) -> dict:
+    def rpc_prompt(self, params: dict) -> dict:
         """Invite a rating: ``prompt_text`` on the LCD."""
         self.text = self.opts["prompt_text"]
         return {"prompted": self._deliver()}

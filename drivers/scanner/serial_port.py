@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import time
 
-from hwd.device import Device
+from drivers.scanner.interface import Scanner
 from hwd.errors import DeviceLost
 from hwd.ports import open_serial
 from hwd.schema import Field
 
 
-class SerialScanner(Device):
-    kind = "scanner"
+class SerialScanner(Scanner):
     driver = "serial"
     schemes = ("serial", "tcp")
     requires = (("serial", "pyserial"),)
