@@ -18,8 +18,9 @@ from drivers.display.base import DisplayDevice
 from drivers.display.codec import DslCodec
 from drivers.display.interface import EFFECTS
 from drivers.display.presets import FRAME_KEYS, PRESETS
-from drivers.display.protocol import FrameError, FrameSpec, parse_hex
+from drivers.display.protocol import FrameError, FrameSpec
 from drivers.display.textcodec import ENCODINGS, encode_text
+from drivers.hexbytes import parse_hex
 from hwd.errors import DeviceError, DeviceLost
 from hwd.ports import open_serial, port_key
 from hwd.schema import Field

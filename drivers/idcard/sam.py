@@ -27,13 +27,14 @@ import time
 from typing import Any
 
 from drivers.idcard import cards, privacy, protocol as p
-from drivers.idcard.interface import IdCardReader
 from drivers.idcard.handshake import HANDSHAKES, CVR100_LEN, cvr100_answer, cvr100_challenge
+from drivers.idcard.interface import IdCardReader
 from drivers.idcard.tokens import TokenStore
 from hwd import errors
 from hwd.errors import DeviceLost, HwdError
 from hwd.ports import open_serial
 from hwd.schema import Field
+from hwd.stream import Skip
 
 
 # SW3 answers that mean the reader itself is unusable (fault state until it answers normally)
@@ -80,7 +81,7 @@ class SamReader(IdCardReader):
         self.poll_interval = self.opts["poll_ms"] / 1000
         self.tokens: TokenStore = ctx.extras.setdefault("card_tokens", TokenStore(self.opts["token_ttl_s"]))
         self.port = None
-        self.parser = p.Parser()
+        self.parser = p.decoder(logger=self.log)
         self.present = False
         self.misses = 0
         self.silence = 0
@@ -159,7 +160,9 @@ class SamReader(IdCardReader):
             port.timeout = min(left, 0.5)
             data = port.read(max(1, port.in_waiting))
             for item in self.parser.feed(data):
-                if isinstance(item, p.BadFrame):
+                if isinstance(item, Skip) and item.noise:
+                    continue
+                if isinstance(item, Skip):
                     self.count(f"bad_{item.reason}")
                     self._drain()
                     raise p.FrameError(f"reply to {command[0]:02X} {command[1]:02X} rejected: bad {item.reason}")

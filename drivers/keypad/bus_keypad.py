@@ -15,14 +15,15 @@ import time
 from typing import Any
 
 from drivers.display.textcodec import ENCODINGS, encode_text
-from drivers.keypad.interface import Keypad, check_text
-from drivers.keypad.busframe import Bad, BusDecoder, BusFrame, BusFrameError
+from drivers.keypad.busframe import BusFrame, BusFrameError
 from drivers.keypad.buspresets import PRESETS, build_spec, command_bytes, resolved
+from drivers.keypad.interface import Keypad, check_text
 from drivers.keypad.keymap import check_serial_keys
 from hwd.device import narrows
 from hwd.errors import DeviceLost
 from hwd.ports import open_serial, port_key
 from hwd.schema import Field
+from hwd.stream import Skip
 
 
 LCD_TEXT = 64   # characters the caller's LCD takes
@@ -69,7 +70,7 @@ class BusKeypad(Keypad):
         self.settings = resolved(self.opts)
         self.spec = build_spec(self.opts)
         self.commands = command_bytes(self.opts)
-        self.decoder = BusDecoder(self.spec)
+        self.decoder = self.spec.decoder(logger=self.log)
         self.keys = {bytes.fromhex(k.replace(" ", "")): a for k, a in self.opts["keys"].items()}
         self.poll_interval = self.opts["poll_ms"] / 1000
         self.shared = None
@@ -134,12 +135,11 @@ class BusKeypad(Keypad):
                 time.sleep(0.002)
                 continue
             for item in self.decoder.feed(data):
-                if isinstance(item, Bad):
-                    if item.reason not in ("no start marker", "bytes before the start marker"):
+                if isinstance(item, Skip):
+                    if not item.noise:
                         self.count("bad_frames")
-                        self.log.info("bad reply: %s", item.reason)
                         return None   # a garbled reply: ask again
-                    self.count("noise_bytes", item.skip)
+                    self.count("noise_bytes", item.size)
                 elif item.addr != self.opts["address"]:
                     self.count("foreign_frames")
                 elif item.cmd == command or self.opts["polled"]:
@@ -171,12 +171,8 @@ class BusKeypad(Keypad):
         with self.shared.transaction() as port:
             data = port.read(4096)
         for item in self.decoder.feed(data) if data else []:
-            if isinstance(item, Bad):
-                if item.reason in ("no start marker", "bytes before the start marker"):
-                    self.count("noise_bytes", item.skip)
-                else:
-                    self.count("bad_frames")
-                    self.log.info("bad frame: %s", item.reason)
+            if isinstance(item, Skip):
+                self.count("noise_bytes" if item.noise else "bad_frames", item.size if item.noise else 1)
             elif item.addr != self.opts["address"]:
                 self.count("foreign_frames")
             elif item.data:

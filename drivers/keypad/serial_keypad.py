@@ -8,8 +8,9 @@ Unmapped bytes are logged in hex (never personal data) so an engineer can comple
 
 from __future__ import annotations
 
+from drivers.hexbytes import parse_hex
 from drivers.keypad.interface import Keypad
-from drivers.keypad.keymap import SequenceDecoder, check_serial_keys, parse_hex
+from drivers.keypad.keymap import SequenceDecoder, check_serial_keys
 from hwd.errors import DeviceLost
 from hwd.ports import open_serial
 from hwd.schema import Field
@@ -44,7 +45,7 @@ class SerialKeypad(Keypad):
 
     def open(self) -> None:
         self.port = open_serial(self.url, baudrate=self.opts["baudrate"], timeout=0)
-        self.decoder.buffer.clear()
+        self.decoder.reset()
 
     def close(self) -> None:
         if self.port is not None:
