@@ -48,6 +48,7 @@ class MethodSpec:
     in_worker: bool = True        # run in the device's worker thread (blocking I/O)
     doc: str = ""
     read_only: bool = False       # changes nothing: a retry may run it again (no reply is kept)
+    card_data: bool = False       # yields full ID-card data: only for [daemon] card_data_clients (hwd.access)
 
     @property
     def handler(self) -> str:

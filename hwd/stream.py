@@ -11,7 +11,7 @@ Each protocol supplies a pure *check* function, as Klipper's ``check_packet`` (k
 ``check`` must not change ``buf`` nor keep a reference to it (it is the decoder's buffer). The
 shared ``StreamDecoder`` does the rest once for everyone: buffering without copying the buffer
 per step, resynchronisation, counting skipped bytes and logging rejected frames. ``first_of``
-reads several protocols that share one stream.
+reads several protocols that share one stream; ``literal`` reads fixed bytes (an ack).
 """
 
 from __future__ import annotations
@@ -49,6 +49,31 @@ class Tagged:
         return self.frame.size
 
 
+@dataclass(frozen=True)
+class Literal:
+    """Fixed bytes read off a stream (a screen's ack)."""
+
+    value: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.value)
+
+
+def literal(value: bytes) -> Check:
+    """The check of one fixed byte string (``value``, not empty)."""
+
+    def check(buf: Buffer, pos: int) -> Literal | Skip | None:
+        if buf.startswith(value, pos):
+            return Literal(value)
+        if len(buf) - pos < len(value) and value.startswith(buf[pos:]):
+            return None
+        nxt = buf.find(value[:1], pos + 1)
+        return Skip((nxt if nxt >= 0 else len(buf)) - pos, f"not {value.hex(' ')}", noise=True)
+
+    return check
+
+
 def first_of(checks: Sequence[tuple[Any, Check]]) -> Check:
     """One check over several protocols on one stream: at each position the first that reads a
     whole frame wins (as ``Tagged(tag, frame)``); while any still waits for bytes, so does this
@@ -56,6 +81,8 @@ def first_of(checks: Sequence[tuple[Any, Check]]) -> Check:
     checks = list(checks)
 
     def check(buf: Buffer, pos: int) -> Any:
+        if not checks:
+            return Skip(len(buf) - pos, "no protocol on this stream", noise=True)
         skips: list[Skip] = []
         waiting = False
         for tag, one in checks:

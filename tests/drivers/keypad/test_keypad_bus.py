@@ -150,7 +150,8 @@ prompt_text = "请您评价"
     d.sim("desk-rate", "press", key="rate:1")           # garbled: counted, not a key
     d.sim("desk-rate", "press", key="rate:5")
     assert ev.wait("keypad.key", device="desk-rate", timeout=10)["action"] == "rate:5"
-    assert {x["id"]: x for x in d.call("devices.list")}["desk-rate"]["counters"]["bad_frames"] == 1
+    # a frame that came unasked and garbled names no trustworthy address: the port counts it
+    assert d.device("desk-rate")["port"]["counters"]["bad_frames"] == 1
     assert d.sim("desk-rate", "lcd")["polls"] == 0      # never polled
 
 
