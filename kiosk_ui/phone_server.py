@@ -353,6 +353,7 @@ class _Gate(asyncio.Protocol):
         self.inner, self.server, self.slot = inner, server, slot
         self.transport: asyncio.Transport | None = None
         self.in_request = False
+        self.pending = 0  # bytes in while no request has reached the handlers
         self.timer: asyncio.TimerHandle | None = None
         self.deadline = deadline
 
@@ -371,13 +372,13 @@ class _Gate(asyncio.Protocol):
 
     def head_done(self) -> None:
         """A request reached the handlers: its head is in."""
-        self.in_request = True
+        self.in_request, self.pending = True, 0
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
 
     def request_done(self) -> None:
-        self.in_request = False  # the next byte starts the next head's deadline
+        self.in_request, self.pending = False, 0  # the next byte starts the next head's deadline
 
     def connection_lost(self, exc) -> None:
         if self.timer is not None:
@@ -388,9 +389,18 @@ class _Gate(asyncio.Protocol):
         self.inner.connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if not self.in_request and self.timer is None:
-            loop = asyncio.get_running_loop()
-            self.timer = loop.call_at(loop.time() + self.server.header_timeout_s, self._expired)
+        if not self.in_request:
+            # aiohttp holds each line to MAX_LINE and the fields to MAX_FIELDS, but not the head
+            # as a whole: that is held here (with room for a small body sent along)
+            self.pending += len(data)
+            if self.pending > framing.MAX_HEAD + MAX_BODY:
+                log.info("phone server: closed a connection from %s: request head over %d bytes", self.slot.host,
+                         framing.MAX_HEAD)
+                self.transport.abort()
+                return
+            if self.timer is None:
+                loop = asyncio.get_running_loop()
+                self.timer = loop.call_at(loop.time() + self.server.header_timeout_s, self._expired)
         self.inner.data_received(data)
 
     def eof_received(self):
