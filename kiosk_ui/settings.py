@@ -41,7 +41,7 @@ UI_FIELDS = (
           doc="of max_streams, kept for the configured kiosks, window PCs and displays"),
     Field("display_addresses", list, [], items=str, check=_check_networks,
           doc="addresses (or networks) of hall display PCs: their streams come from the reserved pool"),
-    Field("connections_per_address", int, 12, min=1, max=10000,
+    Field("connections_per_address", int, 16, min=1, max=10000,
           doc="open connections one address (an IPv6 /64) may hold, the configured machines excepted; "
               "more are closed at once"),
     Field("max_connections", int, 1000, min=16, max=20000, doc="open connections in all"),
@@ -110,7 +110,7 @@ class UiSettings:
     streams_per_address: int = 8
     reserved_streams: int = 64
     display_addresses: list = field(default_factory=list)
-    connections_per_address: int = 12
+    connections_per_address: int = 16
     max_connections: int = 1000
     reserved_connections: int = 200
     idle_timeout_s: int = 30

@@ -8,9 +8,9 @@ long as it likes, and the hall's kiosks wait for a free one. Here:
 - the socket is wrapped without the handshake (``do_handshake_on_connect=False``): OpenSSL
   completes it on the first read, in the worker, so cheroot's accept loop never waits on one;
 - every connection passes ``hwd.web.conncap.ConnectionCap`` at accept (per address, and the last
-  ``reserved_connections`` for the configured machines); as each connection may hold a thread,
-  the cap's total is the thread count when that is lower than ``max_connections``, and the
-  reserve at most half of it;
+  ``reserved_connections`` for the configured machines); as a connection being read holds a
+  thread, the reserve is that many threads more than ``threads``, and the cap's total is the
+  thread count when that is lower than ``max_connections``;
 - the handshake, request line and headers must be in within ``header_timeout_s`` of the worker's
   first read: each read waits only for what is left of that time (``_HallSocket``);
 - the head is read strictly (``hwd.web.framing``), as over plain HTTP.
@@ -187,9 +187,10 @@ class HallServer(wsgi.Server):
 
 def serve_tls(app, host: str, port: int, threads: int, settings, exempt: Callable[[str], bool]) -> None:
     """HTTPS with cheroot and the adapter above (TLS 1.2+)."""
-    total = min(settings.max_connections, threads)
-    cap = ConnectionCap(settings.connections_per_address, total, min(settings.reserved_connections, total // 2),
-                        exempt, what="TLS connection")
+    # a connection being read holds a thread here: the reserve is threads of its own
+    threads += settings.reserved_connections
+    cap = ConnectionCap(settings.connections_per_address, min(settings.max_connections, threads),
+                        settings.reserved_connections, exempt, what="TLS connection")
     log.info("hwd-ui on https://%s:%d/ with %d threads (TLS), at most %d connections (%d kept for the hall's "
              "machines)", host, port, threads, cap.total, cap.reserved)
     srv = HallServer((host, port), app, numthreads=threads, server_name="hwd-ui", timeout=settings.idle_timeout_s,

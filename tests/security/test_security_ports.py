@@ -143,7 +143,7 @@ def _attack(ui: UiProcess, head: bytes, what: str) -> None:
         _hall_machines_answer(ui)
         loris.wait_all_closed(timeout=90)
         assert f"closed a {what} from 127.0.0." in ui.log() and "no complete request head" in ui.log()
-        assert "refused a" in ui.log() and "it holds 12 already" in ui.log()  # connections_per_address
+        assert "refused a" in ui.log() and "it holds 16 already" in ui.log()  # connections_per_address
         _hall_machines_answer(ui)
     finally:
         loris.close()
