@@ -42,6 +42,7 @@ import threading
 from typing import Any, Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from hwd.audit import AUDIT
 from hwd.web import framing
@@ -51,6 +52,24 @@ from kiosk_ui.phone_pages import MAX_BODY, TOKEN, Misses
 from kiosk_ui.phones import PhoneHub
 
 log = logging.getLogger("kiosk_ui.phone_server")
+
+
+class _MalformedRequests(logging.Filter):
+    """aiohttp logs each request its parser refuses with a whole traceback: a script on the WiFi
+    could fill the journal with them. One audit line per address a minute instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            AUDIT.warning(f"bad-request:{remote}", "phone server: refused a malformed request from %s: %s", remote,
+                          str(exc.message if hasattr(exc, "message") else exc).splitlines()[0][:200])
+            return False
+        return True
+
+
+_http_log = logging.getLogger("kiosk_ui.phone_server.http")
+_http_log.addFilter(_MalformedRequests())
 
 MAX_WAIT_S = 30.0
 
@@ -104,6 +123,9 @@ class PhoneServer:
                 loop.run_forever()
             finally:
                 self._listener.close()
+                for task in list(self._tasks):
+                    task.cancel()
+                loop.run_until_complete(asyncio.gather(*self._tasks, return_exceptions=True))
                 loop.run_until_complete(self._runner.cleanup())
                 loop.close()
 
@@ -133,7 +155,7 @@ class PhoneServer:
         app.router.add_route("*", "/{tail:.*}", self.elsewhere)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, keepalive_timeout=15,
                                      max_line_size=framing.MAX_LINE, max_field_size=framing.MAX_LINE,
-                                     max_headers=framing.MAX_FIELDS)
+                                     max_headers=framing.MAX_FIELDS, logger=_http_log)
         await self._runner.setup()
         self._listener = _listen_socket(host, port)
         self.port = self._listener.getsockname()[1]
