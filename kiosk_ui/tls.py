@@ -51,7 +51,7 @@ class _HallSocket(ssl.SSLSocket):
     deadline_bound = False  # the last read waited for the deadline, not for the idle timeout
     head_expired = False
 
-    def recv_into(self, buffer, nbytes=0, flags=0):
+    def recv_into(self, buffer, nbytes=None, flags=0):
         if self.head_deadline is not None:
             left = self.head_deadline - time.monotonic()
             self.deadline_bound = self.idle_timeout_s is None or left <= self.idle_timeout_s
@@ -64,7 +64,7 @@ class _HallSocket(ssl.SSLSocket):
 class HallSSLAdapter(BuiltinSSLAdapter):
     def __init__(self, certificate: str, private_key: str, cap: ConnectionCap, idle_timeout_s: float):
         super().__init__(certificate, private_key)
-        self.context.minimum_version = ssl.TLSVersion.TLSv1_2
+        self.context = server_context(certificate, private_key)
         self.context.sslsocket_class = _HallSocket
         self.cap, self.idle_timeout_s = cap, idle_timeout_s
 
