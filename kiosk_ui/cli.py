@@ -7,7 +7,7 @@ holds one thread for as long as it is open, so the pool is sized from ``[ui] max
 The poll()-based loop lifts select()'s 1024-descriptor limit. See docs/ui.md for measurements.
 
 Limits against a few machines taking the pages down (docs/security.md), the same over plain
-HTTP (waitress, kiosk_ui.http_server) and with ``[ui] tls_certificate``/``tls_key`` over HTTPS
+HTTP (waitress, hwd.web.waitress_guard) and with ``[ui] tls_certificate``/``tls_key`` over HTTPS
 (cheroot, kiosk_ui.tls; waitress has no TLS): ``[ui] connections_per_address`` open connections
 per address, the last ``reserved_connections`` of ``max_connections`` kept for the hall's
 configured machines, a request head in within ``header_timeout_s``, idle connections closed
@@ -23,6 +23,7 @@ import argparse
 import getpass
 import logging
 import sys
+from typing import Callable
 
 from werkzeug.security import generate_password_hash
 
@@ -98,9 +99,7 @@ def main(argv: list[str] | None = None) -> int:
 
         tls.serve_tls(app, host, port, threads, settings, exempt)
     else:
-        from kiosk_ui import http_server
-
-        http_server.serve(app, host, port, threads, settings, exempt)
+        serve(app, host, port, threads, settings, exempt)
     return 0
 
 
@@ -115,6 +114,28 @@ def raise_open_files() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 65536, hard))
         except (ValueError, OSError):
             logging.getLogger("kiosk_ui").warning("cannot raise the open-file limit from %d", soft)
+
+
+def serve(app, host: str, port: int, threads: int, settings, exempt: Callable[[str], bool]) -> None:
+    """The pages over plain HTTP: waitress under hwd.web.waitress_guard, until interrupted."""
+    import waitress
+
+    from hwd.web import framing, waitress_guard
+    from hwd.web.conncap import ConnectionCap
+
+    cap = ConnectionCap(settings.connections_per_address, settings.max_connections,
+                        settings.reserved_connections, exempt)
+    logging.getLogger("kiosk_ui").info(
+        "hwd-ui on http://%s:%d/ with %d threads, at most %d live streams, %d connections (%d kept for the hall's "
+        "machines)", host, port, threads, settings.max_streams, cap.total, cap.reserved)
+    body = app.config.get("MAX_CONTENT_LENGTH") or 1024 * 1024
+    server = waitress.create_server(app, host=host, port=port, threads=threads,
+                                    connection_limit=cap.total + 16,  # the cap refuses first
+                                    channel_timeout=settings.idle_timeout_s, cleanup_interval=5,
+                                    max_request_header_size=framing.MAX_HEAD, max_request_body_size=body + 1,
+                                    asyncore_use_poll=True, ident="hwd-ui", clear_untrusted_proxy_headers=True)
+    waitress_guard.guard(server, cap, settings.header_timeout_s)
+    server.run()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """HTTPS for hwd-ui (``[ui] tls_certificate`` / ``tls_key``): cheroot with its built-in ssl
-adapter, made to hold on the hall LAN, under the same rules as plain HTTP (kiosk_ui.http_server).
+adapter, made to hold on the hall LAN, under the same rules as plain HTTP (hwd.web.waitress_guard).
 
 cheroot gives every new connection a worker thread, which reads the request with the idle timeout
 per read: a client that sends a byte now and then, or never shakes hands, holds a thread for as

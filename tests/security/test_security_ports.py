@@ -115,8 +115,8 @@ class Slowloris:
 
     def wait_all_closed(self, timeout: float) -> None:
         self.thread.join(timeout)
-        assert len(self.closed) == len(self.socks), \
-            f"{len(self.socks) - len(self.closed)} of {len(self.socks)} slow sockets still open after {self.rounds} bytes"
+        still = len(self.socks) - len(self.closed)
+        assert still == 0, f"{still} of {len(self.socks)} slow sockets still open after {self.rounds} bytes"
 
     def close(self) -> None:
         self.stop.set()

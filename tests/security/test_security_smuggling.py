@@ -26,9 +26,10 @@ def _cases(post: bytes) -> dict[str, bytes]:
     """``post``: a request line of the port that answers a POST without reading its body."""
     n = len(SMUGGLED)
     return {
-        "CL then TE": post + b"Host: hall\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + SMUGGLED,
-        "TE then CL": post + b"Host: hall\r\nTransfer-Encoding: chunked\r\nContent-Length: %d\r\n\r\n0\r\n\r\n" % (n + 5)
+        "CL then TE": post + b"Host: hall\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
         + SMUGGLED,
+        "TE then CL": post + b"Host: hall\r\nTransfer-Encoding: chunked\r\nContent-Length: %d\r\n\r\n" % (n + 5)
+        + b"0\r\n\r\n" + SMUGGLED,
         "two CL": post + b"Host: hall\r\nContent-Length: 0\r\nContent-Length: %d\r\n\r\n" % n + SMUGGLED,
         "two equal CL": post + b"Host: hall\r\nContent-Length: %d\r\nContent-Length: %d\r\n\r\n" % (n, n) + SMUGGLED,
         "CL +n": post + b"Host: hall\r\nContent-Length: +%d\r\n\r\n" % n + SMUGGLED,
@@ -93,7 +94,8 @@ def _parse(out: bytes) -> list[int]:
         if not sep or not match:
             break
         statuses.append(int(match.group(1)))
-        fields = {k.strip().lower(): v.strip() for k, _, v in (line.partition(b":") for line in head.split(b"\r\n")[1:])}
+        lines = head.split(b"\r\n")[1:]
+        fields = {k.strip().lower(): v.strip() for k, _, v in (line.partition(b":") for line in lines)}
         if b"content-length" in fields:
             out = rest[int(fields[b"content-length"]):]
         elif fields.get(b"transfer-encoding") == b"chunked":

@@ -1,23 +1,22 @@
-"""hwd-ui's pages over plain HTTP: waitress, held to the limits of docs/security.md.
+"""waitress held to the rules of every hwd page server (docs/security.md, "Holding the ports").
 
-waitress keeps every connection in one pool (``max_connections``) and closes a connection only
-after ``idle_timeout_s`` without a byte, so 17 addresses sending one byte every 5 s on 60
-sockets each filled it and the hall's own kiosks and counters timed out. Here:
+waitress keeps every connection in one pool and closes a connection only after its idle timeout
+without a byte, so 17 addresses sending one byte every 5 s on 60 sockets each filled hwd-ui's
+pool and the hall's own kiosks and counters timed out. ``guard`` gives a waitress server:
 
-- every connection passes ``hwd.web.conncap.ConnectionCap`` at accept: at most
-  ``connections_per_address`` per address, and the last ``reserved_connections`` of
-  ``max_connections`` only for the hall's configured machines;
-- a request's line and headers must be in within ``header_timeout_s`` of its first byte (of
-  the connection's opening, for its first request), however often bytes come;
-- the head is read strictly (``hwd.web.framing``): no smuggling, at most 16 KiB and 100 fields;
-  a body is at most the app's ``MAX_CONTENT_LENGTH``.
+- a ``hwd.web.conncap.ConnectionCap`` that every connection passes at accept (per address, and
+  a reserve for the hall's configured machines); one it refuses is closed at once;
+- a head deadline: a request's line and headers must be in within ``head_timeout_s`` of its
+  first byte (of the connection's opening, for its first request), however often bytes come;
+- the strict head of ``hwd.web.framing`` (no smuggling).
+
+The server's own ``max_request_header_size`` should be ``framing.MAX_HEAD``.
 """
 
 from __future__ import annotations
 
-import logging
 import time
-from typing import Any, Callable
+from typing import Any
 
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser, ParsingError
@@ -26,8 +25,6 @@ from waitress.server import MultiSocketServer
 from hwd.audit import AUDIT
 from hwd.web import framing
 from hwd.web.conncap import ConnectionCap, Refused
-
-log = logging.getLogger("kiosk_ui")
 
 
 class StrictParser(HTTPRequestParser):
@@ -107,21 +104,3 @@ def guard(server: Any, cap: ConnectionCap, head_timeout_s: float) -> None:
     for listener in listeners:
         if hasattr(listener, "channel_class") and not isinstance(listener, HTTPChannel):
             listener.channel_class = channel
-
-
-def serve(app: Any, host: str, port: int, threads: int, settings: Any, exempt: Callable[[str], bool]) -> None:
-    """Serve ``app`` until interrupted."""
-    import waitress
-
-    cap = ConnectionCap(settings.connections_per_address, settings.max_connections,
-                        settings.reserved_connections, exempt)
-    log.info("hwd-ui on http://%s:%d/ with %d threads, at most %d live streams, %d connections (%d kept for "
-             "the hall's machines)", host, port, threads, settings.max_streams, cap.total, cap.reserved)
-    body = app.config.get("MAX_CONTENT_LENGTH") or 1024 * 1024
-    server = waitress.create_server(app, host=host, port=port, threads=threads,
-                                    connection_limit=cap.total + 16,  # the cap refuses first
-                                    channel_timeout=settings.idle_timeout_s, cleanup_interval=5,
-                                    max_request_header_size=framing.MAX_HEAD, max_request_body_size=body + 1,
-                                    asyncore_use_poll=True, ident="hwd-ui", clear_untrusted_proxy_headers=True)
-    guard(server, cap, settings.header_timeout_s)
-    server.run()
