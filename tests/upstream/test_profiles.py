@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from hwd import outbox
+from hwd import hwctl, outbox
 from hwd.upstream import sm2
 from hwd.upstream.emulator import Receiver
 
@@ -86,8 +86,10 @@ def rate_one(tmp_path, upstream: str, receiver: Receiver, region: str = "3301020
              then=None, province: str = ""):
     """Serve a ticket at window 5, attach its case number, rate it from the pad with two reasons,
     and wait until the outbox has delivered (or failed) the rating. Returns the outbox rows."""
-    cfg = load_config(tmp_path, HALL.format(region=region, url=receiver.base + "/api/evaluate",
-                                            upstream=upstream, dept=DEPT, province=province))
+    text = HALL.format(region=region, url=receiver.base + "/api/evaluate", upstream=upstream, dept=DEPT,
+                       province=province)
+    cfg = load_config(tmp_path, text)
+    (tmp_path / "hwd.toml").write_text(f'[daemon]\nstate_dir = "{tmp_path / "state"}"\n' + text, encoding="utf-8")
 
     async def main():
         h = await EngineHarness(cfg).start()
@@ -364,3 +366,35 @@ def test_basic_auth_header_is_what_the_zj_source_sends():
     """SimpleHttpMessageUtilZJW hard-codes "Basic bmJ6andfZ2pqOm5iZ2pqMTIzNDU=": that is
     nbzjw_gjj:nbgjj12345, the LoginName/LoginPwd WebHttpContorller.getauth posts."""
     assert base64.b64decode("bmJ6andfZ2pqOm5iZ2pqMTIzNDU=") == b"nbzjw_gjj:nbgjj12345"
+
+
+def test_preview_prints_what_would_be_sent_with_secrets_masked(tmp_path, receiver, capsys):
+    """hwctl upstream preview: the same body the receiver got, by rating id or ticket number,
+    without sending; the Basic credentials and the zfsoft systemPwd masked."""
+    receiver.reply = {"result": "0"}
+    rate_one(tmp_path, 'profile = "zj-offlinereport"\nusername = "nbzjw_gjj"\npassword = "nbgjj12345"\n', receiver)
+    [req] = receiver.requests
+    for target in ("1", "B001"):
+        assert hwctl.main(["--config", str(tmp_path / "hwd.toml"), "upstream", "preview", target]) == 0
+        out = capsys.readouterr().out
+        assert f"POST {receiver.base}/api/evaluate" in out and "Authorization: Basic ****" in out
+        assert req["body"].decode("ascii") in out.splitlines()  # exactly the body that was sent
+        assert "nbgjj12345" not in out and "bmJ6andfZ2pqOm5iZ2pqMTIzNDU=" not in out
+        assert "deptCode = " + DEPT in out
+    assert len(receiver.requests) == 1  # nothing sent
+    assert hwctl.main(["--config", str(tmp_path / "hwd.toml"), "upstream", "preview", "B999"]) == 1
+    assert "no rating 'B999'" in capsys.readouterr().err
+
+
+def test_preview_of_an_envelope_masks_the_password_and_shows_the_record(tmp_path, receiver, capsys):
+    _, _, province_pub = sm2_key_files(tmp_path, "province-sm2")
+    _, hall_key, _ = sm2_key_files(tmp_path, "upstream-sm2")
+    receiver.reply = {"code": "200"}
+    rate_one(tmp_path, f'profile = "zfsoft"\nusername = "pbpj-key-01"\npassword = "pbpj-secret"\n'
+                       f'sm2_public_key = "{province_pub}"\nsm2_private_key = "{hall_key}"\n', receiver,
+             province='pf = "ff8080817a17b124017b5c2a7f864d31"\n')
+    assert hwctl.main(["--config", str(tmp_path / "hwd.toml"), "upstream", "preview", "1"]) == 0
+    out = capsys.readouterr().out
+    body = json.loads(out.split("\n\n")[1].splitlines()[0])
+    assert body["systemPwd"] == "****" and body["apiKey"] == "pbpj-key-01" and "pbpj-secret" not in out
+    assert json.loads(out.rstrip().splitlines()[-1]) == ZFSOFT_GOLDEN
