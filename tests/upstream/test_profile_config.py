@@ -205,3 +205,22 @@ def test_sm2_key_files(tmp_path):
         sm2keys.load_public(tmp_path / "bad.pub")
     with pytest.raises(sm2keys.KeyFileError, match="cannot read"):
         sm2keys.load_private(tmp_path / "missing.key")
+
+
+def test_preview_of_push_json_and_the_keygen_command(tmp_path, capsys):
+    from hwd import hwctl
+    from hwd.hall.store import Store
+    from hwd.upstream import preview
+
+    cfg = load(tmp_path, 'adapter = "push-json"\nsecret = "hmac-secret"\nfields = { case_no = "projectNo" }\n').hall
+    store = Store(tmp_path / "hall.sqlite3")
+    with store.tx():
+        outbox.put(store.db, "rating", "7", {"rating_id": 7, "ticket": "B007", "case_no": "C7", "score": 5}, 0)
+    [sink] = sinks(cfg)
+    text = preview.render(sink, preview.find(store.db, "B007"))
+    store.close()
+    assert "X-HWD-Signature: hmac-sha256=****" in text and "hmac-secret" not in text
+    assert '"projectNo":"C7"' in text and f"POST {cfg.upstream.url}" in text
+    assert hwctl.main(["upstream", "sm2-keygen", str(tmp_path / "keys")]) == 0
+    out = capsys.readouterr().out
+    assert "upstream-sm2.pub" in out and sm2keys.load_public(tmp_path / "keys" / "upstream-sm2.pub") in out
