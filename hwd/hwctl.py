@@ -12,6 +12,7 @@
     hwctl alerts [--json]             the raised tidal-window alerts (潮汐窗口); exit 4 while any is raised
     hwctl tls DIR NAME|IP ...         a self-signed hall CA and a server certificate for hwd-ui
     hwctl hall-keys DIR               make the hall's key files (0600) if missing
+    hwctl upstream preview RATING     what the province would get for a rating (secrets masked)
 
 It never hangs: a daemon that does not answer gives a clear message within a few seconds.
 """
@@ -267,8 +268,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("doctor", help="check this PC and say what to fix")
     s.set_defaults(func=_extra("doctor"))
     from hwd import haocp_cli
+    from hwd.upstream import preview
 
     haocp_cli.add_parsers(sub, _extra)
+    preview.add_parsers(sub)
     return p
 
 

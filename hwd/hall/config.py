@@ -17,7 +17,7 @@ from hwd.county.config import Central, load_central
 from hwd.hall import rating_config
 from hwd.hall.alerts_config import SERVICE_TIDAL_FIELDS, Tidal, load_tidal
 from hwd.hall.notices_config import Notify, load_notify
-from hwd.hall.rating_config import RatingRules, Upstream, load_ratings, load_upstream
+from hwd.hall.rating_config import RatingRules, Upstream, check_province, load_ratings, load_upstream
 from hwd.schema import Field, check_table
 
 WINDOW_KINDS = ("综合", "专业", "老年人", "军人优先", "帮办代办", "办不成事")
@@ -137,6 +137,8 @@ SERVICE_FIELDS = (
     Field("matter_code", str, "", doc="事项编码 of the matter in the provincial catalogue"),
     Field("impl_code", str, "", doc="实施编码 (implementation code) of the matter at this hall"),
     Field("matter_version", str, "", doc="version of the matter's catalogue entry"),
+    Field("province", dict, {}, doc="the province's 好差评 data for this service (deptCode, proDepartCode, "
+                                    "promiseTime …), over [hall.upstream] province"),
 ) + SERVICE_TIDAL_FIELDS
 WINDOW_FIELDS = (
     Field("id", str, check=_id), Field("name", str), Field("kind", str, "综合", choices=WINDOW_KINDS),
@@ -210,6 +212,7 @@ class Service:
     matter_code: str = ""
     impl_code: str = ""
     matter_version: str = ""
+    province: dict = field(default_factory=dict)
     tidal_wait_min: int | None = None
     tidal_queue: int | None = None
 
@@ -350,6 +353,7 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
         elif s["prefix"] in prefixes:
             ctx.problems.add(p + ("prefix",), f"prefix {s['prefix']!r} is already used by service {prefixes[s['prefix']]!r}")
         prefixes.setdefault(s["prefix"], s["id"])
+        s["province"] = check_province(s["province"], p + ("province",), ctx.problems)
         cfg.services[s["id"]] = Service(**s)
     if not cfg.services and isinstance(raw, dict):
         ctx.problems.add(base, "a hall needs at least one [[hall.service]]")
