@@ -216,8 +216,11 @@ class Engines:
         return self._down.get(i, 0) > time.monotonic()
 
     def mark_down(self, i: int) -> None:
+        """Engine ``i`` did not answer: try it last for a while, and start with the next one."""
         with self._lock:
             self._down[i] = time.monotonic() + DOWN_S
+            if i == self.active:
+                self.active = (i + 1) % len(self.endpoints)
 
     def set_active(self, i: int) -> None:
         with self._lock:
@@ -269,9 +272,8 @@ class FailoverClient:
         seen_hint: set[int] = set()
         while queue:
             i = queue.pop(0)
-            try:
-                reply = self.clients[i].request_raw(payload, req_id, timeout=timeout)
-            except Unreachable:
+            reply = self._ask(i, payload, req_id, self.timeout if timeout is None else timeout)
+            if reply is None:
                 engines.mark_down(i)
                 continue
             err = reply.get("error") or {}
@@ -288,6 +290,24 @@ class FailoverClient:
             return last
         names = ", ".join(e.rpc for e in engines.endpoints)
         raise Unreachable(f"no hall engine answered ({names}); is hwd running on the engine PCs?")
+
+    def _ask(self, i: int, payload: bytes, req_id: Any, wait: float) -> dict | None:
+        """One engine's reply, or None when it does not answer within ``wait`` — or when another
+        thread of this process (the event subscription) finds it gone meanwhile."""
+        client = self.clients[i]
+        was_down = self.engines.is_down(i)
+        sock = client._socket()
+        sock.send(payload)
+        deadline = time.monotonic() + wait
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or (not was_down and self.engines.is_down(i)):
+                client._reset()  # a late reply must not be read as the next request's
+                return None
+            if sock.poll(int(min(left, 0.25) * 1000)):
+                reply = json.loads(sock.recv())
+                if req_id is None or reply.get("id") == req_id or reply.get("id") is None:
+                    return reply
 
     def close(self) -> None:
         for c in self.clients:

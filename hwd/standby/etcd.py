@@ -209,7 +209,8 @@ class Etcd:
 
     # -- key-value ------------------------------------------------------------------------------
     def range(self, key: bytes, range_end: bytes | None = None, *, limit: int = 0, revision: int = 0,
-              keys_only: bool = False, timeout: float | None = None) -> tuple[int, list[KV], bool]:
+              keys_only: bool = False, timeout: float | None = None,
+              deadline: float | None = None) -> tuple[int, list[KV], bool]:
         """(revision of the answer, key-values sorted by key, more left beyond ``limit``)."""
         body: dict[str, Any] = {"key": b64(key)}
         if range_end is not None:
@@ -220,7 +221,7 @@ class Etcd:
             body["revision"] = str(revision)
         if keys_only:
             body["keys_only"] = True
-        out = self.call("kv/range", body, timeout)
+        out = self.call("kv/range", body, timeout, deadline)
         return _int(out.get("header", {}).get("revision")), kvs_of(out), bool(out.get("more"))
 
     def get(self, key: bytes, timeout: float | None = None) -> KV | None:

@@ -173,9 +173,9 @@ class StandbyNode:
     def not_active(self) -> HwdError:
         active = self.active_engine()
         if active and active["engine"] != self.me.id:
-            message = f"本机不是当前排队主机，请连接 {active['engine']}"
+            message = "系统正在切换主机，请稍候再试"
         else:
-            message = "排队主机正在切换，请稍候再试"
+            message = "系统正在切换主机，请稍候再试"
         return HwdError(message, errors.NOT_ACTIVE, {"this": self.me.id, "role": self.role, "active": active})
 
     def replication_failed(self) -> bool:
@@ -228,13 +228,13 @@ class StandbyNode:
         while not self._stop.is_set():
             started = time.monotonic()
             try:
-                self._keep_lease(started)
-                self._read_view()
-                self._decide()
-                self._publish_member()
-                if self.role == "active" and started - self._last_trim > TRIM_EVERY_S:
-                    self._last_trim = started
-                    self._trim()
+                if self._keep_lease(started):
+                    self._read_view()
+                    self._decide()
+                    self._publish_member()
+                    if self.role == "active" and started - self._last_trim > TRIM_EVERY_S:
+                        self._last_trim = started
+                        self._trim()
                 self.etcd_error = None
             except E.EtcdError as exc:
                 self.etcd_error = str(exc)
@@ -252,29 +252,40 @@ class StandbyNode:
             else:
                 self._stop.wait(left)
 
-    def _keep_lease(self, sent: float) -> None:
+    def _deadline(self, sent: float) -> float:
+        """How long a session call may take: a period, and never past the lease while active
+        (then the lease's end is checked, not a call waited out)."""
+        end = sent + self.period * 1.5
+        return min(end, self.lease_until) if self.role in ("active", "promoting") else end
+
+    def _keep_lease(self, sent: float) -> bool:
+        """Keep (or get) this PC's lease; False when etcd did not answer in time."""
         if self.lease:
             try:
-                ttl = self.etcd.keepalive(self.lease, timeout=self.period, deadline=sent + self.period * 1.5)
-            except E.Unavailable:
-                raise
+                ttl = self.etcd.keepalive(self.lease, timeout=self.period, deadline=self._deadline(sent))
+            except E.Unavailable as exc:
+                self.etcd_error = str(exc)
+                self._say("keepalive", logging.WARNING, "lease keep-alive failed: %s", exc, every=5.0)
+                return False
             if ttl > 0:
                 self.lease_until = sent + ttl
                 self.replicator.lease_ok_until = self.lease_until
-                return
+                return True
             self._say("lease", logging.WARNING, "lease %x is gone", self.lease, every=0)
             self.lease = 0
             if self.role in ("active", "promoting"):
                 self.lost("the lease expired")
         lease, ttl = self.etcd.grant(self.cfg.lease_s, timeout=self.period)
         self.lease, self.lease_until = lease, sent + ttl
+        return True
 
     def _read_view(self) -> None:
         k = self.keys
         ok, revision, responses = self.etcd.txn([], [
             E.op_range(k.leader), E.op_range(k.handover), E.op_range(k.genesis),
             E.op_range(k.member_prefix, E.prefix_end(k.member_prefix)),
-            E.op_range(k.applied_prefix, E.prefix_end(k.applied_prefix))], timeout=self.period)
+            E.op_range(k.applied_prefix, E.prefix_end(k.applied_prefix))], timeout=self.period,
+            deadline=self._deadline(time.monotonic()))
         ranges = [E.kvs_of(r.get("response_range") or {}) for r in responses]
         view = View()
         view.revision = revision
@@ -296,6 +307,9 @@ class StandbyNode:
                 target = view.handover.get("to")
                 if self._in_sync(target):
                     self.step_down(f"handover to {target} (hwctl standby promote)")
+            return
+        if self.role == "following" and view.leader is not None and view.leader.get("engine") == self.me.id:
+            self._release(view.leader_rev, "a leader key of this PC's that it no longer acts on")
             return
         if self.role != "following" or view.leader is not None:
             return
@@ -331,7 +345,7 @@ class StandbyNode:
         ops = [E.op_put(self.keys.member(self.me.id), json.dumps(body).encode(), self.lease)]
         if self.view.applied.get(self.me.id) != applied:
             ops.append(E.op_put(self.keys.applied(self.me.id), str(applied).encode()))
-        self.etcd.txn([], ops, timeout=self.period)
+        self.etcd.txn([], ops, timeout=self.period, deadline=self._deadline(time.monotonic()))
         self.view.applied[self.me.id] = applied
         self.view.members[self.me.id] = body
         if self.role == "active":
@@ -517,6 +531,17 @@ class StandbyNode:
         self.role = "following"
         self._start_follower()
 
+    def _release(self, term: int, why: str) -> None:
+        """Delete this PC's leader key (if it is still the one of ``term``), so the other engine
+        need not wait for the lease to run out."""
+        try:
+            released, _, _ = self.etcd.txn([E.cmp_create(self.keys.leader, term)], [E.op_delete(self.keys.leader)],
+                                           None, timeout=self.period)
+        except E.EtcdError:
+            return  # it goes with the lease
+        if released:
+            log.info("standby %s: released the leader key (%s)", self.me.id, why)
+
     def lost(self, reason: str) -> None:
         """Leadership ended (any thread): refuse writes and hall calls now, close the engine soon."""
         if self.role not in ("active", "promoting"):
@@ -533,12 +558,7 @@ class StandbyNode:
         term = self.term
         self.holdoff_until = time.monotonic() + self.cfg.holdoff_s
         self.lost(reason)
-        try:
-            self.etcd.txn([E.cmp_create(self.keys.leader, term)], [E.op_delete(self.keys.leader)], None,
-                          self.period)
-        except E.EtcdError as exc:
-            log.warning("standby %s: could not release the leader key (it expires with the lease): %s",
-                        self.me.id, exc)
+        self._release(term, reason)
 
     async def _demote(self, reason: str) -> None:
         async with self._transition:
@@ -547,6 +567,8 @@ class StandbyNode:
     async def _demote_locked(self, reason: str) -> None:
         if self.engine is not None:
             await self._close_engine()
+        if self.term and not self._stop.is_set():
+            await asyncio.to_thread(self._release, self.term, reason)
         self.term = 0
         if self.role in ("demoting", "promoting"):
             self.role = "following"

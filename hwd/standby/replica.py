@@ -113,10 +113,11 @@ def apply_entries(db: sqlite3.Connection, entries: Iterable[Entry], in_tx: bool 
     return seq
 
 
-def read_log(client: E.Etcd, keys: Keys, after: int, limit: int = 200,
-             timeout: float | None = None) -> tuple[int, list[Entry], bool]:
+def read_log(client: E.Etcd, keys: Keys, after: int, limit: int = 200, timeout: float | None = None,
+             deadline: float | None = None) -> tuple[int, list[Entry], bool]:
     """Entries after number ``after`` (at most ``limit``): (etcd revision, entries, more left)."""
-    revision, kvs, more = client.range(keys.log(after + 1), keys.log_end, limit=limit, timeout=timeout)
+    revision, kvs, more = client.range(keys.log(after + 1), keys.log_end, limit=limit, timeout=timeout,
+                                       deadline=deadline)
     return revision, [Entry.decode(kv.value) for kv in kvs], more
 
 
@@ -149,16 +150,34 @@ class Replicator:
 
     # -- called by Capture inside the local transaction --------------------------------------------
     def begin(self, db: sqlite3.Connection) -> None:
-        if self.needs_catchup and self.term:
-            with self._lock:
-                if self.needs_catchup:
-                    self.catch_up(db)
-                    self.needs_catchup = False
+        """A transaction starts: refuse it at once when this engine cannot write; first apply what
+        the log holds beyond this database when an earlier append's outcome was unknown."""
+        if not self.needs_catchup:
+            return
+        self._check_lease()
+        with self._lock:
+            if self.needs_catchup:
+                try:
+                    self.catch_up(db, self.lease_ok_until)
+                except E.EtcdError as exc:
+                    raise ReplicationError(f"cannot read the hall's log to catch up: {exc}") from None
+                self.needs_catchup = False
 
-    def catch_up(self, db: sqlite3.Connection) -> int:
+    def _check_lease(self) -> None:
+        if not self.term:
+            raise Fenced(f"this PC ({self.engine_id}) is not the active hall engine")
+        if time.monotonic() > self.lease_ok_until:
+            self.on_lost("lease keep-alive failed for longer than the lease")
+            raise Fenced(f"this PC ({self.engine_id}) lost contact with etcd for longer than its lease")
+
+    def catch_up(self, db: sqlite3.Connection, deadline: float) -> int:
         """Apply (inside ``db``'s open transaction) every entry the log has beyond this database."""
         while True:
-            _, entries, more = read_log(self.client, self.keys, local_seq(db), timeout=self.lease_s / 2)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise E.Unavailable("the lease ran out while reading the log")
+            _, entries, more = read_log(self.client, self.keys, local_seq(db), timeout=min(left, self.lease_s / 3),
+                                        deadline=deadline)
             seq = apply_entries(db, entries, in_tx=True) if entries else local_seq(db)
             if not more:
                 return seq
@@ -168,11 +187,7 @@ class Replicator:
         if not statements:
             return
         term = self.term
-        if not term:
-            raise Fenced(f"this PC ({self.engine_id}) is not the active hall engine")
-        if time.monotonic() > self.lease_ok_until:
-            self.on_lost("lease keep-alive failed for longer than the lease")
-            raise Fenced(f"this PC ({self.engine_id}) lost contact with etcd for longer than its lease")
+        self._check_lease()
         seq = local_seq(db) + 1
         entry = Entry(seq, schema_version(db), self.engine_id, term, secrets.token_hex(6), time.time(), statements)
         self._append(entry, entry.encode())
@@ -184,7 +199,7 @@ class Replicator:
         compare = [E.cmp_create(self.keys.leader, entry.term), E.cmp_create(key, 0)]
         success = [E.op_put(key, value)]
         failure = [E.op_range(self.keys.leader), E.op_range(key)]
-        deadline = min(time.monotonic() + self.lease_s, self.lease_ok_until + self.lease_s)
+        deadline = min(time.monotonic() + self.lease_s, self.lease_ok_until)  # never past the lease
         per_try = max(0.3, self.lease_s / 3)
         while True:
             try:
@@ -192,6 +207,8 @@ class Replicator:
             except E.Unavailable as exc:
                 if time.monotonic() < deadline and self.term == entry.term:
                     continue
+                if time.monotonic() >= self.lease_ok_until:
+                    self.on_lost("the lease ran out while etcd did not answer")
                 self.needs_catchup = True  # it may have been written: read the log before writing again
                 self.last_error = f"etcd unavailable: {exc}"
                 raise ReplicationError(f"the hall's etcd quorum did not confirm entry {entry.seq}: {exc}") from None

@@ -33,6 +33,7 @@ from typing import Any
 
 from hwd.client import Endpoint, Engines, FailoverClient, RpcError, Unreachable
 from hwd.keys import keygen
+from sim_devices import led
 
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
 NFT = shutil.which("nft") or "/usr/sbin/nft"
@@ -234,8 +235,7 @@ class Cluster:
     kiosk/window PC. ``start()`` starts etcd everywhere and hwd on a and b."""
 
     def __init__(self, workdir: Path, *, windows: int = 3, lease_s: float = 3.0, c_devices: str = "",
-                 hall_extra: str = "", engine_devices: dict[str, str] | None = None, kiosk_extra: str = "",
-                 node_c: bool = False):
+                 hall_extra: str = "", kiosk_extra: str = "", node_c: bool = False, engine_screens: bool = False):
         self.workdir = workdir
         self.block = Block()
         self.tag = f"{os.getpid()}x{self.block.n}"
@@ -254,8 +254,8 @@ class Cluster:
         self.c_devices = c_devices
         self.hall_extra = hall_extra
         self.kiosk_extra = kiosk_extra
-        self.engine_devices = engine_devices or {}
         self.node_c = node_c
+        self.engine_screens = engine_screens
         self.ports: dict[str, dict[str, int]] = {}
         for name, pc in self.pcs.items():
             self.ports[name] = {k: free_port(pc.ip) for k in ("client", "peer", "rpc", "events")}
@@ -277,6 +277,7 @@ class Cluster:
                           "--initial-cluster", cluster, "--initial-cluster-state", state,
                           "--initial-cluster-token", f"hwd-{self.tag}",
                           "--auto-compaction-mode", "revision", "--auto-compaction-retention", "20000",
+                          "--pre-vote", "--max-request-bytes", "10485760",
                           "--logger", "zap", "--log-level", "warn"])
 
     def wait_etcd(self, timeout: float = 30) -> None:
@@ -319,7 +320,18 @@ events = "{self.endpoint('c', 'events')}"
 server_key = "{self.keys / 'c.key'}"
 client_key = "{self.keys / (name + '.key_secret')}"
 '''
-        devices = self.engine_devices.get(name, "") + (self.c_devices if name == "c" else "")
+        devices = self.c_devices if name == "c" else ""
+        if self.engine_screens and name != "c":  # a screen on each engine PC, the other's through its hwd
+            other = "b" if name == "a" else "a"
+            devices += led(f"led-{name}", 1, bus=f"bus-{name}") + f'\n[[device]]\nid = "led-{other}"\nkind = "display"\nnode = "pc-{other}"\n'
+            nodes += f'''
+[[node]]
+id = "pc-{other}"
+rpc = "{self.endpoint(other, 'rpc')}"
+events = "{self.endpoint(other, 'events')}"
+server_key = "{self.keys / (other + '.key')}"
+client_key = "{self.keys / (name + '.key_secret')}"
+'''
         text = f'''
 [daemon]
 rpc = "{self.endpoint(name, 'rpc')}"
@@ -348,7 +360,7 @@ holdoff_s = 5
 
     def start_hwd(self, name: str) -> None:
         self.pcs[name].spawn("hwd", [sys.executable, "-m", "hwd", "--config", str(self.config_path(name)),
-                                     "--log-level", "debug"], env=self.env)
+                                     "--log-level", "info"], env=self.env)
 
     def start_ui(self, name: str) -> str:
         port = free_port(self.pcs[name].ip)
@@ -416,8 +428,10 @@ holdoff_s = 5
         raise AssertionError(f"{name} not in sync within {timeout} s: {st}\n{self.tail()}")
 
     def tail(self, n: int = 3000) -> str:
-        return "\n".join(f"--- {pc.name} {what}:\n{pc.log(what)[-n:]}" for pc in self.pcs.values()
-                         for what in pc.procs)
+        def lines(pc: Pc, what: str) -> str:
+            text = "\n".join(line for line in pc.log(what).splitlines() if "zmq.auth" not in line)
+            return text[-n:]
+        return "\n".join(f"--- {pc.name} {what}:\n{lines(pc, what)}" for pc in self.pcs.values() for what in pc.procs)
 
     def close(self) -> None:
         for pc in self.pcs.values():
