@@ -38,6 +38,15 @@ class Ledger:
         self.last_ack: dict[str, float] = {}
         self.unexpected: list[str] = []
 
+    def snapshot(self) -> "Ledger":
+        """A copy of what was acknowledged so far (take it before reading a database)."""
+        copy = Ledger()
+        with self.lock:
+            copy.issued, copy.calls, copy.finished = dict(self.issued), list(self.calls), set(self.finished)
+            copy.rated, copy.steps, copy.acks = dict(self.rated), list(self.steps), collections.Counter(self.acks)
+            copy.unexpected = list(self.unexpected)
+        return copy
+
     def ack(self, kind: str) -> None:
         self.acks[kind] += 1
         self.last_ack[kind] = time.monotonic()
