@@ -25,7 +25,7 @@ from werkzeug.security import check_password_hash
 from hwd.audit import AUDIT
 from hwd.client import RpcError
 
-from kiosk_ui import sessions, words
+from kiosk_ui import admin_standby, sessions, words
 from kiosk_ui.hwdlink import HallLink, message_for, current
 from kiosk_ui.svg import bar_chart
 
@@ -242,7 +242,8 @@ def dashboard():
                        "chart": _chart(rows, group, f"今日{GROUPS[group]}统计")})
     return render_template("admin/dashboard.html", down=False, devices=_devices(link), tables=tables, today=today,
                            ratings=_named(_ratings(link), link), names=COLUMN_NAMES, demo=_demo(link),
-                           time_notices=_time_notices(link), alerts=_alerts(link))
+                           time_notices=_time_notices(link), alerts=_alerts(link),
+                           standby=admin_standby.view(link))
 
 
 @bp.post("/followup")

@@ -15,6 +15,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+from pathlib import Path
 from typing import Any, Callable
 
 from hwd import config as configuration
@@ -105,6 +106,22 @@ def cmd_demote(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_certs(args: argparse.Namespace) -> int:
+    from hwd.standby import certs
+
+    members = []
+    for item in args.members:
+        name, _, address = item.partition("=")
+        if not name or not address:
+            raise HwdError(f"{item!r}: give NAME=ADDRESS, e.g. main-a=192.168.1.10")
+        members.append((name, address))
+    made = certs.make(Path(args.dir), members, args.hall)
+    print(f"etcd CA (etcd_ca, --trusted-ca-file): {Path(args.dir) / 'hall-ca.pem'}")
+    for (name, _), (cert, key) in zip(members, made):
+        print(f"{name}: {cert} {key}")
+    return 0
+
+
 def add_parsers(sub: Any, run: Callable[[Callable[[argparse.Namespace], int]], Callable]) -> None:
     p = sub.add_parser("standby", help="the hall's two engine PCs: status, promote, demote (docs/standby.md)")
     cmds = p.add_subparsers(dest="standby_command", required=True)
@@ -118,4 +135,9 @@ def add_parsers(sub: Any, run: Callable[[Callable[[argparse.Namespace], int]], C
     s = cmds.add_parser("demote", help="hand the hall to the other engine PC")
     s.add_argument("--force", action="store_true", help="even if the other one is not in sync or down")
     s.set_defaults(func=run(cmd_demote))
+    s = cmds.add_parser("certs", help="a CA and a certificate per PC for the hall's etcd (TLS both ways)")
+    s.add_argument("dir")
+    s.add_argument("members", nargs="+", help="NAME=ADDRESS of each etcd PC, e.g. main-a=192.168.1.10")
+    s.add_argument("--hall", default="hwd hall", help="the hall's name, for the CA's name")
+    s.set_defaults(func=run(cmd_certs))
 

@@ -36,6 +36,9 @@ from hwd.keys import keygen
 from sim_devices import led
 
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
+ADMIN_PASSWORD = "standby-admin"
+ADMIN_HASH = "pbkdf2:sha256:1000$standbytest$" + __import__("hashlib").pbkdf2_hmac(
+    "sha256", ADMIN_PASSWORD.encode(), b"standbytest", 1000).hex()
 NFT = shutil.which("nft") or "/usr/sbin/nft"
 MARK_BASE = 0x48570000
 
@@ -344,6 +347,9 @@ heartbeat_s = 0.5
 {nodes}
 {devices}
 ''' + HALL.format(hall_extra=self.hall_extra, windows=windows, kiosk_extra=self.kiosk_extra) + f'''
+[ui]
+admin_password_hash = "{ADMIN_HASH}"
+
 [hall.standby]
 this = "{this}"
 etcd = [{etcd}]

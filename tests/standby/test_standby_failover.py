@@ -20,12 +20,14 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from hwd import errors
 from hwd.client import Endpoint, Engines, FailoverClient, RpcError, Unreachable
 from hwd.upstream.emulator import Province
 
+from cluster import ADMIN_PASSWORD
 from daemon_fixture import wait_for
 from history import Load, check, rows, same_history
 
@@ -239,3 +241,13 @@ def test_pages_follow_the_active_engine(make_cluster):
         seen += stream.readline().decode("utf-8", "replace")
     stream.close()
     assert number in seen, f"the display stream did not follow: {seen[-500:]}"
+    # the admin page says which PC is active now, and that the other one is down
+    login = browser.open(f"{ui}/admin/login", timeout=5).read().decode()
+    start = login.index('name="csrf" content="') + len('name="csrf" content="')
+    form = urllib.parse.urlencode({"password": ADMIN_PASSWORD, "csrf_token": login[start:login.index('"', start)]})
+    page = browser.open(urllib.request.Request(f"{ui}/admin/login", data=form.encode(), method="POST"),
+                        timeout=10).read().decode()
+    assert "双机热备" in page, page[:500]
+    section = page[page.index('id="standby"'):page.index('id="devices"')]
+    assert f"<td>{other}</td><td class=\"st\">当前主机" in section, section
+    assert f"<td>{first}</td><td class=\"st\">离线" in section, section

@@ -202,3 +202,48 @@ def test_the_entry_is_in_etcd_before_the_local_commit(active, tmp_path):
         active.store.set_meta("order", "checked")
     assert seen[0]["s"] and seen[1] is None, "the row was committed before etcd had the entry"
     assert active.store.meta("order") == "checked"
+
+
+def test_etcd_over_tls_with_client_certificates(tmp_path):
+    """The hall's etcd as docs/deploy.md sets it up (TLS, client-cert-auth, certificates from
+    ``hwctl standby certs``): hwd's client with its certificate reads and writes; without one,
+    or with another CA's, it is refused."""
+    from hwd.standby import certs
+
+    binary = shutil.which("etcd") or "/usr/bin/etcd"
+    if not Path(binary).exists():
+        pytest.skip("etcd is not installed (scripts/sysdeps.sh installs etcd-server)")
+    (server, server_key), (client, client_key) = certs.make(tmp_path / "keys", [("one", "127.0.0.1"),
+                                                                                  ("hwd", "127.0.0.1")])
+    ca = tmp_path / "keys" / "hall-ca.pem"
+    port, peer = _port(), _port()
+    url = f"https://127.0.0.1:{port}"
+    with open(tmp_path / "etcd.log", "wb") as log:
+        proc = subprocess.Popen([binary, "--name", "one", "--data-dir", str(tmp_path / "data"),
+                                 "--listen-client-urls", url, "--advertise-client-urls", url,
+                                 "--listen-peer-urls", f"http://127.0.0.1:{peer}",
+                                 "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
+                                 "--initial-cluster", f"one=http://127.0.0.1:{peer}", "--client-cert-auth",
+                                 "--trusted-ca-file", str(ca), "--cert-file", str(server), "--key-file",
+                                 str(server_key), "--log-level", "warn", "--logger", "zap"],
+                                stdout=log, stderr=subprocess.STDOUT)
+    try:
+        good = E.Etcd([url], ca=ca, cert=client, key=client_key, timeout=1.0)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                good.put(b"/tls/x", b"1")
+                break
+            except E.EtcdError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        assert good.get(b"/tls/x").value == b"1"
+        with pytest.raises(E.Unavailable):
+            E.Etcd([url], ca=ca, timeout=0.5).get(b"/tls/x")  # no client certificate
+        other = certs.make(tmp_path / "other", [("intruder", "127.0.0.1")])[0]
+        with pytest.raises(E.Unavailable):
+            E.Etcd([url], ca=ca, cert=other[0], key=other[1], timeout=0.5).get(b"/tls/x")
+    finally:
+        proc.kill()
+        proc.wait()
