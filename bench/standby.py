@@ -147,8 +147,10 @@ def standby_failover() -> list[Result]:
                f"one client, {ISSUES} issues one after the other over CURVE tcp to the same hall config in the "
                "same run: first one hwd without [hall.standby] on PC a (etcd running but unused), then the "
                "active engine of the standby pair (each transaction appended to etcd, fenced, before its "
-               "local COMMIT; etcd's data on the same disk). The difference is the etcd round trip: a txn "
-               "committed by a quorum of three members (two fsyncs of etcd's WAL in parallel).",
+               "local COMMIT; etcd's data on the same disk). The difference is the etcd round trips: an issue "
+               "is two hall transactions (the ticket, then whether it printed), each one etcd txn committed "
+               "by a quorum of the three members (an fsync of etcd's WAL on each of two), on this VM's disk "
+               "shared with the other jobs of the machine.",
                ISSUES, details={"without": fmt_pct(ps), "with": fmt_pct(pr)}),
         Result("standby: etcd and the standby on a hall PC", "report",
                f"etcd RSS {etcd_rss}; CPU (cores) {etcd_cpu} at {rate:.0f} issues/s; standby hwd "

@@ -27,7 +27,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from hwd import __version__, errors, outbox, replay
+from hwd import __version__, errors, replay
+from hwd.county import feed as county_feed
 from hwd.errors import HwdError
 from hwd.hall.engine import HallEngine
 from hwd.hall.store import Store
@@ -142,7 +143,8 @@ class StandbyNode:
         self._task: asyncio.Task | None = None
         self._transition: asyncio.Lock | None = None
         self._last_trim = 0.0
-        self._sync_seen: bool | None = None
+        self._sync_seen: tuple | None = None
+        self._told: dict[str, tuple[str, str]] = {}  # engine id -> the state last written for the county
         self._last_log: dict[str, float] = {}
         if hasattr(methods, "node"):
             methods.node = self
@@ -338,6 +340,8 @@ class StandbyNode:
     def _publish_member(self) -> None:
         if not self.lease:
             return
+        if self.role == "active":
+            self.applied = max(self.applied, self.replicator.last_seq)
         applied = self.applied
         body = {"engine": self.me.id, "role": self.role, "applied": applied, "rpc": self.me.rpc,
                 "events": self.me.events, "version": __version__, "config": self.config_hash,
@@ -373,8 +377,8 @@ class StandbyNode:
         return (self.view.leader or {}).get("engine")
 
     def _watch_sync(self) -> None:
-        other = next((e.id for e in self.cfg.engines if e.id != self.me.id), None)
-        now = self._in_sync(other)
+        other = next((e for e in self.engines() if e["id"] != self.me.id), None)
+        now = (other or {}).get("up"), (other or {}).get("in_sync"), (other or {}).get("problem")
         if now != self._sync_seen:
             self._sync_seen = now
             self.loop.call_soon_threadsafe(self._record, "sync")
@@ -416,6 +420,7 @@ class StandbyNode:
         self.replicator.lease_ok_until = self.lease_until
         self.replicator.needs_catchup = False
         self.replicator.last_error = None
+        self.replicator.last_seq = seq
         self.engine_bus = EngineBus(self.bus)
         self._on_up = {node_id: list(link.on_up) for node_id, link in self.manager.nodes.items()}
         before = set(self.methods.methods)
@@ -441,6 +446,7 @@ class StandbyNode:
         log.warning("standby %s: ACTIVE (term %d) after %.2f s, from log entry %d", self.me.id, term,
                     time.monotonic() - started, seq)
         self.bus.publish("standby.role", {"this": self.me.id, "role": "active", "term": term})
+        self._told = {}
         self._mark_hall()
         self._record("active")
 
@@ -499,21 +505,30 @@ class StandbyNode:
             log.warning("standby %s: cannot mark the database with the hall's log id: %s", self.me.id, exc)
 
     def _record(self, why: str) -> None:
-        """An outbox record for the county: which engine is active, and whether the other is in sync."""
+        """For the county (``[hall.central]``): each engine PC as a device of kind ``engine`` —
+        ``online`` 当前主机 / 备机已同步, ``fault`` 备机落后 or cannot follow, ``offline`` — written
+        like every device state (hwd.county.feed), when it changes. hwd-central shows them with
+        the hall's devices, and counts a standby that is down or behind as a faulted device."""
         engine = self.engine
         if engine is None or self.role != "active" or engine.store is None or engine.cfg.central is None:
-            return  # the record is for the county (hwd-central): without [hall.central] nobody reads it
-        other = next((e for e in self.engines() if e["id"] != self.me.id), None)
-        payload = {"active": self.me.id, "term": self.term, "why": why, "since": self.active_since,
-                   "standby": other, "at": time.time()}
-        try:
-            with engine.store.tx() as db:
-                n = int(engine.store.meta("standby_record_seq", "0")) + 1
-                engine.store.set_meta("standby_record_seq", str(n))
-                outbox.put(db, "standby", f"{self.term}:{n}", payload, engine.clock.time())
-        except sqlite3.Error as exc:
-            log.warning("standby %s: cannot record the standby state for the county: %s", self.me.id, exc)
             return
+        feed = county_feed.Feed(engine.store, engine.clock)
+        for e in self.engines():
+            if e["id"] == self.me.id:
+                state, detail = "online", "当前主机"
+            elif not e["up"]:
+                state, detail = "offline", "备机离线"
+            elif e.get("problem"):
+                state, detail = "fault", f"备机无法同步：{e['problem']}"[:200]
+            elif e["in_sync"]:
+                state, detail = "online", "备机，已同步"
+            else:
+                state, detail = "fault", "备机，正在同步"
+            if self._told.get(e["id"]) == (state, detail):
+                continue
+            self._told[e["id"]] = (state, detail)
+            feed.device_state({"device": f"engine:{e['id']}", "kind": "engine", "state": state, "detail": detail,
+                               "previous": None})
         if engine.outbox is not None:
             engine.outbox.notify()
 

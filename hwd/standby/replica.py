@@ -135,6 +135,7 @@ class Replicator:
         self.needs_catchup = False  # an append's outcome is unknown: read the log before the next write
         self.on_lost: Callable[[str], None] = lambda reason: None
         self.appended = 0
+        self.last_seq = 0  # the last entry this engine wrote or applied (its database's head)
         self.last_error: str | None = None
         self._lock = threading.Lock()
 
@@ -180,6 +181,7 @@ class Replicator:
                                         deadline=deadline)
             seq = apply_entries(db, entries, in_tx=True) if entries else local_seq(db)
             if not more:
+                self.last_seq = max(self.last_seq, seq)
                 return seq
 
     def commit(self, db: sqlite3.Connection, statements: list) -> None:
@@ -193,6 +195,7 @@ class Replicator:
         self._append(entry, entry.encode())
         _set_seq(db, seq)
         self.appended += 1
+        self.last_seq = seq
 
     def _append(self, entry: Entry, value: bytes) -> None:
         key = self.keys.log(entry.seq)
