@@ -513,6 +513,12 @@ class StandbyNode:
         if engine is None or self.role != "active" or engine.store is None or engine.cfg.central is None:
             return
         feed = county_feed.Feed(engine.store, engine.clock)
+        if why == "active":  # the other PCs' devices as this engine finds them (a dead PC's: offline)
+            for link in self.manager.nodes.values():
+                for device_id in link.devices:
+                    row = link.describe_device(device_id) or {}
+                    feed.device_state({"device": device_id, "kind": row.get("kind"), "state": row.get("state"),
+                                       "detail": row.get("detail", "")})
         for e in self.engines():
             if e["id"] == self.me.id:
                 state, detail = "online", "当前主机"

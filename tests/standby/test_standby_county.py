@@ -55,6 +55,11 @@ def test_the_county_sees_the_active_pc_and_the_standby(make_cluster, county_dsn,
     cluster.wait_in_sync(other)
     wait_for(lambda: engines_at_county(county_dsn) == {first: ("online", "当前主机"), other: ("online", "备机，已同步")},
              timeout=30, what="both engine PCs at the county")
+    # two engine PCs are each other's node: a device's state is not sent back and forth between them
+    from history import rows
+    seqs = dict(rows(cluster.pcs[first].dir / "state" / "hall.sqlite3",
+                     "SELECT key, value FROM meta WHERE key LIKE 'county_device_seq:led-%'"))
+    assert all(int(n) <= 3 for n in seqs.values()), seqs
     cluster.pcs[first].kill()
     cluster.net.isolate(cluster.pcs[first])
     assert cluster.wait_active(not_=first) == other
