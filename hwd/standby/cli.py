@@ -94,15 +94,27 @@ def cmd_promote(args: argparse.Namespace) -> int:
     return 0
 
 
+def _active_one(engines: Engines, timeout: float) -> str | None:
+    """The engine that says itself it is active (another's view may be a second old)."""
+    for e in engines.endpoints:
+        try:
+            if _one(engines, e.id, timeout).call("standby.status").get("role") == "active":
+                return e.id
+        except HwdError:
+            continue
+    return None
+
+
 def cmd_demote(args: argparse.Namespace) -> int:
     standby, engines = _engines(args)
-    st = _status(engines, args.timeout_rpc)
-    active = (st.get("active") or {}).get("engine")
+    active = _active_one(engines, args.timeout_rpc)
     if not active:
         raise HwdError("no engine is active now: nothing to demote")
     result = _one(engines, active, 15.0).call("standby.demote", {"force": args.force})
+    if not result.get("changed"):
+        raise HwdError(f"{active} is no longer active (now {result.get('role')}): see hwctl standby status")
     print(f"{active} handed the hall over (now {result['role']}; it will not take it back for "
-          f"{result.get('holdoff_s', 0):.0f} s)" if result.get("changed") else f"{active} was not active")
+          f"{result.get('holdoff_s', 0):.0f} s)")
     return 0
 
 

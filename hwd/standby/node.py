@@ -41,6 +41,7 @@ from hwd.standby.replica import (LogError, Replicator, apply_entries, connector,
 log = logging.getLogger("hwd.standby")
 
 SYNC_SLACK = 2  # entries a standby may be behind and still be "in sync" (appends in flight)
+SYNC_AGE_S = 2.0  # ... or: it had applied the whole log this recently (a busy hall appends all the time)
 TRIM_EVERY_S = 30.0
 
 
@@ -127,6 +128,7 @@ class StandbyNode:
         self.lease = 0
         self.lease_until = 0.0  # monotonic: the lease may be gone after this
         self.applied = 0
+        self.caught_up_at = 0.0  # monotonic: when the follower last had applied every entry there was
         self.problem: str | None = None  # why this PC cannot follow (or take over)
         self.etcd_error: str | None = None
         self.checked = False  # the follower found this database compatible with the log
@@ -320,7 +322,8 @@ class StandbyNode:
         if view.handover and view.handover.get("to") not in (None, self.me.id) \
                 and view.handover.get("to") in view.members:
             return  # another engine asked for the hall
-        if time.monotonic() < self.holdoff_until:
+        asked = bool(view.handover) and view.handover.get("to") == self.me.id
+        if time.monotonic() < self.holdoff_until and not asked:
             return
         self._campaign()
 
@@ -343,7 +346,8 @@ class StandbyNode:
         if self.role == "active":
             self.applied = max(self.applied, self.replicator.last_seq)
         applied = self.applied
-        body = {"engine": self.me.id, "role": self.role, "applied": applied, "rpc": self.me.rpc,
+        behind = 0.0 if self.role == "active" else round(time.monotonic() - self.caught_up_at, 2)
+        body = {"engine": self.me.id, "role": self.role, "applied": applied, "behind_s": behind, "rpc": self.me.rpc,
                 "events": self.me.events, "version": __version__, "config": self.config_hash,
                 "problem": self.problem, "ts": time.time()}
         ops = [E.op_put(self.keys.member(self.me.id), json.dumps(body).encode(), self.lease)]
@@ -370,6 +374,8 @@ class StandbyNode:
         member = self.view.members.get(engine_id or "")
         if member is None or member.get("problem"):
             return False
+        if float(member.get("behind_s", 1e9)) <= SYNC_AGE_S + self.period:
+            return True  # it had the whole log less than a couple of seconds ago
         head = self.applied if self.role == "active" else self.view.applied.get(self._leader_id() or "", 0)
         return head - int(member.get("applied") or 0) <= SYNC_SLACK
 
@@ -447,6 +453,8 @@ class StandbyNode:
                     time.monotonic() - started, seq)
         self.bus.publish("standby.role", {"this": self.me.id, "role": "active", "term": term})
         self._told = {}
+        if (self.view.handover or {}).get("to") == self.me.id:  # asked for: the request is done
+            asyncio.get_running_loop().run_in_executor(None, self._release_handover)
         self._mark_hall()
         self._record("active")
 
@@ -563,6 +571,12 @@ class StandbyNode:
         if released:
             log.info("standby %s: released the leader key (%s)", self.me.id, why)
 
+    def _release_handover(self) -> None:
+        try:
+            self.etcd.delete(self.keys.handover, None, self.period)
+        except E.EtcdError:
+            pass  # it goes with the requester's lease
+
     def lost(self, reason: str) -> None:
         """Leadership ended (any thread): refuse writes and hall calls now, close the engine soon."""
         if self.role not in ("active", "promoting"):
@@ -639,8 +653,11 @@ class StandbyNode:
                                                        timeout=self.period * 2)
                     if entries:
                         self.applied = apply_entries(db, entries)
+                        if not more:
+                            self.caught_up_at = time.monotonic()
                         continue
                     self.applied = local_seq(db)
+                    self.caught_up_at = time.monotonic()
                     for _event in self.etcd.watch(self.keys.log_prefix, self.keys.log_end, revision + 1, 1.0):
                         break
                 except LogError as exc:
@@ -734,6 +751,11 @@ class StandbyNode:
         if not force and not self._in_sync(other):
             raise HwdError(f"the other engine ({other}) is not up and in sync: demoting would stop the hall "
                            "(give force to do it anyway)", errors.STANDBY_REFUSED)
+        body = json.dumps({"to": other, "by": self.me.id, "at": time.time()}).encode()
+        try:  # the other engine may take over at once, even inside its own hold-off
+            await asyncio.to_thread(self.etcd.put, self.keys.handover, body, self.lease, self.period * 2)
+        except E.EtcdError as exc:
+            log.warning("standby %s: cannot ask %s to take over: %s", self.me.id, other, exc)
         await asyncio.to_thread(self.step_down, "hwctl standby demote")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and self.role != "following":
@@ -741,7 +763,7 @@ class StandbyNode:
         return {"role": self.role, "changed": True, "holdoff_s": self.cfg.holdoff_s}
 
     def _caught_up(self) -> bool:
-        return self._lag() <= SYNC_SLACK
+        return time.monotonic() - self.caught_up_at <= SYNC_AGE_S or self._lag() <= SYNC_SLACK
 
     def _lag(self) -> int:
         return max(0, self.view.applied.get(self._leader_id() or "", 0) - self.applied)

@@ -213,11 +213,19 @@ def check(path: Path, ledger: Ledger) -> dict:
     return {"tickets": len(tickets), "calls": len(ledger.calls), "ratings": len(ratings), "steps": len(steps)}
 
 
-def same_history(a: Path, b: Path) -> None:
-    ta, tb = tables(a), tables(b)
-    for name in ta:
-        if ta[name] != tb.get(name):
+def same_history(a: Path, b: Path, timeout: float = 15.0) -> None:
+    """Both databases hold the same rows (waiting up to ``timeout`` for the standby to apply the
+    last entries: the active may still write one, a sync record or a timer's)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ta, tb = tables(a), tables(b)
+        differ = [name for name in ta if ta[name] != tb.get(name)]
+        if not differ:
+            return
+        if time.monotonic() > deadline:
+            name = differ[0]
             extra_a = [r for r in ta[name] if r not in tb.get(name, [])][:5]
             extra_b = [r for r in tb.get(name, []) if r not in ta[name]][:5]
             raise AssertionError(f"the engines' {name} differ: only in {a.parent.parent.name}: {extra_a}; "
                                  f"only in {b.parent.parent.name}: {extra_b}")
+        time.sleep(0.3)

@@ -75,7 +75,7 @@ def settle(cluster, load: Load | None = None):
     ledger = load.stop() if load is not None else None
     active = cluster.wait_active()
     other = "b" if active == "a" else "a"
-    cluster.wait_in_sync(other)
+    cluster.wait_in_sync(other, exact=True)
     return active, other, ledger
 
 
