@@ -25,53 +25,23 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from hwd import __version__, errors, replay
-from hwd.county import feed as county_feed
+from hwd import __version__, errors
 from hwd.errors import HwdError
-from hwd.hall.engine import HallEngine
-from hwd.hall.store import Store
 from hwd.schema import Field
 from hwd.standby import etcd as E
 from hwd.standby.config import Standby
 from hwd.standby.log import Keys
-from hwd.standby.replica import (LogError, Replicator, apply_entries, connector, local_seq, read_log)
+from hwd.standby.follower import Follower, empty, meta
+from hwd.standby.hosting import Hosted, SchemaOnly
+from hwd.standby.replica import LogError, Replicator, apply_entries, local_seq, read_log
 
 log = logging.getLogger("hwd.standby")
 
 SYNC_SLACK = 2  # entries a standby may be behind and still be "in sync" (appends in flight)
 SYNC_AGE_S = 2.0  # ... or: it had applied the whole log this recently (a busy hall appends all the time)
 TRIM_EVERY_S = 30.0
-
-
-class SchemaOnly(Store):
-    """The hall database opened only to bring its schema up to date: a standby makes no id of its
-    own (the hall's comes from the log)."""
-
-    def _database_id(self) -> str:
-        return self.meta("db_id") or ""
-
-
-class EngineBus:
-    """The event bus as the engine sees it: its subscriptions end when the engine is closed."""
-
-    def __init__(self, bus: Any):
-        self.bus = bus
-        self.live = True
-
-    @property
-    def seq(self) -> int:
-        return self.bus.seq
-
-    def publish(self, topic: str, data: dict) -> None:
-        self.bus.publish(topic, data)
-
-    def subscribe(self, prefix: str, callback: Callable[[str, dict], None]) -> None:
-        def call(topic: str, event: dict) -> None:
-            if self.live:
-                callback(topic, event)
-        self.bus.subscribe(prefix, call)
 
 
 class View:
@@ -95,16 +65,6 @@ def _json(kv: Any) -> dict:
         return {}
 
 
-def _empty(db: sqlite3.Connection) -> bool:
-    return db.execute("SELECT (SELECT COUNT(*) FROM tickets) + (SELECT COUNT(*) FROM windows) + "
-                      "(SELECT COUNT(*) FROM outbox) + (SELECT COUNT(*) FROM actions)").fetchone()[0] == 0
-
-
-def _meta(db: sqlite3.Connection, key: str) -> str | None:
-    row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-    return row[0] if row else None
-
-
 class StandbyNode:
     def __init__(self, config: Any, manager: Any, bus: Any, methods: Any, clock: Any):
         self.config = config
@@ -121,32 +81,23 @@ class StandbyNode:
         raw_hall = {k: v for k, v in (config.raw.get("hall") or {}).items() if k != "standby"}
         self.config_hash = hashlib.sha256(json.dumps(raw_hall, sort_keys=True, default=str).encode()).hexdigest()[:16]
         self.role = "starting"  # following | promoting | active | demoting | stopped
-        self.engine: HallEngine | None = None
-        self.engine_bus: EngineBus | None = None
+        self.hosted: Hosted | None = None  # the hall engine, while this PC is the active one
+        self.follower = Follower(self.etcd, self.keys, self.db_path, self.period, self.me.id, self._say)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.view = View()
         self.lease = 0
         self.lease_until = 0.0  # monotonic: the lease may be gone after this
-        self.applied = 0
-        self.caught_up_at = 0.0  # monotonic: when the follower last had applied every entry there was
-        self.problem: str | None = None  # why this PC cannot follow (or take over)
         self.etcd_error: str | None = None
-        self.checked = False  # the follower found this database compatible with the log
         self.holdoff_until = 0.0
         self.active_since: float | None = None
         self.term = 0
         self.failovers = 0
-        self._hall_methods: set[str] = set()
-        self._on_up: dict[str, list] = {}
         self._stop = threading.Event()
-        self._follow_stop = threading.Event()
         self._session_thread: threading.Thread | None = None
-        self._follow_thread: threading.Thread | None = None
         self._task: asyncio.Task | None = None
         self._transition: asyncio.Lock | None = None
         self._last_trim = 0.0
         self._sync_seen: tuple | None = None
-        self._told: dict[str, tuple[str, str]] = {}  # engine id -> the state last written for the county
         self._last_log: dict[str, float] = {}
         if hasattr(methods, "node"):
             methods.node = self
@@ -162,6 +113,15 @@ class StandbyNode:
         if now - self._last_log.get(key, -every) >= every:
             self._last_log[key] = now
             log.log(level, "standby %s: " + message, self.me.id, *args)
+
+    @property
+    def applied(self) -> int:
+        """The last log entry this PC's database holds."""
+        return self.replicator.last_seq if self.role == "active" else self.follower.applied
+
+    @property
+    def problem(self) -> str | None:
+        return self.follower.problem
 
     # -- the guard's view ---------------------------------------------------------------------------
     @property
@@ -195,7 +155,7 @@ class StandbyNode:
         self._transition = asyncio.Lock()
         await asyncio.to_thread(self._prepare_db)
         self.role = "following"
-        self._start_follower()
+        self.follower.start()
         self._session_thread = threading.Thread(target=self._session, name="hwd-standby", daemon=True)
         self._session_thread.start()
         log.info("standby %s: following the hall log in etcd %s (prefix %s, lease %.1f s)", self.me.id,
@@ -204,7 +164,7 @@ class StandbyNode:
     def _prepare_db(self) -> None:
         store = SchemaOnly(self.db_path, self.config.hall.sync)
         try:
-            self.applied = local_seq(store.db)
+            self.follower.applied = local_seq(store.db)
         finally:
             store.close()
 
@@ -214,9 +174,9 @@ class StandbyNode:
         was_active = self.role in ("active", "promoting")
         self.replicator.fence("hwd is stopping")
         self.role = "stopped"
-        if self.engine is not None:
+        if self.hosted is not None:
             await self._close_engine()
-        await asyncio.to_thread(self._stop_follower)
+        await asyncio.to_thread(self.follower.stop)
         if self._session_thread is not None:
             await asyncio.to_thread(self._session_thread.join, self.cfg.lease_s + 2)
         if self.lease:
@@ -317,7 +277,7 @@ class StandbyNode:
             return
         if self.role != "following" or view.leader is not None:
             return
-        if self._stop.is_set() or not self.lease or self.problem or not self.checked:
+        if self._stop.is_set() or not self.lease or self.problem or not self.follower.checked:
             return
         if view.handover and view.handover.get("to") not in (None, self.me.id) \
                 and view.handover.get("to") in view.members:
@@ -343,10 +303,8 @@ class StandbyNode:
     def _publish_member(self) -> None:
         if not self.lease:
             return
-        if self.role == "active":
-            self.applied = max(self.applied, self.replicator.last_seq)
         applied = self.applied
-        behind = 0.0 if self.role == "active" else round(time.monotonic() - self.caught_up_at, 2)
+        behind = 0.0 if self.role == "active" else round(time.monotonic() - self.follower.caught_up_at, 2)
         body = {"engine": self.me.id, "role": self.role, "applied": applied, "behind_s": behind, "rpc": self.me.rpc,
                 "events": self.me.events, "version": __version__, "config": self.config_hash,
                 "problem": self.problem, "ts": time.time()}
@@ -387,7 +345,7 @@ class StandbyNode:
         now = (other or {}).get("up"), (other or {}).get("in_sync"), (other or {}).get("problem")
         if now != self._sync_seen:
             self._sync_seen = now
-            self.loop.call_soon_threadsafe(self._record, "sync")
+            self.loop.call_soon_threadsafe(self._record_sync)
 
     def engines(self) -> list[dict]:
         out = []
@@ -412,7 +370,7 @@ class StandbyNode:
 
     async def _promote_locked(self, term: int) -> None:
         started = time.monotonic()
-        await asyncio.to_thread(self._stop_follower)
+        await asyncio.to_thread(self.follower.stop)
         try:
             seq = await asyncio.to_thread(self._catch_up, term)
         except (LogError, E.EtcdError, sqlite3.Error) as exc:
@@ -427,36 +385,29 @@ class StandbyNode:
         self.replicator.needs_catchup = False
         self.replicator.last_error = None
         self.replicator.last_seq = seq
-        self.engine_bus = EngineBus(self.bus)
-        self._on_up = {node_id: list(link.on_up) for node_id, link in self.manager.nodes.items()}
-        before = set(self.methods.methods)
-        self.engine = HallEngine(self.config, self.manager, self.engine_bus, self.methods, self.clock,
-                                 connect=connector(self.replicator))
+        self.hosted = Hosted(self.config, self.manager, self.bus, self.methods, self.clock, self.replicator,
+                             self.me.id)
         try:
-            await self.engine.start()
+            await self.hosted.open()
         except Exception as exc:  # a StartupError, or the lease ran out during the start
             log.error("standby %s: the hall engine did not start: %s", self.me.id, exc)
-            self._hall_methods = set(self.methods.methods) - before
             await self._close_engine()
             await self._give_up(term, str(exc))
             return
-        self._hall_methods = set(self.methods.methods) - before
-        self._wrap_recover()
         if self.role != "promoting" or self.term != term:
             await self._demote_locked("leadership lost while opening the hall")
             return
         self.role = "active"
         self.active_since = time.time()
         self.failovers += 1
-        self.applied = local_seq(self.engine.store.db)
+        self.replicator.last_seq = max(seq, local_seq(self.hosted.store.db))
         log.warning("standby %s: ACTIVE (term %d) after %.2f s, from log entry %d", self.me.id, term,
                     time.monotonic() - started, seq)
         self.bus.publish("standby.role", {"this": self.me.id, "role": "active", "term": term})
-        self._told = {}
         if (self.view.handover or {}).get("to") == self.me.id:  # asked for: the request is done
             asyncio.get_running_loop().run_in_executor(None, self._release_handover)
-        self._mark_hall()
-        self._record("active")
+        self.hosted.mark_hall((self.view.genesis or {}).get("hall"))
+        self.hosted.record(self.engines(), first=True)
 
     def _catch_up(self, term: int) -> int:
         """Apply every entry up to the etcd revision at which this engine won, then name the
@@ -470,10 +421,10 @@ class StandbyNode:
                 if not more:
                     break
             seq = local_seq(db)
-            self.applied = seq
+            self.follower.applied = seq
             if self.view.genesis is None:
-                genesis = {"hall": secrets.token_hex(8), "db_id": _meta(db, "db_id"), "seq": seq,
-                           "fresh": seq == 0 and _empty(db), "by": self.me.id, "ts": time.time()}
+                genesis = {"hall": secrets.token_hex(8), "db_id": meta(db, "db_id"), "seq": seq,
+                           "fresh": seq == 0 and empty(db), "by": self.me.id, "ts": time.time()}
                 done, _, _ = self.etcd.txn([E.cmp_create(self.keys.genesis, 0), E.cmp_create(self.keys.leader, term)],
                                            [E.op_put(self.keys.genesis, json.dumps(genesis).encode())],
                                            timeout=self.period * 2)
@@ -483,73 +434,9 @@ class StandbyNode:
         finally:
             db.close()
 
-    def _wrap_recover(self) -> None:
-        """A retry that reaches this engine after a failover (same client and request id) finds
-        what the old active committed for it (the ticket's ``request_key`` is replicated)
-        instead of issuing again."""
-        for name in self._hall_methods:
-            method = self.methods.methods.get(name)
-            if method is None or method.recover is None:
-                continue
-            handler, recover = method.handler, method.recover
-
-            def first_run(params: dict, handler: Callable = handler, recover: Callable = recover) -> Any:
-                key = replay.current_key.get()
-                found = recover(key) if key is not None else None
-                return found if found is not None else handler(params)
-            method.handler = first_run
-
-    def _mark_hall(self) -> None:
-        """Put the hall's log id (genesis) in the database through the log, so every copy of it can
-        tell later that it belongs to this hall's log."""
-        hall = (self.view.genesis or {}).get("hall")
-        store = self.engine.store if self.engine is not None else None
-        if not hall or store is None or store.meta("standby_hall") == hall:
-            return
-        try:
-            with store.tx():
-                store.set_meta("standby_hall", hall)
-        except sqlite3.Error as exc:
-            log.warning("standby %s: cannot mark the database with the hall's log id: %s", self.me.id, exc)
-
-    def _record(self, why: str) -> None:
-        """For the county (``[hall.central]``): each engine PC as a device of kind ``engine`` —
-        ``online`` 当前主机 / 备机已同步, ``fault`` 备机落后 or cannot follow, ``offline`` — written
-        like every device state (hwd.county.feed), when it changes. hwd-central shows them with
-        the hall's devices, and counts a standby that is down or behind as a faulted device."""
-        engine = self.engine
-        if engine is None or self.role != "active" or engine.store is None or engine.cfg.central is None:
-            return
-        feed = county_feed.Feed(engine.store, engine.clock)
-        if why == "active":  # the other PCs' devices as this engine finds them (a dead PC's: offline)
-            for link in self.manager.nodes.values():
-                for device_id in link.devices:
-                    row = link.describe_device(device_id) or {}
-                    feed.device_state({"device": device_id, "kind": row.get("kind"), "state": row.get("state"),
-                                       "detail": row.get("detail", "")})
-        for e in self.engines():
-            if e["id"] == self.me.id:
-                state, detail = "online", "当前主机"
-            elif not e["up"]:
-                state, detail = "offline", "备机离线"
-            elif e.get("problem"):
-                state, detail = "fault", f"备机无法同步：{e['problem']}"[:200]
-            elif e["in_sync"]:
-                state, detail = "online", "备机，已同步"
-            else:
-                state, detail = "fault", "备机，正在同步"
-            if self._told.get(e["id"]) == (state, detail):
-                continue
-            self._told[e["id"]] = (state, detail)
-            feed.device_state({"device": f"engine:{e['id']}", "kind": "engine", "state": state, "detail": detail,
-                               "previous": None})
-        if engine.outbox is not None:
-            engine.outbox.notify()
-
     async def _give_up(self, term: int, reason: str) -> None:
         """Release a leadership this engine cannot use, and let the other one try."""
         self.replicator.fence(reason)
-        self.problem = self.problem or None
         try:
             await asyncio.to_thread(self.etcd.txn, [E.cmp_create(self.keys.leader, term)],
                                     [E.op_delete(self.keys.leader)], None, self.period)
@@ -558,7 +445,7 @@ class StandbyNode:
         self.holdoff_until = time.monotonic() + max(5.0, self.cfg.lease_s)
         self.term = 0
         self.role = "following"
-        self._start_follower()
+        self.follower.start()
 
     def _release(self, term: int, why: str) -> None:
         """Delete this PC's leader key (if it is still the one of ``term``), so the other engine
@@ -600,7 +487,7 @@ class StandbyNode:
             await self._demote_locked(reason)
 
     async def _demote_locked(self, reason: str) -> None:
-        if self.engine is not None:
+        if self.hosted is not None:
             await self._close_engine()
         if self.term and not self._stop.is_set():
             await asyncio.to_thread(self._release, self.term, reason)
@@ -608,88 +495,16 @@ class StandbyNode:
         if self.role in ("demoting", "promoting"):
             self.role = "following"
             self.bus.publish("standby.role", {"this": self.me.id, "role": "standby", "reason": reason})
-            self._start_follower()
+            self.follower.start()
 
     async def _close_engine(self) -> None:
-        engine, self.engine = self.engine, None
-        if self.engine_bus is not None:
-            self.engine_bus.live = False
-        if engine is not None:
-            try:
-                await engine.stop()
-            except Exception:
-                log.exception("standby %s: stopping the hall engine failed", self.me.id)
-            engine.core = None  # its timers and clock listeners do nothing any more
-        for name in self._hall_methods:
-            self.methods.methods.pop(name, None)
-        self._hall_methods = set()
-        for node_id, callbacks in self._on_up.items():
-            link = self.manager.nodes.get(node_id)
-            if link is not None:
-                link.on_up[:] = callbacks
+        hosted, self.hosted = self.hosted, None
+        if hosted is not None:
+            await hosted.close()
 
-    # -- the follower thread ------------------------------------------------------------------------
-    def _start_follower(self) -> None:
-        if self._stop.is_set() or (self._follow_thread is not None and self._follow_thread.is_alive()):
-            return
-        self._follow_stop.clear()
-        self._follow_thread = threading.Thread(target=self._follow, name="hwd-standby-follow", daemon=True)
-        self._follow_thread.start()
-
-    def _stop_follower(self) -> None:
-        self._follow_stop.set()
-        if self._follow_thread is not None:
-            self._follow_thread.join(10)
-            self._follow_thread = None
-
-    def _follow(self) -> None:
-        db = sqlite3.connect(self.db_path, isolation_level=None, timeout=30)
-        try:
-            while not self._follow_stop.is_set():
-                try:
-                    if not self.checked:
-                        self._check_genesis(db)
-                    revision, entries, more = read_log(self.etcd, self.keys, local_seq(db), limit=500,
-                                                       timeout=self.period * 2)
-                    if entries:
-                        self.applied = apply_entries(db, entries)
-                        if not more:
-                            self.caught_up_at = time.monotonic()
-                        continue
-                    self.applied = local_seq(db)
-                    self.caught_up_at = time.monotonic()
-                    for _event in self.etcd.watch(self.keys.log_prefix, self.keys.log_end, revision + 1, 1.0):
-                        break
-                except LogError as exc:
-                    if self.problem != str(exc):
-                        log.error("standby %s: %s", self.me.id, exc)
-                    self.problem = str(exc)
-                    self._follow_stop.wait(5.0)
-                except E.EtcdError as exc:
-                    self._say("follow", logging.INFO, "cannot read the log: %s", exc)
-                    self._follow_stop.wait(0.5)
-                except sqlite3.Error:
-                    log.exception("standby %s: applying the log failed", self.me.id)
-                    self._follow_stop.wait(1.0)
-        finally:
-            db.close()
-
-    def _check_genesis(self, db: sqlite3.Connection) -> None:
-        """May this database follow the hall's log? (It is empty and the log starts empty, or it is
-        the hall's database: a copy of the active one, or one that followed before.)"""
-        kv = self.etcd.get(self.keys.genesis, timeout=self.period * 2)
-        if kv is not None:
-            genesis = _json(kv)
-            seq = local_seq(db)
-            same_hall = genesis.get("hall") and _meta(db, "standby_hall") == genesis.get("hall")
-            fresh = genesis.get("fresh") and seq == 0 and _empty(db)
-            copy = genesis.get("db_id") and _meta(db, "db_id") == genesis.get("db_id") and seq >= int(genesis["seq"])
-            if not (same_hall or fresh or copy):
-                raise LogError("this PC's hall database is not the one the hall's log continues: copy the active "
-                               "PC's database here (docs/standby.md, \"A standby that cannot follow\")")
-        self.checked = True
-        if self.problem and self.problem.startswith("this PC's hall database"):
-            self.problem = None
+    def _record_sync(self) -> None:
+        if self.hosted is not None and self.role == "active":
+            self.hosted.record(self.engines(), first=False)
 
     # -- status and the engineer's commands -----------------------------------------------------------
     def status(self) -> dict:
@@ -763,7 +578,7 @@ class StandbyNode:
         return {"role": self.role, "changed": True, "holdoff_s": self.cfg.holdoff_s}
 
     def _caught_up(self) -> bool:
-        return time.monotonic() - self.caught_up_at <= SYNC_AGE_S or self._lag() <= SYNC_SLACK
+        return time.monotonic() - self.follower.caught_up_at <= SYNC_AGE_S or self._lag() <= SYNC_SLACK
 
     def _lag(self) -> int:
         return max(0, self.view.applied.get(self._leader_id() or "", 0) - self.applied)

@@ -29,7 +29,6 @@ import textwrap
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 from hwd.client import Endpoint, Engines, FailoverClient, RpcError, Unreachable
 from hwd.keys import keygen

@@ -24,7 +24,7 @@ import urllib.parse
 import urllib.request
 
 from hwd import errors
-from hwd.client import Endpoint, Engines, FailoverClient, RpcError, Unreachable
+from hwd.client import Engines, FailoverClient, RpcError, Unreachable
 from hwd.upstream.emulator import Province
 
 from cluster import ADMIN_PASSWORD

@@ -20,7 +20,7 @@ from hwd.hall.core import HallCore
 from hwd.hall.store import Store
 from hwd.standby import etcd as E
 from hwd.standby.log import Keys
-from hwd.standby.node import SchemaOnly
+from hwd.standby.hosting import SchemaOnly
 from hwd.standby.replica import (Fenced, ReplicationError, Replicator, apply_entries, connector, local_seq,
                                  read_log)
 
