@@ -144,6 +144,11 @@ def load_standby(raw: Any, path: tuple, ctx: Any) -> Standby | None:
             problems.add(path + ("etcd_ca",), "https:// etcd URLs need the members' CA certificate")
         if (cfg.etcd_cert is None) != (cfg.etcd_key is None):
             problems.add(path + ("etcd_cert",), "give etcd_cert and etcd_key together")
+    daemon_key = (ctx.raw.get("daemon") or {}).get("client_key") if isinstance(ctx.raw, dict) else None
+    if cfg.client_key is None and not daemon_key and any(
+            e.rpc.startswith("tcp://") and not e.insecure for e in engines):
+        problems.add(path + ("client_key",), "this PC reaches the engines over tcp:// with CURVE: give client_key "
+                                             "here or in [daemon] (hwctl keygen)")
     for key in ("etcd_ca", "etcd_cert", "etcd_key", "client_key"):
         value = getattr(cfg, key)
         if value is not None and not value.is_file():

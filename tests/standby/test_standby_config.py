@@ -121,3 +121,12 @@ def test_a_pc_that_only_follows_runs_no_engine(tmp_path):
     from hwd import daemon
     d = daemon.Daemon(cfg)
     assert not d.engine_pc
+
+
+def test_tcp_engines_need_this_pcs_client_key(tmp_path):
+    from hwd.keys import keygen
+
+    public, _ = keygen(tmp_path / "keys", "a")
+    text = HALL + STANDBY.replace('rpc = "ipc://{d}/a"', f'rpc = "tcp://127.0.0.11:5555"\nserver_key = "{public}"')
+    found = problems(tmp_path, text)
+    assert any("hall.standby.client_key" in p and "CURVE" in p for p in found), found
