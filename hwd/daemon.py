@@ -14,12 +14,13 @@ import signal
 import socket
 import time
 import uuid
+import zoneinfo
 from pathlib import Path
 from typing import Any
 
 import zmq
 
-from hwd import __version__, access, capture_api, clock as clocks, keys, replay as replays, statedir
+from hwd import __version__, access, audit, capture_api, clock as clocks, keys, replay as replays, statedir
 from hwd.clockwatch import ClockWatch
 from hwd.config import Config
 from hwd.events import EventBus
@@ -122,9 +123,8 @@ class Daemon:
         m.add("devices.list", lambda p: manager.describe(), (), "every device with its state", replay=False)
         m.add("daemon.status", lambda p: self.status(manager, bus), (), "version, uptime, last seq, devices",
               replay=False)
-        m.add("daemon.methods", lambda p: [{"name": x.name, "doc": (x.doc.splitlines() or [""])[0]}
-                                           for x in sorted(m.methods.values(), key=lambda x: x.name)],
-              (), "the RPC methods this daemon serves", replay=False)
+        m.add("daemon.methods", lambda p: m.describe(), (),
+              "the RPC methods this daemon serves, with their params", replay=False)
         m.add("sim.list", lambda p: [e.status() for e in manager.sims.emulators.values()], (),
               "emulated devices (sim://)", replay=False)
 
@@ -133,7 +133,8 @@ class Daemon:
             return await asyncio.to_thread(emulator.control_device, p["device"], p["action"], p["params"])
         capture_api.register(m, manager)
         m.add("sim.control", sim_control, (Field("device", str), Field("action", str), Field("params", dict, {})),
-              "act on an emulated device: its own actions and fault injection")
+              "act on an emulated device: its own actions and fault injection",
+              max_text=self.config.daemon.max_request_bytes)  # a burst of scans for an emulator
 
     def status(self, manager: DeviceManager, bus: EventBus) -> dict:
         return {"version": __version__, "pid": os.getpid(), "boot_id": self.boot_id,
@@ -155,6 +156,7 @@ class Daemon:
             pub = self._bind(zmq.PUB, daemon.events, {zmq.SNDHWM: PUB_SNDHWM})
             bus = EventBus(loop, pub)
             statedir.prepare(daemon.state_dir)
+            audit.to_file(daemon.state_dir / "audit", "hwd", daemon.audit_keep_days, zoneinfo.ZoneInfo(daemon.timezone))
             manager = DeviceManager(self.config, bus.publish, daemon.state_dir)
             self.manager = manager
             manager.build()
@@ -164,7 +166,6 @@ class Daemon:
             self.clock_watch.start()
             clocks.register(self.methods, self.clock, self.clock_watch.status)
             manager.register_methods(self.methods)
-            access.install(self.methods, daemon.card_data_clients)
             if self.config.nodes:
                 from hwd.nodes import connect_all
 
@@ -185,7 +186,8 @@ class Daemon:
             raise
         self.journal = replays.Journal(daemon.state_dir / "rpc-replay.sqlite3")
         statedir.restrict(daemon.state_dir / "rpc-replay.sqlite3")
-        server = RpcServer(router, self.methods, daemon.max_request_bytes, self.journal, daemon.replay_max_bytes)
+        server = RpcServer(router, self.methods, daemon.max_request_bytes, self.journal, daemon.replay_max_bytes,
+                           access.CardDataAccess(daemon.card_data_clients))
         tasks = [asyncio.ensure_future(server.serve()), asyncio.ensure_future(self._heartbeat(bus, manager))]
         interval = Notifier.watchdog_interval()
         if interval:
