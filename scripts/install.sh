@@ -10,6 +10,9 @@
 #   /etc/udev/rules.d/60-hwd.rules (+ 61-hwd-local.rules from the example, once)
 #   /etc/sysusers.d/hwd.conf, /etc/tmpfiles.d/hwd.conf, /etc/pam.d/hwd-kiosk
 #   users hwd, hwd-ui, hwd-kiosk; /var/lib/hwd (state: never touched by an upgrade)
+#   /var/backups/hwd/hall-before-install-*.sqlite3  a copy of the hall's database before each
+#                                 install (the newest 3); an install over a database newer than this
+#                                 tree's hwd reads is refused before anything changes
 #
 # Environment (all optional):
 #   DESTDIR=DIR     stage everything under DIR: no users, no chown, no systemctl/udevadm calls
@@ -36,6 +39,10 @@ if [ -z "${PYTHON:-}" ]; then
         && PYTHON=/usr/bin/python3
 fi
 WHEELHOUSE=${WHEELHOUSE:-}
+if [ -n "$WHEELHOUSE" ]; then
+    [ -d "$WHEELHOUSE" ] || { echo "install: WHEELHOUSE=$WHEELHOUSE is not a directory (make wheelhouse)" >&2; exit 1; }
+    WHEELHOUSE=$(cd "$WHEELHOUSE" && pwd)
+fi
 NO_VENV=${NO_VENV:-0}
 UI=${UI:-1}
 KIOSK=${KIOSK:-0}
@@ -55,6 +62,14 @@ die() { echo "install: $*" >&2; exit 1; }
 [ -f "$SRC/setup.cfg" ] && [ -d "$SRC/systemd" ] || die "$SRC is not an hwd source tree"
 if [ -n "$D" ]; then live=0; else live=1; fi
 if [ "$live" = 1 ] && [ -d /run/systemd/system ]; then systemd_running=1; else systemd_running=0; fi
+
+# --- the hall's state: never under an older hwd; copied before every install ------------------------
+# (first of all: a refused rollback changes nothing, the hall keeps running the newer version)
+# (a Python older than 3.11 is refused with its own message further down)
+if [ "$live" = 1 ] && "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    "$PYTHON" "$SRC/scripts/statecheck.py" --config $SYSCONFDIR/hwd/hwd.toml --backup-dir /var/backups/hwd \
+        || die "not installed (see above)"
+fi
 
 installed=""
 # put SRC DEST MODE: copy a file, remember it for uninstall
@@ -144,14 +159,25 @@ if [ "$NO_VENV" != 1 ]; then
         "$PYTHON" -m venv "$venv"
     fi
     say "installing hwd into $PREFIX/venv"
-    if [ -n "$WHEELHOUSE" ]; then
-        "$venv/bin/python" -m pip install -q --no-index --find-links "$WHEELHOUSE" --upgrade "$SRC[all]"
-    else
-        "$venv/bin/python" -m pip install -q --upgrade pip
-        "$venv/bin/python" -m pip install -q --upgrade "$SRC[all]"
-    fi
-    # pip skips a same-version reinstall: make sure this tree's code is what runs
-    "$venv/bin/python" -m pip install -q --no-deps --force-reinstall ${WHEELHOUSE:+--no-index} "$SRC"
+    # Offline, every pip call looks in the wheelhouse and nowhere else, the build of hwd itself
+    # too (it needs setuptools and wheel): a global PIP_FIND_LINKS on the developers' machines once
+    # hid a call that did not. make test-install installs with `env -i` in a booted Debian.
+    venv_pip() {
+        if [ -n "$WHEELHOUSE" ]; then
+            "$venv/bin/python" -m pip "$@" -q --no-index --find-links "$WHEELHOUSE"
+        else
+            "$venv/bin/python" -m pip "$@" -q
+        fi
+    }
+    [ -n "$WHEELHOUSE" ] || venv_pip install --upgrade pip
+    # this tree built once, then installed with its dependencies; pip skips a same-version
+    # reinstall, so the second call makes sure this tree's code is what runs
+    build=$(mktemp -d)
+    venv_pip wheel --no-deps --wheel-dir "$build" "$SRC"
+    wheel=$(ls "$build"/hwd-*.whl)
+    venv_pip install --upgrade "$wheel[all]"
+    venv_pip install --no-deps --force-reinstall "$wheel"
+    rm -rf "$build"
 fi
 mkdir -p "$D$BINDIR"
 for cmd in hwd hwctl; do

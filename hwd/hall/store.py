@@ -4,7 +4,9 @@ appointments and an action log.
 Every change runs in ``with store.tx():`` and is committed before the engine replies or
 publishes, so a ``kill -9`` at any moment loses nothing acknowledged. The schema is versioned
 with ``PRAGMA user_version``; ``MIGRATIONS[n]`` brings version n to n+1, so a newer hwd opens an
-older hall database in place.
+older hall database in place. An older hwd refuses a newer database without writing to it, and
+meta ``hwd_version`` names the hwd that last opened it, for that refusal's message (and
+scripts/statecheck.py refuses such a rollback before installing anything).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import secrets
 import sqlite3
 from pathlib import Path
 from typing import Any, Callable, Iterator
+
+from hwd import __version__
 
 log = logging.getLogger("hwd.hall.store")
 
@@ -130,6 +134,18 @@ class StoreError(Exception):
     """The hall database cannot be opened or written."""
 
 
+def newer_schema(path: Any, version: int, db: sqlite3.Connection) -> str:
+    """What an hwd too old for its hall database says (it changes nothing in it)."""
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = 'hwd_version'").fetchone()
+    except sqlite3.Error:
+        row = None
+    by = f" by hwd {row[0]}" if row else ""
+    return (f"{path} was written{by} at schema {version}; this hwd {__version__} reads schema {len(MIGRATIONS)} "
+            "at most and left it unchanged: install that newer hwd again, or restore the copy made before "
+            "the upgrade (/var/backups/hwd/hall-before-install-*; docs/deploy.md, \"Rolling back\")")
+
+
 class Store:
     def __init__(self, path: Path | str, sync: str = "full"):
         self.path = Path(path) if str(path) != ":memory:" else path
@@ -137,6 +153,11 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):  # before anything is written, even the journal mode
+            message = newer_schema(self.path, version, self.db)
+            self.db.close()
+            raise StoreError(message)
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute(f"PRAGMA synchronous = {sync.upper()}")
         self.db.execute("PRAGMA foreign_keys = ON")
@@ -149,14 +170,15 @@ class Store:
     # -- plumbing ----------------------------------------------------------------------------
     def migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version > len(MIGRATIONS):
-            raise StoreError(f"{self.path} was written by a newer hwd (schema {version}); upgrade hwd")
         for n in range(version, len(MIGRATIONS)):
             log.info("migrating %s to schema %d", self.path, n + 1)
             with self.tx():
                 for statement in _statements(MIGRATIONS[n]):
                     self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {n + 1}")
+        if self.meta("hwd_version") != __version__:  # names the newer hwd if an older one is put back
+            with self.tx():
+                self.set_meta("hwd_version", __version__)
 
     def _database_id(self) -> str:
         """A random id made once per hall database: printer job ids carry it, so a database reset
