@@ -12,6 +12,7 @@
     hwctl alerts [--json]             the raised tidal-window alerts (潮汐窗口); exit 4 while any is raised
     hwctl tls DIR NAME|IP ...         a self-signed hall CA and a server certificate for hwd-ui
     hwctl hall-keys DIR               make the hall's key files (0600) if missing
+    hwctl metrics [--textfile PATH]   the metrics in the Prometheus text format (node_exporter)
 
 It never hangs: a daemon that does not answer gives a clear message within a few seconds.
 """
@@ -35,6 +36,7 @@ EXTRA_COMMANDS: dict[str, str] = {
     "doctor": "hwd.doctor:command",
     "outbox": "hwd.haocp_cli:outbox",
     "workorders": "hwd.haocp_cli:workorders",
+    "metrics": "hwd.metrics_cli:command",
 }
 
 
@@ -260,9 +262,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_extra("print-test"))
     s = sub.add_parser("doctor", help="check this PC and say what to fix")
     s.set_defaults(func=_extra("doctor"))
-    from hwd import haocp_cli
+    from hwd import haocp_cli, metrics_cli
 
     haocp_cli.add_parsers(sub, _extra)
+    metrics_cli.add_parser(sub, _extra)
     return p
 
 

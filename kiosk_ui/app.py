@@ -95,10 +95,10 @@ def create_app(config: Any = None, test_config: dict | None = None) -> Flask:
     app.extensions["hwd_sessions"] = sessions.Registry(settings.session_hours * 3600)
 
     from kiosk_ui import (admin, admin_ratings, admin_stats, counter, counter_case, desk, display, health, kiosk,
-                          live_bp, phone_bp, rate)
+                          live_bp, metrics, phone_bp, rate)
 
     for module in (health, live_bp, kiosk, counter, counter_case, desk, display, rate, admin, admin_ratings,
-                   admin_stats, phone_bp):
+                   admin_stats, phone_bp, metrics):
         app.register_blueprint(module.bp)
 
     @app.context_processor

@@ -89,6 +89,8 @@ UI_FIELDS = (
           doc="phone requests and streams one address may hold at once (not the configured machines)"),
     Field("phone_misses", int, 20, min=1, max=10000,
           doc="unknown tokens one address may ask for in 10 minutes before it is refused (429)"),
+    Field("metrics_addresses", list, [], items=str, check=_check_networks,
+          doc="addresses (or networks) of the Prometheus servers that may read /metrics; this PC always may"),
 )
 
 
@@ -129,6 +131,7 @@ class UiSettings:
     phone_max_clients: int = 5000
     phone_per_address: int = 8
     phone_misses: int = 20
+    metrics_addresses: list = field(default_factory=list)
 
     @property
     def tls(self) -> bool:

@@ -6,7 +6,8 @@
 #   /usr/local/bin/{hwd,hwctl}    links into the venv, for the field engineer
 #   /etc/hwd/hwd.toml             config: created from the example only when missing, never
 #                                 overwritten; the new example always lands in hwd.toml.example
-#   /etc/systemd/system/          hwd.service, hwd-ui.service, hwd-kiosk{,-x11}.service
+#   /etc/systemd/system/          hwd.service, hwd-ui.service, hwd-kiosk{,-x11}.service,
+#                                 hwd-metrics.{service,timer} (node_exporter's textfile; not enabled)
 #   /etc/udev/rules.d/60-hwd.rules (+ 61-hwd-local.rules from the example, once)
 #   /etc/sysusers.d/hwd.conf, /etc/tmpfiles.d/hwd.conf, /etc/pam.d/hwd-kiosk
 #   users hwd, hwd-ui, hwd-kiosk; /var/lib/hwd (state: never touched by an upgrade)
@@ -199,7 +200,8 @@ put_once "$SRC/systemd/hwd-ui.env" $SYSCONFDIR/hwd/hwd-ui.env 0640
 put_once "$SRC/systemd/kiosk.env" $SYSCONFDIR/hwd/kiosk.env 0644
 
 # --- units, rules, snippets ----------------------------------------------------------------------
-for unit in hwd.service hwd-ui.service hwd-kiosk.service hwd-kiosk-x11.service hwd-central.service; do
+for unit in hwd.service hwd-ui.service hwd-kiosk.service hwd-kiosk-x11.service hwd-central.service \
+    hwd-metrics.service hwd-metrics.timer; do
     put "$SRC/systemd/$unit" "$UNITDIR/$unit" 0644
 done
 put "$SRC/systemd/60-hwd.rules" "$UDEVDIR/60-hwd.rules" 0644

@@ -14,7 +14,7 @@ PREFIX=${PREFIX:-/opt/hwd}
 PURGE=${PURGE:-0}
 D=$DESTDIR
 MANIFEST=$PREFIX/share/install-manifest.txt
-UNITS="hwd-central.service hwd-kiosk.service hwd-kiosk-x11.service hwd-ui.service hwd.service"
+UNITS="hwd-metrics.timer hwd-metrics.service hwd-central.service hwd-kiosk.service hwd-kiosk-x11.service hwd-ui.service hwd.service"
 
 say() { echo "uninstall: $*"; }
 
@@ -47,6 +47,7 @@ else
     say "no manifest at $MANIFEST: removing the default file list"
     for path in /etc/systemd/system/hwd.service /etc/systemd/system/hwd-ui.service \
         /etc/systemd/system/hwd-kiosk.service /etc/systemd/system/hwd-kiosk-x11.service /etc/systemd/system/hwd-central.service \
+        /etc/systemd/system/hwd-metrics.service /etc/systemd/system/hwd-metrics.timer \
         /etc/udev/rules.d/60-hwd.rules /etc/sysusers.d/hwd.conf /etc/tmpfiles.d/hwd.conf \
         /etc/pam.d/hwd-kiosk /usr/local/bin/hwd /usr/local/bin/hwctl; do
         rm -f "$D$path"

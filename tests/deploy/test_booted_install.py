@@ -173,6 +173,22 @@ def test_fresh_offline_install(pc):
     open_all_day(pc)
 
 
+def test_metrics_on_the_port_and_for_node_exporter(pc):
+    """/metrics from this PC, and hwd-metrics.timer's textfile under its sandbox, both pass promtool."""
+    if shutil.which("promtool") is None:
+        pytest.skip("promtool is not installed (make sysdeps: prometheus)")
+    page = pc.run("python3 -c \"import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("
+                  "'http://127.0.0.1:8080/metrics', timeout=5).read().decode())\"").stdout
+    assert "hwd_up 1.0" in page and "hwd_hall_queue_length" in page
+    pc.run("mkdir -p /var/lib/prometheus/node-exporter && systemctl enable --now hwd-metrics.timer")
+    textfile = pc.path("/var/lib/prometheus/node-exporter/hwd.prom")
+    wait_for("hwd-metrics.timer's first textfile", textfile.exists, 30)
+    for text in (page.encode(), textfile.read_bytes()):
+        checked = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, timeout=60)
+        assert checked.returncode == 0 and not checked.stdout.strip(), checked
+    assert "hwd_up 1.0" in textfile.read_text()
+
+
 def test_kill_9_is_back_within_10_s(pc):
     before = main_pid(pc)
     pc.run(f"kill -9 {before}")
