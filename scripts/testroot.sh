@@ -7,7 +7,8 @@
 #   sh scripts/testroot.sh arm64    arm64 root with Python and a compiler (evdev builds there)
 #
 # Environment: HWD_TEST_CACHE (default /var/cache/hwd-test: outside the tree, kept between runs),
-# DEBIAN_MIRROR (default http://deb.debian.org/debian).
+# DEBIAN_MIRROR (default http://deb.debian.org/debian), HWD_TESTROOT_CACHED_ONLY=1 (never build:
+# exit 3 when there is no cached root; .ci/run asks so).
 # The directory name carries a hash of the package list, so changing the list makes a new root.
 # Exit 3 with the reason on stderr when this machine cannot make it (not root, no debootstrap,
 # the archive unreachable): the callers skip with that reason.
@@ -42,6 +43,7 @@ if [ -x "$ROOT/usr/bin/python3" ] && [ -f "$ROOT/.hwd-testroot-complete" ]; then
     exit 0
 fi
 
+[ "${HWD_TESTROOT_CACHED_ONLY:-0}" = 1 ] && skip "no cached $KIND root in $CACHE yet (make test-install makes it)"
 [ "$(id -u)" = 0 ] || skip "not root: debootstrap needs root"
 command -v debootstrap >/dev/null 2>&1 || skip "debootstrap is not installed (make sysdeps installs it)"
 if [ "$ARCH" != "$(dpkg --print-architecture 2>/dev/null || echo amd64)" ]; then
