@@ -107,7 +107,7 @@ def _fill(conn, first: int, halls: int, days: int, per_day: int) -> float:
 def _load_halls(args: tuple) -> tuple[int, int, float]:
     """One process: these halls' quarters through the real sink, hall after hall, day after day,
     ``PostgresSink.batch_size`` records per transaction. Returns (records, tickets, seconds)."""
-    dsn, halls, days, per_day, tmp = args
+    dsns, halls, days, per_day, tmp = args
     from hwd import outbox
     from hwd.clock import SystemClock
     from hwd.county import synth
@@ -121,7 +121,7 @@ def _load_halls(args: tuple) -> tuple[int, int, float]:
         t_hall, before = time.monotonic(), records
         path = Path(tmp) / f"{hall_id(h)}.sqlite3"
         Store(path, "normal").close()  # the sink's heartbeat reads its (empty) outbox
-        sink = PostgresSink(Central(dsn=dsn, hall_id=hall_id(h), heartbeat_s=3600), path, SystemClock(),
+        sink = PostgresSink(Central(dsn=dsns[hall_id(h)], hall_id=hall_id(h), heartbeat_s=3600), path, SystemClock(),
                             f"镇便民服务中心 {h}")
         try:
             batch: list = []
@@ -150,15 +150,25 @@ def _deliver(sink, batch: list) -> None:
         raise RuntimeError(f"the sink did not take the batch: {outcomes[-1]!r}")
 
 
-def _through_the_sink(dsn: str, halls: int, days: int, per_day: int, processes: int) -> tuple[int, int, float]:
+def _hall_dsn(conn, pg, hall: str) -> str:
+    """The hall's own role, as ``hwd-central county add-hall`` makes it: the sink writes under the
+    county's row-level security, as a hall does (over the socket, which the scratch server trusts)."""
+    from hwd.county import roles
+
+    role, password = roles.add_hall(conn, hall)
+    return roles.hall_dsn(str(pg.dir), pg.port, pg.dbname, role, password, "disable")
+
+
+def _through_the_sink(conn, pg, halls: int, days: int, per_day: int, processes: int) -> tuple[int, int, float]:
     """The first ``halls`` halls through the sink from ``processes`` processes; (records, tickets, wall s)."""
     import multiprocessing
 
+    dsns = {hall_id(h): _hall_dsn(conn, pg, hall_id(h)) for h in range(1, halls + 1)}
     tmp = tempfile.mkdtemp(prefix="hwd-bench-county-load-")
     shares = [list(range(1 + k, halls + 1, processes)) for k in range(processes)]
     t0 = time.monotonic()
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
-        done = pool.map(_load_halls, [(dsn, share, days, per_day, tmp) for share in shares if share])
+        done = pool.map(_load_halls, [(dsns, share, days, per_day, tmp) for share in shares if share])
     return sum(d[0] for d in done), sum(d[1] for d in done), time.monotonic() - t0
 
 
@@ -192,7 +202,7 @@ def county_database_at_scale() -> list[Result]:
     with LocalPostgres() as pg, psycopg.connect(pg.dsn, autocommit=True) as conn:
         schema.migrate(conn)
         # 1. the first halls' quarters through the sink
-        load_records, load_tickets, load_s = _through_the_sink(pg.dsn, sink_halls, days, per_day, processes)
+        load_records, load_tickets, load_s = _through_the_sink(conn, pg, sink_halls, days, per_day, processes)
         load_rate = load_records / load_s
         # 2. the others generated in the database
         fill_s = _fill(conn, sink_halls + 1, halls, days, per_day)
@@ -204,7 +214,8 @@ def county_database_at_scale() -> list[Result]:
         tmp = Path(tempfile.mkdtemp(prefix="hwd-bench-county-"))
         offline_days = int(os.environ.get("HWD_BENCH_COUNTY_OFFLINE_DAYS", 7))
         n = synth.fill_outbox(tmp / "hall.sqlite3", START, offline_days, per_day)
-        sink = PostgresSink(Central(dsn=pg.dsn, hall_id="catchup", heartbeat_s=3600), tmp / "hall.sqlite3",
+        sink = PostgresSink(Central(dsn=_hall_dsn(conn, pg, "catchup"), hall_id="catchup", heartbeat_s=3600),
+                            tmp / "hall.sqlite3",
                             SystemClock(), "补报测试大厅")
         worker = outbox.Worker(tmp / "hall.sqlite3", [sink], poll_s=0.2)
         t0 = time.monotonic()
@@ -249,7 +260,8 @@ def county_database_at_scale() -> list[Result]:
                f"the first {sink_halls} halls' {days} days × {per_day:,} tickets as their outboxes hold them "
                "(hwd.county.synth: issue, call, start, finish, rate or unrated as `ticket` records, the `rating` "
                f"record; no-shows issue, call, no_show; the last day's last 5 % only issued) delivered by the real `central` sink "
-               f"(`PostgresSink.deliver_batch`, {PostgresSink.batch_size} records per transaction, the daily rollup "
+               f"(`PostgresSink.deliver_batch`, each hall with its own role under the county's row-level security, "
+               f"{PostgresSink.batch_size} records per transaction, the daily rollup "
                f"of the touched days rolled in the same transaction) from {processes} processes (halls split "
                "between them, each hall's records in order, generated in the same process), into the county "
                "database as it fills" + (". The other halls were NOT loaded through the sink: " if sink_halls < halls

@@ -1,58 +1,54 @@
 """``/login`` and ``/logout`` for the county's supervisors, and who may read ``/api/*``.
 
-One password for the supervisors' desk ([central] password_hash, a werkzeug hash); failed
-attempts per client address are limited (5 a minute) so a guessing script gets 429s."""
+One password for the supervisors' desk ([central] password_hash, a werkzeug hash), checked with
+the web kit hwd-ui uses (hwd.web): attempts counted before the check, ``login_failures`` per
+address then ``login_lock_s`` refused, each address also under a per-address limit and a backstop
+shared by all (a script walking through addresses); the login is a server-side session that
+logout, ``session_idle_s`` without use or ``session_hours`` end, for every copy of the cookie;
+``?next=`` only to a path of this site.
+
+``/api/*``: with ``Authorization: Bearer <api_token>``, a logged-in session, or from an address
+in ``api_networks``. No address is trusted by default: behind a reverse proxy on this host every
+client would be 127.0.0.1 (hwd.web.proxies: name the proxy in ``trusted_proxies``)."""
 
 from __future__ import annotations
 
+import math
 import secrets
-import threading
-import time
 from functools import wraps
 from typing import Callable
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, make_response, redirect, render_template, request, session, url_for
 from werkzeug.security import check_password_hash
+
+from hwd.web import addresses, sessions, throttle
+from hwd.web.redirects import safe_target
 
 from central.app import settings
 
 bp = Blueprint("auth", __name__)
-LOCAL = ("127.0.0.1", "::1")
-MAX_FAILS, WINDOW_S = 5, 60.0
-_fails: dict[str, list[float]] = {}
-_lock = threading.Lock()
+ACCOUNT = "supervisor"
 
 
-def _too_many(addr: str) -> bool:
-    now = time.monotonic()
-    with _lock:
-        recent = [t for t in _fails.get(addr, []) if now - t < WINDOW_S]
-        _fails[addr] = recent
-        if len(_fails) > 10000:  # bounded: forget the oldest addresses
-            for key in list(_fails)[:5000]:
-                _fails.pop(key, None)
-        return len(recent) >= MAX_FAILS
-
-
-def _failed(addr: str) -> None:
-    with _lock:
-        _fails.setdefault(addr, []).append(time.monotonic())
+def logged_in(touch: bool | None = None) -> bool:
+    return sessions.valid(ACCOUNT, touch)
 
 
 def login_required(view: Callable) -> Callable:
     @wraps(view)
     def wrapped(*args, **kwargs):
-        if not session.get("supervisor"):
+        if not logged_in():
             return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
         return view(*args, **kwargs)
     return wrapped
 
 
 def api_allowed() -> bool:
-    """127.0.0.1 reads the API freely; others need the bearer token (or a logged-in session)."""
-    if request.remote_addr in LOCAL or session.get("supervisor"):
+    """The bearer token, a logged-in session, or an address of ``api_networks``."""
+    s = settings()
+    if logged_in() or addresses.matches(request.remote_addr, s.api_networks):
         return True
-    token = settings().api_token
+    token = s.api_token
     sent = request.headers.get("Authorization", "")
     return bool(token) and sent.startswith("Bearer ") and secrets.compare_digest(sent[7:].strip(), token)
 
@@ -68,24 +64,29 @@ def api_required(view: Callable) -> Callable:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    error, status = None, 200
+    error, status, wait = None, 200, 0.0
     stored = settings().stored_hash()
     if request.method == "POST":
-        addr = request.remote_addr or "?"
-        if _too_many(addr):
-            error, status = "尝试次数过多，请一分钟后再试", 429
-        elif stored and check_password_hash(stored, request.form.get("password", "")[:256]):
+        password = request.form.get("password", "")[:256]
+        tried = throttle.attempt("supervisor", ACCOUNT, lambda: bool(stored) and check_password_hash(stored, password),
+                                 "supervisor password")
+        if tried.ok:
             session.clear()
-            session["supervisor"] = True
-            target = request.args.get("next", "/")
-            return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+            sessions.start(ACCOUNT)
+            return redirect(safe_target(request.args.get("next"), url_for("pages.index")))
+        if tried.locked:
+            wait = tried.wait_s
+            error, status = f"尝试次数过多，请{math.ceil(wait)}秒后再试", 429
         else:
-            _failed(addr)
             error, status = ("密码不正确" if stored else "未设置登录密码（[central] password_hash）"), 403
-    return render_template("login.html", error=error), status
+    resp = make_response(render_template("login.html", error=error), status)
+    if status == 429:
+        resp.headers["Retry-After"] = str(math.ceil(wait))
+    return resp
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    sessions.end(ACCOUNT)
     session.clear()
     return redirect(url_for("auth.login"))

@@ -1,30 +1,62 @@
 """``hwd-central --config FILE [--host H --port P]``: migrate the county database, then serve the
 supervisors' pages with waitress (the same production server as hwd-ui).
 
-Exit 2 with every problem listed (``FILE:LINE KEY: reason``) for a bad config; exit 1 when the
-database cannot be reached or migrated at start (systemd restarts it)."""
+``hwd-central --config FILE county add-hall ID`` (and ``remove-hall ID``, ``list-halls``): the
+halls' database roles (hwd.county.roles) — add-hall makes the hall's login role, which PostgreSQL
+keeps to that hall's rows, and prints the ``[hall.central]`` section for the hall's config.
+
+Exit 2 with every problem listed (``FILE:LINE KEY: reason``) for a bad config or a refused
+command; exit 1 when the database cannot be reached or migrated (systemd restarts it)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
+from typing import Any
 
 log = logging.getLogger("hwd.central")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="hwd-central", description="The county's dashboard over every hall's records.")
-    p.add_argument("--config", "-c", required=True, help="hwd-central's config file (its [central] section)")
+    # --config and --log-level are taken before or after the command
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", "-c", default=argparse.SUPPRESS,
+                        help="hwd-central's config file (its [central] section)")
+    common.add_argument("--log-level", default=argparse.SUPPRESS, choices=("debug", "info", "warning", "error"))
+    p = argparse.ArgumentParser(prog="hwd-central", parents=[common],
+                                description="The county's dashboard over every hall's records.")
     p.add_argument("--host", help="listen address (default [central] host, 127.0.0.1)")
     p.add_argument("--port", type=int, help="listen port (default [central] port, 8090)")
-    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    sub = p.add_subparsers(dest="command", metavar="county")
+    county = sub.add_parser("county", parents=[common], help="the halls' database roles")
+    cmds = county.add_subparsers(dest="county_command", required=True, metavar="add-hall|remove-hall|list-halls")
+    add = cmds.add_parser("add-hall", parents=[common],
+                          help="a database role for a hall, which may write that hall's rows only; "
+                               "prints the hall's [hall.central] section (with its password)")
+    add.add_argument("hall_id", metavar="ID")
+    add.add_argument("--name", help="the hall's name on the dashboard until it reports its own")
+    add.add_argument("--role", help="the role's name (default hall_<ID>, lower case)")
+    add.add_argument("--county-host", help="the county database's address as the halls reach it "
+                                           "(default: the host of [central] dsn)")
+    add.add_argument("--county-port", type=int, help="its port (default: the port of [central] dsn)")
+    add.add_argument("--sslmode", default="verify-full", help="libpq sslmode for the hall (default verify-full)")
+    add.add_argument("--sslrootcert", default="/etc/hwd/county-ca.pem",
+                     help="the county's CA certificate on the hall PC (verify-ca/verify-full)")
+    rm = cmds.add_parser("remove-hall", parents=[common], help="drop a hall's role (its rows stay)")
+    rm.add_argument("hall_id", metavar="ID")
+    cmds.add_parser("list-halls", parents=[common], help="the halls, their roles and last reports")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    level = getattr(args, "log_level", None) or ("warning" if args.command else "info")
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if not getattr(args, "config", None):
+        sys.stderr.write("hwd-central: --config FILE is required\n")
+        return 2
     from hwd.errors import ConfigError
 
     from central import settings as central_settings
@@ -37,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import psycopg
 
-        from hwd.county import schema
+        from hwd.county import roles, schema
         from hwd.county.sink import connect
     except ImportError as exc:
         sys.stderr.write(f"hwd-central needs psycopg 3 and psycopg_pool: pip install 'hwd[central]' ({exc})\n")
@@ -45,6 +77,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with connect(s.dsn) as conn:
             version = schema.migrate(conn)
+            if args.command == "county":
+                return county(conn, args)
+            if roles.group_exists(conn):
+                try:
+                    roles.grant(conn)  # a table a newer migration added is granted too
+                except psycopg.errors.InsufficientPrivilege as exc:
+                    log.warning("county database: cannot renew the halls' grants (%s): hwd-central's role "
+                                "should own the tables (docs/central.md)", str(exc).strip())
+    except roles.RoleError as exc:
+        sys.stderr.write(f"hwd-central county {args.county_command}: {exc}\n")
+        return 2
     except (psycopg.Error, schema.SchemaError) as exc:
         sys.stderr.write(f"hwd-central: county database: {str(exc).strip()}\n")
         return 1
@@ -56,7 +99,36 @@ def main(argv: list[str] | None = None) -> int:
 
     host, port = args.host or s.host, args.port or s.port
     log.info("hwd-central on http://%s:%d/", host, port)
-    waitress.serve(app, host=host, port=port, threads=s.threads, ident="hwd-central")
+    # waitress drops forwarding headers unless told otherwise; with [central] trusted_proxies they
+    # reach hwd.web.proxies, which believes them from those proxies only
+    waitress.serve(app, host=host, port=port, threads=s.threads, ident="hwd-central",
+                   clear_untrusted_proxy_headers=not s.trusted_proxies)
+    return 0
+
+
+def county(conn: Any, args: argparse.Namespace) -> int:
+    """The ``county`` commands; their output goes to stdout."""
+    from hwd.county import roles
+
+    out = sys.stdout
+    if args.county_command == "add-hall":
+        role, password = roles.add_hall(conn, args.hall_id, args.role, args.name)
+        dsn = roles.hall_dsn(args.county_host or conn.info.host, args.county_port or conn.info.port,
+                             conn.info.dbname, role, password, args.sslmode, args.sslrootcert)
+        out.write(f"# hall {args.hall_id}: role {role} (member of {roles.GROUP}), which may write the rows of "
+                  f"hall_id {args.hall_id!r} only.\n# The password is shown once: put this section in the "
+                  "hall's config (mode 0600) or the password in its libpq passfile.\n"
+                  f"[hall.central]\ndsn = {json.dumps(dsn)}\nhall_id = {json.dumps(args.hall_id)}\n")
+    elif args.county_command == "remove-hall":
+        role, dropped = roles.remove_hall(conn, args.hall_id)
+        out.write(f"hall {args.hall_id}: role {role} dropped; its rows stay\n" if dropped else
+                  f"hall {args.hall_id}: role {role} may no longer log in, read or write; it still owns objects of "
+                  f"an open session, drop it later (DROP ROLE {role}); the hall's rows stay\n")
+    else:
+        for h in roles.list_halls(conn):
+            seen = h["last_report"].isoformat(timespec="seconds") if h["last_report"] else "never"
+            role = h["role"] or "(no role)"
+            out.write(f"{h['hall_id']}\t{role}\t{'login' if h['login'] else 'no login'}\t{seen}\t{h['name'] or ''}\n")
     return 0
 
 

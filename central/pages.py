@@ -1,20 +1,20 @@
 """The supervisors' pages: all halls on one page (``/``) and the supervision tables (``/table``,
 日/周/月/季 per hall, window, staff or matter, ``?format=csv`` for the CSV). Charts are inline SVG
-drawn here (kiosk_ui.svg); nothing is loaded from outside, the county's intranet may be offline."""
+drawn here (hwd.web.svg); nothing is loaded from outside, the county's intranet may be offline."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import zoneinfo
 
 from flask import Blueprint, abort, make_response, render_template, request
+
+from hwd import csvcells
+from hwd.county.config import HALL_ID_RE
+from hwd.web.svg import bar_chart
 
 from central import queries
 from central.app import db, settings
 from central.auth import login_required
-from kiosk_ui.svg import bar_chart
 
 bp = Blueprint("pages", __name__)
 GROUP_NAMES = {"hall": "大厅", "window": "窗口", "staff": "工作人员", "matter": "事项"}
@@ -47,9 +47,7 @@ def table_args() -> tuple[str, str, dt.date, dt.date, str | None]:
 def _latest_day(hall: str | None) -> dt.date:
     """The day the hall (or the latest of all halls) reports as today; else the county's today."""
     with db() as conn:
-        row = conn.execute("SELECT MAX(today) FROM halls" + (" WHERE hall_id = %s" if hall else ""),
-                           (hall,) if hall else ()).fetchone()
-    return row[0] if row and row[0] else dt.datetime.now(zoneinfo.ZoneInfo(settings().timezone)).date()
+        return queries.latest_day(conn, hall, settings().timezone)
 
 
 @bp.get("/")
@@ -83,14 +81,11 @@ def table():
 
 
 def _csv(rows: list[dict], group: str, period: str, start: dt.date, hall: str | None):
-    buf = io.StringIO()
+    """The table as CSV, escaped as the hall's export is (hwd.csvcells: no cell a spreadsheet runs)."""
     keys = ["hall_id", group] + [k for k, _ in COLUMNS] if group != "hall" else ["hall_id"] + [k for k, _ in COLUMNS]
-    writer = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    for r in rows:
-        writer.writerow({k: "" if r.get(k) is None else r.get(k) for k in keys})
-    resp = make_response(buf.getvalue())
+    resp = make_response(csvcells.to_csv(rows, keys))
     resp.headers["Content-Type"] = "text/csv; charset=utf-8"
-    name = f"{hall or 'county'}-{group}-{period}-{start.isoformat()}.csv"
+    # the hall id comes from the query string: only a well-formed one goes into the header
+    name = f"{hall if hall and HALL_ID_RE.fullmatch(hall) else 'county'}-{group}-{period}-{start.isoformat()}.csv"
     resp.headers["Content-Disposition"] = f"attachment; filename={name}"
     return resp

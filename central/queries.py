@@ -10,11 +10,19 @@ Everything about today's tickets comes from one covering index (hwd.county.schem
 ``table()``: the supervision tables (日/周/月/季) per hall, window, staff or matter over a day,
 an ISO week, a month or a quarter — read from the daily rollup the sink keeps (hwd.county.rollup),
 not from the tickets: a county quarter is ~130,000 rollup rows instead of ~10 M tickets.
+
+Every hall writes its own rows (hwd.county.roles): a compromised hall PC can put anything there —
+a name of a megabyte, bidi overrides, stacked combining marks, NaN or infinite times, a day
+past year 9999. None of it may break the pages, the API or the exports for the other halls, so
+what is read here is made safe once: names and keys cut to ``TEXT_MAX`` characters in SQL and
+cleaned (``shown``), numbers that are not finite are None, impossible days are left out.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+import unicodedata
 from typing import Any
 
 from hwd.county import rollup
@@ -25,9 +33,11 @@ FAULT_STATES = ("offline", "fault")
 
 HALLS_SQL = """
 WITH h AS (
-    SELECT hall_id, name, COALESCE(today, (now() AT TIME ZONE %(tz)s)::date) AS today, pending, received_at,
+    SELECT hall_id, left(name, 256) AS name,
+           COALESCE(CASE WHEN today <= DATE '9999-12-31' AND isfinite(today) THEN today END,
+                    (now() AT TIME ZONE %(tz)s)::date) AS today, pending, received_at,
            lag_at_report_s, heartbeat_s, last_record_id,
-           EXTRACT(EPOCH FROM now() - received_at) AS report_age_s
+           CASE WHEN isfinite(received_at) THEN EXTRACT(EPOCH FROM now() - received_at) END AS report_age_s
     FROM halls),
 t AS (
     SELECT t.hall_id, COUNT(*) AS issued,
@@ -85,14 +95,51 @@ def outbox_lag_s(lag_at_report: float | None, report_age_s: float | None, heartb
     return round(float(lag_at_report or 0.0) + late, 1)
 
 
+TEXT_MAX = 64  # characters of a hall's name, window, staff or matter shown (pages, API, CSV)
+MAX_MARKS = 2  # combining marks kept on one character (more only stack up over the rows around)
+
+
+def shown(text: str | None) -> str | None:
+    """A hall's text as hwd-central shows it: no control or format characters (bidi overrides,
+    zero-width ones), line separators as spaces, at most ``MAX_MARKS`` combining marks in a row,
+    at most ``TEXT_MAX`` characters (… when cut)."""
+    if text is None:
+        return None
+    out: list[str] = []
+    marks = 0
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat in ("Zl", "Zp"):
+            ch, cat = " ", "Zs"
+        elif cat in ("Cc", "Cf", "Cs"):
+            continue
+        marks = marks + 1 if cat in ("Mn", "Me") else 0
+        if marks > MAX_MARKS:
+            continue
+        out.append(ch)
+        if len(out) > TEXT_MAX:
+            return "".join(out[:TEXT_MAX - 1]) + "…"
+    return "".join(out)
+
+
+def finite(value: Any) -> float | None:
+    """A number read from a hall's rows, or None when it is missing, NaN or infinite."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
 def halls(conn: Any, tz: str) -> list[dict]:
     out = []
     for row in conn.execute(HALLS_SQL, {"tz": tz}).fetchall():
         item = dict(zip(HALL_KEYS, row))
+        item["name"] = shown(item["name"])
         item["today"] = item["today"].isoformat() if item["today"] else None
         for k in ("wait_p50_s", "wait_p90_s"):
-            item[k] = round(float(item[k]), 1) if item[k] is not None else None
-        lag, age, hb = item.pop("_lag"), item.pop("_age"), item.pop("_hb")
+            v = finite(item[k])
+            item[k] = round(v, 1) if v is not None else None
+        lag, age, hb = finite(item.pop("_lag")), finite(item.pop("_age")), finite(item.pop("_hb"))
         item["outbox_lag_s"] = outbox_lag_s(lag, age, hb)
         item["last_report_age_s"] = round(float(age), 1) if age is not None else None
         item["online"] = age is not None and float(age) <= 3 * (hb or 30.0)
@@ -129,22 +176,24 @@ def table(conn: Any, group: str, start: dt.date, end: dt.date, hall_id: str | No
     sums = ("issued", "called", "n_done", "n_no_show", "n_expired", "wait_sum", "wait_count", "service_sum",
             "service_count", "rated", "bad") + rollup.HIST
     sql = f"""
-    SELECT r.hall_id, {col} AS key, {', '.join(f'SUM(r.{c})' for c in sums)}
+    SELECT r.hall_id, left({col}, 256) AS key, {', '.join(f'SUM(r.{c})' for c in sums)}
     FROM daily_rollup r
     WHERE {where} AND {col} IS NOT NULL
     GROUP BY r.hall_id, {col} ORDER BY r.hall_id, {col}"""
     rows = []
     for row in conn.execute(sql, {"start": start, "end": end, "hall": hall_id}).fetchall():
         n = len(TABLE_KEYS)
-        item = {k: (float(v) if k.endswith("_sum") else int(v) if k not in ("hall_id", "key") else v)
+        item = {k: (finite(v) if k.endswith("_sum") else int(v) if k not in ("hall_id", "key") else v)
                 for k, v in zip(TABLE_KEYS, row[:n])}
+        item["key"] = shown(item["key"])
         hist = [int(v) for v in row[n:]]
         wait_sum, wait_count = item.pop("wait_sum"), item.pop("wait_count")
         service_sum, service_count = item.pop("service_sum"), item.pop("service_count")
-        item["mean_wait_s"] = round(wait_sum / wait_count, 1) if wait_count else None
+        item["mean_wait_s"] = round(wait_sum / wait_count, 1) if wait_count and wait_sum is not None else None
         item["p50_wait_s"] = rollup.bucket_upper(rollup.percentile(hist, 0.5))
         item["p90_wait_s"] = rollup.bucket_upper(rollup.percentile(hist, 0.9))
-        item["mean_service_s"] = round(service_sum / service_count, 1) if service_count else None
+        item["mean_service_s"] = (round(service_sum / service_count, 1) if service_count and service_sum is not None
+                                  else None)
         item["rating_rate"] = round(item["rated"] / item["served"], 3) if item["served"] else None
         item[group] = item.pop("key")
         rows.append(item)
@@ -152,4 +201,20 @@ def table(conn: Any, group: str, start: dt.date, end: dt.date, hall_id: str | No
 
 
 def hall_ids(conn: Any) -> list[tuple[str, str]]:
-    return [(r[0], r[1] or r[0]) for r in conn.execute("SELECT hall_id, name FROM halls ORDER BY hall_id")]
+    return [(r[0], shown(r[1]) or r[0]) for r in conn.execute("SELECT hall_id, left(name, 256) FROM halls "
+                                                               "ORDER BY hall_id")]
+
+
+def latest_day(conn: Any, hall_id: str | None, tz: str) -> dt.date:
+    """The day the hall reports as today — county-wide, the latest of the halls' days that are not
+    past the county's tomorrow (one hall's clock, or a hall's lie, does not move the county's
+    default day into the future) — else the county's today."""
+    today = "(now() AT TIME ZONE %(tz)s)::date"
+    sane = "isfinite(today) AND today <= DATE '9999-12-31'"
+    if hall_id:
+        sql = f"SELECT MAX(today) FILTER (WHERE {sane}) FROM halls WHERE hall_id = %(hall)s"
+    else:
+        sql = (f"SELECT COALESCE(MAX(today) FILTER (WHERE {sane} AND today <= {today} + 1), "
+               f"MAX(today) FILTER (WHERE {sane})) FROM halls")
+    row = conn.execute(sql, {"tz": tz, "hall": hall_id}).fetchone()
+    return row[0] if row and row[0] else conn.execute(f"SELECT {today}", {"tz": tz}).fetchone()[0]

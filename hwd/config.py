@@ -68,6 +68,9 @@ DAEMON_FIELDS = (
     Field("card_data_clients", list, [], items=str,
           doc="RPC clients allowed idcard.read (full card data): local user names (ipc) or CURVE "
               "certificate names (tcp); every call is logged without the data"),
+    Field("audit_keep_days", int, 180, min=180, max=3650,
+          doc="daily audit files (logins, admin actions) kept in STATE_DIR/audit by hwd and hwd-ui "
+              "(等保: at least 180 days)"),
 )
 
 DEVICE_FIELDS = (
@@ -108,6 +111,7 @@ class DaemonConfig:
     clock_jump_s: float = 300.0
     replay_max_bytes: int = 32 * 1024 * 1024
     card_data_clients: list = field(default_factory=list)
+    audit_keep_days: int = 180
 
 
 @dataclass
@@ -232,7 +236,7 @@ def _load_daemon(table: Any, ctx: LoadContext) -> DaemonConfig:
         heartbeat_s=float(v.get("heartbeat_s", 2.0)), timezone=v.get("timezone", "Asia/Shanghai"),
         test_clock=v.get("test_clock", False), test_clock_start=v.get("test_clock_start"),
         clock_jump_s=float(v.get("clock_jump_s", 300.0)), replay_max_bytes=v.get("replay_max_bytes", 32 * 1024 * 1024),
-        card_data_clients=list(v.get("card_data_clients", [])))
+        card_data_clients=list(v.get("card_data_clients", [])), audit_keep_days=v.get("audit_keep_days", 180))
     if cfg.test_clock_start and not cfg.test_clock:
         ctx.problems.add(("daemon", "test_clock_start"), "needs test_clock = true")
     try:

@@ -14,12 +14,13 @@ import signal
 import socket
 import time
 import uuid
+import zoneinfo
 from pathlib import Path
 from typing import Any
 
 import zmq
 
-from hwd import __version__, access, capture_api, clock as clocks, keys, metrics, replay as replays, statedir
+from hwd import __version__, access, audit, capture_api, clock as clocks, keys, metrics, replay as replays, statedir
 from hwd.clockwatch import ClockWatch
 from hwd.config import Config
 from hwd.events import EventBus
@@ -150,6 +151,7 @@ class Daemon:
             pub = self._bind(zmq.PUB, daemon.events, {zmq.SNDHWM: PUB_SNDHWM})
             bus = EventBus(loop, pub)
             statedir.prepare(daemon.state_dir)
+            audit.to_file(daemon.state_dir / "audit", "hwd", daemon.audit_keep_days, zoneinfo.ZoneInfo(daemon.timezone))
             manager = DeviceManager(self.config, bus.publish, daemon.state_dir)
             self.manager = manager
             manager.build()

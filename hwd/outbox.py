@@ -4,21 +4,25 @@ phone notifier) at least once, each with a stable idempotency key so the receive
 
 Why: a rating must reach the province even if the network is down for days, the PC is switched
 off or hwd is killed between sending and noting it. So nothing is sent from the request path;
-the change and its outbox row commit together, and a worker thread delivers afterwards.
+the change and its outbox row commit together, and a worker thread per sink delivers afterwards.
 
 Tables (created by the hall store's migrations): ``outbox`` (one row per record: key, kind, ref,
 JSON payload, time), ``outbox_sinks`` (each sink's cursor: the last record it has taken up) and
 ``outbox_delivery`` (per sink and record: pending / sent / rejected / error, attempts, next try,
 last error). A sink added later starts from record 1 when ``backfill`` is true, else from now.
 
-A sink is any object with ``name``, ``kinds`` (record kinds it takes, or None for all but the
-``PRIVATE_KINDS``), ``backfill`` and ``deliver(record) -> Sent | Rejected``; raising
-``DeliveryError`` means "try again later" (capped exponential backoff, and the sink waits until
-then so records keep their order). Rejected is final until a replay (补报) puts the record back
-to pending. A sink that can take many records at once has ``batch_size`` and
+A sink is any object with ``name``, ``kinds`` (the explicit list of record kinds it takes: a kind
+added later reaches no sink that does not name it), ``backfill`` and ``deliver(record) -> Sent |
+Rejected``; raising ``DeliveryError`` means "try again later" (capped exponential backoff, and the
+sink waits until then so records keep their order). Rejected is final until a replay (补报) puts
+the record back to pending. A sink that can take many records at once has ``batch_size`` and
 ``deliver_batch(records) -> [Sent | Rejected …]`` (in order; the list may end early with a
 ``DeliveryError`` for the first record it could not deliver): the worker then notes a whole
 batch in one SQLite transaction.
+
+Each sink is delivered to from a thread of its own with its own SQLite connection, so a receiver
+that is slow, or holds a connection open on purpose, delays only its own records; a sink bounds
+the time of one delivery itself (hwd.upstream.http_post: one deadline for the whole exchange).
 """
 
 from __future__ import annotations
@@ -73,7 +77,7 @@ class Record:
 
 class Sink(Protocol):
     name: str
-    kinds: Sequence[str] | None
+    kinds: Sequence[str]
     backfill: bool
 
     def deliver(self, record: Record) -> Sent | Rejected: ...
@@ -101,15 +105,29 @@ def put(db: sqlite3.Connection, kind: str, ref: str, payload: dict, ts: float) -
     return key
 
 
-# kinds that carry a capability (a ticket's phone link, hwd.hall.notices): delivered only to a
-# sink that names them, never to one that takes "every kind" (the province, the county)
+# The record kinds a hall writes, by what they are for. A sink names the kinds it takes; these
+# are the defaults of the sinks hwd has and what a configured ``kinds`` list is checked against.
+# 好差评 records (hwd.hall.ratings, hwd.hall.workorders): what the province takes by default
+RATING_KINDS = ("rating", "unrated", "case", "workorder", "exclusion")
+# the hall's operations for the county (hwd.county.feed): tickets with their holder's masked name
+# and priority class, window sessions with staff, device states
+FEED_KINDS = ("ticket", "window", "device")
+# kinds that carry a capability (a ticket's phone link, hwd.hall.notices): only the notify sink
+# takes them; a configured kinds list of any other sink may not name them
 PRIVATE_KINDS = ("phone_notice",)
+KINDS = RATING_KINDS + FEED_KINDS + PRIVATE_KINDS
 
 
-def _kinds_sql(kinds: Sequence[str] | None) -> tuple[str, tuple]:
-    if kinds is None:
-        return f" AND kind NOT IN ({', '.join('?' for _ in PRIVATE_KINDS)})", PRIVATE_KINDS
+def _kinds_sql(kinds: Sequence[str]) -> tuple[str, tuple]:
     return f" AND kind IN ({', '.join('?' for _ in kinds)})", tuple(kinds)
+
+
+def check_kinds(sink: Any) -> None:
+    """A sink must name its kinds: a list of strings (empty takes nothing)."""
+    kinds = getattr(sink, "kinds", None)
+    if isinstance(kinds, str) or not isinstance(kinds, (list, tuple)) or not all(isinstance(k, str) for k in kinds):
+        raise ValueError(f"outbox sink {getattr(sink, 'name', sink)!r}: kinds must be an explicit list of record "
+                         f"kinds, got {kinds!r}")
 
 
 def status(db: sqlite3.Connection, sinks: Iterable[Sink]) -> list[dict]:
@@ -189,63 +207,85 @@ def _cursor(db: sqlite3.Connection, sink: Any) -> int:
     return cursor
 
 
+class _Lane:
+    """One sink's thread and what only that thread changes (its backoff hold)."""
+
+    def __init__(self, sink: Any):
+        self.sink = sink
+        self.wake = threading.Event()
+        self.hold = 0.0  # monotonic time before which the sink is not tried
+        self.thread: threading.Thread | None = None
+
+
 class Worker:
-    """Delivers outbox records to its sinks from one thread with its own SQLite connection."""
+    """Delivers outbox records to its sinks, each from a thread of its own with its own SQLite
+    connection: one sink's slow or stalled receiver never delays another's records."""
 
     def __init__(self, path: Path | str, sinks: Sequence[Any], retry_s: float = 5.0, retry_max_s: float = 600.0,
                  poll_s: float = 5.0):
         self.path = str(path)
         self.sinks = list(sinks)
+        names = [s.name for s in self.sinks]
+        if len(set(names)) != len(names):
+            raise ValueError(f"outbox sinks need distinct names: {names}")
+        for sink in self.sinks:
+            check_kinds(sink)
         self.retry_s, self.retry_max_s, self.poll_s = retry_s, retry_max_s, poll_s
-        self._wake = threading.Event()
         self._stop = threading.Event()
-        self._hold: dict[str, float] = {}  # sink -> monotonic time before which it is not tried
-        self._thread: threading.Thread | None = None
+        self._lanes = [_Lane(sink) for sink in self.sinks]
 
     def start(self) -> None:
         if not self.sinks:
             return
         self._enrol()
-        self._thread = threading.Thread(target=self._run, name="hwd-outbox", daemon=True)
-        self._thread.start()
+        for lane in self._lanes:
+            lane.thread = threading.Thread(target=self._run, args=(lane,), name=f"hwd-outbox-{lane.sink.name}",
+                                           daemon=True)
+            lane.thread.start()
 
     def notify(self) -> None:
         """A record was committed: look now instead of at the next poll (backoff holds stay)."""
-        self._wake.set()
+        for lane in self._lanes:
+            lane.wake.set()
 
     def wake_all(self) -> None:
         """Forget the backoff holds too (after a 补报 request or an operator's retry)."""
-        self._hold.clear()
-        self._wake.set()
+        for lane in self._lanes:
+            lane.hold = 0.0
+            lane.wake.set()
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Stop every sink's thread; a delivery under way ends by its own deadline (a thread
+        still in one after ``timeout`` is a daemon thread and does not hold the process)."""
         self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        for lane in self._lanes:
+            lane.wake.set()
+        end = time.monotonic() + timeout
+        for lane in self._lanes:
+            if lane.thread is not None:
+                lane.thread.join(max(0.0, end - time.monotonic()))
         for sink in self.sinks:
             close = getattr(sink, "close", None)
             if close:
                 close()
 
-    # -- the thread ------------------------------------------------------------------------
-    def _run(self) -> None:
+    # -- each sink's thread ----------------------------------------------------------------
+    def _run(self, lane: _Lane) -> None:
+        sink = lane.sink
         db = sqlite3.connect(self.path, isolation_level=None)
         db.execute("PRAGMA busy_timeout = 5000")
         try:
             while not self._stop.is_set():
-                wait = self.poll_s
-                for sink in self.sinks:
-                    try:
-                        wait = min(wait, self._pass(db, sink))
-                    except sqlite3.Error:
-                        log.exception("outbox %s: database error; retrying", sink.name)
-                        wait = min(wait, 1.0)
-                    except Exception:  # a sink's bug must not stop the others
-                        log.exception("outbox %s: sink failed", sink.name)
-                        wait = min(wait, self.retry_s)
-                self._wake.wait(max(0.01, wait))
-                self._wake.clear()
+                lane.wake.clear()  # before looking: a record committed meanwhile wakes the next wait
+                try:
+                    wait = min(self.poll_s, self._pass(db, lane))
+                except sqlite3.Error:
+                    log.exception("outbox %s: database error; retrying", sink.name)
+                    wait = 1.0
+                except Exception:  # a sink's bug: it retries later, the other sinks never notice
+                    log.exception("outbox %s: sink failed", sink.name)
+                    wait = self.retry_s
+                lane.wake.wait(max(0.01, wait))
         finally:
             db.close()
 
@@ -284,11 +324,12 @@ class Worker:
             raise
         return n >= scan
 
-    def _pass(self, db: sqlite3.Connection, sink: Any) -> float:
+    def _pass(self, db: sqlite3.Connection, lane: _Lane) -> float:
         """Deliver what is due; returns how long until this sink needs looking at again."""
+        sink = lane.sink
         limit = getattr(sink, "batch_size", None) or SEND_BATCH
         more = self._take_up(db, sink, max(SCAN_BATCH, limit))  # a batch can be as big as the sink takes
-        held = self._hold.get(sink.name, 0) - time.monotonic()
+        held = lane.hold - time.monotonic()
         if held > 0:
             return held
         now = time.time()
@@ -297,7 +338,7 @@ class Worker:
                           "AND d.state IN ('pending', 'error') ORDER BY o.id LIMIT ?",
                           (sink.name, limit)).fetchall()
         if hasattr(sink, "deliver_batch"):
-            return self._pass_batch(db, sink, rows, more, limit)
+            return self._pass_batch(db, lane, rows, more, limit)
         for rid, key, kind, ref, payload, ts, attempts, rep, next_ts in rows:
             if self._stop.is_set():
                 return 0.0
@@ -310,7 +351,7 @@ class Worker:
                 delay = backoff(attempts + 1, getattr(sink, "retry_s", None) or self.retry_s,  # a sink may have its own
                                 getattr(sink, "retry_max_s", None) or self.retry_max_s)
                 self._note(db, sink.name, rid, "error", attempts + 1, time.time() + delay, str(exc)[:500])
-                self._hold[sink.name] = time.monotonic() + delay
+                lane.hold = time.monotonic() + delay
                 log.warning("outbox %s: record %d (%s) not delivered, try %d in %.1fs: %s", sink.name, rid, kind,
                             attempts + 2, delay, exc)
                 return delay
@@ -322,7 +363,8 @@ class Worker:
             now = time.time()
         return self.poll_s if len(rows) < SEND_BATCH and not more else 0.0
 
-    def _pass_batch(self, db: sqlite3.Connection, sink: Any, rows: list, more: bool, limit: int) -> float:
+    def _pass_batch(self, db: sqlite3.Connection, lane: _Lane, rows: list, more: bool, limit: int) -> float:
+        sink = lane.sink
         now = time.time()
         due = []
         for rid, key, kind, ref, payload, ts, attempts, rep, next_ts in rows:
@@ -335,7 +377,7 @@ class Worker:
             return self.poll_s if not more else 0.0
         outcomes = sink.deliver_batch(due)
         failed = None
-        db.execute("BEGIN")
+        db.execute("BEGIN IMMEDIATE")  # the other sinks' threads write too: take the lock before reading
         try:
             for record, outcome in zip(due, outcomes):
                 if isinstance(outcome, DeliveryError):
@@ -352,7 +394,7 @@ class Worker:
                 delay = backoff(record.attempts + 1, getattr(sink, "retry_s", None) or self.retry_s,
                                 getattr(sink, "retry_max_s", None) or self.retry_max_s)
                 self._note(db, sink.name, record.id, "error", record.attempts + 1, time.time() + delay, str(exc)[:500])
-                self._hold[sink.name] = time.monotonic() + delay
+                lane.hold = time.monotonic() + delay
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

@@ -1,7 +1,9 @@
 """``/admin``: the hall manager's pages, behind a password.
 
 The password is checked against a werkzeug hash (PBKDF2-SHA256, ``hwd-ui --hash-password``) from
-``[ui] admin_password_hash`` or ``admin_password_file``. Session cookies are HttpOnly and
+``[ui] admin_password_hash`` or ``admin_password_file``, behind the login policy (hwd.web.throttle:
+``[ui] login_failures`` per address, then ``login_lock_s``); the login is a server-side session
+(hwd.web.sessions: ``[ui] session_idle_s``, ``session_hours``). Session cookies are HttpOnly and
 SameSite=Strict; every form carries the session's CSRF token. Shows device health, today's
 statistics (tables and inline-SVG charts), the tidal-window alerts (潮汐窗口, live), bad ratings
 with their follow-up, CSV export, and in
@@ -22,12 +24,13 @@ from flask import (Blueprint, Response, abort, jsonify, make_response, redirect,
                    send_from_directory, session, url_for)
 from werkzeug.security import check_password_hash
 
-from hwd.audit import AUDIT
 from hwd.client import RpcError
+from hwd.web import sessions as web_sessions
+from hwd.web.redirects import safe_target
+from hwd.web.svg import bar_chart
 
 from kiosk_ui import sessions, words
 from kiosk_ui.hwdlink import HallLink, message_for, current
-from kiosk_ui.svg import bar_chart
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -42,11 +45,6 @@ COLUMN_NAMES = {
     "bad": "差评", "hour": "时段",
 }
 CHART_KEYS = ("done", "served", "finished", "count", "issued")
-ADMIN_LOCKOUT_SETTINGS = dict(free=5, base_s=5.0, max_s=900.0, limits={sessions.ANYWHERE: sessions.BACKSTOP})
-
-
-def _admin_lockout():
-    return sessions.lockout("admin", **ADMIN_LOCKOUT_SETTINGS)
 
 
 @bp.after_request
@@ -58,7 +56,7 @@ def _no_store(resp: Any) -> Any:
 def login_required(view: Callable) -> Callable:
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not sessions.valid("admin") and not (getattr(view, "demo_open", False) and current().settings.demo):
+        if not web_sessions.valid("admin") and not (getattr(view, "demo_open", False) and current().settings.demo):
             return redirect(url_for("admin.login", next=request.path))
         return view(*args, **kwargs)
     return wrapped
@@ -68,23 +66,19 @@ def login_required(view: Callable) -> Callable:
 def login():
     error = None
     stored = current().settings.admin_hash()
-    status = 200
+    status, wait = 200, 0.0
     if request.method == "POST":
-        keys = sessions.login_keys(request.remote_addr)
-        wait = _admin_lockout().begin(*keys)
-        if wait > 0:
-            AUDIT.warning(f"admin-locked:{request.remote_addr}", "admin login from %s refused: locked for %.0f s",
-                          request.remote_addr, wait)
-            error, status = f"尝试次数过多，请{math.ceil(wait)}秒后再试", 429
-        elif stored and check_password_hash(stored, request.form.get("password", "")):
-            sessions.login_succeeded(_admin_lockout(), keys)
+        password = request.form.get("password", "")[:256]
+        tried = sessions.attempt("admin", "admin", lambda: bool(stored) and check_password_hash(stored, password),
+                                 "admin password")
+        if tried.ok:
             session.clear()
-            sessions.start("admin")
-            nxt = request.args.get("next", "")
-            return redirect(nxt if nxt.startswith("/admin") else url_for("admin.dashboard"))
+            web_sessions.start("admin")
+            return redirect(safe_target(request.args.get("next"), url_for("admin.dashboard"), "/admin"))
+        if tried.locked:
+            wait = tried.wait_s
+            error, status = f"尝试次数过多，请{math.ceil(wait)}秒后再试", 429
         else:
-            _admin_lockout().failed(*keys)
-            AUDIT.warning(f"admin-failed:{request.remote_addr}", "wrong admin password from %s", request.remote_addr)
             error, status = ("密码不正确" if stored else "未设置管理密码（[ui] admin_password_hash）"), 403
     resp = make_response(render_template("admin/login.html", error=error, configured=bool(stored)), status)
     if status == 429:
@@ -94,7 +88,7 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    sessions.end("admin")
+    web_sessions.end("admin")
     session.clear()
     return redirect(url_for("admin.login"))
 

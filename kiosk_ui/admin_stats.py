@@ -1,7 +1,7 @@
 """``/admin/stats``: the hall manager's statistics for any period, as pictures.
 
 Supervision is 日检查、周考勤、月通报、季考核 (seed 000 §(四)5), so the page has a period picker
-(day, week, month, quarter, custom range) and draws, server-side as inline SVG (kiosk_ui.svg):
+(day, week, month, quarter, custom range) and draws, server-side as inline SVG (hwd.web.svg):
 arrivals by hour, the waiting-time distribution, each window's load and idle time, and ratings
 by level. The numbers and the period's bounds come from hwd (``hall.report``); this page only
 draws them. The CSV export of the same period stays one click away.
@@ -13,9 +13,10 @@ import datetime as dt
 
 from flask import Blueprint, render_template, request
 
+from hwd.web.svg import bar_chart, column_chart, stacked_bars
+
 from kiosk_ui.admin import login_required
 from kiosk_ui.hwdlink import current
-from kiosk_ui.svg import bar_chart, column_chart, stacked_bars
 
 bp = Blueprint("admin_stats", __name__, url_prefix="/admin/stats")
 

@@ -3,24 +3,28 @@
 ``create_app`` is the app factory (Flask tutorial shape): one blueprint per page — kiosk,
 counter, display, rate, admin — plus the live event stream and health checks. The app holds no
 queue state; it calls hwd over ZeroMQ and relays hwd's events to browsers as Server-Sent Events.
+Its session key, CSRF check, security headers, error answers, server-side sessions and login
+throttles are the web kit's (hwd.web), shared with hwd-central.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import secrets
+import zoneinfo
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, jsonify, make_response, render_template, request, session
+from flask import Flask, request
 
+from hwd import audit
 from hwd.client import RpcError, Unreachable
+from hwd.web import csrf, errors, headers, secret, sessions, throttle
 
-from kiosk_ui import sessions, settings as ui_settings
+from kiosk_ui import settings as ui_settings
 from kiosk_ui.hwdlink import HallLink, message_for
 
-CSRF_HEADER = "X-CSRF-Token"
+ADMIN_ACTION_METHODS = ("POST", "PUT", "DELETE", "PATCH")
 
 
 def _load_config(config: Any) -> Any:
@@ -35,35 +39,16 @@ def _load_config(config: Any) -> Any:
     return config
 
 
-def _secret_key(settings: ui_settings.UiSettings, state_dir: Path) -> bytes:
-    """The session key, kept in a 0600 file so sessions survive a restart."""
-    if settings.secret_key_file is not None:
-        path = settings.secret_key_file
-    elif os.environ.get("STATE_DIRECTORY"):  # systemd's StateDirectory= of hwd-ui.service
-        path = Path(os.environ["STATE_DIRECTORY"].split(":")[0]) / "ui-secret"
-    else:
-        path = state_dir / "ui-secret"
+def _audit_file(cfg: Any) -> None:
+    """hwd-ui's audit lines kept as files for the assessor (hwd.audit): in its systemd state
+    directory, else beside hwd's, as ``hwd-ui-DAY.log``."""
+    state = os.environ.get("STATE_DIRECTORY")
+    base = Path(state.split(":")[0]) if state else Path(cfg.daemon.state_dir)
     try:
-        return bytes.fromhex(path.read_text().strip())
-    except (OSError, ValueError):
-        pass
-    key = secrets.token_bytes(32)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(key.hex())
-    except OSError:
-        pass  # read-only state dir: sessions last until restart
-    return key
-
-
-def csrf_token() -> str:
-    """This session's CSRF token (created on first use)."""
-    token = session.get("csrf")
-    if not token:
-        token = session["csrf"] = secrets.token_urlsafe(24)
-    return token
+        tz = zoneinfo.ZoneInfo(cfg.daemon.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        tz = None
+    audit.to_file(base / "audit", "hwd-ui", getattr(cfg.daemon, "audit_keep_days", audit.KEEP_DAYS), tz)
 
 
 def create_app(config: Any = None, test_config: dict | None = None) -> Flask:
@@ -79,7 +64,8 @@ def create_app(config: Any = None, test_config: dict | None = None) -> Flask:
         settings = ui_settings.UiSettings(**{**settings.__dict__, **overrides})
     app = Flask(__name__)
     app.config.update(
-        SECRET_KEY=_secret_key(settings, Path(cfg.daemon.state_dir)),
+        SECRET_KEY=secret.load(secret.key_file(settings.secret_key_file, "ui-secret",
+                                               Path(cfg.daemon.state_dir) / "ui-secret")),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_NAME="hwd_ui",
@@ -92,7 +78,9 @@ def create_app(config: Any = None, test_config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
     link = HallLink(cfg, settings)
     app.extensions["hwd"] = link
-    app.extensions["hwd_sessions"] = sessions.Registry(settings.session_hours * 3600)
+    sessions.install(app, settings.session_idle_s, settings.session_hours * 3600)
+    throttle.install(app, settings.login_failures, settings.login_lock_s)
+    _audit_file(cfg)
 
     from kiosk_ui import (admin, admin_ratings, admin_stats, counter, counter_case, desk, display, health, kiosk,
                           live_bp, metrics, phone_bp, rate)
@@ -103,52 +91,42 @@ def create_app(config: Any = None, test_config: dict | None = None) -> Flask:
 
     @app.context_processor
     def _globals() -> dict:
-        return {"csrf_token": csrf_token, "hall_title": link.title, "ui": settings}
+        return {"hall_title": link.title, "ui": settings}
 
-    @app.before_request
-    def _check_csrf() -> None:
-        if request.method in ("POST", "PUT", "DELETE", "PATCH") and request.blueprint != "phone":
-            # the phone page has no session: its ticket's token is the secret (kiosk_ui.phone_bp)
-            sent = request.headers.get(CSRF_HEADER) or request.form.get("csrf_token")
-            if not sent or not secrets.compare_digest(str(sent), str(session.get("csrf", ""))):
-                abort(400, description="csrf")
+    # the phone page has no session: its ticket's token is the secret (kiosk_ui.phone_bp)
+    csrf.install(app, exempt=lambda: request.blueprint == "phone")
+    headers.install(app, scripts=True, framing="'self'")
 
     @app.after_request
-    def _headers(resp: Any) -> Any:
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("Referrer-Policy", "no-referrer")
-        resp.headers.setdefault("Content-Security-Policy",
-                                "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                                "script-src 'self'; frame-ancestors 'self'")
+    def _admin_actions(resp: Any) -> Any:
+        """Every change made with the admin's login is an audit line (等保 安全审计)."""
+        if request.method in ADMIN_ACTION_METHODS and request.endpoint not in ("admin.login", "admin.logout") \
+                and sessions.valid("admin", touch=False):
+            audit.AUDIT.info("admin action %s %s from %s: %s", request.method, request.path, request.remote_addr,
+                             resp.status_code)
         return resp
 
     def _wants_json() -> bool:
         return ("/api/" in request.path or request.path.endswith("/state")
                 or request.accept_mimetypes.best == "application/json")
 
-    def _error(status: int, message: str, code: Any = None) -> Any:
-        if _wants_json():
-            return make_response(jsonify({"ok": False, "error": message, "code": code}), status)
-        return make_response(render_template("error.html", message=message, status=status), status)
+    errors.install(app, _wants_json, {403: "没有权限", 404: "没有这个页面", 405: "请求方式不对", 413: "内容太长",
+                                      500: "系统出了点问题，请稍候再试或到服务台咨询"})
 
     @app.errorhandler(Unreachable)
     def _unreachable(exc: Unreachable) -> Any:
-        resp = _error(503, message_for(exc), exc.code)
+        resp = errors.respond(503, message_for(exc), exc.code)
         resp.headers["Retry-After"] = "5"
         return resp
 
     @app.errorhandler(RpcError)
     def _rpc_error(exc: RpcError) -> Any:
-        return _error(409, message_for(exc), exc.code)
+        return errors.respond(409, message_for(exc), exc.code)
 
     @app.errorhandler(400)
     def _bad(exc: Any) -> Any:
         if getattr(exc, "description", "") == "csrf":
-            return _error(400, "页面已过期，请刷新后重试", "csrf")
-        return _error(400, "请求有误，请重试", 400)
-
-    for status, text in ((403, "没有权限"), (404, "没有这个页面"), (405, "请求方式不对"), (413, "内容太长"),
-                         (500, "系统出了点问题，请稍候再试或到服务台咨询")):
-        app.register_error_handler(status, lambda exc, status=status, text=text: _error(status, text, status))
+            return errors.respond(400, "页面已过期，请刷新后重试", "csrf")
+        return errors.respond(400, "请求有误，请重试", 400)
 
     return app

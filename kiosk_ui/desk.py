@@ -15,11 +15,11 @@ from flask import Blueprint, abort, redirect, render_template, request, session,
 
 from hwd.client import RpcError
 from hwd.hall.desk import CHECKED_CLASSES, CLASS_NAMES
+from hwd.web.svg import qr_svg
 
 from kiosk_ui import sessions
 from kiosk_ui.counter import staff_login
 from kiosk_ui.hwdlink import current, message_for
-from kiosk_ui.svg import qr_svg
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 

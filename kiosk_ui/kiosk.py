@@ -10,6 +10,7 @@ failed). The page never links out of the kiosk flow: leaving needs the kiosk PIN
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import Any
 
@@ -17,24 +18,16 @@ from flask import Blueprint, abort, jsonify, render_template, request, session, 
 from werkzeug.security import check_password_hash
 
 from hwd import errors
-from hwd.audit import AUDIT
 from hwd.client import RpcError
+from hwd.web.svg import qr_svg
 
 from kiosk_ui import sessions, words
 from kiosk_ui.hwdlink import UNREACHABLE_MESSAGE, HallLink, message_for, current, kiosk_or_404
 from kiosk_ui.live_bp import sse_response
-from kiosk_ui.svg import qr_svg
 
 log = logging.getLogger("kiosk_ui.kiosk")
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
-UNLOCK_LOCKOUT_SETTINGS = dict(free=5, base_s=5.0, max_s=900.0, limits={sessions.ANYWHERE: sessions.BACKSTOP})
-
-
-def _kiosk_unlock_lockout():
-    return sessions.lockout("kiosk-unlock", **UNLOCK_LOCKOUT_SETTINGS)
-
-
 
 def _print_timeout(link: HallLink) -> float:
     """Issuing waits for the printer (``[hall] print_wait_ms``) before it answers."""
@@ -273,19 +266,19 @@ def print_notice(kiosk: str, service: str):
 
 @bp.post("/<kiosk>/api/unlock")
 def unlock(kiosk: str):
-    """Leave the kiosk flow: only with the kiosk PIN (``[ui] kiosk_pin_hash``)."""
+    """Leave the kiosk flow: only with the kiosk PIN (``[ui] kiosk_pin_hash``), behind the login
+    policy (one PIN for every kiosk: one account, ``kiosk-exit``)."""
     kiosk_or_404(kiosk)
     pin = str((request.get_json(silent=True) or {}).get("pin", ""))[:64]
     stored = current().settings.kiosk_pin_hash
-    keys = sessions.login_keys(request.remote_addr)
-    wait = _kiosk_unlock_lockout().begin(*keys)
-    if wait > 0:
-        return jsonify({"ok": False, "error": "尝试次数过多，请稍后再试", "code": errors.LOGIN_LOCKED}), 429
-    if not stored or not pin or not check_password_hash(stored, pin):
-        _kiosk_unlock_lockout().failed(*keys)
-        AUDIT.warning(f"kiosk-unlock:{request.remote_addr}", "wrong kiosk PIN at %s from %s", kiosk,
-                      request.remote_addr)
+    tried = sessions.attempt("kiosk-exit", "kiosk-exit",
+                             lambda: bool(stored and pin) and check_password_hash(stored, pin), f"kiosk PIN at {kiosk}")
+    if tried.locked:
+        resp = jsonify({"ok": False, "error": f"尝试次数过多，请{math.ceil(tried.wait_s)}秒后再试",
+                        "code": errors.LOGIN_LOCKED})
+        resp.headers["Retry-After"] = str(math.ceil(tried.wait_s))
+        return resp, 429
+    if not tried.ok:
         return jsonify({"ok": False, "error": "密码不正确"}), 403
-    sessions.login_succeeded(_kiosk_unlock_lockout(), keys)
     session["kiosk_unlocked"] = kiosk
     return jsonify({"ok": True, "next": url_for("admin.dashboard")})

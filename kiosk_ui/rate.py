@@ -17,6 +17,7 @@ from flask import Blueprint, jsonify, make_response, render_template, request, s
 
 from hwd import errors
 from hwd.client import RpcError
+from hwd.web import sessions
 
 from kiosk_ui.hwdlink import current, message_for, window_or_404
 
@@ -34,8 +35,6 @@ def pad_credentials() -> tuple[str, str] | None:
 
 
 def _enrolled(window: str, pad: str, secret: str):
-    from kiosk_ui import sessions
-
     resp = make_response(render_template("rate_enroll.html", window=window_or_404(window), admin=False,
                                          message=f"本设备已登记为评价器 {pad}"))
     resp.set_cookie(PAD_COOKIE, f"{secret}.{pad}", max_age=PAD_COOKIE_AGE, path=f"/rate/{window}",
@@ -47,8 +46,6 @@ def _enrolled(window: str, pad: str, secret: str):
 def enroll(window: str):
     """Enrol this browser as the window's rating page: an admin session makes a new pad; or type
     a pad id and secret made with ``hwctl call hall.pad.enroll``."""
-    from kiosk_ui import sessions
-
     w = window_or_404(window)
     admin = sessions.valid("admin")
     if request.method == "GET":

@@ -11,39 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hwd.lockout import LOGIN_FAILURES, LOGIN_LOCK_S
 from hwd.schema import Field, check_table
-
-HASH_PREFIXES = ("pbkdf2:", "scrypt:")
-
-
-def _check_hash(value: str) -> str | None:
-    if value.startswith(HASH_PREFIXES) and "$" in value:
-        return None
-    return "expected a password hash (pbkdf2:sha256:...$salt$hash); make one with hwd-ui --hash-password"
-
-
-def _check_networks(value: list) -> str | None:
-    import ipaddress
-
-    for item in value:
-        try:
-            ipaddress.ip_network(str(item), strict=False)
-        except ValueError:
-            return f"{item!r} is not an IP address or network"
-    return None
-
-
-def _check_url(value: str) -> str | None:
-    if not value:
-        return None
-    if not value.startswith(("http://", "https://")) or any(c.isspace() for c in value):
-        return "expected http://host:port or https://host:port"
-    return None
-
-
-def _check_host(value: str) -> str | None:
-    return None if value and " " not in value else "expected a host name or address"
-
+from hwd.web.checks import (host as _check_host, networks as _check_networks, password_hash as _check_hash,
+                             url as _check_url)
 
 UI_FIELDS = (
     Field("title", str, "", doc="hall name shown on pages; default: [hall] name"),
@@ -75,6 +46,13 @@ UI_FIELDS = (
     Field("max_connections", int, 1000, min=16, max=20000, doc="open connections in all"),
     Field("idle_timeout_s", int, 30, min=5, max=3600, doc="an idle connection is closed after this"),
     Field("session_hours", float, 12.0, min=0.1, max=720, doc="a login lasts at most this long"),
+    Field("session_idle_s", int, 600, min=1, max=86400,
+          doc="a login unused this long ends (等保: 10 min); requests the page makes by itself do not count"),
+    Field("login_failures", int, LOGIN_FAILURES, min=1, max=100,
+          doc="wrong passwords or PINs of one account from one address before it is refused "
+              "(admin, kiosk exit PIN, clerks' PINs)"),
+    Field("login_lock_s", int, int(LOGIN_LOCK_S), min=1, max=86400,
+          doc="how long that account is then refused from that address, after each further failure"),
     Field("tls_certificate", str, None, doc="PEM certificate (chain) for HTTPS; make one: hwctl tls"),
     Field("tls_key", str, None, doc="PEM private key of tls_certificate (0600)"),
     Field("public_url", str, "", check=_check_url,
@@ -122,6 +100,9 @@ class UiSettings:
     max_connections: int = 1000
     idle_timeout_s: int = 30
     session_hours: float = 12.0
+    session_idle_s: int = 600
+    login_failures: int = LOGIN_FAILURES
+    login_lock_s: int = int(LOGIN_LOCK_S)
     tls_certificate: Path | None = None
     tls_key: Path | None = None
     public_url: str = ""

@@ -36,18 +36,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"demo: no local PostgreSQL: {exc}", file=sys.stderr)
         return 1
     pg.start()
+    central_dsn, hall_dsn = county_as_documented(pg)
     text = config.read_text(encoding="utf-8").replace('"../.demo/', f'"{work}/').replace('ipc://../.demo/', f"ipc://{work}/")
     hall_cfg = work / "county.toml"
-    hall_cfg.write_text(text + f'\n[hall.central]\ndsn = "{pg.dsn}"\nhall_id = "demo"\nheartbeat_s = 5\n',
+    hall_cfg.write_text(text + f'\n[hall.central]\ndsn = "{hall_dsn}"\nhall_id = "demo"\nheartbeat_s = 5\n',
                         encoding="utf-8")
     central_cfg = work / "central.toml"
-    central_cfg.write_text(f'[central]\ndsn = "{pg.dsn}"\npassword_hash = "{generate_password_hash("demo")}"\n'
-                           f'port = {args.central_port}\nsecret_key_file = "{work / "central-secret"}"\n',
+    central_cfg.write_text(f'[central]\ndsn = "{central_dsn}"\npassword_hash = "{generate_password_hash("demo")}"\n'
+                           f'port = {args.central_port}\nsecret_key_file = "{work / "central-secret"}"\n'
+                           'api_networks = ["127.0.0.1"]\n',  # the demo's curl reads /api without a token
                            encoding="utf-8")
     central = subprocess.Popen([sys.executable, "-m", "central.cli", "--config", str(central_cfg)])
     time.sleep(1.0)
     print(f"\n  county dashboard (hwd-central)  http://127.0.0.1:{args.central_port}/   (password: demo)\n"
-          f"  county database                 psql \"{pg.dsn}\"\n", flush=True)
+          f"  county database                 psql \"{central_dsn}\"\n", flush=True)
     try:
         return demo.main(["--config", str(hall_cfg), "--port", str(args.port)])
     finally:
@@ -57,6 +59,27 @@ def main(argv: list[str] | None = None) -> int:
         except subprocess.TimeoutExpired:
             central.kill()
         pg.stop()
+
+
+def county_as_documented(pg) -> tuple[str, str]:
+    """docs/central.md's setup on the scratch server: hwd-central's role owns the database
+    ``demo_county``, the demo hall writes with the role add-hall makes (kept between runs; the
+    scratch server trusts its socket, so the dsn needs no password). Returns (central's, the hall's)."""
+    import psycopg
+
+    from hwd.county import roles, schema
+
+    with psycopg.connect(pg.dsn, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'hwd_central'").fetchone() is None:
+            conn.execute("CREATE ROLE hwd_central LOGIN CREATEROLE")
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = 'demo_county'").fetchone() is None:
+            conn.execute("CREATE DATABASE demo_county OWNER hwd_central")
+    central_dsn = f"host={pg.dir} port={pg.port} user=hwd_central dbname=demo_county"
+    with psycopg.connect(central_dsn, autocommit=True) as conn:
+        schema.migrate(conn)
+        row = conn.execute("SELECT role_name FROM hall_roles WHERE hall_id = 'demo'").fetchone()
+        role = row[0] if row else roles.add_hall(conn, "demo", name="演示大厅")[0]
+    return central_dsn, f"host={pg.dir} port={pg.port} user={role} dbname=demo_county"
 
 
 if __name__ == "__main__":

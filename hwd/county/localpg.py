@@ -1,8 +1,11 @@
 """A throw-away PostgreSQL server in a directory of its own (initdb + pg_ctl), for the tests, the
 benches and ``make demo``: real PostgreSQL, no system service touched, gone when stopped.
 
-The server listens on a unix socket in its directory (and on 127.0.0.1 when ``port`` is given),
-trusts local connections and runs with ``fsync = off`` — a scratch database, never a county's.
+The server listens on a unix socket in its directory and on 127.0.0.1, and runs with
+``fsync = off`` — a scratch database, never a county's. Its ``pg_hba.conf`` is a county's in
+small: connections on the unix socket (the scratch superuser, hwd-central) are trusted, and over
+TCP only the scratch superuser is — every other role (a hall's, made by ``hwd-central county
+add-hall``) must give its password (SCRAM), so the tests use the password that command prints.
 initdb refuses to run as root, so under root the server runs as the ``postgres`` system user
 (Debian's package creates it) via ``runuser``; the directory is handed to that user first.
 
@@ -89,6 +92,14 @@ class LocalPostgres:
         if not (self.data / "PG_VERSION").exists():
             self._run(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", self.user,
                       "-E", "UTF8", "--locale=C", "--no-sync")
+            hba = self.data / "pg_hba.conf"
+            hba.write_text("# hwd.county.localpg: the socket is trusted; over TCP every role but the scratch "
+                           "superuser signs in with its password\n"
+                           "local all all trust\n"
+                           f"host all {self.user} 127.0.0.1/32 trust\n"
+                           "host all all 127.0.0.1/32 scram-sha-256\n", encoding="utf-8")
+            if self.run_as:
+                shutil.chown(hba, self.run_as)
 
     def start(self) -> "LocalPostgres":
         if not (self.data / "PG_VERSION").exists():

@@ -18,11 +18,42 @@ rating so the tables need no join), ``ticket_events``
 with a higher outbox id, so a replayed old record never turns a state back. ``daily_rollup``
 (migration 2, hwd.county.rollup): per hall, issue day, window, staff and matter, the counts the
 supervision tables add up; the sink rolls again every hall-day a delivery touches.
+
+Migration 3: row-level security. ``hall_roles`` maps each hall's login role to its hall_id
+(``hwd-central county add-hall``, hwd.county.roles); ``county_hall()`` is the hall of the role
+running the statement; on every table a hall writes, a policy lets a role see and write only
+rows whose ``hall_id`` is its own. The tables' owner (hwd-central) is not bound by the policies
+and reads every hall; a role without a hall sees and writes nothing.
 """
 
 from __future__ import annotations
 
 from hwd.county import rollup
+
+# every table a hall's sink writes, each keyed by hall_id (migration 3 puts a policy on each)
+HALL_TABLES = ("halls", "records", "tickets", "ticket_events", "ratings", "workorders", "workorder_steps",
+               "windows", "window_events", "devices", "device_events", "daily_rollup")
+
+# county_hall(): the hall of the role running the statement (NULL for any other role). Invoker's
+# rights, reading hall_roles through its own policy (a role sees its own row only); the search
+# path is fixed and the table named with its schema, so a temporary table called hall_roles
+# cannot stand in for the real one. The policies take it as "(SELECT county_hall())": computed
+# once per statement, then an index condition like a constant.
+_ROW_SECURITY = """
+    CREATE TABLE hall_roles (
+        role_name text PRIMARY KEY, hall_id text NOT NULL UNIQUE, created_at timestamptz NOT NULL DEFAULT now());
+    ALTER TABLE hall_roles ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY own_role ON hall_roles USING (role_name = current_user);
+    DO $do$ BEGIN
+        EXECUTE format('CREATE FUNCTION county_hall() RETURNS text LANGUAGE sql STABLE '
+                       'SET search_path = pg_catalog, %1$I, pg_temp '
+                       'AS $f$SELECT hall_id FROM %1$I.hall_roles WHERE role_name = current_user$f$',
+                       current_schema());
+    END $do$;
+""" + "".join(f"""
+    ALTER TABLE {t} ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY own_hall ON {t} USING (hall_id = (SELECT county_hall())) WITH CHECK (hall_id = (SELECT county_hall()));
+""" for t in HALL_TABLES)
 
 MIGRATIONS = [
     """
@@ -80,6 +111,8 @@ MIGRATIONS = [
     """,
     # 2: the daily rollup the supervision tables read (hwd.county.rollup), filled from the tickets there
     rollup.CREATE + ";\n" + rollup.REBUILD,
+    # 3: each hall's role sees and writes its own hall's rows only, enforced by PostgreSQL
+    _ROW_SECURITY,
 ]
 
 LOCK_ID = 0x68776463  # "hwdc": one advisory lock for migrations

@@ -17,6 +17,10 @@ Besides records, the sink reports the hall itself (``halls`` row): its clock and
 and how far its outbox is behind (oldest undelivered record, count), every ``heartbeat_s`` from
 its own thread — that is what the county's ``outbox_lag_s`` is made of.
 When the database cannot be reached, nothing is lost: records wait in the hall's SQLite.
+
+The county trusts a hall with its own rows only (hwd.county.roles, schema migration 3): with a
+login made by ``hwd-central county add-hall`` for another hall id, PostgreSQL refuses every
+write; the sink reports that as a delivery error (the records wait) naming the hall id.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ class RecordError(Exception):
 
 
 class PostgresSink:
-    kinds = None  # every kind: tickets, windows, devices, ratings, work orders …
+    kinds = outbox.RATING_KINDS + outbox.FEED_KINDS  # ratings, work orders …, tickets, windows, devices
     backfill = True
     batch_size = 2000  # records per transaction: a week offline (84,000 records) is 42 commits
 
@@ -68,8 +72,17 @@ class PostgresSink:
     # -- the connection ----------------------------------------------------------------------
     def _connection(self):
         if self._conn is None or self._conn.closed:
+            import psycopg
+
             self._conn = connect(self.cfg.dsn, self.cfg.connect_timeout_s)
-            schema.migrate(self._conn)
+            try:
+                schema.migrate(self._conn)  # a no-op read when hwd-central has migrated it
+            except psycopg.errors.InsufficientPrivilege:
+                have = schema.version(self._conn)
+                self._drop()
+                raise outbox.DeliveryError(
+                    f"the county database has schema {have}, this hall needs {len(schema.MIGRATIONS)}, and a "
+                    "hall's login may not migrate it: upgrade and restart hwd-central (it migrates at start)") from None
             self._conn.execute("INSERT INTO halls (hall_id, name) VALUES (%s, %s) ON CONFLICT (hall_id) DO UPDATE "
                                "SET name = EXCLUDED.name", (self.cfg.hall_id, self.hall_name))
             log.info("county database connected (hall %s)", self.cfg.hall_id)
@@ -122,11 +135,20 @@ class PostgresSink:
             conn = self._connection()
             with conn.transaction():
                 fresh = ingest.store_many(conn, self.cfg.hall_id, records)
+        except psycopg.errors.ProgramLimitExceeded as exc:  # e.g. a text too long for an index: this record
+            raise RecordError(str(exc).strip()[:300]) from None
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
             self._drop()
             raise outbox.DeliveryError(f"county database: {str(exc).strip()[:300]}") from None
         except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
             raise RecordError(str(exc).strip()[:300]) from None
+        except psycopg.errors.InsufficientPrivilege as exc:  # the county's row-level security, or a missing grant
+            self._drop()
+            log.error("county database refused hall %s: %s", self.cfg.hall_id, str(exc).strip()[:300])
+            raise outbox.DeliveryError(
+                f"county database refused hall {self.cfg.hall_id!r} to this login: {str(exc).strip()[:300]} "
+                "(a hall's login writes only the rows of the hall id the county made it for with "
+                "`hwd-central county add-hall`: check [hall.central] hall_id and dsn)") from None
         except psycopg.Error as exc:
             self._drop()
             raise outbox.DeliveryError(f"county database error: {str(exc).strip()[:300]}") from None

@@ -26,7 +26,7 @@ from hwd.errors import HwdError
 from hwd import statedir
 from hwd.audit import AUDIT
 from hwd.county import feed as county_feed
-from hwd.lockout import Lockout
+from hwd.lockout import LOGIN_FAILURES, LOGIN_LOCK_S, LoginThrottle
 from hwd.hall import api, config as hall_config, desk as desks, hallkeys, notices, views
 from hwd.hall.phone import PhoneBoard
 from hwd.hall.appointments import Appointments
@@ -35,6 +35,7 @@ from hwd.hall.core import HallCore
 from hwd.hall.outputs import Outputs
 from hwd.hall.alerts import TidalAlerts
 from hwd.hall.store import Store, StoreError
+from hwd.web import addresses
 
 log = logging.getLogger("hwd.hall")
 TICK_S = 1.0
@@ -56,6 +57,18 @@ def _used_message(ticket: dict, tz) -> str:
     return f"该预约已于{when}签到（{ticket['number']}号，{what}），不能重复签到；如需办理请直接取号"
 
 
+def _configured_networks(hall: Any, ui: Any) -> list:
+    """The networks of the hall's configured machines (window PCs, kiosks — loopback when none
+    is given, as hwd-ui counts them — hall displays) and of this PC: a spray of guesses from
+    elsewhere (the shared backstop) never slows their staff logins."""
+    values = list(addresses.LOCAL) + list(getattr(ui, "display_addresses", None) or [])
+    for window in hall.windows.values():
+        values += list(window.addresses or [])
+    for kiosk in hall.kiosks.values():
+        values += list(kiosk.addresses or addresses.LOCAL)
+    return addresses.networks(values)
+
+
 class HallEngine:
     def __init__(self, config: Any, manager: Any, bus: Any, methods: Any, clock: clocks.Clock | None = None):
         self.config = config
@@ -75,7 +88,10 @@ class HallEngine:
         self.channels: RatingChannels | None = None
         self.phones: PhoneBoard | None = None
         self.notices: notices.Notices | None = None  # [hall.notify]
-        self.pin_lockout = Lockout(free=5, base_s=2.0, max_s=600.0)
+        ui = getattr(config, "ui", None)
+        self.pin_throttle = LoginThrottle(getattr(ui, "login_failures", LOGIN_FAILURES),
+                                          getattr(ui, "login_lock_s", LOGIN_LOCK_S))
+        self._configured = _configured_networks(self.cfg, ui)
         self._used_tokens: dict[str, float] = {}
         self._ticker: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -357,27 +373,38 @@ class HallEngine:
         return await self._print(dict(ticket, in_slot=in_slot), kiosk)
 
     async def _verified_pin(self, staff: str, pin: str | None, source: str | None, place: dict) -> bool:
-        """The staff PIN checked off the event loop (PBKDF2 takes tens of ms) and throttled per staff
-        id and per source address (hwd.lockout), counted before checking; for every staff login
-        (counter windows and guide desks). False when there is no PIN to check (the rules decide)."""
+        """The staff PIN checked off the event loop (PBKDF2 takes tens of ms), behind the login
+        policy (hwd.lockout.LoginThrottle, ``[ui] login_failures`` / ``login_lock_s``): counted
+        before checking, per staff id **and** source address, so a stranger's wrong PINs from
+        another machine never lock the clerk out of his own; per source over all staff ids; and,
+        for a source that is not one of the hall's configured machines, under the shared backstop. For
+        every staff login (counter windows and guide desks). ``source`` is the caller's word
+        (hwd-ui passes the browser's address; RPC clients are trusted: they can read the config).
+        False when there is no PIN to check (the rules decide)."""
         person = self.cfg.staff.get(staff)
         if not self.core.staff_required or (person is not None and not person.pin_hash):
             return False
-        keys = (f"source:{source or 'rpc'}",) if person is None else (f"staff:{staff}", f"source:{source or 'rpc'}")
         where = ", ".join(f"{k} {v}" for k, v in place.items())
-        wait = self.pin_lockout.begin(*keys)
+        shown = source or "rpc"
+        exempt = source is None or addresses.in_networks(source, self._configured)
+        keys, wait = self.pin_throttle.begin(staff, addresses.key(source) if source else "rpc", backstop=not exempt)
         if wait > 0:
             AUDIT.warning(f"login-locked:{staff}:{source}", "login of staff %s at %s from %s refused: "
-                          "locked for %.0f s after wrong PINs", staff, where, source or "rpc", wait)
+                          "locked for %.0f s after wrong PINs", staff, where, shown, wait)
             raise HwdError(f"密码错误次数过多，请{math.ceil(wait)}秒后再试", errors.LOGIN_LOCKED,
                            {**place, "retry_after_s": math.ceil(wait)})
-        ok = person is not None and pin is not None and await asyncio.to_thread(_check_pin, staff, pin, person.pin_hash)
+        try:
+            ok = person is not None and pin is not None and await asyncio.to_thread(_check_pin, staff, pin,
+                                                                                    person.pin_hash)
+        except BaseException:
+            self.pin_throttle.abandoned(keys)
+            raise
         if not ok:
-            self.pin_lockout.failed(*keys)
-            AUDIT.warning(f"login-failed:{staff}:{source}", "wrong PIN for staff %s at %s from %s",
-                          staff, where, source or "rpc")
+            self.pin_throttle.failed(keys)
+            AUDIT.warning(f"login-failed:{staff}:{source}", "wrong PIN for staff %s at %s from %s", staff, where, shown)
             raise HwdError("工号或密码错误", errors.LOGIN_FAILED, place)
-        self.pin_lockout.succeeded(*keys)
+        self.pin_throttle.succeeded(keys)
+        AUDIT.info("login of staff %s at %s from %s", staff, where, shown)
         return True
 
     async def login(self, window: str, staff: str, pin: str | None, source: str | None) -> dict:

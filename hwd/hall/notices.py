@@ -13,7 +13,7 @@ that sees the same moments again writes nothing twice.
 The record carries the ticket's phone token (the gateway maps it to whatever the citizen bound
 it to) and its link: a capability to see and rate that ticket. So ``phone_notice`` is one of the
 outbox's private kinds (hwd.outbox.PRIVATE_KINDS): it goes to the ``notify`` sink only, never to
-the province or the county, whose sinks take "every kind".
+the province or the county, whose kinds lists may not name it.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def sinks(cfg: Any) -> list:
         return []
     from hwd.upstream.push_json import PushJson
 
-    sink = PushJson(cfg.notify.upstream(), SINK_NAME)
-    sink.kinds, sink.backfill = (KIND,), False
+    sink = PushJson(cfg.notify.upstream(), SINK_NAME, kinds=(KIND,))
+    sink.backfill = False
     sink.retry_s, sink.retry_max_s = cfg.notify.retry_s, cfg.notify.retry_max_s
     return [sink]

@@ -15,6 +15,7 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
+from hwd import outbox
 from hwd.schema import Field, check_table
 
 ADAPTERS = ("none", "push-json", "h5")
@@ -45,9 +46,12 @@ H5_FIELDS = ("case_no", "matter_name", "matter_code", "matter_version", "impl_co
 
 def _template(value: str) -> str | None:
     try:
-        names = {n for _, n, _, _ in string.Formatter().parse(value) if n is not None}
+        parts = [(n, spec, conv) for _, n, spec, conv in string.Formatter().parse(value) if n is not None]
     except ValueError as exc:
         return f"not a valid template: {exc}"
+    names = {n for n, _, _ in parts}
+    if any(spec or conv for _, spec, conv in parts):
+        return "a placeholder is a bare {name}: no format spec or conversion"
     unknown = names - set(H5_FIELDS)
     if unknown:
         return f"unknown placeholder {{{sorted(unknown)[0]}}}; use {', '.join('{' + f + '}' for f in H5_FIELDS)}"
@@ -75,9 +79,12 @@ UPSTREAM_FIELDS = (
     Field("url", str, None, check=_url, doc="push-json: the receiving endpoint; h5: the rating page's base URL"),
     Field("secret", str, None, doc="push-json: the signing key"),
     Field("signature", str, "hmac-sha256", choices=SIGNATURES, doc="push-json: HMAC over timestamp.body"),
-    Field("timeout_s", float, 10.0, min=0.5, max=120),
+    Field("timeout_s", float, 10.0, min=0.5, max=120,
+          doc="push-json: the deadline of one delivery, connect to the reply's last byte"),
     Field("retry_s", float, 5.0, min=0.05, max=3600, doc="first retry delay; doubles per failure"),
     Field("retry_max_s", float, 600.0, min=0.05, max=86400, doc="cap of the retry delay"),
+    Field("kinds", list, list(outbox.RATING_KINDS), items=str,
+          doc="push-json: the record kinds sent; of " + ", ".join(outbox.RATING_KINDS + outbox.FEED_KINDS)),
     Field("fields", dict, {}, doc="push-json: rename record fields, e.g. case_no = \"projectNo\"; \"\" drops one"),
     Field("channel_codes", dict, {}, doc="push-json: the province's code for each channel, e.g. page = \"PJQ\""),
     Field("h5_params", str, H5_DEFAULT_PARAMS, check=_template, doc="h5: the query built per ticket"),
@@ -101,6 +108,7 @@ class Upstream:
     timeout_s: float = 10.0
     retry_s: float = 5.0
     retry_max_s: float = 600.0
+    kinds: list = field(default_factory=lambda: list(outbox.RATING_KINDS))
     fields: dict = field(default_factory=dict)
     channel_codes: dict = field(default_factory=dict)
     h5_params: str = H5_DEFAULT_PARAMS
@@ -146,4 +154,23 @@ def load_upstream(raw: Any, path: tuple, problems: Any) -> Upstream:
         for key, value in table.items():
             if not isinstance(value, str):
                 problems.add(path + (name, key), "expected a string")
+    up.kinds = check_kinds(up.kinds, path + ("kinds",), problems)
     return up
+
+
+def check_kinds(kinds: list, path: tuple, problems: Any) -> list:
+    """A sink's configured record kinds: known, not private, each once, at least one."""
+    allowed = outbox.RATING_KINDS + outbox.FEED_KINDS
+    seen: list = []
+    for i, kind in enumerate(kinds):
+        if kind in outbox.PRIVATE_KINDS:
+            problems.add(path + (i,), f"{kind!r} carries a ticket's phone link: only the [hall.notify] sink takes it")
+        elif kind not in allowed:
+            problems.add(path + (i,), f"unknown record kind {kind!r}; one of {', '.join(allowed)}")
+        elif kind in seen:
+            problems.add(path + (i,), f"{kind!r} is listed twice")
+        else:
+            seen.append(kind)
+    if not kinds:
+        problems.add(path, "name at least one record kind (adapter = \"none\" sends nothing)")
+    return seen

@@ -9,13 +9,11 @@ called have no window or clerk, so they count only in the service, day and hour 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import math
 from typing import Any
 
-from hwd import errors
+from hwd import csvcells, errors
 from hwd.clock import parse_time
 from hwd.errors import HwdError
 from hwd.hall import views
@@ -108,20 +106,10 @@ def compute(store: Any, start: float, end: float, group_by: str, tz: dt.tzinfo) 
     return rows
 
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> Any:
-    """A cell as written to CSV: text that a spreadsheet would run as a formula (= + - @, tab,
-    CR first) gets a leading apostrophe (OWASP CSV injection); numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
 def to_csv(rows: list[dict]) -> str:
-    """Rows as CSV text (BOM-free; nested ratings become one column per level). The columns are
-    those of every row, in the order first seen: rows need not share their keys."""
+    """Rows as CSV text (BOM-free; nested ratings become one column per level), escaped by
+    hwd.csvcells like every export. The columns are those of every row, in the order first seen:
+    rows need not share their keys."""
     if not rows:
         return ""
     flat = []
@@ -132,16 +120,10 @@ def to_csv(rows: list[dict]) -> str:
             if isinstance(value, dict):
                 out.update(value)
             else:
-                out[key] = "" if value is None else value
+                out[key] = value
         columns.update(dict.fromkeys(out))
         flat.append(out)
-    buf = io.StringIO()
-    # CRLF rows (RFC 4180): the writer then quotes any cell holding a CR or LF, so a lone CR in
-    # a reason cannot start a forged row
-    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\r\n", restval="")
-    writer.writeheader()
-    writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in flat)
-    return buf.getvalue()
+    return csvcells.to_csv(flat, list(columns))
 
 
 # -- the manager's report: pictures of a period (issue 14 item 14) -------------------------------

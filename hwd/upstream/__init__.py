@@ -6,6 +6,10 @@ One small interface: an adapter that pushes is an outbox sink (hwd.outbox: ``nam
 
     push-json   signed HTTPS JSON, one object per record (hwd.upstream.push_json)
     h5          the rating page / pad opens the province's page (hwd.upstream.h5)
+
+Every adapter that speaks HTTP does it through hwd.upstream.http_post (one deadline for the whole
+exchange, redirects never followed, the reply capped); the province's sink takes the record kinds
+of ``[hall.upstream] kinds``.
 """
 
 from __future__ import annotations

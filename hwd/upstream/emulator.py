@@ -5,12 +5,17 @@ key is answered ``{"ok": true, "duplicate": true}`` and counted), and misbehaves
 ways a province does: down (connection refused), HTTP 500s, replies slower than the client's
 timeout, rejections (``{"ok": false, "error": ...}``), and lost replies (the record is stored but
 the connection closes before the answer, so the client must retry and the key must de-duplicate).
+
+And the ways a hostile or broken endpoint does (issue 22's attacks on the outbox): a redirect to
+another host (``redirect``), a reply dripped one byte at a time for ever (``drip``), an endless
+reply body (``flood``). ``tls=(cert, key)`` serves HTTPS instead of HTTP.
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,8 +24,12 @@ from typing import Any, Callable
 from hwd.upstream import signing
 
 
+FLOOD_BLOCK = b'{"ok": true, "pad": "' + b"x" * 65500 + b'"}\n'
+
+
 class Province:
-    def __init__(self, secret: str, algorithm: str = "hmac-sha256", port: int = 0, key_field: str = "idempotency_key"):
+    def __init__(self, secret: str, algorithm: str = "hmac-sha256", port: int = 0, key_field: str = "idempotency_key",
+                 tls: tuple[str, str] | None = None):
         self.secret, self.algorithm, self.key_field = secret, algorithm, key_field
         self.records: dict[str, dict] = {}  # key -> first accepted body
         self.requests: list[tuple[str | None, str]] = []  # (key, what happened)
@@ -29,13 +38,18 @@ class Province:
         self._fail: list[int] = []  # statuses to answer next
         self._hang: list[float] = []  # seconds to sleep before answering next
         self._drop = 0
+        self._hostile: list[tuple] = []  # ("redirect", status, location) | ("drip", interval) | ("flood", …)
+        self.dripping = 0  # connections being dripped to now
+        self.flooded = 0  # bytes of endless replies sent so far
+        self._closing = threading.Event()
+        self._tls = tls
         self._reject: Callable[[dict], str | None] = lambda body: None
         if port == 0:
             with socket.socket() as s:
                 s.bind(("127.0.0.1", 0))
                 port = s.getsockname()[1]
         self.port = port
-        self.url = f"http://127.0.0.1:{port}/hcp/evaluate"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/hcp/evaluate"
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -52,14 +66,20 @@ class Province:
             def do_POST(self) -> None:
                 province._handle(self)
 
+        self._closing.clear()
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
+        if self._tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self._tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="province", daemon=True)
         self._thread.start()
         return self
 
     def down(self) -> None:
-        """Stop listening: the client's connections are refused."""
+        """Stop listening: the client's connections are refused (and drips and floods end)."""
+        self._closing.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -78,6 +98,23 @@ class Province:
         with self.lock:
             self._drop += n
 
+    def redirect(self, n: int = 1, status: int = 302, location: str = "http://127.0.0.1:9/elsewhere") -> None:
+        """Answer the next ``n`` requests with a redirect to ``location`` (before any check)."""
+        with self.lock:
+            self._hostile += [("redirect", status, location)] * n
+
+    def drip(self, n: int = 1, interval_s: float = 0.2) -> None:
+        """Answer the next ``n`` requests one byte every ``interval_s``, never finishing (a status
+        line, then one header line that never ends), until the client goes away."""
+        with self.lock:
+            self._hostile += [("drip", interval_s)] * n
+
+    def flood(self, n: int = 1, status: int = 200, chunked: bool = False) -> None:
+        """Answer the next ``n`` requests with an endless body as fast as the client reads it:
+        ``Content-Length: 1 GiB`` (or chunked, without end), counted in ``flooded``."""
+        with self.lock:
+            self._hostile += [("flood", status, chunked)] * n
+
     def reject(self, rule: Callable[[dict], str | None]) -> None:
         """``rule(body)`` returns a reason to reject the record, or None to take it."""
         self._reject = rule
@@ -86,6 +123,16 @@ class Province:
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
         raw = h.rfile.read(int(h.headers.get("Content-Length") or 0))
         key = h.headers.get("Idempotency-Key")
+        with self.lock:
+            hostile = self._hostile.pop(0) if self._hostile else None
+        if hostile is not None:
+            self._note(key, hostile[0])
+            try:
+                getattr(self, f"_{hostile[0]}")(h, *hostile[1:])
+            except OSError:
+                pass  # the client went away: what a hostile endpoint waits for
+            h.close_connection = True
+            return
         with self.lock:
             status = self._fail.pop(0) if self._fail else None
             delay = self._hang.pop(0) if self._hang and status is None else 0.0
@@ -124,6 +171,39 @@ class Province:
             h.connection.shutdown(socket.SHUT_RDWR)
             return
         self._reply(h, 200, {"ok": True, "duplicate": duplicate})
+
+    @staticmethod
+    def _redirect(h: BaseHTTPRequestHandler, status: int, location: str) -> None:
+        h.send_response(status)
+        h.send_header("Location", location)
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+
+    def _drip(self, h: BaseHTTPRequestHandler, interval_s: float) -> None:
+        with self.lock:
+            self.dripping += 1
+        try:
+            for byte in b"HTTP/1.1 200 OK\r\nX-Drip: ":
+                if self._closing.wait(interval_s):
+                    return
+                h.connection.sendall(bytes([byte]))
+            while not self._closing.wait(interval_s):
+                h.connection.sendall(b"a")
+        finally:
+            with self.lock:
+                self.dripping -= 1
+
+    def _flood(self, h: BaseHTTPRequestHandler, status: int, chunked: bool) -> None:
+        head = f"HTTP/1.1 {status} Flood\r\nContent-Type: application/json\r\n"
+        head += "Transfer-Encoding: chunked\r\n\r\n" if chunked else f"Content-Length: {1 << 30}\r\n\r\n"
+        h.connection.sendall(head.encode())
+        block = (b"%x\r\n" % len(FLOOD_BLOCK) + FLOOD_BLOCK + b"\r\n") if chunked else FLOOD_BLOCK
+        sent = 0
+        while (chunked or sent < 1 << 30) and not self._closing.is_set():
+            h.connection.sendall(block)
+            sent += len(block)
+            with self.lock:
+                self.flooded += len(block)
 
     def _note(self, key: str | None, what: str) -> None:
         with self.lock:

@@ -6,12 +6,21 @@ clerks in ``evaluatedPersonInfo`` as a JSON array of ``{loginName, name}``, base
 and appended to the page's base URL (``hcp.pjym.url``). The query is ``[hall.upstream]
 h5_params`` with ``{placeholders}`` filled from the ticket; ``h5_encoding = "query"`` instead
 URL-encodes each value and appends ``?query``, for provinces that take plain parameters.
+
+A value cannot reach beyond its own parameter. HcpServiceImpl joins the values unescaped and the
+province splits the decoded query on ``&`` and ``=``, so under ``base64x2`` a staff id
+``s01&regionCode=110000`` (a hall without ``[[hall.staff]]`` takes any id at login) would add a
+parameter, and the province's page reads the later of two. There ``&`` and ``=`` inside a value
+become the full-width ``＆`` and ``＝`` (readable, inert); under ``query`` every value is
+percent-encoded. In both, control characters are dropped and each value is cut at
+``MAX_VALUE`` characters, so that no ticket can make a URL the pad will not open.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 import string
 import urllib.parse
 from typing import Any
@@ -19,22 +28,34 @@ from typing import Any
 from hwd.hall import views
 from hwd.hall.rating_store import RatingContext
 
+MAX_VALUE = 200  # characters of one value (a matter's full name fits; a page URL stays short)
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+INERT = str.maketrans({"&": "＆", "=": "＝"})  # what would split the base64x2 query, made full-width
+
+
+def _text(value: Any) -> str:
+    return CONTROL.sub("", str(value or ""))[:MAX_VALUE]
+
 
 def fields_of(ctx: RatingContext, t: dict) -> dict[str, str]:
-    """The placeholders of ``h5_params`` for ticket row ``t``."""
+    """The placeholders of ``h5_params`` for ticket row ``t`` (control characters dropped, each
+    value at most ``MAX_VALUE`` characters)."""
     svc = ctx.cfg.services.get(t["service"])
     w = ctx.cfg.windows.get(t["window"]) if t["window"] else None
+    staff = _text(t["staff"])
     person = ctx.cfg.staff.get(t["staff"]) if t["staff"] else None
-    staff_name = person.name if person else (t["staff"] or "")
-    persons = [{"loginName": t["staff"], "name": staff_name}] if t["staff"] else []
-    return {"case_no": t.get("case_no") or "", "matter_name": svc.name if svc else t["service"],
-            "matter_code": svc.matter_code if svc else "", "matter_version": svc.matter_version if svc else "",
-            "impl_code": svc.impl_code if svc else "", "department": svc.department if svc else "",
-            "region_code": ctx.cfg.region_code, "window": t["window"] or "", "window_name": w.name if w else "",
-            "staff": t["staff"] or "", "staff_name": staff_name,
-            "persons": json.dumps(persons, ensure_ascii=False, separators=(",", ":")), "ticket": t["number"],
-            "service_start": _stamp(t["started_ts"] or t["called_ts"], ctx),
-            "service_end": _stamp(t["finished_ts"], ctx)}
+    staff_name = _text(person.name) if person else staff
+    persons = [{"loginName": staff, "name": staff_name}] if staff else []
+    values = {"case_no": t.get("case_no"), "matter_name": svc.name if svc else t["service"],
+              "matter_code": svc.matter_code if svc else "", "matter_version": svc.matter_version if svc else "",
+              "impl_code": svc.impl_code if svc else "", "department": svc.department if svc else "",
+              "region_code": ctx.cfg.region_code, "window": t["window"], "window_name": w.name if w else "",
+              "staff": staff, "staff_name": staff_name, "ticket": t["number"],
+              "service_start": _stamp(t["started_ts"] or t["called_ts"], ctx),
+              "service_end": _stamp(t["finished_ts"], ctx)}
+    out = {k: _text(v) for k, v in values.items()}
+    out["persons"] = json.dumps(persons, ensure_ascii=False, separators=(",", ":"))
+    return out
 
 
 def _stamp(ts: float | None, ctx: RatingContext) -> str:
@@ -43,12 +64,14 @@ def _stamp(ts: float | None, ctx: RatingContext) -> str:
 
 
 def page_url(upstream: Any, values: dict[str, str]) -> str:
+    """The page of one ticket: ``url`` and the filled ``h5_params``, as ``h5_encoding`` says."""
     template = upstream.h5_params
     if upstream.h5_encoding == "query":
         quoted = {k: urllib.parse.quote(str(v), safe="") for k, v in values.items()}
         query = string.Formatter().vformat(template, (), quoted)
         return upstream.url + ("&" if "?" in upstream.url else "?") + query
-    query = string.Formatter().vformat(template, (), values)
+    inert = {k: str(v).translate(INERT) for k, v in values.items()}
+    query = string.Formatter().vformat(template, (), inert)
     once = base64.b64encode(query.encode("utf-8"))
     return upstream.url + base64.b64encode(once).decode("ascii")
 

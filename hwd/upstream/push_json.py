@@ -14,7 +14,14 @@ The reply decides the record's state:
 - 2xx with ``"ok": false`` (or ``"success": false``), or 4xx other than 408/425/429 → rejected, with
   the body's ``error``
   or ``message`` as the reason (final until a 补报 replay);
-- anything else (5xx, 408, 425, 429, timeouts, refused connections) → retried with backoff.
+- a redirect (3xx) is never followed — the body would go elsewhere, signed — and is an error with
+  its ``Location`` logged and kept as the record's error;
+- anything else (5xx, 408, 425, 429, no complete reply within ``timeout_s`` — one deadline for the
+  whole exchange —, a reply over 64 KiB, refused connections) → retried with backoff.
+
+The HTTP exchange itself is hwd.upstream.http_post. The sink takes the kinds of ``[hall.upstream]
+kinds`` (default: the 好差评 records, hwd.outbox.RATING_KINDS), or those its maker names (the
+phone notices' sink: ``phone_notice`` only).
 """
 
 from __future__ import annotations
@@ -22,17 +29,15 @@ from __future__ import annotations
 import json
 import logging
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
-from typing import Any
+from typing import Any, Sequence
 
 from hwd.outbox import DeliveryError, Record, Rejected, Sent
-from hwd.upstream import signing
+from hwd.upstream import http_post, signing
 
 log = logging.getLogger("hwd.upstream.push_json")
 RETRY_STATUSES = (408, 425, 429)
-MAX_REPLY = 64 * 1024
+MAX_REPLY = http_post.MAX_REPLY
 
 
 def body_of(record: Record, fields: dict, channel_codes: dict) -> dict:
@@ -60,35 +65,38 @@ def _reason(raw: bytes, status: int) -> str:
 
 
 class PushJson:
-    """An outbox sink that POSTs each record (every kind) to the province."""
+    """An outbox sink that POSTs each record of its kinds to one receiver."""
 
-    kinds = None
     backfill = True
 
-    def __init__(self, upstream: Any, name: str = "upstream"):
+    def __init__(self, upstream: Any, name: str = "upstream", kinds: Sequence[str] | None = None):
         self.name = name
         self.cfg = upstream
+        self.kinds = tuple(kinds if kinds is not None else upstream.kinds)
         signing._hash(upstream.signature)  # a missing library is a start-up error, not a retry loop
         host = urllib.parse.urlsplit(upstream.url).hostname or ""
         if upstream.url.startswith("http://") and host not in ("127.0.0.1", "localhost", "::1"):
             log.warning("upstream %s: %s is plain HTTP; records are signed but readable on the way — use https",
                         name, upstream.url)
+        self.tls = http_post.tls_context() if upstream.url.startswith("https://") else None
 
     def deliver(self, record: Record) -> Sent | Rejected:
         body = json.dumps(body_of(record, self.cfg.fields, self.cfg.channel_codes), ensure_ascii=False,
                           sort_keys=True, separators=(",", ":")).encode("utf-8")
         ts = str(int(time.time()))
-        req = urllib.request.Request(self.cfg.url, data=body, method="POST", headers={
-            "Content-Type": "application/json; charset=utf-8", "Idempotency-Key": record.key,
-            "X-HWD-Timestamp": ts,
-            "X-HWD-Signature": f"{self.cfg.signature}={signing.sign(self.cfg.signature, self.cfg.secret, ts, body)}"})
+        signature = signing.sign(self.cfg.signature, self.cfg.secret, ts, body)
+        headers = {"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": record.key,
+                   "X-HWD-Timestamp": ts, "X-HWD-Signature": f"{self.cfg.signature}={signature}"}
         try:
-            with urllib.request.urlopen(req, timeout=self.cfg.timeout_s) as resp:
-                status, raw = resp.status, resp.read(MAX_REPLY)
-        except urllib.error.HTTPError as exc:
-            status, raw = exc.code, exc.read(MAX_REPLY) if exc.fp else b""
-        except (OSError, ValueError) as exc:  # refused, reset, DNS, TLS, timeout
-            raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
+            reply = http_post.post(self.cfg.url, body, headers, self.cfg.timeout_s, MAX_REPLY, self.tls)
+        except http_post.PostError as exc:  # refused, reset, DNS, TLS, out of time, too large
+            raise DeliveryError(str(exc)) from None
+        status, raw = reply.status, reply.body
+        if 300 <= status < 400:
+            where = (reply.location or "")[:300]
+            log.warning("upstream %s: record %d: HTTP %d redirect to %r, not followed", self.name, record.id, status,
+                        where)
+            raise DeliveryError(f"HTTP {status} redirect to {where!r}: not followed (fix the url)")
         if 200 <= status < 300:
             try:
                 data = json.loads(raw.decode("utf-8")) if raw.strip() else {}

@@ -1,5 +1,7 @@
 """A real PostgreSQL for the county tests: one throw-away server per test session (initdb +
-pg_ctl in a temporary directory, hwd.county.localpg), a fresh database per test.
+pg_ctl in a temporary directory, hwd.county.localpg), a fresh database per test, set up as
+docs/central.md says a county is: hwd-central's role ``hwd_central`` (LOGIN CREATEROLE) owns the
+database, and halls get their roles from ``hwd-central county add-hall`` (the ``county`` fixture).
 
 When PostgreSQL or psycopg is missing the tests SKIP and say what to install — never pass
 silently. `make sysdeps` installs Debian's postgresql; `make venv` installs psycopg[binary]."""
@@ -30,6 +32,9 @@ def pg_server(tmp_path_factory):
         pytest.skip(f"county tests need PostgreSQL: {exc}")
     try:
         server.start()
+        from county_helpers import documented_server
+
+        documented_server(server)
         yield server
     finally:
         server.destroy()
@@ -37,25 +42,36 @@ def pg_server(tmp_path_factory):
 
 @pytest.fixture
 def pg(pg_server):
-    """A new, empty database on the session's server; yields its libpq dsn."""
-    import psycopg
+    """A new, empty database on the session's server, owned by hwd-central's role as
+    docs/central.md creates it; yields the scratch superuser's dsn to it (to look inside)."""
+    from county_helpers import documented_database
 
-    name = f"t{next(_counter)}"
-    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    yield pg_server.dsn.replace(f"dbname={pg_server.dbname}", f"dbname={name}")
+    yield documented_database(pg_server, f"t{next(_counter)}")
 
 
 @pytest.fixture
-def central(tmp_path, pg):
-    """A running ``hwd-central --config FILE --port P``; yields its base URL."""
-    from county_helpers import central_config, get
+def county(tmp_path, pg, pg_server):
+    """The county as docs/central.md sets it up: hwd-central's config (its role, hwd_central) and
+    ``county.add_hall(ID)`` running ``hwd-central county add-hall ID``, which returns the hall's
+    dsn (its own role and password, over TCP). The halls' roles are dropped afterwards (roles
+    belong to the whole server, and the next test's halls may have the same ids)."""
+    from county_helpers import County
+
+    c = County(tmp_path, pg, pg_server)
+    yield c
+    c.drop_roles()
+
+
+@pytest.fixture
+def central(tmp_path, county):
+    """A running ``hwd-central --config FILE --port P`` (the county fixture's config); yields its base URL."""
+    from county_helpers import get
     from daemon_fixture import wait_for
     from hwd.county.localpg import free_port
 
     port = free_port()
     log = open(tmp_path / "central.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "central.cli", "--config", central_config(tmp_path, pg),
+    proc = subprocess.Popen([sys.executable, "-m", "central.cli", "--config", county.config,
                              "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

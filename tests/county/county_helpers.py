@@ -156,8 +156,84 @@ def central_config(tmp_path, dsn: str, extra: str = "") -> str:
 
 
 def get(base: str, path: str, headers: dict | None = None):
-    with urllib.request.urlopen(urllib.request.Request(base + path, headers=headers or {}), timeout=10) as resp:
+    """GET from hwd-central with the API token (no address reads /api without it by default)."""
+    headers = {"Authorization": f"Bearer {TOKEN}", **(headers or {})}
+    with urllib.request.urlopen(urllib.request.Request(base + path, headers=headers), timeout=10) as resp:
         body = resp.read()
         return json.loads(body) if resp.headers.get("Content-Type", "").startswith("application/json") else body
 
 
+
+
+# -- the county as docs/central.md sets it up -----------------------------------------------------
+CENTRAL_ROLE = "hwd_central"
+
+
+def documented_server(server) -> None:
+    """Step 1 of "Installing at the county", server-wide: hwd-central's role."""
+    import psycopg
+
+    with psycopg.connect(server.dsn, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (CENTRAL_ROLE,)).fetchone() is None:
+            conn.execute(f"CREATE ROLE {CENTRAL_ROLE} LOGIN CREATEROLE")
+
+
+def documented_database(server, name: str) -> str:
+    """``CREATE DATABASE … OWNER hwd_central``; returns the scratch superuser's dsn to it."""
+    import psycopg
+
+    with psycopg.connect(server.dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} OWNER {CENTRAL_ROLE}")
+    return server.dsn.replace(f"dbname={server.dbname}", f"dbname={name}")
+
+
+def as_central(dsn: str) -> str:
+    """The same database as hwd-central's role."""
+    return dsn.replace("user=hwd ", f"user={CENTRAL_ROLE} ")
+
+
+class County:
+    """hwd-central's config for a test database, and its halls made by the real command."""
+
+    def __init__(self, tmp_path, pg: str, server):
+        self.pg, self.server = pg, server
+        self.central_dsn = as_central(pg)
+        self.config = central_config(tmp_path, self.central_dsn)
+        self.roles: list[str] = []
+
+    def add_hall(self, hall_id: str, name: str | None = None, port: int | None = None, role: str | None = None) -> str:
+        """``hwd-central --config F county add-hall ID``; the hall's dsn as the command prints it
+        (``port``: reach the county through another port, e.g. a Cuttable link)."""
+        import subprocess
+        import sys
+        import tomllib
+
+        cmd = [sys.executable, "-m", "central.cli", "--config", self.config, "county", "add-hall", hall_id,
+               "--county-host", "127.0.0.1", "--county-port", str(port or self.server.port), "--sslmode", "disable"]
+        cmd += (["--name", name] if name else []) + (["--role", role] if role else [])
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        section = tomllib.loads(out.stdout)["hall"]["central"]
+        assert section["hall_id"] == hall_id
+        self.roles.append(section["dsn"].split("user=")[1].split()[0])
+        return section["dsn"]
+
+    def role(self, hall_id: str) -> str:
+        """What add-hall does (hwd.county.roles.add_hall, as hwd-central's role), in this process —
+        for tests that make many halls; returns the hall's dsn over TCP with its password."""
+        import psycopg
+
+        from hwd.county import roles
+
+        with psycopg.connect(self.central_dsn, autocommit=True) as conn:
+            role, password = roles.add_hall(conn, hall_id)
+            dsn = roles.hall_dsn("127.0.0.1", self.server.port, conn.info.dbname, role, password, "disable")
+        self.roles.append(role)
+        return dsn
+
+    def drop_roles(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.pg, autocommit=True) as conn:
+            for role in self.roles:
+                conn.execute(f'DROP ROLE IF EXISTS "{role}"')

@@ -96,13 +96,13 @@ def delivered(d) -> bool:
     return s["sink"] == "central" and s["pending"] == 0 and s["error"] == 0
 
 
-def test_three_halls_two_offline_for_a_while_add_up_on_the_dashboard(tmp_path, pg, pg_server, central):
+def test_three_halls_two_offline_for_a_while_add_up_on_the_dashboard(tmp_path, pg, pg_server, county, central):
     links = {"h2": Cuttable(pg_server.port), "h3": Cuttable(pg_server.port)}
     halls = {}
     for hid, name in (("h1", "县政务服务中心"), ("h2", "城关镇便民服务中心"), ("h3", "马召镇便民服务中心")):
         d = DaemonProcess(tmp_path, "", hid)
-        dsn = pg if hid == "h1" else pg_server.tcp_dsn.replace(f"port={pg_server.port}", f"port={links[hid].port}") \
-            .replace(f"dbname={pg_server.dbname}", "dbname=" + pg.split("dbname=")[1])
+        # each hall with the role and password `hwd-central county add-hall` made for it
+        dsn = county.add_hall(hid, port=links[hid].port if hid in links else None)
         d.config_path.write_text(hall_config(d, dsn, hid, name), encoding="utf-8")
         halls[hid] = d.start()
     try:

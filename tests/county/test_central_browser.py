@@ -28,9 +28,9 @@ def browser():
         b.close()
 
 
-def test_a_supervisor_sees_the_hall_and_its_windows(tmp_path, pg, central, browser):
+def test_a_supervisor_sees_the_hall_and_its_windows(tmp_path, county, central, browser):
     d = DaemonProcess(tmp_path, "", "h1")
-    d.config_path.write_text(hall_config(d, pg, "mazhao", "马召镇便民服务中心"), encoding="utf-8")
+    d.config_path.write_text(hall_config(d, county.add_hall("mazhao"), "mazhao", "马召镇便民服务中心"), encoding="utf-8")
     d.start()
     try:
         d.call("clock.set", {"now": MONDAY})

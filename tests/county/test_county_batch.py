@@ -101,10 +101,10 @@ def assert_rollup_matches_raw(dsn: str, hall_id: str, start: dt.date, end: dt.da
                (hall_id, start, end))
 
 
-def test_a_week_offline_catches_up_in_batches_in_order_and_once(tmp_path, pg):
+def test_a_week_offline_catches_up_in_batches_in_order_and_once(tmp_path, pg, county):
     path = tmp_path / "hall.sqlite3"
     n = synth.fill_outbox(path, START, 7, 120)
-    sink = make_sink(pg, "wk", path)
+    sink = make_sink(county.role("wk"), "wk", path)
     try:
         run_worker(path, sink, lambda: all_sent(path, sink))
     finally:
@@ -119,12 +119,11 @@ def test_a_week_offline_catches_up_in_batches_in_order_and_once(tmp_path, pg):
     assert_rollup_matches_raw(pg, "wk", START, START + dt.timedelta(days=6))
 
 
-def test_a_link_cut_mid_batch_redelivers_without_duplicates(tmp_path, pg, pg_server):
+def test_a_link_cut_mid_batch_redelivers_without_duplicates(tmp_path, pg, pg_server, county):
     path = tmp_path / "hall.sqlite3"
     n = synth.fill_outbox(path, START, 3, 400)
     link = Cuttable(pg_server.port)
-    dsn = pg_server.tcp_dsn.replace(f"port={pg_server.port}", f"port={link.port}") \
-        .replace(f"dbname={pg_server.dbname}", "dbname=" + pg.split("dbname=")[1])
+    dsn = county.role("cut").replace(f"port={pg_server.port}", f"port={link.port}")
     sink = make_sink(dsn, "cut", path)
     worker = outbox.Worker(path, [sink], poll_s=0.05)
     worker.start()
@@ -145,7 +144,7 @@ def test_a_link_cut_mid_batch_redelivers_without_duplicates(tmp_path, pg, pg_ser
     assert_rollup_matches_raw(pg, "cut", START, START + dt.timedelta(days=2))
 
 
-def test_a_batch_committed_but_not_noted_at_the_hall_is_delivered_again_as_duplicates(tmp_path, pg):
+def test_a_batch_committed_but_not_noted_at_the_hall_is_delivered_again_as_duplicates(tmp_path, pg, county):
     path = tmp_path / "hall.sqlite3"
     n = synth.fill_outbox(path, START, 1, 200)
     db = sqlite3.connect(path)
@@ -153,7 +152,7 @@ def test_a_batch_committed_but_not_noted_at_the_hall_is_delivered_again_as_dupli
     db.close()
     import json
 
-    sink = make_sink(pg, "lost", path)
+    sink = make_sink(county.role("lost"), "lost", path)
     try:
         first = sink.deliver_batch([outbox.Record(i, k, kd, rf, json.loads(p), ts) for i, k, kd, rf, p, ts in rows])
         assert all(isinstance(o, outbox.Sent) and not o.duplicate for o in first)
@@ -165,7 +164,7 @@ def test_a_batch_committed_but_not_noted_at_the_hall_is_delivered_again_as_dupli
     assert_rollup_matches_raw(pg, "lost", START, START)
 
 
-def test_a_bad_record_in_a_batch_is_rejected_alone_and_the_rest_go_on(tmp_path, pg):
+def test_a_bad_record_in_a_batch_is_rejected_alone_and_the_rest_go_on(tmp_path, pg, county):
     path = tmp_path / "hall.sqlite3"
     items = list(synth.day_records(START, 0, 60))
     bad = next(i for i, it in enumerate(items) if it[0] == "rating")
@@ -179,7 +178,7 @@ def test_a_bad_record_in_a_batch_is_rejected_alone_and_the_rest_go_on(tmp_path, 
         for kind, ref, payload, ts in db_items:
             outbox.put(store.db, kind, ref, payload, ts)
     store.close()
-    sink = make_sink(pg, "bad", path)
+    sink = make_sink(county.role("bad"), "bad", path)
     try:
         run_worker(path, sink, lambda: all_sent(path, sink))
     finally:
@@ -223,7 +222,7 @@ def deliveries(draw):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 @given(case=deliveries())
-def test_the_rollup_equals_the_raw_tables_after_late_and_redelivered_records(tmp_path, pg, case):
+def test_the_rollup_equals_the_raw_tables_after_late_and_redelivered_records(tmp_path, pg, county, case):
     sends, cuts = case
     hall_id = f"p{next(_hall_seq)}"
     path = tmp_path / "hall.sqlite3"  # the heartbeat reads its (empty) outbox
@@ -231,7 +230,7 @@ def test_the_rollup_equals_the_raw_tables_after_late_and_redelivered_records(tmp
         from hwd.hall.store import Store
 
         Store(path, "normal").close()
-    sink = make_sink(pg, hall_id, path)
+    sink = make_sink(county.role(hall_id), hall_id, path)
     try:
         for a, b in zip([0] + cuts, cuts + [len(sends)]):
             outcomes = sink.deliver_batch(sends[a:b])
@@ -279,3 +278,76 @@ def test_scores_are_looked_up_by_key_for_a_hall_newer_than_the_statistics(pg):
     assert "'new'" not in plan, plan
     conds = [line.strip() for line in plan.splitlines() if "Index Cond" in line]
     assert all("ticket_id" in c or "rating_id" in c for c in conds), plan
+
+
+def test_row_security_keeps_every_lookup_keyed(pg, county):
+    """A hall's role writes under row-level security (a policy "hall_id = its own hall" on every
+    table). The policy must not turn the sink's lookups into scans of the hall's rows: as the
+    hall's own role — custom plans and the generic plans a prepared statement gets after five
+    runs — the score update still finds each ticket and rating by its whole primary key, and
+    no statement of a batch scans tickets, ratings or the rollup."""
+    import psycopg
+
+    from hwd.county import ingest
+
+    dsn = county.role("new")  # migrates the database as hwd-central, then the hall's role
+    with psycopg.connect(pg, autocommit=True) as conn:
+        conn.execute("INSERT INTO tickets (hall_id, ticket_id, issued_date, state, issued_ts, rec_id) "
+                     "SELECT 'h' || (n % 20), n, '2026-07-01'::date + n % 30, 'done', 0, n "
+                     "FROM generate_series(1, 40000) n")
+        conn.execute("INSERT INTO ratings (hall_id, rating_id, ticket_id, score, rec_id) "
+                     "SELECT hall_id, ticket_id, ticket_id, 5, rec_id FROM tickets")
+        conn.execute("ANALYZE tickets")
+        conn.execute("ANALYZE ratings")
+    ids = list(range(1, 501))
+    day = dt.date(2026, 7, 1)
+    ticket_row = (1, day, day, "s", "s", "A001", "normal", "done", "1", "s01", None, 0.0, 1.0, 1.0, 2.0, 3.0, 0,
+                  0, 0, "rated", 1)
+    rating_row = (1, 1, 5, "1", "s01", "s", "pad", None, day, "[]", False, 1)
+    statements = {
+        "score": (ingest.SCORE, (["new"] * len(ids), ids, ids)),
+        "tickets": (ingest.MANY["ticket"], ("new", *[[v] for v in ticket_row])),
+        "ratings": (ingest.MANY["rating"], ("new", *[[v] for v in rating_row])),
+        "reroll delete": (rollup.REROLL_DELETE, {"hall": "new", "tickets": ids}),
+        "reroll insert": (rollup.REROLL_INSERT, {"hall": "new", "tickets": ids}),
+    }
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert conn.execute("SELECT current_user, county_hall()").fetchone()[1] == "new"
+        for mode in ("force_custom_plan", "force_generic_plan"):
+            conn.execute(f"SET plan_cache_mode = {mode}")
+            for name, (sql, args) in statements.items():
+                with conn.transaction():
+                    conn.execute("PREPARE s AS " + _numbered(sql))
+                    plan = "\n".join(r[0] for r in psycopg.ClientCursor(conn).execute(
+                        f"EXPLAIN EXECUTE s({', '.join(['%s'] * len(args))})", _in_order(sql, args)).fetchall())
+                    conn.execute("DEALLOCATE s")
+                assert "Seq Scan" not in plan, (mode, name, plan)
+                if name == "score":
+                    conds = [line.strip() for line in plan.splitlines() if "Index Cond" in line]
+                    assert len(conds) == 2 and all(("ticket_id" in c or "rating_id" in c) and "hall_id" in c
+                                                   for c in conds), (mode, plan)
+
+
+def _numbered(sql: str) -> str:
+    """psycopg's placeholders (%s, %b, %(name)s) as $1, $2 … (a name keeps its number), for PREPARE."""
+    import itertools
+    import re
+
+    numbers: dict[str, int] = {}
+    positional = itertools.count(1)
+
+    def number(m) -> str:
+        if m.group(1):
+            return f"${numbers.setdefault(m.group(1), len(numbers) + 1)}"
+        return f"${next(positional)}"
+    return re.sub(r"%\((\w+)\)s|%[sb]", number, sql)
+
+
+def _in_order(sql: str, args) -> list:
+    """The arguments in $n order."""
+    import re
+
+    if isinstance(args, dict):
+        order = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
+        return [args[k] for k in order]
+    return list(args)

@@ -15,12 +15,13 @@ from hwd.county import schema
 
 
 @pytest.fixture
-def hall(tmp_path, pg):
+def hall(tmp_path, county):
+    """A hall feeding the county with the role ``hwd-central county add-hall`` made for it."""
     procs = []
 
-    def make(hall_id: str = "h1", dsn: str | None = None, name: str = "hall"):
+    def make(hall_id: str = "h1", port: int | None = None, name: str = "hall"):
         d = DaemonProcess(tmp_path, "", name)
-        d.config_path.write_text(hall_config(d, dsn or pg, hall_id), encoding="utf-8")
+        d.config_path.write_text(hall_config(d, county.add_hall(hall_id, port=port), hall_id), encoding="utf-8")
         procs.append(d)
         return d
     yield make
@@ -93,13 +94,14 @@ def test_a_morning_reaches_the_county_once_and_a_replay_counts_nothing_twice(hal
 
 
 def test_a_hall_offline_keeps_working_and_catches_up_in_order(hall, pg, pg_server):
-    dead = pg.replace(f"port={pg_server.port}", "port=1")  # nothing listens there: the link is down
-    d = hall("h2", dsn=dead).start()
+    d = hall("h2", port=1)  # nothing listens there: the link is down
+    d.start()
     a_morning(d)
     n = outbox_count(d)
     assert d.call("hall.stats", {"group_by": "service"})  # the hall answers as before
     d.stop()
-    d.config_path.write_text(hall_config(d, pg, "h2"), encoding="utf-8")
+    text = d.config_path.read_text(encoding="utf-8")
+    d.config_path.write_text(text.replace("port=1 ", f"port={pg_server.port} "), encoding="utf-8")
     d.start()
     wait_for(lambda: scalar(pg, "SELECT COUNT(*) FROM records WHERE hall_id = 'h2'") >= n, 20, "caught up", tolerate=(Exception,))
     ids = [r[0] for r in query(pg, "SELECT rec_id FROM records WHERE hall_id = 'h2' ORDER BY received_at, rec_id")]
@@ -137,9 +139,9 @@ status_interval = 0.2
 '''
 
 
-def test_a_printer_out_of_paper_is_a_faulted_device_at_the_county(tmp_path, pg):
+def test_a_printer_out_of_paper_is_a_faulted_device_at_the_county(tmp_path, pg, county):
     d = DaemonProcess(tmp_path, "", "dev")
-    text = hall_config(d, pg, "h9")
+    text = hall_config(d, county.add_hall("h9"), "h9")
     d.config_path.write_text(text.replace("\n[hall]\n", PRINTER + "\n[hall]\n", 1), encoding="utf-8")
     d.start()
     try:
@@ -161,3 +163,42 @@ def test_a_printer_out_of_paper_is_a_faulted_device_at_the_county(tmp_path, pg):
         assert "fault" in kinds and kinds[-1] == "online"
     finally:
         d.stop()
+
+
+def test_a_hall_newer_than_the_county_schema_waits_with_a_clear_error(tmp_path, pg, county):
+    """A hall's role may not migrate the county database (hwd-central does, at start): a hall
+    upgraded before hwd-central keeps its records and says what to do."""
+    import datetime as dt
+
+    from hwd import outbox
+    from hwd.county import synth
+    from hwd.county.config import Central
+    from hwd.county.sink import PostgresSink
+    from hwd.hall.store import Store
+
+    dsn = county.role("early")
+    query(pg, "DELETE FROM schema_version WHERE version = %s RETURNING version", (len(schema.MIGRATIONS),))
+    path = tmp_path / "hall.sqlite3"
+    Store(path, "normal").close()
+    sink = PostgresSink(Central(dsn=dsn, hall_id="early", heartbeat_s=3600), path, _Clock(), "early")
+    try:
+        items = list(synth.day_records(dt.date(2026, 7, 6), 0, 2))
+        [outcome] = sink.deliver_batch([outbox.Record(i + 1, f"o:{k}:{r}", k, r, p, ts)
+                                        for i, (k, r, p, ts) in enumerate(items)])
+    finally:
+        sink.close()
+    assert isinstance(outcome, outbox.DeliveryError), outcome
+    assert "upgrade and restart hwd-central" in str(outcome)
+    assert scalar(pg, "SELECT COUNT(*) FROM records") == 0
+
+
+class _Clock:
+    def __init__(self):
+        from hwd.county import synth
+
+        self.tz = synth.TZ
+
+    def now(self):
+        import datetime as dt
+
+        return dt.datetime(2026, 7, 6, 17, 0, tzinfo=self.tz)

@@ -136,7 +136,7 @@ def test_a_bad_signature_is_a_rejection_not_a_retry_loop(tmp_path):
 class ListSink:
     """A second sink of the same outbox (what issue 17's county database sink plugs in as)."""
 
-    def __init__(self, name: str, backfill: bool, kinds=None):
+    def __init__(self, name: str, backfill: bool, kinds=outbox.RATING_KINDS + outbox.FEED_KINDS):
         self.name, self.backfill, self.kinds = name, backfill, kinds
         self.got: list[str] = []
         self.records: list[outbox.Record] = []
@@ -171,7 +171,7 @@ def test_named_sinks_keep_their_own_cursor_and_state(tmp_path):
 def test_status_counts_records_not_yet_taken_up_as_pending(tmp_path):
     store = Store(tmp_path / "hall.sqlite3")
     put_records(store, 3)
-    sink = SimpleNamespace(name="upstream", kinds=None, backfill=True)
+    sink = SimpleNamespace(name="upstream", kinds=outbox.RATING_KINDS, backfill=True)
     [row] = outbox.status(store.db, [sink])
     assert row["pending"] == 3 and row["oldest_pending_ts"] is not None
     store.close()
@@ -204,3 +204,45 @@ def test_a_success_false_reply_is_a_rejection(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+class SlowSink(ListSink):
+    """Takes its time per record and fails now and then: its thread is busy while others write."""
+
+    def __init__(self, name: str, kinds, every: int):
+        super().__init__(name, backfill=True, kinds=kinds)
+        self.every, self.tries = every, 0
+
+    def deliver(self, record):
+        self.tries += 1
+        time.sleep(0.001)
+        if self.tries % self.every == 0:
+            raise outbox.DeliveryError("flaky")
+        return super().deliver(record)
+
+
+def test_sinks_on_their_own_threads_each_get_their_kinds_once_and_in_order(tmp_path):
+    """Three sinks, each on its own thread and SQLite connection, while the hall keeps writing
+    records: every sink ends with exactly the records of its kinds, each once, in record order,
+    and its cursor and delivery rows agree with that."""
+    store = Store(tmp_path / "hall.sqlite3")
+    sinks = [SlowSink("a", ("rating",), every=7), SlowSink("b", ("ticket", "rating"), every=11),
+             SlowSink("c", ("phone_notice",), every=5)]
+    worker = outbox.Worker(store.path, sinks, retry_s=0.01, retry_max_s=0.02, poll_s=0.05)
+    worker.start()
+    written: dict[str, list[str]] = {"rating": [], "ticket": [], "phone_notice": []}
+    try:
+        for i in range(300):
+            kind = ("rating", "ticket", "phone_notice")[i % 3]
+            with store.tx():
+                written[kind].append(outbox.put(store.db, kind, str(i), {"i": i}, time.time()))
+            worker.notify()
+        expected = {"a": written["rating"],
+                    "b": sorted(written["rating"] + written["ticket"], key=lambda k: int(k.rsplit(":", 1)[1])),
+                    "c": written["phone_notice"]}
+        wait_until(lambda: all(s.got == expected[s.name] for s in sinks), what="every sink caught up")
+        for row in outbox.status(store.db, sinks):
+            assert (row["pending"], row["error"], row["sent"]) == (0, 0, len(expected[row["sink"]])), row
+    finally:
+        worker.stop()
+        store.close()

@@ -1,6 +1,7 @@
 """Pictures drawn on the server as inline SVG, so no page needs a script or an image from
 outside: the ticket's QR code (``qrcode`` package) and the admin's charts — horizontal bars,
-columns (a histogram over hours or buckets) and stacked bars (a window's busy and idle time).
+columns (a histogram over hours or buckets) and stacked bars (a window's busy and idle time) of
+hwd-ui's admin and hwd-central's county pages.
 Every bar is a ``<rect class="bar">`` carrying ``data-label`` and ``data-value`` and a
 ``<title>`` (the tooltip a mouse shows), so the numbers can be read back from the picture."""
 
