@@ -53,6 +53,7 @@ fi
 
 mkdir -p "$CACHE"
 tmp=$(mktemp -d "$CACHE/.make-$KIND-XXXXXX")
+chmod 0755 "$tmp"  # it becomes "/": every user must get through it
 trap 'rm -rf "$tmp"' EXIT
 echo "testroot: debootstrap $SUITE $ARCH into $ROOT (once; a few minutes)" >&2
 if ! debootstrap --arch="$ARCH" --variant=minbase --include="$PACKAGES" "$SUITE" "$tmp" "$MIRROR" \
