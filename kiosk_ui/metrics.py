@@ -15,15 +15,14 @@ from prometheus_client.core import GaugeMetricFamily
 
 from hwd import prometheus
 from hwd.client import RpcError, Unreachable
+from hwd.web import sessions
 from hwd.web.addresses import LOCAL, matches
-
-from kiosk_ui import sessions
 
 bp = Blueprint("metrics", __name__)
 
 
 def allowed(remote: str | None, settings) -> bool:
-    return matches(remote, list(LOCAL) + list(settings.metrics_addresses or [])) or sessions.valid("admin")
+    return matches(remote, list(LOCAL) + list(settings.metrics_addresses or [])) or sessions.valid("admin", touch=False)
 
 
 def ui_families(link) -> list:
