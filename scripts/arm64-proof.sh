@@ -24,10 +24,10 @@ trap 'umount "$work/root" 2>/dev/null; rm -rf "$work"' EXIT
 mkdir "$work/upper" "$work/work" "$work/root"
 mount -t overlay overlay -o "lowerdir=$root,upperdir=$work/upper,workdir=$work/work" "$work/root"
 mkdir -p "$work/root/proof"
-cp -a dist/wheelhouse-aarch64 dist/test-wheels tests pytest.ini "$work/root/proof/"
+cp -a dist/wheelhouse-aarch64 dist/test-wheels tests docs pytest.ini "$work/root/proof/"  # docs: a test reads docs/hall.md
 
 # --private-network: no index, no mirror — only the wheelhouse
-systemd-nspawn --quiet --register=no --private-network -D "$work/root" --chdir=/proof \
+systemd-nspawn --quiet --register=no --keep-unit --private-network -D "$work/root" --chdir=/proof \
     /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 sh -ec '
     echo "arm64-proof: $(uname -m), $(python3 --version), glibc $(ldd --version | head -1 | grep -o "[0-9.]*$")"
     python3 -m venv /opt/hwd/venv
@@ -37,6 +37,6 @@ systemd-nspawn --quiet --register=no --private-network -D "$work/root" --chdir=/
     /opt/hwd/venv/bin/python -c "import evdev, zmq, PIL, cryptography, psycopg, hwd, kiosk_ui.app; print(\"  evdev\", evdev.__file__); print(\"  pyzmq\", zmq.zmq_version(), \"libzmq\"); print(\"  hwd\", hwd.__version__)"
     /opt/hwd/venv/bin/pip install -q --no-index --find-links test-wheels pytest pytest-timeout
     t0=$(date +%s)
-    /opt/hwd/venv/bin/python -m pytest -q -p no:cacheprovider tests/hall/test_hall_engine.py tests/hall/test_hall_store.py
+    /opt/hwd/venv/bin/python -m pytest -q --color=no -p no:cacheprovider tests/hall/test_hall_engine.py tests/hall/test_hall_store.py
     echo "arm64-proof: tests ran in $(( $(date +%s) - t0 )) s under qemu"
 '
