@@ -165,8 +165,7 @@ class PostgresSink:
 
     # -- the hall's own report ----------------------------------------------------------------
     def backlog(self, db: sqlite3.Connection) -> tuple[int, float | None]:
-        [row] = outbox.status(db, [self])
-        return row["pending"] + row["error"], row["oldest_pending_ts"]
+        return outbox.backlog(db, self)
 
     def report(self) -> None:
         """Tell the county this hall's clock, business day and outbox backlog."""

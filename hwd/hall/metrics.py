@@ -47,9 +47,9 @@ def collect(engine: Any) -> dict:
         ratings[str(score)] = n
     now = time.time()
     sinks = []
-    for row in outbox.status(store.db, engine.outbox.sinks if engine.outbox is not None else []):
-        oldest = row["oldest_pending_ts"]
-        sinks.append({"sink": row["sink"], "pending": row["pending"],
+    for sink in engine.outbox.sinks if engine.outbox is not None else []:
+        pending, oldest = outbox.backlog(store.db, sink)
+        sinks.append({"sink": sink.name, "pending": pending,
                       "oldest_pending_age_s": max(0.0, now - oldest) if oldest is not None else 0.0})
     return {"day": day, "services": services, "waits": waits.snapshot(), "ratings": ratings, "unrated": unrated,
             "outbox": sinks}

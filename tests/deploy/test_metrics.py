@@ -153,3 +153,31 @@ def test_without_hwd_it_still_answers_hwd_up_0(hall_pc, tmp_path):
     done = subprocess.run(hwctl, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "hwd_up 0" in done.stderr
     assert samples(textfile.read_text())[("hwd_up", ())] == 0
+
+
+def test_the_outbox_backlog_reads_only_undelivered_rows(tmp_path):
+    """What /metrics (and the county sink's heartbeat) ask on every scrape: the same numbers as
+    ``outbox.status``, from the undelivered rows only (a hall with a million delivered records
+    would otherwise stall its loop on each scrape)."""
+    from types import SimpleNamespace
+
+    from hwd import outbox
+    from hwd.hall.store import Store
+
+    store = Store(tmp_path / "hall.sqlite3")
+    sink = SimpleNamespace(name="upstream", kinds=outbox.RATING_KINDS, backfill=True)
+    with store.tx():
+        for i in range(300):
+            outbox.put(store.db, "rating", f"r{i}", {"n": i}, 1000.0 + i)
+        store.db.execute("INSERT INTO outbox_sinks (name, cursor) VALUES ('upstream', 250)")
+        store.db.execute("INSERT INTO outbox_delivery (record, sink, state, next_ts) "
+                         "SELECT id, 'upstream', CASE WHEN id <= 240 THEN 'sent' ELSE 'error' END, 0 "
+                         "FROM outbox WHERE id <= 250")
+    [status] = outbox.status(store.db, [sink])
+    assert outbox.backlog(store.db, sink) == (status["pending"] + status["error"], status["oldest_pending_ts"]) \
+        == (60, 1240.0)
+    plan = " ".join(str(tuple(r)) for r in store.db.execute(
+        "EXPLAIN QUERY PLAN SELECT COUNT(*), MIN(o.ts) FROM outbox_delivery d JOIN outbox o ON o.id = d.record "
+        "WHERE d.sink = ? AND d.state IN ('pending', 'error')", ("upstream",)))
+    assert "outbox_delivery_due" in plan and "SCAN d" not in plan, plan
+    store.close()
