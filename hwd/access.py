@@ -1,41 +1,50 @@
-"""Which RPC clients may call the methods that hand out personal data.
+"""Which RPC clients may call the methods that hand out full ID-card data.
 
-``idcard.read`` returns the full card (name, ID number, address, photo). It is served only to
-the clients named in ``[daemon] card_data_clients``: local user names for ipc:// (the peer's
-uid, from the kernel) or CURVE certificate names for tcp:// (hwd.keys). Every call is logged —
-who, which device, allowed or refused — and never with the data.
+A method whose reply holds a card's name, ID number, address or photo is declared so where it is
+registered (``@method(..., card_data=True)`` on a driver, ``MethodTable.add(..., card_data=True)``
+otherwise: today ``idcard.read`` and ``idcard.resolve``). The RPC server (hwd.rpc) asks
+``CardDataAccess.check`` before it runs any such method, whoever registered it: the caller must
+be named in ``[daemon] card_data_clients`` — a local user name for ipc:// (the peer's uid, from
+the kernel) or a CURVE certificate name for tcp:// (hwd.keys). In-process callers (the hall
+engine resolving a kiosk's card token) do not pass through the RPC server and are not checked.
+
+Every call is an audit line (hwd.audit) naming the method, the caller, the device and the
+verdict — never the data, never the token — rate-limited per (method, caller, device, verdict).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Iterable
+from typing import Iterable
 
 from hwd import errors
+from hwd.audit import AUDIT
 from hwd.errors import HwdError
 
-log = logging.getLogger("hwd.access")
-CARD_DATA_METHODS = ("idcard.read",)
 
+class CardDataAccess:
+    def __init__(self, clients: Iterable[str]):
+        self.clients = frozenset(clients)
 
-def card_data_guard(allowed: Iterable[str]) -> Callable[[str | None, dict], None]:
-    names = frozenset(allowed)
+    def allowed(self, caller: str | None) -> bool:
+        return caller is not None and caller in self.clients
 
-    def guard(caller: str | None, params: dict) -> None:
-        device = params.get("device") if isinstance(params.get("device"), str) else "?"
-        if caller is not None and caller in names:
-            log.info("idcard.read by %s on %s: allowed", caller, device)
+    def check(self, method: str, caller: str | None, params: dict) -> None:
+        """Return if ``caller`` may call the card-data ``method``; log it; raise NOT_AUTHORISED if not."""
+        device = _printable(params.get("device"))
+        who = caller or "unknown"
+        if self.allowed(caller):
+            AUDIT.log(logging.INFO, f"card:{method}:{who}:{device}:allowed", "%s by %s on %s: allowed",
+                      method, who, device)
             return
-        log.warning("idcard.read by %s on %s: refused (not in [daemon] card_data_clients)", caller or "unknown",
-                    device)
-        raise HwdError("this client may not read full card data; name it in [daemon] card_data_clients",
-                       errors.NOT_AUTHORISED, {"client": caller})
-    return guard
+        AUDIT.log(logging.WARNING, f"card:{method}:{who}:{device}:refused",
+                  "%s by %s on %s: refused (not in [daemon] card_data_clients)", method, who, device)
+        raise HwdError(f"this client may not call {method} (full card data); name it in [daemon] card_data_clients",
+                       errors.NOT_AUTHORISED, {"client": caller, "method": method})
 
 
-def install(methods: Any, card_data_clients: Iterable[str]) -> None:
-    guard = card_data_guard(card_data_clients)
-    for name in CARD_DATA_METHODS:
-        method = methods.methods.get(name)
-        if method is not None:
-            method.guard = guard
+def _printable(value: object) -> str:
+    """A device id fit for a log line: the id, or its escaped start when it is not a plain one."""
+    if isinstance(value, str) and value.isprintable() and 0 < len(value) <= 64:
+        return value
+    return ascii(value)[:40] if isinstance(value, str) else "?"

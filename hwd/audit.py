@@ -37,6 +37,10 @@ class RateLimitedLog:
 
     def warning(self, key: str, message: str, *args: object) -> bool:
         """Log ``message % args`` unless ``key`` was logged within ``interval_s``; True if logged."""
+        return self.log(logging.WARNING, key, message, *args)
+
+    def log(self, level: int, key: str, message: str, *args: object) -> bool:
+        """``warning`` at another level (e.g. INFO for an allowed card-data call)."""
         now = time.monotonic()
         with self._lock:
             entry = self._last.get(key)
@@ -50,7 +54,7 @@ class RateLimitedLog:
         if suppressed:
             message += " (%d more like this suppressed)"
             args = args + (suppressed,)
-        self.logger.warning(message, *args)
+        self.logger.log(level, message, *args)
         return True
 
     def info(self, message: str, *args: object) -> None:

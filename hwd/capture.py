@@ -15,16 +15,21 @@ File format (JSON lines, one record per read or write)::
     {"t": 0.0410, "dir": "rx", "hex": "…"}
 
 ``t`` is seconds since the capture started (time.monotonic). hwd/capture_replay.py plays a file back.
+
+A capture holds what went over the wire — a scanned code, a ticket's text, a staff id keyed in —
+so every capture file is created ``0600`` whatever the umask (``open_private``), and a symlink
+where the file should be is refused rather than followed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, TextIO
 
 FORMAT = "hwd-capture/1"
 MAX_BYTES = 4 * 1024 * 1024  # of records as written (JSON lines), in memory or on disk
@@ -48,7 +53,7 @@ class Recorder:
         if path is not None:
             path = Path(path)
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = path.open("w", encoding="utf-8")
+            self._file = open_private(path)
             self._write(self.header())
 
     def header(self) -> dict:
@@ -153,6 +158,28 @@ class TapPort:
 
 
 # -- files -------------------------------------------------------------------------------------
+PRIVATE_MODE = 0o600
+
+
+def open_private(path: Path | str) -> TextIO:
+    """``path`` truncated and opened for writing (UTF-8), readable by its owner only: created
+    0600 (``os.open``'s mode, which the umask can only narrow) and set to 0600 when it existed
+    with another mode. A symlink at ``path`` is an error (OSError), never followed."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, PRIVATE_MODE)
+    try:
+        os.fchmod(fd, PRIVATE_MODE)
+        return os.fdopen(fd, "w", encoding="utf-8")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def write_private(path: Path | str, text: str) -> None:
+    """Write a whole capture file, 0600 (``open_private``)."""
+    with open_private(path) as fh:
+        fh.write(text)
+
+
 def dump(header: dict, records: Iterable[dict]) -> str:
     return "".join(json.dumps(x) + "\n" for x in [header, *records])
 

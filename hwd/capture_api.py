@@ -1,8 +1,9 @@
 """RPC ``devices.capture``: record a device's port for a while and return what went over it.
 
 Used by ``hwctl capture DEVICE`` so a field engineer can send us what a real device said
-without touching the config or stopping the daemon. ID-card readers are refused: their traffic
-is personal data (PIPL), and a capture is a file that travels.
+without touching the config or stopping the daemon. ID-card readers are refused, and so is any
+device on a port a reader also uses: that traffic is personal data (PIPL), and a capture is a
+file that travels.
 """
 
 from __future__ import annotations
@@ -25,10 +26,14 @@ def register(methods: Any, manager: Any) -> None:
         if dev.kind == "idcard":
             raise HwdError(f"device {dev.id} is an ID-card reader: its traffic is personal data and "
                            "is never captured", errors.CAPTURE_REFUSED)
-        if dev.url.scheme not in SERIAL_STYLE and not dev.url.is_serial_like():
+        if dev.url.scheme not in SERIAL_STYLE and not dev.url.is_serial_like:
             raise HwdError(f"device {dev.id} ({dev.url.scheme}://) has no serial-style port to capture",
                            errors.CAPTURE_REFUSED)
         key = port_key(dev.url)
+        reader = next((o for o in manager.devices.values() if o.kind == "idcard" and port_key(o.url) == key), None)
+        if reader is not None:
+            raise HwdError(f"device {dev.id} shares its port with the ID-card reader {reader.id}: that traffic is "
+                           "personal data and is never captured", errors.CAPTURE_REFUSED)
         recorder = TAPS.start(key, Recorder(str(dev.config.url), max_bytes=p["max_bytes"]))
         try:
             await asyncio.sleep(p["seconds"])

@@ -66,8 +66,9 @@ DAEMON_FIELDS = (
     Field("replay_max_bytes", int, 32 * 1024 * 1024, min=65536, max=1024 * 1024 * 1024,
           doc="memory for replies kept for retries (bytes, not entries); oldest go first"),
     Field("card_data_clients", list, [], items=str,
-          doc="RPC clients allowed idcard.read (full card data): local user names (ipc) or CURVE "
-              "certificate names (tcp); every call is logged without the data"),
+          doc="RPC clients allowed the methods that yield full card data (`idcard.read`, `idcard.resolve`): "
+              "local user names (ipc) or CURVE certificate names (tcp); on a kiosk PC whose reader serves "
+              "another PC's hall, that PC's certificate name; every call is logged without the data"),
     Field("audit_keep_days", int, 180, min=180, max=3650,
           doc="daily audit files (logins, admin actions) kept in STATE_DIR/audit by hwd and hwd-ui "
               "(等保: at least 180 days)"),

@@ -117,9 +117,8 @@ class Daemon:
         m.add("devices.list", lambda p: manager.describe(), (), "every device with its state", replay=False)
         m.add("daemon.status", lambda p: self.status(manager, bus), (), "version, uptime, last seq, devices",
               replay=False)
-        m.add("daemon.methods", lambda p: [{"name": x.name, "doc": (x.doc.splitlines() or [""])[0]}
-                                           for x in sorted(m.methods.values(), key=lambda x: x.name)],
-              (), "the RPC methods this daemon serves", replay=False)
+        m.add("daemon.methods", lambda p: m.describe(), (),
+              "the RPC methods this daemon serves, with their params", replay=False)
         m.add("sim.list", lambda p: [e.status() for e in manager.sims.emulators.values()], (),
               "emulated devices (sim://)", replay=False)
 
@@ -129,7 +128,8 @@ class Daemon:
         capture_api.register(m, manager)
         metrics.register(m, self)
         m.add("sim.control", sim_control, (Field("device", str), Field("action", str), Field("params", dict, {})),
-              "act on an emulated device: its own actions and fault injection")
+              "act on an emulated device: its own actions and fault injection",
+              max_text=self.config.daemon.max_request_bytes)  # a burst of scans for an emulator
 
     def status(self, manager: DeviceManager, bus: EventBus) -> dict:
         return {"version": __version__, "pid": os.getpid(), "boot_id": self.boot_id,
@@ -161,7 +161,6 @@ class Daemon:
             self.clock_watch.start()
             clocks.register(self.methods, self.clock, self.clock_watch.status)
             manager.register_methods(self.methods)
-            access.install(self.methods, daemon.card_data_clients)
             if self.config.nodes:
                 from hwd.nodes import connect_all
 
@@ -178,7 +177,7 @@ class Daemon:
         self.journal = replays.Journal(daemon.state_dir / "rpc-replay.sqlite3")
         statedir.restrict(daemon.state_dir / "rpc-replay.sqlite3")
         server = self.rpc_server = RpcServer(router, self.methods, daemon.max_request_bytes, self.journal,
-                                             daemon.replay_max_bytes)
+                                             daemon.replay_max_bytes, access.CardDataAccess(daemon.card_data_clients))
         tasks = [asyncio.ensure_future(server.serve()), asyncio.ensure_future(self._heartbeat(bus, manager))]
         interval = Notifier.watchdog_interval()
         if interval:

@@ -5,8 +5,13 @@ device). The worker opens the device, runs the jobs submitted to it one at a tim
 when the link breaks (``DeviceLost`` or any ``OSError``) closes it and reconnects with capped
 exponential backoff. Every state change is published as ``device.state``.
 
-RPC methods of a device kind are declared on the driver with ``@method``; the manager exposes
-them as ``<kind>.<name>`` and routes each call to the device named in ``params.device``.
+The RPC methods of a device kind are declared once, by the kind's interface class
+(``drivers/<kind>/interface.py``, a ``Device`` subclass whose ``methods`` lists a ``MethodSpec``
+per method); every driver of that kind subclasses its interface and implements ``<kind>.<name>``
+as ``rpc_<name>(self, params)``. The manager exposes each method as ``<kind>.<name>`` with the
+interface's params and routes a call to the device named in ``params.device``. A driver may
+narrow a param (``@narrows``), or declare a method ``unsupported``; hwd/registry.py checks every
+driver against its interface when it is loaded.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Sequence
 
@@ -35,7 +40,7 @@ BACKOFF_MAX = 5.0
 
 @dataclass(frozen=True)
 class MethodSpec:
-    """How a device method is exposed over RPC."""
+    """One RPC method of a device kind, as its interface declares it: ``<kind>.<name>``."""
 
     name: str
     params: Sequence[Field] = ()
@@ -43,17 +48,33 @@ class MethodSpec:
     in_worker: bool = True        # run in the device's worker thread (blocking I/O)
     doc: str = ""
     read_only: bool = False       # changes nothing: a retry may run it again (no reply is kept)
+    card_data: bool = False       # yields full ID-card data: only for [daemon] card_data_clients (hwd.access)
+
+    @property
+    def handler(self) -> str:
+        """The driver method that implements it: the one naming rule for handlers."""
+        return f"rpc_{self.name}"
 
 
-def method(name: str, params: Sequence[Field] = (), *, offline_ok: bool = False,
-           in_worker: bool = True, doc: str = "", read_only: bool = False) -> Callable:
-    """Mark a driver method as the RPC method ``<kind>.<name>``; it receives the checked params."""
+def narrows(*fields: Field) -> Callable:
+    """On a driver's ``rpc_<name>``: these params accept less than the interface's (a shorter
+    text, a smaller range). Same name and type as the interface's field; checked on every call,
+    over RPC and from inside the daemon."""
 
     def mark(fn: Callable) -> Callable:
-        fn._hwd_method = MethodSpec(name, tuple(params), offline_ok, in_worker, doc or (fn.__doc__ or ""), read_only)
+        fn._hwd_narrows = tuple(fields)
         return fn
 
     return mark
+
+
+def spec_for(cls: type, spec: MethodSpec) -> MethodSpec:
+    """``spec`` with the params driver class ``cls`` narrows."""
+    fields = getattr(getattr(cls, spec.handler, None), "_hwd_narrows", ())
+    if not fields:
+        return spec
+    by_name = {f.name: f for f in fields}
+    return replace(spec, params=tuple(by_name.get(f.name, f) for f in spec.params))
 
 
 @dataclass
@@ -76,6 +97,8 @@ class Device:
     requires: ClassVar[tuple[tuple[str, str], ...]] = ()   # (import name, pip package)
     emulator: ClassVar[str | None] = None                   # "module:Class" for sim://
     poll_interval: ClassVar[float | None] = None            # seconds between poll() calls
+    methods: ClassVar[tuple[MethodSpec, ...]] = ()          # the kind's RPC methods (its interface)
+    unsupported: ClassVar[tuple[str, ...]] = ()             # methods of the kind this driver cannot do
 
     def __init__(self, config: "DeviceConfig", ctx: DeviceContext):
         self.config = config

@@ -50,6 +50,7 @@ CARD_TOKEN_EXPIRED = 1113
 UNKNOWN_APPOINTMENT = 1114
 STORAGE_ERROR = 1115
 WINDOW_CLOSED = 1116
+NOT_THIS_WINDOW = 1117  # a ticket another window served: a clerk acts only on their own window's
 # what citizens and clerks see (pages): 1170-1179
 APPOINTMENT_USED = 1170
 

@@ -20,6 +20,7 @@ It never hangs: a daemon that does not answer gives a clear message within a few
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 import time
@@ -198,7 +199,12 @@ def cmd_capture(args: argparse.Namespace) -> int:
     result = _client(args).call("devices.capture", {"device": args.device, "seconds": args.seconds},
                                 timeout=args.seconds + 10)
     out = Path(args.output or f"{args.device}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
-    out.write_text(capture.dump(result["header"], result["records"]), encoding="utf-8")
+    try:
+        capture.write_private(out, capture.dump(result["header"], result["records"]))
+    except OSError as exc:
+        why = "it is a symlink (refused: captures are written only to a file of their own)" \
+            if exc.errno == errno.ELOOP else (exc.strerror or str(exc))
+        raise HwdError(f"cannot write {out}: {why}") from None
     print(f"{len(result['records'])} records, {result['bytes']} bytes from {args.device} in {out}"
           + (" (truncated: the size limit was reached)" if result["truncated"] else ""), file=sys.stderr)
     if args.hexdump:

@@ -1,6 +1,9 @@
 """The device manager: builds each configured device, starts its worker (and its emulator for
 ``sim://``), and routes ``<kind>.<method>`` RPCs to the device named in ``params.device``.
 
+The methods and their params are the kind's interface's (hwd/registry.py), whatever drivers are
+configured; a call is checked again against the params the device's driver narrows.
+
 The hall engine calls devices through ``call`` too, so a local device and one on another node
 (``node = ...``) are driven the same way.
 """
@@ -8,6 +11,7 @@ The hall engine calls devices through ``call`` too, so a local device and one on
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from pathlib import Path
@@ -15,7 +19,7 @@ from typing import Any, Callable
 
 from hwd import errors, registry, url as urls
 from hwd.config import Config, DeviceConfig
-from hwd.device import Device, DeviceContext, MethodSpec, Worker
+from hwd.device import Device, DeviceContext, MethodSpec, Worker, spec_for
 from hwd.errors import HwdError
 from hwd.ports import PortRegistry
 from hwd.rpc import MethodTable, check_params
@@ -80,23 +84,14 @@ class DeviceManager:
         return dev
 
     def register_methods(self, table: MethodTable) -> None:
-        specs: dict[str, tuple[str, MethodSpec]] = {}
+        """Every method of every kind's interface, as ``<kind>.<name>`` with its params."""
         for kind in registry.KINDS:
-            for driver in registry.drivers_of(kind):
-                try:
-                    cls = registry.driver_class(kind, driver)
-                except Exception as exc:  # a broken driver nobody configured must not stop the daemon
-                    log.warning("driver %s/%s cannot be loaded: %s", kind, driver, exc)
-                    continue
-                for attr in dir(cls):
-                    spec = getattr(getattr(cls, attr), "_hwd_method", None)
-                    if spec is not None:
-                        specs.setdefault(f"{kind}.{spec.name}", (kind, spec))
-        for full, (kind, spec) in sorted(specs.items()):
-            params = (Field("device", str),) + tuple(spec.params)
-            table.add(full, self._handler(full, kind), params, spec.doc, replay=not spec.read_only)
+            for spec in registry.interface(kind).methods:
+                full = f"{kind}.{spec.name}"
+                table.add(full, self._handler(full), (DEVICE,) + tuple(spec.params), spec.doc,
+                          replay=not spec.read_only, card_data=spec.card_data)
 
-    def _handler(self, full_name: str, kind: str) -> Callable[[dict], Any]:
+    def _handler(self, full_name: str) -> Callable[[dict], Any]:
         async def handle(params: dict) -> Any:
             return await self._dispatch(full_name, params, checked=True)
         handle.__doc__ = full_name
@@ -115,8 +110,10 @@ class DeviceManager:
         kind, _, name = full_name.partition(".")
         if dev.kind != kind:
             raise HwdError(f"device {dev.id!r} is a {dev.kind}, not a {kind}", errors.WRONG_KIND)
-        fn, spec = _find(type(dev), name)
-        if fn is None:
+        spec = _method(type(dev), name)
+        if spec is None:
+            raise HwdError(f"unknown method {full_name!r}", errors.METHOD_NOT_FOUND)
+        if name in dev.unsupported:
             raise HwdError(f"driver {dev.driver} of device {dev.id!r} does not support {full_name}",
                            errors.METHOD_NOT_FOUND)
         if dev.state == "disabled":
@@ -126,9 +123,10 @@ class DeviceManager:
                 raise HwdError(f"device {dev.id!r} is offline: {dev.detail}", errors.DEVICE_OFFLINE)
             if dev.state == "fault":
                 raise HwdError(f"device {dev.id!r} is in fault: {dev.detail}", errors.DEVICE_FAULT)
-        if not checked:
-            params = check_params(params, (Field("device", str),) + tuple(spec.params))
-        bound = getattr(dev, fn)
+        if not checked or spec is not _method(registry.interface(kind), name):
+            # from inside the daemon, or a driver that narrows a param: (re)check with its params
+            params = check_params(params, (DEVICE,) + tuple(spec.params))
+        bound = getattr(dev, spec.handler)
         if not spec.in_worker:
             result = bound(params)
             return await result if asyncio.iscoroutine(result) else result
@@ -163,9 +161,11 @@ class DeviceManager:
         return counts
 
 
-def _find(cls: type, name: str) -> tuple[str | None, MethodSpec | None]:
-    for attr in dir(cls):
-        spec = getattr(getattr(cls, attr), "_hwd_method", None)
-        if spec is not None and spec.name == name:
-            return attr, spec
-    return None, None
+DEVICE = Field("device", str)
+
+
+@functools.lru_cache(maxsize=None)
+def _method(cls: type, name: str) -> MethodSpec | None:
+    """The spec of ``<kind>.<name>`` as driver (or interface) class ``cls`` takes it."""
+    spec = next((s for s in cls.methods if s.name == name), None)
+    return None if spec is None else spec_for(cls, spec)

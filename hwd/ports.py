@@ -1,21 +1,24 @@
-"""Opening serial-style links, and sharing one physical port between several devices.
+"""Opening serial-style links, and the registry of ports that several devices share.
 
 Serial ports are opened with ``serial.serial_for_url`` so that pyserial's URL handlers work
 (``spy://`` to see the bytes, ``socket://``). A ``tcp://`` URL on a serial-style driver is a
-TCP-to-serial converter and is opened as ``socket://``. Several LED screens on one RS-485 bus
-share one ``SharedPort``: its lock makes each frame (and its ack) one uninterrupted transaction.
+TCP-to-serial converter and is opened as ``socket://``. The screens, callers and evaluators on
+one RS-485 bus share one ``SharedPort`` (hwd/sharedport.py): one reader hands every frame to the
+device at its address, and a transaction makes each frame (and its reply) uninterrupted.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from pathlib import Path
 from urllib.parse import parse_qsl
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
-from hwd.errors import DeviceError, DeviceLost
+from hwd.errors import DeviceError
+from hwd.sharedport import READ_TIMEOUT_S, SharedPort
 from hwd.url import DeviceUrl
+
+__all__ = ["PortRegistry", "SharedPort", "open_serial", "port_key"]
 
 
 def open_serial(url: DeviceUrl, baudrate: int = 9600, timeout: float = 0.2, *, capture_ok: bool = True,
@@ -63,58 +66,32 @@ def port_key(url: DeviceUrl) -> str:
     return url.target if url.scheme == "serial" else url.raw.split("?")[0]
 
 
-class SharedPort:
-    """A port opened once for all its devices; ``transaction()`` serialises their access."""
-
-    def __init__(self, key: str, opener: Callable[[], Any]):
-        self.key = key
-        self.opener = opener
-        self.lock = threading.RLock()
-        self.port: Any = None
-        self.users = 0
-        self.generation = 0   # how often the port was (re)opened: a device can tell it was reopened
-
-    def ensure_open(self) -> Any:
-        with self.lock:
-            if self.port is None:
-                self.port = self.opener()
-                self.generation += 1
-            return self.port
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[Any]:
-        with self.lock:
-            port = self.ensure_open()
-            try:
-                yield port
-            except OSError as exc:
-                self.invalidate()
-                raise DeviceLost(f"port {self.key}: {exc}") from exc
-
-    def invalidate(self) -> None:
-        with self.lock:
-            if self.port is not None:
-                with contextlib.suppress(Exception):
-                    self.port.close()
-                self.port = None
-
-
 class PortRegistry:
+    """The daemon's shared ports by key: opened for their first device, closed after the last."""
+
     def __init__(self) -> None:
         self._ports: dict[str, SharedPort] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: str, opener: Callable[[], Any]) -> SharedPort:
+    def get(self, key: str, opener: Callable[[], Any], device: str | None = None) -> SharedPort:
         with self._lock:
             port = self._ports.get(key)
             if port is None:
                 port = self._ports[key] = SharedPort(key, opener)
             port.users += 1
+            if device is not None:
+                port.devices.add(device)
             return port
 
-    def release(self, port: SharedPort) -> None:
+    def release(self, port: SharedPort, device: str | None = None) -> None:
         with self._lock:
             port.users -= 1
+            port.devices.discard(device)
             if port.users <= 0:
                 port.invalidate()
                 self._ports.pop(port.key, None)
+
+    def open_shared(self, url: DeviceUrl, baudrate: int, device: str) -> SharedPort:
+        """The shared port ``url`` names, for one more device (``release`` it when done); the
+        port itself opens (and its reader starts) with the first transaction or ``ensure_open``."""
+        return self.get(port_key(url), lambda: open_serial(url, baudrate=baudrate, timeout=READ_TIMEOUT_S), device)

@@ -6,6 +6,11 @@ and the server goes on. A request that carries ``"client"`` (a client id) is rem
 its ``id`` for a few minutes: a retry of it (Lazy Pirate) gets the first reply again instead of
 being executed twice. (JSON-RPC notifications are answered too, with ``id`` null, so that a REQ
 client is never left waiting.)
+
+Two checks hold for every method, in one place each: the caller of a method declared
+``card_data`` must be named in ``[daemon] card_data_clients`` (hwd.access, checked here before
+anything else runs), and params may hold only text and shapes that hwd can store and send on
+(hwd.rpctext, checked by ``MethodTable.invoke``).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from dataclasses import dataclass
 import zmq
 from typing import Any, Callable, Sequence
 
-from hwd import errors, replay as replays
+from hwd import access, errors, replay as replays, rpctext
 from hwd.errors import HwdError
 from hwd.histogram import Histograms
 from hwd.schema import Field, Problems, check_table, format_path
@@ -40,7 +45,8 @@ class Method:
     doc: str = ""
     replay: bool = True  # False for reads: a retry may run them again, so keep no copy of the reply
     recover: Callable[[str], Any] | None = None  # answers a retry whose first run a crash interrupted
-    guard: Callable[[str | None, dict], None] | None = None  # raises unless this caller may call it
+    card_data: bool = False  # yields full ID-card data: only callers in [daemon] card_data_clients
+    max_text: int = rpctext.MAX_TEXT_CHARS  # longest string anywhere in its params (hwd.rpctext)
 
 
 class MethodTable:
@@ -48,15 +54,27 @@ class MethodTable:
         self.methods: dict[str, Method] = {}
 
     def add(self, name: str, handler: Callable[[dict], Any], params: Sequence[Field] | None = (),
-            doc: str = "", *, replay: bool = True, recover: Callable[[str], Any] | None = None) -> None:
+            doc: str = "", *, replay: bool = True, recover: Callable[[str], Any] | None = None,
+            card_data: bool = False, max_text: int = rpctext.MAX_TEXT_CHARS) -> None:
         """Register ``handler(params) -> result`` (sync or async). ``params=None`` skips checking.
         ``replay=False`` for methods that change nothing: their replies are not kept for retries.
         ``recover(request_key)`` returns the result of a first run that a crash cut off (or None
-        when nothing of it was committed, so running it again is safe)."""
+        when nothing of it was committed, so running it again is safe). ``card_data=True``: the
+        reply holds full ID-card data, so only ``card_data_clients`` may call it over RPC (in-process
+        callers such as the hall engine are not checked) and the reply is never kept for a retry.
+        ``max_text``: the longest string its params may hold (hwd.rpctext; 4096 unless a method needs more)."""
         if name in self.methods:
             raise ValueError(f"method {name} registered twice")
-        self.methods[name] = Method(name, handler, params, doc or (handler.__doc__ or "").strip(), replay,
-                                    recover)
+        self.methods[name] = Method(name, handler, params, doc or (handler.__doc__ or "").strip(),
+                                    replay and not card_data, recover, card_data, max_text)
+
+    def describe(self) -> list[dict]:
+        """Every method with its first doc line, its params, whether it yields card data and the
+        longest string its params may hold."""
+        return [{"name": m.name, "doc": (m.doc.splitlines() or [""])[0], "card_data": m.card_data,
+                 "max_text": m.max_text,
+                 "params": None if m.params is None else [_describe_field(f) for f in m.params]}
+                for m in sorted(self.methods.values(), key=lambda m: m.name)]
 
     def check_params(self, method: Method, params: dict) -> dict:
         if method.params is None or (not method.params and not params):
@@ -72,6 +90,9 @@ class MethodTable:
             params = {}
         if not isinstance(params, dict):
             raise HwdError("params must be an object (named parameters)", errors.INVALID_PARAMS)
+        problem = rpctext.params_problem(params, method.max_text)
+        if problem:
+            raise HwdError(problem, errors.INVALID_PARAMS)
         return method.handler(self.check_params(method, params))
 
     async def call(self, name: str, params: Any) -> Any:
@@ -90,6 +111,25 @@ def check_params(params: dict, fields: Sequence[Field]) -> dict:
         raise HwdError("; ".join(f"{format_path(p) or 'params'}: {m}" for p, m in problems.items),
                        errors.INVALID_PARAMS)
     return checked
+
+
+_JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array", dict: "object"}
+
+
+def _describe_field(f: Field) -> dict:
+    types = f.type if isinstance(f.type, tuple) else (f.type,)
+    out: dict[str, Any] = {"name": f.name, "type": [_JSON_TYPES.get(t, t.__name__) for t in types],
+                           "required": f.required}
+    if not f.required:
+        out["default"] = f.default
+    for key in ("choices", "min", "max"):
+        value = getattr(f, key)
+        if value is not None:
+            out[key] = list(value) if key == "choices" else value
+    if f.items is not None:
+        items = f.items if isinstance(f.items, tuple) else (f.items,)
+        out["items"] = [_JSON_TYPES.get(t, t.__name__) for t in items]
+    return out
 
 
 def error_reply(req_id: Any, code: int, message: str, data: Any = None) -> dict:
@@ -132,9 +172,11 @@ def caller_of(frame: Any) -> str | None:
 
 class RpcServer:
     def __init__(self, socket: Any, methods: MethodTable, max_request_bytes: int = 262144,
-                 journal: replays.Journal | None = None, replay_max_bytes: int = REPLAY_MAX_BYTES):
+                 journal: replays.Journal | None = None, replay_max_bytes: int = REPLAY_MAX_BYTES,
+                 card_access: access.CardDataAccess | None = None):
         self.socket = socket
         self.methods = methods
+        self.card_access = card_access or access.CardDataAccess(())  # nobody, unless configured
         self.max_request_bytes = max_request_bytes
         self.replies = replays.MemoryCache(replay_max_bytes)
         self.journal = journal
@@ -204,7 +246,7 @@ class RpcServer:
 
     def handle_bytes(self, payload: bytes, caller: Callable[[], str | None] = lambda: None) -> bytes | asyncio.Future:
         """Turn one request frame into an encoded reply, or a future of one. ``caller()`` names
-        the client (for methods with a guard)."""
+        the client (for card-data methods, hwd.access)."""
         if len(payload) > self.max_request_bytes:
             self.counters["too_large"] += 1
             return _dumps(error_reply(None, errors.REQUEST_TOO_LARGE,
@@ -227,11 +269,16 @@ class RpcServer:
             return _dumps(error_reply(req_id, errors.INVALID_REQUEST,
                                       'expected {"jsonrpc": "2.0", "method": ..., "id": ...}'))
         client = request.get("client")
+        for name, value in (("id", req_id), ("client", client)):  # both go into the replay journal
+            problem = rpctext.text_problem(value) if isinstance(value, str) else None
+            if problem:
+                self.counters["invalid"] += 1
+                return _dumps(error_reply(req_id, errors.INVALID_REQUEST, f"{name}: {problem}"))
         params = request.get("params")
         known = self.methods.methods.get(method)
-        if known is not None and known.guard is not None:
+        if known is not None and known.card_data:
             try:
-                known.guard(caller(), params if isinstance(params, dict) else {})
+                self.card_access.check(method, caller(), params if isinstance(params, dict) else {})
             except HwdError as exc:
                 return _dumps({"jsonrpc": "2.0", "id": req_id, "error": exc.to_json()})
         if known is None or not known.replay or not isinstance(client, str) or req_id is None:

@@ -2,7 +2,9 @@
 ticket being served — or, after 办结, to the window's last finished ticket — via ``hall.case``.
 
 Kept out of counter.py (the console's actions) because it is the 好差评 record's concern; the
-counter page's small form and counter_case.js post here.
+counter page's small form and counter_case.js post here. A clerk acts only on tickets their own
+window served: the call names the window and the engine refuses any other ticket
+(``NOT_THIS_WINDOW``), whatever ticket id the request body carries.
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ def attach(window: str):
             ticket = done[-1]["id"] if done else None
         if not ticket:
             return jsonify({"ok": False, "error": "当前没有可关联的号"}), 409
-        result = link.call("hall.case", {"ticket": ticket, "case_no": case_no, "staff": staff})
+        # the engine refuses a ticket this window did not serve (a clerk of window 1 naming window 5's)
+        result = link.call("hall.case", {"ticket": ticket, "case_no": case_no, "staff": staff, "window": window})
     except RpcError as exc:
-        return jsonify({"ok": False, "error": message_for(exc), "code": exc.code}), 409
+        status = 403 if exc.code == errors.NOT_THIS_WINDOW else 409
+        return jsonify({"ok": False, "error": message_for(exc), "code": exc.code}), status
     return jsonify({"ok": True, "result": result})

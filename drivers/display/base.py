@@ -10,21 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from hwd.device import Device, method
+from drivers.display.interface import Display
 from hwd.errors import DeviceError, DeviceLost
-from hwd.schema import Field
-
-EFFECTS = ("static", "scroll", "blink")
 
 
-def _check_lines(value: list) -> str | None:
-    if len(value) > 32:
-        return "at most 32 lines"
-    return None
-
-
-class DisplayDevice(Device):
-    kind = "display"
+class DisplayDevice(Display):
+    """The ``display.*`` methods for every screen driver: the content kept, delivered, re-delivered."""
 
     def __init__(self, config, ctx):
         super().__init__(config, ctx)
@@ -72,22 +63,15 @@ class DisplayDevice(Device):
     def info(self) -> dict:
         return {"lines": list(self.content["lines"])}
 
-    # -- RPC ---------------------------------------------------------------------------------
-    @method("show", (Field("lines", list, items=str, check=_check_lines),
-                     Field("effect", str, "static", choices=EFFECTS)), offline_ok=True)
+    # -- RPC (drivers/display/interface.py) -----------------------------------------------------
     def rpc_show(self, params: dict) -> dict:
-        """Show lines on the screen; kept and sent later if the screen is offline."""
         self.set_content(params["lines"], params.get("effect", "static"))
         return {"delivered": self.deliver()}
 
-    @method("clear", (), offline_ok=True)
     def rpc_clear(self, params: dict) -> dict:
-        """Blank the screen."""
         self.set_content([], "static")
         return {"delivered": self.deliver()}
 
-    @method("get", (), offline_ok=True, in_worker=False, read_only=True)
     def rpc_get(self, params: dict) -> dict:
-        """The content the screen should show now, and whether it does."""
         return {"lines": list(self.content["lines"]), "effect": self.content["effect"],
                 "delivered": self.connected and self.sent == self.content}

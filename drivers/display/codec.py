@@ -5,18 +5,16 @@ a protocol that is clearer as code lives in ``drivers/display/vendors/<name>.py`
 interface. Either way the driver gives a codec the encoded lines of one update and sends the
 frames it returns in order (init frames, the content, commit frames); the emulator feeds the
 bytes it receives to ``codec.decoder()`` and gets back ``Frame``s whose fields say what the screen
-now shows (``text`` and ``line``, or ``lines``) and ``Bad`` for what it had to drop.
+now shows (``text`` and ``line``, or ``lines``) and ``Skip`` for what it had to drop
+(hwd/stream.py: one stream decoder, each protocol a check function).
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from drivers.display.protocol import FrameDecoder, FrameSpec
-
-
-class Decoder(Protocol):
-    def feed(self, data: bytes) -> list: ...
+from drivers.display.protocol import FrameSpec, frame_decoder
+from hwd.stream import StreamDecoder
 
 
 class Codec(Protocol):
@@ -29,8 +27,8 @@ class Codec(Protocol):
     def capacity(self, lines: int) -> int:
         """The most bytes one line may have."""
 
-    def decoder(self) -> Decoder:
-        """A fresh stream decoder (for the emulator)."""
+    def decoder(self, name: str = "") -> StreamDecoder:
+        """A fresh stream decoder (for the emulator); ``name`` is in its log lines."""
 
 
 class DslCodec:
@@ -81,8 +79,8 @@ class DslCodec:
             frames.append(spec.encode(b"", addr=addr, line=self.line_base, effect=code, seq=self._next_seq(spec)))
         return frames
 
-    def decoder(self) -> FrameDecoder:
+    def decoder(self, name: str = "") -> StreamDecoder:
         if not self.init and not self.commit:
-            return FrameDecoder(self.spec)
-        return FrameDecoder([("data", self.spec)] + [("init", s) for s in self.init]
-                            + [("commit", s) for s in self.commit])
+            return frame_decoder(self.spec, name)
+        return frame_decoder([("data", self.spec)] + [("init", s) for s in self.init]
+                             + [("commit", s) for s in self.commit], name)

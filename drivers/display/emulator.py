@@ -19,11 +19,12 @@ import time
 from typing import Any
 
 from drivers.display.frame import build_codec
-from drivers.display.protocol import Bad, Frame, parse_hex
+from drivers.display.protocol import Frame
 from drivers.display.textcodec import decode_text
+from drivers.hexbytes import parse_hex
 from hwd.sim import Emulator
+from hwd.stream import Skip
 
-NOISE = ("no start marker", "bytes before the start marker")
 IDLE_GAP_S = 0.2   # quiet time after which a partial frame is given up
 
 
@@ -32,7 +33,7 @@ class ScreenEmulator(Emulator):
         super().__init__(*args, **kwargs)
         opts = self.options
         self.codec = build_codec(opts, payload=None)
-        self.decoder = self.codec.decoder()
+        self.decoder = self.codec.decoder(f"sim {self.name}")
         self.encoding = opts.get("encoding") or self.codec.encoding
         self.ack = opts.get("ack") or ""
         self.screens: dict[int, dict] = {}
@@ -60,7 +61,7 @@ class ScreenEmulator(Emulator):
             if time.monotonic() < self.busy_until:
                 self.counters["collisions"] += 1
             results = self.decoder.feed(data)
-            waiting = bool(getattr(self.decoder, "buffer", b""))
+            waiting = self.decoder.pending > 0
         self._process(results)
         if waiting:
             self._arm_idle()
@@ -83,13 +84,12 @@ class ScreenEmulator(Emulator):
             if isinstance(result, Frame):
                 self.counters["frames"] += 1
                 self.handle(result)
-            elif isinstance(result, Bad):
-                if result.reason in NOISE:
-                    self.counters["noise_bytes"] += result.skip
+            elif isinstance(result, Skip):
+                if result.noise:
+                    self.counters["noise_bytes"] += result.size
                 else:
                     self.counters["bad_frames"] += 1
                     self.last_bad = (self.last_bad + [result.reason])[-10:]
-                    self.log.info("bad frame: %s", result.reason)
 
     def handle(self, frame: Frame) -> None:
         addr = frame.fields.get("addr", 0)
@@ -233,7 +233,7 @@ class ScreenEmulator(Emulator):
     def act_unplug(self) -> dict:
         """Pull the cable (and the screen's power: it forgets what it showed)."""
         self.screens.clear()
-        self.decoder = self.codec.decoder()
+        self.decoder = self.codec.decoder(f"sim {self.name}")
         for path in self.workdir.glob("screen-*.png"):
             path.unlink(missing_ok=True)
         return super().act_unplug()

@@ -3,25 +3,30 @@
 The frame is either declared as tokens (``frame``, with ``init``/``commit`` frames around an
 update) or named (``protocol = "onbon-bx5"`` and the other presets in ``presets.py``); both give
 a codec (``codec.py``) that turns lines into frames. The screen is on a serial line, usually an
-RS-485 bus shared with other screens at other addresses; every screen on one port shares one
-``SharedPort``, so a frame and its ack are one uninterrupted transaction on the bus. Text is
-encoded in the screen's legacy encoding; characters it cannot hold are replaced and logged.
+RS-485 bus shared with other screens and keypads at other addresses; every device on one port
+shares one ``SharedPort`` (hwd/sharedport.py), whose one reader hands this screen its acks, and a
+frame and its ack are one uninterrupted transaction on the bus. Text is encoded in the screen's
+legacy encoding; characters it cannot hold are replaced and logged.
 See docs/drivers/display.md.
 """
 
 from __future__ import annotations
 
+import queue
 import time
 from typing import Any
 
-from drivers.display.base import EFFECTS, DisplayDevice
+from drivers.display.base import DisplayDevice
 from drivers.display.codec import DslCodec
+from drivers.display.interface import EFFECTS
 from drivers.display.presets import FRAME_KEYS, PRESETS
-from drivers.display.protocol import FrameError, FrameSpec, parse_hex
+from drivers.display.protocol import FrameError, FrameSpec
 from drivers.display.textcodec import ENCODINGS, encode_text
+from drivers.hexbytes import parse_hex
 from hwd.errors import DeviceError, DeviceLost
-from hwd.ports import open_serial, port_key
 from hwd.schema import Field
+from hwd.sharedport import Listener
+from hwd.stream import literal
 
 DEFAULT_FRAME = ["A5", "{addr}", "01", "{len}", "{text}", "{crc16_modbus}", "5A"]
 
@@ -147,12 +152,16 @@ class FrameScreen(DisplayDevice):
         self.generation = 0
         ack = self.opts.get("ack")
         self.ack = parse_hex(ack.replace("{addr}", f"{self.opts['address'] & 0xFF:02X}")) if ack else b""
+        self.acks: queue.Queue = queue.Queue(maxsize=64)
+        # the acks for this screen, as the port's reader finds them (an ack names its screen)
+        self.ear = Listener(self.id, ("ack", self.ack), literal(self.ack), None, lambda frame: None,
+                            self._on_ack, what="screen ack") if self.ack else None
 
     # -- link --------------------------------------------------------------------------------
     def open(self) -> None:
-        baudrate = self.opts["baudrate"]
-        url = self.url
-        self.shared = self.ctx.ports.get(port_key(url), lambda: open_serial(url, baudrate=baudrate, timeout=0))
+        self.shared = self.ctx.ports.open_shared(self.url, self.opts["baudrate"], self.id)
+        if self.ear is not None:
+            self.shared.attach(self.ear)
         with self.shared.transaction():
             self.generation = self.shared.generation
         self.sent = None
@@ -162,16 +171,19 @@ class FrameScreen(DisplayDevice):
 
     def close(self) -> None:
         if self.shared is not None:
-            self.ctx.ports.release(self.shared)
+            if self.ear is not None:
+                self.shared.detach(self.ear)
+            self.ctx.ports.release(self.shared, self.id)
             self.shared = None
 
+    def describe(self) -> dict:
+        shared = self.shared
+        return {**super().describe(), **({"port": shared.describe()} if shared is not None else {})}
+
     def poll(self) -> None:
-        with self.shared.transaction() as port:
-            stray = port.read(4096)
-            reopened = self.generation != self.shared.generation
-            self.generation = self.shared.generation
-        if stray:
-            self.count("stray_bytes", len(stray))
+        self.shared.ensure_open()      # a port its reader lost is reopened, or this screen is offline
+        reopened = self.generation != self.shared.generation
+        self.generation = self.shared.generation
         if reopened:
             # another screen on this bus lost the port and reopened it before this one noticed:
             # the bus was gone, so this screen may have lost its content too
@@ -223,13 +235,12 @@ class FrameScreen(DisplayDevice):
     def _send_frame(self, port: Any, frame: bytes) -> None:
         tries = 1 + (self.opts["retries"] if self.ack else 0)
         for attempt in range(tries):
-            stray = port.read(4096)
-            if stray:
-                self.count("stray_bytes", len(stray))
+            while not self.acks.empty():          # a late ack of an earlier frame
+                self.acks.get_nowait()
             port.write(frame)
             port.flush()
             self.count("frames")
-            if not self.ack or self._wait_ack(port):
+            if not self.ack or self._wait_ack():
                 if self.opts["frame_gap_ms"]:
                     time.sleep(self.opts["frame_gap_ms"] / 1000)
                 return
@@ -238,15 +249,16 @@ class FrameScreen(DisplayDevice):
         raise DeviceError(f"screen at address {self.opts['address']} does not acknowledge "
                           f"({tries} tries); check its address, wiring and frame config")
 
-    def _wait_ack(self, port: Any) -> bool:
-        deadline = time.monotonic() + self.opts["ack_timeout_ms"] / 1000
-        got = b""
-        while time.monotonic() < deadline:
-            data = port.read(256)
-            if data:
-                got += data
-                if self.ack in got:
-                    return True
-            else:
-                time.sleep(0.002)
-        return False
+    def _on_ack(self, frame: Any) -> None:
+        """The port's reader found this screen's ack."""
+        try:
+            self.acks.put_nowait(frame)
+        except queue.Full:
+            pass
+
+    def _wait_ack(self) -> bool:
+        try:
+            self.acks.get(timeout=self.opts["ack_timeout_ms"] / 1000)
+        except queue.Empty:
+            return False
+        return True

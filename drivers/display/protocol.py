@@ -26,11 +26,12 @@ a field (a bus address) if it has a check or a length that tells a frame from no
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from typing import Iterable
 
 from drivers.display import checksums, transforms
+from drivers.hexbytes import parse_hex
+from hwd.stream import Buffer, Skip, StreamDecoder, Tagged, first_of
 
 INT_FIELDS = ("addr", "len", "line", "effect", "seq")
 PAYLOADS = ("text", "bitmap")
@@ -40,7 +41,6 @@ SHORT_FORMS = {  # name -> (kind, bytes, order)
     "line": ("line", 1, "big"), "effect": ("effect", 1, "big"), "seq": ("seq", 1, "big"),
 }
 ORDERS = {"be": "big", "big": "big", "le": "little", "little": "little"}
-_HEX = re.compile(r"^(?:[0-9A-Fa-f]{2})+$")
 
 
 class FrameError(ValueError):
@@ -69,14 +69,6 @@ def crc16_modbus(data: bytes) -> int:
 def crc16_ccitt(data: bytes) -> int:
     """CRC-16/CCITT-FALSE: poly 0x1021, init 0xFFFF, not reflected; sent high byte first."""
     return checksums.lookup("CRC-16/CCITT-FALSE").value(data)
-
-
-def parse_hex(text: str) -> bytes:
-    """``"A5"``, ``"A6 02"``, ``"0x06"`` → bytes; raise ValueError otherwise."""
-    cleaned = text.replace(" ", "").replace("0x", "").replace("0X", "")
-    if not _HEX.match(cleaned):
-        raise ValueError(f"{text!r} is not hex bytes (write e.g. \"A5\" or \"A6 02\")")
-    return bytes.fromhex(cleaned)
 
 
 # -- tokens -----------------------------------------------------------------------------------
@@ -209,14 +201,6 @@ class Frame:
     raw: bytes = b""
 
 
-@dataclass
-class Bad:
-    """Bytes that are not a valid frame: drop ``skip`` bytes and look again."""
-
-    reason: str
-    skip: int
-
-
 # -- the spec ---------------------------------------------------------------------------------
 @dataclass
 class FrameSpec:
@@ -286,7 +270,7 @@ class FrameSpec:
             if t.kind == "len":
                 if t.span in seen:
                     raise FrameError("more than one length token over the same tokens "
-                                     f"(nested lengths need different over= ranges)", i)
+                                     "(nested lengths need different over= ranges)", i)
                 seen[t.span] = i
         if tokens[0].kind != "literal" and not any(t.kind in ("check", "len") for t in tokens):
             raise FrameError("the frame must start with a hex literal (the start marker), or have a "
@@ -427,26 +411,27 @@ class FrameSpec:
         return True
 
     # -- decode ------------------------------------------------------------------------------
-    def decode(self, buf: bytes) -> Frame | Bad | None:
-        """Look at the start of ``buf``: a Frame, Bad (drop bytes and retry), or None (need more)."""
-        if not buf:
+    def decode(self, buf: Buffer, at: int = 0) -> "Frame | Skip | None":
+        """Look at ``buf`` from ``at`` on: a Frame, a Skip (drop bytes and retry), or None (need
+        more): the check of hwd/stream.py."""
+        if at >= len(buf):
             return None
         parts: list[bytes] = []
-        pos = 0
+        pos = at
         if self.starts_with_literal:
             start = self.tokens[0].literal
-            if not buf.startswith(start):
-                if start.startswith(buf[:len(start)]) and len(buf) < len(start):
+            if not buf.startswith(start, at):
+                if len(buf) - at < len(start) and start.startswith(buf[at:]):
                     return None
-                nxt = buf.find(start, 1)
+                nxt = buf.find(start, at + 1)
                 if nxt < 0:
                     # keep a tail that may be the beginning of a start marker
-                    keep = next((k for k in range(min(len(start) - 1, len(buf)), 0, -1)
-                                 if start.startswith(buf[-k:])), 0)
-                    return Bad("no start marker", len(buf) - keep)
-                return Bad("bytes before the start marker", nxt)
+                    keep = next((k for k in range(min(len(start) - 1, len(buf) - at), 0, -1)
+                                 if start.startswith(buf[len(buf) - k:])), 0)
+                    return Skip(len(buf) - at - keep, "no start marker", noise=True)
+                return Skip(nxt - at, "bytes before the start marker", noise=True)
             parts.append(start)
-            pos = len(start)
+            pos = at + len(start)
         escaped = self._escaped_range()
         reader = _Reader(buf, self._unescape_table())
         fields: dict = {}
@@ -456,32 +441,32 @@ class FrameSpec:
             esc = i in escaped
             if token.kind in PAYLOADS:
                 size = self._payload_size(i, lengths)
-                if isinstance(size, Bad):
+                if isinstance(size, Skip):
                     return size
                 if size is not None:
                     got = reader.read(pos, size, esc)
                     if isinstance(got, str):
-                        return Bad(got, 1)
+                        return Skip(1, got)
                     if got is None:
                         return None
                 else:
                     got = self._read_until_marker(reader, pos, i, escaped)
-                    if isinstance(got, Bad) or got is None:
+                    if isinstance(got, Skip) or got is None:
                         return got
                 value, pos = got
                 parts.append(value)
                 continue
             got = reader.read(pos, token.width, esc)
             if isinstance(got, str):
-                return Bad(got, 1)
+                return Skip(1, got)
             if got is None:
                 return None
             value, pos = got
             parts.append(value)
             if token.kind == "literal":
                 if value != token.literal:
-                    return Bad(f"expected {token.literal.hex().upper()} at token {i}, "
-                               f"got {value.hex().upper()}", 1)
+                    return Skip(1, f"expected {token.literal.hex().upper()} at token {i}, "
+                                   f"got {value.hex().upper()}")
             elif token.kind == "len":
                 lengths[i] = int.from_bytes(value, token.order)
                 fields.setdefault("len", lengths[i])
@@ -493,23 +478,23 @@ class FrameSpec:
                 continue   # counts the update's payload, which an init frame does not carry
             want = sum(len(parts[j]) for j in range(token.span[0], token.span[1] + 1)) + self._adjust(token)
             if value != want:
-                return Bad(f"bad length at token {i}: got {value}, counted {want}", 1)
+                return Skip(1, f"bad length at token {i}: got {value}, counted {want}")
         for i in self.check_order:
             token = self.tokens[i]
             covered = b"".join(parts[token.span[0]:token.span[1] + 1])
             want = checksums.lookup(token.algo).wire(covered, token.order)
             if parts[i] != want:
-                return Bad(f"bad {token.name}: got {parts[i].hex().upper()}, "
-                           f"computed {want.hex().upper()}", 1)
+                return Skip(1, f"bad {token.name}: got {parts[i].hex().upper()}, "
+                               f"computed {want.hex().upper()}")
         p = self.payload_index
         if p is not None:
             try:
                 fields[self.tokens[p].kind] = transforms.undo(self.tokens[p].transforms, parts[p])
             except ValueError as exc:
-                return Bad(f"payload: {exc}", 1)
-        return Frame(fields, pos, bytes(buf[:pos]))
+                return Skip(1, f"payload: {exc}")
+        return Frame(fields, pos - at, bytes(buf[at:pos]))
 
-    def _payload_size(self, p: int, lengths: dict[int, int]) -> int | Bad | None:
+    def _payload_size(self, p: int, lengths: dict[int, int]) -> int | Skip | None:
         """The payload's raw size from a length already read that covers it (None: no such length)."""
         for i, value in lengths.items():
             token = self.tokens[i]
@@ -518,7 +503,7 @@ class FrameSpec:
                 n = value - self._adjust(token) - others
                 limit = self.max_payload * (2 ** len(self.tokens[p].transforms))
                 if n < 0 or n > limit:
-                    return Bad(f"payload length {n} out of range", 1)
+                    return Skip(1, f"payload length {n} out of range")
                 return n
         return None
 
@@ -542,15 +527,15 @@ class FrameSpec:
             at = reader.buf.find(marker, search_from)
             if at < 0:
                 if len(reader.buf) > limit:
-                    return Bad("no end marker", 1)
+                    return Skip(1, "no end marker")
                 return None
             span = reader.unescape(pos, at, index in escaped)
             if isinstance(span, str):
-                return Bad(span, 1)
+                return Skip(1, span)
             if len(span) >= fixed:
                 payload = span[:len(span) - fixed]
                 if len(payload) > self.max_payload * expand:
-                    return Bad("payload too long", 1)
+                    return Skip(1, "payload too long")
                 # re-read the payload alone to find where the fixed tokens start on the wire
                 end = reader.wire_end(pos, len(payload), index in escaped)
                 return payload, end
@@ -560,8 +545,8 @@ class FrameSpec:
 class _Reader:
     """Reads raw values out of wire bytes, undoing the escape table where a token is escaped."""
 
-    def __init__(self, buf: bytes, unescape: list[tuple[bytes, int]]):
-        self.buf = bytes(buf)
+    def __init__(self, buf: Buffer, unescape: list[tuple[bytes, int]]):
+        self.buf = buf      # the decoder's buffer itself: never copied
         self.table = unescape
         self.prefixes = {seq[0] for seq, _ in unescape}
 
@@ -617,45 +602,19 @@ def _uint(value: int, token: Token, what: str) -> bytes:
     return value.to_bytes(token.size, token.order)
 
 
-class FrameDecoder:
-    """Splits a byte stream into frames, counting what it had to drop.
+def frame_decoder(specs: "FrameSpec | list[tuple[str, FrameSpec]]", name: str = "") -> StreamDecoder:
+    """The stream decoder of one frame spec, or of several sharing the stream (a data frame and
+    the init frame sent before it): at each position the first spec that reads a frame wins,
+    and its name is the frame's ``kind`` field; bytes are dropped only when none can read them."""
+    if isinstance(specs, FrameSpec):
+        return StreamDecoder(specs.decode, name)
+    either = first_of([(kind, spec.decode) for kind, spec in specs])
 
-    Several specs may share the stream (a data frame and the init frame sent before it): at each
-    position the first spec that reads a frame wins; bytes are dropped only when none can."""
+    def check(buf: Buffer, pos: int) -> "Frame | Skip | None":
+        result = either(buf, pos)
+        if isinstance(result, Tagged):
+            result.frame.fields["kind"] = result.tag
+            return result.frame
+        return result
 
-    def __init__(self, spec: "FrameSpec | list[tuple[str, FrameSpec]]"):
-        self.specs = spec if isinstance(spec, list) else [("data", spec)]
-        self.spec = self.specs[0][1]
-        self.buffer = bytearray()
-
-    def feed(self, data: bytes) -> list[Frame | Bad]:
-        self.buffer += data
-        out: list[Frame | Bad] = []
-        while self.buffer:
-            buf = bytes(self.buffer)
-            results = [(kind, spec.decode(buf)) for kind, spec in self.specs]
-            frame = next(((k, r) for k, r in results if isinstance(r, Frame)), None)
-            if frame is not None:
-                kind, result = frame
-                if len(self.specs) > 1:
-                    result.fields["kind"] = kind
-                del self.buffer[:result.size]
-                out.append(result)
-                continue
-            if any(r is None for _, r in results):
-                break
-            bad = min((r for _, r in results), key=lambda r: max(1, r.skip))
-            del self.buffer[:max(1, bad.skip)]
-            out.append(bad)
-        return out
-
-    def flush(self) -> list[Frame | Bad]:
-        """The line went quiet: what is still waiting for bytes was cut short (or was noise that
-        looked like a frame's head). Drop it byte by byte, keeping any whole frame behind it."""
-        out: list[Frame | Bad] = []
-        while self.buffer:
-            out += self.feed(b"")
-            if self.buffer:
-                del self.buffer[:1]
-                out.append(Bad("frame cut short", 1))
-        return out
+    return StreamDecoder(check, name)

@@ -29,6 +29,7 @@ from drivers.idcard import cards, protocol as p
 from drivers.idcard.handshake import CVR100_HEAD, CVR100_LEN, cvr100_answer, is_cvr100_challenge
 from hwd.errors import HwdError, INVALID_PARAMS
 from hwd.sim import Emulator
+from hwd.stream import Skip
 
 FIXTURES = Path(__file__).with_name("fixtures")
 _COMMAND_NAMES = {p.FIND: "find", p.SELECT: "select", p.READ: "read", p.READ_FINGERPRINT: "read",
@@ -51,7 +52,7 @@ def load_fixture(name: str) -> dict[str, Any]:
 class IdCardEmulator(Emulator):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.parser = p.Parser()
+        self.parser = p.decoder(f"sim {self.name}")
         self.card: dict[str, Any] | None = None
         self.card_name: str | None = None
         self.card_read = False
@@ -72,7 +73,9 @@ class IdCardEmulator(Emulator):
             if not data:
                 return
         for item in self.parser.feed(data):
-            if isinstance(item, p.BadFrame):
+            if isinstance(item, Skip) and item.noise:
+                continue
+            if isinstance(item, Skip):
                 self._answer("status", p.reply(0x10 if item.reason == "checksum" else 0x11))
                 continue
             command = tuple(item.body[:2]) if len(item.body) >= 2 else (0, 0)

@@ -8,13 +8,17 @@ one definition of a frame. Frame, both directions (protocols.md A)::
 ``LEN`` counts every byte after itself including ``CHK``; ``CHK`` is the XOR of the ``LEN``
 bytes and the body. A host body is ``CMD PARA [data]``, a reader body ``SW1 SW2 SW3 [data]``.
 
-``Parser`` is incremental: bytes go in as they arrive (a frame may be split across reads, and
-garbage may precede it), complete frames and rejected frames come out.
+``check`` is the frame's check function for the shared stream decoder (hwd/stream.py; ``decoder``
+makes one): bytes go in as they arrive (a frame may be split across reads, and garbage may
+precede it), complete frames and rejected frames come out.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from hwd.stream import Buffer, Skip, StreamDecoder
 
 PREAMBLE = b"\xaa\xaa\xaa\x96\x69"
 HEADER_LEN = 7            # preamble + LEN
@@ -124,6 +128,11 @@ class Frame:
     body: bytes
 
     @property
+    def size(self) -> int:
+        """Its bytes on the wire."""
+        return HEADER_LEN + len(self.body) + 1
+
+    @property
     def sw3(self) -> int:
         return self.body[2] if len(self.body) >= 3 else -1
 
@@ -132,77 +141,35 @@ class Frame:
         return self.body[3:]
 
 
-@dataclass(frozen=True)
-class BadFrame:
-    """A frame-shaped run of bytes that was rejected; parsing resumes after its preamble."""
+def check(buf: Buffer, pos: int) -> Frame | Skip | None:
+    """A frame at ``pos`` of ``buf``, bytes to skip, or None (need more): hwd/stream.py's check.
 
-    reason: str   # "checksum" or "length"
-
-
-NEED_MORE = 0
-
-
-def check_frame(buf: bytes | bytearray) -> tuple[int, int]:
-    """Look at the start of ``buf`` (which begins with the preamble).
-
-    Returns ``(NEED_MORE, 0)``, ``(-1, 0)`` for a bad LEN, ``(-2, n)`` for a bad checksum over
-    ``n`` bytes, or ``(1, n)`` for a good frame of ``n`` bytes.
-    """
-    if len(buf) < HEADER_LEN:
-        return NEED_MORE, 0
-    length = int.from_bytes(buf[5:7], "big")
+    Bytes before a preamble are noise (a tail that may begin a preamble is kept). A rejected
+    frame (reason ``length``: LEN out of range; ``checksum``) skips one byte only, so a good
+    frame hidden behind a corrupt one is still found."""
+    start = buf.find(PREAMBLE, pos)
+    if start < 0:
+        rest = len(buf) - pos
+        keep = next((k for k in range(min(len(PREAMBLE) - 1, rest), 0, -1) if buf.endswith(PREAMBLE[:k])), 0)
+        return Skip(rest - keep, "no preamble", noise=True) if rest > keep else None
+    if start > pos:
+        return Skip(start - pos, "no preamble", noise=True)
+    if len(buf) - pos < HEADER_LEN:
+        return None
+    length = int.from_bytes(buf[pos + 5:pos + 7], "big")
     if length < MIN_LEN or length > MAX_LEN:
-        return -1, 0
+        return Skip(1, "length")
     total = HEADER_LEN + length
-    if len(buf) < total:
-        return NEED_MORE, 0
-    if checksum(buf[5:total - 1]) != buf[total - 1]:
-        return -2, total
-    return 1, total
+    if len(buf) - pos < total:
+        return None
+    if checksum(buf[pos + 5:pos + total - 1]) != buf[pos + total - 1]:
+        return Skip(1, "checksum")
+    return Frame(bytes(buf[pos + HEADER_LEN:pos + total - 1]))
 
 
-class Parser:
-    """Incremental frame parser: ``feed(bytes)`` returns the frames and rejects completed so far.
-
-    Bytes before a preamble are skipped as garbage (counted in ``garbage``). A rejected frame
-    does not swallow what follows: scanning restarts one byte after the rejected preamble, so a
-    good frame hidden behind a corrupt one is still found.
-    """
-
-    def __init__(self) -> None:
-        self.buffer = bytearray()
-        self.garbage = 0
-
-    def reset(self) -> None:
-        self.buffer.clear()
-
-    def feed(self, data: bytes) -> list[Frame | BadFrame]:
-        self.buffer += data
-        out: list[Frame | BadFrame] = []
-        while True:
-            start = self.buffer.find(PREAMBLE)
-            if start < 0:
-                # keep a tail that may be the beginning of a preamble
-                keep = 0
-                for k in range(min(len(PREAMBLE) - 1, len(self.buffer)), 0, -1):
-                    if self.buffer.endswith(PREAMBLE[:k]):
-                        keep = k
-                        break
-                self.garbage += len(self.buffer) - keep
-                del self.buffer[:len(self.buffer) - keep]
-                return out
-            if start:
-                self.garbage += start
-                del self.buffer[:start]
-            status, n = check_frame(self.buffer)
-            if status == NEED_MORE:
-                return out
-            if status == 1:
-                out.append(Frame(bytes(self.buffer[HEADER_LEN:n - 1])))
-                del self.buffer[:n]
-            else:
-                out.append(BadFrame("length" if status == -1 else "checksum"))
-                del self.buffer[:1]
+def decoder(name: str = "", logger: Any = None) -> StreamDecoder:
+    """A stream decoder of SAM frames; ``name`` (or ``logger``) says whose in its log lines."""
+    return StreamDecoder(check, name, max_frame=HEADER_LEN + MAX_LEN, logger=logger)
 
 
 @dataclass(frozen=True)

@@ -28,12 +28,13 @@ from typing import Any
 
 from drivers.idcard import cards, privacy, protocol as p
 from drivers.idcard.handshake import HANDSHAKES, CVR100_LEN, cvr100_answer, cvr100_challenge
+from drivers.idcard.interface import IdCardReader
 from drivers.idcard.tokens import TokenStore
 from hwd import errors
-from hwd.device import Device, method
 from hwd.errors import DeviceLost, HwdError
 from hwd.ports import open_serial
 from hwd.schema import Field
+from hwd.stream import Skip
 
 
 # SW3 answers that mean the reader itself is unusable (fault state until it answers normally)
@@ -50,8 +51,7 @@ def _check_photo_command(value: list) -> str | None:
     return check_command(value)
 
 
-class SamReader(Device):
-    kind = "idcard"
+class SamReader(IdCardReader):
     driver = "sam"
     schemes = ("serial", "tcp")
     requires = (("serial", "pyserial"),)
@@ -81,7 +81,7 @@ class SamReader(Device):
         self.poll_interval = self.opts["poll_ms"] / 1000
         self.tokens: TokenStore = ctx.extras.setdefault("card_tokens", TokenStore(self.opts["token_ttl_s"]))
         self.port = None
-        self.parser = p.Parser()
+        self.parser = p.decoder(logger=self.log)
         self.present = False
         self.misses = 0
         self.silence = 0
@@ -160,7 +160,9 @@ class SamReader(Device):
             port.timeout = min(left, 0.5)
             data = port.read(max(1, port.in_waiting))
             for item in self.parser.feed(data):
-                if isinstance(item, p.BadFrame):
+                if isinstance(item, Skip) and item.noise:
+                    continue
+                if isinstance(item, Skip):
                     self.count(f"bad_{item.reason}")
                     self._drain()
                     raise p.FrameError(f"reply to {command[0]:02X} {command[1]:02X} rejected: bad {item.reason}")
@@ -324,11 +326,8 @@ class SamReader(Device):
     def _with_token(card: dict[str, Any], token: str) -> dict[str, Any]:
         return {**copy.deepcopy(card), "card_token": token}
 
-    # -- RPC ---------------------------------------------------------------------------------
-    @method("read", (Field("timeout_ms", int, 0, min=0, max=600000),), in_worker=False, read_only=True)
-    async def read(self, params: dict) -> dict | None:
-        """The card on the reader now (as read when placed), or the next one placed within
-        ``timeout_ms``, else null. Full personal data: for authorised clients only."""
+    # -- RPC (drivers/idcard/interface.py) ------------------------------------------------------
+    async def rpc_read(self, params: dict) -> dict | None:
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
         with self._lock:
@@ -346,10 +345,7 @@ class SamReader(Device):
                 if (loop, future) in self._waiters:
                     self._waiters.remove((loop, future))
 
-    @method("current", (), in_worker=False, read_only=True)
-    def current_card(self, params: dict) -> dict | None:
-        """The card on the reader now as events show it (masked summary, its ``card_token`` and
-        the seconds that token has left), or null: a kiosk page that was reloaded greets again."""
+    def rpc_current(self, params: dict) -> dict | None:
         with self._lock:
             if self.current is None:
                 return None
@@ -357,9 +353,7 @@ class SamReader(Device):
             return {"device": self.id, "card_token": self.current_token, "ttl_s": round(left, 1),
                     **privacy.masked_summary(self.current)}
 
-    @method("resolve", (Field("token", str),), in_worker=False, offline_ok=True, read_only=True)
-    def resolve(self, params: dict) -> dict:
-        """The full card behind a ``card_token`` while it is valid (``token_ttl_s``)."""
+    def rpc_resolve(self, params: dict) -> dict:
         card = self.tokens.resolve(params["token"], device=self.id)
         if card is None:
             raise HwdError("card token unknown or expired: ask the citizen to place the card again",

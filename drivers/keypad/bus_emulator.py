@@ -21,10 +21,11 @@ from collections import deque
 from typing import Any
 
 from drivers.display.textcodec import decode_text
-from drivers.keypad.busframe import Bad, BusDecoder, BusFrame
+from drivers.keypad.busframe import BusFrame
 from drivers.keypad.buspresets import build_spec, command_bytes, resolved
 from hwd.errors import HwdError, INVALID_PARAMS
 from hwd.sim import Emulator
+from hwd.stream import Skip
 
 
 class KeypadBusEmulator(Emulator):
@@ -35,7 +36,7 @@ class KeypadBusEmulator(Emulator):
         self.spec = build_spec(self.options)
         self.commands = command_bytes(self.options)
         self.encoding = resolved(self.options)["encoding"]
-        self.decoder = BusDecoder(self.spec)
+        self.decoder = self.spec.decoder(f"sim {self.name}")
         self.keypads: dict[int, dict[str, Any]] = {}
         self.by_device: dict[str, int] = {}
         self.counters = {"frames": 0, "bad_frames": 0, "noise_bytes": 0, "replies": 0}
@@ -54,11 +55,8 @@ class KeypadBusEmulator(Emulator):
         with self.lock:
             items = self.decoder.feed(data)
         for item in items:
-            if isinstance(item, Bad):
-                if item.reason in ("no start marker", "bytes before the start marker"):
-                    self.counters["noise_bytes"] += item.skip
-                else:
-                    self.counters["bad_frames"] += 1
+            if isinstance(item, Skip):
+                self.counters["noise_bytes" if item.noise else "bad_frames"] += item.size if item.noise else 1
                 continue
             self.counters["frames"] += 1
             self.handle(item)

@@ -12,14 +12,19 @@ repeated: every copy carries the same value and a frame whose copies differ is r
 the checksum covers, the bytes from the first field token (``{addr}``/``{cmd}``/``{data}``) to
 the byte before the checksum, unless ``length_from`` / ``checksum_from`` name another token.
 
-``BusDecoder`` is incremental (Klipper's "check packet" in spirit): bytes go in as they arrive,
-frames and rejections come out; after a rejected frame it resynchronises one byte after the
-rejected start, so a frame hidden behind garbage that happened to look like a start is found.
+``BusFrameSpec.check`` is the frame's check function for the shared stream decoder
+(hwd/stream.py, Klipper's "check packet"): need more bytes, skip bad bytes, or a frame; after a
+rejected frame the decoder resynchronises one byte after the rejected start, so a frame hidden
+behind garbage that happened to look like a start is found.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from drivers.hexbytes import parse_hex
+from hwd.stream import Buffer, Skip, StreamDecoder
 
 FIELDS = ("addr", "cmd", "len", "data")
 CHECKSUMS = ("sum8", "xor8")
@@ -32,15 +37,6 @@ class BusFrameError(ValueError):
     def __init__(self, message: str, index: int | None = None):
         super().__init__(message)
         self.index = index
-
-
-def parse_hex(text: str) -> bytes:
-    cleaned = text.replace(" ", "")
-    if cleaned.lower().startswith("0x"):
-        cleaned = cleaned[2:]
-    if not cleaned or len(cleaned) % 2:
-        raise ValueError(f"{text!r} is not whole hex bytes")
-    return bytes.fromhex(cleaned)
 
 
 def checksum(kind: str, data: bytes) -> int:
@@ -65,11 +61,9 @@ class BusFrame:
     data: bytes
     raw: bytes = b""
 
-
-@dataclass(frozen=True)
-class Bad:
-    reason: str
-    skip: int              # bytes to drop from the buffer
+    @property
+    def size(self) -> int:
+        return len(self.raw)
 
 
 @dataclass
@@ -158,19 +152,19 @@ class BusFrameSpec:
         return b"".join(self._parts(addr, cmd, data))
 
     # -- decoding ----------------------------------------------------------------------------
-    def check(self, buf: bytes) -> BusFrame | Bad | None:
-        """A frame at the start of ``buf``, a rejection, or None (need more bytes)."""
+    def check(self, buf: Buffer, pos: int = 0) -> BusFrame | Skip | None:
+        """A frame at ``pos`` of ``buf``, bytes to skip, or None (need more bytes)."""
         start = self.tokens[0].value
-        if not buf:
+        if pos >= len(buf):
             return None
-        pos = buf.find(start[:1])
-        if pos < 0:
-            return Bad("no start marker", len(buf))
-        if pos > 0:
-            return Bad("bytes before the start marker", pos)
+        at = buf.find(start[:1], pos)
+        if at < 0:
+            return Skip(len(buf) - pos, "no start marker", noise=True)
+        if at > pos:
+            return Skip(at - pos, "bytes before the start marker", noise=True)
         fields: dict[str, int] = {}
         lens: list[int] = []
-        offset = 0
+        offset = pos
         data = b""
         spans: list[tuple[int, int]] = []
         for i, t in enumerate(self.tokens):
@@ -180,7 +174,7 @@ class BusFrameSpec:
                 if "len" in fields:
                     size = fields["len"] - self._fixed_covered()
                     if size < 0:
-                        return Bad("length too small", 1)
+                        return Skip(1, "length too small")
                 else:
                     size = self.data_len or 0
             else:
@@ -188,28 +182,31 @@ class BusFrameSpec:
             if len(buf) < offset + size:
                 # a partial start marker or token: wait, unless what we have already mismatches
                 if t.kind == "literal" and not t.value.startswith(buf[offset:]):
-                    return Bad("bad marker", 1)
+                    return Skip(1, "bad marker" if i else "bytes before the start marker", noise=not i)
                 return None
             chunk = buf[offset:offset + size]
             if t.kind == "literal" and chunk != t.value:
-                return Bad("bad marker" if i else "bytes before the start marker", 1)
+                return Skip(1, "bad marker" if i else "bytes before the start marker", noise=not i)
             if t.kind == "len":
                 lens.append(chunk[0])
                 if lens[0] != chunk[0]:
-                    return Bad("length copies differ", 1)
+                    return Skip(1, "length copies differ")
                 fields["len"] = chunk[0]
             elif t.kind in ("addr", "cmd"):
                 fields[t.kind] = chunk[0]
             elif t.kind == "data":
-                data = chunk
+                data = bytes(chunk)
             spans.append((offset, offset + size))
             offset += size
-        raw = buf[:offset]
         if self._check >= 0:
-            covered = raw[spans[self.checksum_from][0]:spans[self._check][0]]
-            if checksum(self.tokens[self._check].kind, covered) != raw[spans[self._check][0]]:
-                return Bad("checksum", 1)
-        return BusFrame(fields.get("addr", 0), fields.get("cmd", 0), data, raw)
+            covered = buf[spans[self.checksum_from][0]:spans[self._check][0]]
+            if checksum(self.tokens[self._check].kind, covered) != buf[spans[self._check][0]]:
+                return Skip(1, "checksum")
+        return BusFrame(fields.get("addr", 0), fields.get("cmd", 0), data, bytes(buf[pos:offset]))
+
+    def decoder(self, name: str = "", logger: Any = None) -> StreamDecoder:
+        """A stream decoder of these frames; ``name`` (or ``logger``) says whose in its log lines."""
+        return StreamDecoder(self.check, name, max_frame=4096, logger=logger)
 
     def _fixed_covered(self) -> int:
         """Bytes the length counts besides {data}."""
@@ -221,34 +218,3 @@ class BusFrameSpec:
             elif t.kind in ("addr", "cmd"):
                 total += 1
         return total
-
-
-class BusDecoder:
-    """Bytes from the bus -> ``BusFrame`` and ``Bad`` items, resynchronising after garbage."""
-
-    def __init__(self, spec: BusFrameSpec, max_buffer: int = 4096):
-        self.spec = spec
-        self.buffer = bytearray()
-        self.max_buffer = max_buffer
-
-    def reset(self) -> None:
-        self.buffer.clear()
-
-    def feed(self, data: bytes) -> list[BusFrame | Bad]:
-        self.buffer += data
-        out: list[BusFrame | Bad] = []
-        while self.buffer:
-            result = self.spec.check(bytes(self.buffer))
-            if result is None:
-                if len(self.buffer) > self.max_buffer:
-                    out.append(Bad("frame too long", 1))
-                    del self.buffer[:1]
-                    continue
-                break
-            if isinstance(result, Bad):
-                out.append(result)
-                del self.buffer[:max(1, result.skip)]
-            else:
-                out.append(result)
-                del self.buffer[:len(result.raw)]
-        return out

@@ -7,7 +7,8 @@ source does not give is marked ``derived`` there and can be overridden in the co
 
 from __future__ import annotations
 
-from drivers.keypad.busframe import BusFrameSpec, parse_hex
+from drivers.hexbytes import parse_hex
+from drivers.keypad.busframe import BusFrameSpec
 
 COMMANDS = ("poll", "text")
 

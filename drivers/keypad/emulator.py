@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from drivers.keypad.keymap import parse_hex
+from drivers.hexbytes import parse_hex
 from hwd.errors import HwdError, INVALID_PARAMS
 from hwd.sim import Emulator
 

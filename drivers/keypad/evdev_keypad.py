@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from drivers.evdev_input import EvdevInput, key_codes, key_names
 from drivers.keypad.evdev_keys import KeyEventMapper
+from drivers.keypad.interface import Keypad
 from drivers.keypad.keymap import check_evdev_keys
-from hwd.device import Device, method
 from hwd.schema import Field
 
 
-class EvdevKeypad(Device):
-    kind = "keypad"
+class EvdevKeypad(Keypad):
     driver = "evdev"
     schemes = ("evdev",)
     requires = (("evdev", "evdev"),)
@@ -54,12 +53,11 @@ class EvdevKeypad(Device):
         self.count("keys")
         self.publish("keypad.key", key=press.key, action=press.action)
 
-    @method("show", (Field("text", str),), offline_ok=True)
-    def show(self, params: dict) -> dict:
+    # -- RPC (drivers/keypad/interface.py) ------------------------------------------------------
+    def rpc_show(self, params: dict) -> dict:
         """This keypad has no display: always ``{shown: false}``."""
         return {"shown": False}
 
-    @method("prompt")
-    def prompt(self, params: dict) -> dict:
+    def rpc_prompt(self, params: dict) -> dict:
         """HID keypads cannot be prompted: always ``{prompted: false}``."""
         return {"prompted": False}

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
 from typing import Callable
+
+from drivers.hexbytes import parse_hex
+from hwd.stream import Buffer, StreamDecoder
 
 SIMPLE_ACTIONS = ("call_next", "recall", "no_show", "start", "finish", "pause", "resume")
 RATE_ACTIONS = tuple(f"rate:{n}" for n in range(1, 6))
@@ -30,14 +34,6 @@ def check_action(action: object) -> str | None:
         return None if _SERVICE.match(action[len("transfer:"):]) else "transfer:<service id> needs a service id"
     return (f"unknown action {action!r}; use rate:1..rate:5, rate:1|2:<reason>[,<reason>], "
             f"{', '.join(SIMPLE_ACTIONS)} or transfer:<service>")
-
-
-def parse_hex(text: str) -> bytes:
-    """``"1b 31"`` / ``"1B31"`` → bytes; ValueError when it is not whole hex bytes."""
-    cleaned = text.replace(" ", "")
-    if not cleaned or len(cleaned) % 2:
-        raise ValueError(f"{text!r} is not whole hex bytes")
-    return bytes.fromhex(cleaned)
 
 
 def check_serial_keys(keys: dict) -> str | None:
@@ -77,51 +73,74 @@ def check_evdev_keys(keys: dict) -> str | None:
     return f"unknown evdev key names: {', '.join(unknown)}" if unknown else None
 
 
+@dataclass(frozen=True)
+class Key:
+    """A key's bytes as they came (``action`` None: a byte that starts no configured key)."""
+
+    code: bytes
+    action: str | None
+
+    @property
+    def size(self) -> int:
+        return len(self.code)
+
+
 class SequenceDecoder:
     """Bytes from a serial keypad → ``(key_hex, action)``, longest configured sequence first.
 
-    When the bytes so far are both a key and the start of a longer key, the decoder waits up to
-    ``timeout`` seconds for the rest (``flush``). Bytes that start no key are dropped and
-    reported through ``unknown``.
+    The framing is hwd/stream.py's check: when the bytes so far are both a key and the start of
+    a longer key, the check waits for more; once the keypad has been quiet for ``timeout``
+    seconds (``flush``) the key it has is taken. Bytes that start no key are dropped and
+    reported through ``take_unknown``.
     """
 
     def __init__(self, keys: dict[str, str], timeout: float = 0.2,
                  clock: Callable[[], float] = time.monotonic):
         self.keys = {parse_hex(k): a for k, a in keys.items()}
+        self.longest = max((len(k) for k in self.keys), default=1)
         self.timeout = timeout
         self.clock = clock
-        self.buffer = bytearray()
         self.last = 0.0
         self.unknown = bytearray()
+        self.stream = StreamDecoder(self._check, "keys", quiet=self._quiet)
+
+    def reset(self) -> None:
+        self.stream.reset()
 
     def feed(self, data: bytes) -> list[tuple[str, str]]:
         if data:
-            self.buffer += data
             self.last = self.clock()
-        return self._decode(expired=False)
+        return self._keys(self.stream.feed(data))
 
     def flush(self) -> list[tuple[str, str]]:
         """Resolve a waiting prefix once the keypad has been quiet for ``timeout``."""
-        if self.buffer and self.clock() - self.last >= self.timeout:
-            return self._decode(expired=True)
+        if self.stream.pending and self.clock() - self.last >= self.timeout:
+            return self._keys(self.stream.flush())
         return []
-
-    def _decode(self, expired: bool) -> list[tuple[str, str]]:
-        out: list[tuple[str, str]] = []
-        while self.buffer:
-            buf = bytes(self.buffer)
-            longer = any(len(k) > len(buf) and k.startswith(buf) for k in self.keys)
-            if longer and not expired:
-                break
-            matches = [k for k in self.keys if buf.startswith(k)]
-            if matches:
-                key = max(matches, key=len)
-                out.append((key.hex(), self.keys[key]))
-                del self.buffer[:len(key)]
-            else:
-                self.unknown.append(self.buffer.pop(0))
-        return out
 
     def take_unknown(self) -> bytes:
         data, self.unknown = bytes(self.unknown), bytearray()
         return data
+
+    def _keys(self, items: list) -> list[tuple[str, str]]:
+        out = []
+        for item in items:
+            if isinstance(item, Key) and item.action is not None:
+                out.append((item.code.hex(), item.action))
+            elif isinstance(item, Key):
+                self.unknown += item.code
+        return out
+
+    def _check(self, buf: Buffer, pos: int) -> Key | None:
+        head = bytes(buf[pos:pos + self.longest])
+        if len(head) < self.longest and any(len(k) > len(head) and k.startswith(head) for k in self.keys):
+            return None         # the start of a longer key: wait for the rest
+        return self._quiet(buf, pos)
+
+    def _quiet(self, buf: Buffer, pos: int) -> Key:
+        head = bytes(buf[pos:pos + self.longest])
+        matches = [k for k in self.keys if head.startswith(k)]
+        if not matches:
+            return Key(head[:1], None)
+        key = max(matches, key=len)
+        return Key(key, self.keys[key])

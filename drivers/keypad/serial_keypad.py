@@ -8,8 +8,9 @@ Unmapped bytes are logged in hex (never personal data) so an engineer can comple
 
 from __future__ import annotations
 
-from drivers.keypad.keymap import SequenceDecoder, check_serial_keys, parse_hex
-from hwd.device import Device, method
+from drivers.hexbytes import parse_hex
+from drivers.keypad.interface import Keypad
+from drivers.keypad.keymap import SequenceDecoder, check_serial_keys
 from hwd.errors import DeviceLost
 from hwd.ports import open_serial
 from hwd.schema import Field
@@ -23,8 +24,7 @@ def _check_prompt(value: str) -> str | None:
     return None
 
 
-class SerialKeypad(Device):
-    kind = "keypad"
+class SerialKeypad(Keypad):
     driver = "serial"
     schemes = ("serial", "tcp")
     requires = (("serial", "pyserial"),)
@@ -45,7 +45,7 @@ class SerialKeypad(Device):
 
     def open(self) -> None:
         self.port = open_serial(self.url, baudrate=self.opts["baudrate"], timeout=0)
-        self.decoder.buffer.clear()
+        self.decoder.reset()
 
     def close(self) -> None:
         if self.port is not None:
@@ -68,13 +68,12 @@ class SerialKeypad(Device):
             self.count("unmapped_bytes", len(unknown))
             self.log.info("unmapped bytes %s (add them to keys to use them)", unknown.hex(" "))
 
-    @method("show", (Field("text", str),), offline_ok=True)
-    def show(self, params: dict) -> dict:
+    # -- RPC (drivers/keypad/interface.py) ------------------------------------------------------
+    def rpc_show(self, params: dict) -> dict:
         """This keypad has no display: always ``{shown: false}``."""
         return {"shown": False}
 
-    @method("prompt", offline_ok=False)
-    def prompt(self, params: dict) -> dict:
+    def rpc_prompt(self, params: dict) -> dict:
         """Invite a rating: send the configured ``prompt`` bytes. ``{prompted: false}`` without one."""
         if not self.opts["prompt"]:
             return {"prompted": False}

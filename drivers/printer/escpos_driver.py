@@ -20,21 +20,12 @@ from drivers.printer import documents, protocol, templates
 from drivers.printer.spool import FINAL, Spool
 from drivers.printer.transports import Link, open_link
 from hwd import errors
-from hwd.device import Device, method
+from drivers.printer.interface import Printer
 from hwd.errors import DeviceError, DeviceLost, HwdError
 from hwd.schema import Field
 
-JOB_STATES = ("queued", "printing", "printed", "failed", "cancelled")
 
-
-def _check_job_id(value: str) -> str | None:
-    if not 1 <= len(value) <= 64 or not value.isprintable():
-        return "a job id is 1..64 printable characters"
-    return None
-
-
-class EscposPrinter(Device):
-    kind = "printer"
+class EscposPrinter(Printer):
     driver = "escpos"
     schemes = ("usb", "serial", "tcp", "file")
     requires = (("escpos", "python-escpos"), ("PIL", "pillow"))
@@ -251,18 +242,8 @@ class EscposPrinter(Device):
             self._drain_pending = True
             self.submit(self.drain)
 
-    # -- RPC -----------------------------------------------------------------------------------
-    @method("print", (
-        Field("document", (dict, list), None, doc='{"lines": [...]} or a list of items'),
-        Field("template", str, None, choices=templates.TEMPLATES),
-        Field("data", dict, {}, doc="the template's data"),
-        Field("job", str, None, check=_check_job_id, doc="idempotency id chosen by the caller"),
-        Field("wait_ms", int, 0, min=0, max=60000, doc="wait this long at most for printed/failed"),
-        Field("max_age_s", float, None, min=0.1, max=86400,
-              doc="this job fails instead of printing once queued this long (the caller gave up on it)"),
-    ), offline_ok=True, in_worker=False)
+    # -- RPC (drivers/printer/interface.py) -----------------------------------------------------
     async def rpc_print(self, p: dict) -> dict:
-        """Queue a document or template; returns {job, state, reason?}."""
         if (p["document"] is None) == (p["template"] is None):
             raise HwdError("give either document or template (with data)", errors.INVALID_PARAMS)
         try:
@@ -291,26 +272,18 @@ class EscposPrinter(Device):
             job = self.spool.get(job_id) or job
         return _public(job)
 
-    @method("status", offline_ok=True, in_worker=False, read_only=True)
     def rpc_status(self, p: dict) -> dict:
-        """{state, paper: ok|low|out|unknown, detail, queued}."""
         self._open_spool()
         self.expire()
         return {"state": self.state, "paper": self.paper, "detail": self.detail,
                 "queued": self.spool.count("queued")}
 
-    @method("jobs", (Field("limit", int, 50, min=1, max=1000), Field("state", str, None, choices=JOB_STATES)),
-            offline_ok=True, in_worker=False, read_only=True)
     def rpc_jobs(self, p: dict) -> list:
-        """The spool's jobs, newest first."""
         self._open_spool()
         self.expire()
         return [_public(j, full=True) for j in self.spool.list(p["limit"], p["state"])]
 
-    @method("reprint", (Field("job", str), Field("new_job", str, None, check=_check_job_id),
-                        Field("wait_ms", int, 0, min=0, max=60000)), offline_ok=True, in_worker=False)
     async def rpc_reprint(self, p: dict) -> dict:
-        """Queue a new job with the document of ``job``."""
         self._open_spool()
         items = self.spool.document(p["job"])
         if items is None:
@@ -318,9 +291,7 @@ class EscposPrinter(Device):
         new_id = p["new_job"] or uuid.uuid4().hex[:16]
         return await self._enqueue(new_id, items, {"reprint_of": p["job"]}, p["wait_ms"])
 
-    @method("cancel", (Field("job", str),), offline_ok=True, in_worker=False)
     def rpc_cancel(self, p: dict) -> dict:
-        """Cancel a queued job; a job printing or printed cannot be cancelled."""
         self._open_spool()
         job = self.spool.get(p["job"])
         if job is None:

@@ -12,12 +12,11 @@ import time
 
 from drivers.evdev_input import EvdevInput, key_names
 from drivers.scanner.wedge import WedgeDecoder
-from hwd.device import Device
+from drivers.scanner.interface import Scanner
 from hwd.schema import Field
 
 
-class EvdevScanner(Device):
-    kind = "scanner"
+class EvdevScanner(Scanner):
     driver = "evdev"
     schemes = ("evdev",)
     requires = (("evdev", "evdev"),)

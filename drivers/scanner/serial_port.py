@@ -11,15 +11,38 @@ sends a whole code in one burst; a half code left over must not be glued to the 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
-from hwd.device import Device
+from drivers.scanner.interface import Scanner
 from hwd.errors import DeviceLost
 from hwd.ports import open_serial
 from hwd.schema import Field
+from hwd.stream import Buffer, Skip, StreamDecoder
 
 
-class SerialScanner(Device):
-    kind = "scanner"
+@dataclass(frozen=True)
+class Line:
+    """One line as it came, without its line end."""
+
+    data: bytes
+    size: int
+
+
+def line_check(max_length: int):
+    """hwd/stream.py's check for lines ended by CR and/or LF, at most ``max_length`` bytes."""
+
+    def check(buf: Buffer, pos: int) -> Line | Skip | None:
+        ends = [i for i in (buf.find(b"\n", pos), buf.find(b"\r", pos)) if i >= 0]
+        if ends:
+            return Line(bytes(buf[pos:min(ends)]), min(ends) - pos + 1)
+        if len(buf) - pos > max_length:
+            return Skip(len(buf) - pos, f"no line end within {max_length} bytes")
+        return None
+
+    return check
+
+
+class SerialScanner(Scanner):
     driver = "serial"
     schemes = ("serial", "tcp")
     requires = (("serial", "pyserial"),)
@@ -36,12 +59,12 @@ class SerialScanner(Device):
     def __init__(self, config, ctx):
         super().__init__(config, ctx)
         self.port = None
-        self.buffer = bytearray()
+        self.lines = StreamDecoder(line_check(self.opts["max_length"]), logger=self.log)
         self.last_byte = 0.0
 
     def open(self) -> None:
         self.port = open_serial(self.url, baudrate=self.opts["baudrate"], timeout=0)
-        self.buffer.clear()
+        self.lines.reset()
 
     def close(self) -> None:
         if self.port is not None:
@@ -55,37 +78,30 @@ class SerialScanner(Device):
             raise DeviceLost(str(exc)) from exc
         now = time.monotonic()
         if not data:
-            if self.buffer and now - self.last_byte > self.opts["char_timeout_ms"] / 1000:
+            if self.lines.pending and now - self.last_byte > self.opts["char_timeout_ms"] / 1000:
                 self.count("partial_timeout")
-                self.log.warning("dropped a partial code of %d bytes: no more bytes within %d ms", len(self.buffer),
-                                 self.opts["char_timeout_ms"])
-                self.buffer.clear()
+                self.log.warning("dropped a partial code of %d bytes: no more bytes within %d ms",
+                                 self.lines.pending, self.opts["char_timeout_ms"])
+                self.lines.reset()
             return
-        if self.buffer and now - self.last_byte > self.opts["char_timeout_ms"] / 1000:
+        if self.lines.pending and now - self.last_byte > self.opts["char_timeout_ms"] / 1000:
             self.count("partial_timeout")
-            self.log.warning("dropped a partial code of %d bytes: the rest came too late", len(self.buffer))
-            self.buffer.clear()
+            self.log.warning("dropped a partial code of %d bytes: the rest came too late", self.lines.pending)
+            self.lines.reset()
         self.last_byte = now
-        self.buffer += data
-        for text in self.feed():
+        for text in self.feed(data):
             self.publish("scanner.scan", text=text)
 
-    def feed(self) -> list[str]:
-        """Split complete lines off the buffer; return the decoded codes."""
+    def feed(self, data: bytes) -> list[str]:
+        """The codes that ``data`` completes."""
         codes = []
-        while True:
-            cut = next((i for i, b in enumerate(self.buffer) if b in (0x0A, 0x0D)), -1)
-            if cut < 0:
-                if len(self.buffer) > self.opts["max_length"]:
-                    self.count("overlong")
-                    self.log.warning("dropped %d bytes without a line end", len(self.buffer))
-                    self.buffer.clear()
-                return codes
-            line = bytes(self.buffer[:cut])
-            del self.buffer[:cut + 1]
-            if not line:
+        for line in self.lines.feed(data):
+            if isinstance(line, Skip):
+                self.count("overlong")
                 continue
-            text = line.decode(self.opts["encoding"], errors="replace")
+            if not line.data:
+                continue
+            text = line.data.decode(self.opts["encoding"], errors="replace")
             if "\ufffd" in text:
                 self.count("bad_bytes")
                 self.log.warning("code with bytes invalid in %s", self.opts["encoding"])

@@ -4,6 +4,8 @@ The device's driver names its text-to-speech engine; its URL names the output (`
 ``file://DIR/``, ``null://``, ``sim://``).
 """
 
+INTERFACE = "drivers.speaker.interface:Speaker"
+
 DRIVERS = {
     "voicepack": "drivers.speaker.voicepack:VoicePackSpeaker",
     "espeak": "drivers.speaker.espeak:EspeakSpeaker",

@@ -21,7 +21,7 @@ from typing import Any
 
 from drivers.speaker import templates, wav
 from drivers.speaker.outputs import Output, output_for
-from hwd.device import Device, method
+from drivers.speaker.interface import Speaker
 from hwd.errors import INVALID_PARAMS, DeviceError, HwdError
 from hwd.schema import Field
 
@@ -69,8 +69,7 @@ COMMON_OPTIONS = (
 )
 
 
-class SpeakerDevice(Device):
-    kind = "speaker"
+class SpeakerDevice(Speaker):
     schemes = ("alsa", "file", "null")
     emulator = "drivers.speaker.emulator:AmplifierEmulator"
     options = COMMON_OPTIONS
@@ -187,12 +186,8 @@ class SpeakerDevice(Device):
             self.pending[job] = self.submit(self.play_job, job, text, repeat, chime)
         return {"job": job, "text": text or "", "queued": len(self.pending)}
 
-    # -- RPC ---------------------------------------------------------------------------------
-    @method("announce", (Field("text", str, None), Field("template", str, None), Field("params", dict, {}),
-                         Field("repeat", int, None, min=1, max=5), Field("chime", bool, None)),
-            in_worker=False)
+    # -- RPC (drivers/speaker/interface.py) -----------------------------------------------------
     def rpc_announce(self, params: dict) -> dict:
-        """Queue an announcement: ``text``, or ``template`` ("call") with ``params`` {ticket, window}."""
         try:
             text = templates.announcement_text(self.templates, params.get("text"), params.get("template"),
                                                params.get("params"))
@@ -204,14 +199,10 @@ class SpeakerDevice(Device):
         repeat = params.get("repeat") or self.opts["repeat"]
         return self.queue(text, repeat, chime)
 
-    @method("chime", (), in_worker=False)
     def rpc_chime(self, params: dict) -> dict:
-        """Queue the chime alone (e.g. before a clerk speaks on the microphone)."""
         return self.queue(None, 1, True)
 
-    @method("stop", (), in_worker=False, offline_ok=True)
     def rpc_stop(self, params: dict) -> dict:
-        """Cut the announcement being played and drop the queued ones."""
         with self.lock:
             jobs = list(self.pending.items())
         cancelled = [job for job, future in jobs if future.cancel()]

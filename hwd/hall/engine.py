@@ -507,9 +507,17 @@ class HallEngine:
             log.warning("a card token of reader %s was offered at kiosk %s: refused", tokens.device_of(token), kiosk)
             raise HwdError("请在本机重新刷身份证", errors.CARD_TOKEN_WRONG_KIOSK, {"kiosk": kiosk})
         if card is None and k.idcard in self.manager.remote:
+            # the reader sits on another PC: its hwd serves idcard.resolve to this PC only if this
+            # PC's certificate name is in that node's [daemon] card_data_clients (docs/security.md)
             try:
                 card = await self.methods.call("idcard.resolve", {"device": k.idcard, "token": token})
             except HwdError as exc:
+                if exc.code == errors.NOT_AUTHORISED:
+                    node = self.manager.remote[k.idcard].node
+                    log.error("node %s refuses card data to this hall PC (reader %s, kiosk %s): add this PC's "
+                              "certificate name to that node's [daemon] card_data_clients", node, k.idcard, kiosk)
+                    raise HwdError("暂时无法读取身份证信息，请直接取号或到导办台办理", errors.NOT_AUTHORISED,
+                                   {"kiosk": kiosk}) from None
                 if exc.code != errors.CARD_TOKEN_EXPIRED:
                     log.warning("cannot resolve a card token at kiosk %s: %s", kiosk, exc.code)
                 card = None

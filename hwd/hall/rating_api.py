@@ -20,9 +20,10 @@ def register(methods: Any, engine: "HallEngine") -> None:
     ratings = lambda: engine.core.ratings  # noqa: E731 - exists once the engine has started
     add = methods.add
 
-    add("hall.case", lambda p: engine.run(ratings().attach_case, p["ticket"], p["case_no"], p["staff"]),
-        (Field("ticket", (int, str)), Field("case_no", str), Field("staff", str, None)),
-        "attach a 办件编号 to a ticket (and so to its rating); sent upstream again if already rated")
+    add("hall.case", lambda p: engine.run(ratings().attach_case, p["ticket"], p["case_no"], p["staff"], p["window"]),
+        (Field("ticket", (int, str)), Field("case_no", str), Field("staff", str, None), Field("window", str, None)),
+        "attach a 办件编号 to a ticket (and so to its rating); sent upstream again if already rated; with "
+        "window, only a ticket served at that window")
     add("hall.workorders", lambda p: ratings().workorders.list(p["state"], p["overdue"], p["limit"]),
         (Field("state", str, None, choices=workorders.STATES), Field("overdue", bool, None),
          Field("limit", int, 500, min=1, max=5000)),

@@ -102,9 +102,11 @@ class Ratings:
                      t["window"], len(codes), due)
         return view
 
-    def attach_case(self, ticket: Any, case_no: str, staff: str | None = None) -> dict:
+    def attach_case(self, ticket: Any, case_no: str, staff: str | None = None, window: str | None = None) -> dict:
         """The clerk gives the ticket its 办件编号 (the window system's case number), during the
-        service or later; a rating already made (or timed out) is sent again with it."""
+        service or later; a rating already made (or timed out) is sent again with it. With
+        ``window`` (the clerk's window: the counter page always gives it) only a ticket served
+        at that window is accepted."""
         ctx, store = self.ctx, self.store
         case_no = (case_no or "").strip()
         if not CASE_NO.match(case_no):
@@ -112,6 +114,13 @@ class Ratings:
         now = ctx.clock.time()
         with store.tx():
             t = ctx.ticket(ticket)
+            if window is not None:
+                ctx.window(window)
+                if t["window"] != window:
+                    log.warning("window %s tried to attach a case number to ticket %s of window %s: refused",
+                                window, t["number"], t["window"])
+                    raise HwdError("该号不是本窗口办理的，不能关联办件编号", errors.NOT_THIS_WINDOW,
+                                   {"ticket": t["id"], "window": window})
             previous = t["case_no"]
             out = {"ticket": t["id"], "number": t["number"], "case_no": case_no, "previous": previous,
                    "rating": None, "sent": False}

@@ -11,6 +11,8 @@ address or photo ever reaches the log or an event.
 from __future__ import annotations
 
 import json
+import os
+import pwd
 import random
 import time
 
@@ -91,8 +93,9 @@ def run(d, rounds: int, bursts: int, seed: int) -> None:
     wait_for(lambda: d.call("daemon.status")["pid"] == pid, what="hwd alive")
 
 
-def config() -> str:
-    return hall(services=1, windows=1, kiosks=1, extra=READER, kiosk_extra=lambda i: 'idcard = "k1-reader"\n')
+def config() -> str:  # this test's user resolves tokens: it must be a card_data_clients
+    return f'[daemon]\ncard_data_clients = ["{pwd.getpwuid(os.getuid()).pw_name}"]\n' + hall(
+        services=1, windows=1, kiosks=1, extra=READER, kiosk_extra=lambda i: 'idcard = "k1-reader"\n')
 
 
 @pytest.mark.faults

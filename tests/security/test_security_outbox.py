@@ -293,7 +293,7 @@ def test_a_hostile_staff_id_adds_no_parameter_to_the_provinces_page(hwd_daemon):
     """Without [[hall.staff]] any staff id logs in; HcpServiceImpl's query joins values unescaped
     and the province reads the later of two parameters, so ``s01&regionCode=110000&projNo=X``
     would move the rating to another region and case. The id stays inside its own parameter."""
-    evil = "s01&regionCode=110000&projNo=FAKE\r\n&serviceCode=" + "x" * 5000
+    evil = "s01&regionCode=110000&projNo=FAKE\r\n&serviceCode=" + "x" * 4000  # RPC takes ≤ 4096 (rpctext)
     d = hwd_daemon(H5_HALL, clock_start="2026-11-23T08:59:00")
     d.call("clock.set", {"now": "2026-11-23T09:00:00"})
     d.call("hall.login", {"window": "5", "staff": evil})

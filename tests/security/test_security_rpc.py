@@ -73,12 +73,15 @@ def test_replies_kept_for_retries_are_capped_in_bytes(hwd_daemon):
     d.config_path.write_text(d.config_path.read_text().replace("heartbeat_s = 0.5", "heartbeat_s = 0.5\n"
                                                                "replay_max_bytes = 4194304"))
     d.start()
-    big = "x" * (195 * 1024)  # an unknown service is echoed in the error: a 195 KiB reply each
-    raw_call(d.rpc, "hall.issue_ticket", {"service": big}, "warm", "flooder")
+    # each unknown key is named in the error: a 180 KiB reply each (a single string that long is
+    # refused before anything runs, hwd/rpctext.py)
+    big = {"service": "s0", **{f"k{i:06d}" + "x" * 40: 1 for i in range(3000)}}
+    raw_call(d.rpc, "hall.issue_ticket", big, "warm", "flooder")
     before = rss_kib(d.proc.pid)
-    for i in range(300):  # 300 × 195 KiB = 57 MiB if every reply were kept
-        reply = raw_call(d.rpc, "hall.issue_ticket", {"service": big}, i, "flooder")
-        assert reply["error"]["code"] == errors.UNKNOWN_SERVICE, reply["error"]["code"]
+    for i in range(300):  # 300 × 180 KiB = 53 MiB if every reply were kept
+        reply = raw_call(d.rpc, "hall.issue_ticket", big, i, "flooder")
+        assert reply["error"]["code"] == errors.INVALID_PARAMS and len(reply["error"]["message"]) > 180000, \
+            reply["error"]["code"]
     grown = rss_kib(d.proc.pid) - before
     assert grown < 30 * 1024, f"the replay cache grew the daemon by {grown} KiB"
     assert d.call("daemon.ping") == {"pong": True}

@@ -22,7 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from drivers.display import checksums
-from drivers.display.protocol import Bad, Frame
+from drivers.display.protocol import Frame
+from hwd.stream import Buffer, Skip, StreamDecoder
 
 PREAMBLE = b"\xA5" * 8
 END = 0x5A
@@ -110,123 +111,99 @@ class OnbonCodec:
                       display_mode=EFFECTS.get(effect, 0x01)) for i, text in enumerate(lines)]
         return [frame(addr, areas)]
 
-    def decoder(self) -> "OnbonDecoder":
-        return OnbonDecoder()
+    def decoder(self, name: str = "onbon-bx5") -> StreamDecoder:
+        return StreamDecoder(check, name)
 
 
-class OnbonDecoder:
-    """The controller's side: preamble, unescape to the 5A, CRC, then the areas' texts."""
+def check(buf: Buffer, pos: int) -> Frame | Skip | None:
+    """The controller's side (hwd/stream.py's check): preamble, unescape to the 5A, CRC, then
+    the areas' texts."""
+    start = buf.find(0xA5, pos)
+    if start < 0:
+        return Skip(len(buf) - pos, "no start marker", noise=True)
+    if start > pos:
+        return Skip(start - pos, "bytes before the start marker", noise=True)
+    body_at = pos
+    while body_at < len(buf) and buf[body_at] == 0xA5:
+        body_at += 1
+    end = buf.find(END, body_at)
+    restart = buf.find(0xA5, body_at)
+    if restart >= 0 and (end < 0 or restart < end):
+        # a preamble inside a frame: the frame before it was cut short
+        return Skip(restart - pos, "frame cut short")
+    if end < 0:
+        if len(buf) - pos > 16 * MAX_TEXT:
+            return Skip(body_at - pos, "no end marker")
+        return None
+    return _frame(bytes(buf[body_at:end]), bytes(buf[pos:end + 1]))
 
-    def __init__(self) -> None:
-        self.buffer = bytearray()
 
-    def feed(self, data: bytes) -> list:
-        self.buffer += data
-        out: list = []
-        while self.buffer:
-            start = self.buffer.find(0xA5)
-            if start < 0:
-                out.append(Bad("no start marker", len(self.buffer)))
-                self.buffer.clear()
-                break
-            if start:
-                out.append(Bad("bytes before the start marker", start))
-                del self.buffer[:start]
-                continue
-            body_at = 0
-            while body_at < len(self.buffer) and self.buffer[body_at] == 0xA5:
-                body_at += 1
-            end = self.buffer.find(END, body_at)
-            restart = self.buffer.find(0xA5, body_at)
-            if restart >= 0 and (end < 0 or restart < end):
-                # a preamble inside a frame: the frame before it was cut short
-                out.append(Bad("frame cut short", restart))
-                del self.buffer[:restart]
-                continue
-            if end < 0:
-                if len(self.buffer) > 16 * MAX_TEXT:
-                    out.append(Bad("no end marker", body_at))
-                    del self.buffer[:body_at]
-                    continue
-                break
-            wire = bytes(self.buffer[body_at:end])
-            size = end + 1
-            raw = bytes(self.buffer[:size])
-            del self.buffer[:size]
-            out.append(self._frame(wire, size, raw))
-        return out
+def _frame(wire: bytes, raw: bytes) -> Frame | Skip:
+    size = len(raw)
+    body = bytearray()
+    i = 0
+    while i < len(wire):
+        pair = wire[i:i + 2]
+        if wire[i] in (0xA6, 0x5B):
+            if pair not in UNESCAPE:
+                return Skip(size, f"bad escape sequence {pair.hex().upper()}")
+            body.append(UNESCAPE[pair])
+            i += 2
+        else:
+            body.append(wire[i])
+            i += 1
+    body = bytes(body)
+    if len(body) < 16:
+        return Skip(size, "frame too short")
+    want = checksums.lookup("CRC-16/ARC").wire(body[:-2], "little")
+    if body[-2:] != want:
+        return Skip(size, f"bad CRC-16/ARC: got {body[-2:].hex().upper()}, computed {want.hex().upper()}")
+    try:
+        return Frame(_parse(body[:-2]), size, raw)
+    except (IndexError, ValueError) as exc:
+        return Skip(size, f"bad A3 06 frame: {exc}")
 
-    def flush(self) -> list:
-        """The line went quiet: a frame still waiting for its 5A was cut short."""
-        out = [Bad("frame cut short", len(self.buffer))] if self.buffer else []
-        self.buffer.clear()
-        return out
 
-    def _frame(self, wire: bytes, size: int, raw: bytes):
-        body = bytearray()
-        i = 0
-        while i < len(wire):
-            pair = wire[i:i + 2]
-            if wire[i] in (0xA6, 0x5B):
-                if pair not in UNESCAPE:
-                    return Bad(f"bad escape sequence {pair.hex().upper()}", size)
-                body.append(UNESCAPE[pair])
-                i += 2
-            else:
-                body.append(wire[i])
-                i += 1
-        body = bytes(body)
-        if len(body) < 16:
-            return Bad("frame too short", size)
-        want = checksums.lookup("CRC-16/ARC").wire(body[:-2], "little")
-        if body[-2:] != want:
-            return Bad(f"bad CRC-16/ARC: got {body[-2:].hex().upper()}, computed {want.hex().upper()}", size)
-        try:
-            return Frame(self._parse(body[:-2]), size, raw)
-        except (IndexError, ValueError) as exc:
-            return Bad(f"bad A3 06 frame: {exc}", size)
-
-    @staticmethod
-    def _parse(body: bytes) -> dict:
-        dst = int.from_bytes(body[0:2], "little")
-        if body[11] != PROTOCOL_VERSION:
-            raise ValueError(f"protocol version {body[11]:02X}")
-        data_len = int.from_bytes(body[12:14], "little")
-        data = body[14:]
-        if data_len != len(data):
-            raise ValueError(f"data length {data_len}, frame has {len(data)}")
-        if data[0:2] != b"\xA3\x06":
-            return {"addr": dst, "kind": "other", "command": data[0:2].hex().upper()}
-        deleted = data[5]
-        pos = 6 + (deleted if deleted not in (0, 0xFF) else 0)
-        count = data[pos]
-        pos += 1
-        lines: dict[int, bytes] = {}
-        effect = None
-        for _ in range(count):
-            area_len = int.from_bytes(data[pos:pos + 2], "little")
-            area = data[pos + 2:pos + 2 + area_len]
-            if len(area) != area_len:
-                raise ValueError("area runs past the frame")
-            pos += 2 + area_len
-            area_id = area[9]
-            voice = area[14]
-            at = 15
-            if voice == 1:
-                at += 3
-            elif voice == 2:
-                at += 3
-                at += 4 + int.from_bytes(area[at:at + 4], "little")
-            ext = area[at]
-            at += 1 + ext
-            effect = area[at + 3]
-            at += 7
-            text_len = int.from_bytes(area[at:at + 4], "little")
-            text = area[at + 4:at + 4 + text_len]
-            if len(text) != text_len or at + 4 + text_len != area_len:
-                raise ValueError("display data length does not match the area length")
-            lines[area_id] = text
-        if pos != len(data):
-            raise ValueError("bytes after the last area")
-        names = {v: k for k, v in EFFECTS.items()}
-        return {"addr": dst, "lines": [lines[k] for k in sorted(lines)], "effect": names.get(effect, effect)}
+def _parse(body: bytes) -> dict:
+    dst = int.from_bytes(body[0:2], "little")
+    if body[11] != PROTOCOL_VERSION:
+        raise ValueError(f"protocol version {body[11]:02X}")
+    data_len = int.from_bytes(body[12:14], "little")
+    data = body[14:]
+    if data_len != len(data):
+        raise ValueError(f"data length {data_len}, frame has {len(data)}")
+    if data[0:2] != b"\xA3\x06":
+        return {"addr": dst, "kind": "other", "command": data[0:2].hex().upper()}
+    deleted = data[5]
+    pos = 6 + (deleted if deleted not in (0, 0xFF) else 0)
+    count = data[pos]
+    pos += 1
+    lines: dict[int, bytes] = {}
+    effect = None
+    for _ in range(count):
+        area_len = int.from_bytes(data[pos:pos + 2], "little")
+        area = data[pos + 2:pos + 2 + area_len]
+        if len(area) != area_len:
+            raise ValueError("area runs past the frame")
+        pos += 2 + area_len
+        area_id = area[9]
+        voice = area[14]
+        at = 15
+        if voice == 1:
+            at += 3
+        elif voice == 2:
+            at += 3
+            at += 4 + int.from_bytes(area[at:at + 4], "little")
+        ext = area[at]
+        at += 1 + ext
+        effect = area[at + 3]
+        at += 7
+        text_len = int.from_bytes(area[at:at + 4], "little")
+        text = area[at + 4:at + 4 + text_len]
+        if len(text) != text_len or at + 4 + text_len != area_len:
+            raise ValueError("display data length does not match the area length")
+        lines[area_id] = text
+    if pos != len(data):
+        raise ValueError("bytes after the last area")
+    names = {v: k for k, v in EFFECTS.items()}
+    return {"addr": dst, "lines": [lines[k] for k in sorted(lines)], "effect": names.get(effect, effect)}

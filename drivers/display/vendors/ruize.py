@@ -9,8 +9,9 @@ of the frame is < 0x80, so the address byte also marks where a frame starts.
 
 from __future__ import annotations
 
-from drivers.display.protocol import Bad, Frame
+from drivers.display.protocol import Frame
 from drivers.display.transforms import nibble_join, nibble_split
+from hwd.stream import Buffer, Skip, StreamDecoder
 
 COMMAND = 0x44
 END = 0x1A
@@ -37,56 +38,32 @@ class RuizeCodec:
     def update(self, lines: list[bytes], addr: int, effect: str) -> list[bytes]:
         return [frame(addr, b" ".join(lines))]
 
-    def decoder(self) -> "RuizeDecoder":
-        return RuizeDecoder()
+    def decoder(self, name: str = "ruize") -> StreamDecoder:
+        return StreamDecoder(check, name)
 
 
-class RuizeDecoder:
-    def __init__(self) -> None:
-        self.buffer = bytearray()
-
-    def feed(self, data: bytes) -> list:
-        self.buffer += data
-        out: list = []
-        while self.buffer:
-            start = next((i for i, b in enumerate(self.buffer) if 0x80 <= b <= 0xBF), -1)
-            if start < 0:
-                out.append(Bad("no start marker", len(self.buffer)))
-                self.buffer.clear()
-                break
-            if start:
-                out.append(Bad("bytes before the start marker", start))
-                del self.buffer[:start]
-                continue
-            if len(self.buffer) < 3:
-                break
-            if not 0xC0 <= self.buffer[1] <= 0xC3 or self.buffer[2] != COMMAND:
-                out.append(Bad(f"expected a bank byte C0-C3 and 44, got {bytes(self.buffer[1:3]).hex().upper()}", 1))
-                del self.buffer[:1]
-                continue
-            end = self.buffer.find(END, 3)
-            if end < 0:
-                if len(self.buffer) > 3 + 2 * MAX_TEXT:
-                    out.append(Bad("no end marker", 1))
-                    del self.buffer[:1]
-                    continue
-                break
-            raw = bytes(self.buffer[:end + 1])
-            body = raw[3:-1]
-            if any(b & 0x80 for b in body):
-                out.append(Bad("a byte ≥ 0x80 inside the text (a frame cut short?)", 1))
-                del self.buffer[:1]
-                continue
-            del self.buffer[:end + 1]
-            addr = (raw[0] - 0x80) + 64 * (raw[1] - 0xC0)
-            try:
-                out.append(Frame({"addr": addr, "text": nibble_join(body)}, len(raw), raw))
-            except ValueError as exc:
-                out.append(Bad(f"text: {exc}", len(raw)))
-        return out
-
-    def flush(self) -> list:
-        """The line went quiet: a frame still waiting for its 1A was cut short."""
-        out = [Bad("frame cut short", len(self.buffer))] if self.buffer else []
-        self.buffer.clear()
-        return out
+def check(buf: Buffer, pos: int) -> Frame | Skip | None:
+    """The screen's side (hwd/stream.py's check): an address byte 80-BF starts a frame."""
+    start = next((i for i in range(pos, len(buf)) if 0x80 <= buf[i] <= 0xBF), -1)
+    if start < 0:
+        return Skip(len(buf) - pos, "no start marker", noise=True)
+    if start > pos:
+        return Skip(start - pos, "bytes before the start marker", noise=True)
+    if len(buf) - pos < 3:
+        return None
+    if not 0xC0 <= buf[pos + 1] <= 0xC3 or buf[pos + 2] != COMMAND:
+        return Skip(1, f"expected a bank byte C0-C3 and 44, got {bytes(buf[pos + 1:pos + 3]).hex().upper()}")
+    end = buf.find(END, pos + 3)
+    if end < 0:
+        if len(buf) - pos > 3 + 2 * MAX_TEXT:
+            return Skip(1, "no end marker")
+        return None
+    raw = bytes(buf[pos:end + 1])
+    body = raw[3:-1]
+    if any(b & 0x80 for b in body):
+        return Skip(1, "a byte ≥ 0x80 inside the text (a frame cut short?)")
+    addr = (raw[0] - 0x80) + 64 * (raw[1] - 0xC0)
+    try:
+        return Frame({"addr": addr, "text": nibble_join(body)}, len(raw), raw)
+    except ValueError as exc:
+        return Skip(len(raw), f"text: {exc}")

@@ -9,8 +9,9 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from drivers.display import checksums
 from drivers.display.codec import DslCodec
-from drivers.display.protocol import Bad, Frame, FrameDecoder, FrameError, FrameSpec
+from drivers.display.protocol import Frame, FrameError, FrameSpec, frame_decoder
 from drivers.display.transforms import nibble_join, nibble_split, zero_interleave, zero_strip
+from hwd.stream import Skip
 
 ONBON = {"A5": "A602", "A6": "A601", "5A": "5B02", "5B": "5B01"}
 
@@ -47,7 +48,7 @@ def test_check_before_the_tokens_it_covers():
     frame = spec.encode(b"12")
     assert frame == hx("AA 65 01 02 31 32 FF")
     assert spec.decode(frame).fields == {"text": b"12"}
-    assert isinstance(spec.decode(hx("AA 65 01 02 31 33 FF")), Bad)
+    assert isinstance(spec.decode(hx("AA 65 01 02 31 33 FF")), Skip)
 
 
 def test_byte_order_and_width():
@@ -73,7 +74,7 @@ def test_nested_lengths_and_a_length_that_counts_itself():
 def test_a_frame_that_starts_with_a_field_resyncs_on_its_check():
     spec = FrameSpec.parse(["{addr}", "FE", "{len over=0-4}", "{text}", "{CRC-16/XMODEM from=0 to=3}"])
     frames = [spec.encode(t, addr=a) for a, t in ((1, b"one"), (2, b"two"))]
-    decoder = FrameDecoder(spec)
+    decoder = frame_decoder(spec)
     # noise that looks like a frame's head claims 0x30 bytes: the frames wait behind it until
     # the line goes quiet, when the decoder gives up on the head and finds them
     out = decoder.feed(b"\x07\xfe\x30" + frames[0] + b"\x55" + frames[1])
@@ -231,7 +232,7 @@ def test_a_check_catches_a_change_in_what_it_covers_and_only_that(data):
     result = spec.decode(spec.assemble(parts))
     covered = any(token.span[0] <= j <= token.span[1] for token in (spec.tokens[c] for c in checks))
     if covered:
-        assert isinstance(result, Bad) and result.reason.startswith("bad "), result
+        assert isinstance(result, Skip) and result.reason.startswith("bad "), result
     else:
         assert isinstance(result, Frame)
 
@@ -245,7 +246,7 @@ def test_rich_stream_with_noise_in_chunks(data, chunk):
     start = spec.tokens[0].literal
     noise = bytes(b for b in data.draw(st.binary(max_size=10)) if b not in start)
     stream = noise + b"".join(spec.encode(p, addr=7) for p in items)
-    decoder = FrameDecoder(spec)
+    decoder = frame_decoder(spec)
     out = []
     for i in range(0, len(stream), chunk):
         out += decoder.feed(stream[i:i + chunk])
@@ -256,9 +257,9 @@ def test_rich_stream_with_noise_in_chunks(data, chunk):
 @given(data=st.data(), noise=st.binary(max_size=200))
 def test_rich_decode_never_crashes(data, noise):
     spec, _ = data.draw(rich_specs())
-    decoder = FrameDecoder(spec)
+    decoder = frame_decoder(spec)
     for result in decoder.feed(noise):
-        assert isinstance(result, (Frame, Bad))
+        assert isinstance(result, (Frame, Skip))
     assert len(decoder.buffer) <= len(noise)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from drivers.display.protocol import (Bad, Frame, FrameDecoder, FrameError, FrameSpec, crc16_ccitt,
+from drivers.display.protocol import (Frame, FrameError, FrameSpec, frame_decoder, crc16_ccitt,
                                       crc16_modbus, sum8, xor8)
 from drivers.display.textcodec import encode_text
+from hwd.stream import Skip
 
 ONBON = {"A5": "A602", "A6": "A601", "5A": "5B02", "5B": "5B01"}
 
@@ -94,13 +95,13 @@ def test_bad_checksum_and_partial_and_garbage():
     corrupt = bytearray(good)
     corrupt[4] ^= 0x01
     result = spec.decode(bytes(corrupt))
-    assert isinstance(result, Bad) and "crc16_modbus" in result.reason
-    decoder = FrameDecoder(spec)
+    assert isinstance(result, Skip) and "crc16_modbus" in result.reason
+    decoder = frame_decoder(spec)
     out = decoder.feed(b"\x00\xff" + bytes(corrupt) + good[:4])
     out += decoder.feed(good[4:])
     frames = [r for r in out if isinstance(r, Frame)]
     assert [f.fields["text"] for f in frames] == [b"hello"]
-    assert any(isinstance(r, Bad) and "crc" in r.reason for r in out)
+    assert any(isinstance(r, Skip) and "crc" in r.reason for r in out)
 
 
 @pytest.mark.parametrize("frame,escape,message", [
@@ -171,7 +172,7 @@ def test_stream_with_noise_in_chunks(spec, payloads, noise, chunk):
     start = spec.tokens[0].literal
     noise = bytes(b for b in noise if b not in start)
     stream = noise + b"".join(spec.encode(p, addr=7) for p in payloads)
-    decoder = FrameDecoder(spec)
+    decoder = frame_decoder(spec)
     out = []
     for i in range(0, len(stream), chunk):
         out += decoder.feed(stream[i:i + chunk])
@@ -181,7 +182,7 @@ def test_stream_with_noise_in_chunks(spec, payloads, noise, chunk):
 @settings(max_examples=300, deadline=None)
 @given(spec=specs(), data=st.binary(max_size=200))
 def test_decode_never_crashes(spec, data):
-    decoder = FrameDecoder(spec)
+    decoder = frame_decoder(spec)
     for result in decoder.feed(data):
-        assert isinstance(result, (Frame, Bad))
+        assert isinstance(result, (Frame, Skip))
     assert len(decoder.buffer) <= len(data)

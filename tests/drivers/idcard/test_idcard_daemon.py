@@ -13,7 +13,7 @@ from drivers.idcard.emulator import load_fixture
 from hwd.client import RpcError
 from hwd.errors import CARD_TOKEN_EXPIRED
 
-DAEMON = f'[daemon]\ncard_data_clients = ["{pwd.getpwuid(os.getuid()).pw_name}"]\n'  # idcard.read is for named clients
+DAEMON = f'[daemon]\ncard_data_clients = ["{pwd.getpwuid(os.getuid()).pw_name}"]\n'  # read/resolve: named clients
 CONFIG = DAEMON + '''
 [[device]]
 id = "r1"
@@ -222,7 +222,7 @@ def test_sam_error_puts_reader_in_fault_until_it_recovers(reader):
 
 
 def test_reader_behind_a_tcp_serial_converter(hwd_daemon):
-    d = hwd_daemon('''
+    d = hwd_daemon(DAEMON + '''
 [[device]]
 id = "r1"
 kind = "idcard"

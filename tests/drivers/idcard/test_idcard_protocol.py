@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings, strategies as st
 
 from drivers.idcard import protocol as p
+from hwd.stream import Skip
 
 
 def test_requests_match_the_documented_bytes():
@@ -36,14 +37,14 @@ def test_parse_read_splits_blocks():
 
 
 def test_garbage_then_frame_split_across_reads():
-    parser = p.Parser()
+    parser = p.decoder()
     frame = p.reply(p.FIND_OK, bytes(4))
     stream = b"\x00\xaa\xaa\x96\x69\x13" + frame
     out = []
     for i in range(len(stream)):
         out += parser.feed(stream[i:i + 1])
-    assert out == [p.Frame(bytes([0, 0, 0x9F]) + bytes(4))]
-    assert parser.garbage == 6
+    assert [x for x in out if isinstance(x, p.Frame)] == [p.Frame(bytes([0, 0, 0x9F]) + bytes(4))]
+    assert parser.counters["noise_bytes"] == 6
 
 
 def test_bad_checksum_and_bad_len_are_rejected_and_the_next_frame_found():
@@ -51,8 +52,9 @@ def test_bad_checksum_and_bad_len_are_rejected_and_the_next_frame_found():
     bad_chk = good[:-1] + bytes([good[-1] ^ 1])
     bad_len = good[:5] + b"\xff\xff" + good[7:]
     tiny_len = good[:5] + b"\x00\x01" + good[7:]
-    out = p.Parser().feed(bad_chk + bad_len + tiny_len + good)
-    assert out[:3] == [p.BadFrame("checksum"), p.BadFrame("length"), p.BadFrame("length")]
+    out = p.decoder().feed(bad_chk + bad_len + tiny_len + good)
+    rejected = [x for x in out if isinstance(x, Skip) and not x.noise]
+    assert rejected == [Skip(1, "checksum"), Skip(1, "length"), Skip(1, "length")]
     assert out[-1] == p.Frame(b"\x00\x00\x90")
 
 
@@ -66,10 +68,10 @@ def test_sw3_names():
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.binary(max_size=64), max_size=20))
 def test_arbitrary_bytes_never_crash(chunks):
-    parser = p.Parser()
+    parser = p.decoder()
     for chunk in chunks:
         for item in parser.feed(chunk):
-            assert isinstance(item, (p.Frame, p.BadFrame))
+            assert isinstance(item, (p.Frame, Skip))
     assert len(parser.buffer) <= p.HEADER_LEN + p.MAX_LEN
 
 
@@ -82,13 +84,14 @@ def test_valid_frames_round_trip_through_garbage_and_splits(bodies, garbage, cut
     # garbage without the preamble's first byte cannot hide a frame start
     garbage = garbage.replace(b"\xaa", b"")
     stream = garbage + b"".join(p.build_frame(b) for b in bodies)
-    parser = p.Parser()
+    parser = p.decoder()
     out, pos, i = [], 0, 0
     while pos < len(stream):
         n = cuts[i % len(cuts)]
         out += parser.feed(stream[pos:pos + n])
         pos, i = pos + n, i + 1
-    assert out == [p.Frame(b) for b in bodies]
+    assert [x for x in out if isinstance(x, p.Frame)] == [p.Frame(b) for b in bodies]
+    assert parser.counters["noise_bytes"] == len(garbage) and parser.counters["bad_frames"] == 0
 
 
 @settings(max_examples=100, deadline=None)
@@ -100,7 +103,7 @@ def test_one_corrupted_byte_never_yields_a_wrong_frame(body, where, flip):
     if where in (5, 6):
         where = 7
     frame[where] ^= flip
-    for item in p.Parser().feed(bytes(frame)):
+    for item in p.decoder().feed(bytes(frame)):
         if isinstance(item, p.Frame):
             # only possible when the flip hit the preamble and no frame is left at all
             raise AssertionError(f"corrupt frame accepted: {item}")

@@ -4,7 +4,10 @@ rating prompt on the window's caller LCD, and the bus faults a keypad meets."""
 
 from __future__ import annotations
 
+import pytest
+
 from daemon_fixture import wait_for
+from hwd import errors
 from sim_devices import bus_keypad, led
 
 BUS = led("win5-led", 5) + led("win6-led", 6) + bus_keypad("win5-caller", 0x21) + bus_keypad("win6-caller", 0x22)
@@ -147,5 +150,30 @@ prompt_text = "请您评价"
     d.sim("desk-rate", "press", key="rate:1")           # garbled: counted, not a key
     d.sim("desk-rate", "press", key="rate:5")
     assert ev.wait("keypad.key", device="desk-rate", timeout=10)["action"] == "rate:5"
-    assert {x["id"]: x for x in d.call("devices.list")}["desk-rate"]["counters"]["bad_frames"] == 1
+    # a frame that came unasked and garbled names no trustworthy address: the port counts it
+    assert d.device("desk-rate")["port"]["counters"]["bad_frames"] == 1
     assert d.sim("desk-rate", "lcd")["polls"] == 0      # never polled
+
+
+def test_keypad_show_is_checked_against_the_bus_keypads_own_limit(hwd_daemon):
+    """``keypad.show`` belongs to the keypad kind (one interface for every driver); a bus keypad's
+    LCD takes 64 characters and narrows ``text`` to that, on the RPC path too. (Before, the
+    first keypad driver's spec was used for every keypad and 100 characters reached the bus.)"""
+    from hwd.client import RpcError
+    from sim_devices import keypad
+
+    d = hwd_daemon(bus_keypad("win5-caller", 0x21) + keypad("win5-rate"))
+    d.wait_state("win5-caller", "online")
+    with pytest.raises(RpcError) as err:
+        d.call("keypad.show", {"device": "win5-caller", "text": "号" * 100})
+    assert err.value.code == errors.INVALID_PARAMS and "at most 64 characters" in str(err.value)
+    assert lcd(d, "win5-caller") is None                       # nothing reached the bus
+    assert d.call("keypad.show", {"device": "win5-caller", "text": "号" * 64})["delivered"] is True
+    wait_for(lambda: lcd(d, "win5-caller") == "号" * 64, what="64 characters on the LCD")
+    # the kind's own limit holds for every keypad; a keypad without an LCD takes what the kind takes
+    assert d.call("keypad.show", {"device": "win5-rate", "text": "号" * 100}) == {"shown": False}
+    with pytest.raises(RpcError) as err:
+        d.call("keypad.show", {"device": "win5-rate", "text": "号" * 300})
+    assert err.value.code == errors.INVALID_PARAMS
+    methods = {m["name"]: m for m in d.call("daemon.methods")}
+    assert {"keypad.show", "keypad.prompt"} <= set(methods)

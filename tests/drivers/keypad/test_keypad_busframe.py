@@ -13,8 +13,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from drivers.keypad.busframe import Bad, BusDecoder, BusFrame, BusFrameError, BusFrameSpec
+from drivers.keypad.busframe import BusFrame, BusFrameError, BusFrameSpec
 from drivers.keypad.buspresets import build_spec
+from hwd.stream import Skip
 
 CALLER = build_spec({"protocol": "caller21"})
 
@@ -33,13 +34,13 @@ def test_caller21_frame_from_the_reference_layout():
 
 def test_decoder_rejects_what_is_wrong():
     good = CALLER.encode(1, 1, b"\x05")
-    assert BusDecoder(CALLER).feed(good) == [BusFrame(1, 1, b"\x05", good)]
+    assert CALLER.decoder().feed(good) == [BusFrame(1, 1, b"\x05", good)]
     bad_sum = good[:-2] + bytes([good[-2] ^ 1]) + good[-1:]
-    assert [x.reason for x in BusDecoder(CALLER).feed(bad_sum) if isinstance(x, Bad)][0] == "checksum"
+    assert [x.reason for x in CALLER.decoder().feed(bad_sum) if isinstance(x, Skip)][0] == "checksum"
     differ = good[:3] + b"\x04" + good[4:]
-    assert Bad("length copies differ", 1) in BusDecoder(CALLER).feed(differ)
+    assert Skip(1, "length copies differ") in CALLER.decoder().feed(differ)
     no_end = good[:-1] + b"\x17"
-    assert "bad marker" in [x.reason for x in BusDecoder(CALLER).feed(no_end) if isinstance(x, Bad)]
+    assert "bad marker" in [x.reason for x in CALLER.decoder().feed(no_end) if isinstance(x, Skip)]
 
 
 @pytest.mark.parametrize("tokens, message", [
@@ -62,7 +63,7 @@ noise = st.binary(max_size=30).map(lambda b: b.replace(b"\xff", b""))   # no sta
 @given(st.lists(st.tuples(noise, frames), max_size=6), noise)
 def test_every_frame_is_found_behind_garbage(items, tail):
     stream = b"".join(g + CALLER.encode(*f) for g, f in items) + tail
-    out = [x for x in BusDecoder(CALLER).feed(stream) if isinstance(x, BusFrame)]
+    out = [x for x in CALLER.decoder().feed(stream) if isinstance(x, BusFrame)]
     assert [(x.addr, x.cmd, x.data) for x in out] == [f for _, f in items]
 
 
@@ -70,13 +71,13 @@ def test_every_frame_is_found_behind_garbage(items, tail):
 @given(st.lists(frames, min_size=1, max_size=5), st.lists(st.integers(1, 7), min_size=1, max_size=40))
 def test_split_frames_decode_as_whole_ones(fs, cuts):
     stream = b"".join(CALLER.encode(*f) for f in fs)
-    decoder, out, pos, i = BusDecoder(CALLER), [], 0, 0
+    decoder, out, pos, i = CALLER.decoder(), [], 0, 0
     while pos < len(stream):
         step = cuts[i % len(cuts)]
         out += decoder.feed(stream[pos:pos + step])
         pos, i = pos + step, i + 1
     assert [(x.addr, x.cmd, x.data) for x in out if isinstance(x, BusFrame)] == fs
-    assert not [x for x in out if isinstance(x, Bad)]
+    assert not [x for x in out if isinstance(x, Skip)]
 
 
 @settings(max_examples=200, deadline=None)
@@ -84,7 +85,7 @@ def test_split_frames_decode_as_whole_ones(fs, cuts):
 def test_resync_after_any_bytes_then_silence(junk, f):
     """Whatever came before, once the decoder is reset (a new poll) the next reply is found;
     and arbitrary bytes never raise."""
-    decoder = BusDecoder(CALLER)
+    decoder = CALLER.decoder()
     decoder.feed(junk)
     decoder.reset()
     assert [x for x in decoder.feed(CALLER.encode(*f)) if isinstance(x, BusFrame)][0].data == f[2]
