@@ -215,6 +215,21 @@ mv "$D$MANIFEST.new" "$D$MANIFEST"
 
 # --- ownership and directories -------------------------------------------------------------------
 if [ "$live" = 1 ]; then
+    # what an uninstall kept belongs to the users of then, whose ids may now be another's
+    for spec in hwd:/var/lib/hwd hwd-ui:/var/lib/hwd-ui hwd-kiosk:/var/lib/hwd-kiosk; do
+        user=${spec%%:*}
+        dir=${spec#*:}
+        if [ -d "$dir" ] && [ "$(stat -c %U "$dir")" != "$user" ]; then
+            say "giving $dir (kept from an earlier install) to user $user"
+            chown -R "$user:$user" "$dir"
+        fi
+    done
+    for dir in $SYSCONFDIR/hwd /var/backups/hwd; do
+        if [ -d "$dir" ] && [ "$(stat -c %G "$dir")" != hwd ]; then
+            say "giving $dir (kept from an earlier install) to group hwd"
+            chgrp -R hwd "$dir"
+        fi
+    done
     chown root:hwd $SYSCONFDIR/hwd $SYSCONFDIR/hwd/keys $SYSCONFDIR/hwd/keys/clients \
         $SYSCONFDIR/hwd/hwd.toml $SYSCONFDIR/hwd/hwd.toml.example $SYSCONFDIR/hwd/hwd-ui.env
     if command -v systemd-tmpfiles >/dev/null 2>&1; then

@@ -2,9 +2,10 @@
 # Remove hwd from a hall PC (as root):  make uninstall   (or: sh scripts/uninstall.sh)
 #
 # Stops and disables the services, removes what scripts/install.sh installed (its manifest),
-# /opt/hwd and the hwd/hwctl links. Keeps the hall's data: /etc/hwd (config, keys),
-# /var/lib/hwd (queue, ratings), /etc/udev/rules.d/61-hwd-local.rules and the users —
-# unless PURGE=1, which removes those too. /var/backups/hwd is always kept.
+# /opt/hwd, the hwd/hwctl links and the users hwd, hwd-ui and hwd-kiosk. Keeps the hall's data:
+# /etc/hwd (config, keys), /var/lib/hwd (queue, ratings) and /etc/udev/rules.d/61-hwd-local.rules —
+# unless PURGE=1, which removes those too (a later install gives what was kept to its new users).
+# /var/backups/hwd is always kept.
 #
 # Environment: DESTDIR, PREFIX (as for install.sh), PURGE=1.
 set -eu
@@ -58,16 +59,16 @@ case "$PREFIX" in
     *) rm -rf "$D$PREFIX" ;;
 esac
 
+if [ "$live" = 1 ]; then
+    for user in hwd-kiosk hwd-ui hwd; do
+        getent passwd "$user" >/dev/null && userdel "$user"
+        getent group "$user" >/dev/null && groupdel "$user"
+    done
+fi
 if [ "$PURGE" = 1 ]; then
-    say "PURGE=1: removing /etc/hwd, /var/lib/hwd, /var/lib/hwd-ui, /var/lib/hwd-kiosk and the users"
+    say "PURGE=1: removing /etc/hwd, /var/lib/hwd, /var/lib/hwd-ui and /var/lib/hwd-kiosk"
     rm -rf "$D/etc/hwd" "$D/var/lib/hwd" "$D/var/lib/hwd-ui" "$D/var/lib/hwd-kiosk" \
         "$D/etc/udev/rules.d/61-hwd-local.rules"
-    if [ "$live" = 1 ]; then
-        for user in hwd-kiosk hwd-ui hwd; do
-            getent passwd "$user" >/dev/null && userdel "$user"
-            getent group "$user" >/dev/null && groupdel "$user"
-        done
-    fi
 else
     say "kept /etc/hwd (config, keys) and /var/lib/hwd (queue, ratings); PURGE=1 removes them"
 fi

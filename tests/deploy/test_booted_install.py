@@ -3,7 +3,8 @@
 One container (tests/deploy/booted.py) goes through a hall PC's life, in this order:
 a fresh offline install of this tree from its wheelhouse with a clean environment; the services
 and the checks a field engineer runs; a crash (``kill -9``), a wedged daemon (``SIGSTOP``: the
-watchdog), a reboot with a ticket taken; uninstall and purge; the previous version installed
+watchdog), a reboot with a ticket taken; uninstall (users gone, data kept), a reinstall that
+takes the kept data up under new user ids, and purge; the previous version installed
 offline, with a morning of tickets called, served and rated, then this tree over it (the
 upgrade); then a newer hwd that migrates the database, this tree refused over it (the rollback),
 the previous version over it, and the way back the docs give (which puts the previous version
@@ -218,18 +219,30 @@ def test_a_ticket_survives_a_reboot_and_numbering_goes_on(pc):
         assert int(second["number"][1:]) == int(first["number"][1:]) + 1
 
 
-def test_uninstall_then_purge(pc):
+def test_uninstall_keeps_the_data_and_a_reinstall_takes_it_up(pc):
+    before = tickets(pc)
     pc.run("cd /root/this && make uninstall")
     left = pc.run("ls /etc/systemd/system/ /usr/local/bin/ /opt").stdout
     assert "hwd" not in left, left
     assert "hwd" not in pc.run("systemctl list-unit-files --no-legend", check=False).stdout
-    assert pc.run("getent passwd hwd", check=False).returncode == 0  # kept with the hall's data
+    for user in ("hwd", "hwd-ui", "hwd-kiosk"):
+        assert pc.run(f"getent passwd {user}", check=False).returncode != 0, user
     assert pc.path(DB).exists() and pc.path(CONFIG).exists()
-    pc.run("cd /root/this && make uninstall PURGE=1")
+    # another package takes the freed ids meanwhile: the next install's users get other ones
+    pc.run("for u in squat1 squat2 squat3; do useradd --system --no-create-home $u; done")
+    install(pc, "this")
+    services_up(pc)
+    assert tickets(pc) == before and pc.path(CONFIG).read_text().endswith("always_open = true\n")
+    call(pc, "hall.issue_ticket", {"service": "zh"})  # the kept database is writable by the new hwd
+
+
+def test_purge(pc):
+    pc.run("cd /root/this && make uninstall PURGE=1 && for u in squat1 squat2 squat3; do userdel $u; done")
     for user in ("hwd", "hwd-ui", "hwd-kiosk"):
         assert pc.run(f"getent passwd {user}", check=False).returncode != 0, user
         assert pc.run(f"getent group {user}", check=False).returncode != 0, user
     assert not pc.path("/var/lib/hwd").exists() and not pc.path("/etc/hwd").exists()
+    assert "hwd" not in pc.run("ls /etc/systemd/system/ /usr/local/bin/ /opt").stdout
 
 
 # -- upgrade and rollback ------------------------------------------------------------------------
