@@ -102,7 +102,8 @@ class HallPC:
         self.run("systemctl reboot", check=False, timeout=30)
         status = self.nspawn.wait(timeout)
         if status != 133:
-            raise AssertionError(f"systemctl reboot ended the container with status {status}, not 133; see {self.console}")
+            raise AssertionError(f"systemctl reboot ended the container with status {status}, not 133; "
+                                 f"see {self.console}")
         self._pid = None
         self.boot(timeout)
 

@@ -8,9 +8,9 @@ takes the kept data up under new user ids, and purge; the previous version insta
 offline, with a morning of tickets called, served and rated, then this tree over it (the
 upgrade); then a newer hwd that migrates the database, this tree refused over it (the rollback),
 the previous version over it, and the way back the docs give (which puts the previous version
-back on the state this tree wrote). The previous version is ``HWD_TEST_PREVIOUS`` (default ``05187d6``, the commit before the
-offline install was fixed: its own installer needs ``PIP_FIND_LINKS`` offline, given to it here
-only).
+back on the state this tree wrote). The previous version is ``HWD_TEST_PREVIOUS`` (default
+``05187d6``, the commit before the offline install was fixed: its own installer needs
+``PIP_FIND_LINKS`` offline, given to it here only).
 
 Skipped, with the reason, unless ``HWD_TEST_INSTALL=1`` (``make test-install`` sets it) and this
 machine can boot a container (root, systemd-nspawn, a Debian mirror for the first debootstrap).
@@ -308,7 +308,8 @@ def test_previous_version_over_a_newer_schema_then_the_documented_way_back(pc):
     # installer made at the previous version's schema, install the previous version
     pc.run("systemctl stop hwd-ui hwd && "
            "sqlite3 /var/lib/hwd/hall.sqlite3 \".backup /var/backups/hwd/hall-newer-$(date +%F-%H%M%S).sqlite3\" && "
-           f"sqlite3 /var/lib/hwd/hall.sqlite3 \".restore $(ls /var/backups/hwd/hall-before-install-*-schema{len(MIGRATIONS)}.sqlite3 | tail -1)\"")
+           "sqlite3 /var/lib/hwd/hall.sqlite3 \".restore "
+           f"$(ls /var/backups/hwd/hall-before-install-*-schema{len(MIGRATIONS)}.sqlite3 | tail -1)\"")
     assert schema(pc) == len(MIGRATIONS)
     install_previous(pc)
     services_up(pc)
