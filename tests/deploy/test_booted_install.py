@@ -230,7 +230,8 @@ def test_uninstall_keeps_the_data_and_a_reinstall_takes_it_up(pc):
     assert pc.path(DB).exists() and pc.path(CONFIG).exists()
     # another package takes the freed ids meanwhile: the next install's users get other ones
     pc.run("for u in squat1 squat2 squat3; do useradd --system --no-create-home $u; done")
-    install(pc, "this")
+    again = install(pc, "this")
+    assert "giving /var/lib/hwd (kept from an earlier install) to user hwd" in again.stdout, again.stdout
     services_up(pc)
     assert tickets(pc) == before and pc.path(CONFIG).read_text().endswith("always_open = true\n")
     call(pc, "hall.issue_ticket", {"service": "zh"})  # the kept database is writable by the new hwd
