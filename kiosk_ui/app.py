@@ -83,10 +83,10 @@ def create_app(config: Any = None, test_config: dict | None = None) -> Flask:
     _audit_file(cfg)
 
     from kiosk_ui import (admin, admin_ratings, admin_stats, counter, counter_case, desk, display, health, kiosk,
-                          live_bp, phone_bp, rate)
+                          live_bp, metrics, phone_bp, rate)
 
     for module in (health, live_bp, kiosk, counter, counter_case, desk, display, rate, admin, admin_ratings,
-                   admin_stats, phone_bp):
+                   admin_stats, phone_bp, metrics):
         app.register_blueprint(module.bp)
 
     @app.context_processor
