@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
-HWD_SCHEMES = ("serial", "usb", "tcp", "file", "evdev", "alsa", "sim", "null")
+HWD_SCHEMES = ("serial", "usb", "tcp", "udp", "file", "evdev", "alsa", "sim", "null")
 PYSERIAL_SCHEMES = ("spy", "socket", "loop", "rfc2217", "hwgrep", "alt")
 SERIAL_PARAMS = {"baudrate": int, "bytesize": int, "parity": str, "stopbits": float,
                  "timeout": float, "xonxoff": int, "rtscts": int}
@@ -65,13 +65,17 @@ def parse(raw: str) -> DeviceUrl:
         if scheme == "serial":
             params = _serial_params(params)
         return DeviceUrl(raw, scheme, parts.path, params=params)
-    if scheme == "tcp":
+    if scheme in ("tcp", "udp"):
+        # udp://: a screen with an IP address, one datagram per frame (drivers/display/udp.py)
         try:
             port = parts.port
         except ValueError as exc:
             raise UrlError(f"bad port: {exc}") from None
         if not parts.hostname or not port:
-            raise UrlError("tcp:// needs host and port, e.g. tcp://192.168.1.50:9100")
+            example = "tcp://192.168.1.50:9100" if scheme == "tcp" else "udp://192.168.1.60:5005"
+            raise UrlError(f"{scheme}:// needs host and port, e.g. {example}")
+        if scheme == "udp" and parts.path not in ("", "/"):
+            raise UrlError(f"{scheme}:// takes host and port only (got the path {parts.path!r})")
         return DeviceUrl(raw, scheme, f"{parts.hostname}:{port}", parts.hostname, port, params)
     if scheme == "usb":
         target = parts.netloc
