@@ -31,7 +31,7 @@ def ui_families(link) -> list:
     phones = GaugeMetricFamily("hwd_ui_phones", "phones connected to the phone server (open requests and "
                                "live streams of /t/<token>)")
     server = link.remembered("phone_server")
-    phones.add_metric([], server.active if server is not None else 0)
+    phones.add_metric([], server.requests.open if server is not None else 0)
     return [streams, phones]
 
 
