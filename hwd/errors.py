@@ -132,3 +132,8 @@ class DeviceLost(DeviceError):
 
 class MissingDependency(HwdError):
     """A driver's optional Python library is not installed."""
+
+
+class StartupError(Exception):
+    """hwd cannot start (e.g. its socket is taken, the hall database cannot be opened); the
+    message says what to do. Not an RPC error: nothing is serving yet."""

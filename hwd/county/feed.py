@@ -92,8 +92,9 @@ class Feed:
             log.exception("cannot record the state of device %s for the county", device)
 
 
-def attach(engine: Any, path: Any) -> list:
-    """The county sink for the hall engine, with the hooks installed; [] without [hall.central]."""
+def attach(engine: Any) -> list:
+    """The county sink for the hall engine (a sink factory of hwd.hall.engine, given by hwd.hall_wiring),
+    with the hooks installed; [] without [hall.central]."""
     cfg = engine.cfg.central
     if cfg is None:
         return []
@@ -106,4 +107,4 @@ def attach(engine: Any, path: Any) -> list:
                                                                   engine.outbox and engine.outbox.notify()))
     for dev in getattr(engine.manager, "devices", {}).values():  # the state each device has now
         feed.device_state({"device": dev.id, "kind": dev.kind, "state": dev.state, "detail": dev.detail})
-    return [PostgresSink(cfg, path, engine.clock, engine.cfg.name, SINK_NAME)]
+    return [PostgresSink(cfg, engine.database, engine.clock, engine.cfg.name, SINK_NAME)]

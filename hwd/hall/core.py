@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 from typing import Any
 
-from hwd import errors, replay
+from hwd import errors
 from hwd.clock import Clock
 from hwd.errors import HwdError
 from hwd.hall import selection, views
@@ -39,7 +39,7 @@ class HallCore:
         self.pending: list[tuple[str, dict]] = []
         self.staff_required = bool(cfg.staff)
         self.ratings = Ratings(RatingContext(store, cfg, clock, self.calendar, self.emit, self.ticket_lookup,
-                                             self._window))
+                                             self.window_row))
         self.day: str | None = None  # the business day the hall is in; set by the first roll()
         self._high = 0.0  # the latest wall time seen on this day (a backward jump is measured from it)
         self._last_key = 0.0  # the latest sort key handed out today: issue order survives a jump back
@@ -68,7 +68,7 @@ class HallCore:
         current = self.store.ticket(row["current"]) if row["current"] else None
         return views.window(row, self.cfg, current, self.tz)
 
-    def _window(self, wid: str) -> dict:
+    def window_row(self, wid: str) -> dict:
         if wid not in self.cfg.windows:
             raise HwdError(f"没有{wid}号窗口", errors.UNKNOWN_WINDOW, {"window": wid})
         return self.store.window(wid)
@@ -158,7 +158,10 @@ class HallCore:
 
     # -- issuing -----------------------------------------------------------------------------
     def issue(self, service: str, kiosk: str | None = None, priority: str = "normal",
-              holder: str | None = None, appointment: str | None = None, check_hours: bool = True) -> dict:
+              holder: str | None = None, appointment: str | None = None, check_hours: bool = True,
+              request_key: str | None = None) -> dict:
+        """A new ticket. ``request_key``: the RPC request that asked for it (hwd.replay), recorded
+        with the ticket so a retry after a crash finds it (``recover``)."""
         if service not in self.cfg.services:
             raise HwdError("没有该业务，请重新选择", errors.UNKNOWN_SERVICE, {"service": service})
         if kiosk is not None and kiosk not in self.cfg.kiosks:
@@ -184,7 +187,7 @@ class HallCore:
             tid = self.store.insert_ticket(day=day, service=service, seq=seq, number=number, priority=priority,
                                            state="waiting", sort_key=key, issued_ts=ts, kiosk=kiosk, origin_service=service,
                                            holder=holder, appointment=appointment,
-                                           request_key=replay.current_key.get())
+                                           request_key=request_key)
             self.store.log(ts, "issue", tid, detail=kiosk)
             row = self.store.ticket(tid)
             view = self.ticket_view(row)
@@ -213,7 +216,7 @@ class HallCore:
     def call_next(self, wid: str) -> dict | None:
         self.roll()
         with self.store.tx():
-            w = self._window(wid)
+            w = self.window_row(wid)
             self._usable(w)
             if w["state"] == "paused":
                 raise HwdError("该窗口已暂停服务", errors.WINDOW_PAUSED, {"window": wid})
@@ -250,7 +253,7 @@ class HallCore:
 
     def recall(self, wid: str) -> dict:
         with self.store.tx():
-            w = self._window(wid)
+            w = self.window_row(wid)
             t = self._current(w, ("called",))
             now = self.clock.time()
             self.store.update_ticket(t["id"], recalls=t["recalls"] + 1, called_ts=now)
@@ -261,7 +264,7 @@ class HallCore:
 
     def start(self, wid: str) -> dict:
         with self.store.tx():
-            w = self._window(wid)
+            w = self.window_row(wid)
             t = self._current(w, ("called",))
             now = self.clock.time()
             self.store.update_ticket(t["id"], state="serving", started_ts=now, staff=w["staff"])
@@ -273,7 +276,7 @@ class HallCore:
 
     def finish(self, wid: str) -> dict:
         with self.store.tx():
-            w = self._window(wid)
+            w = self.window_row(wid)
             t = self._current(w, ("called", "serving"))
             now = self.clock.time()
             deadline = now + self.cfg.rating_timeout_s
@@ -294,7 +297,7 @@ class HallCore:
 
     def no_show(self, wid: str) -> dict:
         with self.store.tx():
-            w = self._window(wid)
+            w = self.window_row(wid)
             t = self._current(w, ("called",))
             if t["recalls"] < self.cfg.min_recalls:
                 raise HwdError(f"请先重呼{self.cfg.min_recalls}次再过号", errors.BAD_STATE,
@@ -319,7 +322,7 @@ class HallCore:
 
     def transfer(self, wid: str, service: str) -> dict:
         with self.store.tx():
-            w = self._window(wid)
+            w = self.window_row(wid)
             if service not in self.cfg.services:
                 raise HwdError("没有该业务，请重新选择", errors.UNKNOWN_SERVICE, {"service": service})
             t = self._current(w, ("called", "serving"))
@@ -337,7 +340,7 @@ class HallCore:
     # -- windows -----------------------------------------------------------------------------
     def pause(self, wid: str, reason: str | None = None) -> dict:
         with self.store.tx():
-            w = self._window(wid)
+            w = self.window_row(wid)
             self._usable(w)
             w["state"], w["reason"] = "paused", reason
             self.store.log(self.clock.time(), "pause", None, wid, w["staff"], reason)
@@ -346,7 +349,7 @@ class HallCore:
 
     def resume(self, wid: str, reason: str | None = None) -> dict:
         with self.store.tx():
-            w = self._window(wid)
+            w = self.window_row(wid)
             self._usable(w)
             w["state"], w["reason"] = "open", None
             self.store.log(self.clock.time(), "resume", None, wid, w["staff"], reason)
@@ -366,7 +369,7 @@ class HallCore:
 
     def login(self, wid: str, staff: str, pin: str | None = None, verified: bool = False) -> dict:
         with self.store.tx():
-            w = self._window(wid)
+            w = self.window_row(wid)
             if self.staff_required:
                 person = self.authenticate(staff, pin, {"window": wid}, verified)
                 if person.windows and wid not in person.windows:
@@ -383,7 +386,7 @@ class HallCore:
 
     def logout(self, wid: str, staff: str | None = None) -> dict:
         with self.store.tx():
-            w = self._window(wid)
+            w = self.window_row(wid)
             if self.staff_required and staff is not None and w["staff"] != staff:
                 raise HwdError("该工作人员未登录此窗口", errors.NOT_LOGGED_IN, {"window": wid})
             if w["current"]:

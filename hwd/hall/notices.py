@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 from hwd import outbox
 from hwd.hall import views as hall_views
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("hwd.hall.notices")
 
 KIND = "phone_notice"
-SINK_NAME = "notify"
 
 
 def moment(view: dict, alert_ahead: int) -> tuple[str, str] | None:
@@ -111,15 +110,3 @@ class Notices:
             log.debug("%d phone notices", written)
         return written
 
-
-def sinks(cfg: Any) -> list:
-    """The ``notify`` sink when ``[hall.notify] url`` is set: push-json, phone notices only, from
-    the moment it is first configured (no backfill of old notices)."""
-    if not cfg.notify.on:
-        return []
-    from hwd.upstream.push_json import PushJson
-
-    sink = PushJson(cfg.notify.upstream(), SINK_NAME, kinds=(KIND,))
-    sink.backfill = False
-    sink.retry_s, sink.retry_max_s = cfg.notify.retry_s, cfg.notify.retry_max_s
-    return [sink]

@@ -80,7 +80,7 @@ class RatingChannels:
     # -- rating pads ----------------------------------------------------------------------------
     def enroll(self, window: str) -> dict:
         """A new pad for ``window`` (replacing the window's earlier pad); the secret is shown once."""
-        self.core._window(window)
+        self.core.window_row(window)
         pad = f"pad-{window}-{secrets.token_hex(3)}"
         secret = secrets.token_urlsafe(24)
         now = self.core.clock.time()
@@ -130,7 +130,7 @@ class RatingChannels:
         if p.get("pad") is not None:
             row = self.check_pad(p["pad"], p.get("secret"), p.get("window"))
             window = row["window"]
-            w = self.core._window(window)
+            w = self.core.window_row(window)
             if p.get("ticket") is not None:
                 last = self.store.ticket(w["last_done"]) if w["last_done"] else None
                 if last is None or str(p["ticket"]) not in (str(last["id"]), last["number"]):

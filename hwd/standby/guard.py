@@ -33,14 +33,14 @@ class GuardedMethods(MethodTable):
         super().__init__()
         self.node: Node | None = None
 
-    def invoke(self, name: str, params: Any) -> Any:
+    def invoke(self, name: str, params: Any, request_key: str | None = None) -> Any:
         node = self.node
         if node is None or not name.startswith(GUARDED):
-            return super().invoke(name, params)
+            return super().invoke(name, params, request_key)
         if not node.serving:
             raise node.not_active()
         try:
-            result = super().invoke(name, params)
+            result = super().invoke(name, params, request_key)
         except HwdError as exc:
             raise self._translate(exc) from None
         if inspect.isawaitable(result):

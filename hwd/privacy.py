@@ -1,8 +1,11 @@
-"""What of a card may leave the driver in clear: the masked summary carried by ``idcard.inserted``.
+"""What of an ID card may leave the reader in clear: the masked summary carried by
+``idcard.inserted``, and what the hall keeps of a card (a ticket's holder as ``张*``, the age for
+the elderly priority class).
 
-design.md §3: personal data never goes on the event bus in clear. The event carries the name's
-first character (``张*``), the ID number's region and last four (``110101********1234``), the
-age, sex and card type, and a short-lived token that resolves to the full card by RPC.
+Personal data never goes on the event bus or into logs in clear (PIPL). The event carries the
+name's first character (``张*``), the ID number's region and last four
+(``110101********1234``), the age, sex and card type, and a short-lived token that resolves to the
+full card by RPC. Used by the idcard driver (drivers/idcard) and the hall (hwd.hall.issuing).
 """
 
 from __future__ import annotations
