@@ -52,7 +52,7 @@ def table(fields: Iterable[Field]) -> list[str]:
 
 
 def render() -> str:
-    from hwd.county import config as county_config
+    from hwd.hall import central_config as county_config
     from hwd.hall import alerts_config, config as hall, notices_config, rating_config
     from hwd.standby import config as standby_config
     from kiosk_ui import settings as ui

@@ -33,7 +33,8 @@ SINKS = (_province, county_feed.attach, _phone_notices)
 def engine(config: Any, manager: Any, bus: Any, methods: Any, clock: clocks.Clock | None = None,
            connect: Callable[..., sqlite3.Connection] = sqlite3.connect) -> HallEngine:
     """The hall engine of ``config`` with its sinks and rating page, not started yet."""
-    return HallEngine(config, manager, bus, methods, clock, sinks=SINKS, connect=connect)
+    return HallEngine(config, manager, bus, methods, clock, sinks=SINKS,
+                      rating_page=upstream.rating_page(config.hall), connect=connect)
 
 
 async def start(hall: HallEngine) -> None:

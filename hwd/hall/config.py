@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from hwd.config import ID_RE, LoadContext, device_ref
-from hwd.county.config import Central, load_central
+from hwd.hall.central_config import Central, load_central
 from hwd.hall import rating_config
 from hwd.hall.alerts_config import SERVICE_TIDAL_FIELDS, Tidal, load_tidal
 from hwd.hall.notices_config import Notify, load_notify

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from typing import Any, Callable
 
 from hwd import errors
 from hwd.clock import Clock
@@ -30,7 +30,8 @@ OPEN_STATES = ("waiting", "called")
 
 
 class HallCore:
-    def __init__(self, cfg: HallConfig, store: Store, clock: Clock):
+    def __init__(self, cfg: HallConfig, store: Store, clock: Clock,
+                 rating_page: Callable[[RatingContext, dict], str] | None = None):
         self.cfg = cfg
         self.store = store
         self.clock = clock
@@ -39,12 +40,12 @@ class HallCore:
         self.pending: list[tuple[str, dict]] = []
         self.staff_required = bool(cfg.staff)
         self.ratings = Ratings(RatingContext(store, cfg, clock, self.calendar, self.emit, self.ticket_lookup,
-                                             self.window_row))
+                                             self.window_row, rating_page))
         self.day: str | None = None  # the business day the hall is in; set by the first roll()
         self._high = 0.0  # the latest wall time seen on this day (a backward jump is measured from it)
         self._last_key = 0.0  # the latest sort key handed out today: issue order survives a jump back
         self.jump_threshold_s = float(getattr(clock, "jump_threshold_s", 300.0))
-        self.estimator = WaitEstimator(self)
+        self.estimator = WaitEstimator(store, cfg, clock)
         with store.tx():
             for wid in cfg.windows:
                 if store.window(wid) is None:

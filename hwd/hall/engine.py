@@ -13,7 +13,8 @@ adds what needs the event loop and composes the parts by concern:
 
 and the timer that expires tickets at the day's end and ratings at their timeout. The outbox's
 sinks (province, county, phone notices) are not the hall's: whoever runs the engine (hwd.hall_wiring)
-hands it the factories that make them, as ``sinks``.
+hands it the factories that make them, as ``sinks``, and the province's own rating page when it
+has one (``rating_page``, the h5 adapter).
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ SinkFactory = Callable[["HallEngine"], list]  # the outbox sinks one link asks f
 
 class HallEngine:
     def __init__(self, config: Any, manager: Any, bus: Any, methods: Any, clock: clocks.Clock | None = None,
-                 sinks: Sequence[SinkFactory] = (), connect: Callable[..., sqlite3.Connection] = sqlite3.connect):
+                 sinks: Sequence[SinkFactory] = (), rating_page: Callable[[Any, dict], str] | None = None,
+                 connect: Callable[..., sqlite3.Connection] = sqlite3.connect):
         self.config = config
         self.connect = connect  # the database's connections (replicated with [hall.standby])
         self.cfg = config.hall
@@ -61,6 +63,7 @@ class HallEngine:
         self.clock = clock or clocks.from_config(config.daemon)
         self.tz = self.clock.tz
         self.sink_factories = tuple(sinks)
+        self.rating_page = rating_page  # the province's own rating page (h5), or None
         self.database = Path(self.cfg.database or Path(config.daemon.state_dir) / "hall.sqlite3")
         # through the method table, so device params are checked and defaulted as over RPC
         self.outputs = Outputs(methods.call)
@@ -89,7 +92,7 @@ class HallEngine:
         except (sqlite3.Error, StoreError) as exc:
             raise StartupError(f"cannot open the hall database {path}: {exc}") from None
         statedir.restrict(path)
-        self.core = HallCore(self.cfg, self.store, self.clock)
+        self.core = HallCore(self.cfg, self.store, self.clock, self.rating_page)
         self.alerts = TidalAlerts(self.cfg, self.store, self.clock, self.bus.publish)
         self._open_keyed_parts()
         self.outbox = outbox.Worker(path, self._sinks(), self.cfg.upstream.retry_s, self.cfg.upstream.retry_max_s,

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import collections
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from hwd.hall.core import HallCore
+from hwd.clock import Clock
+from hwd.hall.config import HallConfig
+from hwd.hall.store import Store
 
 RECENT = 30
 MIN_SAMPLES = 3
@@ -30,12 +31,12 @@ UNKNOWN = "等候时间暂无法估计"
 
 
 class WaitEstimator:
-    def __init__(self, core: "HallCore"):
-        self.core = core
+    def __init__(self, store: Store, cfg: HallConfig, clock: Clock):
+        self.store, self.cfg = store, cfg
         self._cycles: dict[str, collections.deque[float]] = collections.defaultdict(
             lambda: collections.deque(maxlen=RECENT))
-        since = core.clock.time() - LOOKBACK_S
-        for row in core.store.all(
+        since = clock.time() - LOOKBACK_S
+        for row in store.all(
                 "SELECT service, called_ts, finished_ts FROM tickets WHERE issued_ts >= ? AND called_ts IS NOT NULL "
                 "AND finished_ts IS NOT NULL AND state IN ('done', 'no_show') ORDER BY finished_ts", (since,)):
             self.served(row["service"], row["called_ts"], row["finished_ts"])
@@ -54,7 +55,7 @@ class WaitEstimator:
 
     def capacity(self, service: str) -> tuple[float, int]:
         """Open windows for ``service`` (shares) and how many of them are idle now."""
-        store, cfg = self.core.store, self.core.cfg
+        store, cfg = self.store, self.cfg
         waiting = {s for s, c in store.queue_counts().items() if c.get("waiting")}
         share, idle = 0.0, 0
         for wid, window in cfg.windows.items():

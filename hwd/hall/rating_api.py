@@ -49,8 +49,7 @@ def register(methods: Any, engine: "HallEngine") -> None:
 
 
 def _rating_url(engine: "HallEngine", ticket: Any) -> dict:
-    if engine.cfg.upstream.adapter != "h5":
-        raise HwdError("未配置省级评价页面（[hall.upstream] adapter = \"h5\"）", errors.BAD_STATE)
+    engine.core.ratings.require_page()
     t = engine.core.ticket_lookup(ticket)
     return {"ticket": t["id"], "url": engine.core.ratings.h5_url(t)}
 

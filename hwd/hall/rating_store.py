@@ -31,6 +31,8 @@ class RatingContext:
     emit: Callable[[str, dict], None]
     ticket: Callable[[Any], dict]  # by id or number; raises UNKNOWN_TICKET
     window: Callable[[str], dict]  # the window's row; raises UNKNOWN_WINDOW
+    # the province's own rating page of a ticket row (the h5 adapter, given by whoever runs the hall)
+    rating_page: Callable[["RatingContext", dict], str] | None = None
 
     @property
     def tz(self) -> dt.tzinfo:

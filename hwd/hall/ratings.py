@@ -217,11 +217,16 @@ class Ratings:
         rules = self.ctx.cfg.ratings
         if rules.ask_reasons:
             out["reasons"] = [{"code": r.code, "name": r.name} for r in rules.reasons]
-        if self.ctx.cfg.upstream.adapter == "h5":
+        if self.ctx.rating_page is not None:
             out["h5_url"] = self.h5_url(t)
         return out
 
-    def h5_url(self, t: dict) -> str:
-        from hwd.upstream import h5
+    def require_page(self) -> None:
+        """BAD_STATE unless the province rates on its own page (``[hall.upstream] adapter = "h5"``)."""
+        if self.ctx.rating_page is None:
+            raise HwdError("未配置省级评价页面（[hall.upstream] adapter = \"h5\"）", errors.BAD_STATE)
 
-        return h5.page_url(self.ctx.cfg.upstream, h5.fields_of(self.ctx, t))
+    def h5_url(self, t: dict) -> str:
+        """The province's own rating page of ticket row ``t``."""
+        self.require_page()
+        return self.ctx.rating_page(self.ctx, t)

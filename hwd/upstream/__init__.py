@@ -17,7 +17,18 @@ of ``[hall.upstream] kinds``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
+
+
+def rating_page(hall_cfg: Any) -> Callable[[Any, dict], str] | None:
+    """The province's own rating page of a ticket, ``page(ctx, ticket_row) -> url``, when
+    ``[hall.upstream]`` says the province collects ratings there (``h5``); else None."""
+    if hall_cfg.upstream.adapter == "h5":
+        from hwd.upstream import h5
+
+        return h5.rating_page
+    return None
+
 
 SINK_NAME = "upstream"
 

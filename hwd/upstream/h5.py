@@ -58,6 +58,11 @@ def fields_of(ctx: RatingContext, t: dict) -> dict[str, str]:
     return out
 
 
+def rating_page(ctx: RatingContext, t: dict) -> str:
+    """The province's page for rating ticket row ``t`` (the hall's ``RatingContext.rating_page``)."""
+    return page_url(ctx.cfg.upstream, fields_of(ctx, t))
+
+
 def _stamp(ts: float | None, ctx: RatingContext) -> str:
     text = views.iso(ts, ctx.tz)
     return text.replace("T", " ")[:19] if text else ""  # yyyy-MM-dd HH:mm:ss as the Anhui code sends

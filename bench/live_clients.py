@@ -1,12 +1,12 @@
 """Measure how many live (SSE) clients a running hwd-ui holds, and how late events reach them.
 
-    python -m kiosk_ui.loadtest --url http://127.0.0.1:8080 --clients 250 --beats 10
+    python -m bench.live_clients --url http://127.0.0.1:8080 --clients 250 --beats 10
 
 Opens ``--clients`` connections to ``/live`` from one thread (selectors, raw sockets), then
 waits for ``--beats`` daemon heartbeats. For each heartbeat every client receives, the delay is
 ``receive time − the event's ts`` (hwd stamps events when it publishes them; same machine, same
 clock). Prints how many streams were accepted, refused (503) or lost, and the delay
-percentiles. A tool for docs/ui.md, not a test: nothing here asserts a timing.
+percentiles. A tool for docs/ui.md, not a test (nothing here asserts a timing), nor part of hwd-ui.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def run(url: str, clients: int, beats: int, path: str = "/live?topic=daemon.") -
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m kiosk_ui.loadtest", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m bench.live_clients", description=__doc__.splitlines()[0])
     p.add_argument("--url", default="http://127.0.0.1:8080")
     p.add_argument("--clients", type=int, default=250)
     p.add_argument("--beats", type=int, default=10)

@@ -1,5 +1,6 @@
 """A hall's days as the outbox records the county sink receives, generated: for the county
-bench (a quarter of 60 halls through the sink, a week offline) and the sink's tests.
+bench (bench/county.py: a quarter of 60 halls through the sink, a week offline) and the sink's
+tests. Test and benchmark data only: nothing of hwd imports it.
 
 The records have the shapes hwd.county.feed writes (``ticket`` records with the ticket row after
 each action, and the ``rating`` record hwd.hall.ratings writes), so they go through the real
