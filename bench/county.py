@@ -111,7 +111,7 @@ def _load_halls(args: tuple) -> tuple[int, int, float]:
     from hwd import outbox
     from hwd.clock import SystemClock
     from bench import hall_days
-    from hwd.hall.central_config import Central
+    from hwd.hall.config.central import Central
     from hwd.county.sink import PostgresSink
     from hwd.hall.store import Store
 
@@ -189,7 +189,7 @@ def county_database_at_scale() -> list[Result]:
     from hwd.clock import SystemClock
     from bench import hall_days
     from hwd.county import schema
-    from hwd.hall.central_config import Central
+    from hwd.hall.config.central import Central
     from hwd.county.localpg import LocalPostgres
     from hwd.county.sink import PostgresSink
 

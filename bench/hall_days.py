@@ -3,7 +3,7 @@ bench (bench/county.py: a quarter of 60 halls through the sink, a week offline) 
 tests. Test and benchmark data only: nothing of hwd imports it.
 
 The records have the shapes hwd.county.feed writes (``ticket`` records with the ticket row after
-each action, and the ``rating`` record hwd.hall.ratings writes), so they go through the real
+each action, and the ``rating`` record hwd.hall.ratings.rules writes), so they go through the real
 sink (hwd.county.sink, hwd.county.ingest) exactly as a hall's would. The day's shape is fixed
 arithmetic, not random: 12 windows (staff ``s<window>``), 8 matters, waits 0–30 min, service
 2–12 min, every 17th ticket a no-show, every 5th unrated, 1 in 23 rated 1 (差评).

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from hwd.audit import KEEP_DAYS
-from hwd.hall.central_config import check_dsn
+from hwd.hall.config.central import check_dsn
 from hwd.errors import ConfigError
 from hwd.lockout import LOGIN_FAILURES, LOGIN_LOCK_S
 from hwd.schema import Field, Problems, check_table, format_path, unknown_key_message

@@ -5,7 +5,7 @@ standard words; for 不满意 and worse one reason step (rate.js: asked once, �
 without reasons); a press calls ``hall.rate``; a thank-you; back to idle when the engine's
 ``timeout_s`` runs out (no answer is recorded as unrated by the engine, never as a score).
 
-Only an enrolled page rates (hwd.hall.rating_channels): the admin enrols this browser once for
+Only an enrolled page rates (hwd.hall.ratings.channels): the admin enrols this browser once for
 its window at ``/rate/<window>/enroll``; it then keeps the pad's secret in an HttpOnly cookie
 scoped to ``/rate/<window>``, and every rating carries it, so hwd accepts it only for the
 ticket this window finished last. A page that is not enrolled is refused.

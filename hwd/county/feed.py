@@ -3,7 +3,7 @@
 Two hooks, both central: every action the hall store logs (hwd.hall.store ``Store.log`` — issue,
 call, recall, start, finish, no-show, requeue, transfer, expire, rate, … and a window's login,
 logout, pause, resume) becomes one record, and every ``device.state`` event becomes one. Ratings
-and work-order steps are already outbox records (hwd.hall.ratings, hwd.hall.workorders); the
+and work-order steps are already outbox records (hwd.hall.ratings.rules, hwd.hall.ratings.workorders); the
 county sink takes those too. Records carry what the hall keeps: a ticket's holder only as the
 masked name the hall stores, never an ID number.
 

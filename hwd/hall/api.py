@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any
 from hwd import errors
 from hwd.clock import parse_time
 from hwd.errors import HwdError
-from hwd.hall import desk as desks, rating_api, stats
-from hwd.hall.ratings import CHANNELS
+from hwd.hall import stats
+from hwd.hall.queue import desk as desks
+from hwd.hall.ratings import api as rating_api
+from hwd.hall.ratings.rules import CHANNELS
 from hwd.hall.config import PRIORITY_CLASSES
 from hwd.schema import Field
 

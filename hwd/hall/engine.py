@@ -1,7 +1,7 @@
 """The hall engine as the daemon runs it: opens the hall database, runs the rules, publishes what
 they decided and hands it to the parts that act on it.
 
-The rules live in hwd.hall.core (synchronous, one SQLite transaction per operation). The engine
+The rules live in hwd.hall.queue.core (synchronous, one SQLite transaction per operation). The engine
 adds what needs the event loop and composes the parts by concern:
 
     hwd.hall.identity          card tokens, staff PIN checks and logins
@@ -9,7 +9,7 @@ adds what needs the event loop and composes the parts by concern:
     hwd.hall.devices.printing  tickets and notices on paper
     hwd.hall.devices.screens   window screens, keypad LCDs, hall displays, announcements
     hwd.hall.devices.events    keypad keys and scanned codes as hall operations
-    hwd.hall.links             a ticket's phone page and QR text
+    hwd.hall.phone.links             a ticket's phone page and QR text
 
 and the timer that expires tickets at the day's end and ratings at their timeout. The outbox's
 sinks (province, county, phone notices) are not the hall's: whoever runs the engine (hwd.hall_wiring)
@@ -28,19 +28,20 @@ from typing import Any, Callable, Sequence
 
 from hwd import clock as clocks, errors, outbox, statedir
 from hwd.errors import HwdError, StartupError
-from hwd.hall import hallkeys, notices
-from hwd.hall.alerts import TidalAlerts
-from hwd.hall.appointments import Appointments
-from hwd.hall.core import HallCore
+from hwd.hall import hallkeys
+from hwd.hall.phone import notices
+from hwd.hall.queue.alerts import TidalAlerts
+from hwd.hall.queue.appointments import Appointments
+from hwd.hall.queue.core import HallCore
 from hwd.hall.devices.events import DeviceEvents
 from hwd.hall.devices.outputs import Outputs
 from hwd.hall.devices.printing import Printing
 from hwd.hall.devices.screens import Screens
 from hwd.hall.identity import CardTokens, StaffLogins
 from hwd.hall.issuing import Issuing
-from hwd.hall.links import Links
-from hwd.hall.phone import PhoneBoard
-from hwd.hall.rating_channels import RatingChannels
+from hwd.hall.phone.links import Links
+from hwd.hall.phone.board import PhoneBoard
+from hwd.hall.ratings.channels import RatingChannels
 from hwd.hall.store import Store, StoreError
 
 log = logging.getLogger("hwd.hall")

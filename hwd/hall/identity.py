@@ -27,7 +27,8 @@ from typing import Any, Callable, Iterator
 from hwd import errors
 from hwd.audit import AUDIT
 from hwd.errors import HwdError
-from hwd.hall import desk as desks, pin as pins
+from hwd.hall import pin as pins
+from hwd.hall.queue import desk as desks
 from hwd.lockout import LOGIN_FAILURES, LOGIN_LOCK_S, LoginThrottle
 from hwd.web import addresses
 

@@ -2,7 +2,7 @@
 appointment code or nothing), at a guide desk, reprinted, or recovered after a crash; and the
 service guide with its printed notice.
 
-Each operation reads the card (hwd.hall.identity), runs one rule of hwd.hall.core through the
+Each operation reads the card (hwd.hall.identity), runs one rule of hwd.hall.queue.core through the
 engine (committed, then published) and prints (hwd.hall.devices.printing). Between the card
 check and the commit there is no ``await``, so a card token cannot issue two tickets.
 """
@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from hwd import errors
 from hwd.errors import HwdError
-from hwd.hall import desk as desks
+from hwd.hall.queue import desk as desks
 from hwd.hall.devices.printing import Printing
 from hwd.hall.identity import CardTokens
 from hwd.privacy import age_on, mask_name

@@ -26,7 +26,7 @@ import urllib.parse
 from typing import Any
 
 from hwd.hall import views
-from hwd.hall.rating_store import RatingContext
+from hwd.hall.ratings.store import RatingContext
 
 MAX_VALUE = 200  # characters of one value (a matter's full name fits; a page URL stays short)
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")

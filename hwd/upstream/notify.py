@@ -1,5 +1,5 @@
 """The phone notices' gateway as an outbox sink: ``[hall.notify] url`` set → one ``push-json``
-sink named ``notify`` that takes the ``phone_notice`` records (hwd.hall.notices) and nothing else,
+sink named ``notify`` that takes the ``phone_notice`` records (hwd.hall.phone.notices) and nothing else,
 signed and POSTed as the province's push-json is (hwd.upstream.push_json, hwd.upstream.signing).
 
 Made where the hall engine is wired (hwd.hall_wiring), like the province's and the county's sinks.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hwd.hall.notices import KIND
+from hwd.hall.phone.notices import KIND
 
 SINK_NAME = "notify"
 

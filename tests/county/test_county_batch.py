@@ -20,7 +20,7 @@ from central import queries
 from hwd import outbox
 from bench import hall_days
 from hwd.county import rollup
-from hwd.hall.central_config import Central
+from hwd.hall.config.central import Central
 from hwd.county.sink import PostgresSink
 
 START = dt.date(2026, 7, 6)  # a Monday; fixed, never today

@@ -172,7 +172,7 @@ def test_a_hall_newer_than_the_county_schema_waits_with_a_clear_error(tmp_path, 
 
     from hwd import outbox
     from bench import hall_days
-    from hwd.hall.central_config import Central
+    from hwd.hall.config.central import Central
     from hwd.county.sink import PostgresSink
     from hwd.hall.store import Store
 

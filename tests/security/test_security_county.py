@@ -31,7 +31,7 @@ from county_helpers import County, documented_database, documented_server, query
 
 from hwd import outbox  # noqa: E402
 from bench import hall_days  # noqa: E402
-from hwd.hall.central_config import Central  # noqa: E402
+from hwd.hall.config.central import Central  # noqa: E402
 
 DAY = dt.date(2026, 7, 6)  # fixed, never today
 _counter = iter(range(1, 10 ** 6))

@@ -18,7 +18,7 @@ import pytest
 
 from daemon_fixture import wait_for
 from hwd import outbox
-from hwd.hall.rating_config import Upstream
+from hwd.hall.config.ratings import Upstream
 from hwd.hall.store import Store
 from hwd.upstream import h5
 from hwd.upstream.emulator import Province

@@ -12,7 +12,7 @@ import logging
 import sqlite3
 from typing import Any, Callable
 
-from hwd.hall import desk as desks
+from hwd.hall.queue import desk as desks
 from hwd.hall.devices.outputs import Outputs
 
 log = logging.getLogger("hwd.hall")

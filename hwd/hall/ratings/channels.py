@@ -27,9 +27,9 @@ from hwd import errors
 from hwd.errors import HwdError
 
 if TYPE_CHECKING:
-    from hwd.hall.core import HallCore
+    from hwd.hall.queue.core import HallCore
 
-log = logging.getLogger("hwd.hall.rating_channels")
+log = logging.getLogger("hwd.hall.ratings.channels")
 MAC_CHARS = 22  # 132 bits of HMAC-SHA256, URL-safe base64
 
 

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from hwd import errors, outbox
 from hwd.errors import HwdError
-from hwd.hall import stats, views, workorders
+from hwd.hall import stats, views
+from hwd.hall.ratings import workorders
 from hwd.schema import Field
 
 if TYPE_CHECKING:

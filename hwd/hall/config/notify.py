@@ -1,4 +1,4 @@
-"""The ``[hall.notify]`` table: where phone notices go (hwd.hall.notices), checked into a typed
+"""The ``[hall.notify]`` table: where phone notices go (hwd.hall.phone.notices), checked into a typed
 object. Without the table (or without its ``url``) no notice is written.
 
 The receiver is the hall's or county's own gateway to WeChat, SMS or an app — hwd does not talk
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hwd.hall.rating_config import SIGNATURES, Upstream, _url
+from hwd.hall.config.ratings import SIGNATURES, Upstream, _url
 from hwd.schema import Field, check_table
 
 NOTIFY_FIELDS = (

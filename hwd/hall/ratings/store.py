@@ -1,8 +1,8 @@
 """SQL and record shapes of 好差评: ratings, work orders and their append-only steps, and the
 records the upstream receives (one per change, written to the outbox in the change's transaction).
 
-Kept apart from the rules (hwd.hall.ratings, hwd.hall.workorders) so both share one statement of
-the tables, and apart from hwd.hall.core so neither imports the other: the rules get what they
+Kept apart from the rules (hwd.hall.ratings.rules, hwd.hall.ratings.workorders) so both share one statement of
+the tables, and apart from hwd.hall.queue.core so neither imports the other: the rules get what they
 need from the hall through ``RatingContext``.
 """
 
@@ -11,13 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from hwd.clock import Clock
 from hwd.hall import views
 from hwd.hall.config import HallConfig
-from hwd.hall.hours import Calendar
 from hwd.hall.store import Store
+
+if TYPE_CHECKING:  # the queue's calendar (hwd.hall.queue imports the ratings, not the other way)
+    from hwd.hall.queue.hours import Calendar
 
 
 @dataclass

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from hwd.config import ID_RE, LoadContext, device_ref
-from hwd.hall.central_config import Central, load_central
-from hwd.hall import rating_config
-from hwd.hall.alerts_config import SERVICE_TIDAL_FIELDS, Tidal, load_tidal
-from hwd.hall.notices_config import Notify, load_notify
-from hwd.hall.rating_config import RatingRules, Upstream, check_province, load_ratings, load_upstream
+from hwd.hall.config.central import Central, load_central
+from hwd.hall.config import ratings as rating_config
+from hwd.hall.config.alerts import SERVICE_TIDAL_FIELDS, Tidal, load_tidal
+from hwd.hall.config.notify import Notify, load_notify
+from hwd.hall.config.ratings import RatingRules, Upstream, check_province, load_ratings, load_upstream
 from hwd.standby.config import Standby, load_standby
 from hwd.schema import Field, check_table
 

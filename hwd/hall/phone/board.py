@@ -16,11 +16,13 @@ import collections
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from hwd.hall import selection, views
+from hwd.hall import views
+
+from hwd.hall.queue import selection
 
 if TYPE_CHECKING:
-    from hwd.hall.core import HallCore
-    from hwd.hall.rating_channels import RatingChannels
+    from hwd.hall.queue.core import HallCore
+    from hwd.hall.ratings.channels import RatingChannels
 
 PRIORITY_TEXT = "优先办理"
 HISTORY = 64  # board versions whose changes are kept for a hub that asks "since"

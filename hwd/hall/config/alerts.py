@@ -1,5 +1,5 @@
 """The ``[hall.tidal]`` table: when a service's wait or queue raises a tidal-window alert
-(潮汐窗口, hwd.hall.alerts), checked into a typed object.
+(潮汐窗口, hwd.hall.queue.alerts), checked into a typed object.
 
 Tidal windows follow the hall rules in /work/shared/seeds/: 001 (宁政服发〔2018〕35号) checklist 5
 "窗口设置不合理，工作人员忙闲不均", 7 "工作时间窗口未全部开放，办事群众排队时间长" and 8 "未实现按照

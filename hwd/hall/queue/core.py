@@ -16,12 +16,13 @@ from typing import Any, Callable
 from hwd import errors
 from hwd.clock import Clock
 from hwd.errors import HwdError
-from hwd.hall import selection, views
+from hwd.hall import views
+from hwd.hall.queue import selection
 from hwd.hall.config import HallConfig
-from hwd.hall.estimate import WaitEstimator
-from hwd.hall.hours import Calendar
-from hwd.hall.rating_store import RatingContext
-from hwd.hall.ratings import Ratings
+from hwd.hall.queue.estimate import WaitEstimator
+from hwd.hall.queue.hours import Calendar
+from hwd.hall.ratings.store import RatingContext
+from hwd.hall.ratings.rules import Ratings
 from hwd.hall.store import Store
 
 log = logging.getLogger("hwd.hall")

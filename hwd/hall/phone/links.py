@@ -1,6 +1,6 @@
 """A ticket's links: its phone page (``[ui] public_url``/t/<token>) and the text of its QR code.
 
-The token is the ticket's own HMAC (hwd.hall.rating_channels ``RatingChannels.token``), so the
+The token is the ticket's own HMAC (hwd.hall.ratings.channels ``RatingChannels.token``), so the
 link is a capability to follow and rate that ticket on a phone, for its business day only.
 """
 

@@ -19,10 +19,10 @@ import logging
 
 from hwd import errors, outbox
 from hwd.errors import HwdError
-from hwd.hall import rating_store as rs
-from hwd.hall.rating_store import RatingContext
+from hwd.hall.ratings import store as rs
+from hwd.hall.ratings.store import RatingContext
 
-log = logging.getLogger("hwd.hall.workorders")
+log = logging.getLogger("hwd.hall.ratings.workorders")
 
 STATES = ("open", "called_back", "verified", "rectified", "appealed", "closed")
 STEPS = ("callback", "verify", "rectify", "close", "appeal", "review")

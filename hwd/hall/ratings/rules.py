@@ -1,7 +1,7 @@
 """好差评, one rating per service (一次一评): the first score within the timeout after ``finish``,
 with its 差评 reasons; ``unrated`` when none comes (never a default score); the 办件编号 a clerk
 attaches during or after the service. Every change writes its upstream record to the outbox in
-the same transaction, and a 差评 opens its work order (hwd.hall.workorders).
+the same transaction, and a 差评 opens its work order (hwd.hall.ratings.workorders).
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from typing import Any
 from hwd import errors, outbox
 from hwd.clock import Deadlines
 from hwd.errors import HwdError
-from hwd.hall import rating_store as rs, views, workorders
-from hwd.hall.rating_store import RatingContext
+from hwd.hall import views
+from hwd.hall.ratings import store as rs, workorders
+from hwd.hall.ratings.store import RatingContext
 
-log = logging.getLogger("hwd.hall.ratings")
+log = logging.getLogger("hwd.hall.ratings.rules")
 BAD_SCORE = 2  # 不满意 and worse
 CHANNELS = ("keypad", "pad", "page", "phone", "rpc")
 CASE_NO = re.compile(r"^[0-9A-Za-z_.:/-]{1,64}$")

@@ -1,9 +1,9 @@
 """Phone notices: the moments a citizen following a ticket must hear of, as outbox records
 (kind ``phone_notice``) for a gateway that reaches phones beyond the hall's WiFi — WeChat, SMS,
 an app. hwd has no such channel itself (halls and kiosks are offline); this is the hook, on when
-``[hall.notify] url`` is set (hwd.hall.notices_config).
+``[hall.notify] url`` is set (hwd.hall.config.notify).
 
-A notice is written when a ticket's phone view (hwd.hall.phone, the same board the phone page
+A notice is written when a ticket's phone view (hwd.hall.phone.board, the same board the phone page
 shows) enters a moment it was not in: 即将叫号 (``alert_ahead`` or fewer ahead), the call with its
 window, each recall, a transfer to another matter, a no-show, the rating open after ``finish``.
 (Tickets left at the day's end expire with the day's board and links: no notice.) One per moment, not one per change: a ticket that goes from 3 ahead to 0 gets one 即将叫号.
@@ -26,9 +26,9 @@ from hwd import outbox
 from hwd.hall import views as hall_views
 
 if TYPE_CHECKING:
-    from hwd.hall.phone import PhoneBoard
+    from hwd.hall.phone.board import PhoneBoard
 
-log = logging.getLogger("hwd.hall.notices")
+log = logging.getLogger("hwd.hall.phone.notices")
 
 KIND = "phone_notice"
 

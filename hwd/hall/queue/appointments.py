@@ -21,7 +21,7 @@ from hwd.errors import HwdError
 from hwd.hall import views
 
 if TYPE_CHECKING:
-    from hwd.hall.core import HallCore
+    from hwd.hall.queue.core import HallCore
 
 
 class Appointments:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 from hwd.hall.config import DAYS, Hours
-from hwd.hall.official import HOLIDAY, MAKEUP, OfficialCalendar
+from hwd.hall.queue.official import HOLIDAY, MAKEUP, OfficialCalendar
 
 WEEKDAYS_ZH = "一二三四五六日"
 
