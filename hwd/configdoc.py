@@ -55,7 +55,7 @@ def render() -> str:
     from hwd.hall.config import central as county_config
     from hwd.hall import config as hall
     from hwd.hall.config import alerts as alerts_config, notify as notices_config, ratings as rating_config
-    from hwd.standby import config as standby_config
+    from hwd.hall.config import standby as standby_config
     from kiosk_ui import settings as ui
 
     out: list[str] = [

@@ -31,7 +31,7 @@ from hwd import __version__, errors
 from hwd.errors import HwdError
 from hwd.schema import Field
 from hwd.standby import etcd as E
-from hwd.standby.config import Standby
+from hwd.hall.config.standby import Standby
 from hwd.standby.log import Keys
 from hwd.standby.follower import Follower, empty, meta
 from hwd.standby.hosting import Hosted, SchemaOnly

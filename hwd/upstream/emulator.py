@@ -275,7 +275,7 @@ class ProvincePage:
 
 
 class Receiver:
-    """A province's endpoint for the payload profiles (hwd.upstream.profiles): keeps every
+    """A province's endpoint for the payload profiles (hwd.haocp.profiles): keeps every
     request as it came (path, headers, raw body) and answers what the test scripts — by default
     ``reply`` (a JSON object, HTTP 200), or the next of ``queue(status, body)``."""
 

@@ -18,7 +18,7 @@ from hwd.hall.config import ratings as rating_config
 from hwd.hall.config.alerts import SERVICE_TIDAL_FIELDS, Tidal, load_tidal
 from hwd.hall.config.notify import Notify, load_notify
 from hwd.hall.config.ratings import RatingRules, Upstream, check_province, load_ratings, load_upstream
-from hwd.standby.config import Standby, load_standby
+from hwd.hall.config.standby import Standby, load_standby
 from hwd.schema import Field, check_table
 
 WINDOW_KINDS = ("综合", "专业", "老年人", "军人优先", "帮办代办", "办不成事")

@@ -17,7 +17,7 @@ from typing import Any
 
 from hwd import outbox
 from hwd.schema import Field, check_table
-from hwd.upstream import profiles
+from hwd.haocp import profiles
 
 ADAPTERS = ("none", "push-json", "h5")
 SIGNATURES = ("hmac-sha256", "hmac-sm3")
@@ -130,7 +130,7 @@ class Upstream:
     password: str | None = None
     urls: dict = field(default_factory=dict)
     province: dict = field(default_factory=dict)
-    profiles: dict = field(default_factory=dict)  # name -> hwd.upstream.profiles.Profile (checked)
+    profiles: dict = field(default_factory=dict)  # name -> hwd.haocp.profiles.Profile (checked)
     sm2_public_key: str | None = None
     sm2_private_key: str | None = None
 
@@ -237,7 +237,7 @@ def _check_profile_needs(up: Upstream, profile: Any, given: dict, path: tuple, p
 
 
 def check_province(table: Any, path: tuple, problems: Any) -> dict:
-    """A service's ``province`` table (hwd.upstream.profiles.check_province)."""
+    """A service's ``province`` table (hwd.haocp.profiles.check_province)."""
     return profiles.check_province(table, path, problems)
 
 

@@ -1,5 +1,5 @@
 """Payload profiles: what one provincial 好差评 platform takes, chosen with ``[hall.upstream]
-profile`` — the record kinds it takes, the body (a payload map, hwd.upstream.payload) and its
+profile`` — the record kinds it takes, the body (a payload map, hwd.haocp.payload) and its
 encoding, an envelope around it (in-body signatures, SM2), the HTTP auth, and the reply rule that
 tells a delivered record from a refusal answered with 200.
 
@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hwd.upstream import payload
+from hwd.haocp import payload
 
 DATE = "%Y-%m-%d %H:%M:%S"
 BODIES = ("json", "form")
@@ -42,7 +42,7 @@ DEFAULT = "push-json"
 # 移动端=2, 二维码=3, 政务大厅平板电脑=4, 政务大厅其他终端=5, 短信=6, 系统默认评价=7.
 PF = {"pad": "4", "page": "4", "keypad": "5", "phone": "3", "rpc": "5"}
 
-# the record fields a map may read (hwd.hall.rating_store: rating_record, unrated_record,
+# the record fields a map may read (hwd.hall.ratings.store: rating_record, unrated_record,
 # step_record; the outbox adds idempotency_key and kind)
 RECORD_FIELDS = (
     "idempotency_key", "kind", "rating_id", "ticket_id", "ticket", "case_no", "score", "level", "labels",

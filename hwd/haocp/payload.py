@@ -1,7 +1,7 @@
 """Payload maps: how one outbox record becomes the body a province takes, field by field.
 
 A map is a table of output keys, each with a *spec* (the same shape in a built-in profile,
-hwd.upstream.profiles, and in a hall's own ``[hall.upstream.profiles.NAME]``):
+hwd.haocp.profiles, and in a hall's own ``[hall.upstream.profiles.NAME]``):
 
     "score"                               the record's field ``score`` (a bare string is ``from``)
     { value = "133" }                     a constant
@@ -27,7 +27,7 @@ and, on a leaf, these steps in this order:
     omit_empty = true  leave the key out when the value is null or "" (fastjson's default)
 
 Sources: the record's fields (docs/hall.md, 好差评), ``province.X`` (the province's data for the
-record's service, hwd.upstream.profiles), ``hall.name``, ``hall.region_code``, ``send.time`` (the
+record's service, hwd.haocp.profiles), ``hall.name``, ``hall.region_code``, ``send.time`` (the
 moment of sending, ISO), ``upstream.username`` / ``upstream.password``, and in an envelope ``body``
 (the mapped record) ``body_list`` (it in a one-element list, as epoint encrypts it) and ``out.X`` (a key already made
 beside it, e.g. the ciphertext to sign).

@@ -1,5 +1,6 @@
 """The ``[hall.standby]`` table: the two PCs that can run the hall engine, which of them this PC
-is, and the etcd cluster that elects one and holds the replicated log (docs/standby.md).
+is, and the etcd cluster that elects one and holds the replicated log (docs/standby.md; the
+standby itself is hwd.standby, which the hall does not import).
 
 Absent → None, and the hall runs exactly as without it: one engine, no etcd, no new process.
 A PC whose config has ``[hall]`` and ``[hall.standby]`` but whose ``this`` names no engine runs
