@@ -43,6 +43,7 @@ from hwd.hall.phone.links import Links
 from hwd.hall.phone.board import PhoneBoard
 from hwd.hall.ratings.channels import RatingChannels
 from hwd.hall.store import Store, StoreError
+from hwd.wording import Refusal
 
 log = logging.getLogger("hwd.hall")
 TICK_S = 1.0
@@ -163,7 +164,7 @@ class HallEngine:
         except sqlite3.Error as exc:
             core.pending.clear()
             log.exception("hall database error")
-            raise HwdError("系统存储故障，请联系工作人员", errors.STORAGE_ERROR, {"detail": str(exc)}) from None
+            raise Refusal(errors.STORAGE_ERROR, "", {"detail": str(exc)}) from None
         except BaseException:
             core.pending.clear()
             raise

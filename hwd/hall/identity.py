@@ -31,6 +31,7 @@ from hwd.hall import pin as pins
 from hwd.hall.queue import desk as desks
 from hwd.lockout import LOGIN_FAILURES, LOGIN_LOCK_S, LoginThrottle
 from hwd.web import addresses
+from hwd.wording import Refusal
 
 log = logging.getLogger("hwd.hall")
 USED_TOKEN_S = 3600.0  # a used card token is remembered longer than any token lives
@@ -75,7 +76,7 @@ class CardTokens:
             yield
             return
         if self.used(token):
-            raise HwdError("这张身份证已经取过号了，请重新刷卡", errors.CARD_TOKEN_USED)
+            raise Refusal(errors.CARD_TOKEN_USED)
         self._used[token] = time.monotonic() + USED_TOKEN_S
         try:
             yield
@@ -89,18 +90,18 @@ class CardTokens:
         tokens = self.manager.extras.get("card_tokens")
         if k is None or not k.idcard:
             if tokens is None or tokens.resolve(token) is None:
-                raise HwdError("身份证信息已失效，请重新刷卡", errors.CARD_TOKEN_EXPIRED)
-            raise HwdError("请在取号机上刷身份证", errors.CARD_TOKEN_WRONG_KIOSK, {"kiosk": kiosk})
+                raise Refusal(errors.CARD_TOKEN_EXPIRED)
+            raise Refusal(errors.CARD_TOKEN_WRONG_KIOSK, "no_reader", {"kiosk": kiosk})
         if self.used(token):
-            raise HwdError("这张身份证已经取过号了，请重新刷卡", errors.CARD_TOKEN_USED)
+            raise Refusal(errors.CARD_TOKEN_USED)
         card = tokens.resolve(token, device=k.idcard) if tokens is not None else None
         if card is None and tokens is not None and tokens.resolve(token) is not None:
             log.warning("a card token of reader %s was offered at kiosk %s: refused", tokens.device_of(token), kiosk)
-            raise HwdError("请在本机重新刷身份证", errors.CARD_TOKEN_WRONG_KIOSK, {"kiosk": kiosk})
+            raise Refusal(errors.CARD_TOKEN_WRONG_KIOSK, "", {"kiosk": kiosk})
         if card is None and k.idcard in self.manager.remote:
             card = await self._remote(token, k)
         if not card:
-            raise HwdError("身份证信息已失效，请重新刷卡", errors.CARD_TOKEN_EXPIRED)
+            raise Refusal(errors.CARD_TOKEN_EXPIRED)
         return card
 
     async def _remote(self, token: str, kiosk: Any) -> dict | None:
@@ -113,8 +114,7 @@ class CardTokens:
                 node = self.manager.remote[kiosk.idcard].node
                 log.error("node %s refuses card data to this hall PC (reader %s, kiosk %s): add this PC's "
                           "certificate name to that node's [daemon] card_data_clients", node, kiosk.idcard, kiosk.id)
-                raise HwdError("暂时无法读取身份证信息，请直接取号或到导办台办理", errors.NOT_AUTHORISED,
-                               {"kiosk": kiosk.id}) from None
+                raise Refusal(errors.NOT_AUTHORISED, "card_data", {"kiosk": kiosk.id}) from None
             if exc.code != errors.CARD_TOKEN_EXPIRED:
                 log.warning("cannot resolve a card token at kiosk %s: %s", kiosk.id, exc.code)
             return None
@@ -153,8 +153,8 @@ class StaffLogins:
         if wait > 0:
             AUDIT.warning(f"login-locked:{staff}:{source}", "login of staff %s at %s from %s refused: "
                           "locked for %.0f s after wrong PINs", staff, where, shown, wait)
-            raise HwdError(f"密码错误次数过多，请{math.ceil(wait)}秒后再试", errors.LOGIN_LOCKED,
-                           {**place, "retry_after_s": math.ceil(wait)})
+            raise Refusal(errors.LOGIN_LOCKED, "seconds", {**place, "retry_after_s": math.ceil(wait)},
+                          seconds=math.ceil(wait))
         try:
             ok = person is not None and pin is not None and await asyncio.to_thread(_check_pin, staff, pin,
                                                                                     person.pin_hash)
@@ -164,7 +164,7 @@ class StaffLogins:
         if not ok:
             self.throttle.failed(keys)
             AUDIT.warning(f"login-failed:{staff}:{source}", "wrong PIN for staff %s at %s from %s", staff, where, shown)
-            raise HwdError("工号或密码错误", errors.LOGIN_FAILED, place)
+            raise Refusal(errors.LOGIN_FAILED, "", place)
         self.throttle.succeeded(keys)
         AUDIT.info("login of staff %s at %s from %s", staff, where, shown)
         return True

@@ -18,13 +18,16 @@ from hwd.hall.queue import desk as desks
 from hwd.hall.devices.printing import Printing
 from hwd.hall.identity import CardTokens
 from hwd.privacy import age_on, mask_name
+from hwd.wording import Refusal
 
 
-def _used_message(ticket: dict, tz: dt.tzinfo) -> str:
+def _used(ticket: dict, code: str, tz: dt.tzinfo) -> Refusal:
     """Why a used appointment code gives no new ticket, in the citizen's words."""
     when = dt.datetime.fromtimestamp(ticket["issued_ts"], tz).strftime("%H:%M")
     what = {"done": "已办结", "no_show": "已过号", "expired": "已过期"}.get(ticket["state"], "已使用")
-    return f"该预约已于{when}签到（{ticket['number']}号，{what}），不能重复签到；如需办理请直接取号"
+    return Refusal(errors.APPOINTMENT_USED, "checked_in",
+                   {"code": code, "number": ticket["number"], "state": ticket["state"]},
+                   time=when, number=ticket["number"], what=what)
 
 
 class Issuing:
@@ -78,8 +81,7 @@ class Issuing:
                 return dict(self.core.ticket_view(existing), checked_in=True,
                             waiting_ahead=self.core.waiting_ahead(existing))
             if existing:
-                raise HwdError(_used_message(existing, self.clock.tz), errors.APPOINTMENT_USED,
-                               {"code": appt["code"], "number": existing["number"], "state": existing["state"]})
+                raise _used(existing, appt["code"], self.clock.tz)
         in_slot = self.appointments.in_slot(appt)
         priority = "appointment" if in_slot and "appointment" in self.cfg.priority_classes else "normal"
         with self.cards.using(use_token):
@@ -107,7 +109,7 @@ class Issuing:
         at_desk = desks.desk_or_error(self.core, desk) if desk else None
         row = self.core.ticket_lookup(ticket)
         if at_desk is not None and row["state"] not in ("waiting", "called"):
-            raise HwdError(f"{row['number']}号已不在等候中，不能补打", errors.BAD_STATE, {"state": row["state"]})
+            raise Refusal(errors.BAD_STATE, "reprint_gone", {"state": row["state"]}, number=row["number"])
         view = self.core.ticket_view(row)
         view["waiting_ahead"] = self.core.waiting_ahead(row)
         count = self.store.one("SELECT COUNT(*) AS n FROM actions WHERE ticket = ? AND action = 'reprint'",
@@ -122,14 +124,14 @@ class Issuing:
         """``hall.guide``: the service guide (办事指南); printed as the 一次性告知单 on request."""
         svc = self.cfg.services.get(service)
         if svc is None:
-            raise HwdError("没有该业务，请重新选择", errors.UNKNOWN_SERVICE, {"service": service})
+            raise Refusal(errors.UNKNOWN_SERVICE, "", {"service": service})
         out = {"service": svc.id, "matter": svc.name, "name": svc.name, "department": svc.department,
                "materials": list(svc.materials), "conditions": svc.conditions, "time_limit": svc.time_limit,
                "fees": svc.fees}
         if print_notice:
             k = self.cfg.kiosks.get(kiosk) if kiosk else None
             if k is None:
-                raise HwdError(f"未知的取号机 {kiosk}", errors.UNKNOWN_KIOSK, {"kiosk": kiosk})
+                raise Refusal(errors.UNKNOWN_KIOSK, "kiosk", {"kiosk": kiosk}, kiosk=kiosk)
             if not k.printer:
                 out.update(printed=False, print_error="该取号机没有打印机")
                 return out

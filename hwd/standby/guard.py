@@ -12,9 +12,9 @@ from typing import Any, Protocol
 from hwd import errors
 from hwd.errors import HwdError
 from hwd.rpc import MethodTable
+from hwd.wording import Refusal
 
 GUARDED = ("hall.", "outbox.")
-SWITCHING = "系统正在切换主机，请稍候再试"
 
 
 class Node(Protocol):
@@ -60,5 +60,5 @@ class GuardedMethods(MethodTable):
         if not node.serving:
             return node.not_active()
         if node.replication_failed():
-            return HwdError(SWITCHING, errors.NOT_REPLICATED, exc.data)
+            return Refusal(errors.NOT_REPLICATED, "", exc.data if isinstance(exc.data, dict) else None)
         return exc

@@ -17,8 +17,8 @@ import secrets
 from typing import TYPE_CHECKING
 
 from hwd import errors
-from hwd.errors import HwdError
 from hwd.hall import views
+from hwd.wording import Refusal
 
 if TYPE_CHECKING:
     from hwd.hall.queue.core import HallCore
@@ -41,15 +41,15 @@ class Appointments:
              minutes: int | None = None) -> dict:
         core = self.core
         if service not in core.cfg.services:
-            raise HwdError("没有该业务，请重新选择", errors.UNKNOWN_SERVICE, {"service": service})
+            raise Refusal(errors.UNKNOWN_SERVICE, "", {"service": service})
         code = code.strip() if code is not None else self.new_code()
         if not code or len(code) > 64 or any(ch.isspace() or not ch.isprintable() for ch in code):
-            raise HwdError("预约码应为1到64个可见字符", errors.INVALID_PARAMS, {"code": code})
+            raise Refusal(errors.INVALID_PARAMS, "appointment_code", {"code": code})
         end = slot + dt.timedelta(minutes=minutes or core.cfg.appt_slot_minutes)
         person = self.person_key(id_number) if id_number else None
         with self.store.tx():
             if self.store.one("SELECT code FROM appointments WHERE code = ?", (code,)):
-                raise HwdError(f"预约码 {code} 已存在", errors.BAD_STATE, {"code": code})
+                raise Refusal(errors.BAD_STATE, "appointment_exists", {"code": code}, code=code)
             self.store.db.execute("INSERT INTO appointments (code, service, slot_ts, slot_end, person, created_ts) "
                                   "VALUES (?, ?, ?, ?, ?, ?)", (code, service, slot.timestamp(), end.timestamp(),
                                                                 person, core.clock.time()))
@@ -78,7 +78,7 @@ class Appointments:
                         self.store.db.execute("UPDATE appointments SET person = ? WHERE person = ?", (key, legacy))
                     row["person"] = key
         if row is None:
-            raise HwdError("未找到您的预约信息，请核对后重试或直接取号", errors.UNKNOWN_APPOINTMENT)
+            raise Refusal(errors.UNKNOWN_APPOINTMENT)
         return row
 
     def in_slot(self, row: dict) -> bool:

@@ -24,6 +24,7 @@ from hwd.hall.queue.hours import Calendar
 from hwd.hall.ratings.store import RatingContext
 from hwd.hall.ratings.rules import Ratings
 from hwd.hall.store import Store
+from hwd.wording import Refusal
 
 log = logging.getLogger("hwd.hall")
 
@@ -72,23 +73,23 @@ class HallCore:
 
     def window_row(self, wid: str) -> dict:
         if wid not in self.cfg.windows:
-            raise HwdError(f"没有{wid}号窗口", errors.UNKNOWN_WINDOW, {"window": wid})
+            raise Refusal(errors.UNKNOWN_WINDOW, "window", {"window": wid}, window=wid)
         return self.store.window(wid)
 
     def _usable(self, row: dict) -> None:
         if row["state"] == "closed":
             if self.staff_required:
-                raise HwdError("请先登录窗口", errors.NOT_LOGGED_IN, {"window": row["id"]})
-            raise HwdError("该窗口未开放", errors.WINDOW_CLOSED, {"window": row["id"]})
+                raise Refusal(errors.NOT_LOGGED_IN, "window", {"window": row["id"]})
+            raise Refusal(errors.WINDOW_CLOSED, "", {"window": row["id"]})
 
     def _current(self, row: dict, states: tuple[str, ...]) -> dict:
         self._usable(row)
         ticket = self.store.ticket(row["current"]) if row["current"] else None
         if ticket is None:
-            raise HwdError("该窗口当前没有正在办理的号", errors.NO_CURRENT_TICKET, {"window": row["id"]})
+            raise Refusal(errors.NO_CURRENT_TICKET, "", {"window": row["id"]})
         if ticket["state"] not in states:
-            raise HwdError(f"{ticket['number']}号当前状态不能进行此操作", errors.BAD_STATE,
-                           {"window": row["id"], "state": ticket["state"]})
+            raise Refusal(errors.BAD_STATE, "ticket", {"window": row["id"], "state": ticket["state"]},
+                          number=ticket["number"])
         return ticket
 
     def _save_window(self, row: dict, changed_state: bool = True) -> None:
@@ -165,9 +166,9 @@ class HallCore:
         """A new ticket. ``request_key``: the RPC request that asked for it (hwd.replay), recorded
         with the ticket so a retry after a crash finds it (``recover``)."""
         if service not in self.cfg.services:
-            raise HwdError("没有该业务，请重新选择", errors.UNKNOWN_SERVICE, {"service": service})
+            raise Refusal(errors.UNKNOWN_SERVICE, "", {"service": service})
         if kiosk is not None and kiosk not in self.cfg.kiosks:
-            raise HwdError(f"未知的取号机 {kiosk}", errors.UNKNOWN_KIOSK, {"kiosk": kiosk})
+            raise Refusal(errors.UNKNOWN_KIOSK, "kiosk", {"kiosk": kiosk}, kiosk=kiosk)
         if priority != "normal" and priority not in self.cfg.priority_classes:
             raise HwdError(f"unknown priority class {priority!r}; known: normal, "
                            f"{', '.join(self.cfg.priority_classes)}", errors.INVALID_PARAMS)
@@ -175,15 +176,15 @@ class HallCore:
         now = self.clock.now()
         if check_hours and not self.calendar.can_issue(now):
             nxt = self.calendar.next_opening(now)
-            raise HwdError(self.calendar.closed_message(now), errors.OUTSIDE_HOURS,
-                           {"opens_at": nxt.isoformat() if nxt else None})
+            key, details = self.calendar.closed(now)
+            raise Refusal(errors.OUTSIDE_HOURS, key, {"opens_at": nxt.isoformat() if nxt else None}, **details)
         svc = self.cfg.services[service]
         day = self.today()
         ts = now.timestamp()
         key = max(ts, self._last_key + 1e-6)  # after a jump back, still behind everyone already waiting
         with self.store.tx():
             if svc.quota and self.store.issued_count(service, day) >= svc.quota:
-                raise HwdError("今日该业务号源已取完", errors.QUOTA_REACHED, {"service": service, "quota": svc.quota})
+                raise Refusal(errors.QUOTA_REACHED, "", {"service": service, "quota": svc.quota})
             seq = self.store.next_seq(service, day)
             number = f"{svc.prefix}{seq:03d}"
             tid = self.store.insert_ticket(day=day, service=service, seq=seq, number=number, priority=priority,
@@ -207,7 +208,7 @@ class HallCore:
         with self.store.tx():
             t = self.ticket_lookup(ticket)
             if t["state"] != "waiting":
-                raise HwdError(f"{t['number']}号不在等候中，不能调整优先", errors.BAD_STATE, {"state": t["state"]})
+                raise Refusal(errors.BAD_STATE, "not_waiting", {"state": t["state"]}, number=t["number"])
             self.store.update_ticket(t["id"], priority=priority)
             self.store.log(self.clock.time(), "prioritize", t["id"], staff=staff, detail=priority)
             view = self.ticket_view(self.store.ticket(t["id"]))
@@ -221,11 +222,11 @@ class HallCore:
             w = self.window_row(wid)
             self._usable(w)
             if w["state"] == "paused":
-                raise HwdError("该窗口已暂停服务", errors.WINDOW_PAUSED, {"window": wid})
+                raise Refusal(errors.WINDOW_PAUSED, "", {"window": wid})
             if w["current"]:
                 cur = self.store.ticket(w["current"])
-                raise HwdError(f"请先办结或过号当前的{cur['number']}号", errors.BAD_STATE,
-                               {"window": wid, "current": cur["number"]})
+                raise Refusal(errors.BAD_STATE, "finish_first", {"window": wid, "current": cur["number"]},
+                              number=cur["number"])
             queues, heads = [], {}
             for service in self.cfg.windows[wid].services:
                 pair = []
@@ -302,8 +303,8 @@ class HallCore:
             w = self.window_row(wid)
             t = self._current(w, ("called",))
             if t["recalls"] < self.cfg.min_recalls:
-                raise HwdError(f"请先重呼{self.cfg.min_recalls}次再过号", errors.BAD_STATE,
-                               {"window": wid, "recalls": t["recalls"]})
+                raise Refusal(errors.BAD_STATE, "recall_first", {"window": wid, "recalls": t["recalls"]},
+                              times=self.cfg.min_recalls)
             now = self.clock.time()
             if self.cfg.requeue_after and t["requeues"] == 0:
                 key = self.store.key_behind(t["service"], self.cfg.requeue_after, now)
@@ -326,7 +327,7 @@ class HallCore:
         with self.store.tx():
             w = self.window_row(wid)
             if service not in self.cfg.services:
-                raise HwdError("没有该业务，请重新选择", errors.UNKNOWN_SERVICE, {"service": service})
+                raise Refusal(errors.UNKNOWN_SERVICE, "", {"service": service})
             t = self._current(w, ("called", "serving"))
             now = self.clock.time()
             self.store.update_ticket(t["id"], state="waiting", service=service, window=None,
@@ -366,7 +367,7 @@ class HallCore:
         person = self.cfg.staff.get(staff)
         if person is None or (person.pin_hash and not verified
                               and (pin is None or not pins.verify(pin, person.pin_hash))):
-            raise HwdError("工号或密码错误", errors.LOGIN_FAILED, place)
+            raise Refusal(errors.LOGIN_FAILED, "", place)
         return person
 
     def login(self, wid: str, staff: str, pin: str | None = None, verified: bool = False) -> dict:
@@ -375,7 +376,7 @@ class HallCore:
             if self.staff_required:
                 person = self.authenticate(staff, pin, {"window": wid}, verified)
                 if person.windows and wid not in person.windows:
-                    raise HwdError("您没有该窗口的登录权限", errors.LOGIN_FAILED, {"window": wid})
+                    raise Refusal(errors.LOGIN_FAILED, "window_not_allowed", {"window": wid})
             previous = w["staff"]
             w["staff"] = staff
             changed = w["state"] == "closed"
@@ -390,10 +391,10 @@ class HallCore:
         with self.store.tx():
             w = self.window_row(wid)
             if self.staff_required and staff is not None and w["staff"] != staff:
-                raise HwdError("该工作人员未登录此窗口", errors.NOT_LOGGED_IN, {"window": wid})
+                raise Refusal(errors.NOT_LOGGED_IN, "not_at_window", {"window": wid})
             if w["current"]:
                 cur = self.store.ticket(w["current"])
-                raise HwdError(f"请先办结或过号当前的{cur['number']}号", errors.BAD_STATE, {"window": wid})
+                raise Refusal(errors.BAD_STATE, "finish_first", {"window": wid}, number=cur["number"])
             self.store.log(self.clock.time(), "logout", None, wid, w["staff"])
             w["state"], w["staff"], w["reason"] = "closed", None, None
             self._save_window(w)
@@ -443,7 +444,7 @@ class HallCore:
             return {"ticket": t["id"], "service": t["service"], "state": "waiting", "waiting_ahead": ahead,
                     **self.estimator.estimate(t["service"], ahead)}
         if service not in self.cfg.services:
-            raise HwdError("没有该业务，请重新选择", errors.UNKNOWN_SERVICE, {"service": service})
+            raise Refusal(errors.UNKNOWN_SERVICE, "", {"service": service})
         ahead = self.store.queue_counts().get(service, {}).get("waiting", 0)
         return {"service": service, "waiting_ahead": ahead, **self.estimator.estimate(service, ahead)}
 
@@ -458,7 +459,7 @@ class HallCore:
         elif isinstance(ticket, str):
             row = self.store.ticket_by_number(ticket, self.today()) or self.store.ticket_by_number(ticket)
         if row is None:
-            raise HwdError("没有找到该号", errors.UNKNOWN_TICKET, {"ticket": ticket})
+            raise Refusal(errors.UNKNOWN_TICKET, "", {"ticket": ticket})
         return row
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from hwd import errors
-from hwd.errors import HwdError
+from hwd.wording import Refusal
 
 CHECKED_CLASSES = ("disabled", "pregnant", "military", "elderly")   # a desk may give these
 CLASS_NAMES = {"normal": "普通", "elderly": "老年人", "disabled": "残疾人", "pregnant": "孕妇",
@@ -28,7 +28,7 @@ CLASS_NAMES = {"normal": "普通", "elderly": "老年人", "disabled": "残疾�
 def desk_or_error(core: Any, desk_id: str) -> Any:
     desk = core.cfg.desks.get(desk_id)
     if desk is None:
-        raise HwdError(f"没有{desk_id}号导办台", errors.UNKNOWN_DESK, {"desk": desk_id})
+        raise Refusal(errors.UNKNOWN_DESK, "desk", {"desk": desk_id}, desk=desk_id)
     return desk
 
 
@@ -49,18 +49,18 @@ def issue(core: Any, desk_id: str, service: str, priority: str = "normal", staff
     for 帮办代办. Returns the ticket view with ``desk``, ``verified_by`` and ``matter``."""
     desk = desk_or_error(core, desk_id)
     if service not in core.cfg.services or (desk.services and service not in desk.services):
-        raise HwdError("该导办台不能办理这项业务", errors.UNKNOWN_SERVICE, {"service": service, "desk": desk_id})
+        raise Refusal(errors.UNKNOWN_SERVICE, "desk", {"service": service, "desk": desk_id})
     if priority not in ("normal",) + CHECKED_CLASSES:
-        raise HwdError(f"导办台不能给予 {priority} 优先", errors.INVALID_PARAMS, {"priority": priority})
+        raise Refusal(errors.INVALID_PARAMS, "desk_priority", {"priority": priority}, priority=priority)
     if core.staff_required and staff not in core.cfg.staff:
-        raise HwdError("请先登录导办台", errors.NOT_LOGGED_IN, {"desk": desk_id})
+        raise Refusal(errors.NOT_LOGGED_IN, "desk", {"desk": desk_id})
     if priority != "normal" and not verified:
-        raise HwdError("请先核验相关证件，再给予优先", errors.NOT_VERIFIED, {"priority": priority})
+        raise Refusal(errors.NOT_VERIFIED, "", {"priority": priority})
     queue = service
     if assisted:
         queue = core.cfg.assisted_service
         if queue is None:
-            raise HwdError("本大厅未设帮办代办窗口", errors.NO_ASSISTED_SERVICE)
+            raise Refusal(errors.NO_ASSISTED_SERVICE)
     with core.store.tx():
         ticket = core.issue(queue, None, priority)
         extra = {"desk": desk_id, "verified_by": staff if priority != "normal" else None,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from hwd import errors, wording
 from hwd.hall.config import DAYS, Hours
 from hwd.hall.queue.official import HOLIDAY, MAKEUP, OfficialCalendar
 
@@ -101,11 +102,11 @@ class Calendar:
                 "calendar": {**self.official.describe(), "covered": self.official.covers(now.year),
                              "warnings": self.warnings(now.date())}}
 
-    def closed_message(self, now: dt.datetime) -> str:
-        """What a kiosk shows when tickets cannot be issued now (Chinese)."""
+    def closed(self, now: dt.datetime) -> tuple[str, dict]:
+        """Why tickets cannot be issued now: the OUTSIDE_HOURS wording (hwd.wording) and its details."""
         nxt = self.next_opening(now)
         if nxt is None:
-            return "当前不在取号时间，请留意大厅公告"
+            return "", {}
         if nxt.date() == now.date():
             when = f"今天 {nxt:%H:%M}"
         elif nxt.date() == now.date() + dt.timedelta(days=1):
@@ -114,8 +115,13 @@ class Calendar:
             when = f"{nxt.month}月{nxt.day}日（周{WEEKDAYS_ZH[nxt.weekday()]}）{nxt:%H:%M}"
         kind, name = self.day_kind(now.date())
         if kind == HOLIDAY and name:
-            return f"{name}假期，大厅暂停办理业务，取号开始时间：{when}"
-        return f"当前不在取号时间，取号开始时间：{when}"
+            return "holiday", {"holiday": name, "when": when}
+        return "opens", {"when": when}
+
+    def closed_message(self, now: dt.datetime) -> str:
+        """What a kiosk shows when tickets cannot be issued now."""
+        key, details = self.closed(now)
+        return wording.say(errors.OUTSIDE_HOURS, key, **details)
 
     def add_working_days(self, day: dt.date, n: int) -> dt.date:
         """The ``n``-th working day after ``day``."""

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from hwd import errors
 from hwd.errors import HwdError
+from hwd.wording import Refusal
 
 if TYPE_CHECKING:
     from hwd.hall.queue.core import HallCore
@@ -74,7 +75,7 @@ class RatingChannels:
         row = self.store.ticket(tid) if tid is not None else None
         if row is None or row["day"] != self.core.today() or not hmac.compare_digest(
                 self.token(row["id"], row["day"]), token):
-            raise HwdError("链接无效或已过期", errors.BAD_RATING_TOKEN)
+            raise Refusal(errors.BAD_RATING_TOKEN)
         return row
 
     # -- rating pads ----------------------------------------------------------------------------
@@ -98,7 +99,7 @@ class RatingChannels:
         with self.store.tx():
             row = self.store.one("SELECT * FROM rating_pads WHERE id = ?", (pad,))
             if row is None:
-                raise HwdError(f"没有登记评价器 {pad}", errors.UNKNOWN_PAD, {"pad": pad})
+                raise Refusal(errors.UNKNOWN_PAD, "revoke", {"pad": pad}, pad=pad)
             self.store.db.execute("DELETE FROM rating_pads WHERE id = ?", (pad,))
             self.store.log(self.core.clock.time(), "pad_revoke", None, row["window"], None, pad)
         return {"pad": pad, "window": row["window"], "revoked": True}
@@ -111,10 +112,9 @@ class RatingChannels:
     def check_pad(self, pad: str, secret: str | None, window: str | None) -> dict:
         row = self.store.one("SELECT * FROM rating_pads WHERE id = ?", (pad,))
         if row is None or not secret or not hmac.compare_digest(row["secret_hash"], _digest(secret)):
-            raise HwdError("本评价器未登记，请联系管理员", errors.UNKNOWN_PAD, {"pad": pad})
+            raise Refusal(errors.UNKNOWN_PAD, "", {"pad": pad})
         if window is not None and row["window"] != window:
-            raise HwdError("该评价器不属于这个窗口", errors.RATING_CHANNEL_REFUSED,
-                           {"pad": pad, "window": window})
+            raise Refusal(errors.RATING_CHANNEL_REFUSED, "pad_window", {"pad": pad, "window": window})
         return row
 
     # -- the hook where hall.rate is dispatched ----------------------------------------------------
@@ -124,7 +124,7 @@ class RatingChannels:
         if p.get("token") is not None:
             t = self.ticket_for_token(p["token"])
             if p.get("ticket") is not None and str(p["ticket"]) not in (str(t["id"]), t["number"]):
-                raise HwdError("评价链接与号不符", errors.BAD_RATING_TOKEN)
+                raise Refusal(errors.BAD_RATING_TOKEN, "ticket")
             return ratings.rate(p["score"], ticket=t["id"], channel="phone", reason=p.get("reason"),
                                 reasons=p.get("reasons"))
         if p.get("pad") is not None:
@@ -134,8 +134,7 @@ class RatingChannels:
             if p.get("ticket") is not None:
                 last = self.store.ticket(w["last_done"]) if w["last_done"] else None
                 if last is None or str(p["ticket"]) not in (str(last["id"]), last["number"]):
-                    raise HwdError("只能评价本窗口刚办结的业务", errors.RATING_CHANNEL_REFUSED,
-                                   {"window": window, "ticket": p["ticket"]})
+                    raise Refusal(errors.RATING_CHANNEL_REFUSED, "", {"window": window, "ticket": p["ticket"]})
             view = ratings.rate(p["score"], window=window, channel="pad", reason=p.get("reason"),
                                 reasons=p.get("reasons"))
             with self.store.tx():

@@ -17,6 +17,7 @@ from hwd.errors import HwdError
 from hwd.hall import views
 from hwd.hall.ratings import store as rs, workorders
 from hwd.hall.ratings.store import RatingContext
+from hwd.wording import Refusal
 
 log = logging.getLogger("hwd.hall.ratings.rules")
 BAD_SCORE = 2  # 不满意 and worse
@@ -42,12 +43,11 @@ class Ratings:
             return []
         names = self.ctx.cfg.ratings.reason_names()
         if score > BAD_SCORE:
-            raise HwdError("只有不满意的评价需要选择原因", errors.REASONS_NOT_ASKED, {"score": score})
+            raise Refusal(errors.REASONS_NOT_ASKED, "", {"score": score})
         out: list[str] = []
         for code in reasons:
             if not isinstance(code, str) or code not in names:
-                raise HwdError(f"未知的差评原因 {code!r}", errors.UNKNOWN_REASON,
-                               {"reason": code, "known": list(names)})
+                raise Refusal(errors.UNKNOWN_REASON, "unknown", {"reason": code, "known": list(names)}, reason=code)
             if code not in out:
                 out.append(code)
         return out
@@ -56,7 +56,7 @@ class Ratings:
              reason: str | None = None, reasons: list | None = None) -> dict:
         ctx, store = self.ctx, self.store
         if score not in views.LEVELS:
-            raise HwdError("评价分值应为1到5", errors.INVALID_PARAMS)
+            raise Refusal(errors.INVALID_PARAMS, "score")
         codes = self.check_reasons(score, reasons)
         now = ctx.clock.time()
         with store.tx():
@@ -66,17 +66,17 @@ class Ratings:
                 w = ctx.window(window)
                 t = store.ticket(w["last_done"]) if w["last_done"] else None
                 if t is None:
-                    raise HwdError("当前没有待评价的服务", errors.NO_CURRENT_TICKET, {"window": window})
+                    raise Refusal(errors.NO_CURRENT_TICKET, "rating", {"window": window})
             else:
                 raise HwdError("give window or ticket", errors.INVALID_PARAMS)
             if t["rating_state"] == "rated":
-                raise HwdError("该次服务已评价，感谢您的参与", errors.ALREADY_RATED, {"ticket": t["id"]})
+                raise Refusal(errors.ALREADY_RATED, "", {"ticket": t["id"]})
             if t["rating_state"] == "pending" and self.deadlines.passed(t["id"]):
                 self._unrated(t)
                 t = store.ticket(t["id"])
             if t["rating_state"] != "pending":
-                raise HwdError("当前没有待评价的服务（评价已超时）", errors.NO_CURRENT_TICKET,
-                               {"ticket": t["id"], "rating_state": t["rating_state"]})
+                raise Refusal(errors.NO_CURRENT_TICKET, "rating_timed_out",
+                              {"ticket": t["id"], "rating_state": t["rating_state"]})
             bad = score <= BAD_SCORE
             day = ctx.clock.now().date()
             due = ctx.calendar.add_working_days(day, ctx.cfg.followup_days).isoformat() if bad else None
@@ -111,7 +111,7 @@ class Ratings:
         ctx, store = self.ctx, self.store
         case_no = (case_no or "").strip()
         if not CASE_NO.match(case_no):
-            raise HwdError("办件编号格式不对（1-64位字母、数字或 - _ . : /）", errors.BAD_CASE_NO, {"case_no": case_no})
+            raise Refusal(errors.BAD_CASE_NO, "", {"case_no": case_no})
         now = ctx.clock.time()
         with store.tx():
             t = ctx.ticket(ticket)
@@ -120,8 +120,7 @@ class Ratings:
                 if t["window"] != window:
                     log.warning("window %s tried to attach a case number to ticket %s of window %s: refused",
                                 window, t["number"], t["window"])
-                    raise HwdError("该号不是本窗口办理的，不能关联办件编号", errors.NOT_THIS_WINDOW,
-                                   {"ticket": t["id"], "window": window})
+                    raise Refusal(errors.NOT_THIS_WINDOW, "case", {"ticket": t["id"], "window": window})
             previous = t["case_no"]
             out = {"ticket": t["id"], "number": t["number"], "case_no": case_no, "previous": previous,
                    "rating": None, "sent": False}
@@ -170,9 +169,9 @@ class Ratings:
         with store.tx():
             row = rs.rating(store, rating_id)
             if row is None:
-                raise HwdError("没有找到该评价", errors.NOT_FOUND, {"rating": rating_id})
+                raise Refusal(errors.NOT_FOUND, "rating", {"rating": rating_id})
             if not row["bad"]:
-                raise HwdError("只有差评需要整改回访", errors.BAD_STATE, {"rating": rating_id})
+                raise Refusal(errors.BAD_STATE, "followup_not_bad", {"rating": rating_id})
             store.db.execute("UPDATE ratings SET followup_state = 'done', followup_note = ?, followup_ts = ?, "
                              "followup_by = ? WHERE id = ?", (note, self.ctx.clock.time(), staff, rating_id))
             view = rs.rating_view(self.ctx, rs.rating(store, rating_id))
@@ -225,7 +224,7 @@ class Ratings:
     def require_page(self) -> None:
         """BAD_STATE unless the province rates on its own page (``[hall.upstream] adapter = "h5"``)."""
         if self.ctx.rating_page is None:
-            raise HwdError("未配置省级评价页面（[hall.upstream] adapter = \"h5\"）", errors.BAD_STATE)
+            raise Refusal(errors.BAD_STATE, "no_h5")
 
     def h5_url(self, t: dict) -> str:
         """The province's own rating page of ticket row ``t``."""

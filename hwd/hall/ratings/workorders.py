@@ -18,9 +18,9 @@ from __future__ import annotations
 import logging
 
 from hwd import errors, outbox
-from hwd.errors import HwdError
 from hwd.hall.ratings import store as rs
 from hwd.hall.ratings.store import RatingContext
+from hwd.wording import Refusal
 
 log = logging.getLogger("hwd.hall.ratings.workorders")
 
@@ -68,22 +68,22 @@ class WorkOrders:
     def move(self, wo_id: int, step: str, note: str | None = None, verdict: str | None = None,
              staff: str | None = None) -> dict:
         if step not in STEPS:
-            raise HwdError(f"未知的工单步骤 {step!r}", errors.BAD_STEP, {"step": step, "known": list(STEPS)})
+            raise Refusal(errors.BAD_STEP, "unknown", {"step": step, "known": list(STEPS)}, step=step)
         note = (note or "").strip() or None
         if note and len(note) > NOTE_MAX:
-            raise HwdError(f"说明不能超过{NOTE_MAX}字", errors.INVALID_PARAMS, {"max": NOTE_MAX})
+            raise Refusal(errors.INVALID_PARAMS, "note_too_long", {"max": NOTE_MAX}, max=NOTE_MAX)
         store = self.store
         with store.tx():
             wo = rs.workorder(store, wo_id)
             if wo is None:
-                raise HwdError("没有找到该工单", errors.UNKNOWN_WORKORDER, {"id": wo_id})
+                raise Refusal(errors.UNKNOWN_WORKORDER, "", {"id": wo_id})
             state, current = wo["state"], wo["verdict"]
             if step not in next_steps(state, current):
-                raise HwdError(f"工单当前为“{STATE_NAMES[state]}”，不能{STEP_NAMES[step]}", errors.BAD_STEP,
-                               {"id": wo_id, "state": state, "step": step, "verdict": current,
-                                "allowed": list(next_steps(state, current))})
+                raise Refusal(errors.BAD_STEP, "not_now", {"id": wo_id, "state": state, "step": step, "verdict": current,
+                                                           "allowed": list(next_steps(state, current))},
+                              state=STATE_NAMES[state], step=STEP_NAMES[step])
             if verdict is not None and step not in ("verify", "review"):
-                raise HwdError(f"{STEP_NAMES[step]}不需要核实结论", errors.BAD_VERDICT, {"step": step})
+                raise Refusal(errors.BAD_VERDICT, "not_asked", {"step": step}, step=STEP_NAMES[step])
             new_verdict, exclude = current, False
             if step in ("rectify", "appeal"):
                 self._need(note, step)
@@ -117,14 +117,13 @@ class WorkOrders:
     @staticmethod
     def _verdict(verdict: str | None) -> str:
         if verdict not in VERDICTS:
-            raise HwdError("请给出核实结论：valid（属实）、mistaken（误评）或 malicious（恶意差评）", errors.BAD_VERDICT,
-                           {"verdict": verdict, "known": list(VERDICTS)})
+            raise Refusal(errors.BAD_VERDICT, "", {"verdict": verdict, "known": list(VERDICTS)})
         return verdict
 
     @staticmethod
     def _need(note: str | None, step: str) -> None:
         if not note:
-            raise HwdError(f"{STEP_NAMES[step]}需要填写说明", errors.NOTE_REQUIRED, {"step": step})
+            raise Refusal(errors.NOTE_REQUIRED, "step", {"step": step}, step=STEP_NAMES[step])
 
     def _step(self, wo: dict, rating_row: dict, step: str, from_state: str, verdict: str | None, note: str | None,
               staff: str | None, ts: float) -> None:
