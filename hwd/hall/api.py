@@ -1,6 +1,6 @@
 """The ``hall.*`` RPC methods (docs/api.md and docs/hall.md): names, params and one line of doc
-each, mapped onto the engine's parts. Registered by whoever runs the engine (hwd.hall_wiring), once it
-has started. Params are checked by the RPC layer before any rule runs.
+each, mapped onto the engine's parts. Registered by hwd.hall_wiring once the engine has started.
+Params are checked by the RPC layer before any rule runs.
 """
 
 from __future__ import annotations

@@ -1,20 +1,20 @@
 """The hall engine as the daemon runs it: opens the hall database, runs the rules, publishes what
 they decided and hands it to the parts that act on it.
 
-The rules live in hwd.hall.queue.core (synchronous, one SQLite transaction per operation). The engine
-adds what needs the event loop and composes the parts by concern:
+The rules live in hwd.hall.queue.core (synchronous, one SQLite transaction per operation). The
+engine adds what needs the event loop and composes the parts by concern:
 
     hwd.hall.identity          card tokens, staff PIN checks and logins
     hwd.hall.issuing           kiosk and desk operations: card, rule, print
     hwd.hall.devices.printing  tickets and notices on paper
     hwd.hall.devices.screens   window screens, keypad LCDs, hall displays, announcements
     hwd.hall.devices.events    keypad keys and scanned codes as hall operations
-    hwd.hall.phone.links             a ticket's phone page and QR text
+    hwd.hall.phone.links       a ticket's phone page and QR text
 
 and the timer that expires tickets at the day's end and ratings at their timeout. The outbox's
-sinks (province, county, phone notices) are not the hall's: whoever runs the engine (hwd.hall_wiring)
-hands it the factories that make them, as ``sinks``, and the province's own rating page when it
-has one (``rating_page``, the h5 adapter).
+sinks (province, county, phone notices) are not the hall's: hwd.hall_wiring, which runs the
+engine, hands it the factories that make them (``sinks``) and the province's own rating page when
+it has one (``rating_page``, the h5 adapter).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from hwd.lockout import LOGIN_FAILURES, LOGIN_LOCK_S, LoginThrottle
 from hwd.web import addresses
 from hwd.wording import Refusal
 
-log = logging.getLogger("hwd.hall")
+log = logging.getLogger("hwd.hall.identity")
 USED_TOKEN_S = 3600.0  # a used card token is remembered longer than any token lives
 USED_TOKENS_MAX = 10000  # past this many remembered tokens, the expired ones are dropped
 

@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable
 
 from hwd.errors import HwdError
 
-log = logging.getLogger("hwd.hall")
+log = logging.getLogger("hwd.hall.devices.events")
 
 WINDOW_ACTIONS = ("call_next", "recall", "no_show", "start", "finish")
 PAUSE_ACTIONS = ("pause", "resume")

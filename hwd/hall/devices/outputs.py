@@ -17,7 +17,7 @@ from typing import Any, Awaitable, Callable
 from hwd import errors
 from hwd.errors import HwdError
 
-log = logging.getLogger("hwd.hall.outputs")
+log = logging.getLogger("hwd.hall.devices.outputs")
 
 TRANSIENT = {errors.NODE_UNREACHABLE, errors.DEVICE_OFFLINE, errors.DEVICE_FAULT, errors.DEVICE_TIMEOUT,
              errors.DEVICE_ERROR}

@@ -15,7 +15,7 @@ from typing import Any, Callable
 from hwd.hall.queue import desk as desks
 from hwd.hall.devices.outputs import Outputs
 
-log = logging.getLogger("hwd.hall")
+log = logging.getLogger("hwd.hall.devices.printing")
 
 
 class Printing:

@@ -26,7 +26,7 @@ from hwd.hall.ratings.rules import Ratings
 from hwd.hall.store import Store
 from hwd.wording import Refusal
 
-log = logging.getLogger("hwd.hall")
+log = logging.getLogger("hwd.hall.queue.core")
 
 OPEN_STATES = ("waiting", "called")
 
