@@ -1,20 +1,21 @@
-"""The ``[central]`` section of hwd-central's config file, checked like the hall's config: every
-problem as ``FILE:LINE KEY: reason`` (hwd.errors.ConfigError; the command exits 2)."""
+"""The ``[central]`` section of hwd-central's config file, read by hwd's own config loader
+(hwd.config.load_file): every problem as ``FILE:LINE KEY: reason`` (hwd.errors.ConfigError; the
+command exits 2). ``SECTION`` is also registered (hwd.sections) for docs/config.md and so that
+hwd refuses a ``[central]`` put in a hall PC's file."""
 
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hwd.audit import KEEP_DAYS
-from hwd.county.config import _dsn
-from hwd.errors import ConfigError
+from hwd.config import LoadContext, check_timezone, load_file
+from hwd.county.config import check_dsn
 from hwd.lockout import LOGIN_FAILURES, LOGIN_LOCK_S
-from hwd.schema import Field, Problems, check_table, format_path, unknown_key_message
-from hwd.tomlmap import LineMap
+from hwd.schema import Field, check_table
+from hwd.sections import Section
 from hwd.web import checks
 
 
@@ -24,7 +25,7 @@ def _token(value: str) -> str | None:
 
 
 CENTRAL_FIELDS = (
-    Field("dsn", str, check=_dsn, doc="libpq connection string of the county database"),
+    Field("dsn", str, check=check_dsn, doc="libpq connection string of the county database"),
     Field("title", str, "县级政务服务监管", doc="shown at the top of every page"),
     Field("host", str, "127.0.0.1", check=checks.host, doc="address hwd-central listens on"),
     Field("port", int, 8090, min=1, max=65535),
@@ -52,7 +53,7 @@ CENTRAL_FIELDS = (
           doc="daily audit files kept (等保: at least 180 days)"),
     Field("secret_key_file", str, None, doc="session key file; default STATE_DIRECTORY/central-secret or "
                                             "next to the config"),
-    Field("timezone", str, "Asia/Shanghai", doc="the county's time zone, for a hall that has not reported"),
+    Field("timezone", str, "Asia/Shanghai", check=check_timezone, doc="the county's time zone, for a hall that has not reported"),
     Field("pool_size", int, 4, min=1, max=64, doc="database connections held"),
 )
 
@@ -91,36 +92,19 @@ class CentralSettings:
         return None
 
 
-def load(path: str | Path) -> CentralSettings:
-    path = Path(path)
-    try:
-        source = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
-    try:
-        raw = tomllib.loads(source)
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
-        raise ConfigError([f"{path}:{match.group(1) if match else 1} syntax: {exc}"]) from None
-    problems = Problems()
-    for key in raw:
-        if key != "central":
-            problems.add((key,), unknown_key_message(key, ("central",)) + " (hwd-central reads only [central])")
-    if "central" not in raw:
-        problems.add(("central",), "required section [central] is missing")
-    v = check_table(raw.get("central", {}), CENTRAL_FIELDS, ("central",), problems)
-    if v.get("timezone"):
-        try:
-            import zoneinfo
-            zoneinfo.ZoneInfo(v["timezone"])
-        except Exception:
-            problems.add(("central", "timezone"), f"unknown time zone {v['timezone']!r}")
-    if problems:
-        lines = LineMap(source)
-        raise ConfigError([f"{path}:{lines.line_of(p)} {format_path(p)}: {msg}"
-                           for p, msg in sorted(problems.items, key=lambda item: lines.line_of(item[0]))])
-    base = path.resolve().parent
+def load_section(raw: Any, ctx: LoadContext) -> CentralSettings:
+    """Check ``[central]`` (problems go to ``ctx.problems``); relative paths are the file's."""
+    v = check_table(raw, CENTRAL_FIELDS, ("central",), ctx.problems)
     for key in ("password_file", "secret_key_file", "audit_dir"):
-        if v.get(key) and not Path(v[key]).is_absolute():
-            v[key] = str(base / v[key])
-    return CentralSettings(path=path, **{k: v[k] for k in v})
+        if v.get(key):
+            v[key] = str(ctx.resolve(v[key]))
+    return CentralSettings(path=ctx.path, **{k: v[k] for k in v if k != "dsn"}, dsn=v.get("dsn", ""))
+
+
+SECTION = Section("central", load_section, (("[central]", CENTRAL_FIELDS),),
+                  "hwd-central's own file holds this section only; see `docs/central.md`.", reader="hwd-central")
+
+
+def load(path: str | Path) -> CentralSettings:
+    """Read and check hwd-central's config file: every problem as ``FILE:LINE KEY: reason``."""
+    return load_file(path, SECTION)["central"]

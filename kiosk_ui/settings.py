@@ -1,7 +1,8 @@
 """The ``[ui]`` section of the hwd config, checked without importing Flask.
 
-``hwd.config`` hands the raw table to ``load(raw, ctx)`` so that ``hwd --check`` reports a typo in
-``[ui]`` with the rest of the file's problems. Passwords are never stored in clear: the admin
+``SECTION`` registers it (hwd.sections, setup.cfg's ``hwd.config_sections``): ``hwd.config``
+hands the raw table to ``load(raw, ctx)`` so that ``hwd --check`` reports a typo in ``[ui]``
+with the rest of the file's problems. Passwords are never stored in clear: the admin
 password and the kiosk exit PIN are werkzeug password hashes (``hwd-ui --hash-password``).
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 
 from hwd.lockout import LOGIN_FAILURES, LOGIN_LOCK_S
 from hwd.schema import Field, check_table
+from hwd.sections import Section
 from hwd.web.checks import (host as _check_host, networks as _check_networks, password_hash as _check_hash,
                              url as _check_url)
 
@@ -154,3 +156,6 @@ def from_values(values: dict, resolve: Any = None) -> UiSettings:
         if key in kw:
             kw[key] = resolve(kw[key])
     return UiSettings(**kw)
+
+
+SECTION = Section("ui", load, (("[ui]", UI_FIELDS),), "Read by `hwd-ui` (the pages); see `docs/ui.md`.")

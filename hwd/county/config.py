@@ -13,7 +13,8 @@ from hwd.schema import Field, check_table
 HALL_ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
-def _dsn(value: str) -> str | None:
+def check_dsn(value: str) -> str | None:
+    """Why ``value`` is not a libpq connection string, or None (also for hwd-central's own dsn)."""
     try:
         from psycopg.conninfo import conninfo_to_dict
     except ImportError:
@@ -26,7 +27,7 @@ def _dsn(value: str) -> str | None:
 
 
 CENTRAL_FIELDS = (
-    Field("dsn", str, check=_dsn, doc="libpq connection string of the county database, e.g. \"host=county.example "
+    Field("dsn", str, check=check_dsn, doc="libpq connection string of the county database, e.g. \"host=county.example "
                                       "dbname=county user=hall_zhouzhi sslmode=verify-full sslrootcert=/etc/hwd/county-ca.pem\""),
     Field("hall_id", str, check=lambda v: None if HALL_ID_RE.fullmatch(v) else "1-64 letters, digits, '_', '.' or '-'",
           doc="this hall's id in the county database (unique per county)"),
