@@ -24,7 +24,7 @@ from werkzeug.security import check_password_hash
 from hwd.web import addresses, sessions, throttle
 from hwd.web.redirects import safe_target
 
-from central.app import settings
+from central.settings import current as settings
 
 bp = Blueprint("auth", __name__)
 ACCOUNT = "supervisor"

@@ -105,6 +105,13 @@ SECTION = Section("central", load_section, (("[central]", CENTRAL_FIELDS),),
                   "hwd-central's own file holds this section only; see `docs/central.md`.", reader="hwd-central")
 
 
+def current() -> CentralSettings:
+    """The settings of the app serving this request (put there by central.app.create_app)."""
+    from flask import current_app  # here: reading the file must not need Flask
+
+    return current_app.extensions["central"]
+
+
 def load(path: str | Path) -> CentralSettings:
     """Read and check hwd-central's config file: every problem as ``FILE:LINE KEY: reason``."""
     return load_file(path, SECTION)["central"]
