@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hwd import paths, registry, sections as registered, url as urls
+from hwd import audit, clock, paths, registry, rpc, sections as registered, url as urls
 from hwd.errors import ConfigError
-from hwd.schema import Field, Problems, check_table, format_path, unknown_key_message
+from hwd.schema import REQUIRED, Field, Problems, check_table, format_path, settings, unknown_key_message
 from hwd.tomlmap import LineMap
 
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -65,21 +65,21 @@ DAEMON_FIELDS = (
     Field("clients_dir", str, None, doc="directory of allowed client public certificates"),
     Field("client_key", str, None, doc="CURVE secret certificate used by hwctl/hwd-ui/other nodes"),
     Field("log_level", str, "info", choices=("debug", "info", "warning", "error")),
-    Field("max_request_bytes", int, 262144, min=1024, max=16 * 1024 * 1024, doc="larger requests get error -32000"),
+    Field("max_request_bytes", int, rpc.MAX_REQUEST_BYTES, min=1024, max=16 * 1024 * 1024, doc="larger requests get error -32000"),
     Field("heartbeat_s", float, 2.0, min=0.1, max=60, doc="seconds between daemon.heartbeat events"),
-    Field("timezone", str, "Asia/Shanghai", check=check_timezone, doc="the hall's time zone (hours, business days, printed times)"),
+    Field("timezone", str, clock.TIMEZONE, check=check_timezone, doc="the hall's time zone (hours, business days, printed times)"),
     Field("test_clock", bool, False, doc="allow clock.set over RPC (tests and training only)"),
     Field("test_clock_start", str, None, check=_check_iso_time,
           doc="with test_clock: the test clock runs from this local ISO time from the start, before the hall opens"),
-    Field("clock_jump_s", float, 300.0, min=1, max=86400,
+    Field("clock_jump_s", float, clock.JUMP_THRESHOLD_S, min=1, max=86400,
           doc="a wall-clock step back by more than this is a clock jump: warned, published as daemon.clock"),
-    Field("replay_max_bytes", int, 32 * 1024 * 1024, min=65536, max=1024 * 1024 * 1024,
+    Field("replay_max_bytes", int, rpc.REPLAY_MAX_BYTES, min=65536, max=1024 * 1024 * 1024,
           doc="memory for replies kept for retries (bytes, not entries); oldest go first"),
     Field("card_data_clients", list, [], items=str,
           doc="RPC clients allowed the methods that yield full card data (`idcard.read`, `idcard.resolve`): "
               "local user names (ipc) or CURVE certificate names (tcp); on a kiosk PC whose reader serves "
               "another PC's hall, that PC's certificate name; every call is logged without the data"),
-    Field("audit_keep_days", int, 180, min=180, max=3650,
+    Field("audit_keep_days", int, audit.KEEP_DAYS, min=180, max=3650,
           doc="daily audit files (logins, admin actions) kept in STATE_DIR/audit by hwd and hwd-ui "
               "(等保: at least 180 days)"),
 )
@@ -104,25 +104,25 @@ NODE_FIELDS = (
 )
 
 
-@dataclass
+@settings(DAEMON_FIELDS)
 class DaemonConfig:
-    rpc: str
-    events: str
-    state_dir: Path
-    insecure: bool = False
-    server_key: Path | None = None
-    clients_dir: Path | None = None
-    client_key: Path | None = None
-    log_level: str = "info"
-    max_request_bytes: int = 262144
-    heartbeat_s: float = 2.0
-    timezone: str = "Asia/Shanghai"
-    test_clock: bool = False
-    test_clock_start: str | None = None
-    clock_jump_s: float = 300.0
-    replay_max_bytes: int = 32 * 1024 * 1024
-    card_data_clients: list = field(default_factory=list)
-    audit_keep_days: int = 180
+    rpc: str = REQUIRED  # the loader's default: ipc://RUNTIME_DIR/rpc (hwd.paths)
+    events: str = REQUIRED
+    state_dir: Path = REQUIRED
+    insecure: bool
+    server_key: Path | None
+    clients_dir: Path | None
+    client_key: Path | None
+    log_level: str
+    max_request_bytes: int
+    heartbeat_s: float
+    timezone: str
+    test_clock: bool
+    test_clock_start: str | None
+    clock_jump_s: float
+    replay_max_bytes: int
+    card_data_clients: list
+    audit_keep_days: int
 
 
 @dataclass
@@ -138,14 +138,14 @@ class DeviceConfig:
     path: tuple = ()
 
 
-@dataclass
+@settings(NODE_FIELDS)
 class NodeConfig:
     id: str
     rpc: str
     events: str
-    server_key: Path | None = None
-    client_key: Path | None = None
-    insecure: bool = False
+    server_key: Path | None
+    client_key: Path | None
+    insecure: bool
 
 
 @dataclass
@@ -280,18 +280,12 @@ def load_file(path: str | Path, *owned: registered.Section) -> dict[str, Any]:
 
 def _load_daemon(table: Any, ctx: LoadContext) -> DaemonConfig:
     v = check_table(table, DAEMON_FIELDS, ("daemon",), ctx.problems)
-    rpc = v.get("rpc") or paths.default_endpoint("rpc")
-    events = v.get("events") or paths.default_endpoint("events")
-    state_dir = ctx.resolve(v.get("state_dir")) or paths.state_dir()
-    cfg = DaemonConfig(
-        rpc=_resolve_ipc(rpc, ctx), events=_resolve_ipc(events, ctx), state_dir=state_dir,
-        insecure=v.get("insecure", False), server_key=ctx.resolve(v.get("server_key")),
-        clients_dir=ctx.resolve(v.get("clients_dir")), client_key=ctx.resolve(v.get("client_key")),
-        log_level=v.get("log_level", "info"), max_request_bytes=v.get("max_request_bytes", 262144),
-        heartbeat_s=float(v.get("heartbeat_s", 2.0)), timezone=v.get("timezone", "Asia/Shanghai"),
-        test_clock=v.get("test_clock", False), test_clock_start=v.get("test_clock_start"),
-        clock_jump_s=float(v.get("clock_jump_s", 300.0)), replay_max_bytes=v.get("replay_max_bytes", 32 * 1024 * 1024),
-        card_data_clients=list(v.get("card_data_clients", [])), audit_keep_days=v.get("audit_keep_days", 180))
+    v.update({key: ctx.resolve(v[key]) for key in ("server_key", "clients_dir", "client_key")})
+    cfg = DaemonConfig(**{
+        **v, "rpc": _resolve_ipc(v["rpc"] or paths.default_endpoint("rpc"), ctx),
+        "events": _resolve_ipc(v["events"] or paths.default_endpoint("events"), ctx),
+        "state_dir": ctx.resolve(v["state_dir"]) or paths.state_dir(),
+        "heartbeat_s": float(v["heartbeat_s"]), "clock_jump_s": float(v["clock_jump_s"])})
     if cfg.test_clock_start and not cfg.test_clock:
         ctx.problems.add(("daemon", "test_clock_start"), "needs test_clock = true")
     tcp = [k for k in ("rpc", "events") if getattr(cfg, k).startswith("tcp://")]
