@@ -7,6 +7,7 @@ from __future__ import annotations
 from hwd.county import config as county_config
 from hwd.hall import alerts_config, config as hall, notices_config, rating_config
 from hwd.sections import Section
+from hwd.standby import config as standby_config
 
 SECTION = Section(
     "hall", hall.load,
@@ -22,5 +23,7 @@ SECTION = Section(
      ("[hall.upstream]", rating_config.UPSTREAM_FIELDS),
      ("[hall.central]", county_config.CENTRAL_FIELDS),
      ("[hall.tidal]", alerts_config.TIDAL_FIELDS),
-     ("[hall.notify]", notices_config.NOTIFY_FIELDS)),
+     ("[hall.notify]", notices_config.NOTIFY_FIELDS),
+     ("[hall.standby]", standby_config.STANDBY_FIELDS),
+     ("[[hall.standby.engine]]", standby_config.ENGINE_FIELDS)),
     "The hall engine runs when this section is present; see `docs/hall.md` for the rules.")
