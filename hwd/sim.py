@@ -8,7 +8,7 @@ with ``joins_bus`` (bus keypads) also shares the wire of another kind's emulator
 NAME: window screens and keypads on one emulated RS-485 bus, each emulator hearing every byte.
 
 ``sim://NAME?replay=FILE`` starts, instead of the driver's emulator, one that plays a capture back
-(hwd/capture_replay.py). ``sim://NAME?transport=tcp`` asks a serial emulator to listen on a loopback TCP port instead of
+(hwd/capture_playback.py). ``sim://NAME?transport=tcp`` asks a serial emulator to listen on a loopback TCP port instead of
 a pty (a TCP-to-serial converter). Emulators take actions through ``control`` (``sim.control``
 over RPC): the emulator's own (place a card, press a key) and fault injection; ``unplug`` and
 ``plug`` close and reopen the link.
@@ -364,7 +364,7 @@ class SimRegistry:
         key = (config.kind, name)
         emulator = self.emulators.get(key)
         if emulator is None:
-            cls = load_class("hwd.capture_replay:ReplayEmulator" if "replay" in config.url.params
+            cls = load_class("hwd.capture_playback:PlaybackEmulator" if "replay" in config.url.params
                              else driver_cls.emulator)
             emulator = cls(name, dict(config.options), self.workdir / config.kind / name, config.url.params)
             emulator.attach(config)
