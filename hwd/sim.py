@@ -154,7 +154,7 @@ class PtyLink(_Link):
                 self._deliver(data)
 
 
-class TcpLink(_Link):
+class TcpServerLink(_Link):
     """The emulator's side of a loopback TCP device: one client at a time, as a network printer
     or TCP-serial converter has. ``unplug`` stops listening; ``plug`` listens on the same port."""
 
@@ -262,7 +262,7 @@ class Emulator:
         self.workdir = Path(workdir)
         self.params = dict(params or {})
         self.devices: list[Any] = []
-        self.link: PtyLink | TcpLink | None = None
+        self.link: PtyLink | TcpServerLink | None = None
         self.silent = False
         self.log = logging.getLogger(f"sim.{name}")
 
@@ -273,13 +273,13 @@ class Emulator:
         """Start listening; return the URL the real driver should open."""
         transport = self.params.get("transport", self.transport)
         if transport == "tcp":
-            self.link = TcpLink(self._received, self.name, int(self.params.get("port", 0)),
+            self.link = TcpServerLink(self._received, self.name, int(self.params.get("port", 0)),
                                 on_connect=self.connected)
         else:
             self.link = PtyLink(self.workdir / "tty", self._received, self.name)
         return self.link.start()
 
-    def join(self, link: "PtyLink | TcpLink") -> str:
+    def join(self, link: "PtyLink | TcpServerLink") -> str:
         """Listen on another emulator's wire instead of starting one; return its URL."""
         self.link = link
         link.add_listener(self._received)
