@@ -88,7 +88,7 @@ DEVICE_FIELDS = (
     Field("id", str, check=_check_id, doc="unique; letters, digits, _ . -"),
     Field("kind", str, choices=registry.KINDS),
     Field("driver", str, None, doc="required unless node is set; see Driver options"),
-    Field("url", str, None, doc="how the device is reached (design.md §2), e.g. serial:///dev/serial/by-id/..., sim://"),
+    Field("url", str, None, doc="how the device is reached (Device URLs, below), e.g. serial:///dev/serial/by-id/..., sim://"),
     Field("enabled", bool, True, doc="false: never opened, state disabled"),
     Field("node", str, None, doc="the device is attached to this other hwd node"),
     Field("description", str, "", doc="free text for people"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Iterable
 
-from hwd import config, registry, sections
+from hwd import config, registry, sections, url as urls
 from hwd.schema import REQUIRED, Field
 
 _TYPES = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array", dict: "table"}
@@ -77,6 +77,11 @@ def render() -> str:
         "## `[[device]]`", "",
         "Every device has these keys; the rest of its table are its driver's options (below).", "",
         *table(config.DEVICE_FIELDS),
+        "### Device URLs", "",
+        "| scheme | example and meaning |", "| --- | --- |",
+        *(f"| `{scheme}://` | {doc} |" for scheme, doc in urls.SCHEMES.items()),
+        "| " + ", ".join(f"`{scheme}://`" for scheme in urls.PYSERIAL_SCHEMES) + " | pyserial's own URL handlers, "
+        "for serial devices, passed to pyserial untouched (e.g. `spy://` in front of a port shows its bytes) |", "",
         "## `[[node]]`", "", "Another PC's hwd whose devices this one uses (`node = \"id\"` on a device).", "",
         *table(config.NODE_FIELDS),
     ]

@@ -1,4 +1,4 @@
-"""JSON-RPC 2.0 over a ZeroMQ ROUTER socket (design.md §3).
+"""JSON-RPC 2.0 over a ZeroMQ ROUTER socket (docs/api.md).
 
 One request is one frame of UTF-8 JSON; the reply goes back with the same envelope, so DEALER
 and REQ clients both work. Oversized, non-JSON and wrongly shaped requests get an error reply
