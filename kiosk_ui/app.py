@@ -68,17 +68,17 @@ def create_app(config: Any = None, test_config: dict | None = None) -> Flask:
     _audit_file(cfg)
 
     from kiosk_ui import (admin, admin_ratings, admin_stats, counter, counter_case, desk, display, health, kiosk,
-                          live_bp, phone_bp, rate)
+                          live, phone, rate)
 
-    for module in (health, live_bp, kiosk, counter, counter_case, desk, display, rate, admin, admin_ratings,
-                   admin_stats, phone_bp):
+    for module in (health, live, kiosk, counter, counter_case, desk, display, rate, admin, admin_ratings,
+                   admin_stats, phone):
         app.register_blueprint(module.bp)
 
     @app.context_processor
     def _globals() -> dict:
         return {"hall_title": link.title, "ui": settings}
 
-    # the phone page has no session: its ticket's token is the secret (kiosk_ui.phone_bp)
+    # the phone page has no session: its ticket's token is the secret (kiosk_ui.phone)
     csrf.install(app, exempt=lambda: request.blueprint == "phone")
     headers.install(app, scripts=True, framing="'self'")
 
