@@ -61,7 +61,7 @@ def index():
                       unit="人") if halls else ""
     totals = {k: sum(h[k] or 0 for h in halls) for k in ("issued_today", "waiting_now", "queue_now",
                                                           "windows_open", "windows_idle", "windows_paused",
-                                                          "devices_faulted", "bad_open", "bad_overdue")}
+                                                          "devices_offline", "devices_faulted", "bad_open", "bad_overdue")}
     return render_template("halls.html", halls=halls, chart=chart, totals=totals, engines=engines)
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import zmq
 
-from hwd import __version__, access, audit, capture_api, clock as clocks, keys, replay as replays, statedir
+from hwd import __version__, access, audit, capture_api, clock as clocks, keys, metrics, replay as replays, statedir
 from hwd.clockwatch import ClockWatch
 from hwd.config import Config
 from hwd.events import EventBus
@@ -85,6 +85,7 @@ class Daemon:
         self.clock: clocks.Clock | None = None
         self.clock_watch: ClockWatch | None = None
         self.journal: replays.Journal | None = None
+        self.rpc_server: RpcServer | None = None
 
     # -- sockets -----------------------------------------------------------------------------
     def _bind(self, kind: int, endpoint: str, options: dict[int, int] | None = None) -> zmq.Socket:
@@ -132,6 +133,7 @@ class Daemon:
             emulator = manager.sims.get(p["device"])
             return await asyncio.to_thread(emulator.control_device, p["device"], p["action"], p["params"])
         capture_api.register(m, manager)
+        metrics.register(m, self)
         m.add("sim.control", sim_control, (Field("device", str), Field("action", str), Field("params", dict, {})),
               "act on an emulated device: its own actions and fault injection",
               max_text=self.config.daemon.max_request_bytes)  # a burst of scans for an emulator
@@ -186,8 +188,8 @@ class Daemon:
             raise
         self.journal = replays.Journal(daemon.state_dir / "rpc-replay.sqlite3")
         statedir.restrict(daemon.state_dir / "rpc-replay.sqlite3")
-        server = RpcServer(router, self.methods, daemon.max_request_bytes, self.journal, daemon.replay_max_bytes,
-                           access.CardDataAccess(daemon.card_data_clients))
+        server = self.rpc_server = RpcServer(router, self.methods, daemon.max_request_bytes, self.journal,
+                                             daemon.replay_max_bytes, access.CardDataAccess(daemon.card_data_clients))
         tasks = [asyncio.ensure_future(server.serve()), asyncio.ensure_future(self._heartbeat(bus, manager))]
         interval = Notifier.watchdog_interval()
         if interval:

@@ -20,6 +20,7 @@ import collections
 import inspect
 import json
 import logging
+import time
 from dataclasses import dataclass
 
 import zmq
@@ -27,6 +28,7 @@ from typing import Any, Callable, Sequence
 
 from hwd import access, errors, replay as replays, rpctext
 from hwd.errors import HwdError
+from hwd.histogram import Histograms
 from hwd.schema import Field, Problems, check_table, format_path
 
 log = logging.getLogger("hwd.rpc")
@@ -180,6 +182,7 @@ class RpcServer:
         self.replies = replays.MemoryCache(replay_max_bytes)
         self.journal = journal
         self.counters = collections.Counter()
+        self.latency = Histograms()  # run time per registered method, for /metrics (hwd.metrics)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def serve(self) -> None:
@@ -356,20 +359,29 @@ class RpcServer:
 
     def _execute(self, req_id: Any, method: str, params: Any) -> bytes | asyncio.Future:
         """Run the method; sync handlers answer at once, async ones through a future."""
+        started = time.monotonic()
         try:
             result = self.methods.invoke(method, params)
         except Exception as exc:
+            self._timed(method, started)
             return _dumps(self._error(req_id, method, exc))
         if inspect.isawaitable(result):
-            return asyncio.ensure_future(self._finish_async(req_id, method, result))
+            return asyncio.ensure_future(self._finish_async(req_id, method, result, started))
+        self._timed(method, started)
         return _dumps({"jsonrpc": "2.0", "id": req_id, "result": result})
 
-    async def _finish_async(self, req_id: Any, method: str, awaitable: Any) -> bytes:
+    async def _finish_async(self, req_id: Any, method: str, awaitable: Any, started: float) -> bytes:
         try:
             result = await awaitable
         except Exception as exc:
             return _dumps(self._error(req_id, method, exc))
+        finally:
+            self._timed(method, started)
         return _dumps({"jsonrpc": "2.0", "id": req_id, "result": result})
+
+    def _timed(self, method: str, started: float) -> None:
+        if method in self.methods.methods:  # a caller's made-up method names never become labels
+            self.latency.observe(method, time.monotonic() - started)
 
     @staticmethod
     def _error(req_id: Any, method: str, exc: Exception) -> dict:

@@ -16,6 +16,7 @@ SCHEMES = {  # hwd's own schemes: an example and what it names (docs/config.md i
               "recommended; `?capture=FILE` records its traffic (docs/deploy.md)",
     "usb": "`usb://0416:5011`: a USB device by vendor:product (pyusb)",
     "tcp": "`tcp://192.168.1.50:9100`: a raw TCP device (network printers, LED controllers, TCP-serial converters)",
+    "udp": "`udp://192.168.1.60:5005`: a screen with an IP address, one datagram per frame",
     "file": "`file:///dev/usb/lp0`: a character device (or a file) written as a file",
     "evdev": "`evdev:///dev/input/by-id/usb-...-event-kbd`: an input device (python-evdev), grabbed exclusively",
     "alsa": "`alsa://default`: a sound output",
@@ -78,13 +79,17 @@ def parse(raw: str) -> DeviceUrl:
         if scheme == "serial":
             params = _serial_params(params)
         return DeviceUrl(raw, scheme, parts.path, params=params)
-    if scheme == "tcp":
+    if scheme in ("tcp", "udp"):
+        # udp://: a screen with an IP address, one datagram per frame (drivers/display/udp.py)
         try:
             port = parts.port
         except ValueError as exc:
             raise UrlError(f"bad port: {exc}") from None
         if not parts.hostname or not port:
-            raise UrlError("tcp:// needs host and port, e.g. tcp://192.168.1.50:9100")
+            example = "tcp://192.168.1.50:9100" if scheme == "tcp" else "udp://192.168.1.60:5005"
+            raise UrlError(f"{scheme}:// needs host and port, e.g. {example}")
+        if scheme == "udp" and parts.path not in ("", "/"):
+            raise UrlError(f"{scheme}:// takes host and port only (got the path {parts.path!r})")
         return DeviceUrl(raw, scheme, f"{parts.hostname}:{port}", parts.hostname, port, params)
     if scheme == "usb":
         target = parts.netloc

@@ -68,10 +68,10 @@ def create_app(config: Any = None, test_config: dict | None = None) -> Flask:
     _audit_file(cfg)
 
     from kiosk_ui import (admin, admin_ratings, admin_stats, counter, counter_case, desk, display, health, kiosk,
-                          live, phone, rate)
+                          live, metrics, phone, rate)
 
     for module in (health, live, kiosk, counter, counter_case, desk, display, rate, admin, admin_ratings,
-                   admin_stats, phone):
+                   admin_stats, phone, metrics):
         app.register_blueprint(module.bp)
 
     @app.context_processor

@@ -75,6 +75,8 @@ UI_FIELDS = (
           doc="PEM certificate (chain) for the phone server (HTTPS), one the phones trust; public_url then "
               "starts with https://"),
     Field("phone_tls_key", str, None, doc="PEM private key of phone_tls_certificate (0600)"),
+    Field("metrics_addresses", list, [], items=str, check=checks.networks,
+          doc="addresses (or networks) of the Prometheus servers that may read /metrics; this PC always may"),
 )
 
 
@@ -124,6 +126,7 @@ class UiSettings:
     phone_misses_per_64: int
     phone_tls_certificate: Path | None
     phone_tls_key: Path | None
+    metrics_addresses: list
 
     @property
     def tls(self) -> bool:

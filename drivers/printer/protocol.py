@@ -99,6 +99,28 @@ def status_query(n: int) -> bytes:
     return bytes((DLE, EOT, n))
 
 
+def transmit_status(n: int = 1) -> bytes:
+    """GS r n: transmit status — executed in turn with the data before it, so the one-byte answer
+    to ``GS r 1`` comes once everything sent before has been processed (printed). Gprinter's SDK
+    ends a job with it (``EscCommand.addQueryPrinterStatus``)."""
+    return bytes((GS, 0x72, n))
+
+
+def paper_sensor_reply(value: int) -> str | None:
+    """The paper state in a ``GS r 1`` answer (bits 0-1 near end, 2-3 end; bits 4 and 7 are 0,
+    unlike a DLE EOT reply's), or None for a byte that is no such answer."""
+    if value & 0x90:
+        return None
+    if value & 0x0C:
+        return "out"
+    return "low" if value & 0x03 else "ok"
+
+
+def encode_paper_sensor(paper: str = "ok") -> int:
+    """The byte a printer answers to ``GS r 1`` (used by the emulator)."""
+    return {"ok": 0x00, "near_end": 0x03, "out": 0x0C}[paper]
+
+
 # -- status decoding ----------------------------------------------------------------------------
 def valid_status_byte(value: int) -> bool:
     """A real-time status byte has bits 1 and 4 set and bits 0 and 7 clear."""

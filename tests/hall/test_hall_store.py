@@ -33,13 +33,32 @@ def test_wal_and_migration_from_version_1(tmp_path):
     store.close()
 
 
-def test_newer_schema_is_refused(tmp_path):
+def test_newer_schema_is_refused_and_left_unchanged(tmp_path):
+    """A rollback: an older hwd names the newer one, says how to go back, and writes nothing (not
+    even the journal mode: the newer hwd's database stays byte for byte what it was)."""
     path = tmp_path / "hall.sqlite3"
+    store = Store(path)
+    store.close()
     db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode = DELETE")
+    db.execute("UPDATE meta SET value = '9.1.0' WHERE key = 'hwd_version'")
     db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.commit()
     db.close()
-    with pytest.raises(StoreError, match="newer hwd"):
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match=rf"written by hwd 9\.1\.0 at schema {len(MIGRATIONS) + 1}.*"
+                                         rf"reads schema {len(MIGRATIONS)} at most.*Rolling back"):
         Store(path)
+    assert path.read_bytes() == before
+    assert not (tmp_path / "hall.sqlite3-wal").exists()
+
+
+def test_the_hwd_version_that_opened_it_is_recorded(tmp_path):
+    import hwd
+
+    store = Store(tmp_path / "hall.sqlite3")
+    assert store.meta("hwd_version") == hwd.__version__
+    store.close()
 
 
 def test_failed_transaction_leaves_nothing(tmp_path):
