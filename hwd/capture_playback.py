@@ -1,6 +1,6 @@
 """Playing a capture (hwd/capture.py) back as an emulator: ``sim://NAME?replay=FILE`` (the URL
 parameter's name is the contract; in the code this is *playback*, not the RPC layer's replay of a
-reply, hwd/rpcreplay.py, nor the outbox's 补报, hwd/outbox.py ``resend``).
+reply, hwd/replay.py, nor the outbox's 补报, hwd/outbox.py ``resend``).
 
 What a field engineer recorded from a real device becomes a test fixture: the real driver talks
 to this emulator at the far end of a pty and gets the device's own bytes back.
