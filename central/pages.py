@@ -9,7 +9,7 @@ import datetime as dt
 from flask import Blueprint, abort, make_response, render_template, request
 
 from hwd import csvcells
-from hwd.county.config import HALL_ID_RE
+from hwd.hall.config.central import HALL_ID_RE
 from hwd.web.svg import bar_chart
 
 from central import queries

@@ -12,7 +12,7 @@ from typing import Any
 from hwd import clock
 from hwd.audit import KEEP_DAYS
 from hwd.config import LoadContext, check_timezone, load_file
-from hwd.county.config import check_dsn
+from hwd.hall.config.central import check_dsn
 from hwd.schema import Field, check_table, settings
 from hwd.sections import Section
 from hwd.web import checks, fields, passwords
