@@ -74,6 +74,7 @@ WORDS: dict[int, dict[str, str]] = {
         "desk": "请先登录导办台",
     },
     errors.LOGIN_FAILED: {"": "工号或密码错误", "window_not_allowed": "您没有该窗口的登录权限",
+                          "desk_not_allowed": "您没有该导办台的登录权限", "disabled": "该工号已停用，请联系大厅负责人",
                           "staff_missing": "请先输入工号再按登录"},
     errors.LOGIN_LOCKED: {"": "密码错误次数过多，请稍后再试", "seconds": "密码错误次数过多，请{seconds}秒后再试"},
     errors.ALREADY_RATED: {"": "该次服务已评价，感谢您的参与"},

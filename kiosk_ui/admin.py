@@ -30,8 +30,9 @@ from hwd.web import sessions as web_sessions
 from hwd.web.redirects import safe_target
 from hwd.web.svg import bar_chart
 
-from kiosk_ui import admin_standby, sessions, words
+from kiosk_ui import admin_roles, admin_standby, sessions, words
 from kiosk_ui.hwdlink import HallLink, message_for, current
+from kiosk_ui.settings import LEGACY_ADMIN
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -48,6 +49,12 @@ COLUMN_NAMES = {
 CHART_KEYS = ("done", "served", "finished", "count", "issued")
 
 
+@bp.app_context_processor
+def _admin_account() -> dict:
+    """Who is logged in at /admin (for the navigation), without counting as a use of the session."""
+    return {"admin_account": admin_roles.account(touch=False)}
+
+
 @bp.after_request
 def _no_store(resp: Any) -> Any:
     resp.headers["Cache-Control"] = "no-store"
@@ -57,7 +64,7 @@ def _no_store(resp: Any) -> Any:
 def login_required(view: Callable) -> Callable:
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not web_sessions.valid("admin") and not (getattr(view, "demo_open", False) and current().settings.demo):
+        if admin_roles.account() is None and not (getattr(view, "demo_open", False) and current().settings.demo):
             return redirect(url_for("admin.login", next=request.path))
         return view(*args, **kwargs)
     return wrapped
@@ -65,23 +72,33 @@ def login_required(view: Callable) -> Callable:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
+    """One form for every admin account: 账号 (empty: ``admin``, the ``[ui] admin_password_hash``
+    login) and 密码, behind the login policy per account and address."""
     error = None
-    stored = current().settings.admin_hash()
+    accounts = current().settings.accounts()
     status, wait = 200, 0.0
     if request.method == "POST":
+        name = (request.form.get("account", "").strip() or LEGACY_ADMIN)[:64]
         password = request.form.get("password", "")[:256]
-        tried = sessions.attempt("admin", "admin", lambda: bool(stored) and check_password_hash(stored, password),
-                                 "admin password")
+        found = accounts.get(name)
+
+        def verify() -> bool:
+            stored = current().settings.account_hash(found) if found and not found.disabled else None
+            return bool(stored) and check_password_hash(stored, password)
+
+        tried = sessions.attempt("admin", name, verify, f"admin password of {name}")
         if tried.ok:
             session.clear()
             web_sessions.start("admin")
+            session[admin_roles.SESSION_KEY] = found.id
             return redirect(safe_target(request.args.get("next"), url_for("admin.dashboard"), "/admin"))
         if tried.locked:
             wait = tried.wait_s
             error, status = wording.say(errors.LOGIN_LOCKED, "seconds", seconds=math.ceil(wait)), 429
         else:
-            error, status = ("密码不正确" if stored else "未设置管理密码（[ui] admin_password_hash）"), 403
-    resp = make_response(render_template("admin/login.html", error=error, configured=bool(stored)), status)
+            error, status = ("账号或密码不正确" if accounts else "未设置管理密码（[ui] admin_password_hash）"), 403
+    resp = make_response(render_template("admin/login.html", error=error, configured=bool(accounts),
+                                         named=any(a != LEGACY_ADMIN for a in accounts)), status)
     if status == 429:
         resp.headers["Retry-After"] = str(math.ceil(wait))
     return resp
@@ -90,7 +107,7 @@ def login():
 @bp.post("/logout")
 def logout():
     web_sessions.end("admin")
-    session.clear()
+    session.clear()  # the account id too
     return redirect(url_for("admin.login"))
 
 

@@ -45,13 +45,24 @@ def hours_status(link: HallLink) -> dict:
     return {"open": bool(hours.get("open", True)), "message": hours.get("message") or ""}
 
 
-def services(link: HallLink, remote: list | None = None) -> list[dict]:
-    """The services with their waiting counts and quota left (hall.services, when hwd answers)."""
+def laid_out(configured: list[dict], kiosk: dict | None) -> list[dict]:
+    """The kiosk's layout (``[[hall.kiosk]] services``): those services in that order; all of
+    them, in the config's order, when it names none."""
+    chosen = [str(x) for x in (kiosk or {}).get("services") or []]
+    if not chosen:
+        return configured
+    by_id = {str(s.get("id")): s for s in configured}
+    return [by_id[sid] for sid in chosen if sid in by_id]
+
+
+def services(link: HallLink, remote: list | None = None, kiosk: dict | None = None) -> list[dict]:
+    """The kiosk's services with their waiting counts and quota left (hall.services, when hwd
+    answers), in its layout."""
     if remote is None:
         remote = link.try_call("hall.services", default=None)
     known = {r.get("id"): r for r in remote or [] if isinstance(r, dict)}
     out = []
-    for s in link.config_services():
+    for s in laid_out(link.config_services(), kiosk):
         r = known.get(s["id"], {})
         out.append({"id": s["id"], "name": s.get("name", s["id"]), "prefix": s.get("prefix", ""),
                     "department": s.get("department", ""), "waiting": r.get("waiting"),
@@ -106,7 +117,7 @@ def page(kiosk: str):
     """The kiosk's single page; screens switch in the browser."""
     k = kiosk_or_404(kiosk)
     link = current()
-    svcs = services(link, link.call("hall.services"))  # hwd down: the retry page (503), not empty buttons
+    svcs = services(link, link.call("hall.services"), k)  # hwd down: the retry page (503), not empty buttons
     return render_template("kiosk.html", kiosk=k, services=svcs, hours=hours_status(link),
                            guide=link.config_services(), categories=categories(svcs),
                            printer=printer_status(link, k), keys=code_keys(link))
@@ -136,7 +147,7 @@ def code_keys(link: HallLink) -> list[str]:
 def state(kiosk: str):
     k = kiosk_or_404(kiosk)
     link = current()
-    return jsonify({"ok": True, "services": services(link), "hours": hours_status(link),
+    return jsonify({"ok": True, "services": services(link, kiosk=k), "hours": hours_status(link),
                     "printer": printer_status(link, k)})
 
 

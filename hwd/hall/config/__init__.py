@@ -156,12 +156,15 @@ WINDOW_FIELDS = (
     Field("speaker", str, None), Field("spoken", str, None, doc="how the speaker names the window"),
     Field("addresses", list, [], items=str, check=_addresses,
           doc="addresses (or networks) of this window's PCs: their live streams are reserved"),
+    Field("partner", str, None, doc="AB岗: the window paired with this one (its clerks stand in for each other)"),
 )
 KIOSK_FIELDS = (
     Field("id", str, check=_id), Field("printer", str, None), Field("idcard", str, None),
     Field("scanner", str, None),
     Field("addresses", list, [], items=str, check=_addresses,
           doc="addresses of the kiosk PC; only they get its card events; default loopback only"),
+    Field("services", list, [], items=str, doc="the kiosk's layout: the services it offers, in this order; "
+                                               "empty = all, in the config's order"),
 )
 DESK_FIELDS = (
     Field("id", str, check=_id), Field("name", str),
@@ -171,6 +174,8 @@ DESK_FIELDS = (
 STAFF_FIELDS = (
     Field("id", str, check=_id), Field("name", str), Field("pin_hash", str, None, check=_pin_hash),
     Field("windows", list, [], items=str, doc="windows this clerk may log in to; empty = all"),
+    Field("desks", list, [], items=str, doc="guide desks this clerk may log in to; empty = all"),
+    Field("disabled", bool, False, doc="true: the clerk cannot log in (kept for the records)"),
 )
 HOURS_FIELDS = tuple(Field(d, list, DEFAULT_HOURS if d in DAYS[:5] else [], items=str, check=_ranges)
                      for d in DAYS) + (
@@ -240,6 +245,7 @@ class Window:
     speaker: str | None = None
     spoken: str | None = None
     addresses: list = field(default_factory=list)
+    partner: str | None = None
 
     @property
     def rating_device(self) -> str | None:
@@ -254,6 +260,7 @@ class Kiosk:
     idcard: str | None = None
     scanner: str | None = None
     addresses: list = field(default_factory=list)
+    services: list = field(default_factory=list)
 
 
 @dataclass
@@ -270,6 +277,8 @@ class Staff:
     name: str
     pin_hash: str | None = None
     windows: list = field(default_factory=list)
+    desks: list = field(default_factory=list)
+    disabled: bool = False
 
 
 @dataclass
@@ -382,6 +391,7 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
     if not cfg.services and isinstance(raw, dict):
         ctx.problems.add(base, "a hall needs at least one [[hall.service]]")
     keypads: dict[str, str] = {}  # keypad or evaluator device -> the window it belongs to
+    partners: list[tuple[tuple, Window]] = []  # AB岗 pairs, checked once every window is known
     for p, w in _tables(v["window"], WINDOW_FIELDS, base + ("window",), ctx, "window"):
         if "name" not in w or "services" not in w:
             continue
@@ -394,9 +404,19 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
             device_ref(ctx, p + (key,), w[key], key)
         _keypads(ctx, p, w, keypads)
         cfg.windows[w["id"]] = Window(**w)
+        if w["partner"] is not None:
+            partners.append((p, cfg.windows[w["id"]]))
+    for p, w in partners:
+        if w.partner not in cfg.windows:
+            ctx.problems.add(p + ("partner",), f"unknown window {w.partner!r}")
+        elif w.partner == w.id:
+            ctx.problems.add(p + ("partner",), "a window is not its own partner")
     for p, k in _tables(v["kiosk"], KIOSK_FIELDS, base + ("kiosk",), ctx, "kiosk"):
         for key in ("printer", "idcard", "scanner"):
             device_ref(ctx, p + (key,), k[key], key)
+        for j, sid in enumerate(k["services"]):
+            if sid not in cfg.services:
+                ctx.problems.add(p + ("services", j), f"unknown service {sid!r}; known: {', '.join(cfg.services)}")
         cfg.kiosks[k["id"]] = Kiosk(**k)
     for p, d in _tables(v["desk"], DESK_FIELDS, base + ("desk",), ctx, "desk"):
         if "name" not in d:
@@ -420,6 +440,9 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
         for j, wid in enumerate(s["windows"]):
             if wid not in cfg.windows:
                 ctx.problems.add(p + ("windows", j), f"unknown window {wid!r}")
+        for j, did in enumerate(s["desks"]):
+            if did not in cfg.desks:
+                ctx.problems.add(p + ("desks", j), f"unknown desk {did!r}")
         cfg.staff[s["id"]] = Staff(**s)
     cfg.hours = _load_hours(v["hours"], base + ("hours",), ctx)
     pr = check_table(v["priority"], PRIORITY_FIELDS, base + ("priority",), ctx.problems)

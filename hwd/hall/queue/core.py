@@ -417,6 +417,8 @@ class HallCore:
         if person is None or (person.pin_hash and not verified
                               and (pin is None or not pins.verify(pin, person.pin_hash))):
             raise Refusal(errors.LOGIN_FAILED, "", place)
+        if person.disabled:  # checked after the PIN: a guess learns nothing about the account
+            raise Refusal(errors.LOGIN_FAILED, "disabled", place)
         return person
 
     def login(self, wid: str, staff: str, pin: str | None = None, verified: bool = False) -> dict:

@@ -37,7 +37,9 @@ def login(core: Any, desk_id: str, staff: str, pin: str | None, verified: bool =
     the engine has checked the PIN already (throttled, off the event loop)."""
     desk = desk_or_error(core, desk_id)
     if core.staff_required:
-        core.authenticate(staff, pin, {"desk": desk_id}, verified)
+        person = core.authenticate(staff, pin, {"desk": desk_id}, verified)
+        if person.desks and desk_id not in person.desks:
+            raise Refusal(errors.LOGIN_FAILED, "desk_not_allowed", {"desk": desk_id})
     with core.store.tx():
         core.store.log(core.clock.time(), "desk_login", None, None, staff, desk_id)
     return {"desk": desk.id, "name": desk.name, "staff": staff}
