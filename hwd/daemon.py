@@ -20,9 +20,10 @@ from typing import Any
 
 import zmq
 
-from hwd import __version__, access, audit, capture_api, clock as clocks, keys, metrics, replay as replays, statedir
+from hwd import __version__, access, audit, capture_api, clock as clocks, configapi, keys, metrics, replay as replays, statedir
 from hwd.clockwatch import ClockWatch
 from hwd.config import Config
+from hwd.configstore import ConfigStore
 from hwd.errors import StartupError
 from hwd.events import EventBus
 from hwd.manager import DeviceManager
@@ -31,6 +32,7 @@ from hwd.rpc import MethodTable, RpcServer
 from hwd.schema import Field
 
 log = logging.getLogger("hwd")
+RESTART_STATUS = 75  # a planned restart: the unit's RestartForceExitStatus= starts hwd again
 PUB_SNDHWM = 10000  # events queued per subscriber before the PUB socket drops (docs/security.md)
 
 
@@ -83,6 +85,9 @@ class Daemon:
         self.clock_watch: ClockWatch | None = None
         self.journal: replays.Journal | None = None
         self.rpc_server: RpcServer | None = None
+        self.config_store: ConfigStore | None = None
+        self.exit_code = 0
+        self.restart_planned = False
 
     # -- sockets -----------------------------------------------------------------------------
     def _bind(self, kind: int, endpoint: str, options: dict[int, int] | None = None) -> zmq.Socket:
@@ -179,6 +184,7 @@ class Daemon:
 
                 self.hall = hall_wiring.engine(self.config, manager, bus, self.methods, self.clock)
                 await hall_wiring.start(self.hall)
+            self._open_config_store(bus)
             manager.start()
         except BaseException:
             self._close()
@@ -191,6 +197,7 @@ class Daemon:
         interval = Notifier.watchdog_interval()
         if interval:
             tasks.append(asyncio.ensure_future(self._watchdog(interval)))
+        tasks.append(asyncio.ensure_future(self._night_restart()))
         log.info("hwd %s serving %s and %s with %d devices", __version__, daemon.rpc, daemon.events,
                  len(manager.devices))
         self.notifier.ready(f"serving {len(manager.devices)} devices")
@@ -210,6 +217,8 @@ class Daemon:
             for link in self.node_links:
                 await link.stop()
             await asyncio.to_thread(manager.stop, 1.2)
+            if self.config_store is not None:
+                self.config_store.close()
             self._close()
 
     def _close(self) -> None:
@@ -234,6 +243,43 @@ class Daemon:
             bus.publish("daemon.heartbeat", {"boot_id": self.boot_id,
                                              "uptime_s": round(time.monotonic() - self.started, 1),
                                              **(extra() if extra else {})})
+
+    # -- the config file (hwd.configstore) ------------------------------------------------------
+    def _open_config_store(self, bus: EventBus) -> None:
+        """The config file's versions and the ``config.*`` methods; changes under ``[hall]`` go to
+        the running engine (HallEngine.reconfigure)."""
+        daemon = self.config.daemon
+        self.config_store = ConfigStore(self.config.path, daemon.state_dir, self.clock.now, self.config,
+                                        self._apply_live)
+        configapi.register(self.methods, self.config_store, bus.publish, daemon.max_request_bytes,
+                           self._plan_restart)
+
+    def _apply_live(self, new: Config, keys: list[str]) -> None:
+        reconfigure = getattr(self.hall, "reconfigure", None)
+        if any(k.startswith("hall.") for k in keys):
+            if reconfigure is None:  # an engine PC of two ([hall.standby]) takes changes at a restart
+                raise RuntimeError("this hall engine takes config changes at a restart")
+            reconfigure(new)
+        log.info("config applied live: %s", ", ".join(keys))
+
+    def _plan_restart(self, at: str) -> dict:
+        self.restart_planned = at == "night"
+        log.info("restart at night %s", "planned" if self.restart_planned else "cancelled")
+        return {"planned": self.restart_planned, "at": self.config.daemon.night_restart_at,
+                "restart": list(self.config_store.pending_restart) if self.config_store else []}
+
+    async def _night_restart(self) -> None:
+        """At ``night_restart_at`` (the hall's clock), a planned restart stops hwd with status 75."""
+        hour, minute = map(int, self.config.daemon.night_restart_at.split(":"))
+        while True:
+            await asyncio.sleep(1.0)
+            now = self.clock.now()
+            if self.restart_planned and (now.hour, now.minute) == (hour, minute):
+                log.warning("restarting for the night as planned: %s",
+                            ", ".join(self.config_store.pending_restart) if self.config_store else "")
+                self.exit_code = RESTART_STATUS
+                self.stop_event.set()
+                return
 
     async def _watchdog(self, interval: float) -> None:
         while True:

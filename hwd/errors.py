@@ -56,6 +56,11 @@ APPOINTMENT_USED = 1170
 
 # capture (1030-1039)
 CAPTURE_REFUSED = 1030
+# the config file changed over RPC (config.*, docs/api.md): 1040-1049
+CONFIG_INVALID = 1040   # the new config has problems (data.problems: line, key, reason); nothing written
+CONFIG_CHANGED = 1041   # the file changed since the editor read it (data.digest): reload, nothing written
+UNKNOWN_VERSION = 1042  # no such config version
+BAD_EDIT = 1043         # a config.edit op names no such key, or a value TOML cannot hold
 
 # 好差评, work orders and the outbox: 1150-1169
 UNKNOWN_REASON = 1150
@@ -115,9 +120,10 @@ class HwdError(Exception):
 class ConfigError(HwdError):
     """The configuration is invalid; ``problems`` holds one line per problem."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str], items: list[tuple[int, str, str]] | None = None):
         super().__init__("\n".join(problems))
         self.problems = problems
+        self.items = items or []  # the same problems as (line, key, reason), for a page or hwctl
 
 
 class RpcError(HwdError):

@@ -38,6 +38,11 @@ WORDS: dict[int, dict[str, str]] = {
     errors.DEVICE_FAULT: {"": "设备故障"},
     errors.NOT_FOUND: {"rating": "没有找到该评价"},
     errors.NOT_AUTHORISED: {"card_data": "暂时无法读取身份证信息，请直接取号或到导办台办理"},
+    # the config file (/admin/config, hwctl config)
+    errors.CONFIG_INVALID: {"": "配置有误，没有保存：请按提示修改"},
+    errors.CONFIG_CHANGED: {"": "配置文件已被他人修改，请刷新后再改（您的修改没有保存）"},
+    errors.UNKNOWN_VERSION: {"": "没有这个配置版本"},
+    errors.BAD_EDIT: {"": "修改的项目不存在或取值无效"},
     # the hall's rules
     errors.HALL_DISABLED: {"": "本机未开启排队叫号"},
     errors.WINDOW_PAUSED: {"": "该窗口已暂停服务"},

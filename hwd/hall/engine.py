@@ -142,6 +142,30 @@ class HallEngine:
         except HwdError as exc:  # e.g. the signing library is not installed
             raise StartupError(f"[hall.upstream] / [hall.central] / [hall.notify]: {exc}") from None
 
+    # -- a new config, applied live (hwd.configstore) ------------------------------------------
+    # what the engine opened at start keeps its value until a restart (hwd.configstore.RESTART_HALL_KEYS)
+    KEPT_UNTIL_RESTART = ("database", "keys_dir", "sync", "standby", "central", "upstream", "notify")
+
+    def reconfigure(self, config: Any) -> None:
+        """Run by ``config``'s ``[hall]`` from now on, in every part, on the engine's loop; the
+        queue, calls in progress, logins, device connections and streams go on. Keys opened at
+        start (database, keys, links) keep their running values until a restart."""
+        cfg = config.hall
+        for key in self.KEPT_UNTIL_RESTART:
+            setattr(cfg, key, getattr(self.cfg, key))
+        self.core.reconfigure(cfg)  # keeps retiring windows and services in cfg
+        self.cfg = cfg
+        for part in (self.cards, self.alerts, self.links, self.printing, self.logins, self.issuing, self.screens,
+                     self.device_events):
+            reconfigure = getattr(part, "reconfigure", None)
+            if reconfigure is not None:
+                reconfigure(cfg)
+            else:
+                part.cfg = cfg
+        log.info("hall %r reconfigured: %d services, %d windows, %d staff", cfg.name, len(cfg.services),
+                 len(cfg.windows), len(cfg.staff))
+        self.screens.refresh_all()
+
     async def stop(self) -> None:
         if self._ticker is not None:
             self._ticker.cancel()
@@ -173,6 +197,8 @@ class HallEngine:
             raise
         self._flush(notify=True)
         self.alerts.check()  # the queue may have grown or shrunk (tidal-window alerts)
+        if self.core.retire():  # a window removed from the config finished its last ticket
+            self.screens.refresh_all()
         return result
 
     def _flush(self, notify: bool = False) -> None:

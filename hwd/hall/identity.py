@@ -126,10 +126,15 @@ class StaffLogins:
     """``hall.login`` and ``hall.desk_login`` with the PIN checked here, throttled (module docstring)."""
 
     def __init__(self, cfg: Any, ui: Any, core: Any, run: Callable[..., Any]):
-        self.cfg, self.core, self.run = cfg, core, run
+        self.cfg, self.core, self.run, self.ui = cfg, core, run, ui
         self.throttle = LoginThrottle(getattr(ui, "login_failures", LOGIN_FAILURES),
                                       getattr(ui, "login_lock_s", LOGIN_LOCK_S))
         self._configured = configured_networks(cfg, ui)
+
+    def reconfigure(self, cfg: Any) -> None:
+        """Staff and windows as a new config has them; the lockouts under way stay."""
+        self.cfg = cfg
+        self._configured = configured_networks(cfg, self.ui)
 
     async def login(self, window: str, staff: str, pin: str | None, source: str | None) -> dict:
         self.core.window_row(window)

@@ -231,6 +231,7 @@ class Service:
     tidal_wait_min: int | None = None
     tidal_queue: int | None = None
     code: int | None = None
+    retiring: bool = False  # removed from the file while tickets of it wait: none issued, the queue served
 
 
 @dataclass
@@ -246,6 +247,7 @@ class Window:
     spoken: str | None = None
     addresses: list = field(default_factory=list)
     partner: str | None = None
+    retiring: bool = False  # removed from the file while serving: it finishes its ticket, calls none
 
     @property
     def rating_device(self) -> str | None:

@@ -55,6 +55,58 @@ class HallCore:
                                        "staff": None, "current": None, "reason": None, "streak": 0,
                                        "since": clock.time(), "last_done": None})
 
+    # -- a new config (hwd.configstore: applied live) -------------------------------------------
+    def reconfigure(self, cfg: HallConfig) -> None:
+        """Run by ``cfg`` from now on; the queue, the windows' tickets and logins stay. A window
+        removed while it holds a ticket stays, retiring, until that ticket is finished and rated
+        (``retire``); a removed service with waiting tickets stays, retiring, until they are served."""
+        old = self.cfg
+        for wid, window in old.windows.items():
+            if wid not in cfg.windows and self._holds(wid):
+                window.retiring = True
+                cfg.windows[wid] = window
+        waiting = {r["service"] for r in self.store.all("SELECT DISTINCT service FROM tickets WHERE state IN "
+                                                        "('waiting', 'called', 'serving')")}
+        for sid, service in old.services.items():
+            if sid not in cfg.services and sid in waiting:
+                service.retiring = True
+                cfg.services[sid] = service
+        self.cfg = cfg
+        self.calendar = Calendar(cfg.hours)
+        self.staff_required = bool(cfg.staff)
+        self.ratings.ctx.cfg, self.ratings.ctx.calendar = cfg, self.calendar
+        self.estimator.cfg = cfg
+        with self.store.tx():
+            for wid in cfg.windows:
+                if self.store.window(wid) is None:
+                    self.store.save_window({"id": wid, "state": "closed" if self.staff_required else "open",
+                                       "staff": None, "current": None, "reason": None, "streak": 0,
+                                       "since": self.clock.time(), "last_done": None})
+
+    def _holds(self, wid: str) -> bool:
+        """Has window ``wid`` a ticket called or served, or a rating still to come?"""
+        row = self.store.window(wid)
+        if row is None:
+            return False
+        if row["current"]:
+            return True
+        last = self.store.ticket(row["last_done"]) if row["last_done"] else None
+        return bool(last and last.get("rating_state") == "pending")
+
+    def retire(self) -> list[str]:
+        """Drop the retiring windows and services that are done; their ids."""
+        gone = [wid for wid, w in self.cfg.windows.items() if w.retiring and not self._holds(wid)]
+        for wid in gone:
+            del self.cfg.windows[wid]
+            log.info("window %s: removed from the config, its last ticket finished: retired", wid)
+        open_services = {r["service"] for r in self.store.all(
+            "SELECT DISTINCT service FROM tickets WHERE state IN ('waiting', 'called', 'serving')")}
+        done = [sid for sid, s in self.cfg.services.items() if s.retiring and sid not in open_services]
+        for sid in done:
+            del self.cfg.services[sid]
+            log.info("service %s: removed from the config, its queue served: retired", sid)
+        return gone + done
+
     # -- helpers -----------------------------------------------------------------------------
     def emit(self, topic: str, data: dict) -> None:
         self.pending.append((topic, data))
@@ -165,7 +217,7 @@ class HallCore:
               request_key: str | None = None) -> dict:
         """A new ticket. ``request_key``: the RPC request that asked for it (hwd.replay), recorded
         with the ticket so a retry after a crash finds it (``recover``)."""
-        if service not in self.cfg.services:
+        if service not in self.cfg.services or self.cfg.services[service].retiring:
             raise Refusal(errors.UNKNOWN_SERVICE, "", {"service": service})
         if kiosk is not None and kiosk not in self.cfg.kiosks:
             raise Refusal(errors.UNKNOWN_KIOSK, "kiosk", {"kiosk": kiosk}, kiosk=kiosk)
@@ -223,6 +275,8 @@ class HallCore:
             self._usable(w)
             if w["state"] == "paused":
                 raise Refusal(errors.WINDOW_PAUSED, "", {"window": wid})
+            if self.cfg.windows[wid].retiring and not w["current"]:
+                raise Refusal(errors.WINDOW_CLOSED, "", {"window": wid, "retired": True})
             if w["current"]:
                 cur = self.store.ticket(w["current"])
                 raise Refusal(errors.BAD_STATE, "finish_first", {"window": wid, "current": cur["number"]},

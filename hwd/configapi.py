@@ -1,0 +1,56 @@
+"""The ``config.*`` RPC methods (docs/api.md): read, check, change, list and roll back the
+config file through hwd.configstore, and ``hall.config_changed`` on the bus after each change so
+hwd-ui and its pages reload what they show. A restart a change needs can wait for the night
+(``config.restart``): the daemon then exits cleanly at ``[daemon] night_restart_at`` and systemd
+starts it again (docs/deploy.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from hwd.configstore import ConfigStore
+from hwd.schema import Field
+
+WHO = (Field("by", str, doc="the account making the change"),
+       Field("source", str, doc="where from: the page's client address, 'hwctl', 'county'"),
+       Field("note", str, ""))
+RESTART_WHEN = ("night", "cancel")
+
+
+def register(methods: Any, store: ConfigStore, publish: Callable[[str, dict], None], max_text: int,
+             schedule_restart: Callable[[str], dict]) -> None:
+    """Add the ``config.*`` methods to ``methods``; ``max_text`` bounds a whole file's text."""
+    add = methods.add
+
+    def changed(reply: dict) -> dict:
+        if not reply.get("unchanged"):
+            publish("hall.config_changed", {"version": reply["version"], "live": reply["live"],
+                                            "restart": reply["restart"]})
+        return reply
+
+    add("config.get", lambda p: store.get(), (),
+        "the config file: version, digest, text, the parsed config without secrets, its problems", replay=False)
+    add("config.check", lambda p: {"problems": store.check(p["text"])}, (Field("text", str),),
+        "every problem of a config text as hwd --check finds them: [{line, key, reason}]", replay=False,
+        max_text=max_text)
+    add("config.apply", lambda p: changed(store.apply(p["text"], p["base"], p["by"], p["source"], p["note"])),
+        (Field("text", str), Field("base", str, None, doc="the digest the editor read"),) + WHO,
+        "check, write and apply a whole config text; live keys at once, the others at a restart",
+        max_text=max_text)
+    add("config.edit", lambda p: changed(store.edit(p["ops"], p["base"], p["by"], p["source"], p["note"])),
+        (Field("ops", list, items=dict), Field("base", str, None),) + WHO,
+        "change keys of the config file by ops (set, add, remove), keeping its comments")
+    add("config.history", lambda p: {"versions": store.history(p["limit"])},
+        (Field("limit", int, 50, min=1, max=1000),), "the applied versions of the config, newest first",
+        replay=False)
+    add("config.show", lambda p: store.show(p["version"]), (Field("version", int, min=1, max=2 ** 31),),
+        "one version's text and its diff against the version before", replay=False)
+    add("config.rollback",
+        lambda p: changed(store.rollback(p["version"], p["base"], p["by"], p["source"], p["note"])),
+        (Field("version", int, None, min=1, max=2 ** 31), Field("base", str, None)) + WHO,
+        "go back to an earlier version (default: the one before the latest); itself a new version")
+    add("config.restart", lambda p: schedule_restart(p["at"]),
+        (Field("at", str, "night", choices=RESTART_WHEN),),
+        "restart hwd at [daemon] night_restart_at (systemd starts it again) so restart-needed keys apply; "
+        "cancel takes the plan back")
