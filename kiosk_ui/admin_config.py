@@ -165,7 +165,9 @@ def _page(page: str, actions: dict[str, Callable[[dict], tuple[list, str]]]) -> 
         if exc.status == 200:
             flash(exc.message, "ok")
         else:
-            return _render(page, read_config() if exc.conflict else got, exc, posted)
+            if exc.conflict:  # the fields show the file as it is now, never the stale form over it
+                return _render(page, read_config(), exc)
+            return _render(page, got, exc, posted)
     return redirect(url_for(f"admin_config.{page}") + (f"#{posted['item']}" if posted["item"] else ""))
 
 

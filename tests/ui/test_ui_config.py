@@ -1,0 +1,156 @@
+"""/admin/config through the Flask app and a real hwd (its config.* RPC, the file on disk): each
+form changes the file and the running hall, a checker problem comes back beside its field, a
+hand edit is detected, and a rollback restores the previous hall."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import CLOCK_START, _fast_hash, hall_config
+
+HALL_MANAGER, HALL_PASSWORD = "li", "hall-manager-1"
+SYSADMIN, SYS_PASSWORD = "zhang", "system-admin-1"
+ACCOUNTS = f'''
+[[ui.admin]]
+id = "{HALL_MANAGER}"
+name = "李主任"
+role = "hall"
+password_hash = "{_fast_hash(HALL_PASSWORD)}"
+
+[[ui.admin]]
+id = "{SYSADMIN}"
+name = "张工"
+role = "system"
+password_hash = "{_fast_hash(SYS_PASSWORD)}"
+'''
+
+
+@pytest.fixture
+def hall(hwd_daemon):
+    return hwd_daemon(hall_config(ACCOUNTS), clock_start=CLOCK_START)
+
+
+@pytest.fixture
+def client(hall):
+    from kiosk_ui import create_app
+
+    return create_app(str(hall.config_path), {"TESTING": True}).test_client()
+
+
+def token(client) -> str:
+    html = client.get("/admin/login").get_data(as_text=True)
+    return re.search(r'name="csrf" content="([^"]+)"', html).group(1)
+
+
+def login(client, account: str, password: str) -> str:
+    csrf = token(client)
+    resp = client.post("/admin/login", data={"account": account, "password": password, "csrf_token": csrf})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    return token(client)  # a login starts a new session, with its own token
+
+
+def digest(client, page: str = "/admin/config/services") -> str:
+    html = client.get(page).get_data(as_text=True)
+    return re.search(r'name="base" value="([0-9a-f]+)"', html).group(1)
+
+
+def post(client, csrf: str, page: str, **form):
+    return client.post(f"/admin/config/{page}", data={"csrf_token": csrf, "base": digest(client), **form})
+
+
+def test_hall_manager_changes_the_hall_live(client, hall):
+    csrf = login(client, HALL_MANAGER, HALL_PASSWORD)
+    page = client.get("/admin/config").get_data(as_text=True)
+    assert "李主任（大厅负责人）" in page and "/admin/config/file" not in page  # the system pages are not offered
+
+    # a matter with its code
+    resp = post(client, csrf, "services", action="matter_add", item="bdc", name="转移登记",
+                matter_code="11410000MB0000001", impl_code="114100000000000001", materials="身份证\n不动产权证书")
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    text = hall.config_path.read_text(encoding="utf-8")
+    assert "[[hall.service.matter]]" in text and 'matter_code = "11410000MB0000001"' in text
+    shown = client.get("/admin/config/services").get_data(as_text=True)
+    assert "已保存并生效" in shown and 'data-matter="11410000MB0000001"' in shown
+
+    # window 6 serves bdc first, then sb
+    resp = post(client, csrf, "windows", action="save", item="6", name="6号窗口", kind="综合",
+                **{"svc:bdc": "1", "svc:sb": "2"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    window = next(w for w in hall.call("hall.state")["windows"] if w["id"] == "6")
+    assert window["services"] == ["bdc", "sb"], window
+
+    # a clerk added without a PIN, then disabled
+    resp = post(client, csrf, "staff", action="add", item="new-staff", id="s02", name="赵小红", windows="6")
+    assert resp.status_code == 302
+    assert 'id = "s02"' in hall.config_path.read_text(encoding="utf-8")
+    assert post(client, csrf, "staff", action="disable", item="s02", disabled="1").status_code == 302
+    assert "disabled = true" in hall.config_path.read_text(encoding="utf-8")
+
+    # tomorrow (of the test clock) closed
+    resp = post(client, csrf, "hours", action="exception_add", item="new-exception", date="2026-11-24", hours="",
+                note="临时闭厅")
+    assert resp.status_code == 302
+    assert 'date = "2026-11-24"' in hall.config_path.read_text(encoding="utf-8")
+
+    # the history lists every change by its account, and a rollback undoes the last one
+    history = client.get("/admin/config/history").get_data(as_text=True)
+    assert history.count(">li<") >= 4, history
+    versions = hall.call("config.history", {"limit": 10})["versions"]
+    previous = versions[1]["version"]
+    resp = client.post("/admin/config/history/rollback", data={"csrf_token": csrf, "version": previous,
+                                                               "base": digest(client)})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    assert "2026-11-24" not in hall.config_path.read_text(encoding="utf-8")
+    assert hall.call("config.history", {"limit": 1})["versions"][0]["by"] == HALL_MANAGER
+
+
+def test_a_problem_is_shown_beside_its_field_and_nothing_is_written(client, hall):
+    csrf = login(client, HALL_MANAGER, HALL_PASSWORD)
+    before = hall.config_path.read_text(encoding="utf-8")
+    resp = post(client, csrf, "services", action="save", item="sb", name="社保业务", prefix="B")  # bdc's prefix
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert re.search(r'data-key="hall.service\[1\].prefix">[^<]*already used', html), html
+    assert hall.config_path.read_text(encoding="utf-8") == before
+
+
+def test_a_hand_edit_while_the_page_is_open_is_not_overwritten(client, hall):
+    csrf = login(client, HALL_MANAGER, HALL_PASSWORD)
+    base = digest(client, "/admin/config/notice")
+    text = hall.config_path.read_text(encoding="utf-8")
+    hall.config_path.write_text(text.replace('notice = "欢迎来到测试大厅"', 'notice = "工程师手改的通知"'),
+                                encoding="utf-8")
+    resp = client.post("/admin/config/notice", data={"csrf_token": csrf, "base": base, "action": "notice",
+                                                     "item": "notice", "notice": "页面上的通知"})
+    assert resp.status_code == 409
+    html = resp.get_data(as_text=True)
+    assert 'id="cfg-conflict"' in html and "工程师手改的通知" in html  # the file as it is now
+    assert "工程师手改的通知" in hall.config_path.read_text(encoding="utf-8")
+
+
+def test_the_display_and_kiosk_follow_the_pages(client, hall):
+    csrf = login(client, HALL_MANAGER, HALL_PASSWORD)
+    assert post(client, csrf, "notice", action="notice", item="notice", notice="明日起午间不休").status_code == 302
+    assert "明日起午间不休" in client.get("/display").get_data(as_text=True)
+    assert post(client, csrf, "notice", action="kiosk", item="k1", **{"svc:sb": "1"}).status_code == 302
+    services = client.get("/kiosk/k1/state").get_json()["services"]
+    assert [s["id"] for s in services] == ["sb"]
+
+
+def test_the_system_admin_edits_the_file_and_accounts(client, hall):
+    csrf = login(client, SYSADMIN, SYS_PASSWORD)
+    page = client.get("/admin/config/file").get_data(as_text=True)
+    assert "[[device]]" in page
+    text = hall.config_path.read_text(encoding="utf-8")
+    resp = client.post("/admin/config/file", data={"csrf_token": csrf, "base": digest(client), "action": "check",
+                                                   "text": text.replace("rating_timeout_s = 60",
+                                                                        "rating_timeout_s = -1")})
+    assert resp.status_code == 422 and "hall.rating_timeout_s" in resp.get_data(as_text=True)
+    resp = post(client, csrf, "accounts", action="add", item="new-account", id="wang", name="王主任", role="hall",
+                password="wang-pass-1", password2="wang-pass-1")
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    other = client.application.test_client()
+    login(other, "wang", "wang-pass-1")  # hwd-ui took the new account from the file at once
+    assert other.get("/admin/config/staff").status_code == 200
