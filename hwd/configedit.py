@@ -225,7 +225,10 @@ def redacted(data: Any) -> Any:
     """Parsed TOML without secrets (PIN and password hashes, secrets, tokens, private keys):
     the config a page may be shown."""
     if isinstance(data, dict):
-        return {k: redacted(v) for k, v in data.items() if not SECRET_RE.search(k)}
+        shown = {k: redacted(v) for k, v in data.items() if not SECRET_RE.search(k)}
+        if "pin_hash" in data:  # a staff table: whether a PIN is set, not its hash
+            shown["pin_set"] = bool(data["pin_hash"])
+        return shown
     if isinstance(data, list):
         return [redacted(v) for v in data]
     return data

@@ -253,6 +253,9 @@ class Daemon:
                                         self._apply_live)
         configapi.register(self.methods, self.config_store, bus.publish, daemon.max_request_bytes,
                            self._plan_restart)
+        if self.hall is not None and getattr(self.hall, "reconfigure", None) is not None:
+            from hwd import hall_wiring
+            hall_wiring.config_methods(self.hall, self.methods, self.config_store, bus.publish)
 
     def _apply_live(self, new: Config, keys: list[str]) -> None:
         reconfigure = getattr(self.hall, "reconfigure", None)

@@ -81,6 +81,8 @@ WORDS: dict[int, dict[str, str]] = {
     errors.LOGIN_FAILED: {"": "工号或密码错误", "window_not_allowed": "您没有该窗口的登录权限",
                           "desk_not_allowed": "您没有该导办台的登录权限", "disabled": "该工号已停用，请联系大厅负责人",
                           "staff_missing": "请先输入工号再按登录"},
+    errors.PIN_NOT_SET: {"": "首次登录（或密码已重置）：请设置您的新密码"},
+    errors.PIN_REFUSED: {"": "新密码未设置：请输入 4 至 12 位数字", "not_due": "该工号不需要设置新密码，请直接登录"},
     errors.LOGIN_LOCKED: {"": "密码错误次数过多，请稍后再试", "seconds": "密码错误次数过多，请{seconds}秒后再试"},
     errors.ALREADY_RATED: {"": "该次服务已评价，感谢您的参与"},
     errors.UNKNOWN_TICKET: {"": "没有找到该号", "not_waiting_here": "本窗口没有等候中的{digits}号"},

@@ -266,8 +266,8 @@ def staff():
         return forms.staff_disabled(_item(), off), f"{'停用' if off else '启用'}工作人员 {_item()}"
 
     def reset_pin(cfg: dict) -> tuple[list, str]:
-        _find(_items(_hall(cfg), "staff"), _item())
-        return forms.staff_reset_pin(_item()), f"重置工作人员 {_item()} 的密码"
+        _, s = _find(_items(_hall(cfg), "staff"), _item())
+        return forms.staff_reset_pin(_item(), s), f"重置工作人员 {_item()} 的密码"
 
     return _page("staff", {"save": save, "add": add, "disable": disable, "reset_pin": reset_pin})
 

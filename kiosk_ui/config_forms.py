@@ -174,8 +174,9 @@ def staff_save(staff: str, current: Mapping, form: Any) -> list[dict]:
 
 
 def staff_add(form: Any) -> list[dict]:
-    """A new clerk, without a PIN: the clerk sets one at the first login at a counter."""
-    return [{"op": "add", "path": ["hall", "staff"], "value": _table({"id": text(form, "id"), **staff_values(form)})}]
+    """A new clerk, without a PIN: the clerk sets one at the first login at a counter (new_pin)."""
+    value = _table({"id": text(form, "id"), **staff_values(form)})
+    return [{"op": "add", "path": ["hall", "staff"], "value": {**value, "new_pin": True}}]
 
 
 def staff_disabled(staff: str, disabled: bool) -> list[dict]:
@@ -183,9 +184,12 @@ def staff_disabled(staff: str, disabled: bool) -> list[dict]:
     return [{"op": "set", "path": path, "value": True}] if disabled else [{"op": "remove", "path": path}]
 
 
-def staff_reset_pin(staff: str) -> list[dict]:
-    """The PIN forgotten: its hash removed, the clerk sets a new one at the next login."""
-    return [{"op": "remove", "path": ["hall", "staff", {"id": staff}, "pin_hash"]}]
+def staff_reset_pin(staff: str, current: Mapping) -> list[dict]:
+    """The PIN forgotten: its hash removed (``pin_set``: hwd's config.get says one is there), and
+    the clerk sets a new one at the next login (new_pin)."""
+    path = ["hall", "staff", {"id": staff}]
+    ops = [{"op": "remove", "path": path + ["pin_hash"]}] if current.get("pin_set") else []
+    return ops + [{"op": "set", "path": path + ["new_pin"], "value": True}]
 
 
 # -- hours --------------------------------------------------------------------------------------

@@ -56,15 +56,36 @@ def page(window: str):
 def staff_login(method: str, params: dict, form_page: Callable[[str], str], remember: Callable[[str], None],
                 done_url: str) -> Any:
     """The staff id + PIN form of every staff page (counter windows, guide desks): one path, so
-    a check added here (or in the engine's ``authenticate``) holds for every login."""
-    staff = request.form.get("staff", "").strip()
+    a check added here (or in the engine's ``authenticate``) holds for every login. A clerk whose
+    new PIN is due (added, or the PIN reset on /admin/config: PIN_NOT_SET) is asked for it twice
+    on the same URL; hwd stores only its hash (``hall.set_pin``), then the login goes on with it."""
+    staff = request.form.get("staff", "").strip()[:64]
+    if "new_pin" in request.form:
+        return _new_pin(method, params, staff, remember, done_url)
     pin = request.form.get("pin", "")
     if not staff or not pin:
         return form_page("请输入工号和密码"), 400
     try:
-        current().call(method, {**params, "staff": staff[:64], "pin": pin[:64], "source": request.remote_addr})
+        current().call(method, {**params, "staff": staff, "pin": pin[:64], "source": request.remote_addr})
     except RpcError as exc:
+        if exc.code == errors.PIN_NOT_SET:
+            return render_template("staff_new_pin.html", staff=staff, error=None), 200
         return form_page(message_for(exc)), 429 if exc.code == errors.LOGIN_LOCKED else 403
+    remember(staff)
+    return redirect(done_url)
+
+
+def _new_pin(method: str, params: dict, staff: str, remember: Callable[[str], None], done_url: str) -> Any:
+    first, second = request.form.get("new_pin", "")[:64], request.form.get("new_pin2", "")[:64]
+    if not staff or first != second:
+        return render_template("staff_new_pin.html", staff=staff, error="两次输入的密码不一致，请重新输入"), 400
+    link = current()
+    try:
+        link.call("hall.set_pin", {**params, "staff": staff, "pin": first, "source": request.remote_addr})
+        link.call(method, {**params, "staff": staff, "pin": first, "source": request.remote_addr})
+    except RpcError as exc:
+        status = 429 if exc.code == errors.LOGIN_LOCKED else 403
+        return render_template("staff_new_pin.html", staff=staff, error=message_for(exc)), status
     remember(staff)
     return redirect(done_url)
 

@@ -154,3 +154,33 @@ def test_the_system_admin_edits_the_file_and_accounts(client, hall):
     other = client.application.test_client()
     login(other, "wang", "wang-pass-1")  # hwd-ui took the new account from the file at once
     assert other.get("/admin/config/staff").status_code == 200
+
+
+def test_a_new_clerk_sets_his_pin_at_the_first_login_and_again_after_a_reset(client, hall):
+    csrf = login(client, HALL_MANAGER, HALL_PASSWORD)
+    assert post(client, csrf, "staff", action="add", item="new-staff", id="s02", name="赵小红",
+                windows="6").status_code == 302
+    counter = client.application.test_client()
+    ctoken = token(counter)
+    resp = counter.post("/counter/6/login", data={"csrf_token": ctoken, "staff": "s02", "pin": "0000"})
+    assert resp.status_code == 200 and 'id="new-pin-form"' in resp.get_data(as_text=True)
+    resp = counter.post("/counter/6/login", data={"csrf_token": ctoken, "staff": "s02", "new_pin": "2580",
+                                                  "new_pin2": "2581"})
+    assert resp.status_code == 400 and "不一致" in resp.get_data(as_text=True)
+    resp = counter.post("/counter/6/login", data={"csrf_token": ctoken, "staff": "s02", "new_pin": "2580",
+                                                  "new_pin2": "2580"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    window = next(w for w in hall.call("hall.state")["windows"] if w["id"] == "6")
+    assert window["staff"] == "s02"
+    text = hall.config_path.read_text(encoding="utf-8")
+    assert "2580" not in text and "new_pin" not in text and "pbkdf2_sha256$" in text.split('id = "s02"')[1]
+    assert "已设置" in client.get("/admin/config/staff").get_data(as_text=True)
+    # a second try to set s02's PIN (someone else at another counter): refused
+    stranger = client.application.test_client()
+    resp = stranger.post("/counter/5/login", data={"csrf_token": token(stranger), "staff": "s02", "new_pin": "1111",
+                                                   "new_pin2": "1111"})
+    assert resp.status_code == 403
+    # forgotten: the manager resets it, the old PIN no longer works, a new one is set
+    assert post(client, csrf, "staff", action="reset_pin", item="s02").status_code == 302
+    resp = stranger.post("/counter/5/login", data={"csrf_token": token(stranger), "staff": "s02", "pin": "2580"})
+    assert resp.status_code == 200 and 'id="new-pin-form"' in resp.get_data(as_text=True)

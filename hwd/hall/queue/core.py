@@ -473,6 +473,8 @@ class HallCore:
             raise Refusal(errors.LOGIN_FAILED, "", place)
         if person.disabled:  # checked after the PIN: a guess learns nothing about the account
             raise Refusal(errors.LOGIN_FAILED, "disabled", place)
+        if person.new_pin and not person.pin_hash:
+            raise Refusal(errors.PIN_NOT_SET, "", {**place, "staff": staff})
         return person
 
     def login(self, wid: str, staff: str, pin: str | None = None, verified: bool = False) -> dict:
