@@ -11,6 +11,8 @@ import pytest
 from hwd.client import RpcError
 from hwd import errors
 
+from daemon_fixture import wait_for
+
 HALL = '''
 # the hall of the test (this comment must survive every edit)
 [hall]
@@ -201,3 +203,52 @@ def test_bad_params_get_error_replies(hwd_daemon):
     assert d.call("daemon.ping")["pong"]
     assert d.config_path.read_text() == before
     assert [v["version"] for v in d.call("config.history")["versions"]] == [1]
+
+
+def test_changes_while_a_script_issues_and_calls(hwd_daemon):
+    """Edits applied one after another while another client issues, calls and finishes tickets
+    all along: no ticket lost, no call refused or interrupted, the same process."""
+    import threading
+
+    from hwd.client import Client
+
+    d = hwd_daemon(HALL)
+    pid = d.call("daemon.status")["pid"]
+    stop = threading.Event()
+    issued: list[int] = []
+    finished: list[int] = []
+    failures: list[BaseException] = []
+
+    def script() -> None:
+        client = Client(d.rpc, timeout=5.0, retries=1)
+        try:
+            while not stop.is_set():
+                issued.append(client.call("hall.issue_ticket", {"service": "bdc"})["id"])
+                called = client.call("hall.call_next", {"window": "w1"})
+                if called is not None:
+                    client.call("hall.start", {"window": "w1"})
+                    assert client.call("hall.finish", {"window": "w1"})["id"] == called["id"]
+                    finished.append(called["id"])
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            failures.append(exc)
+        finally:
+            client.close()
+
+    worker = threading.Thread(target=script)
+    worker.start()
+    try:
+        for i in range(6):
+            wait_for(lambda n=len(issued): len(issued) > n + 1, what="the script going on")
+            services = ["sb", "bdc"] if i % 2 == 0 else ["sb"]
+            _edit(d, [{"op": "set", "path": ["hall", "window", {"id": "w3"}, "services"], "value": services},
+                      {"op": "set", "path": ["hall", "name"], "value": f"中心{i}"}])
+    finally:
+        stop.set()
+        worker.join(30)
+    assert not failures, failures
+    tickets = {t["id"]: t for t in d.call("hall.tickets", {"limit": 5000})}
+    assert set(issued) <= set(tickets)
+    assert all(tickets[t]["state"] == "done" for t in finished)
+    assert all(tickets[t]["state"] in ("waiting", "done", "called") for t in issued)
+    assert len(d.call("config.history")["versions"]) == 7
+    assert d.call("daemon.status")["pid"] == pid
