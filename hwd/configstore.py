@@ -106,7 +106,7 @@ class ConfigStore:
                         "by TEXT NOT NULL, source TEXT NOT NULL, note TEXT NOT NULL, digest TEXT NOT NULL, "
                         "summary TEXT NOT NULL, restart TEXT NOT NULL, live TEXT NOT NULL, diff TEXT NOT NULL)")
         self.pending_restart: list[str] = []
-        self.sync()
+        self.running_digest = self.sync().digest  # the file hwd started with (just read by the daemon)
 
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):
@@ -177,12 +177,23 @@ class ConfigStore:
         except ConfigError as exc:
             raise HwdError(f"the new config has {len(exc.problems)} problem(s); nothing was written",
                            errors.CONFIG_INVALID, {"problems": problems_of(exc)}) from None
-        if digest_of(text) == current.digest:
+        if digest_of(text) == self.running_digest == current.digest:
             return {"version": current.version, "diff": "", "live": [], "restart": [], "unchanged": True}
+        if digest_of(text) == current.digest:  # the file as edited by hand, now applied
+            return self._apply_hand_edit(new, current)
         self._write(text)
         version = self._record(text, by, source, note, current)
         self._go_live(new, version)
         return {"version": version.version, "diff": version.diff, "live": version.live, "restart": version.restart}
+
+    def _apply_hand_edit(self, new: configuration.Config, current: Version) -> dict:
+        keys = configedit.changed_keys(self.running.raw, new.raw)
+        current.restart = [k for k in keys if restart_key(k)]
+        current.live = [k for k in keys if not restart_key(k)]
+        self.db.execute("UPDATE versions SET restart = ?, live = ? WHERE version = ?",
+                        (json.dumps(current.restart), json.dumps(current.live), current.version))
+        self._go_live(new, current)
+        return {"version": current.version, "diff": current.diff, "live": current.live, "restart": current.restart}
 
     def edit(self, ops: list, base: str | None, by: str, source: str, note: str = "") -> dict:
         current = self.sync()
@@ -210,6 +221,7 @@ class ConfigStore:
     def _go_live(self, new: configuration.Config, version: Version) -> None:
         self.pending_restart = sorted(set(self.pending_restart) | set(version.restart))
         if self.apply_live is None or not version.live:
+            self.running, self.running_digest = new, version.digest
             return
         try:
             self.apply_live(new, version.live)
@@ -221,7 +233,7 @@ class ConfigStore:
             self.db.execute("UPDATE versions SET restart = ?, live = ? WHERE version = ?",
                             (json.dumps(version.restart), "[]", version.version))
             return
-        self.running = new
+        self.running, self.running_digest = new, version.digest
 
     def _write(self, text: str) -> None:
         """Write the file atomically: a temporary file in the same directory with the same mode

@@ -16,6 +16,8 @@
     hwctl standby status|promote|demote
                                       the hall's two engine PCs ([hall.standby], docs/standby.md)
     hwctl metrics [--textfile PATH]   the metrics in the Prometheus text format (node_exporter)
+    hwctl config apply FILE | history | show V | rollback [V] | get [PATH] | set PATH VALUE
+                                      change the config live, audited and reversible (docs/hall.md)
 
 It never hangs: a daemon that does not answer gives a clear message within a few seconds.
 """
@@ -282,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_extra("print-test"))
     s = sub.add_parser("doctor", help="check this PC and say what to fix")
     s.set_defaults(func=_extra("doctor"))
-    from hwd import haocp_cli, metrics_cli
+    from hwd import config_cli, haocp_cli, metrics_cli
     from hwd.standby import cli as standby_cli
     from hwd.upstream import preview
 
@@ -290,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     metrics_cli.add_parser(sub, _extra)
     preview.add_parsers(sub)
     standby_cli.add_parsers(sub, lambda fn: fn)
+    config_cli.add_parsers(sub, lambda fn: lambda args: fn(args, _client(args)))
     return p
 
 

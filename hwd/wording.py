@@ -53,7 +53,8 @@ WORDS: dict[int, dict[str, str]] = {
     },
     errors.QUOTA_REACHED: {"": "今日该业务号源已取完"},
     errors.UNKNOWN_SERVICE: {"": "没有该业务，请重新选择", "desk": "该导办台不能办理这项业务",
-                             "code": "没有编号为{code}的业务", "code_missing": "请先输入业务编号再按转移"},
+                             "code": "没有编号为{code}的业务", "code_missing": "请先输入业务编号再按转移",
+                             "matter": "该业务没有事项 {matter}"},
     errors.UNKNOWN_WINDOW: {"": "没有这个窗口", "window": "没有{window}号窗口"},
     errors.NO_CURRENT_TICKET: {
         "": "该窗口当前没有正在办理的号",

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from hwd.hall.engine import HallEngine
 
 WINDOW = Field("window", str)
+MATTER = Field("matter", str, None, doc="a [[hall.service.matter]] id of the ticket's service")
 TICKET_STATES = ("waiting", "called", "serving", "done", "no_show", "expired")
 
 
@@ -41,10 +42,12 @@ def register(methods: Any, engine: "HallEngine") -> None:
     add("hall.call_next", lambda p: engine.run(core().call_next, p["window"]), (WINDOW,),
         "call the next ticket to a window (null when nobody waits)")
     for name, doc in (("recall", "call the current ticket again"),
-                      ("no_show", "the called citizen did not come (per the no-show rule)"),
-                      ("start", "start serving the current ticket"),
-                      ("finish", "finish the current ticket and invite a rating")):
+                      ("no_show", "the called citizen did not come (per the no-show rule)")):
         add(f"hall.{name}", _window_op(engine, name), (WINDOW,), doc)
+    for name, doc in (("start", "start serving the current ticket"),
+                      ("finish", "finish the current ticket and invite a rating")):
+        add(f"hall.{name}", _matter_op(engine, name), (WINDOW, MATTER),
+            doc + "; matter: the matter (事项) handled, of the ticket's service (default: its first)")
     add("hall.transfer", lambda p: engine.run(core().transfer, p["window"], p["service"]),
         (WINDOW, Field("service", str)), "send the current ticket to another service, keeping its place")
     for name, doc in (("pause", "pause a window (its screen shows 暂停服务)"), ("resume", "resume a paused window")):
@@ -104,8 +107,8 @@ def register(methods: Any, engine: "HallEngine") -> None:
          Field("staff", str, None), Field("verified", bool, False), Field("assisted", bool, False)),
         "issue at a guide desk: a priority class after the documents were checked, or a 帮办代办 ticket")
     add("hall.services", lambda p: _services(engine), (), "services with today's quota and queue", replay=False)
-    add("hall.guide", lambda p: issuing.guide(p["service"], p["kiosk"], p["print"]),
-        (Field("service", str), Field("kiosk", str, None), Field("print", bool, False)),
+    add("hall.guide", lambda p: issuing.guide(p["service"], p["kiosk"], p["print"], p["matter"]),
+        (Field("service", str), Field("kiosk", str, None), Field("print", bool, False), MATTER),
         "the service guide (办事指南); print=true prints the 一次性告知单 at the kiosk")
     add("hall.tickets", lambda p: _tickets(engine, p),
         (Field("day", str, None), Field("service", str, None), Field("window", str, None),
@@ -148,6 +151,10 @@ def _ticket_token(engine: "HallEngine", p: dict) -> dict:
 
 def _window_op(engine: "HallEngine", name: str):
     return lambda p: engine.run(getattr(engine.core, name), p["window"])
+
+
+def _matter_op(engine: "HallEngine", name: str):
+    return lambda p: engine.run(getattr(engine.core, name), p["window"], p["matter"])
 
 
 def _pause_op(engine: "HallEngine", name: str):

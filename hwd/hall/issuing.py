@@ -120,14 +120,20 @@ class Issuing:
             return await self.printing.ticket(view, None, reprint=count, desk=at_desk)
         return await self.printing.ticket(view, kiosk or row["kiosk"], reprint=count)
 
-    async def guide(self, service: str, kiosk: str | None = None, print_notice: bool = False) -> dict:
-        """``hall.guide``: the service guide (办事指南); printed as the 一次性告知单 on request."""
+    async def guide(self, service: str, kiosk: str | None = None, print_notice: bool = False,
+                    matter: str | None = None) -> dict:
+        """``hall.guide``: the guide (办事指南) of a matter of the service (default: its first);
+        printed as the 一次性告知单 on request."""
         svc = self.cfg.services.get(service)
         if svc is None:
             raise Refusal(errors.UNKNOWN_SERVICE, "", {"service": service})
-        out = {"service": svc.id, "matter": svc.name, "name": svc.name, "department": svc.department,
-               "materials": list(svc.materials), "conditions": svc.conditions, "time_limit": svc.time_limit,
-               "fees": svc.fees}
+        if matter is not None and not svc.has_matter(matter):
+            raise Refusal(errors.UNKNOWN_SERVICE, "matter", {"matter": matter}, matter=matter)
+        m = svc.matter(matter)
+        out = {"service": svc.id, "matter": m.name, "matter_id": m.id, "matter_code": m.matter_code,
+               "name": svc.name, "department": m.department, "materials": list(m.materials),
+               "conditions": m.conditions, "time_limit": m.time_limit, "fees": m.fees,
+               "matters": [{"id": x.id, "name": x.name, "matter_code": x.matter_code} for x in svc.matters]}
         if print_notice:
             k = self.cfg.kiosks.get(kiosk) if kiosk else None
             if k is None:

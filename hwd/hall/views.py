@@ -47,6 +47,9 @@ def ticket(row: dict, cfg: HallConfig, tz: dt.tzinfo) -> dict:
     if row.get("matter"):
         matter = cfg.services.get(row["matter"])
         out["matter_name"] = matter.name if matter else row["matter"]
+    if row.get("matter_id"):
+        out["matter_id"] = row["matter_id"]
+        out["matter_handled"] = service.matter(row["matter_id"]).name if service else row["matter_id"]
     if not row["printed"] and row.get("print_error"):
         out["print_error"] = row["print_error"]
     return out

@@ -46,7 +46,7 @@ PF = {"pad": "4", "page": "4", "keypad": "5", "phone": "3", "rpc": "5"}
 # step_record; the outbox adds idempotency_key and kind)
 RECORD_FIELDS = (
     "idempotency_key", "kind", "rating_id", "ticket_id", "ticket", "case_no", "score", "level", "labels",
-    "label_names", "text", "region_code", "hall", "service", "matter_name", "matter_code", "impl_code",
+    "label_names", "text", "region_code", "hall", "service", "matter", "matter_name", "matter_code", "impl_code",
     "matter_version", "department", "window", "window_name", "staff", "staff_name", "service_start",
     "service_end", "channel", "rated_at", "excluded", "previous_case_no", "attached_by", "attached_at",
     "workorder_id", "step_id", "step", "from_state", "state", "verdict", "note", "at", "due",

@@ -80,7 +80,8 @@ class ProfileSink:
 
     def context(self, record: Record, now: dt.datetime | None = None) -> dict:
         fields = record.payload
-        province = {**self.cfg.province, **self.services.get(fields.get("service") or "", {})}
+        province = {**self.cfg.province, **self.services.get(fields.get("service") or "", {}),
+                     **(fields.get("province_fields") or {})}  # the service's and its matter's, as rated
         if now is None:
             now = dt.datetime.now(_zone(fields))
         ctx = dict(fields)

@@ -145,7 +145,22 @@ SERVICE_FIELDS = (
     Field("code", int, None, min=1, max=999999,
           doc="the service's number on caller keypads (队列编号): digits + the transfer key send the current "
               "ticket to it; unique"),
+    Field("matter", list, [], doc="the matters (事项) the service covers, see [[hall.service.matter]]; "
+                                  "none: the service is its one matter, from its own keys"),
 ) + SERVICE_TIDAL_FIELDS
+MATTER_FIELDS = (
+    Field("id", str, check=_id, doc="unique within its service; the clerk picks the matter by it"),
+    Field("name", str, doc="the matter's name, e.g. 不动产首次登记"),
+    Field("matter_code", str, "", doc="事项编码 in the provincial catalogue (sent with every rating)"),
+    Field("impl_code", str, "", doc="实施编码 of the matter at this hall"),
+    Field("matter_version", str, "", doc="version of the catalogue entry"),
+    Field("department", str, None, doc="default: the service's"),
+    Field("materials", list, None, items=str, doc="documents to bring (guide, 一次性告知单); default: the service's"),
+    Field("conditions", str, None), Field("time_limit", str, None), Field("fees", str, None),
+    Field("region", str, "", check=lambda v: rating_config.region_code(v),
+          doc="好差评 区划 code of the matter; default: [hall] region_code"),
+    Field("province", dict, {}, doc="the province's 好差评 data for this matter, over its service's province"),
+)
 WINDOW_FIELDS = (
     Field("id", str, check=_id), Field("name", str), Field("kind", str, "综合", choices=WINDOW_KINDS),
     Field("services", list, items=str), Field("display", str, None),
@@ -216,6 +231,24 @@ def no_show_rule(requeue_after: int) -> str:
 
 
 @dataclass
+class Matter:
+    """A matter (事项) a service covers: what the guide shows and a rating carries upstream."""
+
+    id: str
+    name: str
+    matter_code: str = ""
+    impl_code: str = ""
+    matter_version: str = ""
+    department: str = ""
+    materials: list = field(default_factory=list)
+    conditions: str = ""
+    time_limit: str = ""
+    fees: str = ""
+    region: str = ""
+    province: dict = field(default_factory=dict)
+
+
+@dataclass
 class Service:
     id: str
     name: str
@@ -233,7 +266,20 @@ class Service:
     tidal_wait_min: int | None = None
     tidal_queue: int | None = None
     code: int | None = None
+    matters: list = field(default_factory=list)  # of Matter; empty: the service is its one matter
     retiring: bool = False  # removed from the file while tickets of it wait: none issued, the queue served
+
+    def matter(self, matter_id: str | None = None) -> Matter:
+        """The matter ``matter_id`` (None, or one the service no longer has: its first), or the
+        service itself as its one matter."""
+        chosen = next((m for m in self.matters if m.id == matter_id), None) if matter_id else None
+        if chosen is not None or self.matters:
+            return chosen or self.matters[0]
+        return Matter(self.id, self.name, self.matter_code, self.impl_code, self.matter_version, self.department,
+                      list(self.materials), self.conditions, self.time_limit, self.fees, "", {})
+
+    def has_matter(self, matter_id: str) -> bool:
+        return any(m.id == matter_id for m in self.matters) or (not self.matters and matter_id == self.id)
 
 
 @dataclass
@@ -392,7 +438,8 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
         elif s["code"] is not None:
             codes[s["code"]] = s["id"]
         s["province"] = check_province(s["province"], p + ("province",), ctx.problems)
-        cfg.services[s["id"]] = Service(**s)
+        matters = _matters(s.pop("matter"), s, p + ("matter",), ctx)
+        cfg.services[s["id"]] = Service(**s, matters=matters)
     if not cfg.services and isinstance(raw, dict):
         ctx.problems.add(base, "a hall needs at least one [[hall.service]]")
     keypads: dict[str, str] = {}  # keypad or evaluator device -> the window it belongs to
@@ -463,6 +510,20 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
     cfg.appt_slot_minutes = ap["slot_minutes"]
     cfg.appt_code_alphabet, cfg.appt_code_length = ap["code_alphabet"], ap["code_length"]
     return cfg
+
+
+def _matters(items: list, service: dict, path: tuple, ctx: LoadContext) -> list[Matter]:
+    """A service's ``[[hall.service.matter]]`` tables; the service's own keys fill what a matter leaves out."""
+    out = []
+    for p, m in _tables(items, MATTER_FIELDS, path, ctx, "matter"):
+        if "name" not in m:
+            continue
+        m["province"] = check_province(m["province"], p + ("province",), ctx.problems)
+        for key in ("department", "materials", "conditions", "time_limit", "fees"):
+            if m[key] is None:
+                m[key] = list(service[key]) if key == "materials" else service[key]
+        out.append(Matter(**m))
+    return out
 
 
 def _keypads(ctx: LoadContext, p: tuple, w: dict, owners: dict[str, str]) -> None:

@@ -11,7 +11,8 @@ from hwd.sections import Section
 SECTION = Section(
     "hall", hall.load,
     (("[hall]", hall.HALL_FIELDS),
-     ("[[hall.service]]", hall.SERVICE_FIELDS), ("[[hall.window]]", hall.WINDOW_FIELDS),
+     ("[[hall.service]]", hall.SERVICE_FIELDS), ("[[hall.service.matter]]", hall.MATTER_FIELDS),
+     ("[[hall.window]]", hall.WINDOW_FIELDS),
      ("[[hall.kiosk]]", hall.KIOSK_FIELDS), ("[[hall.desk]]", hall.DESK_FIELDS),
      ("[[hall.staff]]", hall.STAFF_FIELDS),
      ("[hall.hours]", hall.HOURS_FIELDS), ("[[hall.hours.exception]]", hall.EXCEPTION_FIELDS),

@@ -319,26 +319,38 @@ class HallCore:
             self.emit("hall.ticket.called", {**_public(view), "recall": True})
         return view
 
-    def start(self, wid: str) -> dict:
+    def _matter(self, ticket: dict, matter: str | None) -> dict:
+        """The ticket's fields for the matter a clerk picked (none: nothing changes)."""
+        if matter is None:
+            return {}
+        svc = self.cfg.services.get(ticket["service"])
+        if svc is None or not svc.has_matter(matter):
+            known = [m.id for m in svc.matters] if svc else []
+            raise Refusal(errors.UNKNOWN_SERVICE, "matter", {"matter": matter, "known": known}, matter=matter)
+        return {"matter_id": matter}
+
+    def start(self, wid: str, matter: str | None = None) -> dict:
         with self.store.tx():
             w = self.window_row(wid)
             t = self._current(w, ("called",))
             now = self.clock.time()
-            self.store.update_ticket(t["id"], state="serving", started_ts=now, staff=w["staff"])
+            self.store.update_ticket(t["id"], state="serving", started_ts=now, staff=w["staff"],
+                                     **self._matter(t, matter))
             self.store.log(now, "start", t["id"], wid, w["staff"])
             view = self.ticket_view(self.store.ticket(t["id"]))
             self.emit("hall.ticket.started", _public(view))
             self._save_window(w, changed_state=False)
         return view
 
-    def finish(self, wid: str) -> dict:
+    def finish(self, wid: str, matter: str | None = None) -> dict:
         with self.store.tx():
             w = self.window_row(wid)
             t = self._current(w, ("called", "serving"))
             now = self.clock.time()
             deadline = now + self.cfg.rating_timeout_s
             self.store.update_ticket(t["id"], state="done", finished_ts=now, started_ts=t["started_ts"] or t["called_ts"],
-                                     staff=w["staff"], rating_state="pending", rating_deadline=deadline)
+                                     staff=w["staff"], rating_state="pending", rating_deadline=deadline,
+                                     **self._matter(t, matter))
             self.store.log(now, "finish", t["id"], wid, w["staff"])
             self.estimator.served(t["service"], t["called_ts"], now)
             self.ratings.requested(t["id"])

@@ -80,15 +80,16 @@ class Ratings:
             bad = score <= BAD_SCORE
             day = ctx.clock.now().date()
             due = ctx.calendar.add_working_days(day, ctx.cfg.followup_days).isoformat() if bad else None
-            svc = ctx.cfg.services.get(t["service"])
+            m = rs.matter_of(ctx.cfg, t["service"], t["matter_id"])  # the matter handled (事项)
             rid = rs.insert_rating(
                 store, ticket=t["id"], number=t["number"], score=score, window=t["window"], staff=t["staff"],
                 service=t["service"], channel=channel, ts=now, day=day.isoformat(), bad=int(bad), reason=reason,
-                followup_due=due, followup_state="open" if bad else None, region_code=ctx.cfg.region_code,
+                followup_due=due, followup_state="open" if bad else None,
+                region_code=(m.region if m else "") or ctx.cfg.region_code,
                 service_start=t["started_ts"] or t["called_ts"], service_end=t["finished_ts"],
-                labels=json.dumps(codes), matter_code=svc.matter_code if svc else "",
-                impl_code=svc.impl_code if svc else "", matter_version=svc.matter_version if svc else "",
-                case_no=t["case_no"])
+                labels=json.dumps(codes), matter_code=m.matter_code if m else "",
+                impl_code=m.impl_code if m else "", matter_version=m.matter_version if m else "",
+                matter_id=m.id if m else None, matter_name=m.name if m else None, case_no=t["case_no"])
             store.update_ticket(t["id"], rating_state="rated")
             self.deadlines.discard(t["id"])
             store.log(now, "rate", t["id"], t["window"], t["staff"], str(score))
