@@ -207,14 +207,16 @@ def services():
 
     def matter_save(cfg: dict) -> tuple[list, str]:
         _, s = _find(_items(_hall(cfg), "service"), _item())
-        index = _index(len(_items(s, "matter")))
-        return forms.matter_save(_item(), index, _items(s, "matter")[index], request.form), f"修改服务 {_item()} 的事项"
+        mid = str(request.form.get("matter", ""))[:64]
+        _, m = _find(_items(s, "matter"), mid)
+        return forms.matter_save(_item(), mid, m, request.form), f"修改服务 {_item()} 的事项 {mid}"
 
     def matter_remove(cfg: dict) -> tuple[list, str]:
         _, s = _find(_items(_hall(cfg), "service"), _item())
-        index = _index(len(_items(s, "matter")))
-        return [{"op": "remove", "path": ["hall", "service", {"id": _item()}, "matter", index]}], \
-            f"删除服务 {_item()} 的事项"
+        mid = str(request.form.get("matter", ""))[:64]
+        _find(_items(s, "matter"), mid)
+        return [{"op": "remove", "path": ["hall", "service", {"id": _item()}, "matter", {"id": mid}]}], \
+            f"删除服务 {_item()} 的事项 {mid}"
 
     return _page("services", {"save": save, "add": add, "remove": remove, "matter_add": matter_add,
                               "matter_save": matter_save, "matter_remove": matter_remove})

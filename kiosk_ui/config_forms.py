@@ -2,7 +2,7 @@
 plain data in, ops out, no Flask and no RPC, so what a form changes can be read and tested here.
 
 Every op names its table by id (``{"id": "w3"}``), never by position, except the tables that
-have no id (a service's matters, the hours' exceptions): those by index, which the edit's
+have no id (the hours' exceptions): those by index, which the edit's
 ``base`` digest keeps honest (the file changed since the page was drawn → refused, not
 misapplied). A key whose value is unchanged is left alone; an optional key emptied is removed,
 so the file keeps only what the hall set.
@@ -124,11 +124,12 @@ def matter_values(form: Mapping) -> dict:
 
 
 def matter_add(sid: str, form: Mapping) -> list[dict]:
-    return [{"op": "add", "path": ["hall", "service", {"id": sid}, "matter"], "value": _table(matter_values(form))}]
+    value = _table({"id": text(form, "id"), **matter_values(form)})
+    return [{"op": "add", "path": ["hall", "service", {"id": sid}, "matter"], "value": value}]
 
 
-def matter_save(sid: str, index: int, current: Mapping, form: Mapping) -> list[dict]:
-    return changes(["hall", "service", {"id": sid}, "matter", index], current, matter_values(form))
+def matter_save(sid: str, mid: str, current: Mapping, form: Mapping) -> list[dict]:
+    return changes(["hall", "service", {"id": sid}, "matter", {"id": mid}], current, matter_values(form))
 
 
 def quotas(services: list[dict], form: Mapping) -> list[dict]:

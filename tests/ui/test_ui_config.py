@@ -66,13 +66,13 @@ def test_hall_manager_changes_the_hall_live(client, hall):
     assert "李主任（大厅负责人）" in page and "/admin/config/file" not in page  # the system pages are not offered
 
     # a matter with its code
-    resp = post(client, csrf, "services", action="matter_add", item="bdc", name="转移登记",
+    resp = post(client, csrf, "services", action="matter_add", item="bdc", id="zy", name="转移登记",
                 matter_code="11410000MB0000001", impl_code="114100000000000001", materials="身份证\n不动产权证书")
     assert resp.status_code == 302, resp.get_data(as_text=True)
     text = hall.config_path.read_text(encoding="utf-8")
     assert "[[hall.service.matter]]" in text and 'matter_code = "11410000MB0000001"' in text
     shown = client.get("/admin/config/services").get_data(as_text=True)
-    assert "已保存并生效" in shown and 'data-matter="11410000MB0000001"' in shown
+    assert "已保存并生效" in shown and 'data-code="11410000MB0000001"' in shown
 
     # window 6 serves bdc first, then sb
     resp = post(client, csrf, "windows", action="save", item="6", name="6号窗口", kind="综合",
