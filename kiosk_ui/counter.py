@@ -48,7 +48,8 @@ def page(window: str):
     staff = _staff(window)
     if staff is None:
         return render_template("counter_login.html", window=w, error=None)
-    services = [s for s in link.config_services() if s.get("id") in (w.get("services") or [])]
+    by_id = {s.get("id"): s for s in link.config_services()}
+    services = [by_id[sid] for sid in w.get("services") or [] if sid in by_id]  # in the window's order
     return render_template("counter.html", window=w, staff=staff, services=services,
                            all_services=link.config_services(), reasons=PAUSE_REASONS)
 
