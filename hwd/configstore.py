@@ -38,7 +38,7 @@ log = logging.getLogger("hwd.configstore")
 RESTART_SECTIONS = ("daemon", "device", "node")
 RESTART_HALL_KEYS = ("database", "keys_dir", "sync", "standby", "central", "upstream", "notify")
 # [ui] is hwd-ui's: it re-reads these on hall.config_changed; the rest of [ui] at its restart
-LIVE_UI_KEYS = ("admin",)
+LIVE_UI_KEYS = ("admin", "notice", "title")  # hwd-ui reads them again when the file changes
 SUMMARY_KEYS = 6
 
 Applier = Callable[[configuration.Config, list[str]], None]  # (new config, the live keys changed)

@@ -86,7 +86,8 @@ def login():
             stored = current().settings.account_hash(found) if found and not found.disabled else None
             return bool(stored) and check_password_hash(stored, password)
 
-        tried = sessions.attempt("admin", name, verify, f"admin password of {name}")
+        what = "admin password" if name == LEGACY_ADMIN else f"admin password of {name}"
+        tried = sessions.attempt("admin", name, verify, what)
         if tried.ok:
             session.clear()
             web_sessions.start("admin")

@@ -359,3 +359,16 @@ def file():
     except Refused as exc:
         return _render("file", read_config() if exc.conflict else got, exc, posted)
     return redirect(url_for("admin_config.file"))
+
+
+@bp.post("/restart")
+@login_required
+@admin_roles.require(admin_roles.SYSTEM)
+def restart():
+    """Plan hwd's restart for the night (``config.restart``), so the restart-needed changes apply
+    when the hall is closed; or take the plan back."""
+    at = "cancel" if request.form.get("at") == "cancel" else "night"
+    planned = current().call("config.restart", {"at": at})
+    flash(f"已安排在 {planned.get('at')} 重启 hwd，需重启的修改届时生效" if planned.get("planned")
+          else "已取消夜间重启", "ok")
+    return redirect(url_for("admin_config.index"))

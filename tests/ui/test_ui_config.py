@@ -184,3 +184,20 @@ def test_a_new_clerk_sets_his_pin_at_the_first_login_and_again_after_a_reset(cli
     assert post(client, csrf, "staff", action="reset_pin", item="s02").status_code == 302
     resp = stranger.post("/counter/5/login", data={"csrf_token": token(stranger), "staff": "s02", "pin": "2580"})
     assert resp.status_code == 200 and 'id="new-pin-form"' in resp.get_data(as_text=True)
+
+
+def test_a_restart_needed_change_is_said_and_planned_for_the_night(client, hall):
+    csrf = login(client, SYSADMIN, SYS_PASSWORD)
+    text = hall.config_path.read_text(encoding="utf-8")
+    resp = client.post("/admin/config/file", data={"csrf_token": csrf, "base": digest(client), "action": "apply",
+                                                   "text": text.replace("rpc_timeout_s = 3.0", "rpc_timeout_s = 4.0")})
+    assert resp.status_code == 302
+    page = client.get("/admin/config").get_data(as_text=True)
+    assert "需重启 hwd 后生效" in page and "ui.rpc_timeout_s" in page
+    resp = client.post("/admin/config/restart", data={"csrf_token": csrf, "at": "night"})
+    assert resp.status_code == 302
+    assert "已安排在" in client.get("/admin/config").get_data(as_text=True)
+    manager = client.application.test_client()
+    mtoken = login(manager, HALL_MANAGER, HALL_PASSWORD)
+    assert manager.post("/admin/config/restart", data={"csrf_token": mtoken, "at": "cancel"}).status_code == 403
+    client.post("/admin/config/restart", data={"csrf_token": csrf, "at": "cancel"})
