@@ -142,7 +142,16 @@ def state(window: str):
               for s in w.get("services") or []]
     counts = _today_counts(link, window, staff) if staff else []
     return jsonify({"ok": True, "logged_in": staff is not None, "staff": staff, "window": win,
-                    "queues": queues, "counts": counts, "seq": snap.get("seq")})
+                    "queues": queues, "counts": counts, "matters": _matters(link, win), "seq": snap.get("seq")})
+
+
+def _matters(link: HallLink, win: dict) -> list[dict]:
+    """The matters (事项) of the current ticket's service, for the clerk to pick the one handled
+    (``hall.start``/``hall.finish`` ``matter``; default: the service's first)."""
+    ticket = win.get("current_ticket") or {}
+    service = next((s for s in link.config_services() if s.get("id") == ticket.get("service")), {})
+    return [{"id": str(m.get("id")), "name": str(m.get("name") or m.get("id"))}
+            for m in service.get("matter") or [] if isinstance(m, dict) and m.get("id")]
 
 
 def _service_name(link: HallLink, service_id: str) -> str:
@@ -165,6 +174,8 @@ def act(window: str, action: str):
         params["service"] = str(body.get("service", ""))
     if action == "pause":
         params["reason"] = str(body.get("reason") or "暂停服务")[:40]
+    if action in ("start", "finish") and body.get("matter"):
+        params["matter"] = str(body["matter"])[:64]
     link = current()
     try:
         result = link.call(method, params, timeout=link.settings.rpc_timeout_s + 3.0)  # calls announce

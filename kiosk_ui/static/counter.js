@@ -23,6 +23,7 @@
     const state = w.state === "serving" && cur && cur.state === "called" ? "called" : w.state;  // 已叫号 until 开始办理
     $("win-state").textContent = (STATES[state] || state || "") + (state === "paused" && w.reason ? "（" + w.reason + "）" : "");
     $("win-state").dataset.state = state || "";
+    matters(r.matters || [], cur);
     r.queues.forEach(function (q) { const td = document.querySelector('[data-q="' + q.service + '"]'); if (td) td.textContent = q.waiting + " 人"; });
     const tb = $("counts").querySelector("tbody");
     tb.innerHTML = "";
@@ -34,8 +35,25 @@
     });
   }
 
+  let matterFor = null;  // the ticket the matter list was made for: a refresh keeps the clerk's pick
+  function matters(list, cur) {
+    const box = $("matter-box"), sel = $("matter");
+    const key = cur ? cur.id + ":" + list.map(function (m) { return m.id; }).join(",") : null;
+    box.hidden = !cur || list.length === 0;
+    if (key === matterFor) return;
+    matterFor = key;
+    sel.innerHTML = "";
+    list.forEach(function (m) {
+      const o = document.createElement("option");
+      o.value = m.id; o.textContent = m.name;
+      if (cur && cur.matter_id === m.id) o.selected = true;
+      sel.appendChild(o);
+    });
+  }
+
   async function act(action, body) {
     if (busy) return;
+    if ((action === "start" || action === "finish") && !$("matter-box").hidden) body = {matter: $("matter").value};
     if (action === "transfer" && !body) { $("transfer").hidden = false; return; }
     if (action === "pause" && !body) { $("pause").hidden = false; return; }
     busy = true;

@@ -201,3 +201,25 @@ def test_a_restart_needed_change_is_said_and_planned_for_the_night(client, hall)
     mtoken = login(manager, HALL_MANAGER, HALL_PASSWORD)
     assert manager.post("/admin/config/restart", data={"csrf_token": mtoken, "at": "cancel"}).status_code == 403
     client.post("/admin/config/restart", data={"csrf_token": csrf, "at": "cancel"})
+
+
+def test_the_clerk_picks_the_matter_of_a_service_the_manager_gave_matters(client, hall):
+    from conftest import STAFF_PIN
+
+    csrf = login(client, HALL_MANAGER, HALL_PASSWORD)
+    for mid, name, code in (("sc", "首次登记", "114100001"), ("zy", "转移登记", "114100002")):
+        assert post(client, csrf, "services", action="matter_add", item="bdc", id=mid, name=name,
+                    matter_code=code).status_code == 302
+    counter = client.application.test_client()
+    ctoken = token(counter)
+    assert counter.post("/counter/5/login", data={"csrf_token": ctoken, "staff": "s01",
+                                                  "pin": STAFF_PIN}).status_code == 302
+    number = hall.call("hall.issue_ticket", {"service": "bdc"})["number"]
+    headers = {"X-CSRF-Token": ctoken}
+    assert counter.post("/counter/5/api/call_next", json={}, headers=headers).get_json()["result"]["number"] == number
+    state = counter.get("/counter/5/state").get_json()
+    assert state["matters"] == [{"id": "sc", "name": "首次登记"}, {"id": "zy", "name": "转移登记"}]
+    assert counter.post("/counter/5/api/start", json={"matter": "zy"}, headers=headers).get_json()["ok"]
+    done = counter.post("/counter/5/api/finish", json={"matter": "zy"}, headers=headers).get_json()
+    assert done["ok"], done
+    assert hall.call("hall.ticket", {"ticket": number})["matter_id"] == "zy"
