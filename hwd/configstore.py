@@ -284,7 +284,7 @@ class ConfigStore:
         restart: list[str] = []
         try:
             new_raw = tomllib.loads(text)
-            keys = configedit.changed_keys(_raw(old_text), new_raw)
+            keys = configedit.changed_keys(_raw(old_text), new_raw) if before else []
             if before is not None and source != "file":
                 # against what runs: a hand edit recorded before this change goes live with it
                 running = configedit.changed_keys(self.running.raw, new_raw)
