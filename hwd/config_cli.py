@@ -8,6 +8,8 @@ changes it, through hwd's ``config.*`` methods (docs/hall.md "Changing the hall'
     hwctl config get [PATH]                           the file, or one key (secrets left out)
     hwctl config set PATH VALUE                       one key; PATH like hall.window[w3].services,
                                                       VALUE in TOML (["bdc", "sb"], "text", 3)
+    hwctl config import-matters FILE [--dry-run]      a matter catalogue (JSON or CSV) into the
+                                                      services' matters: the preview, then applied
 
 Invalid: every problem as ``FILE:LINE KEY: reason`` and exit 2, nothing applied.
 """
@@ -136,6 +138,30 @@ def cmd_set(args: argparse.Namespace, client: Any) -> int:
     return reply if isinstance(reply, int) else _report(reply, client, args.at_night)
 
 
+def cmd_import_matters(args: argparse.Namespace, client: Any) -> int:
+    try:
+        text = Path(args.file).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HwdError(f"cannot read {args.file}: {exc}") from None
+    params = {"catalogue": text, "format": args.format, "note": args.note or f"matter catalogue {Path(args.file).name}",
+              **_who()}
+    preview = client.call("config.import_matters", {**params, "apply": False})
+    s = preview["summary"]
+    print(f"{len(s['added'])} matter(s) added, {len(s['updated'])} updated, {len(s['unchanged'])} unchanged")
+    if s["unknown_services"]:
+        print("not imported, no such service in this hall: " + ", ".join(s["unknown_services"]), file=sys.stderr)
+    if preview.get("unchanged"):
+        return 0
+    if preview["problems"]:  # lines of the config file as the import would make it
+        return _problems("(config after the import)", preview["problems"])
+    if args.dry_run:
+        sys.stdout.write(preview["diff"])
+        return 0
+    reply = _changing(lambda: client.call("config.import_matters", {**params, "apply": True,
+                                                                    "base": preview["base"]}), args.file)
+    return reply if isinstance(reply, int) else _report(reply, client, False)
+
+
 def add_parsers(sub: Any, run: Callable[[Callable[[argparse.Namespace, Any], int]], Callable]) -> None:
     """``hwctl config …``; ``run(fn)`` gives ``fn`` the client of this PC's hwd."""
     p = sub.add_parser("config", help="change hwd's config file live, list and roll back its versions")
@@ -167,3 +193,9 @@ def add_parsers(sub: Any, run: Callable[[Callable[[argparse.Namespace, Any], int
     s.add_argument("--note", default="")
     s.add_argument("--at-night", action="store_true")
     s.set_defaults(func=run(cmd_set))
+    s = cmds.add_parser("import-matters", help="a matter catalogue (JSON or CSV) into the services' matters")
+    s.add_argument("file")
+    s.add_argument("--format", choices=("auto", "json", "csv"), default="auto")
+    s.add_argument("--dry-run", action="store_true", help="only show what would change")
+    s.add_argument("--note", default="")
+    s.set_defaults(func=run(cmd_import_matters))

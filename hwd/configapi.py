@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from hwd.configstore import ConfigStore
+from hwd import catalogue, configedit
+from hwd.configstore import ConfigStore, raw_of
 from hwd.schema import Field
 
 WHO = (Field("by", str, doc="the account making the change"),
@@ -50,6 +51,27 @@ def register(methods: Any, store: ConfigStore, publish: Callable[[str, dict], No
         lambda p: changed(store.rollback(p["version"], p["base"], p["by"], p["source"], p["note"])),
         (Field("version", int, None, min=1, max=2 ** 31), Field("base", str, None)) + WHO,
         "go back to an earlier version (default: the one before the latest); itself a new version")
+    add("config.preview", lambda p: store.preview(configedit.apply_ops(store.current_text(), p["ops"])),
+        (Field("ops", list, items=dict),),
+        "what config.edit with these ops would do, nothing written: {base, problems, diff, live, restart}",
+        replay=False)
+
+    def import_matters(p: dict) -> dict:
+        matters = catalogue.parse(p["catalogue"], p["format"])
+        text = store.current_text()
+        ops, summary = catalogue.ops(raw_of(text), matters)
+        if not ops:
+            return {"summary": summary, "unchanged": True, "diff": "", "live": [], "restart": []}
+        if not p["apply"]:
+            return {"summary": summary, **store.preview(configedit.apply_ops(text, ops))}
+        reply = changed(store.edit(ops, p["base"], p["by"], p["source"], p["note"] or "matter catalogue"))
+        return {"summary": summary, **reply}
+
+    add("config.import_matters", import_matters,
+        (Field("catalogue", str), Field("format", str, "auto", choices=("auto", "json", "csv")),
+         Field("apply", bool, False, doc="false: only the preview"), Field("base", str, None)) + WHO,
+        "a matter catalogue (JSON or CSV, the province's form) into [[hall.service.matter]]: the preview "
+        "(summary, diff, problems), or applied as one audited version", max_text=max_text)
     add("config.restart", lambda p: schedule_restart(p["at"]),
         (Field("at", str, "night", choices=RESTART_WHEN),),
         "restart hwd at [daemon] night_restart_at (systemd starts it again) so restart-needed keys apply; "

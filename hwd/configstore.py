@@ -152,7 +152,7 @@ class ConfigStore:
         current = self.sync()
         text = self.text_of(current.version)
         return {"version": current.version, "digest": current.digest, "text": text,
-                "config": configedit.redacted(_raw(text)), "problems": self.check(text),
+                "config": configedit.redacted(raw_of(text)), "problems": self.check(text),
                 "restart_pending": list(self.pending_restart)}
 
     def check(self, text: str) -> list[dict]:
@@ -213,6 +213,20 @@ class ConfigStore:
         text = self.text_of(number)
         return self.apply(text, current.digest if base is None else base, by, source,
                           note or f"rollback to version {number}")
+
+    def preview(self, text: str) -> dict:
+        """What applying ``text`` would do, without writing: its problems, the diff against the
+        file and the keys that would go live or wait for a restart; ``base`` to apply it with."""
+        current = self.sync()
+        old = self.text_of(current.version)
+        diff = "".join(difflib.unified_diff(old.splitlines(keepends=True), text.splitlines(keepends=True),
+                                            f"version {current.version}", "preview"))
+        keys = configedit.changed_keys(self.running.raw, raw_of(text))
+        return {"base": current.digest, "version": current.version, "problems": self.check(text), "diff": diff,
+                "live": [k for k in keys if not restart_key(k)], "restart": [k for k in keys if restart_key(k)]}
+
+    def current_text(self) -> str:
+        return self.text_of(self.sync().version)
 
     def show(self, number: int) -> dict:
         v = self.version(number)
@@ -284,7 +298,7 @@ class ConfigStore:
         restart: list[str] = []
         try:
             new_raw = tomllib.loads(text)
-            keys = configedit.changed_keys(_raw(old_text), new_raw)
+            keys = configedit.changed_keys(raw_of(old_text), new_raw) if before else []
             if before is not None and source != "file":
                 # against what runs: a hand edit recorded before this change goes live with it
                 running = configedit.changed_keys(self.running.raw, new_raw)
@@ -308,7 +322,8 @@ class ConfigStore:
         return Version(number, at, by, source, note, digest_of(text), summary, restart, live, diff)
 
 
-def _raw(text: str) -> dict:
+def raw_of(text: str) -> dict:
+    """Parsed TOML of ``text``, or {} when it is not TOML (a broken hand edit)."""
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError:

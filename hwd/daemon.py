@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import os
 import signal
@@ -87,7 +88,7 @@ class Daemon:
         self.rpc_server: RpcServer | None = None
         self.config_store: ConfigStore | None = None
         self.exit_code = 0
-        self.restart_planned = False
+        self.restart_at: dt.datetime | None = None  # a planned restart (config.restart)
 
     # -- sockets -----------------------------------------------------------------------------
     def _bind(self, kind: int, endpoint: str, options: dict[int, int] | None = None) -> zmq.Socket:
@@ -266,19 +267,24 @@ class Daemon:
         log.info("config applied live: %s", ", ".join(keys))
 
     def _plan_restart(self, at: str) -> dict:
-        self.restart_planned = at == "night"
-        log.info("restart at night %s", "planned" if self.restart_planned else "cancelled")
-        return {"planned": self.restart_planned, "at": self.config.daemon.night_restart_at,
+        """Plan (``night``) or cancel a restart at the next ``night_restart_at`` of the hall's clock."""
+        self.restart_at = None
+        if at == "night":
+            hour, minute = map(int, self.config.daemon.night_restart_at.split(":"))
+            now = self.clock.now()
+            when = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+            self.restart_at = when if when > now else when + dt.timedelta(days=1)
+        log.info("restart at night %s", f"planned at {self.restart_at.isoformat()}" if self.restart_at else "cancelled")
+        return {"planned": self.restart_at is not None,
+                "at": self.restart_at.isoformat(timespec="minutes") if self.restart_at else None,
                 "restart": list(self.config_store.pending_restart) if self.config_store else []}
 
     async def _night_restart(self) -> None:
-        """At ``night_restart_at`` (the hall's clock), a planned restart stops hwd with status 75."""
-        hour, minute = map(int, self.config.daemon.night_restart_at.split(":"))
+        """A planned restart: once the hall's clock reaches it, hwd stops with status 75."""
         while True:
             await asyncio.sleep(1.0)
-            now = self.clock.now()
-            if self.restart_planned and (now.hour, now.minute) == (hour, minute):
-                log.warning("restarting for the night as planned: %s",
+            if self.restart_at is not None and self.clock.now() >= self.restart_at:
+                log.warning("restarting as planned for the night: %s",
                             ", ".join(self.config_store.pending_restart) if self.config_store else "")
                 self.exit_code = RESTART_STATUS
                 self.stop_event.set()

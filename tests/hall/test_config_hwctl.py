@@ -71,3 +71,43 @@ def test_an_invalid_file_is_every_problem_and_exit_2(hwd_daemon, tmp_path):
     assert out.returncode == 2 and "hall.window[1].services[0]: unknown service 'nope'" in out.stderr
     assert d.config_path.read_text() == original
     assert len(hwctl(d, "history").stdout.splitlines()) == 1
+
+
+CATALOGUE = """取号业务,事项名称,事项编码,实施编码,申请材料,承诺时限
+bdc,不动产首次登记,11330100MB0001,IMP-1,身份证；购房合同,5个工作日
+bdc,不动产抵押登记,11330100MB0003,IMP-3,身份证；抵押合同,3个工作日
+gs,企业开办,11330100QY0001,IMP-9,营业执照,1个工作日
+"""
+
+
+def test_import_a_matter_catalogue_with_a_preview(hwd_daemon, tmp_path):
+    d = hwd_daemon(HALL)
+    original = d.config_path.read_text()
+    sheet = tmp_path / "catalogue.csv"
+    sheet.write_text("\ufeff" + CATALOGUE, encoding="utf-8")
+    out = hwctl(d, "import-matters", str(sheet), "--dry-run")
+    assert out.returncode == 0, out.stderr
+    assert "2 matter(s) added, 0 updated, 0 unchanged" in out.stdout
+    assert "no such service in this hall: gs" in out.stderr
+    assert '+matter_code = "11330100MB0003"' in out.stdout
+    assert d.config_path.read_text() == original  # a preview writes nothing
+
+    out = hwctl(d, "import-matters", str(sheet))
+    assert out.returncode == 0, out.stderr
+    guide = d.call("hall.guide", {"service": "bdc", "matter": "11330100MB0003"})
+    assert guide["materials"] == ["身份证", "抵押合同"] and guide["time_limit"] == "3个工作日"
+    assert d.call("config.history")["versions"][0]["note"] == "matter catalogue catalogue.csv"
+
+    sheet.write_text(CATALOGUE.replace("3个工作日", "2个工作日"), encoding="utf-8")
+    out = hwctl(d, "import-matters", str(sheet))
+    assert "0 matter(s) added, 1 updated, 1 unchanged" in out.stdout
+    assert d.call("hall.guide", {"service": "bdc", "matter": "11330100MB0003"})["time_limit"] == "2个工作日"
+    out = hwctl(d, "import-matters", str(sheet))
+    assert "0 matter(s) added, 0 updated, 2 unchanged" in out.stdout and out.returncode == 0
+    assert len(d.call("config.history")["versions"]) == 3
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"matters": [{"service": "bdc", "name": "x", "id": "bad id!", "region": "12"}]}')
+    out = hwctl(d, "import-matters", str(bad))
+    assert out.returncode == 2 and "(config after the import):" in out.stderr
+    assert "matter[2].region: a 区划 code is 6 or 12 digits" in out.stderr and "matter[2].id: ids are" in out.stderr

@@ -252,3 +252,23 @@ def test_changes_while_a_script_issues_and_calls(hwd_daemon):
     assert all(tickets[t]["state"] in ("waiting", "done", "called") for t in issued)
     assert len(d.call("config.history")["versions"]) == 7
     assert d.call("daemon.status")["pid"] == pid
+
+
+def test_a_restart_needed_change_waits_for_the_night(hwd_daemon):
+    """A [daemon] key is written and reported as needing a restart, the running hwd keeps its old
+    value; planned for the night, hwd stops with status 75 at night_restart_at by the hall's clock
+    (systemd's RestartForceExitStatus=75 starts it again) and comes back with the new value."""
+    d = hwd_daemon(HALL, clock_start="2026-11-23T22:00:00")
+    reply = _edit(d, [{"op": "set", "path": ["daemon", "heartbeat_s"], "value": 1.5},
+                      {"op": "set", "path": ["hall", "name"], "value": "夜里"}])
+    assert reply["restart"] == ["daemon.heartbeat_s"] and reply["live"] == ["hall.name"]
+    assert d.call("config.get")["restart_pending"] == ["daemon.heartbeat_s"]
+    plan = d.call("config.restart", {"at": "night"})
+    assert plan == {"planned": True, "at": "2026-11-24T03:00+08:00", "restart": ["daemon.heartbeat_s"]}
+    d.call("clock.set", {"now": "2026-11-24T02:59:00"})
+    assert d.proc.poll() is None
+    d.call("clock.set", {"now": "2026-11-24T03:00:01"})
+    assert d.proc.wait(30) == 75
+    d.start()
+    assert d.call("hall.state")["name"] == "夜里"
+    assert d.call("config.get")["restart_pending"] == []
