@@ -31,8 +31,9 @@ from kiosk_ui.settings import ROLES
 
 bp = Blueprint("admin_config", __name__, url_prefix="/admin/config")
 
-PAGES = {"services": "服务与事项", "windows": "窗口", "staff": "工作人员", "hours": "营业时间",
-         "notice": "通知、限额与取号机"}
+PAGES = {"services": "服务与事项", "catalogue": "导入事项目录", "windows": "窗口", "staff": "工作人员",
+         "hours": "营业时间", "notice": "通知、限额与取号机"}
+CATALOGUE_FORMATS = ("auto", "json", "csv")
 SYSTEM_PAGES = {"accounts": "管理账号", "file": "配置文件"}
 DAY_NAMES = dict(zip(DAYS, ("周一", "周二", "周三", "周四", "周五", "周六", "周日")))
 DEVICE_KINDS = {"display": "display", "keypad": "keypad", "evaluator": "keypad", "speaker": "speaker"}
@@ -126,7 +127,8 @@ def applied(result: dict) -> None:
     flash(words, "restart" if restart else "ok")
 
 
-def _render(page: str, got: dict | None = None, refused: Refused | None = None, posted: dict | None = None) -> Any:
+def _render(page: str, got: dict | None = None, refused: Refused | None = None, posted: dict | None = None,
+            **extra: Any) -> Any:
     got = got or read_config()
     cfg = got["config"]
     hall = _hall(cfg)
@@ -142,7 +144,7 @@ def _render(page: str, got: dict | None = None, refused: Refused | None = None, 
         system=who is not None and who.role == admin_roles.SYSTEM, accounts=_items(cfg.get("ui") or {}, "admin"),
         notice=str((cfg.get("ui") or {}).get("notice") or ""),
         refused=refused, problems=problems_by_key(refused.problems if refused else []), posted=posted or {},
-        messages=get_flashed_messages(with_categories=True), today=current().today().isoformat())
+        messages=get_flashed_messages(with_categories=True), today=current().today().isoformat(), **extra)
     return body, status
 
 
@@ -372,3 +374,40 @@ def restart():
     flash(f"已安排在 {planned.get('at')} 重启 hwd，需重启的修改届时生效" if planned.get("planned")
           else "已取消夜间重启", "ok")
     return redirect(url_for("admin_config.index"))
+
+
+@bp.route("/catalogue", methods=["GET", "POST"])
+@login_required
+def catalogue():
+    """A matter catalogue (the province's file of matters with their codes, JSON or CSV) imported
+    into the services' matters: 预览 shows what changes (hwd's ``config.import_matters`` without
+    ``apply``: added, updated, the diff, the checker's problems), 导入 applies exactly that
+    preview's base (a file changed meanwhile is refused like any edit). Only matters change."""
+    if request.method == "GET":
+        return _render("catalogue")
+    upload = request.files.get("file")
+    text = upload.read().decode("utf-8-sig", errors="replace") if upload and upload.filename else \
+        str(request.form.get("catalogue", ""))
+    fmt = str(request.form.get("format", "auto"))
+    if fmt not in CATALOGUE_FORMATS:
+        abort(400)
+    who = admin_roles.account()
+    if who is None:
+        abort(403)
+    params = {"catalogue": text, "format": fmt, "by": who.id, "source": request.remote_addr or "",
+              "note": "导入事项目录"}
+    posted = {"catalogue": text, "format": fmt}
+    if request.form.get("action") != "import":
+        try:
+            preview = current().call("config.import_matters", {**params, "apply": False}, timeout=EDIT_TIMEOUT_S)
+        except RpcError as exc:
+            return _render("catalogue", refused=Refused(422, message_for(exc)), posted=posted)
+        found = preview.get("problems") or []
+        return _render("catalogue", refused=Refused(422, "导入后配置有误，不能导入", found) if found else None,
+                       posted=posted, preview=preview)
+    try:
+        applied(send("config.import_matters", {**params, "apply": True,
+                                               "base": str(request.form.get("base", ""))[:128]}))
+    except Refused as exc:
+        return _render("catalogue", read_config() if exc.conflict else None, exc, posted)
+    return redirect(url_for("admin_config.services"))

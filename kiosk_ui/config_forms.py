@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from hwd.hall.config import DAYS, WINDOW_KINDS
+from hwd.hall.config import DAYS
 
 SERVICE_TEXT = ("name", "prefix", "department", "conditions", "time_limit", "fees", "matter_code", "impl_code",
                 "matter_version")
@@ -145,8 +145,7 @@ def quotas(services: list[dict], form: Mapping) -> list[dict]:
 # -- windows ------------------------------------------------------------------------------------
 
 def window_values(form: Mapping, services: list[str], key: str, devices: bool) -> dict:
-    kind = text(form, "kind") or "综合"
-    values: dict[str, Any] = {"name": text(form, "name"), "kind": kind if kind in WINDOW_KINDS else kind,
+    values: dict[str, Any] = {"name": text(form, "name"), "kind": text(form, "kind") or "综合",
                               "services": ordered(form, "svc:", services, key + ".services"),
                               "partner": text(form, "partner"), "spoken": text(form, "spoken")}
     if devices:

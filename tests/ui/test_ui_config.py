@@ -223,3 +223,22 @@ def test_the_clerk_picks_the_matter_of_a_service_the_manager_gave_matters(client
     done = counter.post("/counter/5/api/finish", json={"matter": "zy"}, headers=headers).get_json()
     assert done["ok"], done
     assert hall.call("hall.ticket", {"ticket": number})["matter_id"] == "zy"
+
+
+def test_a_matter_catalogue_is_previewed_then_imported(client, hall):
+    csrf = login(client, HALL_MANAGER, HALL_PASSWORD)
+    sheet = ("取号业务,事项名称,事项编码,实施编码,申请材料\n"
+             "bdc,不动产首次登记,11410000MB01,1141000001,身份证；权属来源证明\n"
+             "gone,不存在的业务,11410000MB02,,\n")
+    resp = client.post("/admin/config/catalogue", data={"csrf_token": csrf, "action": "preview", "format": "auto",
+                                                        "catalogue": sheet})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200, html
+    assert re.search(r'data-kind="added">新增 1 项：bdc/', html) and "gone" in html
+    assert "11410000MB01" not in hall.config_path.read_text(encoding="utf-8"), "a preview writes nothing"
+    base = re.search(r'id="catalogue-import">.*?name="base" value="([0-9a-f]+)"', html, re.S).group(1)
+    resp = client.post("/admin/config/catalogue", data={"csrf_token": csrf, "action": "import", "format": "auto",
+                                                        "catalogue": sheet, "base": base})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    assert 'matter_code = "11410000MB01"' in hall.config_path.read_text(encoding="utf-8")
+    assert hall.call("config.history", {"limit": 1})["versions"][0]["by"] == HALL_MANAGER
