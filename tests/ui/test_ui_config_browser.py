@@ -99,6 +99,7 @@ def test_the_hall_manager_changes_the_hall_live_in_a_real_browser(browser, hall,
 
     base = ui_server.url
     failed: list[str] = []
+    dialogs: list[str] = []
     pid = hall.call("daemon.status")["pid"]
     # a citizen at window 3 (sb), called before any change: the call must survive every change
     at3 = hall.call("hall.issue_ticket", {"service": "sb"})
@@ -113,7 +114,7 @@ def test_the_hall_manager_changes_the_hall_live_in_a_real_browser(browser, hall,
         page.on("pageerror", lambda exc: failed.append(str(exc)))
         page.on("request", lambda req: failed.append(f"outside request {req.url}")
                 if not req.url.startswith(base) and not req.url.startswith("data:") else None)
-        page.on("dialog", lambda dialog: dialog.accept())
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
         return page
 
     try:
@@ -235,6 +236,7 @@ def test_the_hall_manager_changes_the_hall_live_in_a_real_browser(browser, hall,
     expect(admin.locator("#cfg-diff")).to_be_visible()
     admin.locator("#rollback").click()
     expect(admin.locator("#cfg-msg")).to_contain_text("已保存并生效")
+    assert any(d.startswith(f"回滚到版本 {before_holiday['version']}") for d in dialogs), dialogs
     assert hall.config_path.read_text(encoding="utf-8") == \
         hall.call("config.show", {"version": before_holiday["version"]})["text"]
     assert hall.call("hall.hours")["open"] is True, "tomorrow is a working day again"
