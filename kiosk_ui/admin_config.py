@@ -14,6 +14,7 @@ ops (kiosk_ui.admin_roles.may_change), not on which form was shown.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any, Callable
 
@@ -23,6 +24,8 @@ from werkzeug.security import generate_password_hash
 from hwd import errors
 from hwd.client import RpcError
 from hwd.hall.config import DAYS, WINDOW_KINDS
+from hwd.hall.queue.hours import Calendar
+from hwd.hall.queue.official import HOLIDAY, MAKEUP
 
 from kiosk_ui import admin_roles, config_forms as forms
 from kiosk_ui.admin import login_required
@@ -38,6 +41,9 @@ SYSTEM_PAGES = {"accounts": "管理账号", "file": "配置文件"}
 DAY_NAMES = dict(zip(DAYS, ("周一", "周二", "周三", "周四", "周五", "周六", "周日")))
 DEVICE_KINDS = {"display": "display", "keypad": "keypad", "evaluator": "keypad", "speaker": "speaker"}
 MIN_PASSWORD = 8
+COMING_DAYS = 14
+WEEKDAYS = "一二三四五六日"
+DAY_KINDS = {"exception": "特别安排", HOLIDAY: "法定节假日", MAKEUP: "调休上班", "week": ""}
 EDIT_TIMEOUT_S = 15.0  # a live apply swaps the engine's config: longer than a plain call
 
 
@@ -144,7 +150,8 @@ def _render(page: str, got: dict | None = None, refused: Refused | None = None, 
         system=who is not None and who.role == admin_roles.SYSTEM, accounts=_items(cfg.get("ui") or {}, "admin"),
         notice=str((cfg.get("ui") or {}).get("notice") or ""),
         refused=refused, problems=problems_by_key(refused.problems if refused else []), posted=posted or {},
-        messages=get_flashed_messages(with_categories=True), today=current().today().isoformat(), **extra)
+        messages=get_flashed_messages(with_categories=True), today=current().today().isoformat(),
+        coming=coming_days(current()) if page == "hours" else [], **extra)
     return body, status
 
 
@@ -274,6 +281,26 @@ def staff():
         return forms.staff_reset_pin(_item(), s), f"重置工作人员 {_item()} 的密码"
 
     return _page("staff", {"save": save, "add": add, "disable": disable, "reset_pin": reset_pin})
+
+
+def coming_days(link: Any, days: int = COMING_DAYS) -> list[dict]:
+    """The hall's hours of the coming days as the engine will keep them (its calendar over the
+    config hwd-ui has just read: the week, the dates with their own hours, the official holidays
+    and 调休), so the manager sees a holiday or 调休 take effect."""
+    hall = getattr(link.config, "hall", None)
+    if hall is None:
+        return []
+    calendar = Calendar(hall.hours)
+    today = link.today()
+    out = []
+    for offset in range(days):
+        day = today + dt.timedelta(days=offset)
+        kind, name = calendar.day_kind(day)
+        hours = calendar.texts_on(day)
+        out.append({"date": day.isoformat(), "weekday": "周" + WEEKDAYS[day.weekday()],
+                    "hours": " ".join(hours) if hours else "休息", "kind": name or DAY_KINDS.get(kind, ""),
+                    "closed": not hours and not hall.hours.always_open})
+    return out
 
 
 @bp.route("/hours", methods=["GET", "POST"])

@@ -203,6 +203,9 @@ def test_the_hall_manager_changes_the_hall_live_in_a_real_browser(browser, hall,
         ex.locator("button[type=submit]").click()
         _saved(admin)
         expect(admin.locator(f'#exception-table tr[data-date="{tomorrow}"]')).to_contain_text("休息")
+        expect(admin.locator(f'#coming-days tr[data-date="{tomorrow}"] td.hours')).to_have_text("休息")
+        expect(admin.locator(f'#coming-days tr[data-date="{today.isoformat()}"] td.hours')).to_have_text(
+            "09:00-12:00 13:00-17:00")
         script.going_on()
     finally:
         script.close()
