@@ -252,8 +252,14 @@ class Daemon:
         daemon = self.config.daemon
         self.config_store = ConfigStore(self.config.path, daemon.state_dir, self.clock.now, self.config,
                                         self._apply_live)
+        central = self.config.hall.central if self.config.hall is not None else None
+        fetch = None
+        if central is not None:
+            from hwd.county import catalogue as county_catalogue  # psycopg only where the county is linked
+
+            fetch = lambda: county_catalogue.latest(central.dsn, central.connect_timeout_s)  # noqa: E731
         configapi.register(self.methods, self.config_store, bus.publish, daemon.max_request_bytes,
-                           self._plan_restart)
+                           self._plan_restart, fetch)
 
     def _apply_live(self, new: Config, keys: list[str]) -> None:
         reconfigure = getattr(self.hall, "reconfigure", None)
