@@ -260,6 +260,16 @@ class Daemon:
             fetch = lambda: county_catalogue.latest(central.dsn, central.connect_timeout_s)  # noqa: E731
         configapi.register(self.methods, self.config_store, bus.publish, daemon.max_request_bytes,
                            self._plan_restart, fetch)
+        logins = getattr(self.hall, "logins", None)
+        if logins is not None:
+            logins.write_pin = lambda staff, stored, source: self._write_pin(bus, staff, stored, source)
+
+    def _write_pin(self, bus: EventBus, staff: str, stored: str, source: str | None) -> None:
+        """A clerk's new PIN hash into the config file, as its own audited version."""
+        op = {"op": "set", "path": ["hall", "staff", {"id": staff}, "pin_hash"], "value": stored}
+        reply = self.config_store.edit([op], None, staff, source or "rpc", "new PIN set by the clerk")
+        bus.publish("hall.config_changed", {"version": reply["version"], "live": reply["live"],
+                                            "restart": reply["restart"]})
 
     def _apply_live(self, new: Config, keys: list[str]) -> None:
         reconfigure = getattr(self.hall, "reconfigure", None)
