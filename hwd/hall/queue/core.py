@@ -117,6 +117,9 @@ class HallCore:
 
     def retire(self) -> list[str]:
         """Drop the retiring windows and services that are done; their ids."""
+        if not any(w.retiring for w in self.cfg.windows.values()) and not any(
+                sv.retiring for sv in self.cfg.services.values()):
+            return []
         gone = [wid for wid, w in self.cfg.windows.items() if w.retiring and not self._holds(wid)]
         for wid in gone:
             del self.cfg.windows[wid]
