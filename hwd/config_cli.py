@@ -10,6 +10,7 @@ changes it, through hwd's ``config.*`` methods (docs/hall.md "Changing the hall'
                                                       VALUE in TOML (["bdc", "sb"], "text", 3)
     hwctl config import-matters FILE [--dry-run]      a matter catalogue (JSON or CSV) into the
                                                       services' matters: the preview, then applied
+    hwctl config county-matters [--dry-run]           the same with the catalogue the county pushed
 
 Invalid: every problem as ``FILE:LINE KEY: reason`` and exit 2, nothing applied.
 """
@@ -145,7 +146,19 @@ def cmd_import_matters(args: argparse.Namespace, client: Any) -> int:
         raise HwdError(f"cannot read {args.file}: {exc}") from None
     params = {"catalogue": text, "format": args.format, "note": args.note or f"matter catalogue {Path(args.file).name}",
               **_who()}
-    preview = client.call("config.import_matters", {**params, "apply": False})
+    return _import(client, "config.import_matters", params, args.file, args.dry_run)
+
+
+def cmd_county_matters(args: argparse.Namespace, client: Any) -> int:
+    params = {"note": args.note, "by": _who()["by"]}
+    return _import(client, "config.county_matters", params, "the county's catalogue", args.dry_run)
+
+
+def _import(client: Any, method: str, params: dict, what: str, dry_run: bool) -> int:
+    preview = client.call(method, {**params, "apply": False})
+    if "catalogue" in preview:
+        c = preview["catalogue"]
+        print(f"county catalogue {c['id']} ({c['name']}), pushed {c['pushed_at']} by {c['pushed_by']}")
     s = preview["summary"]
     print(f"{len(s['added'])} matter(s) added, {len(s['updated'])} updated, {len(s['unchanged'])} unchanged")
     if s["unknown_services"]:
@@ -154,11 +167,10 @@ def cmd_import_matters(args: argparse.Namespace, client: Any) -> int:
         return 0
     if preview["problems"]:  # lines of the config file as the import would make it
         return _problems("(config after the import)", preview["problems"])
-    if args.dry_run:
+    if dry_run:
         sys.stdout.write(preview["diff"])
         return 0
-    reply = _changing(lambda: client.call("config.import_matters", {**params, "apply": True,
-                                                                    "base": preview["base"]}), args.file)
+    reply = _changing(lambda: client.call(method, {**params, "apply": True, "base": preview["base"]}), what)
     return reply if isinstance(reply, int) else _report(reply, client, False)
 
 
@@ -199,3 +211,7 @@ def add_parsers(sub: Any, run: Callable[[Callable[[argparse.Namespace, Any], int
     s.add_argument("--dry-run", action="store_true", help="only show what would change")
     s.add_argument("--note", default="")
     s.set_defaults(func=run(cmd_import_matters))
+    s = cmds.add_parser("county-matters", help="the matter catalogue the county pushed to this hall: preview, import")
+    s.add_argument("--dry-run", action="store_true", help="only show what would change")
+    s.add_argument("--note", default="")
+    s.set_defaults(func=run(cmd_county_matters))

@@ -7,10 +7,12 @@ starts it again (docs/deploy.md).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import asyncio
+from typing import Any, Awaitable, Callable
 
-from hwd import catalogue, configedit
+from hwd import catalogue, configedit, errors
 from hwd.configstore import ConfigStore, raw_of
+from hwd.errors import HwdError
 from hwd.schema import Field
 
 WHO = (Field("by", str, doc="the account making the change"),
@@ -20,8 +22,11 @@ RESTART_WHEN = ("night", "cancel")
 
 
 def register(methods: Any, store: ConfigStore, publish: Callable[[str, dict], None], max_text: int,
-             schedule_restart: Callable[[str], dict]) -> None:
-    """Add the ``config.*`` methods to ``methods``; ``max_text`` bounds a whole file's text."""
+             schedule_restart: Callable[[str], dict],
+             county_catalogue: Callable[[], dict | None] | None = None) -> None:
+    """Add the ``config.*`` methods to ``methods``; ``max_text`` bounds a whole file's text.
+    ``county_catalogue()`` (blocking: run on a worker thread) fetches the newest matter catalogue
+    the county pushed to this hall ([hall.central]); without it there is no ``config.county_matters``."""
     add = methods.add
 
     def changed(reply: dict) -> dict:
@@ -72,6 +77,25 @@ def register(methods: Any, store: ConfigStore, publish: Callable[[str, dict], No
          Field("apply", bool, False, doc="false: only the preview"), Field("base", str, None)) + WHO,
         "a matter catalogue (JSON or CSV, the province's form) into [[hall.service.matter]]: the preview "
         "(summary, diff, problems), or applied as one audited version", max_text=max_text)
+    if county_catalogue is not None:
+        async def county_matters(p: dict) -> dict:
+            try:
+                got = await asyncio.to_thread(county_catalogue)
+            except Exception as exc:  # the county link is down: say so, nothing changes
+                raise HwdError(f"cannot read the county's matter catalogue: {type(exc).__name__}: {exc}",
+                               errors.NODE_UNREACHABLE) from None
+            if got is None:
+                raise HwdError("the county has pushed no matter catalogue to this hall", errors.NOT_FOUND)
+            about = {k: got[k] for k in ("id", "name", "pushed_at", "pushed_by")}
+            reply = import_matters({"catalogue": got["body"], "format": got["format"], "apply": p["apply"],
+                                    "base": p["base"], "by": p["by"], "source": "county",
+                                    "note": p["note"] or f"county matter catalogue {got['id']} ({got['name']})"})
+            return {"catalogue": about, **reply}
+
+        add("config.county_matters", county_matters,
+            (Field("apply", bool, False), Field("base", str, None), Field("by", str), Field("note", str, "")),
+            "the newest matter catalogue the county pushed to this hall: its preview, or imported "
+            "(source 'county')")
     add("config.restart", lambda p: schedule_restart(p["at"]),
         (Field("at", str, "night", choices=RESTART_WHEN),),
         "restart hwd at [daemon] night_restart_at (systemd starts it again) so restart-needed keys apply; "

@@ -252,11 +252,24 @@ class Daemon:
         daemon = self.config.daemon
         self.config_store = ConfigStore(self.config.path, daemon.state_dir, self.clock.now, self.config,
                                         self._apply_live)
+        central = self.config.hall.central if self.config.hall is not None else None
+        fetch = None
+        if central is not None:
+            from hwd.county import catalogue as county_catalogue  # psycopg only where the county is linked
+
+            fetch = lambda: county_catalogue.latest(central.dsn, central.connect_timeout_s)  # noqa: E731
         configapi.register(self.methods, self.config_store, bus.publish, daemon.max_request_bytes,
-                           self._plan_restart)
-        if self.hall is not None and getattr(self.hall, "reconfigure", None) is not None:
-            from hwd import hall_wiring
-            hall_wiring.config_methods(self.hall, self.methods, self.config_store, bus.publish)
+                           self._plan_restart, fetch)
+        logins = getattr(self.hall, "logins", None)
+        if logins is not None:
+            logins.write_pin = lambda staff, stored, source: self._write_pin(bus, staff, stored, source)
+
+    def _write_pin(self, bus: EventBus, staff: str, stored: str, source: str | None) -> None:
+        """A clerk's new PIN hash into the config file, as its own audited version."""
+        op = {"op": "set", "path": ["hall", "staff", {"id": staff}, "pin_hash"], "value": stored}
+        reply = self.config_store.edit([op], None, staff, source or "rpc", "new PIN set by the clerk")
+        bus.publish("hall.config_changed", {"version": reply["version"], "live": reply["live"],
+                                            "restart": reply["restart"]})
 
     def _apply_live(self, new: Config, keys: list[str]) -> None:
         reconfigure = getattr(self.hall, "reconfigure", None)

@@ -87,8 +87,6 @@ BAD_RATING_TOKEN = 1132        # a phone rating without the ticket's own token
 CARD_TOKEN_USED = 1133         # a card token already issued a ticket
 CARD_TOKEN_WRONG_KIOSK = 1134  # a card token read at another kiosk's reader
 LOGIN_LOCKED = 1135            # too many wrong PINs/passwords: wait (backoff)
-PIN_NOT_SET = 1136             # the clerk must set a new PIN first (hall.set_pin): added, or the PIN was reset
-PIN_REFUSED = 1137             # a new PIN not taken: not 4-12 digits, or no new PIN is due for that staff id
 
 
 def name_of(code: int) -> str:

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from hwd import clock as clocks, upstream
 from hwd.county import feed as county_feed
-from hwd.hall import api, pinset
+from hwd.hall import api
 from hwd.hall.engine import HallEngine
 from hwd.upstream import notify
 
@@ -42,8 +42,3 @@ async def start(hall: HallEngine) -> None:
     await hall.start()
     clocks.register(hall.methods, hall.clock)
     api.register(hall.methods, hall)
-
-
-def config_methods(hall: HallEngine, methods: Any, store: Any, publish: Callable[[str, dict], None]) -> None:
-    """The hall's methods that change the config file (``hall.set_pin``) through the config store."""
-    pinset.register(methods, hall, store, publish)

@@ -174,9 +174,8 @@ def staff_save(staff: str, current: Mapping, form: Any) -> list[dict]:
 
 
 def staff_add(form: Any) -> list[dict]:
-    """A new clerk, without a PIN: the clerk sets one at the first login at a counter (new_pin)."""
-    value = _table({"id": text(form, "id"), **staff_values(form)})
-    return [{"op": "add", "path": ["hall", "staff"], "value": {**value, "new_pin": True}}]
+    """A new clerk, without a PIN: in a hall whose clerks have PINs he sets one at his first login."""
+    return [{"op": "add", "path": ["hall", "staff"], "value": _table({"id": text(form, "id"), **staff_values(form)})}]
 
 
 def staff_disabled(staff: str, disabled: bool) -> list[dict]:
@@ -185,11 +184,11 @@ def staff_disabled(staff: str, disabled: bool) -> list[dict]:
 
 
 def staff_reset_pin(staff: str, current: Mapping) -> list[dict]:
-    """The PIN forgotten: its hash removed (``pin_set``: hwd's config.get says one is there), and
-    the clerk sets a new one at the next login (new_pin)."""
-    path = ["hall", "staff", {"id": staff}]
-    ops = [{"op": "remove", "path": path + ["pin_hash"]}] if current.get("pin_set") else []
-    return ops + [{"op": "set", "path": path + ["new_pin"], "value": True}]
+    """The PIN forgotten: its hash removed (``pin_set``: hwd's config.get says one is there); hwd
+    then makes the clerk set a new one at the next login. No PIN set: nothing to reset."""
+    if not current.get("pin_set"):
+        return []
+    return [{"op": "remove", "path": ["hall", "staff", {"id": staff}, "pin_hash"]}]
 
 
 # -- hours --------------------------------------------------------------------------------------

@@ -58,8 +58,8 @@ def staff_login(method: str, params: dict, form_page: Callable[[str], str], reme
                 done_url: str) -> Any:
     """The staff id + PIN form of every staff page (counter windows, guide desks): one path, so
     a check added here (or in the engine's ``authenticate``) holds for every login. A clerk whose
-    new PIN is due (added, or the PIN reset on /admin/config: PIN_NOT_SET) is asked for it twice
-    on the same URL; hwd stores only its hash (``hall.set_pin``), then the login goes on with it."""
+    new PIN is due (added, or the PIN reset on /admin/config: LOGIN_FAILED ``set_pin``) is asked for
+    it twice on the same URL; hwd stores only its hash (``hall.set_pin``), then the login goes on."""
     staff = request.form.get("staff", "").strip()[:64]
     if "new_pin" in request.form:
         return _new_pin(method, params, staff, remember, done_url)
@@ -69,7 +69,7 @@ def staff_login(method: str, params: dict, form_page: Callable[[str], str], reme
     try:
         current().call(method, {**params, "staff": staff, "pin": pin[:64], "source": request.remote_addr})
     except RpcError as exc:
-        if exc.code == errors.PIN_NOT_SET:
+        if exc.code == errors.LOGIN_FAILED and isinstance(exc.data, dict) and exc.data.get("set_pin"):
             return render_template("staff_new_pin.html", staff=staff, error=None), 200
         return form_page(message_for(exc)), 429 if exc.code == errors.LOGIN_LOCKED else 403
     remember(staff)
@@ -82,7 +82,7 @@ def _new_pin(method: str, params: dict, staff: str, remember: Callable[[str], No
         return render_template("staff_new_pin.html", staff=staff, error="两次输入的密码不一致，请重新输入"), 400
     link = current()
     try:
-        link.call("hall.set_pin", {**params, "staff": staff, "pin": first, "source": request.remote_addr})
+        link.call("hall.set_pin", {"staff": staff, "pin": first, "source": request.remote_addr})
         link.call(method, {**params, "staff": staff, "pin": first, "source": request.remote_addr})
     except RpcError as exc:
         status = 429 if exc.code == errors.LOGIN_LOCKED else 403

@@ -45,6 +45,7 @@ GRANTS = {
     "devices": "SELECT, INSERT, UPDATE",
     "device_events": "INSERT",
     "daily_rollup": "SELECT, INSERT, DELETE",
+    "matter_catalogues": "SELECT",  # the county's pushes; the hall reads its own (hwd.county.catalogue)
 }
 
 

@@ -19,6 +19,9 @@ with a higher outbox id, so a replayed old record never turns a state back. ``da
 (migration 2, hwd.county.rollup): per hall, issue day, window, staff and matter, the counts the
 supervision tables add up; the sink rolls again every hall-day a delivery touches.
 
+Migration 5: ``matter_catalogues``, the matter catalogues (事项目录) hwd-central pushes to a hall
+(hwd.county.catalogue); a hall's role reads its own hall's rows only, and writes none.
+
 Migration 3: row-level security. ``hall_roles`` maps each hall's login role to its hall_id
 (``hwd-central county add-hall``, hwd.county.roles); ``county_hall()`` is the hall of the role
 running the statement; on every table a hall writes, a policy lets a role see and write only
@@ -115,6 +118,16 @@ MIGRATIONS = [
     _ROW_SECURITY,
     # 4: the fleet view: which hwd each hall runs (its sink's report)
     "ALTER TABLE halls ADD COLUMN hwd_version text",
+    # 5: matter catalogues the county pushes to a hall (hwd.county.catalogue); a hall reads its own only
+    """
+    CREATE TABLE matter_catalogues (
+        hall_id text NOT NULL, id bigserial, name text NOT NULL, format text NOT NULL DEFAULT 'auto',
+        body text NOT NULL, pushed_at timestamptz NOT NULL DEFAULT now(), pushed_by text NOT NULL,
+        PRIMARY KEY (hall_id, id));
+    ALTER TABLE matter_catalogues ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY own_hall ON matter_catalogues USING (hall_id = (SELECT county_hall()))
+        WITH CHECK (hall_id = (SELECT county_hall()));
+    """,
 ]
 
 LOCK_ID = 0x68776463  # "hwdc": one advisory lock for migrations

@@ -56,6 +56,10 @@ def register(methods: Any, engine: "HallEngine") -> None:
         (WINDOW, Field("staff", str), Field("pin", str, None), Field("source", str, None)),
         "a clerk logs in to a window (AB岗: takes it over); wrong PINs lock the staff id and the source "
         "address (the page's client) with backoff")
+    add("hall.set_pin", lambda p: logins.set_pin(p["staff"], p["pin"], p["source"]),
+        (Field("staff", str), Field("pin", str), Field("source", str, None)),
+        "a clerk whose PIN was reset (or who is new) sets a new one (4-12 digits) before logging in; "
+        "stored only as its hash in the config file")
     add("hall.logout", lambda p: engine.run(core().logout, p["window"], p["staff"]),
         (WINDOW, Field("staff", str, None)), "a clerk logs out; the window closes")
     add("hall.rate", lambda p: engine.run(engine.channels.rate, p),

@@ -234,6 +234,8 @@ class HallEngine:
             return
         self._flush(notify=True)
         self.alerts.check()  # waits grow with time alone
+        if self.core.retire():  # a retiring window's last rating timed out
+            self.screens.refresh_all()
 
     async def _tick_loop(self) -> None:
         while True:

@@ -117,11 +117,13 @@ MIGRATIONS = [
     CREATE TABLE rating_pads (id TEXT PRIMARY KEY, window TEXT NOT NULL, secret_hash TEXT NOT NULL,
                               enrolled_ts REAL NOT NULL, last_used_ts REAL);
     """,
-    # 7: the matter (事项, [[hall.service.matter]]) a clerk handled: on the ticket, and on its rating
+    # 7: the matter (事项, [[hall.service.matter]]) a clerk handled: on the ticket, and on its rating;
+    # clerks who must set a new PIN at their next login (their pin_hash removed, or added without one)
     """
     ALTER TABLE tickets ADD COLUMN matter_id TEXT;
     ALTER TABLE ratings ADD COLUMN matter_id TEXT;
     ALTER TABLE ratings ADD COLUMN matter_name TEXT;
+    CREATE TABLE pin_resets (staff TEXT PRIMARY KEY, ts REAL NOT NULL);
     """,
 ]
 

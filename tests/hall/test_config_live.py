@@ -272,3 +272,52 @@ def test_a_restart_needed_change_waits_for_the_night(hwd_daemon):
     d.start()
     assert d.call("hall.state")["name"] == "夜里"
     assert d.call("config.get")["restart_pending"] == []
+
+
+STAFFED = HALL + '''
+[[hall.staff]]
+id = "s01"
+name = "王小明"
+pin_hash = "{hash}"
+[[hall.window]]
+id = "w5"
+name = "5号窗口"
+services = ["bdc"]
+addresses = ["127.0.0.5"]
+'''
+
+
+def test_a_pin_reset_and_a_new_clerk_set_their_pin_at_the_first_login(hwd_daemon):
+    from hwd.hall.pin import hash_pin
+
+    d = hwd_daemon(STAFFED.format(hash=hash_pin("1234")))
+    d.call("hall.login", {"window": "w1", "staff": "s01", "pin": "1234"})
+    d.call("hall.logout", {"window": "w1"})
+    _edit(d, [{"op": "remove", "path": ["hall", "staff", {"id": "s01"}, "pin_hash"]},
+              {"op": "add", "path": ["hall", "staff"], "value": {"id": "s02", "name": "李芳"}}])
+    for staff in ("s01", "s02"):  # no login without a PIN, and the old one is gone
+        for pin in (None, "1234"):
+            with pytest.raises(RpcError) as info:
+                d.call("hall.login", {"window": "w1", "staff": staff, **({"pin": pin} if pin else {})})
+            assert info.value.code == errors.LOGIN_FAILED and info.value.data["wording"] == "set_pin", staff
+    with pytest.raises(RpcError) as info:
+        d.call("hall.set_pin", {"staff": "s01", "pin": "12ab"})
+    assert info.value.data["wording"] == "pin_format"
+    with pytest.raises(RpcError) as info:  # the hall lists its window PCs: not from elsewhere
+        d.call("hall.set_pin", {"staff": "s01", "pin": "4321", "source": "192.0.2.7"})
+    assert info.value.code == errors.LOGIN_FAILED
+    assert d.call("hall.set_pin", {"staff": "s01", "pin": "4321", "source": "127.0.0.5"}) == {"staff": "s01",
+                                                                                             "set": True}
+    with pytest.raises(RpcError) as info:  # set once; then it is a PIN like any other
+        d.call("hall.set_pin", {"staff": "s01", "pin": "9999"})
+    assert info.value.data["wording"] == "no_pin_reset"
+    with pytest.raises(RpcError):
+        d.call("hall.login", {"window": "w1", "staff": "s01", "pin": "1234"})
+    assert d.call("hall.login", {"window": "w1", "staff": "s01", "pin": "4321"})["staff"] == "s01"
+    d.call("hall.set_pin", {"staff": "s02", "pin": "5678"})
+    assert d.call("hall.login", {"window": "w3", "staff": "s02", "pin": "5678"})["staff"] == "s02"
+    text = d.config_path.read_text()
+    assert "4321" not in text and text.count("pin_hash = \"pbkdf2_sha256$") == 2
+    versions = d.call("config.history")["versions"]
+    assert [v["by"] for v in versions[:2]] == ["s02", "s01"]
+    assert "pin_hash" not in str(d.call("config.get")["config"])

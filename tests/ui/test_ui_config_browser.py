@@ -173,7 +173,7 @@ def test_the_hall_manager_changes_the_hall_live_in_a_real_browser(browser, hall,
         add.locator('input[name=windows][value="3"]').check()
         add.locator("button[type=submit]").click()
         _saved(admin)
-        expect(admin.locator("#staff-s03 td.pin")).to_contain_text("待本人设置")
+        expect(admin.locator("#staff-s03 td.pin")).to_contain_text("未设置")
         assert hall.call("hall.finish", {"window": "3"})["id"] == called3["id"], "window 3 finished its call"
         counter = new_page()
         counter.goto(f"{base}/counter/3")

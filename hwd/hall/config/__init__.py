@@ -191,8 +191,6 @@ STAFF_FIELDS = (
     Field("windows", list, [], items=str, doc="windows this clerk may log in to; empty = all"),
     Field("desks", list, [], items=str, doc="guide desks this clerk may log in to; empty = all"),
     Field("disabled", bool, False, doc="true: the clerk cannot log in (kept for the records)"),
-    Field("new_pin", bool, False, doc="true: the clerk sets a new PIN at the next login (hall.set_pin); "
-                                      "/admin/config sets it when adding a clerk or resetting a PIN"),
 )
 HOURS_FIELDS = tuple(Field(d, list, DEFAULT_HOURS if d in DAYS[:5] else [], items=str, check=_ranges)
                      for d in DAYS) + (
@@ -329,7 +327,6 @@ class Staff:
     windows: list = field(default_factory=list)
     desks: list = field(default_factory=list)
     disabled: bool = False
-    new_pin: bool = False
 
 
 @dataclass

@@ -71,6 +71,8 @@ class HallCore:
             if sid not in cfg.services and sid in waiting:
                 service.retiring = True
                 cfg.services[sid] = service
+        with self.store.tx():
+            self._mark_pin_resets(old, cfg)
         self.cfg = cfg
         self.calendar = Calendar(cfg.hours)
         self.staff_required = bool(cfg.staff)
@@ -82,6 +84,26 @@ class HallCore:
                     self.store.save_window({"id": wid, "state": "closed" if self.staff_required else "open",
                                        "staff": None, "current": None, "reason": None, "streak": 0,
                                        "since": self.clock.time(), "last_done": None})
+
+    def _mark_pin_resets(self, old: HallConfig, cfg: HallConfig) -> None:
+        """A clerk whose ``pin_hash`` was removed (a PIN reset), or who was added without one in a
+        hall whose clerks have PINs, must set a new PIN at the next login (``pin_reset``); one
+        with a PIN again is cleared."""
+        pins_used = any(p.pin_hash for p in cfg.staff.values()) or any(p.pin_hash for p in old.staff.values())
+        now = self.clock.time()
+        for sid, person in cfg.staff.items():
+            before = old.staff.get(sid)
+            if person.pin_hash:
+                self.store.db.execute("DELETE FROM pin_resets WHERE staff = ?", (sid,))
+            elif (before is not None and before.pin_hash) or (before is None and pins_used):
+                self.store.db.execute("INSERT OR IGNORE INTO pin_resets (staff, ts) VALUES (?, ?)", (sid, now))
+                log.info("staff %s: sets a new PIN at the next login", sid)
+
+    def pin_reset(self, staff: str) -> bool:
+        """Must this clerk set a new PIN before logging in?"""
+        person = self.cfg.staff.get(staff)
+        return bool(person is not None and not person.pin_hash and self.store.one(
+            "SELECT 1 AS x FROM pin_resets WHERE staff = ?", (staff,)))
 
     def _holds(self, wid: str) -> bool:
         """Has window ``wid`` a ticket called or served, or a rating still to come?"""
@@ -95,6 +117,9 @@ class HallCore:
 
     def retire(self) -> list[str]:
         """Drop the retiring windows and services that are done; their ids."""
+        if not any(w.retiring for w in self.cfg.windows.values()) and not any(
+                sv.retiring for sv in self.cfg.services.values()):
+            return []
         gone = [wid for wid, w in self.cfg.windows.items() if w.retiring and not self._holds(wid)]
         for wid in gone:
             del self.cfg.windows[wid]
@@ -485,8 +510,8 @@ class HallCore:
             raise Refusal(errors.LOGIN_FAILED, "", place)
         if person.disabled:  # checked after the PIN: a guess learns nothing about the account
             raise Refusal(errors.LOGIN_FAILED, "disabled", place)
-        if person.new_pin and not person.pin_hash:
-            raise Refusal(errors.PIN_NOT_SET, "", {**place, "staff": staff})
+        if self.pin_reset(staff):
+            raise Refusal(errors.LOGIN_FAILED, "set_pin", {**place, "set_pin": True, "staff": staff})
         return person
 
     def login(self, wid: str, staff: str, pin: str | None = None, verified: bool = False) -> dict:
