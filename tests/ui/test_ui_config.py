@@ -242,3 +242,23 @@ def test_a_matter_catalogue_is_previewed_then_imported(client, hall):
     assert resp.status_code == 302, resp.get_data(as_text=True)
     assert 'matter_code = "11410000MB01"' in hall.config_path.read_text(encoding="utf-8")
     assert hall.call("config.history", {"limit": 1})["versions"][0]["by"] == HALL_MANAGER
+
+
+def test_the_week_hours_and_a_makeup_working_sunday(client, hall):
+    csrf = login(client, HALL_MANAGER, HALL_PASSWORD)
+    week = {"mon": "", "tue": "09:00-12:00 13:00-17:00", "wed": "09:00-12:00", "thu": "09:00-17:00",
+            "fri": "09:00-12:00，13:00-16:30", "sat": "", "sun": "", "official_calendar": "1"}
+    assert post(client, csrf, "hours", action="save", item="week", **week).status_code == 302
+    text = hall.config_path.read_text(encoding="utf-8")
+    assert "mon = []" in text and 'fri = ["09:00-12:00", "13:00-16:30"]' in text
+    # the test clock's Monday 2026-11-23: Sunday the 29th works (调休), Monday the 30th is closed
+    assert post(client, csrf, "hours", action="exception_add", item="new-exception", date="2026-11-29",
+                hours="09:00-12:00", note="调休上班").status_code == 302
+    html = client.get("/admin/config/hours").get_data(as_text=True)
+    assert re.search(r'data-date="2026-11-29"><td>2026-11-29</td><td>周日</td><td class="hours">09:00-12:00</td>'
+                     r'<td>特别安排</td>', html), html
+    assert re.search(r'data-date="2026-11-30" class="closed"><td>2026-11-30</td><td>周一</td>'
+                     r'<td class="hours">休息</td>', html)
+    resp = post(client, csrf, "hours", action="save", item="week", **{**week, "tue": "17:00-09:00"})
+    assert resp.status_code == 422
+    assert re.search(r'data-key="hall.hours.tue">[^<]*ends before it starts', resp.get_data(as_text=True))
