@@ -114,5 +114,5 @@ def test_secrets_are_left_out_of_what_a_page_sees():
     data = {"hall": {"staff": [{"id": "s1", "name": "张三", "pin_hash": "x"}],
                      "upstream": {"secret": "s", "url": "u", "sm2_private_key": "k"}},
             "ui": {"admin_password_hash": "h", "session_secret_file": "f", "title": "t"}}
-    assert configedit.redacted(data) == {"hall": {"staff": [{"id": "s1", "name": "张三"}],
+    assert configedit.redacted(data) == {"hall": {"staff": [{"id": "s1", "name": "张三", "pin_set": True}],
                                                   "upstream": {"url": "u"}}, "ui": {"title": "t"}}
