@@ -140,6 +140,7 @@ def test_the_hall_manager_changes_the_hall_live_in_a_real_browser(browser, hall,
         button.click()
         _saved(admin)
         expect(admin.locator('#svc-bdc form[data-matter="zy"] input[name=matter_code]')).to_have_value(MATTER_CODE)
+        admin.screenshot(path=str(tmp_path / "config-services.png"), full_page=True)
         script.going_on()
 
         # a mistake is shown beside its field, nothing saved
@@ -150,6 +151,7 @@ def test_the_hall_manager_changes_the_hall_live_in_a_real_browser(browser, hall,
         expect(problem).to_contain_text("already used")
         field_box = admin.locator('#svc-sb label[data-key="hall.service[1].prefix"] input').bounding_box()
         problem_box = problem.bounding_box()
+        admin.screenshot(path=str(tmp_path / "config-problem.png"))
         assert 0 <= problem_box["y"] - (field_box["y"] + field_box["height"]) < 60, (field_box, problem_box)
         assert abs(problem_box["x"] - field_box["x"]) < 40, (field_box, problem_box)
 
@@ -160,6 +162,7 @@ def test_the_hall_manager_changes_the_hall_live_in_a_real_browser(browser, hall,
         win3.locator('input[name="svc:sb"]').fill("2")
         win3.locator("button[type=submit]").click()
         _saved(admin)
+        admin.screenshot(path=str(tmp_path / "config-windows.png"), full_page=True)
         state3 = next(w for w in hall.call("hall.state")["windows"] if w["id"] == "3")
         assert state3["services"] == ["bdc", "sb"], state3
         assert state3["current"] == called3["number"], "the call in progress at window 3 goes on"
@@ -204,6 +207,7 @@ def test_the_hall_manager_changes_the_hall_live_in_a_real_browser(browser, hall,
         _saved(admin)
         expect(admin.locator(f'#exception-table tr[data-date="{tomorrow}"]')).to_contain_text("休息")
         expect(admin.locator(f'#coming-days tr[data-date="{tomorrow}"] td.hours')).to_have_text("休息")
+        admin.screenshot(path=str(tmp_path / "config-hours.png"), full_page=True)
         expect(admin.locator(f'#coming-days tr[data-date="{today.isoformat()}"] td.hours')).to_have_text(
             "09:00-12:00 13:00-17:00")
         script.going_on()
@@ -224,6 +228,7 @@ def test_the_hall_manager_changes_the_hall_live_in_a_real_browser(browser, hall,
     admin.locator("#notice-form textarea[name=notice]").fill("页面上的新通知")
     admin.locator("#notice-form button[type=submit]").click()
     expect(admin.locator("#cfg-conflict")).to_be_visible()
+    admin.screenshot(path=str(tmp_path / "config-conflict.png"))
     expect(admin.locator("#notice-form textarea[name=notice]")).to_have_value("工程师改的通知")
     assert "工程师改的通知" in hall.config_path.read_text(encoding="utf-8")
 
