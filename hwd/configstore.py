@@ -152,7 +152,8 @@ class ConfigStore:
         current = self.sync()
         text = self.text_of(current.version)
         return {"version": current.version, "digest": current.digest, "text": text,
-                "config": configedit.redacted(raw_of(text)), "problems": self.check(text),
+                "config": configedit.redacted(raw_of(text)), "secrets_set": configedit.secrets_set(raw_of(text)),
+                "problems": self.check(text),
                 "restart_pending": list(self.pending_restart)}
 
     def check(self, text: str) -> list[dict]:

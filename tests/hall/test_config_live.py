@@ -320,4 +320,6 @@ def test_a_pin_reset_and_a_new_clerk_set_their_pin_at_the_first_login(hwd_daemon
     assert "4321" not in text and text.count("pin_hash = \"pbkdf2_sha256$") == 2
     versions = d.call("config.history")["versions"]
     assert [v["by"] for v in versions[:2]] == ["s02", "s01"]
-    assert "pin_hash" not in str(d.call("config.get")["config"])
+    got = d.call("config.get")
+    assert "pin_hash" not in str(got["config"])
+    assert got["secrets_set"] == ["hall.staff[s01].pin_hash", "hall.staff[s02].pin_hash"]
