@@ -37,10 +37,10 @@ log = logging.getLogger("hwd.configstore")
 # (its database, keys, replication, the links its outbox was built with)
 RESTART_SECTIONS = ("daemon", "device", "node")
 RESTART_HALL_KEYS = ("database", "keys_dir", "sync", "standby", "central", "upstream", "notify")
-# [ui] is hwd-ui's: it re-reads these on hall.config_changed (what the hall manager sets: admin
-# accounts, the display's notice, the pages' texts and timings, the kiosk's layout); the rest of
-# [ui] (listen addresses, TLS, secrets, limits) at its restart
-LIVE_UI_KEYS = ("admin", "notice", "title", "help_desk", "idle_s", "ticket_screen_s", "kiosk", "kiosk_services")
+# [ui] is hwd-ui's: it re-reads these when the file changes (what the hall manager sets: admin
+# accounts, the display's notice, the pages' texts and timings); the rest of [ui] (listen
+# addresses, TLS, secrets, limits) at its restart
+LIVE_UI_KEYS = ("admin", "notice", "title", "help_desk", "idle_s", "ticket_screen_s")
 SUMMARY_KEYS = 6
 
 Applier = Callable[[configuration.Config, list[str]], None]  # (new config, the live keys changed)
