@@ -12,7 +12,8 @@ Actions are addressed by the device they are called for (``hwctl sim locker1 shu
 ``shut {door}`` (a person closes the door), ``force {door}`` (the door is pried open: no command
 opened it), ``jam {door, on}`` (its lock no longer releases: 0x82 answers the door still shut),
 ``uploads {on}`` (a board that does not upload changes: only the host's polls see them),
-``doors`` (every door's state and the board's counters). Faults, for the board the action is
+``doors`` (every door's state and the board's counters), ``wire`` (the latest frames in and out,
+in hex, for the whole bus). Faults, for the board the action is
 called for: ``bad_checksum {count}`` (its next frames go out with a wrong checksum),
 ``silent_address {on}`` (it stops answering and uploading); and ``unplug``/``plug``/``silent``
 for the whole bus from the base class.
@@ -21,12 +22,16 @@ for the whole bus from the base class.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from typing import Any
 
 from drivers.locker import protocol as wkly
 from hwd.errors import HwdError, INVALID_PARAMS
 from hwd.sim import Emulator
 from hwd.stream import Skip, StreamDecoder
+
+
+WIRE_FRAMES = 200
 
 
 class LockerBusEmulator(Emulator):
@@ -39,6 +44,7 @@ class LockerBusEmulator(Emulator):
         self.by_device: dict[str, int] = {}
         self.counters = {"frames": 0, "bad_frames": 0, "noise_bytes": 0, "replies": 0, "uploads": 0}
         self.lock = threading.RLock()
+        self.wire: deque = deque(maxlen=WIRE_FRAMES)   # ("in"/"out", hex) of the latest frames
 
     def attach(self, device_config: Any) -> None:
         super().attach(device_config)
@@ -61,6 +67,7 @@ class LockerBusEmulator(Emulator):
                     self.counters["noise_bytes" if item.noise else "bad_frames"] += item.size if item.noise else 1
                     continue
                 self.counters["frames"] += 1
+                self.wire.append(("in", item.raw.hex().upper()))
                 self.handle(item)
 
     def handle(self, frame: wkly.Frame) -> None:
@@ -122,6 +129,7 @@ class LockerBusEmulator(Emulator):
         fault = board["faults"].pop(0) if board["faults"] else None
         if fault == "bad_checksum":
             frame = frame[:-1] + bytes([frame[-1] ^ 0x5A])
+        self.wire.append(("out", frame.hex().upper()))
         self.send(frame)
 
     def answer(self, board: dict, cmd: int, data: bytes) -> None:
@@ -203,6 +211,12 @@ class LockerBusEmulator(Emulator):
             board = self._board(device)
             board["silent"] = bool(on)
             return self._status(board)
+
+    def act_wire(self, last: int = 20) -> dict:
+        """The latest frames on the bus as the boards heard and sent them (hex, oldest first)."""
+        with self.lock:
+            frames = list(self.wire)[-max(1, min(int(last), WIRE_FRAMES)):]
+        return {"frames": [{"dir": d, "hex": h} for d, h in frames]}
 
     @staticmethod
     def _status(board: dict) -> dict:
