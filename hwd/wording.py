@@ -64,6 +64,7 @@ WORDS: dict[int, dict[str, str]] = {
         "appointment_exists": "预约码 {code} 已存在",
         "followup_not_bad": "只有差评需要整改回访",
         "no_h5": "未配置省级评价页面（[hall.upstream] adapter = \"h5\"）",
+        "deposit": "该件已取走或不在柜中，不能取回",
     },
     errors.NOT_LOGGED_IN: {
         "": "请先登录",
@@ -72,7 +73,8 @@ WORDS: dict[int, dict[str, str]] = {
         "desk": "请先登录导办台",
     },
     errors.LOGIN_FAILED: {"": "工号或密码错误", "window_not_allowed": "您没有该窗口的登录权限"},
-    errors.LOGIN_LOCKED: {"": "密码错误次数过多，请稍后再试", "seconds": "密码错误次数过多，请{seconds}秒后再试"},
+    errors.LOGIN_LOCKED: {"": "密码错误次数过多，请稍后再试", "seconds": "密码错误次数过多，请{seconds}秒后再试",
+                          "pickup": "取件码错误次数过多，请{seconds}秒后再试"},
     errors.ALREADY_RATED: {"": "该次服务已评价，感谢您的参与"},
     errors.UNKNOWN_TICKET: {"": "没有找到该号"},
     errors.UNKNOWN_KIOSK: {"": "本机未登记为取号机，请联系管理员", "kiosk": "未知的取号机 {kiosk}"},
@@ -100,6 +102,15 @@ WORDS: dict[int, dict[str, str]] = {
     errors.UNKNOWN_DESK: {"desk": "没有{desk}号导办台"},
     errors.NOT_VERIFIED: {"": "请先核验相关证件，再给予优先"},
     errors.NO_ASSISTED_SERVICE: {"": "本大厅未设帮办代办窗口"},
+    # the 24-hour area's locker
+    errors.PICKUP_OFF: {"": "本大厅未设智能取件柜"},
+    errors.NO_FREE_DOOR: {"": "取件柜暂无空闲柜门"},
+    errors.DOOR_NOT_OPENED: {"": "柜门未能打开", "deposit": "柜门未能打开，请换一个柜门重试或联系管理员",
+                             "pickup": "柜门未能打开，{help}"},
+    errors.NO_DEPOSIT: {"": "没有找到待取的办理结果", "code": "取件码不正确，请核对后重新输入",
+                        "card": "没有找到您的待取件，请核对或输入取件码"},
+    errors.UNKNOWN_DEPOSIT: {"": "没有找到该存件"},
+    errors.UNKNOWN_ALARM: {"": "没有找到该告警"},
     # two engine PCs
     errors.NOT_ACTIVE: {"": SWITCHING},
     errors.NOT_REPLICATED: {"": SWITCHING},

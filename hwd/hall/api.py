@@ -12,6 +12,7 @@ from hwd import errors
 from hwd.clock import parse_time
 from hwd.errors import HwdError
 from hwd.hall import stats
+from hwd.hall.pickup import api as pickup_api
 from hwd.hall.queue import desk as desks
 from hwd.hall.ratings import api as rating_api
 from hwd.hall.ratings.rules import CHANNELS
@@ -63,6 +64,7 @@ def register(methods: Any, engine: "HallEngine") -> None:
         "rate the last service of a window (or a ticket): 5 非常满意 … 1 非常不满意; reasons: 差评 reason codes; "
         "a pad (pad+secret) rates only its window's last service, a phone gives the ticket's token")
     rating_api.register(methods, engine)
+    pickup_api.register(methods, engine)
     add("hall.pad.enroll", lambda p: engine.run(engine.channels.enroll, p["window"]), (WINDOW,),
         "enrol a rating pad/page for a window: returns its secret once (replaces the window's old pad)")
     add("hall.pad.check", lambda p: _pad_check(engine, p),

@@ -10,6 +10,7 @@ engine adds what needs the event loop and composes the parts by concern:
     hwd.hall.devices.screens   window screens, keypad LCDs, hall displays, announcements
     hwd.hall.devices.events    keypad keys and scanned codes as hall operations
     hwd.hall.phone.links       a ticket's phone page and QR text
+    hwd.hall.pickup            the 24-hour area's locker: deposits, pickups, its doors' alarms
 
 and the timer that expires tickets at the day's end and ratings at their timeout. The outbox's
 sinks (province, county, phone notices) are not the hall's: hwd.hall_wiring, which runs the
@@ -41,6 +42,8 @@ from hwd.hall.identity import CardTokens, StaffLogins
 from hwd.hall.issuing import Issuing
 from hwd.hall.phone.links import Links
 from hwd.hall.phone.board import PhoneBoard
+from hwd.hall.pickup.codes import Codes
+from hwd.hall.pickup.flow import Pickup
 from hwd.hall.ratings.channels import RatingChannels
 from hwd.hall.store import Store, StoreError
 from hwd.wording import Refusal
@@ -84,6 +87,8 @@ class HallEngine:
         self.issuing: Issuing | None = None
         self.screens: Screens | None = None
         self.device_events: DeviceEvents | None = None
+        self.pickup: Pickup | None = None
+        self.pickup_codes: Codes | None = None
         self._ticker: asyncio.Task | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -110,6 +115,7 @@ class HallEngine:
             link.on_up.append(self.outputs.retry)
         self.device_events.subscribe(self.bus)
         self.bus.subscribe("printer.job", self.printing.on_job)
+        self._start_pickup()
         loop = asyncio.get_running_loop()
         loop_thread = threading.get_ident()
         self.clock.on_change(lambda: self.tick() if threading.get_ident() == loop_thread
@@ -127,6 +133,7 @@ class HallEngine:
         try:
             self.channels = RatingChannels(self.core, hallkeys.load(keys_dir, "ticket-token"))
             appointment_key = hallkeys.load(keys_dir, "appointment")
+            self.pickup_codes = Codes(hallkeys.load(keys_dir, "pickup"), self.cfg.pickup.code_length)
         except (OSError, hallkeys.KeyError_) as exc:
             raise StartupError(f"cannot use the hall keys in {keys_dir}: {exc}") from None
         self.phones = PhoneBoard(self.core, self.channels)
@@ -134,6 +141,26 @@ class HallEngine:
         if self.cfg.notify.on:
             self.notices = notices.Notices(self.phones, self.cfg.notify.alert_ahead, self.links.token_url)
         self.appointments = Appointments(self.core, appointment_key)
+
+    def _start_pickup(self) -> None:
+        """The locker (hwd.hall.pickup): its doors' events, its notices and the phone page's view."""
+        doors = {d.id: int(d.options.get("doors", 24)) for d in self.config.devices if d.kind == "locker"}
+        self.pickup = Pickup(self.cfg, self.core, self.run, self.methods.call, self.cards, self.pickup_codes,
+                             self.appointments.person_key, doors,
+                             tell=self._tell_pickup if self.cfg.notify.on else None)
+        self.bus.subscribe("locker.door", lambda topic, event: self.pickup.on_door(event))
+        self.bus.subscribe("locker.fault", lambda topic, event: self.pickup.on_fault(event))
+        self.bus.subscribe("device.state", lambda topic, event: self.pickup.on_device(event))
+        self.phones.pickups = self.pickup.phone_views
+        if self.cfg.pickup.on:
+            self.pickup.start()
+
+    def _tell_pickup(self, db: sqlite3.Connection, deposit: dict, code: str) -> None:
+        """The phone notice of a result in the locker ([hall.notify]), in the deposit's transaction."""
+        ticket = self.store.ticket(deposit["ticket"])
+        if ticket is not None:
+            token = self.channels.token(ticket["id"], ticket["day"])
+            notices.pickup(db, ticket, deposit, code, token, self.links.token_url(token), self.core, self.clock)
 
     def _sinks(self) -> list:
         try:
@@ -147,6 +174,8 @@ class HallEngine:
             await asyncio.gather(self._ticker, return_exceptions=True)
         if self.device_events is not None:
             await self.device_events.close()
+        if self.pickup is not None:
+            await self.pickup.close()
         await self.outputs.close()
         if self.outbox is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.outbox.stop)
@@ -205,6 +234,11 @@ class HallEngine:
             return
         self._flush(notify=True)
         self.alerts.check()  # waits grow with time alone
+        if self.pickup is not None and self.cfg.pickup.on:
+            try:
+                self.pickup.tick()  # doors left open
+            except HwdError as exc:
+                log.warning("locker doors not checked: %s", exc)
 
     async def _tick_loop(self) -> None:
         while True:

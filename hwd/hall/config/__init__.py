@@ -17,11 +17,13 @@ from hwd.hall.config.central import Central, load_central
 from hwd.hall.config import ratings as rating_config
 from hwd.hall.config.alerts import SERVICE_TIDAL_FIELDS, Tidal, load_tidal
 from hwd.hall.config.notify import Notify, load_notify
+from hwd.hall.config.pickup import PickupConfig, load_pickup
 from hwd.hall.config.ratings import RatingRules, Upstream, check_province, load_ratings, load_upstream
 from hwd.hall.config.standby import Standby, load_standby
 from hwd.schema import Field, check_table
 
 WINDOW_KINDS = ("综合", "专业", "老年人", "军人优先", "帮办代办", "办不成事")
+KIOSK_AREAS = ("hall", "24h")
 PRIORITY_CLASSES = ("elderly", "disabled", "pregnant", "military", "appointment")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_HOURS = ["09:00-12:00", "13:00-17:00"]
@@ -128,6 +130,7 @@ HALL_FIELDS = (
     Field("central", dict, None, doc="stream this hall's records to the county database, see [hall.central]"),
     Field("tidal", dict, {}, doc="tidal-window alerts (潮汐窗口): wait and queue thresholds, see [hall.tidal]"),
     Field("notify", dict, {}, doc="phone notices (即将叫号, the call …) to a WeChat/SMS gateway, see [hall.notify]"),
+    Field("pickup", dict, {}, doc="results picked up from a locker (智能取件柜) in the 24-hour area, see [hall.pickup]"),
     Field("standby", dict, None, doc="two engine PCs, one active, the other a synchronous standby that takes over "
                                      "(双机热备), see [hall.standby] and docs/standby.md"),
 )
@@ -155,6 +158,9 @@ KIOSK_FIELDS = (
     Field("scanner", str, None),
     Field("addresses", list, [], items=str, check=_addresses,
           doc="addresses of the kiosk PC; only they get its card events; default loopback only"),
+    Field("area", str, "hall", choices=KIOSK_AREAS,
+          doc="hall, or 24h: the kiosk stands in the 24-hour self-service area and serves after hours "
+              "(guide, hours, booking, pickup; never a queue ticket while the hall is closed)"),
 )
 DESK_FIELDS = (
     Field("id", str, check=_id), Field("name", str),
@@ -240,6 +246,12 @@ class Kiosk:
     idcard: str | None = None
     scanner: str | None = None
     addresses: list = field(default_factory=list)
+    area: str = "hall"
+
+    @property
+    def after_hours(self) -> bool:
+        """Does this kiosk stand in the 24-hour self-service area (``area = "24h"``)?"""
+        return self.area == "24h"
 
 
 @dataclass
@@ -306,6 +318,7 @@ class HallConfig:
     appt_code_length: int = 8
     tidal: Tidal = field(default_factory=Tidal)
     notify: Notify = field(default_factory=Notify)
+    pickup: PickupConfig = field(default_factory=PickupConfig)
 
     @property
     def no_show_text(self) -> str:
@@ -345,6 +358,7 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
     cfg.central = load_central(v["central"], base + ("central",), ctx.problems)
     cfg.tidal = load_tidal(v["tidal"], base + ("tidal",), ctx.problems)
     cfg.notify = load_notify(v["notify"], base + ("notify",), ctx.problems)
+    cfg.pickup = load_pickup(v["pickup"], base + ("pickup",), ctx)
     cfg.standby = load_standby(v["standby"], base + ("standby",), ctx)
     for i, dev in enumerate(v["displays"]):
         if device_ref(ctx, base + ("displays", i), dev, "display"):
