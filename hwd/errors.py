@@ -58,6 +58,7 @@ DOOR_NOT_OPENED = 1122  # the locker did not open the door (jammed, offline)
 NO_DEPOSIT = 1123       # no waiting result for this code or ID card (a wrong code)
 UNKNOWN_DEPOSIT = 1124
 UNKNOWN_ALARM = 1125
+BAD_SLOT = 1126         # a booking slot the 24-hour kiosk did not offer, or one already full
 # what citizens and clerks see (pages): 1170-1179
 APPOINTMENT_USED = 1170
 

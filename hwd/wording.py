@@ -111,6 +111,7 @@ WORDS: dict[int, dict[str, str]] = {
                         "card": "没有找到您的待取件，请核对或输入取件码"},
     errors.UNKNOWN_DEPOSIT: {"": "没有找到该存件"},
     errors.UNKNOWN_ALARM: {"": "没有找到该告警"},
+    errors.BAD_SLOT: {"": "该时段不可预约，请重新选择", "full": "该时段已约满，请选择其他时段"},
     # two engine PCs
     errors.NOT_ACTIVE: {"": SWITCHING},
     errors.NOT_REPLICATED: {"": SWITCHING},

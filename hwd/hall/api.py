@@ -131,6 +131,14 @@ def register(methods: Any, engine: "HallEngine") -> None:
     add("hall.book", lambda p: _book(engine, p),
         (Field("service", str), Field("slot", str), Field("code", str, None), Field("id_number", str, None),
          Field("minutes", int, None, min=5, max=600)), "book an appointment (for tests and a booking system)")
+    add("hall.area", lambda p: engine.area.status(p["kiosk"]), (Field("kiosk", str, None),),
+        "the 24-hour area's kiosk: are the windows open, when they open, the hours of the week ahead", replay=False)
+    add("hall.slots", lambda p: engine.area.slots(p["service"]), (Field("service", str),),
+        "the booking slots of the coming working days with the room left ([hall.appointments] per_slot)",
+        replay=False)
+    add("hall.book_slot", lambda p: engine.area.book(p["service"], p["slot"], p["kiosk"], p["card_token"]),
+        (Field("service", str), Field("slot", str), Field("kiosk", str), Field("card_token", str, None)),
+        "book an offered slot at a kiosk (the ID card on its own reader finds it at check-in); prints the code")
     add("hall.export", lambda p: _export(engine, p),
         (Field("what", str, "stats", choices=("stats", "tickets", "ratings")), Field("from", str, None),
          Field("to", str, None), Field("group_by", str, "service", choices=stats.GROUPS)),

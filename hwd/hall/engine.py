@@ -11,6 +11,7 @@ engine adds what needs the event loop and composes the parts by concern:
     hwd.hall.devices.events    keypad keys and scanned codes as hall operations
     hwd.hall.phone.links       a ticket's phone page and QR text
     hwd.hall.pickup            the 24-hour area's locker: deposits, pickups, its doors' alarms
+    hwd.hall.area              the 24-hour area's kiosk after hours: the hours said, slots booked
 
 and the timer that expires tickets at the day's end and ratings at their timeout. The outbox's
 sinks (province, county, phone notices) are not the hall's: hwd.hall_wiring, which runs the
@@ -30,6 +31,7 @@ from typing import Any, Callable, Sequence
 from hwd import clock as clocks, errors, outbox, statedir
 from hwd.errors import HwdError, StartupError
 from hwd.hall import hallkeys
+from hwd.hall.area import Area
 from hwd.hall.phone import notices
 from hwd.hall.queue.alerts import TidalAlerts
 from hwd.hall.queue.appointments import Appointments
@@ -88,6 +90,7 @@ class HallEngine:
         self.screens: Screens | None = None
         self.device_events: DeviceEvents | None = None
         self.pickup: Pickup | None = None
+        self.area: Area | None = None
         self.pickup_codes: Codes | None = None
         self._ticker: asyncio.Task | None = None
 
@@ -110,6 +113,7 @@ class HallEngine:
         self.issuing = Issuing(self.cfg, self.core, self.appointments, self.cards, self.printing, self.run,
                                self.bus.publish)
         self.screens = Screens(self.cfg, self.store, self.outputs)
+        self.area = Area(self.cfg, self.core, self.appointments, self.cards, self.outputs)
         self.device_events = DeviceEvents(self.cfg, self.core, self.run, self.bus.publish, self.issuing.checkin)
         for link in self.manager.nodes.values():  # a node back: re-send what its screens missed
             link.on_up.append(self.outputs.retry)

@@ -197,7 +197,11 @@ APPOINTMENT_FIELDS = (Field("early_minutes", int, 30, min=0, max=600),
                       Field("slot_minutes", int, 30, min=5, max=600),
                       Field("code_alphabet", str, "0123456789", check=_alphabet,
                             doc="characters of generated appointment codes (the kiosk keypad shows these)"),
-                      Field("code_length", int, 8, min=4, max=32, doc="length of generated appointment codes"))
+                      Field("code_length", int, 8, min=4, max=32, doc="length of generated appointment codes"),
+                      Field("per_slot", int, 4, min=0, max=1000,
+                            doc="appointments a 24-hour kiosk books per slot and service; 0 = no limit"),
+                      Field("book_days", int, 5, min=1, max=30,
+                            doc="working days ahead a 24-hour kiosk offers slots for"))
 
 
 def no_show_rule(requeue_after: int) -> str:
@@ -316,6 +320,8 @@ class HallConfig:
     upstream: Upstream = field(default_factory=Upstream)
     appt_code_alphabet: str = "0123456789"
     appt_code_length: int = 8
+    appt_per_slot: int = 4
+    appt_book_days: int = 5
     tidal: Tidal = field(default_factory=Tidal)
     notify: Notify = field(default_factory=Notify)
     pickup: PickupConfig = field(default_factory=PickupConfig)
@@ -427,6 +433,7 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
     cfg.appt_early_minutes, cfg.appt_late_minutes = ap["early_minutes"], ap["late_minutes"]
     cfg.appt_slot_minutes = ap["slot_minutes"]
     cfg.appt_code_alphabet, cfg.appt_code_length = ap["code_alphabet"], ap["code_length"]
+    cfg.appt_per_slot, cfg.appt_book_days = ap["per_slot"], ap["book_days"]
     return cfg
 
 
