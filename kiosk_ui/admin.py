@@ -36,7 +36,7 @@ from kiosk_ui.hwdlink import HallLink, message_for, current
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 KIND_NAMES = {"printer": "打印机", "display": "显示屏", "idcard": "身份证阅读器", "keypad": "评价器/呼叫器",
-              "speaker": "广播", "scanner": "扫码器"}
+              "speaker": "广播", "scanner": "扫码器", "locker": "取件柜"}
 GROUPS = {"window": "窗口", "service": "事项", "staff": "工作人员", "day": "日期"}
 COLUMN_NAMES = {
     "window": "窗口", "service": "事项", "staff": "工作人员", "day": "日期", "key": "分组", "name": "名称",

@@ -82,11 +82,11 @@ def create_app(config: Any = None, test_config: dict | None = None) -> Flask:
     throttle.install(app, settings.login_failures, settings.login_lock_s)
     _audit_file(cfg)
 
-    from kiosk_ui import (admin, admin_ratings, admin_stats, counter, counter_case, desk, display, health, kiosk,
-                          live_bp, metrics, phone_bp, rate)
+    from kiosk_ui import (admin, admin_pickup, admin_ratings, admin_stats, area, counter, counter_case,
+                          counter_pickup, desk, display, health, kiosk, live_bp, metrics, phone_bp, rate)
 
-    for module in (health, live_bp, kiosk, counter, counter_case, desk, display, rate, admin, admin_ratings,
-                   admin_stats, phone_bp, metrics):
+    for module in (health, live_bp, kiosk, area, counter, counter_case, counter_pickup, desk, display, rate, admin,
+                   admin_ratings, admin_stats, admin_pickup, phone_bp, metrics):
         app.register_blueprint(module.bp)
 
     @app.context_processor
