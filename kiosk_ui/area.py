@@ -85,7 +85,9 @@ def state(kiosk: str):
 def live(kiosk: str):
     """The locker's doors for this page, and this kiosk's card reader to its own machine only."""
     k = kiosk_or_404(kiosk)
-    devices = [d for d in (k.get("idcard"),) if d]
+    pickup = current().hall_raw.get("pickup")
+    lockers = list(pickup.get("lockers") or []) if isinstance(pickup, dict) else []
+    devices = [d for d in (k.get("idcard"),) if d] + [str(x) for x in lockers]   # the doors' events name their locker
     topics = ("hall.pickup.", "idcard.") if clients.is_kiosk(request.remote_addr, k) else ("hall.pickup.",)
     return sse_response(topics, devices)
 
