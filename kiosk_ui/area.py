@@ -25,7 +25,7 @@ from hwd.client import RpcError, Unreachable
 
 from kiosk_ui import clients
 from kiosk_ui.hwdlink import HallLink, current, kiosk_or_404, message_for
-from kiosk_ui.live_bp import sse_response
+from kiosk_ui.live import sse_response
 
 bp = Blueprint("area", __name__, url_prefix="/kiosk")
 

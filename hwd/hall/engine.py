@@ -112,9 +112,10 @@ class HallEngine:
         self.logins = StaffLogins(self.cfg, self.ui, self.core, self.run)
         self.issuing = Issuing(self.cfg, self.core, self.appointments, self.cards, self.printing, self.run,
                                self.bus.publish)
-        self.screens = Screens(self.cfg, self.store, self.outputs)
+        self.screens = Screens(self.cfg, self.store, self.outputs, self.config.devices)
         self.area = Area(self.cfg, self.core, self.appointments, self.cards, self.outputs)
-        self.device_events = DeviceEvents(self.cfg, self.core, self.run, self.bus.publish, self.issuing.checkin)
+        self.device_events = DeviceEvents(self.cfg, self.core, self.run, self.bus.publish, self.issuing.checkin,
+                                          self.logins.login, self.screens.feedback)
         for link in self.manager.nodes.values():  # a node back: re-send what its screens missed
             link.on_up.append(self.outputs.retry)
         self.device_events.subscribe(self.bus)
@@ -180,6 +181,8 @@ class HallEngine:
             await self.device_events.close()
         if self.pickup is not None:
             await self.pickup.close()
+        if self.screens is not None:
+            self.screens.close()
         await self.outputs.close()
         if self.outbox is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.outbox.stop)
