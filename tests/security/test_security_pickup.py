@@ -1,5 +1,5 @@
-"""The locker's pickup code and card, attacked (issue 30: "wrong codes are limited like every other
-secret"): through the real hwd-ui and hwd, from the kiosk's own machine (127.0.0.1), another
+"""The locker's pickup code and card, attacked (docs/security.md, "The locker's pickup codes": wrong
+codes are limited like every other secret): through the real hwd-ui and hwd, from the kiosk's own machine (127.0.0.1), another
 kiosk's machine (127.0.0.3) and a laptop on the hall LAN (127.0.0.2).
 
 - Guessing codes at the kiosk: five wrong codes from one machine, then even the right code waits
