@@ -343,7 +343,8 @@ def virtual_hall(link: HallLink) -> dict:
     calls = [{"number": c.get("number"), "window_name": c.get("window_name") or c.get("window"),
               "at": _clock_iso(c.get("called_at"))} for c in state.get("recent_calls", [])]
     return {"screens": screens, "receipts": receipts, "announcements": [a[1] for a in announcements[:30]],
-            "audio": audio, "texts": texts, "calls": calls}
+            "audio": audio, "texts": texts, "calls": calls,
+            "lockers": [dev.id for dev in link.config.devices if dev.kind == "locker"]}
 
 
 def _clock_iso(value: Any) -> str:

@@ -2,6 +2,10 @@
 open, forced, jammed) first, then the results not yet collected, oldest first (overdue after
 ``[hall.pickup] stale_days``), then the latest picked up. An alarm is cleared here after somebody
 has looked at the door. The dashboard shows the alarms and the count (``pickup_panel``).
+
+The virtual hall (``/admin/hall``) shows every locker's doors (``/admin/pickup/doors``: open or
+shut, and the result each holds); in a demo an emulated door is shut there by hand
+(``sim.control shut``), as the clerk or the citizen would.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 
 from hwd.client import RpcError, Unreachable
 
-from kiosk_ui.admin import _demo, login_required
+from kiosk_ui.admin import _demo, demo_open, login_required
 from kiosk_ui.hwdlink import current, message_for
 
 bp = Blueprint("admin_pickup", __name__, url_prefix="/admin/pickup")
@@ -56,3 +60,47 @@ def clear(alarm: int):
     except (RpcError, Unreachable) as exc:
         return render_template("error.html", message=message_for(exc), status=409), 409
     return redirect(url_for("admin_pickup.page"))
+
+
+def lockers(link) -> list[dict]:
+    """Each locker's doors for the virtual hall: open or shut, jammed, and the result in it."""
+    devices = [dev for dev in link.config.devices if dev.kind == "locker"]
+    if not devices:
+        return []
+    held = {(row["device"], row["door"]): row
+            for row in link.try_call("hall.deposits", {"limit": 1000}, default=None) or []}
+    out = []
+    for dev in devices:
+        got = link.try_call("locker.status", {"device": dev.id}, default=None)
+        doors = []
+        for d in (got or {}).get("doors", []) if isinstance(got, dict) else []:
+            dep = held.get((dev.id, d["door"]))
+            doors.append({"door": d["door"], "state": d["state"], "jammed": d["door"] in got.get("jammed", []),
+                          "holds": (dep.get("number") or dep.get("case_no") or "") if dep else "",
+                          "deposit_state": STATE_NAMES.get(dep["state"], dep["state"]) if dep else ""})
+        out.append({"device": dev.id, "online": isinstance(got, dict), "doors": doors,
+                    "emulated": dev.url.scheme == "sim"})
+    return out
+
+
+@bp.get("/doors")
+@login_required
+@demo_open
+def doors():
+    return jsonify({"ok": True, "lockers": lockers(current()), "demo": _demo(current())})
+
+
+@bp.post("/door/<device>/<int:door>/shut")
+@login_required
+@demo_open
+def shut(device: str, door: int):
+    """Demo only: somebody shuts an emulated door by hand (the emulator's ``shut``)."""
+    link = current()
+    dev = next((d for d in link.config.devices if d.id == device and d.kind == "locker"), None)
+    if dev is None or dev.url.scheme != "sim" or not _demo(link):
+        return jsonify({"ok": False, "error": "只有演示大厅的模拟取件柜可以在这里关门"}), 403
+    try:
+        link.call("sim.control", {"device": device, "action": "shut", "params": {"door": door}})
+    except (RpcError, Unreachable) as exc:
+        return jsonify({"ok": False, "error": message_for(exc)}), 409
+    return jsonify({"ok": True})

@@ -161,6 +161,8 @@ class Pickup:
         with self.store.tx():
             records.update(self.store.db, dep["id"], opened_ts=ts)
         self.open_doors.setdefault((dep["device"], dep["door"]), ts)
+        self.core.emit("hall.pickup.loading", {"deposit": dep["id"], "device": dep["device"], "door": dep["door"],
+                                               "ticket": dep["ticket"], "number": dep["number"]})
 
     # -- pickup ------------------------------------------------------------------------------
     async def pickup(self, code: str | None = None, card_token: str | None = None, kiosk: str | None = None,
