@@ -15,7 +15,7 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 from hwd.client import RpcError, Unreachable
 
 from kiosk_ui.admin import _demo, demo_open, login_required
-from kiosk_ui.hwdlink import current, message_for
+from kiosk_ui.hwdlink import HallLink, current, message_for
 
 bp = Blueprint("admin_pickup", __name__, url_prefix="/admin/pickup")
 STATE_NAMES = {"loading": "正在存入", "waiting": "待取件", "collecting": "正在取件", "picked": "已取件",
@@ -62,7 +62,7 @@ def clear(alarm: int):
     return redirect(url_for("admin_pickup.page"))
 
 
-def lockers(link) -> list[dict]:
+def lockers(link: HallLink) -> list[dict]:
     """Each locker's doors for the virtual hall: open or shut, jammed, and the result in it."""
     devices = [dev for dev in link.config.devices if dev.kind == "locker"]
     if not devices:
