@@ -4,7 +4,8 @@ counter page (a door opens, the slip shows the code), shuts the door; at night t
 shows its after-hours page — no queue ticket (the page's own ticket call is refused too), the hours
 and the next opening — the citizen types the code, the door opens, is shut, the page thanks them;
 the screen dims when nobody touches it and the waking touch does nothing else; the admin page shows
-a forced door the moment it happens."""
+a forced door the moment it happens; the virtual hall shows a door opened for a deposit and shuts
+it by hand."""
 
 from __future__ import annotations
 
@@ -110,6 +111,18 @@ def test_pickup_at_the_24h_kiosk_at_night(browser, hwd_daemon, tmp_path):
         admin.goto(f"{base}/admin/pickup")
         expect(admin.locator("#locker-alarms")).to_contain_text("locker2 4号柜门")
         admin.screenshot(path=str(tmp_path / "admin-pickup.png"))
+
+        # the virtual hall: the door a deposit opened, shut there by hand (the locker is emulated)
+        admin.goto(f"{base}/admin/hall")
+        expect(admin.locator("#vh-locker-doors li.door")).to_have_count(24 + 12)
+        got = d.call("hall.deposit", {"case_no": "BDC-2026-0901", "window": "5"})
+        door = admin.locator(f'#vh-locker-doors ol[data-device="{got["device"]}"] li.door[data-door="{got["door"]}"]')
+        expect(door).to_contain_text("BDC-2026-0901 正在存入")
+        door.locator("button").click()
+        ev.wait("hall.pickup.deposited", deposit=got["deposit"])
+        expect(door).to_contain_text("待取件")
+        expect(door.locator("button")).to_have_count(0)
+        admin.screenshot(path=str(tmp_path / "virtual-hall-lockers.png"))
         assert not failed, failed
     finally:
         server.stop()
