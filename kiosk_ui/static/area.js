@@ -15,7 +15,7 @@
   let code = "", pin = "", card = null, idleTimer = null, dimTimer = null, busy = false, opened = [];
   let booking = null;
 
-  HWD.clock($("clock"));
+  HWD.clock($("clock"), root.dataset.now);   // the hall's hours follow hwd's clock: so does this one
   document.addEventListener("contextmenu", function (e) { e.preventDefault(); });
 
   function show(name) {

@@ -69,6 +69,7 @@ def test_pickup_at_the_24h_kiosk_at_night(browser, hwd_daemon, tmp_path):
         kiosk.goto(f"{base}/kiosk/k24")
         expect(kiosk.locator("#hours-banner")).to_contain_text("窗口已下班")
         expect(kiosk.locator("#hours-message")).to_contain_text("明天 08:45")
+        expect(kiosk.locator("#clock")).to_contain_text("2026年11月23日 星期一 21:0")   # hwd's clock, not the PC's
         assert kiosk.locator("button.svc[data-service]:visible").count() == 0   # no queue ticket to take
         refused = kiosk.evaluate("HWD.api('/kiosk/k24/api/ticket', {service: 'bdc'})")
         assert refused["ok"] is False and refused["code"] == errors.OUTSIDE_HOURS, refused
