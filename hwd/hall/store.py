@@ -117,6 +117,12 @@ MIGRATIONS = [
     CREATE TABLE rating_pads (id TEXT PRIMARY KEY, window TEXT NOT NULL, secret_hash TEXT NOT NULL,
                               enrolled_ts REAL NOT NULL, last_used_ts REAL);
     """,
+    # 7: 实名评价 opt-in (hwd.hall.ratings.holders): a ticket's card holder, sealed, until the province has
+    # the rating; the masked forms for the preview
+    """
+    CREATE TABLE rating_holders (ticket INTEGER PRIMARY KEY, rating INTEGER UNIQUE, sealed BLOB NOT NULL,
+                                 shown TEXT NOT NULL, stored_ts REAL NOT NULL);
+    """,
 ]
 
 
