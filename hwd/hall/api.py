@@ -60,9 +60,10 @@ def register(methods: Any, engine: "HallEngine") -> None:
         (Field("score", int, min=1, max=5), Field("window", str, None), Field("ticket", (int, str), None),
          Field("channel", str, "rpc", choices=CHANNELS), Field("reason", str, None),
          Field("reasons", list, None, items=str), Field("pad", str, None),
-         Field("secret", str, None), Field("token", str, None)),
+         Field("secret", str, None), Field("token", str, None), Field("real_name", bool, False)),
         "rate the last service of a window (or a ticket): 5 非常满意 … 1 非常不满意; reasons: 差评 reason codes; "
-        "a pad (pad+secret) rates only its window's last service, a phone gives the ticket's token")
+        "a pad (pad+secret) rates only its window's last service, a phone gives the ticket's token; "
+        "real_name: the citizen consented to 实名评价 (with [hall.upstream] real_name)")
     rating_api.register(methods, engine)
     pickup_api.register(methods, engine)
     add("hall.pad.enroll", lambda p: engine.run(engine.channels.enroll, p["window"]), (WINDOW,),

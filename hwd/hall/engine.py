@@ -46,6 +46,7 @@ from hwd.hall.phone.links import Links
 from hwd.hall.phone.board import PhoneBoard
 from hwd.hall.pickup.codes import Codes
 from hwd.hall.pickup.flow import Pickup
+from hwd.hall.ratings import holders
 from hwd.hall.ratings.channels import RatingChannels
 from hwd.hall.store import Store, StoreError
 from hwd.wording import Refusal
@@ -83,6 +84,7 @@ class HallEngine:
         self.phones: PhoneBoard | None = None
         self.notices: notices.Notices | None = None  # [hall.notify]
         self.links: Links | None = None
+        self.holders: holders.Vault | None = None  # 实名评价 opt-in ([hall.upstream] real_name)
         self.printing: Printing | None = None
         self.cards = CardTokens(self.cfg, manager, methods.call)
         self.logins: StaffLogins | None = None
@@ -111,7 +113,7 @@ class HallEngine:
         self.printing = Printing(self.cfg, self.core, self.outputs, self.links.qr_text)
         self.logins = StaffLogins(self.cfg, self.ui, self.core, self.run)
         self.issuing = Issuing(self.cfg, self.core, self.appointments, self.cards, self.printing, self.run,
-                               self.bus.publish)
+                               self.bus.publish, self.holders)
         self.screens = Screens(self.cfg, self.store, self.outputs, self.config.devices)
         self.area = Area(self.cfg, self.core, self.appointments, self.cards, self.outputs)
         self.device_events = DeviceEvents(self.cfg, self.core, self.run, self.bus.publish, self.issuing.checkin,
@@ -146,6 +148,12 @@ class HallEngine:
         if self.cfg.notify.on:
             self.notices = notices.Notices(self.phones, self.cfg.notify.alert_ahead, self.links.token_url)
         self.appointments = Appointments(self.core, appointment_key)
+        if self.cfg.upstream.real_name:
+            try:
+                key = hallkeys.load(keys_dir, holders.KEY_NAME)
+            except (OSError, hallkeys.KeyError_) as exc:
+                raise StartupError(f"cannot use the hall keys in {keys_dir}: {exc}") from None
+            self.holders = holders.Vault(key, str(self.database), self.connect)
 
     def _start_pickup(self) -> None:
         """The locker (hwd.hall.pickup): its doors' events, its notices and the phone page's view."""
@@ -235,6 +243,9 @@ class HallEngine:
         try:
             self.core.roll()
             self.core.ratings.expire_due()
+            if self.holders is not None:
+                with self.store.tx():
+                    holders.purge(self.store.db, self.clock.time())
         except sqlite3.Error:
             self.core.pending.clear()
             log.exception("hall timer failed")

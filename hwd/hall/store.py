@@ -117,7 +117,13 @@ MIGRATIONS = [
     CREATE TABLE rating_pads (id TEXT PRIMARY KEY, window TEXT NOT NULL, secret_hash TEXT NOT NULL,
                               enrolled_ts REAL NOT NULL, last_used_ts REAL);
     """,
-    # 7: the 24-hour area's locker (智能取件柜, hwd.hall.pickup): results deposited for a ticket or a
+    # 7: 实名评价 opt-in (hwd.hall.ratings.holders): a ticket's card holder, sealed, until the province has
+    # the rating; the masked forms for the preview
+    """
+    CREATE TABLE rating_holders (ticket INTEGER PRIMARY KEY, rating INTEGER UNIQUE, sealed BLOB NOT NULL,
+                                 shown TEXT NOT NULL, stored_ts REAL NOT NULL);
+    """,
+    # 8: the 24-hour area's locker (智能取件柜, hwd.hall.pickup): results deposited for a ticket or a
     # 办件编号 and picked up by code or ID card (both kept only as keyed hashes: the code can be said
     # again from its nonce and the hall's key), and the doors' alarms (left open, forced, jammed)
     """

@@ -1,4 +1,4 @@
-"""The deposits and the locker's alarms as the hall database keeps them (schema 7,
+"""The deposits and the locker's alarms as the hall database keeps them (schema 8,
 hwd.hall.store), and what each step leaves: a line in the action log and an outbox record for the
 county (kinds ``deposit`` and ``locker_alarm``).
 
