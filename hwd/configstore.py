@@ -36,7 +36,7 @@ log = logging.getLogger("hwd.configstore")
 # keys that need hwd restarted: the daemon, devices and nodes, and what the hall opens at start
 # (its database, keys, replication, the links its outbox was built with)
 RESTART_SECTIONS = ("daemon", "device", "node")
-RESTART_HALL_KEYS = ("database", "keys_dir", "sync", "standby", "central", "upstream", "notify")
+RESTART_HALL_KEYS = ("database", "keys_dir", "sync", "standby", "central", "upstream", "notify", "pickup")
 # [ui] is hwd-ui's: it re-reads these when the file changes (what the hall manager sets: admin
 # accounts, the display's notice, the pages' texts and timings); the rest of [ui] (listen
 # addresses, TLS, secrets, limits) at its restart
