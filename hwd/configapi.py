@@ -21,6 +21,18 @@ WHO = (Field("by", str, doc="the account making the change"),
 RESTART_WHEN = ("night", "cancel")
 
 
+EVENT_KEYS = 100  # keys named in one hall.config_changed (a catalogue import may change thousands)
+
+
+def event(reply: dict) -> dict:
+    """``hall.config_changed`` of a change's reply: its version and (at most EVENT_KEYS of) its keys;
+    ``more`` counts those left out (config.show has them all)."""
+    live, restart = reply["live"], reply["restart"]
+    more = max(0, len(live) - EVENT_KEYS) + max(0, len(restart) - EVENT_KEYS)
+    return {"version": reply["version"], "live": live[:EVENT_KEYS], "restart": restart[:EVENT_KEYS],
+            **({"more": more} if more else {})}
+
+
 def register(methods: Any, store: ConfigStore, publish: Callable[[str, dict], None], max_text: int,
              schedule_restart: Callable[[str], dict],
              county_catalogue: Callable[[], dict | None] | None = None) -> None:
@@ -31,8 +43,7 @@ def register(methods: Any, store: ConfigStore, publish: Callable[[str, dict], No
 
     def changed(reply: dict) -> dict:
         if not reply.get("unchanged"):
-            publish("hall.config_changed", {"version": reply["version"], "live": reply["live"],
-                                            "restart": reply["restart"]})
+            publish("hall.config_changed", event(reply))
         return reply
 
     add("config.get", lambda p: store.get(), (),

@@ -234,6 +234,12 @@ def redacted(data: Any) -> Any:
     return data
 
 
+def secrets_set(data: Any) -> list[str]:
+    """The dotted keys of the secrets ``redacted`` leaves out that have a value (a page shows
+    "PIN set" without the hash)."""
+    return sorted(k for k, v in flatten(data).items() if SECRET_RE.search(k.rsplit(".", 1)[-1]) and v)
+
+
 def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
     """Every leaf of parsed TOML by its dotted key; tables of an array are named by their id
     when they have one (``hall.window[w3].services``), else by their index."""

@@ -36,9 +36,11 @@ log = logging.getLogger("hwd.configstore")
 # keys that need hwd restarted: the daemon, devices and nodes, and what the hall opens at start
 # (its database, keys, replication, the links its outbox was built with)
 RESTART_SECTIONS = ("daemon", "device", "node")
-RESTART_HALL_KEYS = ("database", "keys_dir", "sync", "standby", "central", "upstream", "notify")
-# [ui] is hwd-ui's: it re-reads these on hall.config_changed; the rest of [ui] at its restart
-LIVE_UI_KEYS = ("admin", "notice", "title")  # hwd-ui reads them again when the file changes
+RESTART_HALL_KEYS = ("database", "keys_dir", "sync", "standby", "central", "upstream", "notify", "pickup")
+# [ui] is hwd-ui's: it re-reads these when the file changes (what the hall manager sets: admin
+# accounts, the display's notice, the pages' texts and timings); the rest of [ui] (listen
+# addresses, TLS, secrets, limits) at its restart
+LIVE_UI_KEYS = ("admin", "notice", "title", "help_desk", "idle_s", "ticket_screen_s")
 SUMMARY_KEYS = 6
 
 Applier = Callable[[configuration.Config, list[str]], None]  # (new config, the live keys changed)
@@ -152,7 +154,8 @@ class ConfigStore:
         current = self.sync()
         text = self.text_of(current.version)
         return {"version": current.version, "digest": current.digest, "text": text,
-                "config": configedit.redacted(raw_of(text)), "problems": self.check(text),
+                "config": configedit.redacted(raw_of(text)), "secrets_set": configedit.secrets_set(raw_of(text)),
+                "problems": self.check(text),
                 "restart_pending": list(self.pending_restart)}
 
     def check(self, text: str) -> list[dict]:

@@ -268,8 +268,7 @@ class Daemon:
         """A clerk's new PIN hash into the config file, as its own audited version."""
         op = {"op": "set", "path": ["hall", "staff", {"id": staff}, "pin_hash"], "value": stored}
         reply = self.config_store.edit([op], None, staff, source or "rpc", "new PIN set by the clerk")
-        bus.publish("hall.config_changed", {"version": reply["version"], "live": reply["live"],
-                                            "restart": reply["restart"]})
+        bus.publish("hall.config_changed", configapi.event(reply))
 
     def _apply_live(self, new: Config, keys: list[str]) -> None:
         reconfigure = getattr(self.hall, "reconfigure", None)

@@ -111,3 +111,19 @@ def test_import_a_matter_catalogue_with_a_preview(hwd_daemon, tmp_path):
     out = hwctl(d, "import-matters", str(bad))
     assert out.returncode == 2 and "(config after the import):" in out.stderr
     assert "matter[2].region: a 区划 code is 6 or 12 digits" in out.stderr and "matter[2].id: ids are" in out.stderr
+
+
+def test_a_file_edited_in_place_is_applied_as_it_is(hwd_daemon):
+    """The engineer's way: edit /etc/hwd/hwd.toml by hand, then ``hwctl config apply`` it."""
+    d = hwd_daemon(HALL)
+    pid = d.call("daemon.status")["pid"]
+    d.config_path.write_text(d.config_path.read_text().replace('name = "3号窗口"', 'name = "3号窗口（潮汐）"'))
+    out = hwctl(d, "apply", str(d.config_path))
+    assert out.returncode == 0, out.stderr
+    assert "version 2 applied" in out.stdout and "live now: hall.window[w3].name" in out.stdout
+    assert d.call("hall.state")["windows"][1]["name"] == "3号窗口（潮汐）"
+    [latest, _] = d.call("config.history")["versions"]
+    assert latest["by"] == "hand edit" and latest["live"] == ["hall.window[w3].name"]
+    out = hwctl(d, "apply", str(d.config_path))
+    assert out.returncode == 0 and "no change" in out.stdout
+    assert d.call("daemon.status")["pid"] == pid

@@ -320,4 +320,20 @@ def test_a_pin_reset_and_a_new_clerk_set_their_pin_at_the_first_login(hwd_daemon
     assert "4321" not in text and text.count("pin_hash = \"pbkdf2_sha256$") == 2
     versions = d.call("config.history")["versions"]
     assert [v["by"] for v in versions[:2]] == ["s02", "s01"]
-    assert "pin_hash" not in str(d.call("config.get")["config"])
+    got = d.call("config.get")
+    assert "pin_hash" not in str(got["config"])
+    assert got["secrets_set"] == ["hall.staff[s01].pin_hash", "hall.staff[s02].pin_hash"]
+
+
+def test_tomorrow_made_a_holiday_applies_live(hwd_daemon):
+    d = hwd_daemon(HALL.replace("always_open = true", 'mon = ["09:00-17:00"]\ntue = ["09:00-17:00"]'),
+                   clock_start="2026-11-23T10:00:00")  # a Monday
+    d.call("hall.issue_ticket", {"service": "bdc"})
+    _edit(d, [{"op": "add", "path": ["hall", "hours", "exception"],
+               "value": {"date": "2026-11-24", "hours": [], "note": "临时闭厅"}}])
+    d.call("hall.issue_ticket", {"service": "bdc"})  # today is still open
+    d.call("clock.set", {"now": "2026-11-24T10:00:00"})
+    with pytest.raises(RpcError) as info:
+        d.call("hall.issue_ticket", {"service": "bdc"})
+    assert info.value.code == errors.OUTSIDE_HOURS
+    assert d.call("hall.hours")["today"]["working"] is False
