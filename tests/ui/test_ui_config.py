@@ -262,3 +262,20 @@ def test_the_week_hours_and_a_makeup_working_sunday(client, hall):
     resp = post(client, csrf, "hours", action="save", item="week", **{**week, "tue": "17:00-09:00"})
     assert resp.status_code == 422
     assert re.search(r'data-key="hall.hours.tue">[^<]*ends before it starts', resp.get_data(as_text=True))
+
+
+def test_a_disabled_clerk_cannot_log_in_and_is_enabled_again(client, hall):
+    from conftest import STAFF_PIN
+
+    csrf = login(client, HALL_MANAGER, HALL_PASSWORD)
+    assert post(client, csrf, "staff", action="disable", item="s01", disabled="1").status_code == 302
+    assert "已停用" in client.get("/admin/config/staff").get_data(as_text=True)
+    counter = client.application.test_client()
+    resp = counter.post("/counter/5/login", data={"csrf_token": token(counter), "staff": "s01", "pin": STAFF_PIN})
+    assert resp.status_code == 403 and "该工号已停用" in resp.get_data(as_text=True)
+    resp = counter.post("/counter/5/login", data={"csrf_token": token(counter), "staff": "s01", "pin": "0000"})
+    assert resp.status_code == 403 and "工号或密码错误" in resp.get_data(as_text=True), "a guess learns nothing"
+    assert post(client, csrf, "staff", action="disable", item="s01", disabled="0").status_code == 302
+    assert "disabled = true" not in hall.config_path.read_text(encoding="utf-8")
+    resp = counter.post("/counter/5/login", data={"csrf_token": token(counter), "staff": "s01", "pin": STAFF_PIN})
+    assert resp.status_code == 302
