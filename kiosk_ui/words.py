@@ -15,6 +15,7 @@ WINDOW_STATES = {"open": "空闲", "called": "已叫号", "serving": "办理中"
 TICKET_STATES = {"waiting": "等候中", "called": "已叫号", "serving": "办理中", "done": "已办结",
                  "no_show": "过号", "expired": "已过期"}
 PRIORITY_TEXT = "优先办理"
+ROLE_NAMES = {"display": "窗口屏", "keypad": "评价器", "speaker": "广播"}  # a window's devices
 
 
 def device_detail(detail: Any) -> str:
@@ -22,6 +23,20 @@ def device_detail(detail: Any) -> str:
     if not detail:
         return ""
     return DEVICE_DETAILS.get(str(detail), str(detail))
+
+
+def device_problem(row: dict | None) -> str:
+    """Why a device cannot do its job now, in words ('' when it can): 未连接, 缺纸, 故障, …"""
+    if row is None:
+        return "未配置"
+    state = row.get("state")
+    if state == "online":
+        return ""
+    if state == "fault":
+        return device_detail(row.get("detail")) if str(row.get("detail")) in DEVICE_DETAILS else "故障"
+    if state == "offline" and str(row.get("detail")) == "node not connected":
+        return DEVICE_DETAILS["node not connected"]
+    return DEVICE_STATES.get(str(state), str(state or ""))
 
 
 def window_state(window: dict) -> str:
