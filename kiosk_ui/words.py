@@ -12,8 +12,6 @@ DEVICE_DETAILS = {
 }
 PAPER = {"ok": "正常", "low": "将尽", "out": "缺纸", "unknown": "未知"}
 WINDOW_STATES = {"open": "空闲", "called": "已叫号", "serving": "办理中", "paused": "暂停服务", "closed": "未开放"}
-TICKET_STATES = {"waiting": "等候中", "called": "已叫号", "serving": "办理中", "done": "已办结",
-                 "no_show": "过号", "expired": "已过期"}
 PRIORITY_TEXT = "优先办理"
 ROLE_NAMES = {"display": "窗口屏", "keypad": "评价器", "speaker": "广播"}  # a window's devices
 

@@ -1,0 +1,103 @@
+"""The hall manager's pages as the manager sees them (issue 24 item 6), in headless chromium against
+the real hwd and hwd-ui: one navigation on every admin page (概览, 统计图表, 好差评工单, 虚拟大厅),
+each page at 1920 px without a horizontal scroll bar; a bad rating followed up on /admin moves
+its work order (the one follow-up path), so it is no longer 待回访 anywhere."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from conftest import ADMIN_PASSWORD, CHROMIUM, STAFF_PIN
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} missing (apt-get install chromium)")]
+
+WIDE = {"width": 1920, "height": 1080}
+PAGES = [("/admin", "概览"), ("/admin/stats", "统计图表"), ("/admin/haocp", "好差评工单"), ("/admin/hall", "虚拟大厅")]
+# the page's own width: more than the window means a horizontal scroll bar
+OVERFLOW = """() => {
+  const width = document.documentElement.clientWidth;
+  const wide = Array.from(document.querySelectorAll("main *")).filter(e => {
+    const r = e.getBoundingClientRect(); return r.width > 0 && r.right > width + 0.5; })
+    .map(e => e.tagName + (e.id ? "#" + e.id : "") + " " + (e.innerText || "").slice(0, 30));
+  return {scroll: document.documentElement.scrollWidth, width: width, wide: wide.slice(0, 5)};
+}"""
+
+
+def _busy_day(hall) -> None:
+    """Calls at both windows, every rating level (two 差评 with work orders), a printer out of paper."""
+    hall.call("hall.login", {"window": "5", "staff": "s01", "pin": STAFF_PIN})
+    hall.call("hall.login", {"window": "6", "staff": "s01", "pin": STAFF_PIN})
+    for score in (5, 4, 3, 2, 1):
+        hall.call("hall.issue_ticket", {"service": "bdc", "kiosk": "k1"})
+        hall.call("hall.call_next", {"window": "5"})
+        hall.call("hall.finish", {"window": "5"})
+        hall.call("hall.rate", {"window": "5", "score": score})
+    for _ in range(3):
+        hall.call("hall.issue_ticket", {"service": "sb"})
+    hall.call("hall.call_next", {"window": "6"})
+    hall.sim("k1-printer", "paper", state="out")
+    hall.wait_state("k1-printer", "fault")
+
+
+def _login(page, base: str) -> None:
+    page.goto(f"{base}/admin/login")
+    page.fill("#password", ADMIN_PASSWORD)
+    page.locator("#admin-login button[type=submit]").click()
+    page.wait_for_url(f"{base}/admin")
+
+
+def test_one_navigation_on_every_admin_page_and_each_fits_1920(browser, hall, ui_server, tmp_path):
+    from playwright.sync_api import expect
+
+    _busy_day(hall)
+    page = browser.new_context(viewport=WIDE, locale="zh-CN").new_page()
+    _login(page, ui_server.url)
+    for path, name in PAGES:
+        page.goto(ui_server.url + path)
+        nav = page.locator("#admin-nav")
+        expect(nav).to_be_visible()
+        links = nav.locator("a")
+        assert links.all_inner_texts() == [n for _, n in PAGES], path
+        assert [links.nth(i).get_attribute("href") for i in range(links.count())] == [p for p, _ in PAGES]
+        expect(nav.locator('a[aria-current="page"]')).to_have_text(name)
+        for i in range(links.count()):
+            box = links.nth(i).bounding_box()
+            assert box["height"] >= 44 and box["x"] + box["width"] <= WIDE["width"], (path, box)
+        expect(nav.locator("button", has_text="退出")).to_be_visible()
+        page.screenshot(path=str(tmp_path / f"admin{path.replace('/', '-')}.png"), full_page=True)
+        fit = page.evaluate(OVERFLOW)
+        assert fit["scroll"] <= fit["width"], f"{path} scrolls sideways at 1920 px: {fit}"
+    # and the navigation takes the manager there: from the virtual hall to the work orders and back
+    page.locator("#admin-nav a", has_text="好差评工单").click()
+    page.wait_for_url(f"{ui_server.url}/admin/haocp")
+    page.locator("#admin-nav a", has_text="概览").click()
+    page.wait_for_url(f"{ui_server.url}/admin")
+
+
+def test_following_up_a_bad_rating_on_admin_moves_its_work_order(browser, hall, ui_server):
+    from playwright.sync_api import expect
+
+    _busy_day(hall)
+    page = browser.new_context(viewport=WIDE, locale="zh-CN").new_page()
+    _login(page, ui_server.url)
+    worst = page.locator("#ratings tbody tr", has_text="非常不满意")
+    expect(worst.locator(".wo-state")).to_contain_text("待回访")
+    wo = worst.get_attribute("data-workorder")
+    worst.locator('input[name="note"]').fill("已电话回访，群众反映等候过久")
+    worst.locator("button", has_text="已回访").click()
+    # the work order took the step: on the work-order page and back on the dashboard
+    page.wait_for_url(f"{ui_server.url}/admin/haocp#wo-{wo}")
+    row = page.locator(f"#wo-{wo}")
+    expect(row).to_contain_text("待核实")
+    expect(row.locator("ol.steps")).to_contain_text("回访 · admin")
+    expect(row.locator("ol.steps")).to_contain_text("已电话回访，群众反映等候过久")
+    page.goto(f"{ui_server.url}/admin")
+    worst = page.locator(f'#ratings tbody tr[data-workorder="{wo}"]')
+    expect(worst.locator(".wo-state")).to_have_text("待核实")
+    expect(worst).not_to_contain_text("待回访")
+    expect(worst.locator("a.wo-link")).to_have_attribute("href", f"/admin/haocp#wo-{wo}")
+    order = hall.call("hall.workorders", {"limit": 10})
+    assert next(w for w in order if str(w["id"]) == wo)["state"] == "called_back"
