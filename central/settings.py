@@ -54,6 +54,8 @@ CENTRAL_FIELDS = (
                                             "next to the config"),
     Field("timezone", str, "Asia/Shanghai", doc="the county's time zone, for a hall that has not reported"),
     Field("pool_size", int, 4, min=1, max=64, doc="database connections held"),
+    Field("refresh_s", int, 30, min=1, max=3600,
+          doc="the all-halls page reloads itself this often (the reload does not keep a login alive)"),
 )
 
 
@@ -71,6 +73,7 @@ class CentralSettings:
     secret_key_file: str | None = None
     timezone: str = "Asia/Shanghai"
     pool_size: int = 4
+    refresh_s: int = 30
     api_networks: list = field(default_factory=list)
     trusted_proxies: list = field(default_factory=list)
     session_idle_s: int = 600

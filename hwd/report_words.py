@@ -55,6 +55,26 @@ def heading(key: str) -> str:
     return spec[0] if spec else key
 
 
+def minutes(seconds: Any) -> float | None:
+    """Seconds as minutes with one decimal; None for a missing or impossible number."""
+    number = _finite(seconds)
+    return None if number is None else round(number / 60, 1)
+
+
+def percent(ratio: Any) -> str | None:
+    """A ratio as a percentage: 0.85 → ``85.0%``."""
+    number = _finite(ratio)
+    return None if number is None else f"{number * 100:.1f}%"
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
 def shown(key: str, value: Any) -> Any:
     """A value as people read it in its column: seconds as minutes (one decimal), a ratio as a
     percentage (``85.0%``), a state in words; None stays None (an empty cell)."""
@@ -62,14 +82,10 @@ def shown(key: str, value: Any) -> Any:
     if value is None or spec is None:
         return value
     how = spec[1]
-    if how in (MINUTES, PERCENT):
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            return value
-        if not math.isfinite(number):
-            return None
-        return round(number / 60, 1) if how == MINUTES else f"{number * 100:.1f}%"
+    if how == MINUTES:
+        return minutes(value)
+    if how == PERCENT:
+        return percent(value)
     if how == WORDS:
         words = spec[2]
         return words.get(value, value) if isinstance(value, (str, bool, int)) else value

@@ -115,6 +115,8 @@ MIGRATIONS = [
     _ROW_SECURITY,
     # 4: the fleet view: which hwd each hall runs (its sink's report)
     "ALTER TABLE halls ADD COLUMN hwd_version text",
+    # 5: the names people read for the hall's ids: {"window"|"service"|"staff"|"device": {id: name}}
+    "ALTER TABLE halls ADD COLUMN names jsonb",
 ]
 
 LOCK_ID = 0x68776463  # "hwdc": one advisory lock for migrations
