@@ -19,7 +19,7 @@ import statistics
 from bench.common import Result
 from hwd.clock import TestClock
 from hwd.hall.config import HallConfig, Hours, Service, Window
-from hwd.hall.core import HallCore
+from hwd.hall.queue.core import HallCore
 from hwd.hall.store import Store
 
 SERVICES = {"sb": (Service("sb", "社保", "A"), 5.0, 0.50), "bdc": (Service("bdc", "不动产登记", "B"), 12.0, 0.25),

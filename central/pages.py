@@ -16,7 +16,7 @@ import zoneinfo
 from flask import Blueprint, abort, make_response, render_template, request, url_for
 
 from hwd import csvcells, report_words
-from hwd.county.config import HALL_ID_RE
+from hwd.hall.config.central import HALL_ID_RE
 from hwd.web.svg import bar_chart
 
 from central import queries

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from hwd.audit import KEEP_DAYS
-from hwd.county.config import _dsn
+from hwd.hall.config.central import check_dsn
 from hwd.errors import ConfigError
 from hwd.lockout import LOGIN_FAILURES, LOGIN_LOCK_S
 from hwd.schema import Field, Problems, check_table, format_path, unknown_key_message
@@ -24,7 +24,7 @@ def _token(value: str) -> str | None:
 
 
 CENTRAL_FIELDS = (
-    Field("dsn", str, check=_dsn, doc="libpq connection string of the county database"),
+    Field("dsn", str, check=check_dsn, doc="libpq connection string of the county database"),
     Field("title", str, "县级政务服务监管", doc="shown at the top of every page"),
     Field("host", str, "127.0.0.1", check=checks.host, doc="address hwd-central listens on"),
     Field("port", int, 8090, min=1, max=65535),

@@ -52,9 +52,10 @@ def table(fields: Iterable[Field]) -> list[str]:
 
 
 def render() -> str:
-    from hwd.county import config as county_config
-    from hwd.hall import alerts_config, config as hall, notices_config, rating_config
-    from hwd.standby import config as standby_config
+    from hwd.hall.config import central as county_config
+    from hwd.hall import config as hall
+    from hwd.hall.config import alerts as alerts_config, notify as notices_config, ratings as rating_config
+    from hwd.hall.config import standby as standby_config
     from kiosk_ui import settings as ui
 
     out: list[str] = [

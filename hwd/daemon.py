@@ -23,6 +23,7 @@ import zmq
 from hwd import __version__, access, audit, capture_api, clock as clocks, keys, metrics, replay as replays, statedir
 from hwd.clockwatch import ClockWatch
 from hwd.config import Config
+from hwd.errors import StartupError
 from hwd.events import EventBus
 from hwd.manager import DeviceManager
 from hwd.notify import Notifier
@@ -38,10 +39,6 @@ def max_message_bytes(daemon: Any) -> int:
     before buffering it. Up to this size an oversized request still gets error -32000
     (``max_request_bytes``), so a client learns why."""
     return max(1024 * 1024, 4 * daemon.max_request_bytes)
-
-
-class StartupError(Exception):
-    """The daemon cannot start (e.g. its socket is taken); the message says what to do."""
 
 
 def _ipc_path(endpoint: str) -> Path | None:
@@ -178,10 +175,10 @@ class Daemon:
                 self.hall = StandbyNode(self.config, manager, bus, self.methods, self.clock)
                 await self.hall.start()
             elif self.engine_pc:
-                from hwd.hall.engine import HallEngine
+                from hwd import hall_wiring
 
-                self.hall = HallEngine(self.config, manager, bus, self.methods, self.clock)
-                await self.hall.start()
+                self.hall = hall_wiring.engine(self.config, manager, bus, self.methods, self.clock)
+                await hall_wiring.start(self.hall)
             manager.start()
         except BaseException:
             self._close()

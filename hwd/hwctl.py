@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hwd import config as configuration, paths
+from hwd import config as configuration, errors, paths
 from hwd.client import Client, FailoverClient, RpcError, Subscriber, Unreachable, for_hall
 from hwd.errors import ConfigError, HwdError
 
@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hwctl: {exc}", file=sys.stderr)
         return 3
     except RpcError as exc:
-        print(f"error {exc.code}: {exc}", file=sys.stderr)
+        print(f"error {exc.code} {errors.name_of(exc.code)}: {exc}", file=sys.stderr)
         if exc.data is not None:
             print(json.dumps(exc.data, ensure_ascii=False), file=sys.stderr)
         return 1

@@ -107,12 +107,12 @@ def put(db: sqlite3.Connection, kind: str, ref: str, payload: dict, ts: float) -
 
 # The record kinds a hall writes, by what they are for. A sink names the kinds it takes; these
 # are the defaults of the sinks hwd has and what a configured ``kinds`` list is checked against.
-# 好差评 records (hwd.hall.ratings, hwd.hall.workorders): what the province takes by default
+# 好差评 records (hwd.hall.ratings.rules, hwd.hall.ratings.workorders): what the province takes by default
 RATING_KINDS = ("rating", "unrated", "case", "workorder", "exclusion")
 # the hall's operations for the county (hwd.county.feed): tickets with their holder's masked name
 # and priority class, window sessions with staff, device states
 FEED_KINDS = ("ticket", "window", "device")
-# kinds that carry a capability (a ticket's phone link, hwd.hall.notices): only the notify sink
+# kinds that carry a capability (a ticket's phone link, hwd.hall.phone.notices): only the notify sink
 # takes them; a configured kinds list of any other sink may not name them
 PRIVATE_KINDS = ("phone_notice",)
 KINDS = RATING_KINDS + FEED_KINDS + PRIVATE_KINDS

@@ -40,7 +40,7 @@ REPLAY_MAX_BYTES = 32 * 1024 * 1024
 @dataclass
 class Method:
     name: str
-    handler: Callable[[dict], Any]
+    handler: Callable[..., Any]  # handler(params), or handler(params, request_key) with recover
     params: Sequence[Field] | None
     doc: str = ""
     replay: bool = True  # False for reads: a retry may run them again, so keep no copy of the reply
@@ -53,13 +53,15 @@ class MethodTable:
     def __init__(self) -> None:
         self.methods: dict[str, Method] = {}
 
-    def add(self, name: str, handler: Callable[[dict], Any], params: Sequence[Field] | None = (),
+    def add(self, name: str, handler: Callable[..., Any], params: Sequence[Field] | None = (),
             doc: str = "", *, replay: bool = True, recover: Callable[[str], Any] | None = None,
             card_data: bool = False, max_text: int = rpctext.MAX_TEXT_CHARS) -> None:
         """Register ``handler(params) -> result`` (sync or async). ``params=None`` skips checking.
         ``replay=False`` for methods that change nothing: their replies are not kept for retries.
         ``recover(request_key)`` returns the result of a first run that a crash cut off (or None
-        when nothing of it was committed, so running it again is safe). ``card_data=True``: the
+        when nothing of it was committed, so running it again is safe); such a method records its
+        request key with what it commits, so its handler is called ``handler(params, request_key)``
+        (the key is None for in-process calls and requests without a client and id). ``card_data=True``: the
         reply holds full ID-card data, so only ``card_data_clients`` may call it over RPC (in-process
         callers such as the hall engine are not checked) and the reply is never kept for a retry.
         ``max_text``: the longest string its params may hold (hwd.rpctext; 4096 unless a method needs more)."""
@@ -81,8 +83,9 @@ class MethodTable:
             return params
         return check_params(params, method.params)
 
-    def invoke(self, name: str, params: Any) -> Any:
-        """Check and run a method; return its result, or an awaitable of it for async handlers."""
+    def invoke(self, name: str, params: Any, request_key: str | None = None) -> Any:
+        """Check and run a method; return its result, or an awaitable of it for async handlers.
+        ``request_key`` (hwd.replay.request_key) goes to the handler of a method with ``recover``."""
         method = self.methods.get(name)
         if method is None:
             raise HwdError(f"unknown method {name!r}", errors.METHOD_NOT_FOUND)
@@ -93,7 +96,10 @@ class MethodTable:
         problem = rpctext.params_problem(params, method.max_text)
         if problem:
             raise HwdError(problem, errors.INVALID_PARAMS)
-        return method.handler(self.check_params(method, params))
+        checked = self.check_params(method, params)
+        if method.recover is not None:
+            return method.handler(checked, request_key)
+        return method.handler(checked)
 
     async def call(self, name: str, params: Any) -> Any:
         result = self.invoke(name, params)
@@ -290,11 +296,7 @@ class RpcServer:
             return earlier
         if self.journal is not None:
             self.journal.begin(key, fp, method)
-        token = replays.current_key.set(key)
-        try:
-            reply = self._execute(req_id, method, params)
-        finally:
-            replays.current_key.reset(token)
+        reply = self._execute(req_id, method, params, key)
         self._remember(key, fp, reply)
         return reply
 
@@ -356,11 +358,11 @@ class RpcServer:
                 self.journal.finish(key, out)
         reply.add_done_callback(done)
 
-    def _execute(self, req_id: Any, method: str, params: Any) -> bytes | asyncio.Future:
+    def _execute(self, req_id: Any, method: str, params: Any, request_key: str | None = None) -> bytes | asyncio.Future:
         """Run the method; sync handlers answer at once, async ones through a future."""
         started = time.monotonic()
         try:
-            result = self.methods.invoke(method, params)
+            result = self.methods.invoke(method, params, request_key)
         except Exception as exc:
             self._timed(method, started)
             return _dumps(self._error(req_id, method, exc))

@@ -16,9 +16,9 @@ from typing import Any, Callable
 from flask import (Blueprint, abort, jsonify, redirect, render_template, request,
                    url_for)
 
-from hwd import errors
+from hwd import errors, wording
 from hwd.client import RpcError
-from hwd.hall.desk import CLASS_NAMES
+from hwd.report_words import PRIORITY_CLASSES
 
 from kiosk_ui import sessions, words
 from kiosk_ui.hwdlink import HallLink, message_for, current, window_or_404
@@ -145,7 +145,7 @@ def state(window: str):
     counts = _today_counts(link, window, staff) if staff else []
     current_ticket = win.get("current_ticket") if win else None
     if isinstance(current_ticket, dict) and current_ticket.get("priority") not in (None, "normal"):
-        current_ticket["priority_name"] = CLASS_NAMES.get(current_ticket["priority"], current_ticket["priority"])
+        current_ticket["priority_name"] = PRIORITY_CLASSES.get(current_ticket["priority"], current_ticket["priority"])
     hall = link.config.hall
     return jsonify({"ok": True, "logged_in": staff is not None, "staff": staff, "window": win,
                     "queues": queues, "counts": counts, "seq": snap.get("seq"),
@@ -165,7 +165,7 @@ def act(window: str, action: str):
         abort(404)
     staff = _staff(window)
     if staff is None:
-        return jsonify({"ok": False, "error": "请先登录", "code": errors.NOT_LOGGED_IN}), 403
+        return jsonify({"ok": False, "error": wording.say(errors.NOT_LOGGED_IN), "code": errors.NOT_LOGGED_IN}), 403
     body = request.get_json(silent=True) or {}
     params: dict[str, Any] = {"window": window}
     if action == "transfer":

@@ -1,4 +1,4 @@
-"""Tidal-window alerts (潮汐窗口, hwd.hall.alerts) on the engine in-process: the real method table,
+"""Tidal-window alerts (潮汐窗口, hwd.hall.queue.alerts) on the engine in-process: the real method table,
 event bus, SQLite and the test clock from a fixed Monday. Waits grow with ``clock.advance`` alone;
 the alert is raised and cleared with hysteresis, and it names the windows that can serve the
 service and why (seeds/001 checklist 5, 7, 8; seeds/004 第九条)."""

@@ -11,7 +11,7 @@ import pytest
 from hwd.errors import HwdError
 from hwd.hall import pin
 from hwd.hall.config import Hours
-from hwd.hall.hours import Calendar
+from hwd.hall.queue.hours import Calendar
 from hwd.hall.store import MIGRATIONS, Store, StoreError
 
 

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 from hypothesis import given, strategies as st
 
 from hwd import outbox
-from hwd.hall.rating_config import Upstream
+from hwd.hall.config.ratings import Upstream
 from hwd.hall.store import Store
 from hwd.upstream import signing
 from hwd.upstream.emulator import Province

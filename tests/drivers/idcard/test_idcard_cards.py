@@ -8,7 +8,8 @@ import datetime as dt
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from drivers.idcard import cards, privacy
+from drivers.idcard import cards
+from hwd import privacy
 from drivers.idcard.emulator import fixture_names, load_fixture
 from drivers.idcard.tokens import TokenStore
 
