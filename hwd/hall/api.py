@@ -116,10 +116,11 @@ def register(methods: Any, engine: "HallEngine") -> None:
     add("hall.ratings", lambda p: _ratings(engine, p),
         (Field("from", str, None), Field("to", str, None), Field("bad", bool, None), Field("open", bool, False),
          Field("window", str, None), Field("staff", str, None), Field("limit", int, 500, min=1, max=5000)),
-        "ratings over a period; bad=true for 差评, open=true for those not yet followed up", replay=False)
+        "ratings over a period; bad=true for 差评, open=true for those whose work order waits for its 回访", replay=False)
     add("hall.followup", lambda p: engine.run(core().ratings.followup, p["rating"], p["note"], p["staff"]),
         (Field("rating", int, min=1, max=2 ** 63 - 1), Field("note", str), Field("staff", str, None)),
-        "mark a bad rating followed up")
+        "follow a bad rating up: the 回访 (callback) step of its work order, as hall.workorder does; "
+        "returns the rating")
     add("hall.reprint", lambda p: issuing.reprint(p["ticket"], p["kiosk"], p["desk"]),
         (Field("ticket", (int, str)), Field("kiosk", str, None), Field("desk", str, None)),
         "print a ticket again (at a kiosk, or at a guide desk)")
