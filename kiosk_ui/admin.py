@@ -25,6 +25,7 @@ from flask import (Blueprint, Response, abort, jsonify, make_response, redirect,
 from werkzeug.security import check_password_hash
 
 from hwd import errors, report_words, wording
+from hwd.hall.devices.names import KIND_NAMES, device_names
 from hwd.web import sessions as web_sessions
 from hwd.web.redirects import safe_target
 from hwd.web.svg import bar_chart
@@ -34,8 +35,6 @@ from kiosk_ui.hwdlink import HallLink, current
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-KIND_NAMES = {"printer": "打印机", "display": "显示屏", "idcard": "身份证阅读器", "keypad": "评价器/呼叫器",
-              "speaker": "广播", "scanner": "扫码器"}
 GROUPS = {"window": "窗口", "service": "事项", "staff": "工作人员", "day": "日期"}
 CHART_KEYS = ("done", "served", "finished", "count", "issued")
 # the admin pages, in the order of the navigation every one of them shows (admin/base.html)
@@ -101,12 +100,17 @@ def logout():
 
 
 def _devices(link: HallLink) -> list[dict]:
+    """devices.list as the manager reads it: each device's name (not its id), its state and the
+    reason in Chinese, the technical detail kept behind the words for the engineer."""
     rows = link.try_call("devices.list", default=[]) or []
+    names = device_names(link.config.devices, link.config.hall)
     out = []
     for d in rows:
         row = dict(d)
+        row["name"] = names.get(str(d.get("id")), str(d.get("id")))
         row["state_name"] = words.DEVICE_STATES.get(d.get("state"), d.get("state"))
-        row["detail_name"] = words.device_detail(d.get("detail"))
+        row["cause"] = words.device_cause(d)
+        row["technical"] = str(d.get("detail") or "") if d.get("detail") not in words.DEVICE_DETAILS else ""
         row["kind_name"] = KIND_NAMES.get(d.get("kind"), d.get("kind"))
         if d.get("kind") == "printer" and "paper" not in d and d.get("state") in ("online", "fault"):
             status = link.try_call("printer.status", {"device": d["id"]}, default=None)

@@ -101,3 +101,38 @@ def test_following_up_a_bad_rating_on_admin_moves_its_work_order(browser, hall, 
     expect(worst.locator("a.wo-link")).to_have_attribute("href", f"/admin/haocp#wo-{wo}")
     order = hall.call("hall.workorders", {"limit": 10})
     assert next(w for w in order if str(w["id"]) == wo)["state"] == "called_back"
+
+
+def test_device_faults_read_as_names_and_chinese_reasons_with_the_detail_behind(browser, hall, ui_server):
+    from playwright.sync_api import expect
+
+    hall.wait_state("win6-led", "online")
+    hall.sim("k1-printer", "paper", state="out")
+    hall.wait_state("k1-printer", "fault")
+    hall.sim("win6-led", "unplug")
+    offline = hall.wait_state("win6-led", "offline", timeout=20)
+    assert offline["detail"] and not any("\u4e00" <= ch <= "\u9fff" for ch in offline["detail"]), offline
+    page = browser.new_context(viewport=WIDE, locale="zh-CN").new_page()
+    _login(page, ui_server.url)
+
+    screen = page.locator('#devices tr[data-device="win6-led"]')
+    expect(screen.locator(".dev-name")).to_have_text("6号窗口 窗口屏")     # the window it serves, not win6-led
+    expect(screen.locator(".st")).to_have_text("未连接")
+    cause = screen.locator("td.cause")
+    reason = cause.evaluate("e => e.firstChild.textContent.trim()")
+    assert "could not open port" in offline["detail"]      # the detail the issue saw ("[Errno 2] could not …")
+    assert reason == "找不到设备：未插好或端口不对", reason
+    # the engineer's detail is there, behind the words, not instead of them
+    tech = cause.locator("details.tech code")
+    expect(tech).to_be_hidden()
+    cause.locator("summary", has_text="技术信息").click()
+    expect(tech).to_be_visible()
+    expect(tech).to_have_text(offline["detail"])
+
+    printer = page.locator('#devices tr[data-device="k1-printer"]')
+    expect(printer.locator(".dev-name")).to_have_text("取号机 k1 打印机")
+    expect(printer.locator(".st")).to_have_text("故障")
+    expect(printer.locator("td.cause")).to_have_text("缺纸")
+    expect(page.locator("#devices")).not_to_contain_text("paper_out")
+    fit = page.evaluate(OVERFLOW)
+    assert fit["scroll"] <= fit["width"], fit
