@@ -44,6 +44,8 @@ COLUMNS: dict[str, tuple] = {
     "channel_name": ("评价渠道", TEXT), "at": ("评价时间", TEXT), "reasons": ("差评原因代码", TEXT),
     "reason_names": ("差评原因", TEXT), "text": ("意见", TEXT), "reason": ("意见", TEXT),
     "followup_due": ("整改期限", TEXT), "workorder": ("工单编号", TEXT),
+    "followup_state": ("回访", WORDS, {"open": "待回访", "done": "已回访"}), "followup_note": ("回访情况", TEXT),
+    "followup_at": ("回访时间", TEXT), "followup_by": ("回访人", TEXT),
     "workorder_state": ("工单状态", WORDS, WORKORDER_STATES), "workorder_due": ("工单期限", TEXT),
     "matter_code": ("事项编码", TEXT), "region_code": ("区划代码", TEXT),
 }
@@ -77,8 +79,10 @@ def _finite(value: Any) -> float | None:
 
 def shown(key: str, value: Any) -> Any:
     """A value as people read it in its column: seconds as minutes (one decimal), a ratio as a
-    percentage (``85.0%``), a state in words; None stays None (an empty cell)."""
+    percentage (``85.0%``), a state in words, yes/no as 是/否; None stays None (an empty cell)."""
     spec = COLUMNS.get(key)
+    if isinstance(value, bool):
+        return YES_NO[value]
     if value is None or spec is None:
         return value
     how = spec[1]
@@ -95,8 +99,10 @@ def shown(key: str, value: Any) -> Any:
 def for_people(rows: Iterable[Mapping[str, Any]], columns: Iterable[str],
                names: Mapping[str, Mapping[str, str]] | None = None) -> tuple[list[str], list[dict]]:
     """``rows`` as people read them: (the headings of ``columns``, each row keyed by heading).
-    ``names`` maps ids to names per column (``{"window": {"5": "5号窗口"}}``)."""
-    columns = list(columns)
+    ``names`` maps ids to names per column (``{"window": {"5": "5号窗口"}}``). Of two columns with
+    one heading (a rating's ``reason`` and ``text``) the first is kept."""
+    seen: set[str] = set()
+    columns = [k for k in columns if not (heading(k) in seen or seen.add(heading(k)))]  # one column a heading
     names = names or {}
     out = []
     for row in rows:

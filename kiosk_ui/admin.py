@@ -262,7 +262,8 @@ def dashboard():
 @bp.get("/export.csv")
 @login_required
 def export():
-    """hall.export as a CSV download (UTF-8 with BOM so spreadsheet programs read Chinese)."""
+    """hall.export for people (Chinese headings, names, minutes, percentages, states in words) as a
+    CSV download, UTF-8 with a BOM as spreadsheet programs open it."""
     link = current()
     today = link.today().isoformat()
     day_from = request.args.get("from") or today
@@ -271,7 +272,7 @@ def export():
     what = request.args.get("what", "stats")
     if group not in GROUPS or what not in ("stats", "tickets", "ratings"):
         abort(400)
-    text = link.call("hall.export", {"what": what, "from": day_from, "to": day_to, "group_by": group})
+    text = link.call("hall.export", {"what": what, "from": day_from, "to": day_to, "group_by": group, "labels": "zh"})
     name = f"hall-{what}-{group if what == 'stats' else 'all'}-{day_from}-{day_to}.csv"
     resp = Response("\ufeff" + (text or ""), mimetype="text/csv; charset=utf-8")
     resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'

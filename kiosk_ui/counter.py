@@ -16,7 +16,7 @@ from typing import Any, Callable
 from flask import (Blueprint, abort, jsonify, redirect, render_template, request,
                    url_for)
 
-from hwd import errors, wording
+from hwd import errors, report_words, wording
 from hwd.client import RpcError
 from hwd.report_words import PRIORITY_CLASSES
 
@@ -92,21 +92,25 @@ def logout(window: str):
     return redirect(url_for("counter.page", window=window))
 
 
-COUNT_NAMES = (("called", "已叫号"), ("served", "已办结"), ("no_show", "过号"), ("rated", "已评价"),
-               ("bad", "差评"), ("mean_service_s", "平均办理(秒)"))
+COUNT_KEYS = ("called", "served", "no_show", "rated", "bad", "mean_service_s")
+COUNT_NAMES = {"called": "已叫号", "served": "已办结", "no_show": "过号", "rated": "已评价", "bad": "差评"}
 
 
 def _today_counts(link: HallLink, window: str, staff: str) -> list[dict]:
-    """The clerk's own counts of today (hall.stats grouped by staff), in a fixed order."""
+    """The clerk's own counts of today (hall.stats grouped by staff), in a fixed order; service
+    time in minutes, as the reports show it."""
     today = link.today().isoformat()
     rows = link.try_call("hall.stats", {"from": today, "to": today, "group_by": "staff"}, default=None)
     if isinstance(rows, dict):
         rows = rows.get("rows", [])
+
+    def name(key: str) -> str:
+        return COUNT_NAMES.get(key) or report_words.heading(key)
     for row in rows or []:
         if isinstance(row, dict) and str(row.get("staff", row.get("key"))) == staff:
-            return [{"key": k, "name": name, "value": round(row[k], 1) if isinstance(row[k], float) else row[k]}
-                    for k, name in COUNT_NAMES if row.get(k) is not None]
-    return [{"key": k, "name": name, "value": 0} for k, name in COUNT_NAMES[:3]]
+            return [{"key": k, "name": name(k), "value": report_words.shown(k, row[k])}
+                    for k in COUNT_KEYS if row.get(k) is not None]
+    return [{"key": k, "name": name(k), "value": 0} for k in COUNT_KEYS[:3]]
 
 
 def window_devices(link: HallLink, w: dict) -> list[dict]:

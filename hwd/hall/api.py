@@ -132,8 +132,10 @@ def register(methods: Any, engine: "HallEngine") -> None:
          Field("minutes", int, None, min=5, max=600)), "book an appointment (for tests and a booking system)")
     add("hall.export", lambda p: _export(engine, p),
         (Field("what", str, "stats", choices=("stats", "tickets", "ratings")), Field("from", str, None),
-         Field("to", str, None), Field("group_by", str, "service", choices=stats.GROUPS)),
-        "CSV text of statistics, tickets or ratings", replay=False)
+         Field("to", str, None), Field("group_by", str, "service", choices=stats.GROUPS),
+         Field("labels", str, "", choices=("", "zh"))),
+        "CSV text of statistics, tickets or ratings; labels=zh: for people (Chinese headings, names, minutes, "
+        "percentages, states in words)", replay=False)
 
 
 def _pad_check(engine: "HallEngine", p: dict) -> dict:
@@ -236,12 +238,17 @@ def _book(engine: "HallEngine", p: dict) -> dict:
 
 def _export(engine: "HallEngine", p: dict) -> str:
     start, end = _period(engine, p)
+    cfg = engine.cfg
+    names = ({"window": {w.id: w.name for w in cfg.windows.values()},
+              "service": {s.id: s.name for s in cfg.services.values()},
+              "staff": {s.id: s.name for s in cfg.staff.values()}} if p["labels"] == "zh" else None)
     if p["what"] == "stats":
-        return stats.to_csv(stats.compute(engine.store, start, end, p["group_by"], engine.tz))
+        return stats.to_csv(stats.compute(engine.store, start, end, p["group_by"], engine.tz), names)
     if p["what"] == "ratings":
-        return stats.to_csv(engine.core.ratings.export(start, end))
+        return stats.to_csv(engine.core.ratings.export(start, end), names)
     rows = engine.store.all("SELECT * FROM tickets WHERE issued_ts >= ? AND issued_ts < ? ORDER BY id", (start, end))
     keep = ("id", "day", "number", "service", "priority", "state", "window", "staff", "issued_at", "called_at",
             "started_at", "finished_at", "recalls", "transfers", "printed", "rating_state")
-    return stats.to_csv([{k: engine.core.ticket_view(r)[k] for k in keep} for r in rows])
+    return stats.to_csv([{k: engine.core.ticket_view(r)[k] for k in keep} for r in rows], names)
+
 

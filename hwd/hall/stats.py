@@ -13,7 +13,7 @@ import datetime as dt
 import math
 from typing import Any
 
-from hwd import csvcells, errors
+from hwd import csvcells, errors, report_words
 from hwd.clock import parse_time
 from hwd.errors import HwdError
 from hwd.hall import views
@@ -106,10 +106,12 @@ def compute(store: Any, start: float, end: float, group_by: str, tz: dt.tzinfo) 
     return rows
 
 
-def to_csv(rows: list[dict]) -> str:
+def to_csv(rows: list[dict], names: dict | None = None) -> str:
     """Rows as CSV text (BOM-free; nested ratings become one column per level), escaped by
     hwd.csvcells like every export. The columns are those of every row, in the order first seen:
-    rows need not share their keys."""
+    rows need not share their keys. With ``names`` (window, service and staff names by id) the
+    CSV is for people: Chinese headings, names, minutes, percentages and states in words, as
+    hwd.report_words shows them."""
     if not rows:
         return ""
     flat = []
@@ -123,6 +125,9 @@ def to_csv(rows: list[dict]) -> str:
                 out[key] = value
         columns.update(dict.fromkeys(out))
         flat.append(out)
+    if names is not None:
+        headings, people = report_words.for_people(flat, list(columns), names)
+        return csvcells.to_csv(people, headings)
     return csvcells.to_csv(flat, list(columns))
 
 

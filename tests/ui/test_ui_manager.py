@@ -32,6 +32,7 @@ def _busy_day(hall) -> None:
     hall.call("hall.login", {"window": "6", "staff": "s01", "pin": STAFF_PIN})
     for score in (5, 4, 3, 2, 1):
         hall.call("hall.issue_ticket", {"service": "bdc", "kiosk": "k1"})
+        hall.call("clock.advance", {"seconds": 90})                       # each waits a minute and a half
         hall.call("hall.call_next", {"window": "5"})
         hall.call("hall.finish", {"window": "5"})
         hall.call("hall.rate", {"window": "5", "score": score})
@@ -136,3 +137,36 @@ def test_device_faults_read_as_names_and_chinese_reasons_with_the_detail_behind(
     expect(page.locator("#devices")).not_to_contain_text("paper_out")
     fit = page.evaluate(OVERFLOW)
     assert fit["scroll"] <= fit["width"], fit
+
+
+def test_exports_are_in_chinese_with_names_minutes_and_percentages(browser, hall, ui_server):
+    import csv
+    import io
+
+    _busy_day(hall)
+    page = browser.new_context(viewport=WIDE, locale="zh-CN").new_page()
+    _login(page, ui_server.url)
+
+    def download(link: str) -> list[dict]:
+        with page.expect_download() as info:
+            page.locator("#stats .export a", has_text=link).click()
+        raw = open(info.value.path(), "rb").read()
+        assert raw.startswith(b"\xef\xbb\xbf"), f"{link}: UTF-8 with a BOM, as spreadsheet programs open Chinese"
+        return list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+
+    by_window = {r["窗口"]: r for r in download("按窗口")}
+    assert set(by_window) == {"5号窗口", "6号窗口"}, by_window
+    five = by_window["5号窗口"]
+    assert (five["取号"], five["办结"], five["平均等候(分钟)"], five["评价率"]) == ("5", "5", "1.5", "100.0%"), five
+    assert five["非常不满意"] == "1" and five["差评"] == "2"
+    assert not any(k.isascii() for k in five), list(five)          # every heading in Chinese
+
+    tickets = download("全部号票")
+    assert {t["状态"] for t in tickets} == {"已办结", "已叫号", "等候中"}, tickets
+    assert {t["事项"] for t in tickets} == {"不动产登记", "社保业务"} and tickets[0]["优先类别"] == "普通"
+    assert tickets[0]["窗口"] == "5号窗口" and tickets[0]["工作人员"] == "王小明" and tickets[0]["已打印"] in ("是", "否")
+
+    ratings = download("全部评价")
+    worst = next(r for r in ratings if r["评分"] == "1")
+    assert (worst["评价"], worst["差评"], worst["工单状态"], worst["回访"]) == ("非常不满意", "是", "待回访", "待回访"), worst
+    assert worst["窗口"] == "5号窗口" and worst["事项"] == "不动产登记"

@@ -296,8 +296,8 @@ def test_admin_dashboard_stats_export_followup(client, hall):
     assert client.post("/admin/followup", data={"rating": 1, "note": "x", "csrf_token": token}).status_code == 404
     csv = client.get("/admin/export.csv?group_by=window")
     text = csv.get_data(as_text=True)
-    assert csv.mimetype == "text/csv" and text.startswith("\ufeff") and "window" in text.splitlines()[0]
-    assert "5," in text
+    assert csv.mimetype == "text/csv" and text.startswith("\ufeff") and "窗口" in text.splitlines()[0]
+    assert "5号窗口," in text
     tickets = client.get("/admin/export.csv?what=tickets").get_data(as_text=True)
     assert "B001" in tickets and "B002" in tickets
     assert client.get("/admin/export.csv?group_by=evil").status_code == 400
