@@ -42,7 +42,7 @@ WITH h AS (
            CASE WHEN isfinite(received_at) THEN EXTRACT(EPOCH FROM now() - received_at) END AS report_age_s,
            CASE WHEN isfinite(received_at) AND received_at BETWEEN TIMESTAMPTZ '0001-01-02 00:00Z' AND
                 TIMESTAMPTZ '9999-12-30 00:00Z' THEN received_at AT TIME ZONE %(tz)s END AS received_local,
-           CASE WHEN pg_column_size(names) <= %(names_max)s THEN names END AS names
+           names
     FROM halls),
 t AS (
     SELECT t.hall_id, COUNT(*) AS issued,
@@ -93,7 +93,6 @@ HALL_KEYS = ("hall_id", "name", "today", "issued_today", "waiting_now", "queue_n
              "bad_today", "outbox_pending", "_lag", "_age", "_hb", "last_record_id", "hwd_version",
              "devices_offline", "devices_offline_ids", "_received", "_names")
 OFFLINE_NAMES = 10  # offline devices named per hall (the count says how many in all)
-NAMES_MAX_BYTES = 256 * 1024  # a hall's names larger than this are not read (a hall writes its own row)
 NAME_KINDS = ("window", "service", "staff", "device")
 NAMES_PER_KIND = 2000
 
@@ -161,14 +160,13 @@ def names_of(raw: Any) -> dict[str, dict[str, str]]:
 
 def hall_names(conn: Any) -> dict[str, dict[str, dict[str, str]]]:
     """Every hall's names (``names_of``), by hall id."""
-    rows = conn.execute("SELECT hall_id, CASE WHEN pg_column_size(names) <= %(max)s THEN names END FROM halls",
-                        {"max": NAMES_MAX_BYTES}).fetchall()
+    rows = conn.execute("SELECT hall_id, names FROM halls").fetchall()  # each bounded (schema.NAMES_MAX_BYTES)
     return {hall_id: names_of(names) for hall_id, names in rows}
 
 
 def halls(conn: Any, tz: str) -> list[dict]:
     out = []
-    for row in conn.execute(HALLS_SQL, {"tz": tz, "names": OFFLINE_NAMES, "names_max": NAMES_MAX_BYTES}).fetchall():
+    for row in conn.execute(HALLS_SQL, {"tz": tz, "names": OFFLINE_NAMES}).fetchall():
         item = dict(zip(HALL_KEYS, row))
         names = names_of(item.pop("_names"))
         received = item.pop("_received")

@@ -55,6 +55,8 @@ _ROW_SECURITY = """
     CREATE POLICY own_hall ON {t} USING (hall_id = (SELECT county_hall())) WITH CHECK (hall_id = (SELECT county_hall()));
 """ for t in HALL_TABLES)
 
+NAMES_MAX_BYTES = 256 * 1024  # halls.names as JSON text, at most (a hall's ~100 names take ~5 kB)
+
 MIGRATIONS = [
     """
     CREATE TABLE halls (
@@ -115,8 +117,9 @@ MIGRATIONS = [
     _ROW_SECURITY,
     # 4: the fleet view: which hwd each hall runs (its sink's report)
     "ALTER TABLE halls ADD COLUMN hwd_version text",
-    # 5: the names people read for the hall's ids: {"window"|"service"|"staff"|"device": {id: name}}
-    "ALTER TABLE halls ADD COLUMN names jsonb",
+    # 5: the names people read for the hall's ids: {"window"|"service"|"staff"|"device": {id: name}},
+    # bounded: a hall writes its own row, and hwd-central reads every hall's on every page
+    f"ALTER TABLE halls ADD COLUMN names jsonb CHECK (octet_length(names::text) <= {NAMES_MAX_BYTES})",
 ]
 
 LOCK_ID = 0x68776463  # "hwdc": one advisory lock for migrations

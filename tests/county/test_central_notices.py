@@ -17,6 +17,7 @@ import pytest
 
 from daemon_fixture import DaemonProcess, wait_for
 from county_helpers import MONDAY, central_config, get, hall_config, query
+from sim_devices import led
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -75,10 +76,14 @@ def _login(page, base: str) -> None:
     page.locator("#halls").wait_for()
 
 
-def _hall_day(tmp_path, county) -> DaemonProcess:
-    """马召镇: three tickets; one waited 12 minutes and was served and rated; two are still waiting."""
+def _hall_day(tmp_path, county, devices: bool = False) -> DaemonProcess:
+    """马召镇: three tickets; one waited 12 minutes and was served and rated; two are still waiting.
+    ``devices``: window 1 has an LED screen on an emulated RS-485 bus."""
     d = DaemonProcess(tmp_path, "", "h1")
-    d.config_path.write_text(hall_config(d, county.add_hall("mazhao"), "mazhao", "马召镇便民服务中心"), encoding="utf-8")
+    text = hall_config(d, county.add_hall("mazhao"), "mazhao", "马召镇便民服务中心")
+    if devices:
+        text = text.replace('name = "综合受理 1号窗口"\n', 'name = "综合受理 1号窗口"\ndisplay = "win1-led"\n') + led("win1-led", 1)
+    d.config_path.write_text(text, encoding="utf-8")
     d.start()
     d.call("clock.set", {"now": MONDAY})
     d.call("hall.login", {"window": "1", "staff": "s01"})
@@ -177,3 +182,34 @@ def test_the_reload_does_not_keep_an_idle_login_alive(tmp_path, county, browser)
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_the_county_names_windows_and_devices_as_the_hall_does(tmp_path, county, central_fast, browser):
+    from playwright.sync_api import expect
+
+    d = _hall_day(tmp_path, county, devices=True)
+    try:
+        wait_for(lambda: [(h["issued_today"], h["rated_today"]) for h in get(central_fast, "/api/halls")] == [(3, 1)],
+                 30, "the hall at the county")
+        [(names,)] = query(county.pg, "SELECT names FROM halls WHERE hall_id = 'mazhao'")
+        assert names["window"] == {"1": "综合受理 1号窗口", "2": "社保 2号窗口"}
+        assert names["staff"] == {"s01": "王小明", "s02": "李芳"} and names["service"]["sb"] == "社会保障"
+        assert names["device"] == {"win1-led": "综合受理 1号窗口 窗口屏"}   # hwd.hall.devices.names
+        # window 1's screen is unplugged at the hall: the county hears it and names it as the hall does
+        d.wait_state("win1-led", "online")
+        d.sim("win1-led", "unplug")
+        wait_for(lambda: query(county.pg, "SELECT state FROM devices WHERE hall_id = 'mazhao' AND device = 'win1-led'")
+                 == [("offline",)], 30, "the offline screen at the county")
+    finally:
+        d.stop()
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    _login(page, central_fast)
+    row = page.locator('#halls tr[data-hall="mazhao"]')
+    expect(row).to_contain_text("离线：综合受理 1号窗口 窗口屏")
+    expect(row).not_to_contain_text("win1-led")
+    for group, key, name in (("window", "窗口", "综合受理 1号窗口"), ("staff", "工作人员", "王小明"),
+                             ("matter", "事项", "不动产登记")):
+        page.goto(central_fast + f"/table?hall=mazhao&group={group}&period=day&date=2026-11-23")
+        headings = page.locator("#report thead th").all_inner_texts()
+        cells = page.locator("#report tbody tr").first.locator("td").all_inner_texts()
+        assert dict(zip(headings, cells))[key] == name, (group, headings, cells)
