@@ -18,6 +18,7 @@ from flask import (Blueprint, abort, jsonify, redirect, render_template, request
 
 from hwd import errors, report_words, wording
 from hwd.client import RpcError
+from hwd.hall.devices.names import ROLE_NAMES
 from hwd.report_words import PRIORITY_CLASSES
 
 from kiosk_ui import sessions, words
@@ -26,6 +27,7 @@ from kiosk_ui.kiosk import queue_lengths
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
 
+WINDOW_DEVICES = ("display", "keypad", "speaker")  # a window's own devices, watched by its counter
 ACTIONS = {
     "call_next": "hall.call_next", "recall": "hall.recall", "no_show": "hall.no_show",
     "start": "hall.start", "finish": "hall.finish", "transfer": "hall.transfer",
@@ -53,7 +55,7 @@ def page(window: str):
     if staff is None:
         return render_template("counter_login.html", window=w, error=None)
     services = [s for s in link.config_services() if s.get("id") in (w.get("services") or [])]
-    devices = [str(w[role]) for role in words.ROLE_NAMES if w.get(role)]
+    devices = [str(w[role]) for role in WINDOW_DEVICES if w.get(role)]
     return render_template("counter.html", window=w, staff=staff, services=services, devices=devices,
                            all_services=link.config_services(), reasons=PAUSE_REASONS)
 
@@ -116,11 +118,11 @@ def _today_counts(link: HallLink, window: str, staff: str) -> list[dict]:
 def window_devices(link: HallLink, w: dict) -> list[dict]:
     """The window's screen, keypad and speaker with their state in words (``problem``: '' when
     the device works)."""
-    roles = [(role, str(w[role])) for role in words.ROLE_NAMES if w.get(role)]
+    roles = [(role, str(w[role])) for role in WINDOW_DEVICES if w.get(role)]
     if not roles:
         return []
     rows = {str(d.get("id")): d for d in link.try_call("devices.list", default=None) or [] if isinstance(d, dict)}
-    return [{"role": role, "name": words.ROLE_NAMES[role], "id": dev, "state": (rows.get(dev) or {}).get("state"),
+    return [{"role": role, "name": ROLE_NAMES[role], "id": dev, "state": (rows.get(dev) or {}).get("state"),
              "problem": words.device_problem(rows.get(dev)) if rows else "状态未知"} for role, dev in roles]
 
 
@@ -129,7 +131,7 @@ def screen_warning(devices: list[dict]) -> str:
     screen = next((d for d in devices if d["role"] == "display"), None)
     if screen is None or not screen["problem"]:
         return ""
-    return f"窗口屏{screen['problem']}，群众看不到号码，请口头招呼"
+    return f"{screen['name']}{screen['problem']}，群众看不到号码，请口头招呼"
 
 
 @bp.get("/<window>/state")

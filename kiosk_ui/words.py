@@ -14,7 +14,6 @@ DEVICE_DETAILS = {
 PAPER = {"ok": "正常", "low": "将尽", "out": "缺纸", "unknown": "未知"}
 WINDOW_STATES = {"open": "空闲", "called": "已叫号", "serving": "办理中", "paused": "暂停服务", "closed": "未开放"}
 PRIORITY_TEXT = "优先办理"
-ROLE_NAMES = {"display": "窗口屏", "keypad": "评价器", "speaker": "广播"}  # a window's devices
 # why a device is offline, read from its technical detail (a driver's or the OS's English): the
 # first pattern found names the cause in words
 CAUSES = (

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 KIND_NAMES = {"printer": "打印机", "display": "显示屏", "idcard": "身份证阅读器", "keypad": "评价器/呼叫器",
               "speaker": "广播", "scanner": "扫码器"}
 # what a device is to the place it serves (a window's display is its 窗口屏)
-ROLE_NAMES = {"display": "窗口屏", "keypad": "评价器", "speaker": "广播", "printer": "打印机",
+ROLE_NAMES = {"display": "窗口屏", "keypad": "评价器/呼叫器", "speaker": "广播", "printer": "打印机",
               "idcard": "身份证阅读器", "scanner": "扫码器"}
 ROLES = tuple(ROLE_NAMES)
 
