@@ -63,6 +63,7 @@ WORDS: dict[int, dict[str, str]] = {
         "reprint_gone": "{number}号已不在等候中，不能补打",
         "appointment_exists": "预约码 {code} 已存在",
         "followup_not_bad": "只有差评需要整改回访",
+        "transfer_day_over": "{number}号是前一营业日的号，不能转到今天的队列；请在本窗口办结，或请群众重新取号",
         "no_h5": "未配置省级评价页面（[hall.upstream] adapter = \"h5\"）",
     },
     errors.NOT_LOGGED_IN: {

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
@@ -124,6 +125,12 @@ class HallMachine(RuleBasedStateMachine):
     def transfer(self, wid, service):
         cur = self.current(wid)
         if cur is None:
+            return
+        if cur["day"] != self.core.today():
+            with pytest.raises(HwdError) as refused:  # served across the rollover: today's queue is not its
+                self.core.transfer(wid, service)
+            assert refused.value.data["wording"] == "transfer_day_over"
+            assert self.current(wid)["id"] == cur["id"], "a refused transfer leaves the ticket at its window"
             return
         view = self.core.transfer(wid, service)
         assert view["state"] == "waiting" and view["service"] == service and view["number"] == cur["number"]

@@ -329,6 +329,8 @@ class HallCore:
             if service not in self.cfg.services:
                 raise Refusal(errors.UNKNOWN_SERVICE, "", {"service": service})
             t = self._current(w, ("called", "serving"))
+            if t["day"] != self.today():  # served across the rollover: its number may be today's too
+                raise Refusal(errors.BAD_STATE, "transfer_day_over", {"window": wid}, number=t["number"])
             now = self.clock.time()
             self.store.update_ticket(t["id"], state="waiting", service=service, window=None,
                                      transfers=t["transfers"] + 1, started_ts=None)
