@@ -83,7 +83,7 @@ def compute(store: Any, start: float, end: float, group_by: str, tz: dt.tzinfo) 
     rows = []
     for key in sorted(groups):
         items = groups[key]
-        waits = [t["first_called_ts"] - t["issued_ts"] for t in items if t["first_called_ts"] is not None]
+        waits = [_wait_s(t) for t in items if t["first_called_ts"] is not None]
         service = [t["finished_ts"] - t["started_ts"] for t in items
                    if t["state"] == "done" and t["started_ts"] is not None and t["finished_ts"] is not None]
         served = sum(1 for t in items if t["state"] == "done")
@@ -162,6 +162,12 @@ def period_dates(kind: str, anchor: dt.date, start: str | None = None, end: str 
     return first.isoformat(), last.isoformat()
 
 
+def _wait_s(ticket: Any) -> float:
+    """Seconds from issue to first call; never below 0 (the clock may have stepped back between them,
+    and a frozen clock's datetime rounds to the microsecond)."""
+    return max(0.0, ticket["first_called_ts"] - ticket["issued_ts"])
+
+
 def _bucket_label(i: int) -> str:
     low = WAIT_BUCKETS_MIN[i]
     if i + 1 == len(WAIT_BUCKETS_MIN):
@@ -218,7 +224,7 @@ def report(store: Any, start: float, end: float, tz: dt.tzinfo, windows: dict, l
         if t["first_called_ts"] is None:
             not_called += 1
             continue
-        minutes = (t["first_called_ts"] - t["issued_ts"]) / 60
+        minutes = _wait_s(t) / 60
         buckets[max(i for i, low in enumerate(WAIT_BUCKETS_MIN) if minutes >= low)] += 1
     per_window = []
     stop = min(end, now)
