@@ -25,6 +25,7 @@ from flask import (Blueprint, Response, abort, jsonify, make_response, redirect,
 from werkzeug.security import check_password_hash
 
 from hwd import errors, report_words, wording
+from hwd.hall import views
 from hwd.hall.devices.names import KIND_NAMES, device_names
 from hwd.web import sessions as web_sessions
 from hwd.web.redirects import safe_target
@@ -164,12 +165,13 @@ def _named(rows: list[dict], link: HallLink) -> list[dict]:
 
 
 def _columns(rows: list[dict]) -> list[str]:
-    """The columns of the day's tables: those the reports name (the counts per rating level are in
-    the charts of /admin/stats and the CSV; 15 columns fit 1920 px)."""
+    """The columns of the day's tables: those the reports name, and the count of each rating level."""
+    levels = set(views.LEVELS.values())
     cols: list[str] = []
     for row in rows:
         for key in row:
-            if key not in cols and key in report_words.COLUMNS and not isinstance(row[key], (dict, list)):
+            if key not in cols and (key in report_words.COLUMNS or key in levels) \
+                    and not isinstance(row[key], (dict, list)):
                 cols.append(key)
     return cols
 

@@ -1,6 +1,7 @@
 """The hall manager's pages as the manager sees them (issue 24 item 6), in headless chromium against
 the real hwd and hwd-ui: one navigation on every admin page (概览, 统计图表, 好差评工单, 虚拟大厅),
-each page at 1920 px without a horizontal scroll bar; a bad rating followed up on /admin moves
+each page at 1920 px without a horizontal scroll bar (the day's tables with a column per rating
+level); a bad rating followed up on /admin moves
 its work order (the one follow-up path), so it is no longer 待回访 anywhere."""
 
 from __future__ import annotations
@@ -71,6 +72,15 @@ def test_one_navigation_on_every_admin_page_and_each_fits_1920(browser, hall, ui
         page.screenshot(path=str(tmp_path / f"admin{path.replace('/', '-')}.png"), full_page=True)
         fit = page.evaluate(OVERFLOW)
         assert fit["scroll"] <= fit["width"], f"{path} scrolls sideways at 1920 px: {fit}"
+    # the day's table by window counts each rating level (all five given at window 5), within the width
+    page.goto(ui_server.url + "/admin")
+    table = page.locator("#stats-window")
+    headings = table.locator("thead th").all_inner_texts()
+    assert headings[:2] == ["窗口", "取号"] and {"非常满意", "满意", "基本满意", "不满意", "非常不满意"} <= set(headings), headings
+    cells = table.locator("tbody tr", has_text="5号窗口").locator("td").all_inner_texts()
+    by_heading = dict(zip(headings, cells))
+    assert [by_heading[h] for h in ("非常满意", "满意", "基本满意", "不满意", "非常不满意")] == ["1"] * 5, by_heading
+    assert by_heading["评价率"] == "100.0%" and by_heading["差评"] == "2", by_heading
     # and the navigation takes the manager there: from the virtual hall to the work orders and back
     page.locator("#admin-nav a", has_text="好差评工单").click()
     page.wait_for_url(f"{ui_server.url}/admin/haocp")
