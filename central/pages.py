@@ -20,7 +20,8 @@ from hwd.hall.config.central import HALL_ID_RE
 from hwd.web.svg import bar_chart
 
 from central import queries
-from central.app import db, settings
+from central.db import connection
+from central.settings import current as settings
 from central.auth import AUTO_REFRESH, login_required
 
 bp = Blueprint("pages", __name__)
@@ -53,7 +54,7 @@ def table_args() -> tuple[str, str, dt.date, dt.date, str | None]:
 
 def _latest_day(hall: str | None) -> dt.date:
     """The day the hall (or the latest of all halls) reports as today; else the county's today."""
-    with db() as conn:
+    with connection() as conn:
         return queries.latest_day(conn, hall, settings().timezone)
 
 
@@ -73,7 +74,7 @@ def ago(seconds: float | None) -> str:
 @login_required
 def index():
     s = settings()
-    with db() as conn:
+    with connection() as conn:
         halls = queries.halls(conn, s.timezone)
         engines = queries.engines(conn)
     chart = bar_chart([(h["name"] or h["hall_id"], h["queue_now"]) for h in halls], title="当前排队人数",
@@ -102,7 +103,7 @@ def _zone(name: str) -> dt.tzinfo | None:
 @login_required
 def table():
     group, period, start, end, hall = table_args()
-    with db() as conn:
+    with connection() as conn:
         rows = queries.table(conn, group, start, end, hall)
         halls = queries.hall_ids(conn)
         names = queries.hall_names(conn) if group != "hall" else {}

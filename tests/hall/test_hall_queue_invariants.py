@@ -137,6 +137,22 @@ class HallMachine(RuleBasedStateMachine):
         assert self.store.ticket(cur["id"])["sort_key"] == cur["sort_key"], \
             "a transfer keeps the ticket's place by issue time"
 
+    @rule(wid=st.sampled_from(sorted(WINDOWS)), n=st.integers(1, 3), zeros=st.integers(0, 2))
+    def call_number(self, wid, n, zeros):
+        """选择叫号 (a caller's digits + call): the waiting ticket with that number of the window's
+        most preferred service that has one, the oldest there; the fairness streak untouched."""
+        cur = self.current(wid)
+        streak = self.store.window(wid)["streak"]
+        expected = next((t for s in WINDOWS[wid].services for t in self.waiting(s) if t["seq"] == n), None)
+        try:
+            view = self.core.call_number(wid, "0" * zeros + str(n))
+        except HwdError:
+            assert cur is not None or expected is None
+            return
+        assert cur is None and expected is not None and view["id"] == expected["id"]
+        assert view["state"] == "called" and view["window"] == wid
+        assert self.store.window(wid)["streak"] == streak
+
     @rule()
     def restart(self):
         self.store.close()
