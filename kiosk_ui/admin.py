@@ -326,8 +326,10 @@ def virtual_hall(link: HallLink) -> dict:
                 continue
             if isinstance(entry, dict) and entry.get("text"):
                 announcements.append((entry.get("ts") or 0, f"{_clock(entry.get('ts'), link)} {entry['text']}"))
+    names = device_names(link.config.devices, link.config.hall)
     if not announcements:  # no emulated amplifier: what this process heard on the event bus
-        announcements = [(e.get("ts") or 0, f"{_clock(e.get('ts'), link)} {e.get('device', '')}：{e.get('text')}")
+        announcements = [(e.get("ts") or 0, f"{_clock(e.get('ts'), link)} "
+                                            f"{names.get(e.get('device', ''), e.get('device', ''))}：{e.get('text')}")
                          for e in list(link.live().announcements)]
     announcements.sort(key=lambda item: item[0] if isinstance(item[0], (int, float)) else 0, reverse=True)
     audio = _files(root, "speaker/*/*.wav", 3)
@@ -336,7 +338,7 @@ def virtual_hall(link: HallLink) -> dict:
         if dev.kind == "display":
             got = link.try_call("display.get", {"device": dev.id}, default=None)
             if isinstance(got, dict):
-                texts.append({"device": dev.id, "lines": got.get("lines") or []})
+                texts.append({"device": dev.id, "name": names.get(dev.id, dev.id), "lines": got.get("lines") or []})
     state = link.try_call("hall.state", default=None) or {}
     calls = [{"number": c.get("number"), "window_name": c.get("window_name") or c.get("window"),
               "at": _clock_iso(c.get("called_at"))} for c in state.get("recent_calls", [])]

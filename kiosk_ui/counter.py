@@ -18,7 +18,7 @@ from flask import (Blueprint, abort, jsonify, redirect, render_template, request
 
 from hwd import errors, report_words, wording
 from hwd.client import RpcError
-from hwd.hall.devices.names import ROLE_NAMES
+from hwd.hall.devices.names import role_name
 from hwd.report_words import PRIORITY_CLASSES
 
 from kiosk_ui import sessions, words
@@ -27,7 +27,7 @@ from kiosk_ui.kiosk import queue_lengths
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
 
-WINDOW_DEVICES = ("display", "keypad", "speaker")  # a window's own devices, watched by its counter
+WINDOW_DEVICES = ("display", "keypad", "evaluator", "speaker")  # a window's own devices, watched by its counter
 ACTIONS = {
     "call_next": "hall.call_next", "recall": "hall.recall", "no_show": "hall.no_show",
     "start": "hall.start", "finish": "hall.finish", "transfer": "hall.transfer",
@@ -116,13 +116,13 @@ def _today_counts(link: HallLink, window: str, staff: str) -> list[dict]:
 
 
 def window_devices(link: HallLink, w: dict) -> list[dict]:
-    """The window's screen, keypad and speaker with their state in words (``problem``: '' when
-    the device works)."""
+    """The window's screen, keypad (呼叫器 beside an evaluator), evaluator and speaker with their
+    state in words (``problem``: '' when the device works)."""
     roles = [(role, str(w[role])) for role in WINDOW_DEVICES if w.get(role)]
     if not roles:
         return []
     rows = {str(d.get("id")): d for d in link.try_call("devices.list", default=None) or [] if isinstance(d, dict)}
-    return [{"role": role, "name": ROLE_NAMES[role], "id": dev, "state": (rows.get(dev) or {}).get("state"),
+    return [{"role": role, "name": role_name(role, bool(w.get("evaluator"))), "id": dev, "state": (rows.get(dev) or {}).get("state"),
              "problem": words.device_problem(rows.get(dev)) if rows else "状态未知"} for role, dev in roles]
 
 

@@ -147,6 +147,11 @@ def test_device_faults_read_as_names_and_chinese_reasons_with_the_detail_behind(
     expect(page.locator("#devices")).not_to_contain_text("paper_out")
     fit = page.evaluate(OVERFLOW)
     assert fit["scroll"] <= fit["width"], fit
+    # the virtual hall names its emulated screens the same way, the id small beneath
+    page.locator("#admin-nav a", has_text="虚拟大厅").click()
+    caption = page.locator('#vh-screens .mini-led[data-device="win5-screen"] figcaption')
+    expect(caption).to_contain_text("5号窗口 窗口屏")
+    expect(caption.locator(".dev-id")).to_have_text("win5-screen")
 
 
 def test_exports_are_in_chinese_with_names_minutes_and_percentages(browser, hall, ui_server):

@@ -12,14 +12,23 @@ from typing import Any, Iterable
 
 KIND_NAMES = {"printer": "打印机", "display": "显示屏", "idcard": "身份证阅读器", "keypad": "评价器/呼叫器",
               "speaker": "广播", "scanner": "扫码器"}
-# what a device is to the place it serves (a window's display is its 窗口屏)
-ROLE_NAMES = {"display": "窗口屏", "keypad": "评价器/呼叫器", "speaker": "广播", "printer": "打印机",
-              "idcard": "身份证阅读器", "scanner": "扫码器"}
+# what a device is to the place it serves (a window's display is its 窗口屏; its keypad both calls
+# and rates unless the window has an evaluator, which rates, the keypad then only calling)
+ROLE_NAMES = {"display": "窗口屏", "keypad": "评价器/呼叫器", "evaluator": "评价器", "speaker": "广播",
+              "printer": "打印机", "idcard": "身份证阅读器", "scanner": "扫码器"}
+CALLER_NAME = "呼叫器"
 ROLES = tuple(ROLE_NAMES)
 
 
+def role_name(role: str, has_evaluator: bool = False) -> str:
+    """A device's name at its window or kiosk by its role there (``keypad`` beside an evaluator: 呼叫器)."""
+    if role == "keypad" and has_evaluator:
+        return CALLER_NAME
+    return ROLE_NAMES.get(role, role)
+
+
 def _places(hall: Any) -> dict[str, list[tuple[str, str]]]:
-    """device id → [(the place's name, the device's role there)] for every [hall] table naming it."""
+    """device id → [(the place's name, the device's name there)] for every [hall] table naming it."""
     out: dict[str, list[tuple[str, str]]] = {}
     if hall is None:
         return out
@@ -27,10 +36,11 @@ def _places(hall: Any) -> dict[str, list[tuple[str, str]]]:
     places += [(f"取号机 {k.id}", k) for k in hall.kiosks.values()]
     places += [(d.name, d) for d in getattr(hall, "desks", {}).values()]
     for place, item in places:
+        has_evaluator = bool(getattr(item, "evaluator", None))
         for role in ROLES:
             device = getattr(item, role, None)
             if isinstance(device, str) and device:
-                out.setdefault(device, []).append((place, role))
+                out.setdefault(device, []).append((place, role_name(role, has_evaluator)))
     for device in getattr(hall, "displays", None) or []:
         out.setdefault(device, []).append(("大厅", "hall_display"))
     return out
@@ -50,11 +60,11 @@ def device_names(devices: Iterable[Any], hall: Any) -> dict[str, str]:
         kind = KIND_NAMES.get(dev.kind, dev.kind)
         if not served:
             out[dev.id] = f"{kind} {dev.id}"
-        elif any(role == "hall_display" for _, role in served):
+        elif any(name == "hall_display" for _, name in served):
             out[dev.id] = "大厅显示屏"
         elif len(served) > 1:
             out[dev.id] = f"大厅{kind}" if dev.kind == "speaker" else f"{kind} {dev.id}（{len(served)}处共用）"
         else:
-            place, role = served[0]
-            out[dev.id] = f"{place} {ROLE_NAMES.get(role, kind)}"
+            place, name = served[0]
+            out[dev.id] = f"{place} {name}"
     return out
