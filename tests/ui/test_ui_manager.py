@@ -1,8 +1,9 @@
 """The hall manager's pages as the manager sees them (issue 24 item 6), in headless chromium against
 the real hwd and hwd-ui: one navigation on every admin page (概览, 统计图表, 好差评工单, 虚拟大厅),
-each page at 1920 px without a horizontal scroll bar (the day's tables with a column per rating
-level); a bad rating followed up on /admin moves
-its work order (the one follow-up path), so it is no longer 待回访 anywhere."""
+each page at 1920 px without a horizontal scroll bar, its controls ≥ 44 px high in ≥ 18 px type
+(the day's tables with a column per rating level); a bad rating followed up on /admin moves its
+work order (the one follow-up path), so it is no longer 待回访 anywhere; devices by their names
+with a Chinese reason; the CSV downloads in Chinese."""
 
 from __future__ import annotations
 
@@ -70,6 +71,13 @@ def test_one_navigation_on_every_admin_page_and_each_fits_1920(browser, hall, ui
             assert box["height"] >= 44 and box["x"] + box["width"] <= WIDE["width"], (path, box)
         expect(nav.locator("button", has_text="退出")).to_be_visible()
         page.screenshot(path=str(tmp_path / f"admin{path.replace('/', '-')}.png"), full_page=True)
+        # every control a manager works with is a target ≥ 44 px high, its text readable (≥ 18 px)
+        controls = page.evaluate("""() => Array.from(document.querySelectorAll(
+            "main select, main input:not([type=hidden]):not([type=radio]), main button")).map(e => ({
+              name: e.name || e.innerText, h: e.getBoundingClientRect().height,
+              font: parseFloat(getComputedStyle(e).fontSize)}))""")
+        small = [c for c in controls if c["h"] < 44 or c["font"] < 18]
+        assert not small, (path, small)
         fit = page.evaluate(OVERFLOW)
         assert fit["scroll"] <= fit["width"], f"{path} scrolls sideways at 1920 px: {fit}"
     # the day's table by window counts each rating level (all five given at window 5), within the width
