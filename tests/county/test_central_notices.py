@@ -17,6 +17,7 @@ import pytest
 
 from daemon_fixture import DaemonProcess, wait_for
 from county_helpers import MONDAY, central_config, get, hall_config, query
+from page_checks import CONTRAST
 from sim_devices import led
 
 CHROMIUM = "/usr/bin/chromium"
@@ -26,15 +27,6 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} missing (apt-get install chromium)")]
 
-CONTRAST = """e => {
-  const rgba = s => s.match(/[\\d.]+/g).map(Number);
-  const lum = c => { const [r, g, b] = c.slice(0, 3).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
-                     return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
-  let bg = e, back = rgba(getComputedStyle(bg).backgroundColor);
-  while (back.length > 3 && back[3] === 0 && bg.parentElement) { bg = bg.parentElement; back = rgba(getComputedStyle(bg).backgroundColor); }
-  const a = lum(rgba(getComputedStyle(e).color)), b = lum(back.length > 3 && back[3] === 0 ? [255, 255, 255] : back);
-  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-}"""
 RED = "e => { const [r, g, b] = getComputedStyle(e).color.match(/\\d+/g).map(Number); return r > 150 && g < 60 && b < 60; }"
 
 

@@ -12,6 +12,7 @@ import os
 import pytest
 
 from conftest import CHROMIUM, CLOCK_START, STAFF_PIN, UiServer, hall_config
+from page_checks import CONTRAST
 from sim_devices import keypad
 
 pytestmark = [pytest.mark.browser,
@@ -21,17 +22,6 @@ LANDSCAPE = {"width": 1920, "height": 1080}
 LAPTOP = {"width": 1366, "height": 768}
 CONFIG = hall_config().replace('display = "win6-led"', 'display = "win6-led"\nkeypad = "win6-rate"') + keypad("win6-rate")
 
-# WCAG 2 contrast of an element's text against the background it is drawn on (the nearest opaque one)
-CONTRAST = """e => {
-  const rgba = s => s.match(/[\\d.]+/g).map(Number);
-  const lum = c => { const [r, g, b] = c.slice(0, 3).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
-                     return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
-  let bg = e, back = rgba(getComputedStyle(bg).backgroundColor);
-  while (back.length > 3 && back[3] === 0 && bg.parentElement) { bg = bg.parentElement; back = rgba(getComputedStyle(bg).backgroundColor); }
-  if (back.length > 3 && back[3] === 0) back = [255, 255, 255];
-  const a = lum(rgba(getComputedStyle(e).color)), b = lum(back);
-  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-}"""
 ACTIONS = ("call_next", "recall", "no_show", "start", "finish", "transfer", "pause", "resume")
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from conftest import CHROMIUM, STAFF_PIN, UiServer, _fast_hash
 from hwd.hall.pin import hash_pin
+from page_checks import CONTRAST, READABLE
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} missing (apt-get install chromium)")]
@@ -101,6 +102,13 @@ ROWS = """() => {
 }"""
 
 
+SEEN = ("#lc-number, #lc-window, .lc-label, #windows th, #windows td, #queues th, #queues td, .page-no, "
+        ".panel h2, #calls li b, #calls li span, #notice")
+# the contrast of every element a selector finds, with its text
+CONTRAST_OF = f"""sel => {{ const contrast = {CONTRAST};
+  return Array.from(document.querySelectorAll(sel)).map(e => [e.innerText, contrast(e)]); }}"""
+
+
 def _every_row_over_the_pages(page, min_px: float) -> dict:
     """Watch the panels page through: every window and service is seen whole on some page."""
     want = {"windows": {w[0] for w in WINDOWS}, "queues": {s[0] for s in SERVICES}}
@@ -140,6 +148,9 @@ def test_a_hall_of_10_windows_and_12_services_shows_every_one_over_its_pages(bro
     assert {"1/3", "2/3", "3/3"} <= seen["labels"], seen["labels"]
     expect(page.locator('#windows tr[data-window="2"]')).to_contain_text("暂停服务")
     page.screenshot(path=str(tmp_path / "display-10-windows.png"))
+    # every row in every state, the page numbers and the latest call are readable on the dark screen
+    faint = [(text, round(c, 2)) for text, c in page.evaluate(CONTRAST_OF, SEEN) if c < READABLE]
+    assert not faint, faint
 
     uhd = browser.new_context(viewport=UHD, locale="zh-CN").new_page()
     uhd.goto(f"{ui.url}/display")
@@ -214,7 +225,8 @@ def test_the_outage_notice_never_covers_the_latest_call(browser, hall, ui):
                                    [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2])
             assert on_top, part
         expect(page.locator("#latest-call")).to_contain_text(number)
-        # and the notice is as readable as the rest: ≥ 66 px at 1080p, inside the screen
+        # and the notice is as readable as the rest: ≥ 66 px at 1080p, in contrast, inside the screen
+        assert page.locator("#offline").evaluate(CONTRAST) >= READABLE
         size = page.evaluate("parseFloat(getComputedStyle(document.getElementById('offline')).fontSize)")
         assert size >= 66 * viewport["height"] / 1080 - 0.5
         assert banner["y"] + banner["height"] <= viewport["height"] + 0.5

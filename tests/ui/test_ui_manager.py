@@ -12,6 +12,7 @@ import os
 import pytest
 
 from conftest import ADMIN_PASSWORD, CHROMIUM, STAFF_PIN
+from page_checks import CONTRAST, READABLE
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} missing (apt-get install chromium)")]
@@ -66,6 +67,7 @@ def test_one_navigation_on_every_admin_page_and_each_fits_1920(browser, hall, ui
         assert links.all_inner_texts() == [n for _, n in PAGES], path
         assert [links.nth(i).get_attribute("href") for i in range(links.count())] == [p for p, _ in PAGES]
         expect(nav.locator('a[aria-current="page"]')).to_have_text(name)
+        assert all(links.nth(i).evaluate(CONTRAST) >= READABLE for i in range(links.count())), path
         for i in range(links.count()):
             box = links.nth(i).bounding_box()
             assert box["height"] >= 44 and box["x"] + box["width"] <= WIDE["width"], (path, box)
@@ -152,6 +154,9 @@ def test_device_faults_read_as_names_and_chinese_reasons_with_the_detail_behind(
     expect(printer.locator(".dev-name")).to_have_text("取号机 k1 打印机")
     expect(printer.locator(".st")).to_have_text("故障")
     expect(printer.locator("td.cause")).to_have_text("缺纸")
+    for cell in (screen.locator(".dev-name"), screen.locator(".dev-id"), screen.locator(".st"), printer.locator(".st"),
+                 printer.locator("td.cause"), cause.locator("summary")):
+        assert cell.evaluate(CONTRAST) >= READABLE, cell
     expect(page.locator("#devices")).not_to_contain_text("paper_out")
     fit = page.evaluate(OVERFLOW)
     assert fit["scroll"] <= fit["width"], fit
