@@ -2,14 +2,17 @@
 and hwd-ui: a hall of 10 windows and 12 services shows every window and every service over the
 pages of its panels (at 1080p and 4K, text still ≥ 66 px and unwrapped, no row cut); a burst of
 4 calls within 0.7 s gives each call the banner in turn, for as long as its announcement plays
-(a real speaker driver, ``command``, rendering a WAV per announcement); and the outage notice
+(a real speaker driver, ``command``, rendering a WAV per announcement; ``/live`` gives the pages
+each announcement without the file the hall PC wrote); and the outage notice
 never covers the latest call."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import textwrap
+import urllib.request
 
 import pytest
 
@@ -38,7 +41,7 @@ TTS = textwrap.dedent('''
 ''')
 
 
-def big_hall(tts: str, page_s: float = 2.0) -> str:
+def big_hall(tts: str, out: str, page_s: float = 2.0) -> str:
     services = "".join(f'\n[[hall.service]]\nid = "{sid}"\nname = "{name}"\nprefix = "{prefix}"\n'
                        for sid, name, prefix in SERVICES)
     windows = "".join(f'\n[[hall.window]]\nid = "{wid}"\nname = "{name}"\nservices = {list(svcs)!r}\n'
@@ -48,7 +51,7 @@ def big_hall(tts: str, page_s: float = 2.0) -> str:
 id = "hall-speaker"
 kind = "speaker"
 driver = "command"
-url = "null://"
+url = "file://{out}/"
 command = ["{sys.executable}", "{tts}", "{{text}}", "{{out}}"]
 
 [hall]
@@ -74,7 +77,7 @@ notice = "欢迎来到某某县政务服务中心"
 def hall(hwd_daemon, tmp_path):
     tts = tmp_path / "tts.py"
     tts.write_text(TTS, encoding="utf-8")
-    d = hwd_daemon(big_hall(str(tts)))
+    d = hwd_daemon(big_hall(str(tts), str(tmp_path / "announced")))
     d.wait_state("hall-speaker", "online")
     return d
 
@@ -157,6 +160,20 @@ def test_a_hall_of_10_windows_and_12_services_shows_every_one_over_its_pages(bro
     _every_row_over_the_pages(uhd, 132)
 
 
+def _events(stream, topic: str, count: int) -> list[dict]:
+    """The data of the next ``count`` ``topic`` events of an SSE response."""
+    out: list[dict] = []
+    event = None
+    while len(out) < count:
+        line = stream.readline().decode()
+        assert line, "the stream closed"
+        if line.startswith("event: "):
+            event = line[7:].strip()
+        elif line.startswith("data: ") and event == topic:
+            out.append(json.loads(line[6:]))
+    return out
+
+
 BANNER_LOG = """() => {
   window.bannerLog = [];
   const el = document.getElementById("latest-call");
@@ -179,10 +196,17 @@ def test_a_burst_of_4_calls_gets_the_banner_in_turn_in_step_with_the_announcemen
     page.evaluate(BANNER_LOG)
     spoken = hall.events("speaker.announced")
 
+    public = urllib.request.urlopen(f"{ui.url}/live?topic=speaker.", timeout=30)  # what any page on the LAN gets
+
     numbers = [hall.call("hall.call_next", {"window": wid})["number"] for wid in ("1", "2", "3", "4")]
     assert numbers == ["A001", "B001", "C001", "D001"]
     said = [spoken.wait("speaker.announced", timeout=20) for _ in numbers]
-    assert all(a["played"] for a in said)
+    assert all(a["played"] and a["file"].endswith(".wav") for a in said)
+    # the pages get each announcement, its text and length, never where the hall PC keeps its audio
+    heard = _events(public, "speaker.announced", 4)
+    public.close()
+    assert [e["text"] for e in heard] == [a["text"] for a in said]
+    assert all("file" not in e and e["duration_ms"] == a["duration_ms"] for e, a in zip(heard, said)), heard
     page.wait_for_function("() => bannerLog.length >= 4 && bannerLog[3].n === 'D001'", timeout=30000)
     log = page.evaluate("bannerLog")
 
