@@ -122,7 +122,8 @@ def window_devices(link: HallLink, w: dict) -> list[dict]:
     if not roles:
         return []
     rows = {str(d.get("id")): d for d in link.try_call("devices.list", default=None) or [] if isinstance(d, dict)}
-    return [{"role": role, "name": role_name(role, bool(w.get("evaluator"))), "id": dev, "state": (rows.get(dev) or {}).get("state"),
+    evaluator = bool(w.get("evaluator"))
+    return [{"role": role, "name": role_name(role, evaluator), "id": dev, "state": (rows.get(dev) or {}).get("state"),
              "problem": words.device_problem(rows.get(dev)) if rows else "状态未知"} for role, dev in roles]
 
 
