@@ -177,3 +177,28 @@ def test_a_call_stamped_before_its_issue_counts_as_no_wait(tmp_path):
     assert r["not_called"] == 0
     row = next(s for s in (stats["rows"] if isinstance(stats, dict) else stats) if s["window"] == "5")
     assert row["mean_wait_s"] == 0 and row["p90_wait_s"] == 0
+
+
+TEN = HALL + '''
+[[hall.window]]
+id = "10"
+name = "综合 10号窗口"
+services = ["bdc"]
+[[hall.window]]
+id = "9"
+name = "综合 9号窗口"
+services = ["bdc"]
+'''
+
+
+def test_statistics_list_windows_as_people_count_them(tmp_path):
+    """Window ids are text: 9 comes before 10 (not "10" < "5" < "6" < "9")."""
+    async def body(h):
+        for wid, service in (("10", "bdc"), ("9", "bdc"), ("6", "sb"), ("5", "bdc")):
+            await h.call("hall.issue_ticket", {"service": service})
+            await h.call("hall.call_next", {"window": wid})
+        return await h.call("hall.stats", {"from": "2026-11-23", "to": "2026-11-23", "group_by": "window"})
+
+    stats = run(tmp_path, body, TEN)
+    rows = stats["rows"] if isinstance(stats, dict) else stats
+    assert [r["window"] for r in rows] == ["5", "6", "9", "10"]
