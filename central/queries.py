@@ -27,6 +27,7 @@ import math
 import unicodedata
 from typing import Any
 
+from hwd import report_words
 from hwd.county import rollup
 
 GROUPS = {"hall": "r.hall_id", "window": "r.window_id", "staff": "r.staff", "matter": "r.service"}  # daily_rollup
@@ -247,6 +248,7 @@ def table(conn: Any, group: str, start: dt.date, end: dt.date, hall_id: str | No
         item["rating_rate"] = round(item["rated"] / item["served"], 3) if item["served"] else None
         item[group] = item.pop("key")
         rows.append(item)
+    rows.sort(key=lambda r: (r["hall_id"], report_words.natural_key(r[group])))   # window 9 before 10
     return rows
 
 

@@ -9,6 +9,7 @@ hwd-central uses it as it is.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Iterable, Mapping
 
 COUNT, MINUTES, PERCENT, TEXT, WORDS = "count", "minutes", "percent", "text", "words"
@@ -49,6 +50,11 @@ COLUMNS: dict[str, tuple] = {
     "workorder_state": ("工单状态", WORDS, WORKORDER_STATES), "workorder_due": ("工单期限", TEXT),
     "matter_code": ("事项编码", TEXT), "region_code": ("区划代码", TEXT),
 }
+
+
+def natural_key(key: Any) -> list[tuple[int, Any]]:
+    """Sort key for ids in the order people count them: window 9 before window 10 (ids are text)."""
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", str(key)) if part]
 
 
 def heading(key: str) -> str:

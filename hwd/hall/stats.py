@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from typing import Any
 
 from hwd import csvcells, errors, report_words
@@ -63,11 +62,6 @@ def p90(values: list[float]) -> float | None:
     return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
 
 
-def _natural(key: Any) -> list[tuple[int, Any]]:
-    """Rows in the order people count them: window 2 before window 10 (ids are text)."""
-    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", str(key)) if part]
-
-
 def _mean(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 1) if values else None
 
@@ -87,7 +81,7 @@ def compute(store: Any, start: float, end: float, group_by: str, tz: dt.tzinfo) 
             continue
         groups.setdefault(key, []).append(t)
     rows = []
-    for key in sorted(groups, key=_natural):
+    for key in sorted(groups, key=report_words.natural_key):
         items = groups[key]
         waits = [_wait_s(t) for t in items if t["first_called_ts"] is not None]
         service = [t["finished_ts"] - t["started_ts"] for t in items
