@@ -26,7 +26,7 @@ from werkzeug.security import check_password_hash
 
 from hwd import errors, report_words, wording
 from hwd.hall import views
-from hwd.hall.devices.names import KIND_NAMES, device_names
+from hwd.hall.devices.names import device_names, kind_name
 from hwd.web import sessions as web_sessions
 from hwd.web.redirects import safe_target
 from hwd.web.svg import bar_chart
@@ -105,6 +105,7 @@ def _devices(link: HallLink) -> list[dict]:
     reason in Chinese, the technical detail kept behind the words for the engineer."""
     rows = link.try_call("devices.list", default=[]) or []
     names = device_names(link.config.devices, link.config.hall)
+    options = {dev.id: dev.options for dev in link.config.devices}
     out = []
     for d in rows:
         row = dict(d)
@@ -112,7 +113,7 @@ def _devices(link: HallLink) -> list[dict]:
         row["state_name"] = words.DEVICE_STATES.get(d.get("state"), d.get("state"))
         row["cause"] = words.device_cause(d)
         row["technical"] = str(d.get("detail") or "") if d.get("detail") not in words.DEVICE_DETAILS else ""
-        row["kind_name"] = KIND_NAMES.get(d.get("kind"), d.get("kind"))
+        row["kind_name"] = kind_name(d.get("kind"), options.get(str(d.get("id"))))
         if d.get("kind") == "printer" and "paper" not in d and d.get("state") in ("online", "fault"):
             status = link.try_call("printer.status", {"device": d["id"]}, default=None)
             if isinstance(status, dict):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hwd import config as configuration
-from hwd.hall.devices.names import device_names
+from hwd.hall.devices.names import device_names, kind_name
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,3 +26,11 @@ def test_every_demo_device_is_named_by_its_place_and_role():
     assert names["hall-speaker"] == "大厅广播"              # one speaker of several windows
     assert set(names) == {d.id for d in cfg.devices}
     assert not any(d.id in names[d.id] for d in cfg.devices if d.id in ("win7-caller", "win7-rate"))
+
+
+def test_an_evaluator_keypad_is_named_one_by_kind_too():
+    cfg = configuration.load(ROOT / "config" / "demo.toml")
+    kinds = {d.id: kind_name(d.kind, d.options) for d in cfg.devices}
+    assert kinds["win7-rate"] == "评价器"
+    assert kinds["win7-caller"] == kinds["win1-caller"] == "评价器/呼叫器"     # a caller rates where no evaluator does
+    assert kinds["kiosk1-printer"] == "打印机"

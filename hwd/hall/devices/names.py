@@ -20,6 +20,13 @@ CALLER_NAME = "呼叫器"
 ROLES = tuple(ROLE_NAMES)
 
 
+def kind_name(kind: str, options: dict | None = None) -> str:
+    """What a device is (打印机, 显示屏 …); a keypad set up as an evaluator (``role = "evaluator"``) is a 评价器."""
+    if kind == "keypad" and (options or {}).get("role") == "evaluator":
+        return ROLE_NAMES["evaluator"]
+    return KIND_NAMES.get(kind, kind)
+
+
 def role_name(role: str, has_evaluator: bool = False) -> str:
     """A device's name at its window or kiosk by its role there (``keypad`` beside an evaluator: 呼叫器)."""
     if role == "keypad" and has_evaluator:
@@ -57,7 +64,7 @@ def device_names(devices: Iterable[Any], hall: Any) -> dict[str, str]:
             out[dev.id] = own
             continue
         served = places.get(dev.id, [])
-        kind = KIND_NAMES.get(dev.kind, dev.kind)
+        kind = kind_name(dev.kind, getattr(dev, "options", None))
         if not served:
             out[dev.id] = f"{kind} {dev.id}"
         elif any(name == "hall_display" for _, name in served):
