@@ -40,6 +40,12 @@ UI_FIELDS = (
     Field("ring", int, 512, min=16, max=100000, doc="events kept for Last-Event-ID resume"),
     Field("keepalive_s", float, 10.0, min=0.5, max=120, doc="SSE comment sent when idle"),
     Field("help_desk", str, "请到服务台领取纸质号票", doc="shown when the ticket could not be printed"),
+    Field("display_page_s", float, 8.0, min=2, max=120,
+          doc="the hall display's window and queue panels show each page of rows this long"),
+    Field("display_call_s", float, 5.0, min=1, max=60,
+          doc="a call stays on the display's banner at least this long before the next one when no "
+              "announcement is heard for it (its window has no speaker, or quiet hours); with one, as long "
+              "as the announcement plays"),
     Field("streams_per_address", int, 8, min=1, max=1000,
           doc="live streams one address may hold (not the configured machines); one more gets 503"),
     Field("reserved_streams", int, 64, min=0, max=5000,
@@ -139,6 +145,8 @@ class UiSettings:
     ring: int
     keepalive_s: float
     help_desk: str
+    display_page_s: float
+    display_call_s: float
     streams_per_address: int
     reserved_streams: int
     display_addresses: list

@@ -89,6 +89,8 @@ _PICKUP = """
     CREATE INDEX locker_alarms_raised ON locker_alarms (hall_id) WHERE cleared_ts IS NULL;
 """ + _own_hall(PICKUP_TABLES)
 
+NAMES_MAX_BYTES = 256 * 1024  # halls.names as JSON text, at most (a hall's ~100 names take ~5 kB)
+
 MIGRATIONS = [
     """
     CREATE TABLE halls (
@@ -161,6 +163,9 @@ MIGRATIONS = [
     CREATE POLICY own_hall ON matter_catalogues USING (hall_id = (SELECT county_hall()))
         WITH CHECK (hall_id = (SELECT county_hall()));
     """,
+    # 7: the names people read for the hall's ids: {"window"|"service"|"staff"|"device": {id: name}},
+    # bounded: a hall writes its own row, and hwd-central reads every hall's on every page
+    f"ALTER TABLE halls ADD COLUMN names jsonb CHECK (octet_length(names::text) <= {NAMES_MAX_BYTES})",
 ]
 
 LOCK_ID = 0x68776463  # "hwdc": one advisory lock for migrations

@@ -126,10 +126,11 @@ def register(methods: Any, engine: "HallEngine") -> None:
     add("hall.ratings", lambda p: _ratings(engine, p),
         (Field("from", str, None), Field("to", str, None), Field("bad", bool, None), Field("open", bool, False),
          Field("window", str, None), Field("staff", str, None), Field("limit", int, 500, min=1, max=5000)),
-        "ratings over a period; bad=true for 差评, open=true for those not yet followed up", replay=False)
+        "ratings over a period; bad=true for 差评, open=true for those whose work order waits for its 回访", replay=False)
     add("hall.followup", lambda p: engine.run(core().ratings.followup, p["rating"], p["note"], p["staff"]),
         (Field("rating", int, min=1, max=2 ** 63 - 1), Field("note", str), Field("staff", str, None)),
-        "mark a bad rating followed up")
+        "follow a bad rating up: the 回访 (callback) step of its work order, as hall.workorder does; "
+        "returns the rating")
     add("hall.reprint", lambda p: issuing.reprint(p["ticket"], p["kiosk"], p["desk"]),
         (Field("ticket", (int, str)), Field("kiosk", str, None), Field("desk", str, None)),
         "print a ticket again (at a kiosk, or at a guide desk)")
@@ -149,8 +150,10 @@ def register(methods: Any, engine: "HallEngine") -> None:
         "book an offered slot at a kiosk (the ID card on its own reader finds it at check-in); prints the code")
     add("hall.export", lambda p: _export(engine, p),
         (Field("what", str, "stats", choices=("stats", "tickets", "ratings")), Field("from", str, None),
-         Field("to", str, None), Field("group_by", str, "service", choices=stats.GROUPS)),
-        "CSV text of statistics, tickets or ratings", replay=False)
+         Field("to", str, None), Field("group_by", str, "service", choices=stats.GROUPS),
+         Field("labels", str, "", choices=("", "zh"))),
+        "CSV text of statistics, tickets or ratings; labels=zh: for people (Chinese headings, names, minutes, "
+        "percentages, states in words)", replay=False)
 
 
 def _pad_check(engine: "HallEngine", p: dict) -> dict:
@@ -257,12 +260,17 @@ def _book(engine: "HallEngine", p: dict) -> dict:
 
 def _export(engine: "HallEngine", p: dict) -> str:
     start, end = _period(engine, p)
+    cfg = engine.cfg
+    names = ({"window": {w.id: w.name for w in cfg.windows.values()},
+              "service": {s.id: s.name for s in cfg.services.values()},
+              "staff": {s.id: s.name for s in cfg.staff.values()}} if p["labels"] == "zh" else None)
     if p["what"] == "stats":
-        return stats.to_csv(stats.compute(engine.store, start, end, p["group_by"], engine.tz))
+        return stats.to_csv(stats.compute(engine.store, start, end, p["group_by"], engine.tz), names)
     if p["what"] == "ratings":
-        return stats.to_csv(engine.core.ratings.export(start, end))
+        return stats.to_csv(engine.core.ratings.export(start, end), names)
     rows = engine.store.all("SELECT * FROM tickets WHERE issued_ts >= ? AND issued_ts < ? ORDER BY id", (start, end))
     keep = ("id", "day", "number", "service", "priority", "state", "window", "staff", "issued_at", "called_at",
             "started_at", "finished_at", "recalls", "transfers", "printed", "rating_state")
-    return stats.to_csv([{k: engine.core.ticket_view(r)[k] for k in keep} for r in rows])
+    return stats.to_csv([{k: engine.core.ticket_view(r)[k] for k in keep} for r in rows], names)
+
 

@@ -80,9 +80,7 @@ def rating(row: dict, tz: dt.tzinfo) -> dict:
            "channel_name": CHANNEL_NAMES.get(row["channel"], row["channel"]), "at": iso(row["ts"], tz),
            "day": row["day"], "bad": bool(row["bad"])}
     if row["bad"]:
-        out.update(reason=row["reason"], followup_due=row["followup_due"], followup_state=row["followup_state"],
-                   followup_note=row["followup_note"], followup_at=iso(row["followup_ts"], tz),
-                   followup_by=row["followup_by"])
+        out.update(reason=row["reason"], followup_due=row["followup_due"])
     return out
 
 

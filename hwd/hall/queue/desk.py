@@ -18,11 +18,11 @@ from __future__ import annotations
 from typing import Any
 
 from hwd import errors
+from hwd.report_words import PRIORITY_CLASSES
 from hwd.wording import Refusal
 
 CHECKED_CLASSES = ("disabled", "pregnant", "military", "elderly")   # a desk may give these
-CLASS_NAMES = {"normal": "普通", "elderly": "老年人", "disabled": "残疾人", "pregnant": "孕妇",
-               "military": "军人", "appointment": "预约"}
+CLASS_NAMES = PRIORITY_CLASSES  # the words of the reports and pages (hwd.report_words)
 
 
 def desk_or_error(core: Any, desk_id: str) -> Any:

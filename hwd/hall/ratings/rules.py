@@ -86,8 +86,7 @@ class Ratings:
             rid = rs.insert_rating(
                 store, ticket=t["id"], number=t["number"], score=score, window=t["window"], staff=t["staff"],
                 service=t["service"], channel=channel, ts=now, day=day.isoformat(), bad=int(bad), reason=reason,
-                followup_due=due, followup_state="open" if bad else None,
-                region_code=(m.region if m else "") or ctx.cfg.region_code,
+                followup_due=due, region_code=(m.region if m else "") or ctx.cfg.region_code,
                 service_start=t["started_ts"] or t["called_ts"], service_end=t["finished_ts"],
                 labels=json.dumps(codes), matter_code=m.matter_code if m else "",
                 impl_code=m.impl_code if m else "", matter_version=m.matter_version if m else "",
@@ -170,6 +169,9 @@ class Ratings:
         self.ctx.emit("hall.rating.unrated", {"ticket": t["id"], "number": t["number"], "window": t["window"]})
 
     def followup(self, rating_id: int, note: str, staff: str | None = None) -> dict:
+        """``hall.followup`` (kept for its callers): the 回访 step of the rating's work order, the one
+        follow-up path — a 差评 followed up here is no longer 待回访 anywhere. A 差评 without a work
+        order (rated before work orders existed) gets one first. Returns the rating."""
         store = self.store
         with store.tx():
             row = rs.rating(store, rating_id)
@@ -177,8 +179,14 @@ class Ratings:
                 raise Refusal(errors.NOT_FOUND, "rating", {"rating": rating_id})
             if not row["bad"]:
                 raise Refusal(errors.BAD_STATE, "followup_not_bad", {"rating": rating_id})
-            store.db.execute("UPDATE ratings SET followup_state = 'done', followup_note = ?, followup_ts = ?, "
-                             "followup_by = ? WHERE id = ?", (note, self.ctx.clock.time(), staff, rating_id))
+            wo = rs.workorder_of_rating(store, rating_id)
+            if wo is None:
+                due = row["followup_due"] or self.ctx.calendar.add_working_days(
+                    self.ctx.clock.now().date(), self.ctx.cfg.followup_days).isoformat()
+                wo_id = self.workorders.open(row, due)
+            else:
+                wo_id = wo["id"]
+            self.workorders.move(wo_id, "callback", note=note, staff=staff)
             view = rs.rating_view(self.ctx, rs.rating(store, rating_id))
             self.ctx.emit("hall.rating.followup", view)
         return view
@@ -195,8 +203,8 @@ class Ratings:
         if bad is not None:
             where.append("bad = ?")
             args.append(int(bad))
-        if open_only:
-            where.append("followup_state = 'open'")
+        if open_only:  # not yet followed up: its work order still waits for the 回访
+            where.append("id IN (SELECT rating FROM workorders WHERE state = 'open')")
         for key, value in (("window", window), ("staff", staff)):
             if value is not None:
                 where.append(f"{key} = ?")

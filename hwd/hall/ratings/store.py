@@ -196,4 +196,16 @@ def rating_view(ctx: RatingContext, row: dict) -> dict:
     if wo is not None:
         out["workorder"] = {k: v for k, v in workorder_view(ctx, wo, with_steps=False).items()
                             if k in ("id", "state", "verdict", "due", "callback_due", "overdue", "callback_overdue")}
+        out.update(followup_of(ctx, wo))
     return out
+
+
+def followup_of(ctx: RatingContext, wo: dict) -> dict:
+    """A 差评's follow-up as its work order has it (the one record: ``hall.followup`` is its 回访
+    step): ``followup_state`` open until the 回访, then done, with that step's note, time and staff."""
+    callback = ctx.store.one("SELECT * FROM workorder_steps WHERE workorder = ? AND step = 'callback' "
+                             "ORDER BY id LIMIT 1", (wo["id"],))
+    if callback is None:
+        return {"followup_state": "open", "followup_note": None, "followup_at": None, "followup_by": None}
+    return {"followup_state": "done", "followup_note": callback["note"], "followup_at": views.iso(callback["ts"], ctx.tz),
+            "followup_by": callback["staff"]}
