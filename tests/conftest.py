@@ -1,4 +1,4 @@
-"""Shared fixtures: a real hwd daemon process (see daemon_fixture.py)."""
+"""Shared fixtures: a real hwd daemon process (support/daemon.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from daemon_fixture import DaemonProcess  # noqa: E402
+from support.daemon import DaemonProcess  # noqa: E402
 
 import hwd.clock  # noqa: E402,F401  - computes HWD_FAKE_NOW's shift once and exports it to every daemon
 

@@ -8,7 +8,8 @@ import os
 
 import pytest
 
-from daemon_fixture import DaemonProcess, wait_for
+from support.daemon import DaemonProcess
+from support.waits import wait_for
 from county_helpers import MONDAY, get, hall_config
 
 CHROMIUM = "/usr/bin/chromium"

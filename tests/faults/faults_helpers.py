@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from hwd.client import RpcError
-from daemon_fixture import wait_for as _wait_for
+from support.waits import wait_for as _wait_for
 import functools
 
 PRINTER = '''
@@ -80,51 +80,3 @@ def can_mount() -> str | None:
         return "the kernel has no tmpfs"
     return None
 
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class UiProcess:
-    """The real ``hwd-ui`` (waitress) for a config, on a free port; ``stop()`` ends it."""
-
-    def __init__(self, config_path: Path):
-        import sys
-
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = Path(config_path).with_suffix(".ui.log")
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk_ui.cli", "--config", str(config_path),
-                                      "--host", "127.0.0.1", "--port", str(self.port)],
-                                     stdout=self._log, stderr=subprocess.STDOUT,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        wait_for(self._ready, timeout=30, what="hwd-ui answering /healthz")
-
-    def _ready(self) -> bool:
-        import urllib.request
-
-        if self.proc.poll() is not None:
-            raise AssertionError(f"hwd-ui exited: {self.log()}")
-        try:
-            with urllib.request.urlopen(self.url + "/healthz", timeout=1) as resp:
-                return resp.status == 200
-        except OSError:
-            return False
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()

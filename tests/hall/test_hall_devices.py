@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 from sim_devices import keypad, led
-from daemon_fixture import wait_for
+from support.waits import wait_for
 
 SPEAKER = shutil.which("espeak-ng") is not None
 

@@ -6,7 +6,7 @@ database is reset while the printer's spool is kept."""
 
 from __future__ import annotations
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 
 CONFIG = '''
 [[device]]

@@ -12,6 +12,8 @@ from typing import Any
 
 import zmq
 
+from support.ui import UiProcess
+
 PRINTER = '''
 [[device]]
 id = "{id}"
@@ -115,60 +117,6 @@ def http(port: int, method: str, path: str, source: str = "127.0.0.1", body: Any
         return resp.status, dict(resp.getheaders()), resp.read()
     finally:
         conn.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class UiProcess:
-    """The real ``hwd-ui`` (waitress, or cheroot with TLS) on a free loopback port."""
-
-    def __init__(self, config_path: Path, scheme: str = "http", context: Any = None):
-        import os
-        import subprocess
-        import sys
-
-        self.port = free_port()
-        self.scheme = scheme
-        self.context = context
-        self.log_path = Path(config_path).with_suffix(".ui.log")
-        self._log = open(self.log_path, "ab")
-        root = Path(__file__).resolve().parents[2]
-        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk_ui.cli", "--config", str(config_path),
-                                      "--host", "127.0.0.1", "--port", str(self.port)],
-                                     stdout=self._log, stderr=subprocess.STDOUT, cwd=root,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self.wait()
-
-    def wait(self, timeout: float = 20) -> None:
-        import time
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"hwd-ui exited: {self.log()}")
-            try:
-                if Browser(self).get("/healthz")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError(f"hwd-ui did not start: {self.log()}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except Exception:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
 
 
 class Browser:

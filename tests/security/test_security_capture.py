@@ -15,7 +15,8 @@ from pathlib import Path
 from hwd import capture
 from hwd.ports import open_serial
 from hwd.url import parse
-from security_helpers import SCANNER, free_port
+from security_helpers import SCANNER
+from support.ports import free_port
 
 
 def _hwctl(d, *args: str) -> subprocess.CompletedProcess:

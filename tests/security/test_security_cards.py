@@ -11,10 +11,11 @@ import pwd
 
 import pytest
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 from hwd import errors
 from hwd.client import RpcError
-from security_helpers import READER, Browser, UiProcess, hall, read_for, sse_open
+from security_helpers import READER, Browser, hall, read_for, sse_open
+from support.ui import UiProcess
 
 ME = pwd.getpwuid(os.getuid()).pw_name
 KIOSKS = '''

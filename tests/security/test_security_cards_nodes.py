@@ -11,12 +11,13 @@ import json
 
 import pytest
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 from drivers.idcard.emulator import load_fixture
 from hwd import errors
 from hwd.client import RpcError
 from hwd.keys import keygen
-from security_helpers import READER, free_port, hall
+from security_helpers import READER, hall
+from support.ports import free_port
 
 CARD = "longterm"
 

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 from hwd import errors
 from hwd.client import Client, RpcError, Unreachable
 from hwd.keys import keygen

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 from hwd import outbox
 from hwd.hall.rating_config import Upstream
 from hwd.hall.store import Store

@@ -15,7 +15,7 @@ import time
 
 import zmq
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 from hwd import errors
 from security_helpers import PRINTER, SCANNER, hall, raw_call, rss_kib
 

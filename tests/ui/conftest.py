@@ -3,18 +3,12 @@ card reader and scanner, a web window screen, and the Flask app or the real hwd-
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 
 from hwd.hall.pin import hash_pin
+from support.ui import UiProcess
 
-ROOT = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = "hall-admin-1"
 KIOSK_PIN = "2468"
 STAFF_PIN = "1357"
@@ -152,55 +146,9 @@ def csrf(client, path: str = "/healthz") -> str:
     return html[start:html.index('"', start)]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class UiServer:
-    """The real ``hwd-ui`` process (waitress) on a free port."""
-
-    def __init__(self, config_path: Path, extra: list[str] | None = None):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = Path(config_path).with_suffix(".ui.log")
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk_ui.cli", "--config", str(config_path),
-                                      "--host", "127.0.0.1", "--port", str(self.port)] + (extra or []),
-                                     stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self.wait()
-
-    def wait(self, timeout: float = 20) -> None:
-        import urllib.request
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"hwd-ui exited: {self.log_path.read_text(errors='replace')}")
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as resp:
-                    if resp.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError("hwd-ui did not start")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
-
-
 @pytest.fixture
 def ui_server(hall):
-    server = UiServer(hall.config_path)
+    server = UiProcess(hall.config_path)
     yield server
     server.stop()
 

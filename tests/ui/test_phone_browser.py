@@ -12,7 +12,9 @@ import os
 
 import pytest
 
-from conftest import CHROMIUM, CLOCK_START, STAFF_PIN, UiServer, free_port, hall_config
+from conftest import CHROMIUM, CLOCK_START, STAFF_PIN, hall_config
+from support.ui import UiProcess
+from support.ports import free_port
 
 PHONE = {"width": 360, "height": 640}
 KIOSK = {"width": 1080, "height": 1920}
@@ -50,7 +52,7 @@ def test_from_the_kiosk_to_the_phone_call_and_rating(browser, phone_hall, tmp_pa
     from playwright.sync_api import expect
 
     hall = phone_hall
-    server = UiServer(hall.config_path)
+    server = UiProcess(hall.config_path)
     try:
         server.wait()
         hall.call("hall.login", {"window": "5", "staff": "s01", "pin": STAFF_PIN})

@@ -9,7 +9,8 @@ import os
 
 import pytest
 
-from conftest import ADMIN_PASSWORD, STAFF_PIN, UiServer, hall_config
+from conftest import ADMIN_PASSWORD, STAFF_PIN, hall_config
+from support.ui import UiProcess
 from test_ui_browser import _shot
 
 CHROMIUM = "/usr/bin/chromium"
@@ -53,7 +54,7 @@ def seeded(hwd_daemon, tmp_path):
     d.call("hall.logout", {"window": "5", "staff": "s01"})
     at("2026-11-25T10:30:00")                        # Wednesday of the same week
     d.call("hall.issue_ticket", {"service": "sb"})
-    server = UiServer(d.config_path)
+    server = UiProcess(d.config_path)
     yield server
     server.stop()
 

@@ -9,8 +9,9 @@ import os
 
 import pytest
 
-from conftest import STAFF_PIN, UiServer, hall_config
-from daemon_fixture import wait_for
+from conftest import STAFF_PIN, hall_config
+from support.ui import UiProcess
+from support.waits import wait_for
 from test_ui_browser import _shot
 
 CHROMIUM = "/usr/bin/chromium"
@@ -51,7 +52,7 @@ printer = "d1-printer"
 def desk_hall(hwd_daemon):
     d = hwd_daemon(DESK + hall_config().replace("[ui]", DESK_HALL, 1))
     d.wait_state("d1-printer", "online")
-    server = UiServer(d.config_path)
+    server = UiProcess(d.config_path)
     yield d, server
     server.stop()
 

@@ -9,7 +9,8 @@ import os
 
 import pytest
 
-from conftest import CHROMIUM, STAFF_PIN, UiServer, hall_config
+from conftest import CHROMIUM, STAFF_PIN, hall_config
+from support.ui import UiProcess
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} missing (apt-get install chromium)")]
@@ -38,7 +39,7 @@ def long_hall(hwd_daemon):
 
 @pytest.fixture
 def long_ui(long_hall):
-    server = UiServer(long_hall.config_path)
+    server = UiProcess(long_hall.config_path)
     yield server
     server.stop()
 
@@ -123,8 +124,8 @@ def test_the_display_keeps_the_last_call_while_hwd_is_down(browser, hall, tmp_pa
     hall.call("hall.login", {"window": "5", "staff": "s01", "pin": STAFF_PIN})
     number = hall.call("hall.issue_ticket", {"service": "bdc"})["number"]
     hall.call("hall.call_next", {"window": "5"})
-    seen = UiServer(hall.config_path)       # this hwd-ui has shown the display before hwd went down
-    fresh = UiServer(hall.config_path)      # this one never reached hwd
+    seen = UiProcess(hall.config_path)       # this hwd-ui has shown the display before hwd went down
+    fresh = UiProcess(hall.config_path)      # this one never reached hwd
     try:
         page = browser.new_context(viewport=FHD, locale="zh-CN").new_page()
         page.goto(f"{seen.url}/display")

@@ -17,7 +17,8 @@ import time
 
 import pytest
 
-from conftest import ADMIN_PASSWORD, STAFF_PIN, UiServer, enrol_rate_page, hall_config
+from conftest import ADMIN_PASSWORD, STAFF_PIN, enrol_rate_page, hall_config
+from support.ui import UiProcess
 from test_ui_browser import _shot  # screenshots to tmp; to docs/screenshots with HWD_UI_SCREENSHOTS=1
 from hwd.upstream.emulator import Province, ProvincePage
 
@@ -85,7 +86,7 @@ def test_a_bad_rating_from_the_page_to_the_province(browser, hwd_daemon, tmp_pat
     province = Province(SECRET, "hmac-sm3", key_field="idempotency_key")  # down: nobody listens yet
     province.reject(lambda body: "办件编号不存在" if body.get("projectNo") == "BJ-UNKNOWN" else None)
     d = hwd_daemon(hall_config(ui_extra=upstream(province.url)))
-    ui = UiServer(d.config_path)
+    ui = UiProcess(d.config_path)
     try:
         base = ui.url
         rate = browser.new_context(viewport=PORTRAIT, has_touch=True, locale="zh-CN").new_page()
@@ -248,7 +249,7 @@ def test_the_rating_page_opens_the_provincial_h5_page(browser, hwd_daemon):
 
     province = ProvincePage()
     d = hwd_daemon(H5_HALL.format(url=province.base))
-    ui = UiServer(d.config_path)
+    ui = UiProcess(d.config_path)
     try:
         page = browser.new_page()
         page.goto(f"{ui.url}/rate/5")

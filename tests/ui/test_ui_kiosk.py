@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from conftest import CHROMIUM, UiServer, hall_config
+from conftest import CHROMIUM, hall_config
+from support.ui import UiProcess
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} missing (apt-get install chromium)")]
@@ -31,7 +32,7 @@ def card_hall(hwd_daemon):
 
 @pytest.fixture
 def card_ui(card_hall):
-    server = UiServer(card_hall.config_path)
+    server = UiProcess(card_hall.config_path)
     yield server
     server.stop()
 
@@ -140,7 +141,7 @@ def test_appointment_codes_rescanned_used_and_typed(browser, hall, ui_server, hw
     # a hall whose codes have letters gets a keypad with exactly those letters
     letters = hwd_daemon(hall_config(devices=False) + '\n[hall.appointments]\ncode_alphabet = "ABCDEF0123456789"\n',
                          name="letters")
-    server = UiServer(letters.config_path)
+    server = UiProcess(letters.config_path)
     try:
         other = kiosk_page(browser, f"{server.url}/kiosk/k1")
         keys = other.eval_on_selector_all("#keypad button", "els => els.map(e => e.dataset.key)")

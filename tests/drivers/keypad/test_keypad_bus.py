@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 from hwd import errors
 from sim_devices import bus_keypad, led
 

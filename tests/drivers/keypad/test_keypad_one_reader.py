@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 from drivers.display.presets import PRESETS
 from sim_devices import bus_keypad
 

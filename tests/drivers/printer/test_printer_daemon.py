@@ -11,7 +11,7 @@ import pytest
 
 from hwd.client import RpcError
 from hwd.errors import INVALID_PARAMS
-from daemon_fixture import wait_for
+from support.waits import wait_for
 
 TICKET = {"hall_name": "某某县政务服务中心", "number": "A023", "service_name": "不动产登记",
           "waiting_ahead": 3, "issued_at": "2026-03-02T01:05:00Z", "qr": "https://hall.example/t/A023-20260302",
