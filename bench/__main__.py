@@ -10,7 +10,8 @@ import traceback
 
 from bench.common import ROOT, Result, commit, machine
 
-MODULES = ["bench.core", "bench.hall", "bench.display", "bench.estimate", "bench.haocp", "bench.county", "bench.phones"]
+MODULES = ["bench.core", "bench.hall", "bench.display", "bench.estimate", "bench.haocp", "bench.county", "bench.phones",
+           "bench.standby"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -55,12 +55,13 @@ def _latest_day(hall: str | None) -> dt.date:
 def index():
     with db() as conn:
         halls = queries.halls(conn, settings().timezone)
+        engines = queries.engines(conn)
     chart = bar_chart([(h["name"] or h["hall_id"], h["queue_now"]) for h in halls], title="当前排队人数",
                       unit="人") if halls else ""
     totals = {k: sum(h[k] or 0 for h in halls) for k in ("issued_today", "waiting_now", "queue_now",
                                                           "windows_open", "windows_idle", "windows_paused",
                                                           "devices_faulted", "bad_open", "bad_overdue")}
-    return render_template("halls.html", halls=halls, chart=chart, totals=totals)
+    return render_template("halls.html", halls=halls, chart=chart, totals=totals, engines=engines)
 
 
 @bp.get("/table")

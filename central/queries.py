@@ -147,6 +147,16 @@ def halls(conn: Any, tz: str) -> list[dict]:
     return out
 
 
+def engines(conn: Any) -> dict[str, list[dict]]:
+    """Per hall, its engine PCs ([hall.standby], docs/standby.md): the hall reports each as a
+    device of kind ``engine`` (``online`` 当前主机 or 备机已同步, ``fault`` behind, ``offline``)."""
+    out: dict[str, list[dict]] = {}
+    for hall_id, device, state, detail in conn.execute(
+            "SELECT hall_id, device, state, detail FROM devices WHERE kind = 'engine' ORDER BY hall_id, device"):
+        out.setdefault(hall_id, []).append({"id": device.split(":", 1)[-1], "state": state, "detail": detail or ""})
+    return out
+
+
 def period_bounds(period: str, day: dt.date) -> tuple[dt.date, dt.date]:
     """[first, last] day of the day / ISO week / month / quarter holding ``day``."""
     if period == "day":

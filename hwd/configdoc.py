@@ -54,6 +54,7 @@ def table(fields: Iterable[Field]) -> list[str]:
 def render() -> str:
     from hwd.county import config as county_config
     from hwd.hall import alerts_config, config as hall, notices_config, rating_config
+    from hwd.standby import config as standby_config
     from kiosk_ui import settings as ui
 
     out: list[str] = [
@@ -83,7 +84,9 @@ def render() -> str:
                           ("[hall.upstream]", rating_config.UPSTREAM_FIELDS),
                           ("[hall.central]", county_config.CENTRAL_FIELDS),
                           ("[hall.tidal]", alerts_config.TIDAL_FIELDS),
-                          ("[hall.notify]", notices_config.NOTIFY_FIELDS)):
+                          ("[hall.notify]", notices_config.NOTIFY_FIELDS),
+                          ("[hall.standby]", standby_config.STANDBY_FIELDS),
+                          ("[[hall.standby.engine]]", standby_config.ENGINE_FIELDS)):
         out += [f"### `{title}`", "", *table(fields)]
     out += ["## `[ui]`", "", "Read by `hwd-ui` (the pages); see `docs/ui.md`.", "", *table(ui.UI_FIELDS),
             "## Driver options", "", "Each driver's page in `docs/drivers/` explains them with examples.", ""]

@@ -67,7 +67,14 @@ class Daemon:
         self.notifier = notifier or Notifier()
         self.started = time.monotonic()
         self.boot_id = uuid.uuid4().hex[:16]
-        self.methods = MethodTable()
+        standby = config.hall.standby if config.hall is not None else None
+        self.engine_pc = config.hall is not None and (standby is None or bool(standby.this))
+        if standby is not None and standby.this:  # an engine PC of a hall with two (docs/standby.md)
+            from hwd.standby.guard import GuardedMethods
+
+            self.methods: MethodTable = GuardedMethods()
+        else:
+            self.methods = MethodTable()
         self.stop_event: asyncio.Event | None = None
         self.hall: Any = None
         self.context: zmq.Context | None = None
@@ -171,7 +178,12 @@ class Daemon:
                 from hwd.nodes import connect_all
 
                 self.node_links = await connect_all(self.config, manager, bus.publish)
-            if self.config.hall is not None:
+            if self.engine_pc and self.config.hall.standby is not None:
+                from hwd.standby.node import StandbyNode  # the engine runs while this PC is the active one
+
+                self.hall = StandbyNode(self.config, manager, bus, self.methods, self.clock)
+                await self.hall.start()
+            elif self.engine_pc:
                 from hwd.hall.engine import HallEngine
 
                 self.hall = HallEngine(self.config, manager, bus, self.methods, self.clock)
@@ -227,8 +239,10 @@ class Daemon:
     async def _heartbeat(self, bus: EventBus, manager: DeviceManager) -> None:
         while True:
             await asyncio.sleep(self.config.daemon.heartbeat_s)
+            extra = getattr(self.hall, "heartbeat_info", None)  # [hall.standby]: who is active
             bus.publish("daemon.heartbeat", {"boot_id": self.boot_id,
-                                             "uptime_s": round(time.monotonic() - self.started, 1)})
+                                             "uptime_s": round(time.monotonic() - self.started, 1),
+                                             **(extra() if extra else {})})
 
     async def _watchdog(self, interval: float) -> None:
         while True:

@@ -70,6 +70,10 @@ UNKNOWN_SINK = 1157
 UNKNOWN_DESK = 1180
 NOT_VERIFIED = 1181
 NO_ASSISTED_SERVICE = 1182
+# two engines, one hall ([hall.standby], docs/standby.md): 1190-1199
+NOT_ACTIVE = 1190      # this PC is the standby engine: data names the active one (rpc, events)
+NOT_REPLICATED = 1191  # the change could not be made durable in the hall's quorum: nothing was done
+STANDBY_REFUSED = 1192  # hwctl standby promote/demote cannot be done now (the other engine is not in sync)
 
 # LAN hardening (security): 1130-1149
 RATING_CHANNEL_REFUSED = 1130  # not the rating pad/page/keypad the hall bound to that window

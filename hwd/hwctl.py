@@ -12,6 +12,9 @@
     hwctl alerts [--json]             the raised tidal-window alerts (潮汐窗口); exit 4 while any is raised
     hwctl tls DIR NAME|IP ...         a self-signed hall CA and a server certificate for hwd-ui
     hwctl hall-keys DIR               make the hall's key files (0600) if missing
+    hwctl upstream preview RATING     what the province would get for a rating (secrets masked)
+    hwctl standby status|promote|demote
+                                      the hall's two engine PCs ([hall.standby], docs/standby.md)
 
 It never hangs: a daemon that does not answer gives a clear message within a few seconds.
 """
@@ -27,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from hwd import config as configuration, paths
-from hwd.client import Client, RpcError, Subscriber, Unreachable
+from hwd.client import Client, FailoverClient, RpcError, Subscriber, Unreachable, for_hall
 from hwd.errors import ConfigError, HwdError
 
 EXTRA_COMMANDS: dict[str, str] = {
@@ -58,6 +61,16 @@ def _client(args: argparse.Namespace) -> Client:
     return Client(rpc, timeout=args.timeout_rpc, retries=2, server_key=server_key, client_key=client_key)
 
 
+def _hall_client(args: argparse.Namespace) -> Client | FailoverClient:
+    """The client of the hall engine: with [hall.standby] in --config (and no --rpc), whichever
+    engine PC is active; else this PC's daemon, as _client."""
+    if args.config and not args.rpc:
+        cfg = configuration.load(args.config)
+        if cfg.hall is not None and cfg.hall.standby is not None:
+            return for_hall(cfg, timeout=args.timeout_rpc, retries=2)
+    return _client(args)
+
+
 def _print_json(value: Any) -> None:
     print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
 
@@ -77,7 +90,8 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 def cmd_call(args: argparse.Namespace) -> int:
     params = _parse_json(args.params) if args.params else None
-    _print_json(_client(args).call(args.method, params, timeout=args.call_timeout))
+    client = _hall_client(args) if args.method.startswith(("hall.", "outbox.")) else _client(args)
+    _print_json(client.call(args.method, params, timeout=args.call_timeout))
     return 0
 
 
@@ -126,7 +140,7 @@ ALERTS_RAISED = 4  # hwctl alerts: a raised alert is no error (1) but a script m
 def cmd_alerts(args: argparse.Namespace) -> int:
     """hall.alerts: one line per raised alert (since when, and what it says); exit 0 when none,
     ALERTS_RAISED while any is raised, so cron or a monitoring check can act on it."""
-    rows = _client(args).call("hall.alerts")
+    rows = _hall_client(args).call("hall.alerts")
     if args.json:
         _print_json(rows)
     elif not rows:
@@ -182,7 +196,7 @@ def _extra(name: str):
         except (ModuleNotFoundError, AttributeError):
             raise HwdError(f"'{name}' is not available in this version") from None
         try:
-            client = _client(args)
+            client = _hall_client(args) if name in ("outbox", "workorders") else _client(args)
         except ConfigError:
             if name != "doctor":
                 raise
@@ -267,8 +281,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("doctor", help="check this PC and say what to fix")
     s.set_defaults(func=_extra("doctor"))
     from hwd import haocp_cli
+    from hwd.standby import cli as standby_cli
+    from hwd.upstream import preview
 
     haocp_cli.add_parsers(sub, _extra)
+    preview.add_parsers(sub)
+    standby_cli.add_parsers(sub, lambda fn: fn)
     return p
 
 

@@ -226,6 +226,8 @@ class NodeLink:
             except ValueError:
                 continue
             topic_s = topic.decode(errors="replace")
+            if "node" in event:  # relayed by that node from a third one: not its own device (two PCs
+                continue         # that are each other's node would send it back and forth for ever)
             data = {k: v for k, v in event.items() if k not in ("seq", "ts", "topic")}
             data["node"] = self.id
             data["node_seq"] = event.get("seq")

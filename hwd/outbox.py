@@ -222,8 +222,9 @@ class Worker:
     connection: one sink's slow or stalled receiver never delays another's records."""
 
     def __init__(self, path: Path | str, sinks: Sequence[Any], retry_s: float = 5.0, retry_max_s: float = 600.0,
-                 poll_s: float = 5.0):
+                 poll_s: float = 5.0, connect: Any = sqlite3.connect):
         self.path = str(path)
+        self.connect = connect  # the hall store's (replicated with [hall.standby]: hwd.standby.replica)
         self.sinks = list(sinks)
         names = [s.name for s in self.sinks]
         if len(set(names)) != len(names):
@@ -272,7 +273,7 @@ class Worker:
     # -- each sink's thread ----------------------------------------------------------------
     def _run(self, lane: _Lane) -> None:
         sink = lane.sink
-        db = sqlite3.connect(self.path, isolation_level=None)
+        db = self.connect(self.path, isolation_level=None)
         db.execute("PRAGMA busy_timeout = 5000")
         try:
             while not self._stop.is_set():
@@ -293,7 +294,7 @@ class Worker:
         """Give each new sink its cursor now, before any record is written: a sink without
         ``backfill`` starts at the newest record as the daemon starts, not whenever the thread
         first gets to it (a record of the first moments would be skipped)."""
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db = self.connect(self.path, timeout=30, isolation_level=None)
         try:
             if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'outbox_sinks'").fetchone() is None:
                 return  # no hall store here yet: the thread enrols them when it gets there

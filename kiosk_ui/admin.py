@@ -29,7 +29,7 @@ from hwd.web import sessions as web_sessions
 from hwd.web.redirects import safe_target
 from hwd.web.svg import bar_chart
 
-from kiosk_ui import sessions, words
+from kiosk_ui import admin_standby, sessions, words
 from kiosk_ui.hwdlink import HallLink, message_for, current
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -236,7 +236,8 @@ def dashboard():
                        "chart": _chart(rows, group, f"今日{GROUPS[group]}统计")})
     return render_template("admin/dashboard.html", down=False, devices=_devices(link), tables=tables, today=today,
                            ratings=_named(_ratings(link), link), names=COLUMN_NAMES, demo=_demo(link),
-                           time_notices=_time_notices(link), alerts=_alerts(link))
+                           time_notices=_time_notices(link), alerts=_alerts(link),
+                           standby=admin_standby.view(link))
 
 
 @bp.post("/followup")

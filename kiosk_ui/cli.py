@@ -6,11 +6,12 @@ holds one thread for as long as it is open, so the pool is sized from ``[ui] max
 ``max_streams`` with 503 + Retry-After, so the pool never runs dry and the server never hangs.
 The poll()-based loop lifts select()'s 1024-descriptor limit. See docs/ui.md for measurements.
 
-Limits against one client taking the pages down (docs/security.md): at most
-``[ui] connections_per_address`` open connections per address (more are closed on accept),
-``max_connections`` in all, idle connections closed after ``idle_timeout_s``. With
-``[ui] tls_certificate``/``tls_key`` the pages are served over HTTPS by cheroot instead (waitress
-has no TLS; kiosk_ui.tls), with the same thread pool size, idle timeout and per-address cap.
+Limits against a few machines taking the pages down (docs/security.md), the same over plain
+HTTP (waitress, hwd.web.waitress_guard) and with ``[ui] tls_certificate``/``tls_key`` over HTTPS
+(cheroot, kiosk_ui.tls; waitress has no TLS): ``[ui] connections_per_address`` open connections
+per address, the last ``reserved_connections`` of ``max_connections`` kept for the hall's
+configured machines, a request head in within ``header_timeout_s``, idle connections closed
+after ``idle_timeout_s``, strict request heads (hwd.web.framing).
 
 ``hwd-ui --hash-password`` reads a password (twice) and prints its hash for
 ``[ui] admin_password_hash`` or ``kiosk_pin_hash``.
@@ -22,6 +23,7 @@ import argparse
 import getpass
 import logging
 import sys
+from typing import Callable
 
 from werkzeug.security import generate_password_hash
 
@@ -87,13 +89,17 @@ def main(argv: list[str] | None = None) -> int:
         phone_server.start(link, settings, settings.phone_host or host)
     except (OSError, ImportError) as exc:  # the hall's pages matter more than the phones': serve them anyway
         logging.getLogger("kiosk_ui").error("no phone pages: %s (set [ui] phone_port)", exc)
-    if settings.tls:
-        from kiosk_ui import clients, tls
+    from kiosk_ui import clients
 
-        link = app.extensions["hwd"]
-        tls.serve_tls(app, host, port, threads, settings, lambda addr: clients.configured(link, addr))
+    def exempt(addr: str) -> bool:
+        return clients.configured(link, addr)
+
+    if settings.tls:
+        from kiosk_ui import tls
+
+        tls.serve_tls(app, host, port, threads, settings, exempt)
     else:
-        serve(app, host, port, threads, settings.max_streams, settings)
+        serve(app, host, port, threads, settings, exempt)
     return 0
 
 
@@ -110,56 +116,26 @@ def raise_open_files() -> None:
             logging.getLogger("kiosk_ui").warning("cannot raise the open-file limit from %d", soft)
 
 
-def serve(app, host: str, port: int, threads: int, max_streams: int, settings=None) -> None:
+def serve(app, host: str, port: int, threads: int, settings, exempt: Callable[[str], bool]) -> None:
+    """The pages over plain HTTP: waitress under hwd.web.waitress_guard, until interrupted."""
     import waitress
 
-    from kiosk_ui.settings import UiSettings
+    from hwd.web import framing, waitress_guard
+    from hwd.web.conncap import ConnectionCap
 
-    settings = settings or UiSettings()
-    logging.getLogger("kiosk_ui").info("hwd-ui on http://%s:%d/ with %d threads, at most %d live streams",
-                                       host, port, threads, max_streams)
+    cap = ConnectionCap(settings.connections_per_address, settings.max_connections,
+                        settings.reserved_connections, exempt)
+    logging.getLogger("kiosk_ui").info(
+        "hwd-ui on http://%s:%d/ with %d threads, at most %d live streams, %d connections (%d kept for the hall's "
+        "machines)", host, port, threads, settings.max_streams, cap.total, cap.reserved)
+    body = app.config.get("MAX_CONTENT_LENGTH") or 1024 * 1024
     server = waitress.create_server(app, host=host, port=port, threads=threads,
-                                    connection_limit=max(settings.max_connections, threads + 16),
+                                    connection_limit=cap.total + 16,  # the cap refuses first
                                     channel_timeout=settings.idle_timeout_s, cleanup_interval=5,
+                                    max_request_header_size=framing.MAX_HEAD, max_request_body_size=body + 1,
                                     asyncore_use_poll=True, ident="hwd-ui", clear_untrusted_proxy_headers=True)
-    from kiosk_ui import clients
-
-    link = app.extensions["hwd"]
-    limit_per_address(server, settings.connections_per_address, lambda host: clients.configured(link, host))
+    waitress_guard.guard(server, cap, settings.header_timeout_s)
     server.run()
-
-
-def limit_per_address(server, limit: int, exempt=lambda host: False) -> None:
-    """Close a new connection at once when its address holds ``limit`` already (waitress keeps
-    every connection in its map; a channel knows its peer's address; IPv6 counted per /64). The
-    hall's configured machines (``exempt``) are not capped."""
-    from waitress.channel import HTTPChannel
-
-    from hwd.audit import AUDIT
-    from kiosk_ui import clients
-
-    def channel(srv, conn, addr, adj, map=None):
-        host = addr[0] if isinstance(addr, tuple) else addr
-        if exempt(host):
-            return HTTPChannel(srv, conn, addr, adj, map=map)
-        key = clients.key(host)  # an IPv6 machine picks any address of its /64: count the /64
-        held = sum(1 for ch in list((map or {}).values())
-                   if isinstance(ch, HTTPChannel) and isinstance(ch.addr, tuple) and clients.key(ch.addr[0]) == key)
-        if held >= limit:
-            AUDIT.warning(f"conn-limit:{host}", "refused a connection from %s: it holds %d already", host, held)
-            try:
-                conn.close()
-            except OSError:
-                pass
-            return None
-        return HTTPChannel(srv, conn, addr, adj, map=map)
-
-    from waitress.server import MultiSocketServer
-
-    listeners = list(server.map.values()) if isinstance(server, MultiSocketServer) else [server]
-    for listener in listeners:
-        if hasattr(listener, "channel_class") and not isinstance(listener, HTTPChannel):
-            listener.channel_class = channel
 
 
 if __name__ == "__main__":

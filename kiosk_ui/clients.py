@@ -3,8 +3,9 @@ display (their ``addresses`` in the config), or anyone else (a phone, a visitor'
 script).
 
 Card events go only to the kiosk's own addresses (default: this machine, 127.0.0.1 and ::1,
-where a kiosk's browser runs beside its reader); live streams of configured machines come out
-of a reserved pool that nobody else can fill (kiosk_ui.live).
+where a kiosk's browser runs beside its reader); live streams and connections of configured
+machines come out of reserved pools that nobody else can fill (kiosk_ui.live,
+hwd.web.conncap), and no per-address cap holds them.
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@ hall config the pages need (kiosk readers, window screens, services).
 
 The pages hold no queue state: everything they show comes from hwd over ZeroMQ. Errors from
 hwd are turned into short Chinese messages for citizens and clerks (``message_for``).
+
+With ``[hall.standby]`` the pages talk to whichever engine PC is active (hwd.client's
+FailoverPool and FollowingSubscriber over the engines' endpoints), not to ``[daemon] rpc``: a
+failover is a short "hwd down" for the pages, shown and recovered from as one.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 
 from hwd import errors
 from hwd.clock import wall
-from hwd.client import ClientPool, RpcError, Subscriber, Unreachable
+from hwd.client import ClientPool, FailoverPool, FollowingSubscriber, RpcError, Subscriber, Unreachable, engines_of
 
 from kiosk_ui.live import EventHub
 from kiosk_ui.settings import UiSettings
@@ -49,6 +53,8 @@ MESSAGES = {
     errors.INVALID_PARAMS: "输入有误，请重试",
     errors.DEVICE_OFFLINE: "设备未连接",
     errors.DEVICE_FAULT: "设备故障",
+    errors.NOT_ACTIVE: "系统正在切换主机，请稍候再试",
+    errors.NOT_REPLICATED: "系统正在切换主机，请稍候再试",
 }
 UNREACHABLE_MESSAGE = "系统连接中断，请稍候再试或到服务台咨询"
 
@@ -75,7 +81,12 @@ class HallLink:
         if daemon.rpc.startswith("tcp://") and daemon.server_key:
             keys = {"server_key": daemon.server_key, "client_key": daemon.client_key}
         self._keys = keys
-        self.pool = ClientPool(daemon.rpc, timeout=settings.rpc_timeout_s, retries=1, **keys)
+        standby = getattr(config.hall, "standby", None) if getattr(config, "hall", None) is not None else None
+        self.engines = engines_of(standby, daemon.client_key) if standby is not None else None
+        if self.engines is not None:  # two engine PCs: follow the active one
+            self.pool: Any = FailoverPool(self.engines, timeout=settings.rpc_timeout_s, retries=1)
+        else:
+            self.pool = ClientPool(daemon.rpc, timeout=settings.rpc_timeout_s, retries=1, **keys)
         self.hub = EventHub(self._subscriber, ring=settings.ring, max_streams=settings.max_streams,
                             per_address=settings.streams_per_address, reserved=settings.reserved_streams)
         self._remembered: dict[str, Any] = {}
@@ -87,7 +98,9 @@ class HallLink:
     def remembered(self, key: str) -> Any:
         return self._remembered.get(key)
 
-    def _subscriber(self) -> Subscriber:
+    def _subscriber(self) -> Subscriber | FollowingSubscriber:
+        if self.engines is not None:
+            return FollowingSubscriber(self.engines, ("",), silence_s=max(3 * self.config.daemon.heartbeat_s, 1.5))
         return Subscriber(self.config.daemon.events, ("",), **self._keys)
 
     def call(self, method: str, params: dict | None = None, timeout: float | None = None) -> Any:

@@ -36,7 +36,7 @@ def _refused(status: int, text: str) -> Response:
 
 
 def _not_found(json_reply: bool) -> Response:
-    _misses().miss(clients.key(request.remote_addr))
+    _misses().miss(request.remote_addr)
     if json_reply:
         resp = jsonify({"error": phone_words.INVALID})
         resp.status_code = 404
@@ -60,14 +60,14 @@ def _entry(token: str):
         if exc.code == errors.BAD_RATING_TOKEN:
             return None
         raise
-    return phone_pages.entry_of(result, link.settings.phone_alert_ahead)
+    return phone_pages.entry_of(result, link.settings.phone_alert_ahead, token)
 
 
 @bp.before_request
 def _limit():
     link = current_app.extensions["hwd"]
     addr = request.remote_addr or ""
-    if not clients.configured(link, addr) and _misses().blocked(clients.key(addr)):
+    if not clients.configured(link, addr) and _misses().blocked(addr):
         return _refused(429, phone_words.BUSY)
     return None
 
@@ -94,7 +94,7 @@ def state(token: str):
     else:
         resp = Response(entry.body, mimetype="application/json")
     resp.headers.update(phone_pages.headers())
-    resp.headers["ETag"], resp.headers["Cache-Control"] = entry.etag, "no-cache"
+    resp.headers["ETag"] = entry.etag  # the page sends it back itself: no cache is needed for a 304
     return resp
 
 

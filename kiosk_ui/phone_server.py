@@ -17,9 +17,16 @@ Against a script on the hall LAN (docs/ui.md, "The phone page"): an unknown toke
 looks the same for a malformed token, a token of another day and a guess; each address may miss
 ``phone_misses`` times per ``MISS_WINDOW_S`` and is then refused (429) for the rest of the window,
 so 22 characters of HMAC are out of reach; a request is a lookup in a dict (hashed with the
-process's random key), not a comparison a clock could measure. Each address holds at most
-``phone_per_address`` requests at once (the hall's own machines excepted) and all phones at most
-``phone_max_clients``; a body is at most ``MAX_BODY`` bytes.
+process's random key), not a comparison a clock could measure. The same rules as hwd-ui's main
+port hold the connections (hwd.web.conncap): each address holds at most ``phone_per_address``
+requests at once and twice that in open sockets (the hall's own machines excepted), all phones
+at most ``phone_max_clients`` requests and twice that in sockets, the last
+``reserved_connections`` sockets kept for the hall's machines; a request head must be in within
+``header_timeout_s`` of the connection's opening (with TLS, the handshake too) or of its first
+byte; a body is at most ``MAX_BODY`` bytes. Every phone on a hall's WiFi shares one IPv6 /64:
+there each phone's own address meets these per-address limits and the /64 the looser
+``phone_per_64`` and ``phone_misses_per_64``. With ``phone_tls_certificate`` the port speaks
+HTTPS (a certificate the phones trust: a public CA's, not the hall CA of ``hwctl tls``).
 """
 
 from __future__ import annotations
@@ -29,40 +36,69 @@ import collections
 import json
 import logging
 import secrets
+import socket
+import ssl
 import threading
 from typing import Any, Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
-from kiosk_ui import clients, phone_pages, phone_words
+from hwd.audit import AUDIT
+from hwd.web import framing
+from hwd.web.conncap import ConnectionCap, Refused, Slot
+from kiosk_ui import phone_pages, phone_words
 from kiosk_ui.phone_pages import MAX_BODY, TOKEN, Misses
 from kiosk_ui.phones import PhoneHub
 
 log = logging.getLogger("kiosk_ui.phone_server")
+
+
+class _MalformedRequests(logging.Filter):
+    """aiohttp logs each request its parser refuses with a whole traceback: a script on the WiFi
+    could fill the journal with them. One audit line per address a minute instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            AUDIT.warning(f"bad-request:{remote}", "phone server: refused a malformed request from %s: %s", remote,
+                          str(exc.message if hasattr(exc, "message") else exc).splitlines()[0][:200])
+            return False
+        return True
+
+
+_http_log = logging.getLogger("kiosk_ui.phone_server.http")
+_http_log.addFilter(_MalformedRequests())
 
 MAX_WAIT_S = 30.0
 
 
 class PhoneServer:
     def __init__(self, hub: PhoneHub, rate: Callable[[str, dict], dict], *, title: str = "",
-                 max_clients: int = 5000, per_address: int = 8, misses: Misses | None = None, keepalive_s: float = 15.0,
+                 max_clients: int = 5000, per_address: int = 8, per_64: int | None = 2000,
+                 reserved_connections: int = 200, header_timeout_s: float = 10.0, tls: ssl.SSLContext | None = None,
+                 misses: Misses | None = None, keepalive_s: float = 15.0,
                  exempt: Callable[[str], bool] = lambda addr: False):
         self.hub = hub
         self.rate_call = rate
         self.title = title
-        self.max_clients = max_clients
-        self.per_address = per_address
         self.misses = misses or Misses(20)
         self.keepalive_s = keepalive_s
         self.exempt = exempt
-        self.active = 0
-        self.by_address: collections.Counter = collections.Counter()  # requests being served
-        self.connections: collections.Counter = collections.Counter()  # open sockets (not the hall's machines)
+        self.header_timeout_s = header_timeout_s
+        self.tls = tls
+        # requests and streams being served; open sockets (idle keep-alive ones too)
+        self.requests = ConnectionCap(per_address, max_clients, 0, exempt, per_64=per_64, what=None)
+        self.connections = ConnectionCap(2 * per_address, 2 * max_clients, reserved_connections, exempt,
+                                         per_64=None if per_64 is None else 2 * per_64, what="phone connection")
         self.waiters: dict[str, set[asyncio.Event]] = collections.defaultdict(set)
         self.refused = collections.Counter()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.port: int | None = None
         self._runner = None
+        self._listener: socket.socket | None = None
+        self._tasks: set[asyncio.Task] = set()  # the loop keeps only weak references to tasks
         self._thread: threading.Thread | None = None
         hub.listeners.append(self._changed)
 
@@ -86,6 +122,10 @@ class PhoneServer:
             try:
                 loop.run_forever()
             finally:
+                self._listener.close()
+                for task in list(self._tasks):
+                    task.cancel()
+                loop.run_until_complete(asyncio.gather(*self._tasks, return_exceptions=True))
                 loop.run_until_complete(self._runner.cleanup())
                 loop.close()
 
@@ -113,12 +153,49 @@ class PhoneServer:
         app.router.add_get("/t/{token}/events", self.events)
         app.router.add_post("/t/{token}/rate", self.rate)
         app.router.add_route("*", "/{tail:.*}", self.elsewhere)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, keepalive_timeout=15)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, keepalive_timeout=15,
+                                     max_line_size=framing.MAX_LINE, max_field_size=framing.MAX_LINE,
+                                     max_headers=framing.MAX_FIELDS, logger=_http_log)
         await self._runner.setup()
-        site = _CappedSite(self._runner, host, port, self._admit, self._leave)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-        log.info("phone server on http://%s:%d/t/<token>", host, self.port)
+        self._listener = _listen_socket(host, port)
+        self.port = self._listener.getsockname()[1]
+        self._keep(self._accept())
+        log.info("phone server on %s://%s:%d/t/<token>", "https" if self.tls else "http", host, self.port)
+
+    async def _accept(self) -> None:
+        """Count each socket at accept (before any TLS handshake), then hand it to aiohttp."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                sock, addr = await loop.sock_accept(self._listener)
+            except OSError as exc:  # out of descriptors, say: the connections open go on
+                log.warning("phone server: accept failed: %s", exc)
+                await asyncio.sleep(0.1)
+                continue
+            try:
+                slot = self.connections.admit(str(addr[0]))
+            except Refused as exc:
+                self.refused["connections" if exc.reason == "full" else "connections per address"] += 1
+                sock.close()
+                continue
+            self._keep(self._open(sock, slot, loop.time() + self.header_timeout_s))
+
+    def _keep(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _open(self, sock: socket.socket, slot: Slot, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
+        gate = _Gate(self._runner.server(), self, slot, deadline)
+        try:
+            await loop.connect_accepted_socket(lambda: gate, sock, ssl=self.tls,
+                                               ssl_handshake_timeout=max(0.1, deadline - loop.time())
+                                               if self.tls else None)
+        except (OSError, asyncio.TimeoutError) as exc:  # the handshake failed or took too long
+            log.debug("phone server: connection from %s dropped before its first request: %s", slot.host, exc)
+            self.connections.release(slot)
+            sock.close()
 
     # -- changes from the hub (refresher thread) -------------------------------------------------
     def _changed(self, tokens: set[str]) -> None:
@@ -140,51 +217,34 @@ class PhoneServer:
                             headers={**phone_pages.headers(), "Retry-After": "30"})
 
     def _not_found(self, request):
-        self.misses.miss(clients.key(request.remote))
+        self.misses.miss(request.remote)
         self.refused["unknown token"] += 1
         if request.path.endswith(("/state", "/rate")):
             return _json({"error": phone_words.INVALID}, status=404, headers=phone_pages.headers())
         return web.Response(status=404, text=phone_pages.invalid_html(), content_type="text/html", charset="utf-8",
                             headers=phone_pages.headers())
 
-    def _admit(self, addr: str) -> str | None:
-        """A new connection: refused (closed at once) when its address holds ``2 × per_address``
-        already, so idle keep-alive sockets, which no request counts, cannot pile up either.
-        Returns what the connection is counted under ("" for the hall's machines), None to refuse."""
-        if self.exempt(addr):
-            return ""
-        addr = clients.key(addr)
-        if self.connections[addr] >= 2 * self.per_address:
-            self.refused["connections per address"] += 1
-            return None
-        self.connections[addr] += 1
-        return addr
-
-    def _leave(self, addr: str) -> None:
-        if addr in self.connections:
-            self.connections[addr] -= 1
-            if self.connections[addr] <= 0:
-                del self.connections[addr]
-
     async def _limits(self, request, handler):
-        addr = request.remote or ""
-        exempt = self.exempt(addr)
-        addr = clients.key(addr)
-        if not exempt and self.misses.blocked(addr):
-            return self._refuse(429, phone_words.BUSY, "too many unknown tokens")
-        if self.active >= self.max_clients:
-            return self._refuse(503, "服务器繁忙，请稍候", "max_clients")
-        if not exempt and self.by_address[addr] >= self.per_address:
-            return self._refuse(429, phone_words.BUSY, "per address")
-        self.active += 1
-        self.by_address[addr] += 1
+        gate = request.transport.get_protocol() if request.transport is not None else None
+        if isinstance(gate, _Gate):
+            gate.head_done()
         try:
-            return await handler(request)
+            addr = request.remote or ""
+            if not self.exempt(addr) and self.misses.blocked(addr):
+                return self._refuse(429, phone_words.BUSY, "too many unknown tokens")
+            try:
+                slot = self.requests.admit(addr)
+            except Refused as exc:
+                if exc.reason == "full":
+                    return self._refuse(503, "服务器繁忙，请稍候", "max_clients")
+                return self._refuse(429, phone_words.BUSY, "per address")
+            try:
+                return await handler(request)
+            finally:
+                self.requests.release(slot)
         finally:
-            self.active -= 1
-            self.by_address[addr] -= 1
-            if self.by_address[addr] <= 0:
-                del self.by_address[addr]
+            if isinstance(gate, _Gate):
+                gate.request_done()
 
     def _entry(self, request):
         token = request.match_info["token"]
@@ -221,7 +281,7 @@ class PhoneServer:
             entry = self.hub.get(token)
             if entry is None:
                 return self._not_found(request)
-        headers = {**phone_pages.headers(), "ETag": entry.etag, "Cache-Control": "no-cache"}
+        headers = {**phone_pages.headers(), "ETag": entry.etag}  # the page sends it back itself
         if seen == entry.etag:
             return web.Response(status=304, headers=headers)
         return web.Response(body=entry.body, content_type="application/json", charset="utf-8", headers=headers)
@@ -249,7 +309,7 @@ class PhoneServer:
             return self._not_found(request)
         resp = web.StreamResponse(headers={**phone_pages.headers(),
                                            "Content-Type": "text/event-stream; charset=utf-8",
-                                           "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+                                           "X-Accel-Buffering": "no"})
         event = asyncio.Event()
         self.waiters[token].add(event)
         try:
@@ -306,25 +366,63 @@ def _json(obj: Any, status: int = 200, headers: dict | None = None):
                              dumps=lambda o: json.dumps(o, ensure_ascii=False, separators=(",", ":")))
 
 
-class _Capped(asyncio.Protocol):
-    """aiohttp's protocol behind a gate that counts open connections per peer address."""
+class _Gate(asyncio.Protocol):
+    """aiohttp's protocol for one connection, with its slot of the connection cap and the
+    deadline of the request head it waits for: the connection's first one from its accept (the
+    TLS handshake included), each later one from its first byte."""
 
-    def __init__(self, inner: asyncio.Protocol, admit: Callable[[str], str | None], leave: Callable[[str], None]):
-        self.inner, self.admit, self.leave, self.addr = inner, admit, leave, None
+    def __init__(self, inner: asyncio.Protocol, server: PhoneServer, slot: Slot, deadline: float):
+        self.inner, self.server, self.slot = inner, server, slot
+        self.transport: asyncio.Transport | None = None
+        self.in_request = False
+        self.pending = 0  # bytes in while no request has reached the handlers
+        self.timer: asyncio.TimerHandle | None = None
+        self.deadline = deadline
 
     def connection_made(self, transport) -> None:
-        self.addr = self.admit(str((transport.get_extra_info("peername") or ("",))[0]))
-        if self.addr is None:
-            transport.abort()
-            return
+        self.transport = transport
         self.inner.connection_made(transport)
+        self.timer = asyncio.get_running_loop().call_at(self.deadline, self._expired)
+
+    def _expired(self) -> None:
+        self.timer = None
+        if self.transport is not None and not self.in_request:
+            AUDIT.warning(f"head-timeout:{self.slot.keys[0] if self.slot.keys else self.slot.host}",
+                          "closed a phone connection from %s: no complete request head within %g s",
+                          self.slot.host, self.server.header_timeout_s)
+            self.transport.abort()
+
+    def head_done(self) -> None:
+        """A request reached the handlers: its head is in."""
+        self.in_request, self.pending = True, 0
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def request_done(self) -> None:
+        self.in_request, self.pending = False, 0  # the next byte starts the next head's deadline
 
     def connection_lost(self, exc) -> None:
-        if self.addr is not None:
-            self.leave(self.addr)
-            self.inner.connection_lost(exc)
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.transport = None
+        self.server.connections.release(self.slot)
+        self.inner.connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if not self.in_request:
+            # aiohttp holds each line to MAX_LINE and the fields to MAX_FIELDS, but not the head
+            # as a whole: that is held here (with room for a small body sent along)
+            self.pending += len(data)
+            if self.pending > framing.MAX_HEAD + MAX_BODY:
+                log.info("phone server: closed a connection from %s: request head over %d bytes", self.slot.host,
+                         framing.MAX_HEAD)
+                self.transport.abort()
+                return
+            if self.timer is None:
+                loop = asyncio.get_running_loop()
+                self.timer = loop.call_at(loop.time() + self.server.header_timeout_s, self._expired)
         self.inner.data_received(data)
 
     def eof_received(self):
@@ -337,19 +435,20 @@ class _Capped(asyncio.Protocol):
         self.inner.resume_writing()
 
 
-class _CappedSite(web.TCPSite):
-    """TCPSite whose connections pass the per-address gate (``_Capped``)."""
-
-    def __init__(self, runner, host, port, admit, leave):
-        super().__init__(runner, host, port, backlog=4096, reuse_address=True)
-        self._admit, self._leave = admit, leave
-
-    async def start(self) -> None:
-        await web.BaseSite.start(self)
-        factory = self._runner.server
-        self._server = await asyncio.get_running_loop().create_server(
-            lambda: _Capped(factory(), self._admit, self._leave), self._host, self._port,
-            backlog=self._backlog, reuse_address=self._reuse_address)
+def _listen_socket(host: str, port: int) -> socket.socket:
+    """The listening socket (non-blocking, backlog 4096) of ``host:port``."""
+    family, kind, proto, _, address = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                                         flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(4096)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 class RateRefused(Exception):
@@ -379,16 +478,21 @@ def start(link: Any, settings: Any, host: str) -> PhoneServer | None:
         return None
     from kiosk_ui import clients
 
+    tls = None
+    if settings.phone_tls:
+        from kiosk_ui.tls import server_context
+
+        tls = server_context(str(settings.phone_tls_certificate), str(settings.phone_tls_key))
     hub = PhoneHub(lambda since: link.call("hall.phone_board", {"since": since} if since else {}, timeout=10),
                    alert_ahead=settings.phone_alert_ahead)
     link.live().listeners.append(hub.poke)
     server = PhoneServer(hub, link_rate(link), title=link.title, max_clients=settings.phone_max_clients,
-                         per_address=settings.phone_per_address, misses=phone_pages.misses_of(link),
-                         keepalive_s=max(5.0, settings.keepalive_s),
+                         per_address=settings.phone_per_address, per_64=settings.phone_per_64,
+                         reserved_connections=settings.reserved_connections, header_timeout_s=settings.header_timeout_s,
+                         tls=tls, misses=phone_pages.misses_of(link), keepalive_s=max(5.0, settings.keepalive_s),
                          exempt=lambda addr: clients.configured(link, addr))
     server.start(host, settings.phone_port)
     hub.start()
     hub.poke()
     link.remember("phone_server", server)
     return server
-

@@ -41,10 +41,17 @@ UI_FIELDS = (
           doc="of max_streams, kept for the configured kiosks, window PCs and displays"),
     Field("display_addresses", list, [], items=str, check=_check_networks,
           doc="addresses (or networks) of hall display PCs: their streams come from the reserved pool"),
-    Field("connections_per_address", int, 64, min=1, max=10000,
-          doc="open connections one address may hold (not the configured machines); more are closed at once"),
+    Field("connections_per_address", int, 16, min=1, max=10000,
+          doc="open connections one address (an IPv6 /64) may hold, the configured machines excepted; "
+              "more are closed at once"),
     Field("max_connections", int, 1000, min=16, max=20000, doc="open connections in all"),
+    Field("reserved_connections", int, 200, min=0, max=20000,
+          doc="of max_connections, kept for the configured kiosks, window PCs, displays and this PC; "
+              "also the phone server's"),
     Field("idle_timeout_s", int, 30, min=5, max=3600, doc="an idle connection is closed after this"),
+    Field("header_timeout_s", float, 10.0, min=1, max=300,
+          doc="a request's line and headers must be in within this of its first byte (of the connection's "
+              "opening for its first request), however slowly they come; else the connection is closed"),
     Field("session_hours", float, 12.0, min=0.1, max=720, doc="a login lasts at most this long"),
     Field("session_idle_s", int, 600, min=1, max=86400,
           doc="a login unused this long ends (等保: 10 min); requests the page makes by itself do not count"),
@@ -67,6 +74,15 @@ UI_FIELDS = (
           doc="phone requests and streams one address may hold at once (not the configured machines)"),
     Field("phone_misses", int, 20, min=1, max=10000,
           doc="unknown tokens one address may ask for in 10 minutes before it is refused (429)"),
+    Field("phone_per_64", int, 2000, min=1, max=50000,
+          doc="phone requests and streams one IPv6 /64 may hold at once (the phones on a WiFi share one; "
+              "each phone's own address is held to phone_per_address)"),
+    Field("phone_misses_per_64", int, 200, min=1, max=100000,
+          doc="unknown tokens one IPv6 /64 may ask for in 10 minutes (each phone's address: phone_misses)"),
+    Field("phone_tls_certificate", str, None,
+          doc="PEM certificate (chain) for the phone server (HTTPS), one the phones trust; public_url then "
+              "starts with https://"),
+    Field("phone_tls_key", str, None, doc="PEM private key of phone_tls_certificate (0600)"),
 )
 
 
@@ -94,9 +110,11 @@ class UiSettings:
     streams_per_address: int = 8
     reserved_streams: int = 64
     display_addresses: list = field(default_factory=list)
-    connections_per_address: int = 64
+    connections_per_address: int = 16
     max_connections: int = 1000
+    reserved_connections: int = 200
     idle_timeout_s: int = 30
+    header_timeout_s: float = 10.0
     session_hours: float = 12.0
     session_idle_s: int = 600
     login_failures: int = LOGIN_FAILURES
@@ -110,10 +128,18 @@ class UiSettings:
     phone_max_clients: int = 5000
     phone_per_address: int = 8
     phone_misses: int = 20
+    phone_per_64: int = 2000
+    phone_misses_per_64: int = 200
+    phone_tls_certificate: Path | None = None
+    phone_tls_key: Path | None = None
 
     @property
     def tls(self) -> bool:
         return self.tls_certificate is not None
+
+    @property
+    def phone_tls(self) -> bool:
+        return self.phone_tls_certificate is not None
 
     @property
     def server_threads(self) -> int:
@@ -143,14 +169,31 @@ def load(raw: Any, ctx: Any) -> UiSettings:
         path = getattr(settings, key)
         if path is not None and not path.is_file():
             ctx.problems.add(("ui", key), f"no such file: {path}")
+    _check_ports(values, settings, ctx.problems)
     return settings
+
+
+def _check_ports(values: dict, settings: UiSettings, problems: Any) -> None:
+    """The connection reserve and the phone server's TLS keys."""
+    if settings.reserved_connections >= settings.max_connections:
+        problems.add(("ui", "reserved_connections"), f"must be less than max_connections ({settings.max_connections})")
+    if (values.get("phone_tls_certificate") is None) != (values.get("phone_tls_key") is None):
+        problems.add(("ui", "phone_tls_key" if values.get("phone_tls_certificate") else "phone_tls_certificate"),
+                     "give both phone_tls_certificate and phone_tls_key")
+    for key in ("phone_tls_certificate", "phone_tls_key"):
+        path = getattr(settings, key)
+        if path is not None and not path.is_file():
+            problems.add(("ui", key), f"no such file: {path}")
+    if settings.phone_tls and settings.public_url.startswith("http://"):
+        problems.add(("ui", "public_url"), "the phone server speaks HTTPS (phone_tls_certificate): use https://")
 
 
 def from_values(values: dict, resolve: Any = None) -> UiSettings:
     resolve = resolve or (lambda v: None if v is None else Path(v))
     fields = {f.name for f in UI_FIELDS}
     kw = {k: v for k, v in values.items() if k in fields and v is not None}
-    for key in ("admin_password_file", "secret_key_file", "tls_certificate", "tls_key"):
+    for key in ("admin_password_file", "secret_key_file", "tls_certificate", "tls_key", "phone_tls_certificate",
+                "phone_tls_key"):
         if key in kw:
             kw[key] = resolve(kw[key])
     return UiSettings(**kw)

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Installs the optional system packages (espeak-ng, CJK fonts incl. rare characters, chromium, sox, socat, postgresql) when they
+# Installs the optional system packages (espeak-ng, CJK fonts incl. rare characters, chromium, sox, socat, postgresql,
+# etcd, nftables) when they
 # are missing and this machine can (root with apt-get); otherwise says which are missing and
 # what will be skipped. Never fails the build: tests that need a missing tool skip with a reason.
 want=""
@@ -11,6 +12,9 @@ command -v socat >/dev/null 2>&1 || want="$want socat"
 command -v systemd-analyze >/dev/null 2>&1 || want="$want systemd"
 # the county tests start their own server from these binaries (hwd.county.localpg)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want="$want postgresql"
+# the standby tests (tests/standby) run real etcd members and cut them apart with nftables
+command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || want="$want etcd-server"
+command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || want="$want nftables"
 fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk\|noto serif cjk" || want="$want fonts-wqy-microhei"
 # 生僻字 outside the BMP on tickets (CJK Ext A/B, drawn as raster): HanaMin covers them
 fc-list ":charset=20000" 2>/dev/null | grep -q . || want="$want fonts-hanazono"

@@ -17,7 +17,8 @@ from hwd.county.config import Central, load_central
 from hwd.hall import rating_config
 from hwd.hall.alerts_config import SERVICE_TIDAL_FIELDS, Tidal, load_tidal
 from hwd.hall.notices_config import Notify, load_notify
-from hwd.hall.rating_config import RatingRules, Upstream, load_ratings, load_upstream
+from hwd.hall.rating_config import RatingRules, Upstream, check_province, load_ratings, load_upstream
+from hwd.standby.config import Standby, load_standby
 from hwd.schema import Field, check_table
 
 WINDOW_KINDS = ("综合", "专业", "老年人", "军人优先", "帮办代办", "办不成事")
@@ -127,6 +128,8 @@ HALL_FIELDS = (
     Field("central", dict, None, doc="stream this hall's records to the county database, see [hall.central]"),
     Field("tidal", dict, {}, doc="tidal-window alerts (潮汐窗口): wait and queue thresholds, see [hall.tidal]"),
     Field("notify", dict, {}, doc="phone notices (即将叫号, the call …) to a WeChat/SMS gateway, see [hall.notify]"),
+    Field("standby", dict, None, doc="two engine PCs, one active, the other a synchronous standby that takes over "
+                                     "(双机热备), see [hall.standby] and docs/standby.md"),
 )
 SERVICE_FIELDS = (
     Field("id", str, check=_id), Field("name", str), Field("prefix", str),
@@ -137,6 +140,8 @@ SERVICE_FIELDS = (
     Field("matter_code", str, "", doc="事项编码 of the matter in the provincial catalogue"),
     Field("impl_code", str, "", doc="实施编码 (implementation code) of the matter at this hall"),
     Field("matter_version", str, "", doc="version of the matter's catalogue entry"),
+    Field("province", dict, {}, doc="the province's 好差评 data for this service (deptCode, proDepartCode, "
+                                    "promiseTime …), over [hall.upstream] province"),
 ) + SERVICE_TIDAL_FIELDS
 WINDOW_FIELDS = (
     Field("id", str, check=_id), Field("name", str), Field("kind", str, "综合", choices=WINDOW_KINDS),
@@ -210,6 +215,7 @@ class Service:
     matter_code: str = ""
     impl_code: str = ""
     matter_version: str = ""
+    province: dict = field(default_factory=dict)
     tidal_wait_min: int | None = None
     tidal_queue: int | None = None
 
@@ -306,6 +312,7 @@ class HallConfig:
         """The no-show rule citizens read: ``[hall.no_show] notice``, else said from the rule."""
         return self.no_show_notice or no_show_rule(self.requeue_after)
     central: Central | None = None
+    standby: Standby | None = None
 
 
 def _tables(items: list, fields: tuple, path: tuple, ctx: LoadContext, what: str) -> list[tuple[tuple, dict]]:
@@ -338,6 +345,7 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
     cfg.central = load_central(v["central"], base + ("central",), ctx.problems)
     cfg.tidal = load_tidal(v["tidal"], base + ("tidal",), ctx.problems)
     cfg.notify = load_notify(v["notify"], base + ("notify",), ctx.problems)
+    cfg.standby = load_standby(v["standby"], base + ("standby",), ctx)
     for i, dev in enumerate(v["displays"]):
         if device_ref(ctx, base + ("displays", i), dev, "display"):
             cfg.displays.append(dev)
@@ -350,6 +358,7 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
         elif s["prefix"] in prefixes:
             ctx.problems.add(p + ("prefix",), f"prefix {s['prefix']!r} is already used by service {prefixes[s['prefix']]!r}")
         prefixes.setdefault(s["prefix"], s["id"])
+        s["province"] = check_province(s["province"], p + ("province",), ctx.problems)
         cfg.services[s["id"]] = Service(**s)
     if not cfg.services and isinstance(raw, dict):
         ctx.problems.add(base, "a hall needs at least one [[hall.service]]")

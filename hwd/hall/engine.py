@@ -70,8 +70,10 @@ def _configured_networks(hall: Any, ui: Any) -> list:
 
 
 class HallEngine:
-    def __init__(self, config: Any, manager: Any, bus: Any, methods: Any, clock: clocks.Clock | None = None):
+    def __init__(self, config: Any, manager: Any, bus: Any, methods: Any, clock: clocks.Clock | None = None,
+                 connect: Callable[..., sqlite3.Connection] = sqlite3.connect):
         self.config = config
+        self.connect = connect  # the database's connections (replicated with [hall.standby])
         self.cfg = config.hall
         self.manager = manager
         self.bus = bus
@@ -102,7 +104,7 @@ class HallEngine:
     async def start(self) -> None:
         path = self.cfg.database or Path(self.config.daemon.state_dir) / "hall.sqlite3"
         try:
-            self.store = Store(path, self.cfg.sync)
+            self.store = Store(path, self.cfg.sync, self.connect)
         except (sqlite3.Error, StoreError) as exc:
             from hwd.daemon import StartupError
             raise StartupError(f"cannot open the hall database {path}: {exc}") from None
@@ -125,7 +127,8 @@ class HallEngine:
         except HwdError as exc:  # e.g. the signing library is not installed
             from hwd.daemon import StartupError
             raise StartupError(f"[hall.upstream] / [hall.central] / [hall.notify]: {exc}") from None
-        self.outbox = outbox.Worker(path, sinks, self.cfg.upstream.retry_s, self.cfg.upstream.retry_max_s)
+        self.outbox = outbox.Worker(path, sinks, self.cfg.upstream.retry_s, self.cfg.upstream.retry_max_s,
+                                    connect=self.connect)
         self.outbox.start()
         clocks.register(self.methods, self.clock)
         api.register(self.methods, self)

@@ -17,6 +17,7 @@ from typing import Any
 
 from hwd import outbox
 from hwd.schema import Field, check_table
+from hwd.upstream import profiles
 
 ADAPTERS = ("none", "push-json", "h5")
 SIGNATURES = ("hmac-sha256", "hmac-sm3")
@@ -90,6 +91,17 @@ UPSTREAM_FIELDS = (
     Field("h5_params", str, H5_DEFAULT_PARAMS, check=_template, doc="h5: the query built per ticket"),
     Field("h5_encoding", str, "base64x2", choices=H5_ENCODINGS,
           doc="h5: base64x2 appends base64(base64(query)) to url (Anhui); query appends ?query"),
+    Field("profile", str, profiles.DEFAULT,
+          doc="the payload profile: " + ", ".join(profiles.NAMES) + ", or one of [hall.upstream.profiles]; "
+              "a profile without adapter pushes"),
+    Field("username", str, None, doc="HTTP Basic user (zj-offlinereport), appMark (sd-epoint-hcp), apiKey (zfsoft)"),
+    Field("password", str, None, doc="HTTP Basic password, appWord (sd-epoint-hcp), systemPwd (zfsoft)"),
+    Field("urls", dict, {}, doc="a URL per record kind, e.g. workorder = \"https://…\"; other kinds go to url"),
+    Field("province", dict, {}, doc="the province's data for every service: deptCode (统一社会信用代码), "
+                                    "proDepartCode, promiseTime …; [[hall.service]] province overrides"),
+    Field("profiles", dict, {}, doc="a hall's own payload profiles by name (docs/hall.md)"),
+    Field("sm2_public_key", str, None, doc="file with the province's SM2 public key (hex 04xy), for SM2 envelopes"),
+    Field("sm2_private_key", str, None, doc="file with the hall's SM2 private key (hex, 0600), for profiles that sign"),
 )
 
 
@@ -113,6 +125,18 @@ class Upstream:
     channel_codes: dict = field(default_factory=dict)
     h5_params: str = H5_DEFAULT_PARAMS
     h5_encoding: str = "base64x2"
+    profile: str = profiles.DEFAULT
+    username: str | None = None
+    password: str | None = None
+    urls: dict = field(default_factory=dict)
+    province: dict = field(default_factory=dict)
+    profiles: dict = field(default_factory=dict)  # name -> hwd.upstream.profiles.Profile (checked)
+    sm2_public_key: str | None = None
+    sm2_private_key: str | None = None
+
+    def payload_profile(self) -> "profiles.Profile | None":
+        """The profile's definition; None for push-json (hwd.upstream.push_json)."""
+        return self.profiles.get(self.profile) or profiles.BUILTIN.get(self.profile)
 
 
 @dataclass
@@ -145,17 +169,76 @@ def load_ratings(raw: Any, path: tuple, problems: Any) -> RatingRules:
 
 def load_upstream(raw: Any, path: tuple, problems: Any) -> Upstream:
     v = check_table(raw, UPSTREAM_FIELDS, path, problems)
+    given = raw if isinstance(raw, dict) else {}
+    if "profile" in given and "adapter" not in given:
+        v["adapter"] = "push-json"  # a profile is a way of pushing
     up = Upstream(**v)
     if up.adapter != "none" and not up.url:
         problems.add(path + ("url",), f"adapter {up.adapter!r} needs a url")
-    if up.adapter == "push-json" and not up.secret:
-        problems.add(path + ("secret",), "push-json signs every record: give a secret")
     for table, name in ((up.fields, "fields"), (up.channel_codes, "channel_codes")):
         for key, value in table.items():
             if not isinstance(value, str):
                 problems.add(path + (name, key), "expected a string")
-    up.kinds = check_kinds(up.kinds, path + ("kinds",), problems)
+    up.province = profiles.check_province(up.province, path + ("province",), problems)
+    own = {}
+    for name, table in up.profiles.items():
+        if name in profiles.NAMES:
+            problems.add(path + ("profiles", name), f"{name!r} is a built-in profile: give yours another name")
+            continue
+        made = profiles.check_custom(name, table, path + ("profiles", name), problems,
+                                     outbox.RATING_KINDS + outbox.FEED_KINDS)
+        if made is not None:
+            own[name] = made
+    up.profiles = own
+    if up.profile not in profiles.NAMES and up.profile not in v["profiles"]:
+        problems.add(path + ("profile",), f"unknown profile {up.profile!r}; one of "
+                                          f"{', '.join(profiles.NAMES + tuple(v['profiles']))}")
+        up.kinds = check_kinds(up.kinds, path + ("kinds",), problems)
+        return up
+    profile = up.payload_profile()
+    if profile is None or up.adapter != "push-json":
+        if up.profile != profiles.DEFAULT and up.adapter != "push-json":
+            problems.add(path + ("profile",), f"a profile pushes: adapter {up.adapter!r} takes none")
+        if up.adapter == "push-json" and not up.secret:
+            problems.add(path + ("secret",), "push-json signs every record: give a secret")
+        up.kinds = check_kinds(up.kinds, path + ("kinds",), problems)
+        return up
+    _check_profile_needs(up, profile, given, path, problems)
     return up
+
+
+def _check_profile_needs(up: Upstream, profile: Any, given: dict, path: tuple, problems: Any) -> None:
+    """The config a profile needs: its kinds, credentials and keys."""
+    if "kinds" in given:
+        up.kinds = check_kinds(up.kinds, path + ("kinds",), problems)
+        for i, kind in enumerate(up.kinds):
+            if kind not in profile.kinds:
+                problems.add(path + ("kinds", i), f"profile {profile.name!r} takes only "
+                                                  f"{', '.join(profile.kinds)}: not {kind!r}")
+    else:
+        up.kinds = list(profile.kinds)
+    for kind, url in up.urls.items():
+        if kind not in up.kinds:
+            problems.add(path + ("urls", kind), f"{kind!r} is not a kind this profile sends ({', '.join(up.kinds)})")
+        elif not isinstance(url, str) or _url(url):
+            problems.add(path + ("urls", kind), "expected an http:// or https:// URL")
+    sources = profile.sources()
+    for key in ("username", "password"):
+        if (profile.auth == "basic" or f"upstream.{key}" in sources) and not getattr(up, key):
+            problems.add(path + (key,), f"profile {profile.name!r} needs a {key}")
+    if profile.auth == "hmac" and not up.secret:
+        problems.add(path + ("secret",), f"profile {profile.name!r} signs with HMAC headers: give a secret")
+    if profile.uses("encrypt") and not up.sm2_public_key:
+        problems.add(path + ("sm2_public_key",), f"profile {profile.name!r} encrypts with SM2: name the file "
+                                                 "with the province's public key")
+    if profile.uses("sign") and not up.sm2_private_key:
+        problems.add(path + ("sm2_private_key",), f"profile {profile.name!r} signs with SM2: name the file with "
+                                                  "the hall's private key (hwctl upstream sm2-keygen)")
+
+
+def check_province(table: Any, path: tuple, problems: Any) -> dict:
+    """A service's ``province`` table (hwd.upstream.profiles.check_province)."""
+    return profiles.check_province(table, path, problems)
 
 
 def check_kinds(kinds: list, path: tuple, problems: Any) -> list:

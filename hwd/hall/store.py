@@ -2,7 +2,9 @@
 appointments and an action log.
 
 Every change runs in ``with store.tx():`` and is committed before the engine replies or
-publishes, so a ``kill -9`` at any moment loses nothing acknowledged. The schema is versioned
+publishes, so a ``kill -9`` at any moment loses nothing acknowledged. With ``[hall.standby]`` the
+connection comes from ``connect`` (hwd.standby.replica): its transactions are appended to the
+hall's replicated log before they commit; without it, plain ``sqlite3.connect``. The schema is versioned
 with ``PRAGMA user_version``; ``MIGRATIONS[n]`` brings version n to n+1, so a newer hwd opens an
 older hall database in place.
 """
@@ -131,11 +133,13 @@ class StoreError(Exception):
 
 
 class Store:
-    def __init__(self, path: Path | str, sync: str = "full"):
+    def __init__(self, path: Path | str, sync: str = "full",
+                 connect: Callable[..., sqlite3.Connection] = sqlite3.connect):
         self.path = Path(path) if str(path) != ":memory:" else path
         if isinstance(self.path, Path):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.connect = connect
+        self.db = connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute(f"PRAGMA synchronous = {sync.upper()}")

@@ -4,7 +4,10 @@ One small interface: an adapter that pushes is an outbox sink (hwd.outbox: ``nam
 ``backfill``, ``deliver(record)``); an adapter whose province collects the rating on its own page
 (``h5``) builds that page's URL instead and pushes nothing.
 
-    push-json   signed HTTPS JSON, one object per record (hwd.upstream.push_json)
+    push-json   pushes each record; ``[hall.upstream] profile`` says how: ``push-json`` (the default:
+                signed JSON, one object per record, hwd.upstream.push_json) or a payload profile
+                (zj-offlinereport, sd-epoint-hcp, sd-epoint-pad, zfsoft or the hall's own:
+                hwd.upstream.profiles, sent by hwd.upstream.profile_sink)
     h5          the rating page / pad opens the province's page (hwd.upstream.h5)
 
 Every adapter that speaks HTTP does it through hwd.upstream.http_post (one deadline for the whole
@@ -22,8 +25,15 @@ SINK_NAME = "upstream"
 def sinks(hall_cfg: Any) -> list:
     """The outbox sinks the ``[hall.upstream]`` config asks for (none for ``none`` and ``h5``)."""
     up = hall_cfg.upstream
-    if up.adapter == "push-json":
+    if up.adapter != "push-json":
+        return []
+    profile = up.payload_profile()
+    if profile is None:
         from hwd.upstream.push_json import PushJson
 
         return [PushJson(up, SINK_NAME)]
-    return []
+    from hwd.upstream.profile_sink import ProfileSink
+
+    services = {sid: s.province for sid, s in hall_cfg.services.items()}
+    hall = {"name": hall_cfg.name, "region_code": hall_cfg.region_code}
+    return [ProfileSink(up, profile, services, hall, SINK_NAME)]

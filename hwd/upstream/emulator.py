@@ -9,6 +9,9 @@ the connection closes before the answer, so the client must retry and the key mu
 And the ways a hostile or broken endpoint does (issue 22's attacks on the outbox): a redirect to
 another host (``redirect``), a reply dripped one byte at a time for ever (``drip``), an endless
 reply body (``flood``). ``tls=(cert, key)`` serves HTTPS instead of HTTP.
+
+``Receiver`` is the far end of the payload profiles: it keeps each request as it came and answers
+as the test scripts (a refusal inside a 200, then an acceptance).
 """
 
 from __future__ import annotations
@@ -263,6 +266,50 @@ class ProvincePage:
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, name="province-page", daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class Receiver:
+    """A province's endpoint for the payload profiles (hwd.upstream.profiles): keeps every
+    request as it came (path, headers, raw body) and answers what the test scripts — by default
+    ``reply`` (a JSON object, HTTP 200), or the next of ``queue(status, body)``."""
+
+    def __init__(self, reply: dict | None = None):
+        self.requests: list[dict] = []
+        self.reply = reply if reply is not None else {"ok": True}
+        self._queued: list[tuple[int, dict]] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver.lock:
+                    receiver.requests.append({"path": self.path, "headers": dict(self.headers.items()), "body": raw})
+                    status, body = receiver._queued.pop(0) if receiver._queued else (200, receiver.reply)
+                data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self._server.serve_forever, name="province-receiver", daemon=True).start()
+
+    def queue(self, status: int, body: dict) -> None:
+        """Answer the next request with ``status`` and ``body`` (before falling back to ``reply``)."""
+        with self.lock:
+            self._queued.append((status, body))
 
     def close(self) -> None:
         self._server.shutdown()

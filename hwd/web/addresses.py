@@ -54,3 +54,20 @@ def in_networks(remote: str | None, nets: Iterable) -> bool:
 def matches(remote: str | None, values: Iterable[str]) -> bool:
     """Is ``remote`` in one of the networks written in ``values``?"""
     return in_networks(remote, networks(values))
+
+
+def host(remote: str | None) -> str:
+    """The client's own address (an IPv6 one whole, not its /64), as limits that count each
+    device count it; ``remote`` itself when it is not an address."""
+    addr = address(remote)
+    return str(remote or "") if addr is None else str(addr)
+
+
+def keys(remote: str | None, per_device: bool = False) -> tuple[str, ...]:
+    """The keys a per-client limit counts ``remote`` under: ``(key(remote),)``; with
+    ``per_device``, an IPv6 client under its own address and its /64 (``(host, /64)``), so a
+    limit can hold each phone on a WiFi to a small budget and the whole /64 to a looser one."""
+    addr = address(remote)
+    if per_device and addr is not None and addr.version == 6:
+        return (str(addr), key(remote))
+    return (key(remote),)

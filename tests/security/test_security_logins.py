@@ -40,8 +40,10 @@ def staff_table(n: int = 1, iterations: int = 1000) -> str:
 
 @pytest.fixture
 def site(hwd_daemon):
+    # 50 guesses at once from one address: the login throttles are under test, not the connection cap
     d = hwd_daemon(hall(kiosks='[[hall.kiosk]]\nid = "k1"\n') + staff_table(1)
-                   + f'\n[ui]\nadmin_password_hash = "{_fast("admin-pass-1")}"\nkiosk_pin_hash = "{_fast("2468")}"\n')
+                   + f'\n[ui]\nadmin_password_hash = "{_fast("admin-pass-1")}"\nkiosk_pin_hash = "{_fast("2468")}"\n'
+                   + "connections_per_address = 64\n")
     ui = UiProcess(d.config_path)
     yield d, ui
     ui.stop()

@@ -105,7 +105,7 @@ def test_700_idle_connections_from_one_address_do_not_stop_healthz(ui):
             idle.append(sock)
         status, _, body = Browser(ui, "127.0.0.1").get("/healthz", timeout=10)
         assert status == 200 and b'"ok"' in body
-        # most of the 700 were closed at once (connections_per_address = 64)
+        # most of the 700 were closed at once (connections_per_address, 16 by default)
         closed = 0
         for sock in idle:
             sock.settimeout(0.01)

@@ -167,11 +167,11 @@ def test_one_address_holds_a_few_streams_only(hall, phones):
     streams = [sse_events(phones, tokens[0]) for _ in range(4)]
     for s in streams:
         assert next(s)[0] == "ticket"
-    wait_for(lambda: phones.by_address[PHONE] == 4)
+    wait_for(lambda: phones.requests.held(PHONE) == 4)
     assert get(phones, f"/t/{tokens[0]}/state")[0] == 429
     for s in streams:
         s.close()
-    wait_for(lambda: phones.by_address.get(PHONE, 0) == 0)
+    wait_for(lambda: phones.requests.held(PHONE) == 0)
     assert get(phones, f"/t/{tokens[0]}/state")[0] == 200
     assert get(phones, f"/t/{tokens[0]}/state", source="127.0.0.1")[0] == 200, "the hall's own PC is not capped"
 
@@ -182,14 +182,14 @@ def test_idle_sockets_of_one_address_are_capped_too(hall, phones):
     _, tokens = issued(hall, phones, 1)
     idle = [socket.create_connection(("127.0.0.1", phones.port), timeout=5, source_address=(PHONE, 0))
             for _ in range(8)]
-    wait_for(lambda: phones.connections[PHONE] == 8)
+    wait_for(lambda: phones.connections.held(PHONE) == 8)
     extra = socket.create_connection(("127.0.0.1", phones.port), timeout=5, source_address=(PHONE, 0))
     assert extra.recv(1) == b"", "closed by the server at once"
     extra.close()
     assert phones.refused["connections per address"] == 1
     for s in idle:
         s.close()
-    wait_for(lambda: phones.connections.get(PHONE, 0) == 0)
+    wait_for(lambda: phones.connections.held(PHONE) == 0)
     assert get(phones, f"/t/{tokens[0]}/state")[0] == 200
 
 
