@@ -22,7 +22,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -33,6 +32,7 @@ from pathlib import Path
 from hwd.client import Endpoint, Engines, FailoverClient, RpcError, Unreachable
 from hwd.keys import keygen
 from sim_devices import led
+from support.ports import free_port
 
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
 ADMIN_PASSWORD = "standby-admin"
@@ -65,12 +65,6 @@ def cgroup_root() -> tuple[Path, str] | None:
         if (root / "cgroup.procs").exists() and os.access(root, os.W_OK):
             return root, rel
     return None
-
-
-def free_port(ip: str) -> int:
-    with socket.socket() as s:
-        s.bind((ip, 0))
-        return s.getsockname()[1]
 
 
 class Block:
