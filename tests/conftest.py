@@ -49,3 +49,26 @@ def hwd_daemon(tmp_path):
     yield make
     for proc in started:
         proc.stop()
+
+
+@pytest.fixture(scope="session")
+def _chromium():
+    """The session's one chromium (support/browser.py), started by the first test that needs it."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
+    from support.browser import CHROMIUM, FLAGS
+
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def browser(_chromium):
+    """The session's chromium; every context this test opened (``new_context``, or ``new_page``'s
+    own) is closed after it."""
+    before = set(_chromium.contexts)
+    yield _chromium
+    for context in _chromium.contexts:
+        if context not in before:
+            context.close()

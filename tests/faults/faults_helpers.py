@@ -8,38 +8,20 @@ import os
 import subprocess
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from hwd.client import RpcError
+from support.halls import numbered_hall
 from support.waits import wait_for as _wait_for
 import functools
 
-PRINTER = '''
-[[device]]
-id = "{id}"
-kind = "printer"
-driver = "escpos"
-url = "sim://{id}"
-status_interval = 0.2
-timeout_s = 1.0
-'''
-
-
-def hall(services: int = 2, windows: int = 2, kiosks: int = 0, extra: str = "", window_extra: Callable[[int], str] | None = None,
-         kiosk_extra: Callable[[int], str] | None = None, hall_extra: str = "") -> str:
-    """A hall section: services s0.. (prefixes A.., no quota), windows w1.. serving every service,
-    kiosks k1..; ``window_extra(i)`` / ``kiosk_extra(i)`` add lines to each table."""
-    text = f'{extra}\n[hall]\nname = "故障测试政务服务中心"\nrating_timeout_s = 600\n{hall_extra}\n[hall.hours]\nalways_open = true\n'
-    ids = [f"s{i}" for i in range(services)]
-    for i, sid in enumerate(ids):
-        prefix = chr(ord("A") + i % 26) + (chr(ord("A") + i // 26) if i >= 26 else "")
-        text += f'[[hall.service]]\nid = "{sid}"\nname = "业务{i}"\nprefix = "{prefix}"\n'
-    for i in range(1, windows + 1):
-        text += (f'[[hall.window]]\nid = "w{i}"\nname = "{i}号窗口"\nservices = {ids!r}\n'.replace("'", '"')
-                 + (window_extra(i) if window_extra else ""))
-    for i in range(1, kiosks + 1):
-        text += f'[[hall.kiosk]]\nid = "k{i}"\n' + (kiosk_extra(i) if kiosk_extra else "")
-    return text
+def hall(services: int = 2, windows: int = 2, kiosks: int = 0, devices: str = "",
+         window_values: Callable[[int], dict] = lambda i: {}, kiosk_values: Callable[[int], dict] = lambda i: {},
+         **values: Any) -> str:
+    """The fault tests' hall after ``devices``: services s0.. (prefixes A.., no quota), windows w1..
+    serving every service, kiosks k1.. (support.halls.numbered_hall); ``values``: keys of [hall]."""
+    return devices + numbered_hall("故障测试政务服务中心", services, windows, kiosks, window_values, kiosk_values,
+                                   rating_timeout_s=600, **values).toml()
 
 
 wait_for = functools.partial(_wait_for, timeout=15.0, tolerate=(RpcError,))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from sim_devices import keypad, led
+from support.devices import keypad, led
 from support.waits import wait_for
 
 SPEAKER = shutil.which("espeak-ng") is not None

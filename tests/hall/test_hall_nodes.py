@@ -10,7 +10,7 @@ import pytest
 
 from hwd.client import Client, RpcError
 from hwd.keys import keygen
-from sim_devices import keypad, led
+from support.devices import keypad, led
 from support.waits import wait_for as _wait_for
 import functools
 

@@ -21,7 +21,7 @@ from support.waits import wait_for
 from hwd import errors
 from hwd.client import Client, RpcError, Unreachable
 from hwd.keys import keygen
-from security_helpers import SCANNER, hall
+from security_helpers import hall, scanner
 
 ID_NUMBER = "11010119900307001X"
 
@@ -92,7 +92,7 @@ def test_bad_input_is_invalid_params_not_an_internal_error(hwd_daemon, method, p
 
 
 def test_a_half_code_on_the_serial_scanner_expires(hwd_daemon):
-    d = hwd_daemon(SCANNER.format(id="scan1").replace("max_length = 8192", "max_length = 8192\nchar_timeout_ms = 100"))
+    d = hwd_daemon(scanner("scan1", char_timeout_ms=100))
     d.wait_state("scan1", "online")
     ev = d.events("scanner.")
     d.sim("scan1", "partial", text="HALF-")

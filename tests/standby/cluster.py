@@ -31,7 +31,7 @@ from pathlib import Path
 
 from hwd.client import Endpoint, Engines, FailoverClient, RpcError, Unreachable
 from hwd.keys import keygen
-from sim_devices import led
+from support.devices import led
 from support.ports import free_port
 
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"

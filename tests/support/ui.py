@@ -79,3 +79,18 @@ class UiProcess:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+def csrf(client, path: str = "/healthz") -> str:
+    """The session's CSRF token (rendered into every page's meta tag)."""
+    html = client.get("/admin/login").get_data(as_text=True)
+    start = html.index('name="csrf" content="') + len('name="csrf" content="')
+    return html[start:html.index('"', start)]
+
+
+def enrol_rate_page(page, hall, window: str = "5") -> None:
+    """The admin enrolled this browser as the window's rating page (hall.pad.enroll, the pad
+    cookie ``/rate/<window>/enroll`` sets): only an enrolled page may rate (issue 13)."""
+    pad = hall.call("hall.pad.enroll", {"window": window})
+    page.context.add_cookies([{"name": "hwd_pad", "value": f"{pad['secret']}.{pad['pad']}",
+                               "domain": "127.0.0.1", "path": f"/rate/{window}"}])

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import STAFF_PIN
+from support.halls import STAFF_PIN
 from support.ports import free_port
 
 pytest.importorskip("aiohttp", reason="aiohttp is not installed (hwd[ui])")

@@ -5,19 +5,17 @@ no-show rule from config, and the last calls (not 欢迎光临) while hwd is dow
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from conftest import CHROMIUM, STAFF_PIN, hall_config
+from support.halls import STAFF_PIN, page_hall
 from support.ui import UiProcess
+from support.browser import needs_chromium
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} missing (apt-get install chromium)")]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 FHD = {"width": 1920, "height": 1080}
 UHD = {"width": 3840, "height": 2160}
-LONG_NAMES = (hall_config().replace('name = "5号窗口"', 'name = "老年人服务 3号窗口"')
+LONG_NAMES = (page_hall().replace('name = "5号窗口"', 'name = "老年人服务 3号窗口"')
               .replace('name = "6号窗口"', 'name = "社会保障 2号窗口"')
               + "\n[hall.no_show]\nrequeue_after = 3\n")
 

@@ -6,22 +6,21 @@ back, and the landscape ticket screen with 完成 above the fold."""
 
 from __future__ import annotations
 
-import os
 import re
 import time
 
 import pytest
 
-from conftest import CHROMIUM, hall_config
+from support.halls import page_hall
 from support.ui import UiProcess
+from support.browser import needs_chromium
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} missing (apt-get install chromium)")]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 PORTRAIT = {"width": 1080, "height": 1920}
 LANDSCAPE = {"width": 1920, "height": 1080}
 TTL_S = 4  # the card token's life in these tests: renewed at 2 s while the card lies there
-SHORT_TOKENS = hall_config().replace('url = "sim://k1-idcard"\n',
+SHORT_TOKENS = page_hall().replace('url = "sim://k1-idcard"\n',
                                      f'url = "sim://k1-idcard"\ntoken_ttl_s = {TTL_S}\npoll_ms = 100\n')
 
 
@@ -139,7 +138,7 @@ def test_appointment_codes_rescanned_used_and_typed(browser, hall, ui_server, hw
     expect(page.locator("#message-text")).to_contain_text("不能重复签到", timeout=15000)
 
     # a hall whose codes have letters gets a keypad with exactly those letters
-    letters = hwd_daemon(hall_config(devices=False) + '\n[hall.appointments]\ncode_alphabet = "ABCDEF0123456789"\n',
+    letters = hwd_daemon(page_hall(devices=False) + '\n[hall.appointments]\ncode_alphabet = "ABCDEF0123456789"\n',
                          name="letters")
     server = UiProcess(letters.config_path)
     try:

@@ -8,7 +8,7 @@ import http.client
 import json
 import time
 
-from conftest import STAFF_PIN
+from support.halls import STAFF_PIN
 from support.ui import UiProcess
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from support.waits import wait_for
 from hwd import errors
-from sim_devices import bus_keypad, led
+from support.devices import bus_keypad, led
 
 BUS = led("win5-led", 5) + led("win6-led", 6) + bus_keypad("win5-caller", 0x21) + bus_keypad("win6-caller", 0x22)
 HALL = '''

@@ -11,7 +11,7 @@ import time
 
 from support.waits import wait_for
 from drivers.display.presets import PRESETS
-from sim_devices import bus_keypad
+from support.devices import bus_keypad
 
 PRESSES = 50
 KEYS = ["call_next", "recall", "pause", "resume", "rate:5", "rate:4", "rate:1"]
