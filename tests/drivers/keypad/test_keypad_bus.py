@@ -160,7 +160,7 @@ def test_keypad_show_is_checked_against_the_bus_keypads_own_limit(hwd_daemon):
     LCD takes 64 characters and narrows ``text`` to that, on the RPC path too. (Before, the
     first keypad driver's spec was used for every keypad and 100 characters reached the bus.)"""
     from hwd.client import RpcError
-    from sim_devices import keypad
+    from support.devices import keypad
 
     d = hwd_daemon(bus_keypad("win5-caller", 0x21) + keypad("win5-rate"))
     d.wait_state("win5-caller", "online")
