@@ -51,6 +51,26 @@ def hwd_daemon(tmp_path):
         proc.stop()
 
 
+@pytest.fixture(scope="module")
+def module_daemon(tmp_path_factory, request):
+    """Factory like ``hwd_daemon``, but the daemon serves every test of the module that asks for
+    the same config (started once, stopped after the module): for tests that do not need the
+    process to themselves. Such tests must not read state another test left (absolute counts,
+    ticket numbers): they use devices, services or windows of their own, or relative checks."""
+    started: dict[tuple, DaemonProcess] = {}
+
+    def make(config_text: str = "", name: str = "hwd", clock_start: str | None = None) -> DaemonProcess:
+        key = (config_text, name, clock_start)
+        if key not in started:
+            workdir = tmp_path_factory.mktemp(request.module.__name__.rpartition(".")[2])
+            started[key] = DaemonProcess(workdir, config_text, name, None, clock_start).start()
+        return started[key]
+
+    yield make
+    for proc in started.values():
+        proc.stop()
+
+
 @pytest.fixture(scope="session")
 def _chromium():
     """The session's one chromium (support/browser.py), started by the first test that needs it."""

@@ -151,7 +151,7 @@ def test_id_card_at_the_kiosk_gives_elderly_priority(hwd_daemon):
     for card in ("resident", "longterm"):
         number = load_fixture(card)["id_number"]
         assert number not in d.log(), "an ID number reached the log"
-        assert all(number not in str(e) for e in ev.drain()), "an ID number reached the bus"
+        assert all(number not in str(e) for e in ev.until_marker()), "an ID number reached the bus"
 
 
 pytestmark = pytest.mark.timeout(120)

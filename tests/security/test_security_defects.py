@@ -127,7 +127,7 @@ def test_refused_curve_clients_are_audited_rate_limited(hwd_daemon, tmp_path):
                    start=False)
     d.rpc = rpc
     d.start(wait=False)
-    time.sleep(1.0)
+    wait_for(lambda: " serving " in d.log(), what="hwd serving its endpoints")
     for _ in range(5):
         with pytest.raises(Unreachable):
             Client(rpc, timeout=0.4, retries=1, server_key=server_pub, client_key=stranger_sec).call("daemon.ping")

@@ -86,7 +86,9 @@ def test_paper_out_holds_then_prints_once(hwd_daemon):
     d.sim("p1", "paper", state="ok")
     ev.wait("printer.job", job="held-1", state="printed", timeout=10)
     d.wait_state("p1", "online")
-    time.sleep(0.5)  # give a wrong second print the chance to show up
+    # a wrong second print would be queued before this one: once it is out, it would be too
+    d.call("printer.print", {"device": "p1", "document": [{"text": "MARKER"}], "job": "marker-1"})
+    ev.wait("printer.job", job="marker-1", state="printed", timeout=10)
     printed = [r for r in receipts(d) if "缺纸测试 B001" in r["text"]]
     assert len(printed) == 1
     jobs = d.call("printer.jobs", {"device": "p1"})
