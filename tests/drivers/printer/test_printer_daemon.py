@@ -4,7 +4,6 @@ out and recovery, a silent printer, serial through a pty, raster mode."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
