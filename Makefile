@@ -4,6 +4,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# make test runs the suite in 2 processes (pytest-xdist), each test file whole in one of them;
+# TEST_WORKERS=0 runs it in one
+TEST_WORKERS ?= 2
 
 .PHONY: demo test test-dates faults bench sysdeps venv clean
 
@@ -22,7 +25,7 @@ demo: $(STAMP) sysdeps
 	$(BIN)/python -m $(if $(COUNTY),hwd.county.demo,hwd.demo) --config config/demo.toml
 
 test: $(STAMP) sysdeps
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # the hall and page tests with hwd's wall clock moved (docs/hall.md: no test depends on today's date)
 DATES ?= 2031-01-01T00:00:00 2028-02-29T23:59:00 2026-12-31T23:59:00

@@ -71,9 +71,11 @@ def module_daemon(tmp_path_factory, request):
         proc.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def _chromium():
-    """The session's one chromium (support/browser.py), started by the first test that needs it."""
+    """The module's one chromium (support/browser.py), started by its first test that needs it.
+    Not one per session: Playwright's sync API leaves its event loop set as running while it is
+    started, and the in-process hall tests' asyncio.run() would refuse to run."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
     from support.browser import CHROMIUM, FLAGS
 
@@ -85,7 +87,7 @@ def _chromium():
 
 @pytest.fixture
 def browser(_chromium):
-    """The session's chromium; every context this test opened (``new_context``, or ``new_page``'s
+    """The module's chromium; every context this test opened (``new_context``, or ``new_page``'s
     own) is closed after it."""
     before = set(_chromium.contexts)
     yield _chromium

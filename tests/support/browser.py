@@ -1,8 +1,8 @@
 """Headless Debian chromium through Playwright (``executable_path``: no downloaded browser).
 
-One chromium serves the whole session (starting it costs a second or two); each test gets it
-through the ``browser`` fixture (tests/conftest.py) and the contexts it opened are closed after
-it, so no cookie, storage or page of one test reaches another."""
+One chromium serves every test of a module (starting it costs a second or two); each test gets
+it through the ``browser`` fixture (tests/conftest.py) and the contexts it opened are closed
+after it, so no cookie, storage or page of one test reaches another."""
 
 from __future__ import annotations
 
