@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # TEST_WORKERS=0 runs it in one
 TEST_WORKERS ?= 2
 
-.PHONY: demo test test-dates faults bench sysdeps venv clean
+.PHONY: demo test test-install test-dates faults bench sysdeps venv clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ demo: $(STAMP) sysdeps
 
 test: $(STAMP) sysdeps
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+# the offline install on a booted Debian 12 (root; docs/deploy.md "Testing the install"): fresh
+# install, crash and watchdog, reboot, uninstall, upgrade from HWD_TEST_PREVIOUS, rollback
+test-install: $(STAMP) sysdeps
+	HWD_TEST_INSTALL=1 $(BIN)/python -m pytest tests/deploy/test_booted_install.py $(PYTEST_ARGS)
 
 # the hall and page tests with hwd's wall clock moved (docs/hall.md: no test depends on today's date)
 DATES ?= 2031-01-01T00:00:00 2028-02-29T23:59:00 2026-12-31T23:59:00

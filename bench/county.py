@@ -3,7 +3,7 @@ PostgreSQL (a throw-away server, hwd.county.localpg), then
 
 - load through the sink: the first ``HWD_BENCH_COUNTY_SINK_HALLS`` halls' quarters (default 4;
   60 for the full load: ~61 M records, ~80 min and ~60 GB on this machine) as the outbox records
-  a hall writes (hwd.county.synth, the last day's last 5 % still waiting), delivered by the real
+  a hall writes (bench.hall_days, the last day's last 5 % still waiting), delivered by the real
   batched ``central`` sink (``PostgresSink.deliver_batch``, 2,000 records per transaction, the
   daily rollup kept in the same transactions) from two processes at once — records/s;
 - the other halls' tickets (if any) generated inside PostgreSQL (INSERT … SELECT over
@@ -110,8 +110,8 @@ def _load_halls(args: tuple) -> tuple[int, int, float]:
     dsns, halls, days, per_day, tmp = args
     from hwd import outbox
     from hwd.clock import SystemClock
-    from hwd.county import synth
-    from hwd.county.config import Central
+    from bench import hall_days
+    from hwd.hall.config.central import Central
     from hwd.county.sink import PostgresSink
     from hwd.hall.store import Store
 
@@ -125,7 +125,7 @@ def _load_halls(args: tuple) -> tuple[int, int, float]:
                             f"镇便民服务中心 {h}")
         try:
             batch: list = []
-            for kind, ref, payload, ts in synth.hall_records(START, days, per_day, open_share=0.05):
+            for kind, ref, payload, ts in hall_days.hall_records(START, days, per_day, open_share=0.05):
                 records += 1
                 tickets += kind == "ticket" and payload["action"] == "issue"
                 batch.append(outbox.Record(records, f"{hall_id(h)}:{kind}:{ref}", kind, ref, payload, ts))
@@ -187,8 +187,9 @@ def county_database_at_scale() -> list[Result]:
     from central import queries
     from hwd import outbox
     from hwd.clock import SystemClock
-    from hwd.county import schema, synth
-    from hwd.county.config import Central
+    from bench import hall_days
+    from hwd.county import schema
+    from hwd.hall.config.central import Central
     from hwd.county.localpg import LocalPostgres
     from hwd.county.sink import PostgresSink
 
@@ -213,7 +214,7 @@ def county_database_at_scale() -> list[Result]:
         # 3. catch-up: 7 days of one new hall through the worker and the sink
         tmp = Path(tempfile.mkdtemp(prefix="hwd-bench-county-"))
         offline_days = int(os.environ.get("HWD_BENCH_COUNTY_OFFLINE_DAYS", 7))
-        n = synth.fill_outbox(tmp / "hall.sqlite3", START, offline_days, per_day)
+        n = hall_days.fill_outbox(tmp / "hall.sqlite3", START, offline_days, per_day)
         sink = PostgresSink(Central(dsn=_hall_dsn(conn, pg, "catchup"), hall_id="catchup", heartbeat_s=3600),
                             tmp / "hall.sqlite3",
                             SystemClock(), "补报测试大厅")
@@ -258,7 +259,7 @@ def county_database_at_scale() -> list[Result]:
                f"{load_rate:,.0f} records/s ({load_records:,} records, {load_tickets:,} tickets in {load_s:.0f} s)",
                None,
                f"the first {sink_halls} halls' {days} days × {per_day:,} tickets as their outboxes hold them "
-               "(hwd.county.synth: issue, call, start, finish, rate or unrated as `ticket` records, the `rating` "
+               "(bench.hall_days: issue, call, start, finish, rate or unrated as `ticket` records, the `rating` "
                f"record; no-shows issue, call, no_show; the last day's last 5 % only issued) delivered by the real `central` sink "
                f"(`PostgresSink.deliver_batch`, each hall with its own role under the county's row-level security, "
                f"{PostgresSink.batch_size} records per transaction, the daily rollup "
@@ -272,7 +273,7 @@ def county_database_at_scale() -> list[Result]:
         Result(f"county: one hall's {offline_days} days offline, catch-up through the sink", "—",
                f"{rate:,.0f} records/s ({n:,} records in {catchup_s:.0f} s)", None,
                f"{offline_days} days × 2,000 tickets of one hall as its outbox holds them after an outage "
-               "(hwd.county.synth, in the hall's SQLite outbox); the real outbox worker and `central` sink "
+               "(bench.hall_days, in the hall's SQLite outbox); the real outbox worker and `central` sink "
                f"deliver them, {PostgresSink.batch_size} records per PostgreSQL transaction (synchronous commit), "
                "each batch noted at the hall in one SQLite transaction, the rollup kept in the same transaction, "
                "into the database holding the quarter below (one transaction per record: 320 records/s before)",

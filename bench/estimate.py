@@ -1,4 +1,4 @@
-"""How honest the wait estimate is (issue 18 §4): a simulated hall day replayed through the real
+"""How honest the wait estimate is: a simulated hall day replayed through the real
 HallCore on a test clock, each ticket's estimate at issue compared with the wait that followed.
 
 The day: three services with lognormal window times (社保 5 min, 不动产 12 min, 医保 4 min mean,
@@ -19,7 +19,7 @@ import statistics
 from bench.common import Result
 from hwd.clock import TestClock
 from hwd.hall.config import HallConfig, Hours, Service, Window
-from hwd.hall.core import HallCore
+from hwd.hall.queue.core import HallCore
 from hwd.hall.store import Store
 
 SERVICES = {"sb": (Service("sb", "社保", "A"), 5.0, 0.50), "bdc": (Service("bdc", "不动产登记", "B"), 12.0, 0.25),

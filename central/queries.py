@@ -4,7 +4,8 @@
 the hall itself last reported (its clock, hwd.county.sink), so a hall on a test clock or a
 different time zone is counted on its own day; the counts follow the hall's ``hall.stats``
 (issued by issue time; ``waiting_now`` = issued today and not finished: waiting, called or
-serving, as hall.stats' ``waiting``; p90 nearest-rank; ratings of today's tickets, not excluded).
+serving, as hall.stats' ``waiting``; p90 nearest-rank; ratings of today's tickets, not excluded),
+and for the fleet the hall's hwd version, the age of its last report and its offline devices.
 Everything about today's tickets comes from one covering index (hwd.county.schema).
 
 ``table()``: the supervision tables (日/周/月/季) per hall, window, staff or matter over a day,
@@ -36,7 +37,7 @@ WITH h AS (
     SELECT hall_id, left(name, 256) AS name,
            COALESCE(CASE WHEN today <= DATE '9999-12-31' AND isfinite(today) THEN today END,
                     (now() AT TIME ZONE %(tz)s)::date) AS today, pending, received_at,
-           lag_at_report_s, heartbeat_s, last_record_id,
+           lag_at_report_s, heartbeat_s, last_record_id, left(hwd_version, 256) AS hwd_version,
            CASE WHEN isfinite(received_at) THEN EXTRACT(EPOCH FROM now() - received_at) END AS report_age_s
     FROM halls),
 t AS (
@@ -63,7 +64,10 @@ w AS (
     FROM windows w LEFT JOIN busy b ON b.hall_id = w.hall_id AND b.window_id = w.window_id
     GROUP BY w.hall_id),
 d AS (
-    SELECT hall_id, COUNT(*) FILTER (WHERE state IN ('offline', 'fault')) AS faulted, COUNT(*) AS devices
+    SELECT hall_id, COUNT(*) FILTER (WHERE state IN ('offline', 'fault')) AS faulted, COUNT(*) AS devices,
+           COUNT(*) FILTER (WHERE state = 'offline') AS offline,
+           (array_agg(left(device, 256) ORDER BY device) FILTER (WHERE state = 'offline'))[1:%(names)s]
+               AS offline_ids
     FROM devices GROUP BY hall_id),
 o AS (
     SELECT wo.hall_id, COUNT(*) AS open, COUNT(*) FILTER (WHERE wo.due < h.today) AS overdue
@@ -73,7 +77,7 @@ SELECT h.hall_id, h.name, h.today, COALESCE(t.issued, 0), COALESCE(t.waiting, 0)
        COALESCE(w.open, 0), COALESCE(w.idle, 0), COALESCE(w.paused, 0), COALESCE(w.closed, 0),
        COALESCE(d.faulted, 0), COALESCE(d.devices, 0), COALESCE(o.open, 0), COALESCE(o.overdue, 0),
        COALESCE(t.rated, 0), COALESCE(t.bad, 0), h.pending, h.lag_at_report_s, h.report_age_s, h.heartbeat_s,
-       h.last_record_id
+       h.last_record_id, h.hwd_version, COALESCE(d.offline, 0), d.offline_ids
 FROM h LEFT JOIN t USING (hall_id) LEFT JOIN w USING (hall_id) LEFT JOIN d USING (hall_id)
        LEFT JOIN o USING (hall_id)
 ORDER BY h.hall_id
@@ -82,7 +86,9 @@ ORDER BY h.hall_id
 HALL_KEYS = ("hall_id", "name", "today", "issued_today", "waiting_now", "queue_now", "served_today",
              "no_show_today", "wait_p50_s", "wait_p90_s", "windows_open", "windows_idle", "windows_paused",
              "windows_closed", "devices_faulted", "devices", "bad_open", "bad_overdue", "rated_today",
-             "bad_today", "outbox_pending", "_lag", "_age", "_hb", "last_record_id")
+             "bad_today", "outbox_pending", "_lag", "_age", "_hb", "last_record_id", "hwd_version",
+             "devices_offline", "devices_offline_ids")
+OFFLINE_NAMES = 10  # offline devices named per hall (the count says how many in all)
 
 
 def outbox_lag_s(lag_at_report: float | None, report_age_s: float | None, heartbeat_s: float | None) -> float | None:
@@ -132,9 +138,11 @@ def finite(value: Any) -> float | None:
 
 def halls(conn: Any, tz: str) -> list[dict]:
     out = []
-    for row in conn.execute(HALLS_SQL, {"tz": tz}).fetchall():
+    for row in conn.execute(HALLS_SQL, {"tz": tz, "names": OFFLINE_NAMES}).fetchall():
         item = dict(zip(HALL_KEYS, row))
         item["name"] = shown(item["name"])
+        item["hwd_version"] = shown(item["hwd_version"])
+        item["devices_offline_ids"] = [shown(d) for d in item["devices_offline_ids"] or []]
         item["today"] = item["today"].isoformat() if item["today"] else None
         for k in ("wait_p50_s", "wait_p90_s"):
             v = finite(item[k])

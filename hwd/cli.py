@@ -12,7 +12,7 @@ import logging
 import sys
 
 from hwd import __version__, config as configuration, log as logsetup
-from hwd.errors import ConfigError
+from hwd.errors import ConfigError, StartupError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{', hall ' + repr(cfg.hall.name) if cfg.hall is not None else ''})")
         return 0
     logsetup.setup(args.log_level or cfg.daemon.log_level)
-    from hwd.daemon import Daemon, StartupError
+    from hwd.daemon import Daemon
 
     try:
         asyncio.run(Daemon(cfg).run())

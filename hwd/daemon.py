@@ -20,9 +20,10 @@ from typing import Any
 
 import zmq
 
-from hwd import __version__, access, audit, capture_api, clock as clocks, keys, replay as replays, statedir
+from hwd import __version__, access, audit, capture_api, clock as clocks, keys, metrics, replay as replays, statedir
 from hwd.clockwatch import ClockWatch
 from hwd.config import Config
+from hwd.errors import StartupError
 from hwd.events import EventBus
 from hwd.manager import DeviceManager
 from hwd.notify import Notifier
@@ -38,10 +39,6 @@ def max_message_bytes(daemon: Any) -> int:
     before buffering it. Up to this size an oversized request still gets error -32000
     (``max_request_bytes``), so a client learns why."""
     return max(1024 * 1024, 4 * daemon.max_request_bytes)
-
-
-class StartupError(Exception):
-    """The daemon cannot start (e.g. its socket is taken); the message says what to do."""
 
 
 def _ipc_path(endpoint: str) -> Path | None:
@@ -85,6 +82,7 @@ class Daemon:
         self.clock: clocks.Clock | None = None
         self.clock_watch: ClockWatch | None = None
         self.journal: replays.Journal | None = None
+        self.rpc_server: RpcServer | None = None
 
     # -- sockets -----------------------------------------------------------------------------
     def _bind(self, kind: int, endpoint: str, options: dict[int, int] | None = None) -> zmq.Socket:
@@ -140,6 +138,7 @@ class Daemon:
             emulator = manager.sims.get(p["device"])
             return await asyncio.to_thread(emulator.control_device, p["device"], p["action"], p["params"])
         capture_api.register(m, manager)
+        metrics.register(m, self)
         m.add("sim.control", sim_control, (Field("device", str), Field("action", str), Field("params", dict, {})),
               "act on an emulated device: its own actions and fault injection",
               max_text=self.config.daemon.max_request_bytes)  # a burst of scans for an emulator
@@ -184,18 +183,18 @@ class Daemon:
                 self.hall = StandbyNode(self.config, manager, bus, self.methods, self.clock)
                 await self.hall.start()
             elif self.engine_pc:
-                from hwd.hall.engine import HallEngine
+                from hwd import hall_wiring
 
-                self.hall = HallEngine(self.config, manager, bus, self.methods, self.clock)
-                await self.hall.start()
+                self.hall = hall_wiring.engine(self.config, manager, bus, self.methods, self.clock)
+                await hall_wiring.start(self.hall)
             manager.start()
         except BaseException:
             self._close()
             raise
         self.journal = replays.Journal(daemon.state_dir / "rpc-replay.sqlite3")
         statedir.restrict(daemon.state_dir / "rpc-replay.sqlite3")
-        server = RpcServer(router, self.methods, daemon.max_request_bytes, self.journal, daemon.replay_max_bytes,
-                           access.CardDataAccess(daemon.card_data_clients))
+        server = self.rpc_server = RpcServer(router, self.methods, daemon.max_request_bytes, self.journal,
+                                             daemon.replay_max_bytes, access.CardDataAccess(daemon.card_data_clients))
         tasks = [asyncio.ensure_future(server.serve()), asyncio.ensure_future(self._heartbeat(bus, manager))]
         interval = Notifier.watchdog_interval()
         if interval:

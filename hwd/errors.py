@@ -84,6 +84,12 @@ CARD_TOKEN_WRONG_KIOSK = 1134  # a card token read at another kiosk's reader
 LOGIN_LOCKED = 1135            # too many wrong PINs/passwords: wait (backoff)
 
 
+def name_of(code: int) -> str:
+    """The constant's name of an error code (``1113`` → ``CARD_TOKEN_EXPIRED``), or ``""``."""
+    return next((name for name, value in globals().items() if name.isupper() and value == code
+                 and isinstance(value, int)), "")
+
+
 class HwdError(Exception):
     """Base of every error hwd raises on purpose; carries a client-visible code."""
 
@@ -132,3 +138,8 @@ class DeviceLost(DeviceError):
 
 class MissingDependency(HwdError):
     """A driver's optional Python library is not installed."""
+
+
+class StartupError(Exception):
+    """hwd cannot start (e.g. its socket is taken, the hall database cannot be opened); the
+    message says what to do. Not an RPC error: nothing is serving yet."""

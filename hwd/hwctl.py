@@ -15,6 +15,7 @@
     hwctl upstream preview RATING     what the province would get for a rating (secrets masked)
     hwctl standby status|promote|demote
                                       the hall's two engine PCs ([hall.standby], docs/standby.md)
+    hwctl metrics [--textfile PATH]   the metrics in the Prometheus text format (node_exporter)
 
 It never hangs: a daemon that does not answer gives a clear message within a few seconds.
 """
@@ -29,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hwd import config as configuration, paths
+from hwd import config as configuration, errors, paths
 from hwd.client import Client, FailoverClient, RpcError, Subscriber, Unreachable, for_hall
 from hwd.errors import ConfigError, HwdError
 
@@ -39,6 +40,7 @@ EXTRA_COMMANDS: dict[str, str] = {
     "doctor": "hwd.doctor:command",
     "outbox": "hwd.haocp_cli:outbox",
     "workorders": "hwd.haocp_cli:workorders",
+    "metrics": "hwd.metrics_cli:command",
 }
 
 
@@ -280,11 +282,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_extra("print-test"))
     s = sub.add_parser("doctor", help="check this PC and say what to fix")
     s.set_defaults(func=_extra("doctor"))
-    from hwd import haocp_cli
+    from hwd import haocp_cli, metrics_cli
     from hwd.standby import cli as standby_cli
     from hwd.upstream import preview
 
     haocp_cli.add_parsers(sub, _extra)
+    metrics_cli.add_parser(sub, _extra)
     preview.add_parsers(sub)
     standby_cli.add_parsers(sub, lambda fn: fn)
     return p
@@ -301,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hwctl: {exc}", file=sys.stderr)
         return 3
     except RpcError as exc:
-        print(f"error {exc.code}: {exc}", file=sys.stderr)
+        print(f"error {exc.code} {errors.name_of(exc.code)}: {exc}", file=sys.stderr)
         if exc.data is not None:
             print(json.dumps(exc.data, ensure_ascii=False), file=sys.stderr)
         return 1

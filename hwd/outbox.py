@@ -14,11 +14,11 @@ last error). A sink added later starts from record 1 when ``backfill`` is true, 
 A sink is any object with ``name``, ``kinds`` (the explicit list of record kinds it takes: a kind
 added later reaches no sink that does not name it), ``backfill`` and ``deliver(record) -> Sent |
 Rejected``; raising ``DeliveryError`` means "try again later" (capped exponential backoff, and the
-sink waits until then so records keep their order). Rejected is final until a replay (补报) puts
-the record back to pending. A sink that can take many records at once has ``batch_size`` and
-``deliver_batch(records) -> [Sent | Rejected …]`` (in order; the list may end early with a
-``DeliveryError`` for the first record it could not deliver): the worker then notes a whole
-batch in one SQLite transaction.
+sink waits until then so records keep their order). Rejected is final until a 补报 (``resend``;
+the RPC method ``outbox.replay``) puts the record back to pending. A sink that can take many
+records at once has ``batch_size`` and ``deliver_batch(records) -> [Sent | Rejected …]`` (in
+order; the list may end early with a ``DeliveryError`` for the first record it could not
+deliver): the worker then notes a whole batch in one SQLite transaction.
 
 Each sink is delivered to from a thread of its own with its own SQLite connection, so a receiver
 that is slow, or holds a connection open on purpose, delays only its own records; a sink bounds
@@ -67,7 +67,7 @@ class Record:
     payload: dict
     ts: float
     attempts: int = 0
-    replay: bool = False
+    resent: bool = False  # put back by a 补报 (``resend``); the column and the RPC field are named replay
 
     @property
     def origin(self) -> str:
@@ -107,12 +107,12 @@ def put(db: sqlite3.Connection, kind: str, ref: str, payload: dict, ts: float) -
 
 # The record kinds a hall writes, by what they are for. A sink names the kinds it takes; these
 # are the defaults of the sinks hwd has and what a configured ``kinds`` list is checked against.
-# 好差评 records (hwd.hall.ratings, hwd.hall.workorders): what the province takes by default
+# 好差评 records (hwd.hall.ratings.rules, hwd.hall.ratings.workorders): what the province takes by default
 RATING_KINDS = ("rating", "unrated", "case", "workorder", "exclusion")
 # the hall's operations for the county (hwd.county.feed): tickets with their holder's masked name
 # and priority class, window sessions with staff, device states
 FEED_KINDS = ("ticket", "window", "device")
-# kinds that carry a capability (a ticket's phone link, hwd.hall.notices): only the notify sink
+# kinds that carry a capability (a ticket's phone link, hwd.hall.phone.notices): only the notify sink
 # takes them; a configured kinds list of any other sink may not name them
 PRIVATE_KINDS = ("phone_notice",)
 KINDS = RATING_KINDS + FEED_KINDS + PRIVATE_KINDS
@@ -155,6 +155,21 @@ def status(db: sqlite3.Connection, sinks: Iterable[Sink]) -> list[dict]:
     return out
 
 
+def backlog(db: sqlite3.Connection, sink: Sink) -> tuple[int, float | None]:
+    """The sink's undelivered records (pending, in error, or not yet taken up) and the oldest
+    one's time — ``status`` without its counts of what was delivered, so it reads only the
+    undelivered rows through indexes: /metrics asks on every scrape, the county sink every
+    heartbeat, and a hall with a million delivered records answers as fast as a new one."""
+    n, oldest = db.execute("SELECT COUNT(*), MIN(o.ts) FROM outbox_delivery d JOIN outbox o ON o.id = d.record "
+                           "WHERE d.sink = ? AND d.state IN ('pending', 'error')", (sink.name,)).fetchone()
+    row = db.execute("SELECT cursor FROM outbox_sinks WHERE name = ?", (sink.name,)).fetchone()
+    cursor = row[0] if row else (0 if sink.backfill else _max_id(db))
+    extra, args = _kinds_sql(sink.kinds)
+    unseen, unseen_ts = db.execute(f"SELECT COUNT(*), MIN(ts) FROM outbox WHERE id > ?{extra}",
+                                   (cursor,) + args).fetchone()
+    return n + unseen, min((t for t in (oldest, unseen_ts) if t is not None), default=None)
+
+
 def records(db: sqlite3.Connection, sink: str, state: str | None = None, limit: int = 100) -> list[dict]:
     where, args = "d.sink = ?", [sink]
     if state:
@@ -167,9 +182,9 @@ def records(db: sqlite3.Connection, sink: str, state: str | None = None, limit: 
     return [dict(zip(keys, r)) for r in rows]
 
 
-def replay(db: sqlite3.Connection, sink: str, ids: Sequence[int] | None = None, since: float | None = None,
+def resend(db: sqlite3.Connection, sink: str, ids: Sequence[int] | None = None, since: float | None = None,
            until: float | None = None, states: Sequence[str] = ("sent", "rejected")) -> int:
-    """补报: put delivered (or rejected) records back to pending, marked as a replay. Call inside a
+    """补报: put delivered (or rejected) records back to pending, marked as resent. Call inside a
     transaction; the keys stay the same, so a receiver that has them already keeps one copy."""
     where, args = [f"d.state IN ({', '.join('?' for _ in states)})"], list(states)
     if ids:

@@ -14,7 +14,6 @@ ticket committed under this request key) answers it, or the retry is refused, ne
 from __future__ import annotations
 
 import collections
-import contextvars
 import hashlib
 import json
 import logging
@@ -28,8 +27,6 @@ log = logging.getLogger("hwd.replay")
 REPLAY_SECONDS = 300
 JOURNAL_MAX_REPLY = 64 * 1024  # larger replies (emulator echoes) stay in memory only: disk stays small
 JOURNAL_MAX_BYTES = 64 * 1024 * 1024  # a flood of state changes within the 5 minutes: oldest go first
-# the key of the request being executed, for rules that record it with what they commit
-current_key: contextvars.ContextVar[str | None] = contextvars.ContextVar("hwd_request_key", default=None)
 
 
 def request_key(client: str, req_id: Any) -> str:

@@ -1,4 +1,4 @@
-"""JSON-RPC 2.0 over a ZeroMQ ROUTER socket (design.md §3).
+"""JSON-RPC 2.0 over a ZeroMQ ROUTER socket (docs/api.md).
 
 One request is one frame of UTF-8 JSON; the reply goes back with the same envelope, so DEALER
 and REQ clients both work. Oversized, non-JSON and wrongly shaped requests get an error reply
@@ -20,6 +20,7 @@ import collections
 import inspect
 import json
 import logging
+import time
 from dataclasses import dataclass
 
 import zmq
@@ -27,18 +28,20 @@ from typing import Any, Callable, Sequence
 
 from hwd import access, errors, replay as replays, rpctext
 from hwd.errors import HwdError
+from hwd.histogram import Histograms
 from hwd.schema import Field, Problems, check_table, format_path
 
 log = logging.getLogger("hwd.rpc")
 
 REPLAY_SECONDS = replays.REPLAY_SECONDS
-REPLAY_MAX_BYTES = 32 * 1024 * 1024
+MAX_REQUEST_BYTES = 262144  # [daemon] max_request_bytes
+REPLAY_MAX_BYTES = 32 * 1024 * 1024  # [daemon] replay_max_bytes
 
 
 @dataclass
 class Method:
     name: str
-    handler: Callable[[dict], Any]
+    handler: Callable[..., Any]  # handler(params), or handler(params, request_key) with recover
     params: Sequence[Field] | None
     doc: str = ""
     replay: bool = True  # False for reads: a retry may run them again, so keep no copy of the reply
@@ -51,13 +54,15 @@ class MethodTable:
     def __init__(self) -> None:
         self.methods: dict[str, Method] = {}
 
-    def add(self, name: str, handler: Callable[[dict], Any], params: Sequence[Field] | None = (),
+    def add(self, name: str, handler: Callable[..., Any], params: Sequence[Field] | None = (),
             doc: str = "", *, replay: bool = True, recover: Callable[[str], Any] | None = None,
             card_data: bool = False, max_text: int = rpctext.MAX_TEXT_CHARS) -> None:
         """Register ``handler(params) -> result`` (sync or async). ``params=None`` skips checking.
         ``replay=False`` for methods that change nothing: their replies are not kept for retries.
         ``recover(request_key)`` returns the result of a first run that a crash cut off (or None
-        when nothing of it was committed, so running it again is safe). ``card_data=True``: the
+        when nothing of it was committed, so running it again is safe); such a method records its
+        request key with what it commits, so its handler is called ``handler(params, request_key)``
+        (the key is None for in-process calls and requests without a client and id). ``card_data=True``: the
         reply holds full ID-card data, so only ``card_data_clients`` may call it over RPC (in-process
         callers such as the hall engine are not checked) and the reply is never kept for a retry.
         ``max_text``: the longest string its params may hold (hwd.rpctext; 4096 unless a method needs more)."""
@@ -79,8 +84,9 @@ class MethodTable:
             return params
         return check_params(params, method.params)
 
-    def invoke(self, name: str, params: Any) -> Any:
-        """Check and run a method; return its result, or an awaitable of it for async handlers."""
+    def invoke(self, name: str, params: Any, request_key: str | None = None) -> Any:
+        """Check and run a method; return its result, or an awaitable of it for async handlers.
+        ``request_key`` (hwd.replay.request_key) goes to the handler of a method with ``recover``."""
         method = self.methods.get(name)
         if method is None:
             raise HwdError(f"unknown method {name!r}", errors.METHOD_NOT_FOUND)
@@ -91,7 +97,10 @@ class MethodTable:
         problem = rpctext.params_problem(params, method.max_text)
         if problem:
             raise HwdError(problem, errors.INVALID_PARAMS)
-        return method.handler(self.check_params(method, params))
+        checked = self.check_params(method, params)
+        if method.recover is not None:
+            return method.handler(checked, request_key)
+        return method.handler(checked)
 
     async def call(self, name: str, params: Any) -> Any:
         result = self.invoke(name, params)
@@ -169,7 +178,7 @@ def caller_of(frame: Any) -> str | None:
 
 
 class RpcServer:
-    def __init__(self, socket: Any, methods: MethodTable, max_request_bytes: int = 262144,
+    def __init__(self, socket: Any, methods: MethodTable, max_request_bytes: int = MAX_REQUEST_BYTES,
                  journal: replays.Journal | None = None, replay_max_bytes: int = REPLAY_MAX_BYTES,
                  card_access: access.CardDataAccess | None = None):
         self.socket = socket
@@ -179,6 +188,7 @@ class RpcServer:
         self.replies = replays.MemoryCache(replay_max_bytes)
         self.journal = journal
         self.counters = collections.Counter()
+        self.latency = Histograms()  # run time per registered method, for /metrics (hwd.metrics)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def serve(self) -> None:
@@ -287,11 +297,7 @@ class RpcServer:
             return earlier
         if self.journal is not None:
             self.journal.begin(key, fp, method)
-        token = replays.current_key.set(key)
-        try:
-            reply = self._execute(req_id, method, params)
-        finally:
-            replays.current_key.reset(token)
+        reply = self._execute(req_id, method, params, key)
         self._remember(key, fp, reply)
         return reply
 
@@ -353,22 +359,31 @@ class RpcServer:
                 self.journal.finish(key, out)
         reply.add_done_callback(done)
 
-    def _execute(self, req_id: Any, method: str, params: Any) -> bytes | asyncio.Future:
+    def _execute(self, req_id: Any, method: str, params: Any, request_key: str | None = None) -> bytes | asyncio.Future:
         """Run the method; sync handlers answer at once, async ones through a future."""
+        started = time.monotonic()
         try:
-            result = self.methods.invoke(method, params)
+            result = self.methods.invoke(method, params, request_key)
         except Exception as exc:
+            self._timed(method, started)
             return _dumps(self._error(req_id, method, exc))
         if inspect.isawaitable(result):
-            return asyncio.ensure_future(self._finish_async(req_id, method, result))
+            return asyncio.ensure_future(self._finish_async(req_id, method, result, started))
+        self._timed(method, started)
         return _dumps({"jsonrpc": "2.0", "id": req_id, "result": result})
 
-    async def _finish_async(self, req_id: Any, method: str, awaitable: Any) -> bytes:
+    async def _finish_async(self, req_id: Any, method: str, awaitable: Any, started: float) -> bytes:
         try:
             result = await awaitable
         except Exception as exc:
             return _dumps(self._error(req_id, method, exc))
+        finally:
+            self._timed(method, started)
         return _dumps({"jsonrpc": "2.0", "id": req_id, "result": result})
+
+    def _timed(self, method: str, started: float) -> None:
+        if method in self.methods.methods:  # a caller's made-up method names never become labels
+            self.latency.observe(method, time.monotonic() - started)
 
     @staticmethod
     def _error(req_id: Any, method: str, exc: Exception) -> dict:

@@ -24,6 +24,7 @@ from flask import (Blueprint, Response, abort, jsonify, make_response, redirect,
                    send_from_directory, session, url_for)
 from werkzeug.security import check_password_hash
 
+from hwd import errors, wording
 from hwd.client import RpcError
 from hwd.web import sessions as web_sessions
 from hwd.web.redirects import safe_target
@@ -77,7 +78,7 @@ def login():
             return redirect(safe_target(request.args.get("next"), url_for("admin.dashboard"), "/admin"))
         if tried.locked:
             wait = tried.wait_s
-            error, status = f"尝试次数过多，请{math.ceil(wait)}秒后再试", 429
+            error, status = wording.say(errors.LOGIN_LOCKED, "seconds", seconds=math.ceil(wait)), 429
         else:
             error, status = ("密码不正确" if stored else "未设置管理密码（[ui] admin_password_hash）"), 403
     resp = make_response(render_template("admin/login.html", error=error, configured=bool(stored)), status)

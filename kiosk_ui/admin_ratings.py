@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from hwd.client import RpcError
-from hwd.hall.workorders import STATE_NAMES, STEP_NAMES, VERDICT_NAMES
+from hwd.hall.ratings.workorders import STATE_NAMES, STEP_NAMES, VERDICT_NAMES
 
 from kiosk_ui.admin import login_required
 from kiosk_ui.hwdlink import current, message_for
@@ -64,7 +64,7 @@ def move(wo_id: int):
 
 @bp.post("/replay")
 @login_required
-def replay():
+def resend():
     params = {"sink": request.form.get("sink", "upstream")[:64], "states": ["rejected"]}
     record = request.form.get("record")
     if record and record.isdigit():

@@ -13,7 +13,7 @@ from typing import Any, Callable
 from flask import (Blueprint, abort, jsonify, redirect, render_template, request,
                    url_for)
 
-from hwd import errors
+from hwd import errors, wording
 from hwd.client import RpcError
 
 from kiosk_ui import sessions
@@ -136,7 +136,7 @@ def act(window: str, action: str):
         abort(404)
     staff = _staff(window)
     if staff is None:
-        return jsonify({"ok": False, "error": "请先登录", "code": errors.NOT_LOGGED_IN}), 403
+        return jsonify({"ok": False, "error": wording.say(errors.NOT_LOGGED_IN), "code": errors.NOT_LOGGED_IN}), 403
     body = request.get_json(silent=True) or {}
     params: dict[str, Any] = {"window": window}
     if action == "transfer":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from hwd import errors
+from hwd import errors, wording
 from hwd.client import RpcError
 
 from kiosk_ui.counter import _staff
@@ -25,7 +25,7 @@ def attach(window: str):
     window_or_404(window)
     staff = _staff(window)
     if staff is None:
-        return jsonify({"ok": False, "error": "请先登录", "code": errors.NOT_LOGGED_IN}), 403
+        return jsonify({"ok": False, "error": wording.say(errors.NOT_LOGGED_IN), "code": errors.NOT_LOGGED_IN}), 403
     body = request.get_json(silent=True) or {}
     case_no = str(body.get("case_no") or "").strip()[:64]
     if not case_no:

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 
 from hwd.client import RpcError
-from hwd.hall.desk import CHECKED_CLASSES, CLASS_NAMES
+from hwd.hall.queue.desk import CHECKED_CLASSES, CLASS_NAMES
 from hwd.web.svg import qr_svg
 
 from kiosk_ui import sessions

@@ -2,7 +2,7 @@
 hall config the pages need (kiosk readers, window screens, services).
 
 The pages hold no queue state: everything they show comes from hwd over ZeroMQ. Errors from
-hwd are turned into short Chinese messages for citizens and clerks (``message_for``).
+hwd are said to citizens and clerks in the one table of wording (hwd.wording, ``message_for``).
 
 With ``[hall.standby]`` the pages talk to whichever engine PC is active (hwd.client's
 FailoverPool and FollowingSubscriber over the engines' endpoints), not to ``[daemon] rpc``: a
@@ -17,57 +17,20 @@ import zoneinfo
 from pathlib import Path
 from typing import Any
 
-from hwd import errors
+from hwd import wording
 from hwd.clock import wall
 from hwd.client import ClientPool, FailoverPool, FollowingSubscriber, RpcError, Subscriber, Unreachable, engines_of
 
-from kiosk_ui.live import EventHub
+from kiosk_ui.eventhub import EventHub
 from kiosk_ui.settings import UiSettings
 
 log = logging.getLogger("kiosk_ui.hwd")
 
-MESSAGES = {
-    errors.OUTSIDE_HOURS: "现在不在取号时间",
-    errors.QUOTA_REACHED: "该事项今日号源已满，请改日再来或咨询服务台",
-    errors.UNKNOWN_SERVICE: "没有这个办理事项",
-    errors.UNKNOWN_WINDOW: "没有这个窗口",
-    errors.UNKNOWN_KIOSK: "本机未登记为取号机，请联系管理员",
-    errors.WINDOW_PAUSED: "窗口已暂停服务",
-    errors.WINDOW_CLOSED: "窗口未开放，请先登录",
-    errors.NO_CURRENT_TICKET: "当前没有正在办理的号",
-    errors.BAD_STATE: "当前状态下不能这样操作",
-    errors.NOT_LOGGED_IN: "请先登录",
-    errors.LOGIN_FAILED: "工号或密码不正确",
-    errors.LOGIN_LOCKED: "密码错误次数过多，请稍后再试",
-    errors.UNKNOWN_PAD: "本评价器未登记，请联系管理员",
-    errors.RATING_CHANNEL_REFUSED: "只能评价本窗口刚办结的业务",
-    errors.CARD_TOKEN_USED: "这张身份证已经取过号了，请重新刷卡",
-    errors.CARD_TOKEN_WRONG_KIOSK: "请在本机重新刷身份证",
-    errors.ALREADY_RATED: "本次服务已经评价过了，谢谢",
-    errors.UNKNOWN_TICKET: "没有找到这个号",
-    errors.CARD_TOKEN_EXPIRED: "身份证信息已过期，请重新刷卡",
-    errors.UNKNOWN_APPOINTMENT: "没有找到这个预约，请核对预约码或咨询服务台",
-    errors.APPOINTMENT_USED: "这个预约已经签到并办理过了，如需办理请直接取号",
-    errors.HALL_DISABLED: "本机未开启排队叫号",
-    errors.METHOD_NOT_FOUND: "系统暂不支持这个功能",
-    errors.INVALID_PARAMS: "输入有误，请重试",
-    errors.DEVICE_OFFLINE: "设备未连接",
-    errors.DEVICE_FAULT: "设备故障",
-    errors.NOT_ACTIVE: "系统正在切换主机，请稍候再试",
-    errors.NOT_REPLICATED: "系统正在切换主机，请稍候再试",
-}
-UNREACHABLE_MESSAGE = "系统连接中断，请稍候再试或到服务台咨询"
-
-
 def message_for(exc: Exception) -> str:
-    """A short Chinese message for an error from hwd."""
+    """What a page shows for an error from hwd (hwd.wording.for_people)."""
     if isinstance(exc, Unreachable):
-        return UNREACHABLE_MESSAGE
-    text = str(exc)
-    if any("\u4e00" <= ch <= "\u9fff" for ch in text) and len(text) <= 80:
-        return text  # the hall engine's own message is written for citizens and clerks
-    code = getattr(exc, "code", None)
-    return MESSAGES.get(code, "操作没有成功，请重试或到服务台咨询")
+        return wording.UNREACHABLE
+    return wording.for_people(getattr(exc, "code", None), str(exc), getattr(exc, "data", None))
 
 
 class HallLink:

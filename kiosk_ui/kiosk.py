@@ -17,13 +17,13 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, render_template, request, session, url_for
 from werkzeug.security import check_password_hash
 
-from hwd import errors
+from hwd import errors, wording
 from hwd.client import RpcError
 from hwd.web.svg import qr_svg
 
 from kiosk_ui import sessions, words
-from kiosk_ui.hwdlink import UNREACHABLE_MESSAGE, HallLink, message_for, current, kiosk_or_404
-from kiosk_ui.live_bp import sse_response
+from kiosk_ui.hwdlink import HallLink, message_for, current, kiosk_or_404
+from kiosk_ui.live import sse_response
 
 log = logging.getLogger("kiosk_ui.kiosk")
 
@@ -172,7 +172,7 @@ def card(kiosk: str):
 
 def _down() -> Any:
     """hwd does not answer: say so at once instead of waiting out the print timeout."""
-    return jsonify({"ok": False, "error": UNREACHABLE_MESSAGE, "code": "unreachable"}), 503
+    return jsonify({"ok": False, "error": wording.UNREACHABLE, "code": "unreachable"}), 503
 
 
 @bp.post("/<kiosk>/api/ticket")
@@ -188,7 +188,8 @@ def issue(kiosk: str):
         from kiosk_ui import clients
 
         if not clients.is_kiosk(request.remote_addr, kiosk_or_404(kiosk)):
-            return jsonify({"ok": False, "error": "请在取号机上刷身份证", "code": errors.CARD_TOKEN_WRONG_KIOSK}), 403
+            return jsonify({"ok": False, "error": wording.say(errors.CARD_TOKEN_WRONG_KIOSK, "no_reader"),
+                            "code": errors.CARD_TOKEN_WRONG_KIOSK}), 403
         params["card_token"] = str(body["card_token"])
     try:
         ticket = link.call("hall.issue_ticket", params, timeout=_print_timeout(link))
@@ -274,7 +275,7 @@ def unlock(kiosk: str):
     tried = sessions.attempt("kiosk-exit", "kiosk-exit",
                              lambda: bool(stored and pin) and check_password_hash(stored, pin), f"kiosk PIN at {kiosk}")
     if tried.locked:
-        resp = jsonify({"ok": False, "error": f"尝试次数过多，请{math.ceil(tried.wait_s)}秒后再试",
+        resp = jsonify({"ok": False, "error": wording.say(errors.LOGIN_LOCKED, "seconds", seconds=math.ceil(tried.wait_s)),
                         "code": errors.LOGIN_LOCKED})
         resp.headers["Retry-After"] = str(math.ceil(tried.wait_s))
         return resp, 429

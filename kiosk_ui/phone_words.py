@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from hwd import errors, wording
+
 TITLE = "排队进度"
-INVALID = "链接无效或已过期"
+INVALID = wording.say(errors.BAD_RATING_TOKEN)
 INVALID_DETAIL = "号票只在取号当天有效。如需办理，请到取号机重新取号。"
 BUSY = "访问过于频繁，请稍后再试"
 

@@ -5,7 +5,7 @@ standard words; for 不满意 and worse one reason step (rate.js: asked once, �
 without reasons); a press calls ``hall.rate``; a thank-you; back to idle when the engine's
 ``timeout_s`` runs out (no answer is recorded as unrated by the engine, never as a score).
 
-Only an enrolled page rates (hwd.hall.rating_channels): the admin enrols this browser once for
+Only an enrolled page rates (hwd.hall.ratings.channels): the admin enrols this browser once for
 its window at ``/rate/<window>/enroll``; it then keeps the pad's secret in an HttpOnly cookie
 scoped to ``/rate/<window>``, and every rating carries it, so hwd accepts it only for the
 ticket this window finished last. A page that is not enrolled is refused.
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, make_response, render_template, request, session
 
-from hwd import errors
+from hwd import errors, wording
 from hwd.client import RpcError
 from hwd.web import sessions
 
@@ -84,7 +84,7 @@ def rate(window: str):
         return jsonify({"ok": False, "error": "请选择评价"}), 400
     creds = pad_credentials()
     if creds is None:
-        return jsonify({"ok": False, "error": "本评价器未登记，请联系管理员", "code": errors.UNKNOWN_PAD}), 403
+        return jsonify({"ok": False, "error": wording.say(errors.UNKNOWN_PAD), "code": errors.UNKNOWN_PAD}), 403
     params = {"window": window, "score": score, "pad": creds[0], "secret": creds[1]}
     reasons = body.get("reasons")
     if reasons is not None:

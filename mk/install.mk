@@ -6,6 +6,7 @@
 #   make uninstall [PURGE=1]  removes it; keeps /etc/hwd and /var/lib/hwd unless PURGE=1
 #   make wheelhouse         wheels of hwd and its dependencies into dist/wheelhouse, for halls
 #                           without internet: copy the tree, then make install WHEELHOUSE=dist/wheelhouse
+#   make wheelhouse PLATFORM=aarch64   the same for ARM64 halls, into dist/wheelhouse-aarch64
 # DESTDIR=DIR stages the files under DIR (no users, no systemctl); PREFIX (default /opt/hwd);
 # NO_SYSDEPS=1 skips apt-get of alsa-utils, espeak-ng, sqlite3, a CJK font (+ chromium, cage, xwayland).
 PREFIX     ?= /opt/hwd
@@ -18,6 +19,7 @@ NO_VENV    ?= 0
 NO_SYSDEPS ?= 0
 PURGE      ?= 0
 INSTALL_PYTHON ?=
+PLATFORM   ?=
 
 .PHONY: install uninstall wheelhouse
 
@@ -29,5 +31,11 @@ install:
 uninstall:
 	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" PURGE="$(PURGE)" sh scripts/uninstall.sh
 
+# PLATFORM=aarch64: for ARM64 halls (信创), into dist/wheelhouse-aarch64, with a report of what the
+# target compiles (scripts/wheelhouse.py; docs/deploy.md "ARM64 and LoongArch")
 wheelhouse:
+ifeq ($(PLATFORM),)
 	$(or $(INSTALL_PYTHON),python3) -m pip wheel -q -w dist/wheelhouse '.[all]' pip setuptools wheel
+else
+	$(or $(INSTALL_PYTHON),python3) scripts/wheelhouse.py $(PLATFORM)
+endif

@@ -6,10 +6,14 @@
 #   /usr/local/bin/{hwd,hwctl}    links into the venv, for the field engineer
 #   /etc/hwd/hwd.toml             config: created from the example only when missing, never
 #                                 overwritten; the new example always lands in hwd.toml.example
-#   /etc/systemd/system/          hwd.service, hwd-ui.service, hwd-kiosk{,-x11}.service
+#   /etc/systemd/system/          hwd.service, hwd-ui.service, hwd-kiosk{,-x11}.service,
+#                                 hwd-metrics.{service,timer} (node_exporter's textfile; not enabled)
 #   /etc/udev/rules.d/60-hwd.rules (+ 61-hwd-local.rules from the example, once)
 #   /etc/sysusers.d/hwd.conf, /etc/tmpfiles.d/hwd.conf, /etc/pam.d/hwd-kiosk
 #   users hwd, hwd-ui, hwd-kiosk; /var/lib/hwd (state: never touched by an upgrade)
+#   /var/backups/hwd/hall-before-install-*.sqlite3  a copy of the hall's database before each
+#                                 install (the newest 3); an install over a database newer than this
+#                                 tree's hwd reads is refused before anything changes
 #
 # Environment (all optional):
 #   DESTDIR=DIR     stage everything under DIR: no users, no chown, no systemctl/udevadm calls
@@ -36,6 +40,10 @@ if [ -z "${PYTHON:-}" ]; then
         && PYTHON=/usr/bin/python3
 fi
 WHEELHOUSE=${WHEELHOUSE:-}
+if [ -n "$WHEELHOUSE" ]; then
+    [ -d "$WHEELHOUSE" ] || { echo "install: WHEELHOUSE=$WHEELHOUSE is not a directory (make wheelhouse)" >&2; exit 1; }
+    WHEELHOUSE=$(cd "$WHEELHOUSE" && pwd)
+fi
 NO_VENV=${NO_VENV:-0}
 UI=${UI:-1}
 KIOSK=${KIOSK:-0}
@@ -55,6 +63,14 @@ die() { echo "install: $*" >&2; exit 1; }
 [ -f "$SRC/setup.cfg" ] && [ -d "$SRC/systemd" ] || die "$SRC is not an hwd source tree"
 if [ -n "$D" ]; then live=0; else live=1; fi
 if [ "$live" = 1 ] && [ -d /run/systemd/system ]; then systemd_running=1; else systemd_running=0; fi
+
+# --- the hall's state: never under an older hwd; copied before every install ------------------------
+# (first of all: a refused rollback changes nothing, the hall keeps running the newer version)
+# (a Python older than 3.11 is refused with its own message further down)
+if [ "$live" = 1 ] && "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    "$PYTHON" "$SRC/scripts/statecheck.py" --config $SYSCONFDIR/hwd/hwd.toml --backup-dir /var/backups/hwd \
+        || die "not installed (see above)"
+fi
 
 installed=""
 # put SRC DEST MODE: copy a file, remember it for uninstall
@@ -144,14 +160,25 @@ if [ "$NO_VENV" != 1 ]; then
         "$PYTHON" -m venv "$venv"
     fi
     say "installing hwd into $PREFIX/venv"
-    if [ -n "$WHEELHOUSE" ]; then
-        "$venv/bin/python" -m pip install -q --no-index --find-links "$WHEELHOUSE" --upgrade "$SRC[all]"
-    else
-        "$venv/bin/python" -m pip install -q --upgrade pip
-        "$venv/bin/python" -m pip install -q --upgrade "$SRC[all]"
-    fi
-    # pip skips a same-version reinstall: make sure this tree's code is what runs
-    "$venv/bin/python" -m pip install -q --no-deps --force-reinstall ${WHEELHOUSE:+--no-index} "$SRC"
+    # Offline, every pip call looks in the wheelhouse and nowhere else, the build of hwd itself
+    # too (it needs setuptools and wheel): a global PIP_FIND_LINKS on the developers' machines once
+    # hid a call that did not. make test-install installs with `env -i` in a booted Debian.
+    venv_pip() {
+        if [ -n "$WHEELHOUSE" ]; then
+            "$venv/bin/python" -m pip "$@" -q --no-index --find-links "$WHEELHOUSE"
+        else
+            "$venv/bin/python" -m pip "$@" -q
+        fi
+    }
+    [ -n "$WHEELHOUSE" ] || venv_pip install --upgrade pip
+    # this tree built once, then installed with its dependencies; pip skips a same-version
+    # reinstall, so the second call makes sure this tree's code is what runs
+    build=$(mktemp -d)
+    venv_pip wheel --no-deps --wheel-dir "$build" "$SRC"
+    wheel=$(ls "$build"/hwd-*.whl)
+    venv_pip install --upgrade "$wheel[all]"
+    venv_pip install --no-deps --force-reinstall "$wheel"
+    rm -rf "$build"
 fi
 mkdir -p "$D$BINDIR"
 for cmd in hwd hwctl; do
@@ -173,7 +200,8 @@ put_once "$SRC/systemd/hwd-ui.env" $SYSCONFDIR/hwd/hwd-ui.env 0640
 put_once "$SRC/systemd/kiosk.env" $SYSCONFDIR/hwd/kiosk.env 0644
 
 # --- units, rules, snippets ----------------------------------------------------------------------
-for unit in hwd.service hwd-ui.service hwd-kiosk.service hwd-kiosk-x11.service hwd-central.service; do
+for unit in hwd.service hwd-ui.service hwd-kiosk.service hwd-kiosk-x11.service hwd-central.service \
+    hwd-metrics.service hwd-metrics.timer; do
     put "$SRC/systemd/$unit" "$UNITDIR/$unit" 0644
 done
 put "$SRC/systemd/60-hwd.rules" "$UDEVDIR/60-hwd.rules" 0644
@@ -187,6 +215,21 @@ mv "$D$MANIFEST.new" "$D$MANIFEST"
 
 # --- ownership and directories -------------------------------------------------------------------
 if [ "$live" = 1 ]; then
+    # what an uninstall kept belongs to the users of then, whose ids may now be another's
+    for spec in hwd:/var/lib/hwd hwd-ui:/var/lib/hwd-ui hwd-kiosk:/var/lib/hwd-kiosk; do
+        user=${spec%%:*}
+        dir=${spec#*:}
+        if [ -d "$dir" ] && [ "$(stat -c %U "$dir")" != "$user" ]; then
+            say "giving $dir (kept from an earlier install) to user $user"
+            chown -R "$user:$user" "$dir"
+        fi
+    done
+    for dir in $SYSCONFDIR/hwd /var/backups/hwd; do
+        if [ -d "$dir" ] && [ "$(stat -c %G "$dir")" != hwd ]; then
+            say "giving $dir (kept from an earlier install) to group hwd"
+            chgrp -R hwd "$dir"
+        fi
+    done
     chown root:hwd $SYSCONFDIR/hwd $SYSCONFDIR/hwd/keys $SYSCONFDIR/hwd/keys/clients \
         $SYSCONFDIR/hwd/hwd.toml $SYSCONFDIR/hwd/hwd.toml.example $SYSCONFDIR/hwd/hwd-ui.env
     if command -v systemd-tmpfiles >/dev/null 2>&1; then

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the optional system packages (espeak-ng, CJK fonts incl. rare characters, chromium, sox, socat, postgresql,
-# etcd, nftables) when they
+# etcd, nftables, promtool, and for `make test-install` debootstrap and systemd-nspawn, qemu-user-static for the ARM64 proof) when they
 # are missing and this machine can (root with apt-get); otherwise says which are missing and
 # what will be skipped. Never fails the build: tests that need a missing tool skip with a reason.
 want=""
@@ -15,6 +15,14 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want="$want postgresql"
 # the standby tests (tests/standby) run real etcd members and cut them apart with nftables
 command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || want="$want etcd-server"
 command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || want="$want nftables"
+# `promtool check metrics` checks /metrics and the textfile (tests/deploy/test_metrics_format.py)
+command -v promtool >/dev/null 2>&1 || want="$want prometheus"
+# make test-install boots a Debian root in a container (tests/deploy/booted.sh)
+command -v debootstrap >/dev/null 2>&1 || want="$want debootstrap"
+command -v systemd-nspawn >/dev/null 2>&1 || want="$want systemd-container"
+# the ARM64 (信创) proof: an arm64 Debian root run under qemu (docs/deploy.md "ARM64 and LoongArch")
+command -v qemu-aarch64-static >/dev/null 2>&1 || want="$want qemu-user-static"
+command -v update-binfmts >/dev/null 2>&1 || want="$want binfmt-support"
 fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk\|noto serif cjk" || want="$want fonts-wqy-microhei"
 # 生僻字 outside the BMP on tickets (CJK Ext A/B, drawn as raster): HanaMin covers them
 fc-list ":charset=20000" 2>/dev/null | grep -q . || want="$want fonts-hanazono"

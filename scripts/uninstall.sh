@@ -2,9 +2,10 @@
 # Remove hwd from a hall PC (as root):  make uninstall   (or: sh scripts/uninstall.sh)
 #
 # Stops and disables the services, removes what scripts/install.sh installed (its manifest),
-# /opt/hwd and the hwd/hwctl links. Keeps the hall's data: /etc/hwd (config, keys),
-# /var/lib/hwd (queue, ratings), /etc/udev/rules.d/61-hwd-local.rules and the users —
-# unless PURGE=1, which removes those too. /var/backups/hwd is always kept.
+# /opt/hwd, the hwd/hwctl links and the users hwd, hwd-ui and hwd-kiosk. Keeps the hall's data:
+# /etc/hwd (config, keys), /var/lib/hwd (queue, ratings) and /etc/udev/rules.d/61-hwd-local.rules —
+# unless PURGE=1, which removes those too (a later install gives what was kept to its new users).
+# /var/backups/hwd is always kept.
 #
 # Environment: DESTDIR, PREFIX (as for install.sh), PURGE=1.
 set -eu
@@ -14,7 +15,7 @@ PREFIX=${PREFIX:-/opt/hwd}
 PURGE=${PURGE:-0}
 D=$DESTDIR
 MANIFEST=$PREFIX/share/install-manifest.txt
-UNITS="hwd-central.service hwd-kiosk.service hwd-kiosk-x11.service hwd-ui.service hwd.service"
+UNITS="hwd-metrics.timer hwd-metrics.service hwd-central.service hwd-kiosk.service hwd-kiosk-x11.service hwd-ui.service hwd.service"
 
 say() { echo "uninstall: $*"; }
 
@@ -47,6 +48,7 @@ else
     say "no manifest at $MANIFEST: removing the default file list"
     for path in /etc/systemd/system/hwd.service /etc/systemd/system/hwd-ui.service \
         /etc/systemd/system/hwd-kiosk.service /etc/systemd/system/hwd-kiosk-x11.service /etc/systemd/system/hwd-central.service \
+        /etc/systemd/system/hwd-metrics.service /etc/systemd/system/hwd-metrics.timer \
         /etc/udev/rules.d/60-hwd.rules /etc/sysusers.d/hwd.conf /etc/tmpfiles.d/hwd.conf \
         /etc/pam.d/hwd-kiosk /usr/local/bin/hwd /usr/local/bin/hwctl; do
         rm -f "$D$path"
@@ -57,16 +59,16 @@ case "$PREFIX" in
     *) rm -rf "$D$PREFIX" ;;
 esac
 
+if [ "$live" = 1 ]; then
+    for user in hwd-kiosk hwd-ui hwd; do
+        getent passwd "$user" >/dev/null && userdel "$user"
+        getent group "$user" >/dev/null && groupdel "$user"
+    done
+fi
 if [ "$PURGE" = 1 ]; then
-    say "PURGE=1: removing /etc/hwd, /var/lib/hwd, /var/lib/hwd-ui, /var/lib/hwd-kiosk and the users"
+    say "PURGE=1: removing /etc/hwd, /var/lib/hwd, /var/lib/hwd-ui and /var/lib/hwd-kiosk"
     rm -rf "$D/etc/hwd" "$D/var/lib/hwd" "$D/var/lib/hwd-ui" "$D/var/lib/hwd-kiosk" \
         "$D/etc/udev/rules.d/61-hwd-local.rules"
-    if [ "$live" = 1 ]; then
-        for user in hwd-kiosk hwd-ui hwd; do
-            getent passwd "$user" >/dev/null && userdel "$user"
-            getent group "$user" >/dev/null && groupdel "$user"
-        done
-    fi
 else
     say "kept /etc/hwd (config, keys) and /var/lib/hwd (queue, ratings); PURGE=1 removes them"
 fi

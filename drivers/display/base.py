@@ -4,12 +4,18 @@ The hall engine shows a call on a screen that may be unplugged right now; the co
 and sent when the screen is back (``open`` delivers it), identical content is not re-sent, and
 every change is published as ``display.content`` for browser screens and the hall display.
 Subclasses implement ``send_content`` (the wire) and may override ``open``/``close``.
+
+A line may carry a colour (drivers/display/styled.py). ``content["lines"]`` keeps each line in
+one form (a string, or its coloured parts); whoever only shows text — the ``display.content``
+event, ``display.get``, ``devices.list`` — gets ``lines`` as plain strings, and the coloured
+form as ``styled`` when a line has a colour.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from drivers.display import styled
 from drivers.display.interface import Display
 from hwd.errors import DeviceError, DeviceLost
 
@@ -54,14 +60,22 @@ class DisplayDevice(Display):
             self.log.exception("close failed")
         self.set_state("offline", str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
 
-    def set_content(self, lines: list[str], effect: str) -> None:
-        content = {"lines": [str(x) for x in lines], "effect": effect}
+    def set_content(self, lines: list, effect: str) -> None:
+        content = {"lines": [styled.compact(x) for x in lines], "effect": effect}
         if content != self.content:
             self.content = content
-            self.publish("display.content", lines=content["lines"], effect=effect)
+            self.publish("display.content", **self.plain_content())
+
+    def plain_content(self) -> dict:
+        """The content as text (``lines``), with ``styled`` (the lines as given) when coloured."""
+        lines = self.content["lines"]
+        out: dict[str, Any] = {"lines": [styled.plain(x) for x in lines], "effect": self.content["effect"]}
+        if styled.has_color(lines):
+            out["styled"] = list(lines)
+        return out
 
     def info(self) -> dict:
-        return {"lines": list(self.content["lines"])}
+        return {"lines": [styled.plain(x) for x in self.content["lines"]]}
 
     # -- RPC (drivers/display/interface.py) -----------------------------------------------------
     def rpc_show(self, params: dict) -> dict:
@@ -73,5 +87,4 @@ class DisplayDevice(Display):
         return {"delivered": self.deliver()}
 
     def rpc_get(self, params: dict) -> dict:
-        return {"lines": list(self.content["lines"]), "effect": self.content["effect"],
-                "delivered": self.connected and self.sent == self.content}
+        return {**self.plain_content(), "delivered": self.connected and self.sent == self.content}

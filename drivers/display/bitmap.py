@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from drivers.display import styled
 from drivers.display.frame import FRAME_OPTIONS, FrameScreen
 from hwd.schema import Field
 
@@ -59,7 +60,7 @@ class BitmapScreen(FrameScreen):
         n, width, height = self.opts["lines"], self.opts["width"], self.opts["height"]
         band_h = height // n
         font = render.load_font(self.opts.get("font"), self.opts.get("font_size") or max(6, band_h - 2))
-        lines = list(content["lines"][:n])
+        lines = [styled.plain(x) for x in content["lines"][:n]]     # one colour: the screen's
         self.effect = content["effect"]
         self.bands, self.moving, self.periods = [], [], []
         for text in lines:

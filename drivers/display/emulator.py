@@ -1,10 +1,12 @@
 """Emulator of an RS-485 bus of window screens, at the far end of a pty (or a loopback socket).
 
 It decodes frames with the same frame config as the driver (a declared frame, or a named
-``protocol``: the vendor codec's decoder), verifies checksums and lengths, counts init and
-commit frames, keeps what each address shows and renders it as ``screen-<addr>.png`` (red dots
-on black) in its workdir, so the demo and the tests see the screens. Several ``sim://busname``
-devices share one emulator, as several screens share one bus.
+``protocol``: the vendor codec's decoder), verifies checksums and lengths, counts init, commit
+and connect frames, keeps what each address shows (and in which colours, for frames that carry
+them) and renders it as ``screen-<addr>.png`` (red dots on black) in its workdir, so the demo
+and the tests see the screens. Several ``sim://busname`` devices share one emulator, as several
+screens share one bus. ``sim://NAME?transport=udp`` listens on a loopback UDP port instead, as a
+screen with an IP address (drivers/display/udp.py).
 
 Faults: ``noack`` (stop acknowledging), ``garbage`` (noise towards the driver), ``ack_delay``
 (a slow controller; bytes arriving before it has answered count as bus ``collisions``, which on a
@@ -21,6 +23,7 @@ from typing import Any
 from drivers.display.frame import build_codec
 from drivers.display.protocol import Frame
 from drivers.display.textcodec import decode_text
+from drivers.display.udp import UdpLink
 from drivers.hexbytes import parse_hex
 from hwd.sim import Emulator
 from hwd.stream import Skip
@@ -38,7 +41,7 @@ class ScreenEmulator(Emulator):
         self.ack = opts.get("ack") or ""
         self.screens: dict[int, dict] = {}
         self.counters = {"frames": 0, "bad_frames": 0, "noise_bytes": 0, "collisions": 0, "acks": 0,
-                         "init_frames": 0, "commit_frames": 0}
+                         "init_frames": 0, "commit_frames": 0, "connect_frames": 0, "datagrams": 0}
         self.last_bad: list[str] = []
         self.wire_log: list[dict] = []   # the last frames as received, for tests and field checks
         self.pending_init: dict[int, int | None] = {}   # address -> length its init frame announced
@@ -47,6 +50,16 @@ class ScreenEmulator(Emulator):
         self.busy_until = 0.0
         self.lock = threading.Lock()
         self._idle: threading.Timer | None = None
+
+    def start(self) -> str:
+        if self.params.get("transport") == "udp":
+            self.link = UdpLink(self._datagram, self.name, int(self.params.get("port", 0)))
+            return self.link.start()
+        return super().start()
+
+    def _datagram(self, data: bytes) -> None:
+        self.counters["datagrams"] += 1
+        self._received(data)
 
     # -- per-address config ------------------------------------------------------------------
     def options_for(self, addr: int) -> dict:
@@ -96,7 +109,7 @@ class ScreenEmulator(Emulator):
         opts = self.options_for(addr)
         kind = frame.fields.get("kind", "data")
         self.wire_log = (self.wire_log + [{"address": addr, "kind": kind, "hex": frame.raw.hex().upper()}])[-64:]
-        if kind in ("init", "commit"):
+        if kind in ("init", "commit", "connect"):
             self.counters[f"{kind}_frames"] += 1
             if kind == "init":
                 self.pending_init[addr] = frame.fields.get("len")
@@ -139,6 +152,8 @@ class ScreenEmulator(Emulator):
         text = decode_text(frame.fields.get("text", b""), self.encoding)
         n = int(opts.get("lines", 1))
         sep = opts.get("line_separator")
+        if "colors" in frame.fields:
+            screen["colors"] = char_colors(frame.fields.get("text", b""), frame.fields["colors"])
         if opts.get("protocol"):
             screen["lines"] = [text]   # a preset's one-string screen (Onbon's areas are "lines")
             return
@@ -199,6 +214,8 @@ class ScreenEmulator(Emulator):
                "frames": screen["frames"], "png": str(png) if png.exists() else None}
         if "seq" in screen:
             out["seq"] = screen["seq"]
+        if "colors" in screen:
+            out["colors"] = list(screen["colors"])
         if "bitmap" in screen:
             out["bitmap"] = screen["bitmap"].hex()
         return out
@@ -237,3 +254,13 @@ class ScreenEmulator(Emulator):
         for path in self.workdir.glob("screen-*.png"):
             path.unlink(missing_ok=True)
         return super().act_unplug()
+
+
+def char_colors(text: bytes, colors: list[int]) -> list[int]:
+    """One colour per character of GB2312/GBK ``text`` (a byte ≥ 0x80 leads a two-byte one)."""
+    out = []
+    i = 0
+    while i < len(text):
+        out.append(colors[i] if i < len(colors) else 0)
+        i += 2 if text[i] & 0x80 else 1
+    return out

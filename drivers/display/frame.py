@@ -1,12 +1,14 @@
 """Driver ``frame``: a text window screen that speaks a vendor frame declared in the config.
 
 The frame is either declared as tokens (``frame``, with ``init``/``commit`` frames around an
-update) or named (``protocol = "onbon-bx5"`` and the other presets in ``presets.py``); both give
-a codec (``codec.py``) that turns lines into frames. The screen is on a serial line, usually an
-RS-485 bus shared with other screens and keypads at other addresses; every device on one port
-shares one ``SharedPort`` (hwd/sharedport.py), whose one reader hands this screen its acks, and a
-frame and its ack are one uninterrupted transaction on the bus. Text is encoded in the screen's
-legacy encoding; characters it cannot hold are replaced and logged.
+update and ``connect`` frames sent once on connecting) or named (``protocol = "onbon-bx5"`` and
+the other presets in ``presets.py``); both give a codec (``codec.py``) that turns lines into
+frames. The screen is on a serial line, usually an RS-485 bus shared with other screens and
+keypads at other addresses, or on the network (``udp://``, one datagram per frame,
+``udp.py``); every device on one port shares one ``SharedPort`` (hwd/sharedport.py), whose one
+reader hands this screen its acks, and a frame and its ack are one uninterrupted transaction on
+the bus. Text is encoded in the screen's legacy encoding, with each character's colour for
+frames that carry one (``styled.py``); characters it cannot hold are replaced and logged.
 See docs/drivers/display.md.
 """
 
@@ -16,14 +18,17 @@ import queue
 import time
 from typing import Any
 
+from drivers.display import styled
 from drivers.display.base import DisplayDevice
 from drivers.display.codec import DslCodec
 from drivers.display.interface import EFFECTS
 from drivers.display.presets import FRAME_KEYS, PRESETS
 from drivers.display.protocol import FrameError, FrameSpec
-from drivers.display.textcodec import ENCODINGS, encode_text
+from drivers.display.textcodec import ENCODINGS
+from drivers.display.udp import UdpPort
 from drivers.hexbytes import parse_hex
 from hwd.errors import DeviceError, DeviceLost
+from hwd.ports import port_key
 from hwd.schema import Field
 from hwd.sharedport import Listener
 from hwd.stream import literal
@@ -73,7 +78,7 @@ def build_codec(options: dict, payload: str = "text"):
     spec = FrameSpec.parse(options.get("frame") or DEFAULT_FRAME, options.get("escape") or {},
                            options.get("checksum_from"), options.get("len_adjust", 0), payload)
     around = {}
-    for key in ("init", "commit"):
+    for key in ("init", "commit", "connect"):
         specs = []
         for n, tokens in enumerate(options.get(key) or []):
             try:
@@ -86,12 +91,12 @@ def build_codec(options: dict, payload: str = "text"):
     sep = options.get("line_separator")
     joiner = None if sep is None else (parse_hex(sep) if sep else b"")
     return DslCodec(spec, around["init"], around["commit"], joiner, options.get("line_base", 0),
-                    options.get("effects"), options.get("encoding") or "gb2312")
+                    options.get("effects"), options.get("encoding") or "gb2312", around["connect"])
 
 
 class FrameScreen(DisplayDevice):
     driver = "frame"
-    schemes = ("serial", "tcp")
+    schemes = ("serial", "tcp", "udp")
     requires = (("serial", "pyserial"), ("crccheck", "crccheck"))
     emulator = "drivers.display.emulator:ScreenEmulator"
     poll_interval = 1.0          # a read that notices an unplugged adapter
@@ -101,6 +106,8 @@ class FrameScreen(DisplayDevice):
               doc="a vendor's protocol by name; then only address is needed (docs/drivers/display.md)"),
         Field("init", list, None, check=_frames, doc="frames (token lists) sent before each frame of an update"),
         Field("commit", list, None, check=_frames, doc="frames (token lists) sent after an update"),
+        Field("connect", list, None, check=_frames,
+              doc="frames (token lists) sent once whenever hwd (re)connects to the screen"),
         Field("width", int, None, min=8, max=4096, doc="dots across (protocol onbon-bx5: default 64)"),
         Field("height", int, None, min=8, max=4096, doc="dots down (protocol onbon-bx5: default 16 per line)"),
         Field("encoding", str, None, choices=ENCODINGS, doc="default gb2312, or the protocol's"),
@@ -159,12 +166,17 @@ class FrameScreen(DisplayDevice):
 
     # -- link --------------------------------------------------------------------------------
     def open(self) -> None:
-        self.shared = self.ctx.ports.open_shared(self.url, self.opts["baudrate"], self.id)
+        if self.url.scheme == "udp":
+            host, port = self.url.host, self.url.port
+            self.shared = self.ctx.ports.get(port_key(self.url), lambda: UdpPort(host, port), self.id)
+        else:
+            self.shared = self.ctx.ports.open_shared(self.url, self.opts["baudrate"], self.id)
         if self.ear is not None:
             self.shared.attach(self.ear)
         with self.shared.transaction():
             self.generation = self.shared.generation
         self.sent = None
+        self.send_frames(self.codec.hello(self.opts["address"]))
         content = {"lines": list(self.content["lines"]), "effect": self.content["effect"]}
         self.send_content(content)   # a screen back on the bus gets its content at once
         self.sent = content
@@ -188,39 +200,48 @@ class FrameScreen(DisplayDevice):
             # another screen on this bus lost the port and reopened it before this one noticed:
             # the bus was gone, so this screen may have lost its content too
             self.log.info("the bus was reopened; sending the content again")
+            try:
+                self.send_frames(self.codec.hello(self.opts["address"]))
+            except (DeviceLost, DeviceError, OSError) as exc:
+                self.link_lost(exc)
+                return
             self.deliver(force=True)
 
     # -- content -----------------------------------------------------------------------------
-    def encode_line(self, text: str, max_bytes: int) -> bytes:
-        data, missing = encode_text(text, self.encoding, self.opts["replace_char"])
+    def encode_line(self, parts: list[styled.Segment], max_bytes: int) -> tuple[bytes, list[int]]:
+        """A line's bytes and each byte's colour, cut at a character boundary to ``max_bytes``."""
+        replace = self.opts["replace_char"]
+        data, colors, missing = styled.encode(parts, self.encoding, replace)
         if missing:
             self.count("replaced_chars", len(missing))
             self.log.warning("%d character(s) not in %s shown as %r: %s", len(missing),
-                             self.encoding, self.opts["replace_char"], "".join(missing[:10]))
+                             self.encoding, replace, "".join(missing[:10]))
         if len(data) > max_bytes:
             self.count("truncated")
             self.log.warning("text of %d bytes cut to the frame's %d", len(data), max_bytes)
-            while len(data) > max_bytes and text:
-                text = text[:-1]
-                data, _ = encode_text(text, self.encoding, self.opts["replace_char"])
-        return data
+            chars = [(ch, color) for text, color in parts for ch in text]
+            while len(data) > max_bytes and chars:
+                chars.pop()
+                data, colors, _ = styled.encode(chars, self.encoding, replace)
+        return data, colors
 
-    def screen_lines(self, content: dict) -> list[str]:
-        """The content's lines as this screen has them."""
+    def screen_lines(self, content: dict) -> list[list[styled.Segment]]:
+        """The content's lines as this screen has them, each as its (text, colour) parts."""
         n = self.opts["lines"]
         given = list(content["lines"])
         if self.preset and (n == 1 or self.codec.one_string):
             # the vendor's software sends one string: the call and the window name side by side
-            return [" ".join(line for line in given if line)]
+            return [styled.join(given)]
         if len(given) > n:
             self.log.warning("%d lines for a %d-line screen; the rest is dropped", len(given), n)
-        return (given + [""] * n)[:n]
+        return [styled.segments(line) for line in (given + [""] * n)[:n]]
 
     def frames_for(self, content: dict) -> list[bytes]:
         lines = self.screen_lines(content)
         limit = self.codec.capacity(len(lines))
         encoded = [self.encode_line(line, limit) for line in lines]
-        return self.codec.update(encoded, self.opts["address"], content["effect"])
+        return self.codec.update([data for data, _ in encoded], self.opts["address"], content["effect"],
+                                 colors=[colors for _, colors in encoded])
 
     def send_content(self, content: dict) -> None:
         self.send_frames(self.frames_for(content))

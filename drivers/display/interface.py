@@ -7,6 +7,7 @@ matrix and a browser page all take ``display.show`` with these params. ``Display
 
 from __future__ import annotations
 
+from drivers.display.styled import line_problem
 from hwd.device import Device, MethodSpec
 from hwd.schema import Field
 
@@ -15,16 +16,25 @@ MAX_LINES = 32
 
 
 def _check_lines(value: list) -> str | None:
-    return f"at most {MAX_LINES} lines" if len(value) > MAX_LINES else None
+    if len(value) > MAX_LINES:
+        return f"at most {MAX_LINES} lines"
+    for i, line in enumerate(value):
+        problem = line_problem(line)
+        if problem:
+            return f"line {i + 1}: {problem}"
+    return None
 
 
 class Display(Device):
     kind = "display"
     methods = (
-        MethodSpec("show", (Field("lines", list, items=str, check=_check_lines),
+        MethodSpec("show", (Field("lines", list, items=(str, dict, list), check=_check_lines,
+                                  doc='each a string, {"text": ..., "color": N}, or a list of those'),
                             Field("effect", str, "static", choices=EFFECTS)), offline_ok=True,
-                   doc="Show lines on the screen; kept and sent later if the screen is offline: {delivered}."),
+                   doc="Show lines on the screen (a line may carry a colour); kept and sent later if the "
+                       "screen is offline: {delivered}."),
         MethodSpec("clear", offline_ok=True, doc="Blank the screen: {delivered}."),
         MethodSpec("get", offline_ok=True, in_worker=False, read_only=True,
-                   doc="The content the screen should show now, and whether it does: {lines, effect, delivered}."),
+                   doc="The content the screen should show now, and whether it does: {lines, effect, "
+                       "delivered, styled?}."),
     )

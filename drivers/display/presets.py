@@ -30,13 +30,15 @@ class Preset:
     frame: list[str] | None = None
     init: list[list[str]] = field(default_factory=list)
     codec: Callable[[dict], Any] | None = None     # for presets written as code
+    connect: list[list[str]] = field(default_factory=list)   # frames sent once on (re)connecting
 
     def build(self, opts: dict) -> Any:
         if self.codec is not None:
             return self.codec(opts)
         codec = DslCodec(FrameSpec.parse(self.frame, payload="text"),
                          [FrameSpec.parse(f, payload="text", need_payload=False) for f in self.init],
-                         encoding=self.encoding)
+                         encoding=self.encoding,
+                         connect=[FrameSpec.parse(f, payload="text", need_payload=False) for f in self.connect])
         codec.one_string = True
         return codec
 
@@ -69,8 +71,15 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
            frame=["AA 55", "{len over=2-5}", "{addr}", "F8 21 00", "{text}", "00"],
            # 8 bytes, sent as 29 (the rest of the zeroed buffer); carries the text's length
            init=[["AA 55 04", "{addr}", "F8 51", "{len}", "00" * 22]]),
-    Preset("zhongyi", "重庆中意 (IMM9012)", f"{Q}/IMM9012/IMM9012.cpp IMM9012::PacketMessage, dataTrans",
-           "gbk", frame=["A0 90", "{addr}", "A5", "{len16 over=4}", "{text zero_interleave}", "{xor8 from=1 to=4}"]),
+    # The same A0 90 frame drives uvbs/HospitalQueueSystem's strip screens (NurseStation/com/
+    # SLZCWndScreen.cpp): the byte after each character is its colour (DoScreenMsg), the length is
+    # written n / 255, n % 255, and InitScreen's A0 90 addr A1 00 00 xor comes first.
+    Preset("zhongyi", "重庆中意 (IMM9012)",
+           f"{Q}/IMM9012/IMM9012.cpp IMM9012::PacketMessage, dataTrans; uvbs/HospitalQueueSystem "
+           "NurseStation/com/SLZCWndScreen.cpp DoScreenMsg, InitScreen",
+           "gbk", frame=["A0 90", "{addr}", "A5", "{len16 over=4 base=255}", "{text color_interleave}",
+                         "{xor8 from=1 to=4}"],
+           connect=[["A0 90", "{addr}", "A1", "00 00", "{xor8 from=1 to=3}"]]),
     Preset("yinda", "银达汇智 (IMM9013)",
            f"{Q}/IMM9013/IMM9013.cpp IMM9013::PacketMessage; framework/src/CracksAlgorithm.cpp CRC16_CCITT",
            "gbk", frame=["{addr}", "FE", "{len over=0-7}", "{seq start=1 modulo=257}", "86 3C 00 05 00", "{text}",
@@ -78,4 +87,4 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
 )}
 
 # keys a preset decides; setting one next to ``protocol`` is a config error
-FRAME_KEYS = ("frame", "escape", "checksum_from", "len_adjust", "init", "commit", "line_separator")
+FRAME_KEYS = ("frame", "escape", "checksum_from", "len_adjust", "init", "commit", "connect", "line_separator")

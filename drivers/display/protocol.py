@@ -1,6 +1,6 @@
 """The configurable LED-screen frame: a token list from the config, encoded and decoded.
 
-Chinese window screens have no common protocol (protocols.md C), so the frame is data: e.g.
+Chinese window screens have no common protocol (each vendor has its own), so the frame is data: e.g.
 ``["A5", "{addr}", "01", "{len}", "{text}", "{crc16_modbus}", "5A"]``. This module is pure (no
 I/O): the driver encodes with it and the emulator decodes with the same spec, so a config
 mistake shows up as bad frames on the emulator rather than as silence on a real bus.
@@ -11,7 +11,9 @@ A token is a hex literal or ``{name arg ...}``; arguments are ``key=value`` or b
   (``{addr16}``, ``{addr16le}`` are short forms); ``{seq start=S step=1 modulo=M}`` counts the frames.
 - ``{len over=A-B adjust=K}``: the number of raw bytes of tokens A..B (indexes, inclusive; it may
   cover itself, other lengths, the payload), plus K. Without ``over`` it counts the payload
-  (plus ``len_adjust``), as ``{len}``, ``{len16}``, ``{len16le}`` always did.
+  (plus ``len_adjust``), as ``{len}``, ``{len16}``, ``{len16le}`` always did. ``base=255`` writes
+  a multi-byte length in digits of 255 (``n // 255, n % 255``, as uvbs/HospitalQueueSystem's strip
+  screens take it) instead of bytes.
 - ``{text}`` / ``{bitmap}``: the payload, with optional per-byte transforms (``{text nibble_split}``).
 - a check by its reveng catalogue name (``{CRC-16/ARC}``, ``{sum8}``, ``{xor8}``, …; the old
   ``{xor}``, ``{crc16_modbus}``, ``{crc16_ccitt}`` still work) with ``from=A to=B`` (the covered
@@ -84,6 +86,7 @@ class Token:
     adjust: int | None = None    # len: added to the count (None: the spec's len_adjust)
     start: int = 0               # seq
     step: int = 1
+    base: int = 256              # len: the radix of its bytes (255 for n // 255, n % 255)
     modulo: int = 256
     transforms: tuple[str, ...] = ()
 
@@ -145,7 +148,8 @@ def parse_token(raw: object, i: int) -> Token:
 
     if name in SHORT_FORMS:
         kind, size, order = SHORT_FORMS[name]
-        allowed = ["bytes", "order"] + {"len": ["over", "adjust"], "seq": ["start", "step", "modulo"]}.get(kind, [])
+        allowed = ["bytes", "order"] + {"len": ["over", "adjust", "base"],
+                                        "seq": ["start", "step", "modulo"]}.get(kind, [])
         take(allowed)
         size = _int_arg(keyed["bytes"], "bytes", i, 1, 4) if "bytes" in keyed else size
         if "order" in keyed:
@@ -156,6 +160,7 @@ def parse_token(raw: object, i: int) -> Token:
         if kind == "len":
             extra["span"] = _span_arg(keyed["over"], i) if "over" in keyed else None
             extra["adjust"] = _int_arg(keyed["adjust"], "adjust", i, -255, 255) if "adjust" in keyed else None
+            extra["base"] = _int_arg(keyed["base"], "base", i, 2, 256) if "base" in keyed else 256
         if kind == "seq":
             extra["start"] = _int_arg(keyed.get("start", "0"), "start", i, 0, 1 << 32)
             extra["step"] = _int_arg(keyed.get("step", "1"), "step", i, 1, 1 << 16)
@@ -353,18 +358,20 @@ class FrameSpec:
         for t in self.tokens:
             if t.kind == "len" and t.span and p is not None and t.span[0] <= p <= t.span[1]:
                 others = sum(self.tokens[j].width for j in range(t.span[0], t.span[1] + 1) if j != p)
-                room = (1 << (8 * t.size)) - 1 - others - self._adjust(t)
+                room = t.base ** t.size - 1 - others - self._adjust(t)
                 if p is not None and self.tokens[p].transforms:
                     room //= 2 ** len(self.tokens[p].transforms)
                 limit = min(limit, room)
             elif t.kind == "len" and t.span is None:
-                limit = min(limit, (1 << (8 * t.size)) - 1 - self._adjust(t))
+                limit = min(limit, t.base ** t.size - 1 - self._adjust(t))
         return max(0, limit)
 
     # -- encode ------------------------------------------------------------------------------
-    def encode(self, payload: bytes = b"", addr: int = 0, line: int = 0, effect: int = 0, seq: int = 0) -> bytes:
-        """Build one frame on the wire. Raise ValueError if a value does not fit its field."""
-        return self.assemble(self.encode_parts(payload, addr, line, effect, seq))
+    def encode(self, payload: bytes = b"", addr: int = 0, line: int = 0, effect: int = 0, seq: int = 0,
+               colors: list[int] | None = None) -> bytes:
+        """Build one frame on the wire; ``colors`` (one per payload byte) go to a colour transform.
+        Raise ValueError if a value does not fit its field."""
+        return self.assemble(self.encode_parts(payload, addr, line, effect, seq, colors))
 
     def assemble(self, parts: list[bytes]) -> bytes:
         """Raw token values → wire bytes (escaping applied)."""
@@ -372,10 +379,11 @@ class FrameSpec:
         return b"".join(self.escape_bytes(part) if i in escaped else part for i, part in enumerate(parts))
 
     def encode_parts(self, payload: bytes = b"", addr: int = 0, line: int = 0, effect: int = 0,
-                     seq: int = 0) -> list[bytes]:
+                     seq: int = 0, colors: list[int] | None = None) -> list[bytes]:
         """The raw value of every token (lengths and checks computed), before escaping."""
         p = self.payload_index
-        data = transforms.apply(self.tokens[p].transforms, bytes(payload)) if p is not None else bytes(payload)
+        data = (transforms.apply(self.tokens[p].transforms, bytes(payload), colors) if p is not None
+                else bytes(payload))
         parts: list[bytes] = []
         for token in self.tokens:
             if token.width is None:
@@ -468,7 +476,10 @@ class FrameSpec:
                     return Skip(1, f"expected {token.literal.hex().upper()} at token {i}, "
                                    f"got {value.hex().upper()}")
             elif token.kind == "len":
-                lengths[i] = int.from_bytes(value, token.order)
+                number = _from_digits(value, token)
+                if number is None:
+                    return Skip(1, f"bad length at token {i}: a digit above base {token.base}")
+                lengths[i] = number
                 fields.setdefault("len", lengths[i])
             elif token.kind in ("addr", "line", "effect", "seq"):
                 fields[token.kind] = int.from_bytes(value, token.order)
@@ -490,8 +501,11 @@ class FrameSpec:
         if p is not None:
             try:
                 fields[self.tokens[p].kind] = transforms.undo(self.tokens[p].transforms, parts[p])
+                colors = transforms.colors_of(self.tokens[p].transforms, parts[p])
             except ValueError as exc:
                 return Skip(1, f"payload: {exc}")
+            if colors is not None:
+                fields["colors"] = colors
         return Frame(fields, pos - at, bytes(buf[at:pos]))
 
     def _payload_size(self, p: int, lengths: dict[int, int]) -> int | Skip | None:
@@ -597,9 +611,27 @@ _WHAT = {"addr": "address", "line": "line", "effect": "effect", "seq": "sequence
 
 
 def _uint(value: int, token: Token, what: str) -> bytes:
-    if not 0 <= value < 1 << (8 * token.size):
+    if not 0 <= value < token.base ** token.size:
         raise ValueError(f"{what} {value} does not fit in {token.size} byte(s)")
-    return value.to_bytes(token.size, token.order)
+    if token.base == 256:
+        return value.to_bytes(token.size, token.order)
+    digits = []
+    for _ in range(token.size):
+        value, digit = divmod(value, token.base)
+        digits.append(digit)
+    return bytes(reversed(digits) if token.order == "big" else digits)
+
+
+def _from_digits(value: bytes, token: Token) -> int | None:
+    """A number read from ``value`` in ``token``'s base; None when a byte is not a digit of it."""
+    if token.base == 256:
+        return int.from_bytes(value, token.order)
+    number = 0
+    for digit in (value if token.order == "big" else reversed(value)):
+        if digit >= token.base:
+            return None
+        number = number * token.base + digit
+    return number
 
 
 def frame_decoder(specs: "FrameSpec | list[tuple[str, FrameSpec]]", name: str = "") -> StreamDecoder:

@@ -13,7 +13,7 @@ longer life for an old one), so a slow citizen at the kiosk keeps the card's pri
 
 Full card data stays in this process: it is kept as the current card and in the shared token
 store (``ctx.extras["card_tokens"]``) for ``token_ttl_s``; events carry only the masked summary
-(drivers/idcard/privacy.py). Nothing about a card is logged beyond its type.
+(hwd/privacy.py). Nothing about a card is logged beyond its type.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ import threading
 import time
 from typing import Any
 
-from drivers.idcard import cards, privacy, protocol as p
+from drivers.idcard import cards, protocol as p
 from drivers.idcard.handshake import HANDSHAKES, CVR100_LEN, cvr100_answer, cvr100_challenge
 from drivers.idcard.interface import IdCardReader
 from drivers.idcard.tokens import TokenStore
-from hwd import errors
+from hwd import errors, privacy
 from hwd.errors import DeviceLost, HwdError
 from hwd.ports import open_serial
 from hwd.schema import Field

@@ -16,6 +16,7 @@ from hwd.schema import Field
 
 class EvdevKeypad(Keypad):
     driver = "evdev"
+    unsupported = ("beep", "stars")      # no buzzer, no stars to show
     schemes = ("evdev",)
     requires = (("evdev", "evdev"),)
     poll_interval = 0.02

@@ -1,8 +1,9 @@
-"""Keypad actions and key maps, checked at config time, and the serial byte-sequence decoder.
+"""Keypad actions and key maps, checked at config time, the serial byte-sequence decoder, and the
+digits a caller sends before a key.
 
 A keypad never decides what a key means for the hall: config maps each key to one of the
-actions below, and the driver publishes ``keypad.key {device, key, action}``; the hall engine
-acts on it. Pure: no I/O.
+actions below, and the driver publishes ``keypad.key {device, key, action, digits?}``; the hall
+engine acts on it. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from drivers.hexbytes import parse_hex
 from hwd.stream import Buffer, StreamDecoder
 
 SIMPLE_ACTIONS = ("call_next", "recall", "no_show", "start", "finish", "pause", "resume")
+# keys whose meaning comes with the digits typed before them (a caller's): transfer to the
+# service with that number, log that clerk in; and log out
+DIGIT_ACTIONS = ("transfer", "login", "logout")
 RATE_ACTIONS = tuple(f"rate:{n}" for n in range(1, 6))
 _SERVICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _KEY_NAME = re.compile(r"^(KEY|BTN)_[A-Z0-9_]+$")
@@ -26,14 +30,14 @@ def check_action(action: object) -> str | None:
     """Why ``action`` is not a keypad action, or None."""
     if not isinstance(action, str):
         return "an action is a string"
-    if action in SIMPLE_ACTIONS or action in RATE_ACTIONS:
+    if action in SIMPLE_ACTIONS or action in RATE_ACTIONS or action in DIGIT_ACTIONS:
         return None
     if _REASON_RATE.match(action):  # an evaluator whose 差评 keys name their reason: rate:2:attitude
         return None
     if action.startswith("transfer:"):
         return None if _SERVICE.match(action[len("transfer:"):]) else "transfer:<service id> needs a service id"
     return (f"unknown action {action!r}; use rate:1..rate:5, rate:1|2:<reason>[,<reason>], "
-            f"{', '.join(SIMPLE_ACTIONS)} or transfer:<service>")
+            f"{', '.join(SIMPLE_ACTIONS + DIGIT_ACTIONS)} or transfer:<service>")
 
 
 def check_serial_keys(keys: dict) -> str | None:
@@ -71,6 +75,29 @@ def check_evdev_keys(keys: dict) -> str | None:
         return None  # the missing package is reported by the driver's requirements
     unknown = [k for k in keys if k not in ecodes.ecodes]
     return f"unknown evdev key names: {', '.join(unknown)}" if unknown else None
+
+
+MAX_DIGITS = 12
+
+
+def split_key(data: bytes, keys: dict[bytes, str]) -> tuple[bytes, str, str] | None:
+    """``(key, action, digits)`` of a caller's key frame data, or None when no key matches.
+
+    A frame's data that is a key is that key (``06 0F``, JackQChen's "give up the ticket", can
+    be mapped whole: such a key is only ever the whole frame). Otherwise the digit keys pressed
+    before a key come first, one value 00–09 each, and the key last, the shortest key that
+    ends the data: ``01 02 03 0C`` is key ``0C`` with digits "123", ``00 08 01 05 0F`` key
+    ``0F`` with "0815" (uvbs/HospitalQueueSystem ``NurseStation/com/SLZCCaller.cpp``
+    ``SepaMsgNum``: the bytes between the function code and the key)."""
+    if data in keys:
+        return data, keys[data], ""
+    for cut in range(len(data) - 1, max(0, len(data) - 1 - MAX_DIGITS), -1):
+        head, tail = data[:cut], data[cut:]
+        if tail in keys:
+            if max(head) > 9 or len(head) > MAX_DIGITS:
+                return None
+            return tail, keys[tail], "".join(str(b) for b in head)
+    return None
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ def _check_prompt(value: str) -> str | None:
 
 class SerialKeypad(Keypad):
     driver = "serial"
+    unsupported = ("beep", "stars")      # no buzzer, no stars to show
     schemes = ("serial", "tcp")
     requires = (("serial", "pyserial"),)
     emulator = "drivers.keypad.emulator:KeypadEmulator"

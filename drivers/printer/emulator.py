@@ -7,11 +7,15 @@ every cut writes ``receipts/NNNNN.png`` (the receipt as it would look, CJK font,
 ``NNNNN.json`` (what it understood) under its work directory. Bytes it does not understand are
 counted and reported in ``status``, never fatal.
 
+It answers ``GS r 1`` in turn with the data, once the receipt before it is cut, as a printer
+does once it has processed the job (``no_confirm {on}``: it never answers it, as a printer
+without the command).
+
 Actions (``hwctl sim DEVICE ACTION JSON``): ``paper {state: ok|near_end|out}``,
 ``cover {open}``, ``offline {on}``, ``garbage {on}`` (answer status with invalid bytes),
-``receipts {last}``, and from the base ``silent``, ``unplug``, ``plug``, ``status``.
-While paper is out, the cover open or the printer offline, print data is dropped (counted),
-as a stopped printer does; status requests are still answered.
+``no_confirm {on}``, ``receipts {last}``, and from the base ``silent``, ``unplug``, ``plug``,
+``status``. While paper is out, the cover open or the printer offline, print data is dropped
+(counted) and ``GS r`` is not answered, as a stopped printer does; DLE EOT is still answered.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ class PrinterEmulator(Emulator):
         self.cover_open = False
         self.offline = False
         self.garbage = False
+        self.no_confirm = False
+        self.confirms = 0
         self.dropped = 0
         self.queries = 0
         self.printed: list[dict] = []
@@ -165,6 +171,11 @@ class PrinterEmulator(Emulator):
         elif name == "cut_partial_legacy":
             self._end_line()
             self._cut("partial")
+        elif name == "status" and args[0] in (1, 0x31):
+            self._end_line()
+            if not self.no_confirm:
+                self.confirms += 1
+                self.send(bytes((protocol.encode_paper_sensor(self.paper),)))
 
     def _answer_status(self, n: int) -> None:
         self.queries += 1
@@ -249,6 +260,12 @@ class PrinterEmulator(Emulator):
             self.garbage = bool(on)
         return self.status()
 
+    def act_no_confirm(self, on: bool = True) -> dict:
+        """Never answer GS r 1, as a printer without the command."""
+        with self.lock:
+            self.no_confirm = bool(on)
+        return self.status()
+
     def act_receipts(self, last: int | None = None) -> list[dict]:
         """The receipts cut so far (JSON descriptions, with the PNG and JSON paths)."""
         self.flush()
@@ -258,7 +275,8 @@ class PrinterEmulator(Emulator):
 
     def status(self) -> dict:
         return {**super().status(), "paper": self.paper, "cover_open": self.cover_open, "offline": self.offline,
-                "garbage": self.garbage, "receipts": len(self.printed), "receipts_dir": str(self.receipts_dir),
+                "garbage": self.garbage, "no_confirm": self.no_confirm, "confirms": self.confirms,
+                "receipts": len(self.printed), "receipts_dir": str(self.receipts_dir),
                 "unknown_bytes": self.unknown.count, "unknown_samples": self.unknown.samples[:5],
                 "dropped_bytes": self.dropped, "status_queries": self.queries}
 

@@ -6,7 +6,9 @@ queues and returns at once (or waits ``wait_ms``), the device worker prints queu
 the printer is ready, holds them while it is faulted, and fails them when they grow older than
 ``max_age_s``. On links that can answer, DLE EOT 1/2/4 is polled every ``status_interval``
 seconds and checked before and after each job; a printer that does not answer is offline,
-never "ok".
+never "ok". DLE EOT is answered in real time, before the paper is out; with ``confirm = "gs_r"``
+a job ends with ``GS r 1``, which the printer answers only once it has processed the job, and
+the job is ``printed`` only on that answer (no answer: ``unknown``, never printed again).
 """
 
 from __future__ import annotations
@@ -43,7 +45,17 @@ class EscposPrinter(Printer):
               doc="what the printer's own font covers; text-mode lines with other characters are drawn as raster"),
         Field("max_age_s", float, 600, min=1, doc="queued jobs older than this fail instead of printing"),
         Field("timeout_s", float, 2.0, min=0.05, max=60, doc="I/O timeout, and the wait for a status reply"),
+        Field("confirm", str, "none", choices=("none", "gs_r"),
+              doc="gs_r: end each job with GS r 1 and mark it printed only on the printer's answer"),
+        Field("confirm_timeout_s", float, 10.0, min=0.5, max=300,
+              doc="how long to wait for the answer to GS r 1 before the job is unknown"),
     )
+
+    @classmethod
+    def validate(cls, options: dict, problems: Any, path: tuple) -> None:
+        if options.get("confirm") == "gs_r" and options.get("status_interval") == 0:
+            problems.add(path + ("confirm",), "gs_r needs a link that answers; status_interval = 0 "
+                         "says this one does not")
 
     def __init__(self, config, ctx):
         super().__init__(config, ctx)
@@ -185,6 +197,9 @@ class EscposPrinter(Printer):
                           from_states=("printing",))
             raise DeviceLost(f"write failed: {exc}") from exc
         self.count("jobs_sent")
+        if self.opts.get("confirm") == "gs_r":
+            self._confirm(job_id)
+            return
         if self.polls_status:
             status = self.query_status()
             if status is None:
@@ -197,6 +212,39 @@ class EscposPrinter(Printer):
                               from_states=("printing",))
                 return
         self._set_job(job_id, "printed", from_states=("printing",))
+
+    def _confirm(self, job_id: str) -> None:
+        """Ask ``GS r 1`` after the job and wait for the answer: printed, or unknown."""
+        timeout = self.opts["confirm_timeout_s"]
+        self.link.write(protocol.transmit_status(1))
+        paper = self.wait_processed(timeout)
+        if paper is None:
+            self.count("unconfirmed")
+            self._set_job(job_id, "unknown", f"no answer to GS r 1 within {timeout:g} s: the ticket may or "
+                          "may not have printed; it is not printed again", from_states=("printing",))
+        else:
+            self._set_job(job_id, "printed", from_states=("printing",))
+        if self.polls_status:
+            status = self.query_status()
+            if status is None:
+                raise DeviceLost("no status reply after a job")
+            self.apply_status(status)
+
+    def wait_processed(self, timeout: float) -> str | None:
+        """The paper state in the answer to ``GS r 1``, or None when none came in ``timeout``
+        seconds (bytes of another shape, e.g. a late DLE EOT reply, are skipped)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            reply = self.link.read(1, left)
+            if not reply:
+                return None
+            paper = protocol.paper_sensor_reply(reply[0])
+            if paper is not None:
+                return paper
+            self.count("stray_bytes")
 
     def expire(self) -> None:
         """Fail queued jobs older than the device's ``max_age_s`` or their own (a job's caller

@@ -10,7 +10,7 @@ from drivers.printer.templates import TEMPLATES
 from hwd.device import Device, MethodSpec
 from hwd.schema import Field
 
-JOB_STATES = ("queued", "printing", "printed", "failed", "cancelled")
+JOB_STATES = ("queued", "printing", "printed", "failed", "cancelled", "unknown")
 
 
 def check_job_id(value: str) -> str | None:

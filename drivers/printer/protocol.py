@@ -2,7 +2,7 @@
 and the incremental stream parser the emulator reads with.
 
 No I/O here, so every function is tested with byte fixtures and property tests. Byte facts are
-in ``shared/protocols.md`` B. python-escpos 3.1 sends Chinese without ``FS &`` and prints to
+the ESC/POS manuals' (Epson TM-U220, Bixolon SRP-350, Citizen CT-S2000). python-escpos 3.1 sends Chinese without ``FS &`` and prints to
 stdout from ``image()`` and ``barcode()``, so text, size, barcodes and raster images are built
 here; QR codes and cuts come from python-escpos (see ``documents.py``).
 """
@@ -97,6 +97,28 @@ def raster(width_px: int, height_px: int, rows: bytes) -> bytes:
 def status_query(n: int) -> bytes:
     """DLE EOT n: real-time status request; the printer answers one byte."""
     return bytes((DLE, EOT, n))
+
+
+def transmit_status(n: int = 1) -> bytes:
+    """GS r n: transmit status — executed in turn with the data before it, so the one-byte answer
+    to ``GS r 1`` comes once everything sent before has been processed (printed). Gprinter's SDK
+    ends a job with it (``EscCommand.addQueryPrinterStatus``)."""
+    return bytes((GS, 0x72, n))
+
+
+def paper_sensor_reply(value: int) -> str | None:
+    """The paper state in a ``GS r 1`` answer (bits 0-1 near end, 2-3 end; bits 4 and 7 are 0,
+    unlike a DLE EOT reply's), or None for a byte that is no such answer."""
+    if value & 0x90:
+        return None
+    if value & 0x0C:
+        return "out"
+    return "low" if value & 0x03 else "ok"
+
+
+def encode_paper_sensor(paper: str = "ok") -> int:
+    """The byte a printer answers to ``GS r 1`` (used by the emulator)."""
+    return {"ok": 0x00, "near_end": 0x03, "out": 0x0C}[paper]
 
 
 # -- status decoding ----------------------------------------------------------------------------

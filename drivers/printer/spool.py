@@ -1,7 +1,8 @@
 """The print spool: every job persisted in SQLite (WAL) so no ticket is lost to a paper-out
 printer or a restart, and none is printed twice.
 
-States: ``queued → printing → printed | failed(reason) | cancelled``. A job id is chosen by the
+States: ``queued → printing → printed | failed(reason) | cancelled | unknown(reason)``
+(``unknown``: sent, but the printer never confirmed it came out — see the ``confirm`` option). A job id is chosen by the
 caller (or generated); adding an id that exists returns the existing job, so a retried request
 never prints again. Moving a job to ``printing`` is a compare-and-set from ``queued``, so a
 cancel and the printer cannot both win. Jobs found ``printing`` at start were interrupted mid
@@ -17,8 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-STATES = ("queued", "printing", "printed", "failed", "cancelled")
-FINAL = ("printed", "failed", "cancelled")
+STATES = ("queued", "printing", "printed", "failed", "cancelled", "unknown")
+FINAL = ("printed", "failed", "cancelled", "unknown")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (

@@ -3,7 +3,7 @@
 Two hooks, both central: every action the hall store logs (hwd.hall.store ``Store.log`` — issue,
 call, recall, start, finish, no-show, requeue, transfer, expire, rate, … and a window's login,
 logout, pause, resume) becomes one record, and every ``device.state`` event becomes one. Ratings
-and work-order steps are already outbox records (hwd.hall.ratings, hwd.hall.workorders); the
+and work-order steps are already outbox records (hwd.hall.ratings.rules, hwd.hall.ratings.workorders); the
 county sink takes those too. Records carry what the hall keeps: a ticket's holder only as the
 masked name the hall stores, never an ID number.
 
@@ -92,8 +92,9 @@ class Feed:
             log.exception("cannot record the state of device %s for the county", device)
 
 
-def attach(engine: Any, path: Any) -> list:
-    """The county sink for the hall engine, with the hooks installed; [] without [hall.central]."""
+def attach(engine: Any) -> list:
+    """The county sink for the hall engine (a sink factory of hwd.hall.engine, given by hwd.hall_wiring),
+    with the hooks installed; [] without [hall.central]."""
     cfg = engine.cfg.central
     if cfg is None:
         return []
@@ -106,4 +107,4 @@ def attach(engine: Any, path: Any) -> list:
                                                                   engine.outbox and engine.outbox.notify()))
     for dev in getattr(engine.manager, "devices", {}).values():  # the state each device has now
         feed.device_state({"device": dev.id, "kind": dev.kind, "state": dev.state, "detail": dev.detail})
-    return [PostgresSink(cfg, path, engine.clock, engine.cfg.name, SINK_NAME)]
+    return [PostgresSink(cfg, engine.database, engine.clock, engine.cfg.name, SINK_NAME)]

@@ -20,7 +20,7 @@ import secrets
 from typing import Any
 
 from hwd.county import schema
-from hwd.county.config import HALL_ID_RE
+from hwd.hall.config.central import HALL_ID_RE
 
 log = logging.getLogger("hwd.county.roles")
 

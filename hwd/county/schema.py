@@ -113,6 +113,8 @@ MIGRATIONS = [
     rollup.CREATE + ";\n" + rollup.REBUILD,
     # 3: each hall's role sees and writes its own hall's rows only, enforced by PostgreSQL
     _ROW_SECURITY,
+    # 4: the fleet view: which hwd each hall runs (its sink's report)
+    "ALTER TABLE halls ADD COLUMN hwd_version text",
 ]
 
 LOCK_ID = 0x68776463  # "hwdc": one advisory lock for migrations

@@ -14,7 +14,7 @@ after a lost reply or a 补报 replay is answered ``Sent(duplicate=True)`` and a
 failure, so a hall that was offline for a week catches up in order.
 
 Besides records, the sink reports the hall itself (``halls`` row): its clock and business day,
-and how far its outbox is behind (oldest undelivered record, count), every ``heartbeat_s`` from
+its hwd version, and how far its outbox is behind (oldest undelivered record, count), every ``heartbeat_s`` from
 its own thread — that is what the county's ``outbox_lag_s`` is made of.
 When the database cannot be reached, nothing is lost: records wait in the hall's SQLite.
 
@@ -31,7 +31,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from hwd import outbox
+from hwd import __version__, outbox
 from hwd.county import ingest, schema
 from hwd.errors import HwdError
 
@@ -165,8 +165,7 @@ class PostgresSink:
 
     # -- the hall's own report ----------------------------------------------------------------
     def backlog(self, db: sqlite3.Connection) -> tuple[int, float | None]:
-        [row] = outbox.status(db, [self])
-        return row["pending"] + row["error"], row["oldest_pending_ts"]
+        return outbox.backlog(db, self)
 
     def report(self) -> None:
         """Tell the county this hall's clock, business day and outbox backlog."""
@@ -185,9 +184,10 @@ class PostgresSink:
             try:
                 self._connection().execute(
                     "UPDATE halls SET tz = %s, today = %s, reported_ts = %s, received_at = now(), "
-                    "lag_at_report_s = %s, pending = %s, heartbeat_s = %s, last_record_id = %s WHERE hall_id = %s",
+                    "lag_at_report_s = %s, pending = %s, heartbeat_s = %s, last_record_id = %s, hwd_version = %s "
+                    "WHERE hall_id = %s",
                     (str(self.clock.tz), now.date().isoformat(), now.timestamp(), lag, pending,
-                     self.cfg.heartbeat_s, last, self.cfg.hall_id))
+                     self.cfg.heartbeat_s, last, __version__, self.cfg.hall_id))
             except psycopg.Error as exc:
                 self._drop()
                 log.debug("county heartbeat failed: %s", exc)

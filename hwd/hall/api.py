@@ -1,5 +1,6 @@
-"""The ``hall.*`` RPC methods (design.md §3 and docs/hall.md): names, params and one line of doc
-each, mapped onto the engine. Params are checked by the RPC layer before any rule runs.
+"""The ``hall.*`` RPC methods (docs/api.md and docs/hall.md): names, params and one line of doc
+each, mapped onto the engine's parts. Registered by hwd.hall_wiring once the engine has started.
+Params are checked by the RPC layer before any rule runs.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from typing import TYPE_CHECKING, Any
 from hwd import errors
 from hwd.clock import parse_time
 from hwd.errors import HwdError
-from hwd.hall import desk as desks, rating_api, stats
-from hwd.hall.ratings import CHANNELS
+from hwd.hall import stats
+from hwd.hall.queue import desk as desks
+from hwd.hall.ratings import api as rating_api
+from hwd.hall.ratings.rules import CHANNELS
 from hwd.hall.config import PRIORITY_CLASSES
 from hwd.schema import Field
 
@@ -26,11 +29,12 @@ def register(methods: Any, engine: "HallEngine") -> None:
     core = lambda: engine.core  # noqa: E731 - the core exists once the engine has started
     add = methods.add
 
-    add("hall.issue_ticket", lambda p: engine.issue_ticket(p["service"], p["kiosk"], p["card_token"],
-                                                           p["priority"], p["appointment"]),
+    issuing, logins = engine.issuing, engine.logins
+    add("hall.issue_ticket", lambda p, key: issuing.issue_ticket(p["service"], p["kiosk"], p["card_token"],
+                                                                 p["priority"], p["appointment"], key),
         (Field("service", str), Field("kiosk", str, None), Field("card_token", str, None),
          Field("priority", str, None, choices=("normal",) + PRIORITY_CLASSES), Field("appointment", str, None)),
-        "issue a ticket (printed at the kiosk's printer when given)", recover=engine.recover_issue)
+        "issue a ticket (printed at the kiosk's printer when given)", recover=issuing.recover_issue)
     add("hall.prioritize", lambda p: engine.run(core().prioritize, p["ticket"], p["priority"], p["staff"]),
         (Field("ticket", (int, str)), Field("priority", str, choices=("normal",) + PRIORITY_CLASSES),
          Field("staff", str, None)), "staff set the priority class of a waiting ticket")
@@ -45,7 +49,7 @@ def register(methods: Any, engine: "HallEngine") -> None:
         (WINDOW, Field("service", str)), "send the current ticket to another service, keeping its place")
     for name, doc in (("pause", "pause a window (its screen shows 暂停服务)"), ("resume", "resume a paused window")):
         add(f"hall.{name}", _pause_op(engine, name), (WINDOW, Field("reason", str, None)), doc)
-    add("hall.login", lambda p: engine.login(p["window"], p["staff"], p["pin"], p["source"]),
+    add("hall.login", lambda p: logins.login(p["window"], p["staff"], p["pin"], p["source"]),
         (WINDOW, Field("staff", str), Field("pin", str, None), Field("source", str, None)),
         "a clerk logs in to a window (AB岗: takes it over); wrong PINs lock the staff id and the source "
         "address (the page's client) with backoff")
@@ -90,17 +94,17 @@ def register(methods: Any, engine: "HallEngine") -> None:
         (Field("period", str, "day", choices=stats.PERIODS), Field("date", str, None), Field("from", str, None),
          Field("to", str, None)),
         "the admin's charts for a day, week, month, quarter (holding date) or custom from..to", replay=False)
-    add("hall.desk_login", lambda p: engine.desk_login(p["desk"], p["staff"], p["pin"], p["source"]),
+    add("hall.desk_login", lambda p: logins.desk_login(p["desk"], p["staff"], p["pin"], p["source"]),
         (Field("desk", str), Field("staff", str), Field("pin", str, None), Field("source", str, None)),
         "a guide desk (导办台) staff login, checked like hall.login")
-    add("hall.desk_issue", lambda p: engine.desk_issue(p["desk"], p["service"], p["priority"], p["staff"],
-                                                       p["verified"], p["assisted"]),
+    add("hall.desk_issue", lambda p: issuing.desk_issue(p["desk"], p["service"], p["priority"], p["staff"],
+                                                        p["verified"], p["assisted"]),
         (Field("desk", str), Field("service", str),
          Field("priority", str, "normal", choices=("normal",) + desks.CHECKED_CLASSES),
          Field("staff", str, None), Field("verified", bool, False), Field("assisted", bool, False)),
         "issue at a guide desk: a priority class after the documents were checked, or a 帮办代办 ticket")
     add("hall.services", lambda p: _services(engine), (), "services with today's quota and queue", replay=False)
-    add("hall.guide", lambda p: engine.guide(p["service"], p["kiosk"], p["print"]),
+    add("hall.guide", lambda p: issuing.guide(p["service"], p["kiosk"], p["print"]),
         (Field("service", str), Field("kiosk", str, None), Field("print", bool, False)),
         "the service guide (办事指南); print=true prints the 一次性告知单 at the kiosk")
     add("hall.tickets", lambda p: _tickets(engine, p),
@@ -116,12 +120,12 @@ def register(methods: Any, engine: "HallEngine") -> None:
     add("hall.followup", lambda p: engine.run(core().ratings.followup, p["rating"], p["note"], p["staff"]),
         (Field("rating", int, min=1, max=2 ** 63 - 1), Field("note", str), Field("staff", str, None)),
         "mark a bad rating followed up")
-    add("hall.reprint", lambda p: engine.reprint(p["ticket"], p["kiosk"], p["desk"]),
+    add("hall.reprint", lambda p: issuing.reprint(p["ticket"], p["kiosk"], p["desk"]),
         (Field("ticket", (int, str)), Field("kiosk", str, None), Field("desk", str, None)),
         "print a ticket again (at a kiosk, or at a guide desk)")
-    add("hall.checkin", lambda p: engine.checkin(p["code"], p["card_token"], p["kiosk"]),
+    add("hall.checkin", lambda p, key: issuing.checkin(p["code"], p["card_token"], p["kiosk"], key),
         (Field("code", str, None), Field("card_token", str, None), Field("kiosk", str, None)),
-        "check in an appointment by code or ID card; issues its ticket", recover=engine.recover_issue)
+        "check in an appointment by code or ID card; issues its ticket", recover=issuing.recover_issue)
     add("hall.book", lambda p: _book(engine, p),
         (Field("service", str), Field("slot", str), Field("code", str, None), Field("id_number", str, None),
          Field("minutes", int, None, min=5, max=600)), "book an appointment (for tests and a booking system)")
@@ -139,7 +143,7 @@ def _pad_check(engine: "HallEngine", p: dict) -> dict:
 def _ticket_token(engine: "HallEngine", p: dict) -> dict:
     row = engine.core.ticket_lookup(p["ticket"])
     return {"ticket": row["id"], "number": row["number"], "token": engine.channels.token(row["id"], row["day"]),
-            "url": engine.phone_url(row)}
+            "url": engine.links.phone_url(row)}
 
 
 def _window_op(engine: "HallEngine", name: str):

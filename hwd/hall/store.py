@@ -6,7 +6,9 @@ publishes, so a ``kill -9`` at any moment loses nothing acknowledged. With ``[ha
 connection comes from ``connect`` (hwd.standby.replica): its transactions are appended to the
 hall's replicated log before they commit; without it, plain ``sqlite3.connect``. The schema is versioned
 with ``PRAGMA user_version``; ``MIGRATIONS[n]`` brings version n to n+1, so a newer hwd opens an
-older hall database in place.
+older hall database in place. An older hwd refuses a newer database without writing to it, and
+meta ``hwd_version`` names the hwd that last opened it, for that refusal's message (and
+scripts/statecheck.py refuses such a rollback before installing anything).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import secrets
 import sqlite3
 from pathlib import Path
 from typing import Any, Callable, Iterator
+
+from hwd import __version__
 
 log = logging.getLogger("hwd.hall.store")
 
@@ -105,7 +109,7 @@ MIGRATIONS = [
     ALTER TABLE tickets ADD COLUMN verified_by TEXT;
     ALTER TABLE tickets ADD COLUMN matter TEXT;
     """,
-    # 6: security (issue 13): the RPC request that issued a ticket, so a retry across a crash finds it;
+    # 6: security (docs/security.md): the RPC request that issued a ticket, so a retry across a crash finds it;
     # enrolled rating pads (secrets stored hashed)
     """
     ALTER TABLE tickets ADD COLUMN request_key TEXT;
@@ -132,6 +136,18 @@ class StoreError(Exception):
     """The hall database cannot be opened or written."""
 
 
+def newer_schema(path: Any, version: int, db: sqlite3.Connection) -> str:
+    """What an hwd too old for its hall database says (it changes nothing in it)."""
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = 'hwd_version'").fetchone()
+    except sqlite3.Error:
+        row = None
+    by = f" by hwd {row[0]}" if row else ""
+    return (f"{path} was written{by} at schema {version}; this hwd {__version__} reads schema {len(MIGRATIONS)} "
+            "at most and left it unchanged: install that newer hwd again, or restore the copy made before "
+            "the upgrade (/var/backups/hwd/hall-before-install-*; docs/deploy.md, \"Rolling back\")")
+
+
 class Store:
     def __init__(self, path: Path | str, sync: str = "full",
                  connect: Callable[..., sqlite3.Connection] = sqlite3.connect):
@@ -141,6 +157,11 @@ class Store:
         self.connect = connect
         self.db = connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):  # before anything is written, even the journal mode
+            message = newer_schema(self.path, version, self.db)
+            self.db.close()
+            raise StoreError(message)
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute(f"PRAGMA synchronous = {sync.upper()}")
         self.db.execute("PRAGMA foreign_keys = ON")
@@ -153,14 +174,15 @@ class Store:
     # -- plumbing ----------------------------------------------------------------------------
     def migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version > len(MIGRATIONS):
-            raise StoreError(f"{self.path} was written by a newer hwd (schema {version}); upgrade hwd")
         for n in range(version, len(MIGRATIONS)):
             log.info("migrating %s to schema %d", self.path, n + 1)
             with self.tx():
                 for statement in _statements(MIGRATIONS[n]):
                     self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {n + 1}")
+        if self.meta("hwd_version") != __version__:  # names the newer hwd if an older one is put back
+            with self.tx():
+                self.set_meta("hwd_version", __version__)
 
     def _database_id(self) -> str:
         """A random id made once per hall database: printer job ids carry it, so a database reset

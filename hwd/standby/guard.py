@@ -12,9 +12,9 @@ from typing import Any, Protocol
 from hwd import errors
 from hwd.errors import HwdError
 from hwd.rpc import MethodTable
+from hwd.wording import Refusal
 
 GUARDED = ("hall.", "outbox.")
-SWITCHING = "系统正在切换主机，请稍候再试"
 
 
 class Node(Protocol):
@@ -33,14 +33,14 @@ class GuardedMethods(MethodTable):
         super().__init__()
         self.node: Node | None = None
 
-    def invoke(self, name: str, params: Any) -> Any:
+    def invoke(self, name: str, params: Any, request_key: str | None = None) -> Any:
         node = self.node
         if node is None or not name.startswith(GUARDED):
-            return super().invoke(name, params)
+            return super().invoke(name, params, request_key)
         if not node.serving:
             raise node.not_active()
         try:
-            result = super().invoke(name, params)
+            result = super().invoke(name, params, request_key)
         except HwdError as exc:
             raise self._translate(exc) from None
         if inspect.isawaitable(result):
@@ -60,5 +60,5 @@ class GuardedMethods(MethodTable):
         if not node.serving:
             return node.not_active()
         if node.replication_failed():
-            return HwdError(SWITCHING, errors.NOT_REPLICATED, exc.data)
+            return Refusal(errors.NOT_REPLICATED, "", exc.data if isinstance(exc.data, dict) else None)
         return exc

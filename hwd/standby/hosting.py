@@ -11,9 +11,8 @@ import logging
 import sqlite3
 from typing import Any, Callable
 
-from hwd import replay
+from hwd import hall_wiring
 from hwd.county import feed as county_feed
-from hwd.hall.engine import HallEngine
 from hwd.hall.store import Store
 from hwd.standby.replica import Replicator, connector
 
@@ -56,7 +55,7 @@ class Hosted:
                  engine_id: str):
         self.config, self.manager, self.methods, self.engine_id = config, manager, methods, engine_id
         self.bus = EngineBus(bus)
-        self.engine = HallEngine(config, manager, self.bus, methods, clock, connect=connector(replicator))
+        self.engine = hall_wiring.engine(config, manager, self.bus, methods, clock, connect=connector(replicator))
         self._methods: set[str] = set()
         self._on_up = {node_id: list(link.on_up) for node_id, link in manager.nodes.items()}
         self._told: dict[str, tuple[str, str]] = {}  # engine PC -> the state last written for the county
@@ -69,7 +68,7 @@ class Hosted:
         """Start the engine; on failure everything it registered is removed again (and it raises)."""
         before = set(self.methods.methods)
         try:
-            await self.engine.start()
+            await hall_wiring.start(self.engine)
         finally:
             self._methods = set(self.methods.methods) - before
         self._wrap_recover()
@@ -99,10 +98,10 @@ class Hosted:
                 continue
             handler, recover = method.handler, method.recover
 
-            def first_run(params: dict, handler: Callable = handler, recover: Callable = recover) -> Any:
-                key = replay.current_key.get()
+            def first_run(params: dict, key: str | None, handler: Callable = handler,
+                          recover: Callable = recover) -> Any:
                 found = recover(key) if key is not None else None
-                return found if found is not None else handler(params)
+                return found if found is not None else handler(params, key)
             method.handler = first_run
 
     def mark_hall(self, hall: str | None) -> None:

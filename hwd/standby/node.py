@@ -29,9 +29,10 @@ from typing import Any
 
 from hwd import __version__, errors
 from hwd.errors import HwdError
+from hwd.wording import Refusal
 from hwd.schema import Field
 from hwd.standby import etcd as E
-from hwd.standby.config import Standby
+from hwd.hall.config.standby import Standby
 from hwd.standby.log import Keys
 from hwd.standby.follower import Follower, empty, meta
 from hwd.standby.hosting import Hosted, SchemaOnly
@@ -136,11 +137,7 @@ class StandbyNode:
 
     def not_active(self) -> HwdError:
         active = self.active_engine()
-        if active and active["engine"] != self.me.id:
-            message = "系统正在切换主机，请稍候再试"
-        else:
-            message = "系统正在切换主机，请稍候再试"
-        return HwdError(message, errors.NOT_ACTIVE, {"this": self.me.id, "role": self.role, "active": active})
+        return Refusal(errors.NOT_ACTIVE, "", {"this": self.me.id, "role": self.role, "active": active})
 
     def replication_failed(self) -> bool:
         return self.replicator.last_error is not None

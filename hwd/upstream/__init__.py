@@ -7,7 +7,7 @@ One small interface: an adapter that pushes is an outbox sink (hwd.outbox: ``nam
     push-json   pushes each record; ``[hall.upstream] profile`` says how: ``push-json`` (the default:
                 signed JSON, one object per record, hwd.upstream.push_json) or a payload profile
                 (zj-offlinereport, sd-epoint-hcp, sd-epoint-pad, zfsoft or the hall's own:
-                hwd.upstream.profiles, sent by hwd.upstream.profile_sink)
+                hwd.haocp.profiles, sent by hwd.upstream.profile_sink)
     h5          the rating page / pad opens the province's page (hwd.upstream.h5)
 
 Every adapter that speaks HTTP does it through hwd.upstream.http_post (one deadline for the whole
@@ -17,7 +17,18 @@ of ``[hall.upstream] kinds``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
+
+
+def rating_page(hall_cfg: Any) -> Callable[[Any, dict], str] | None:
+    """The province's own rating page of a ticket, ``page(ctx, ticket_row) -> url``, when
+    ``[hall.upstream]`` says the province collects ratings there (``h5``); else None."""
+    if hall_cfg.upstream.adapter == "h5":
+        from hwd.upstream import h5
+
+        return h5.rating_page
+    return None
+
 
 SINK_NAME = "upstream"
 

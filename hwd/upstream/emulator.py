@@ -1,4 +1,6 @@
-"""A provincial 好差评 receiver on loopback, for tests and demos: the far end of ``push-json``.
+"""A provincial 好差评 receiver on loopback, the far end of ``push-json``. Test and benchmark code
+(tests/, bench/haocp.py): nothing that hwd, hwd-ui or hwd-central runs imports it
+(tests/core/test_imports.py checks), as no driver imports its emulator.
 
 It checks each request's signature, keeps the first copy of every idempotency key (a repeated
 key is answered ``{"ok": true, "duplicate": true}`` and counted), and misbehaves on demand the
@@ -6,7 +8,7 @@ ways a province does: down (connection refused), HTTP 500s, replies slower than 
 timeout, rejections (``{"ok": false, "error": ...}``), and lost replies (the record is stored but
 the connection closes before the answer, so the client must retry and the key must de-duplicate).
 
-And the ways a hostile or broken endpoint does (issue 22's attacks on the outbox): a redirect to
+And the ways a hostile or broken endpoint does (the attacks on the outbox, docs/security.md): a redirect to
 another host (``redirect``), a reply dripped one byte at a time for ever (``drip``), an endless
 reply body (``flood``). ``tls=(cert, key)`` serves HTTPS instead of HTTP.
 
@@ -273,7 +275,7 @@ class ProvincePage:
 
 
 class Receiver:
-    """A province's endpoint for the payload profiles (hwd.upstream.profiles): keeps every
+    """A province's endpoint for the payload profiles (hwd.haocp.profiles): keeps every
     request as it came (path, headers, raw body) and answers what the test scripts — by default
     ``reply`` (a JSON object, HTTP 200), or the next of ``queue(status, body)``."""
 

@@ -26,7 +26,7 @@ import urllib.parse
 from typing import Any
 
 from hwd.hall import views
-from hwd.hall.rating_store import RatingContext
+from hwd.hall.ratings.store import RatingContext
 
 MAX_VALUE = 200  # characters of one value (a matter's full name fits; a page URL stays short)
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -56,6 +56,11 @@ def fields_of(ctx: RatingContext, t: dict) -> dict[str, str]:
     out = {k: _text(v) for k, v in values.items()}
     out["persons"] = json.dumps(persons, ensure_ascii=False, separators=(",", ":"))
     return out
+
+
+def rating_page(ctx: RatingContext, t: dict) -> str:
+    """The province's page for rating ticket row ``t`` (the hall's ``RatingContext.rating_page``)."""
+    return page_url(ctx.cfg.upstream, fields_of(ctx, t))
 
 
 def _stamp(ts: float | None, ctx: RatingContext) -> str:

@@ -21,8 +21,9 @@ from urllib.parse import parse_qsl, urlencode
 
 from hwd import config as configuration
 from hwd.errors import HwdError
+from hwd.haocp import payload
 from hwd.outbox import Record
-from hwd.upstream import payload, sinks, sm2keys
+from hwd.upstream import sinks, sm2keys
 from hwd.upstream.push_json import body_of
 
 MASK = "****"

@@ -1,5 +1,5 @@
 """The outbox sink of a payload profile (every ``[hall.upstream] profile`` but push-json):
-builds each record's request from the profile (hwd.upstream.profiles), posts it through
+builds each record's request from the profile (hwd.haocp.profiles), posts it through
 hwd.upstream.http_post (one deadline, no redirects, the reply capped) and reads the reply with
 the profile's rule (hwd.upstream.replies).
 
@@ -24,9 +24,10 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from hwd.haocp import payload
+from hwd.haocp.profiles import Profile
 from hwd.outbox import DeliveryError, Record, Rejected, Sent
-from hwd.upstream import http_post, payload, replies, signing, sm2, sm2keys
-from hwd.upstream.profiles import Profile
+from hwd.upstream import http_post, replies, signing, sm2, sm2keys
 
 log = logging.getLogger("hwd.upstream.profile_sink")
 

@@ -19,7 +19,7 @@ import json
 from typing import Any
 
 from hwd.outbox import DeliveryError, Rejected, Sent
-from hwd.upstream.payload import lookup
+from hwd.haocp.payload import lookup
 
 RETRY_STATUSES = (408, 425, 429)
 

@@ -113,7 +113,7 @@ def test_hwctl_devices_call_events_and_errors(hwd_daemon):
     status = hwctl("--config", cfg, "call", "daemon.status")
     assert status.returncode == 0 and json.loads(status.stdout)["version"]
     bad = hwctl("--config", cfg, "call", "no.such.method", "{}")
-    assert bad.returncode == 1 and "unknown method" in bad.stderr
+    assert bad.returncode == 1 and "error -32601 METHOD_NOT_FOUND: unknown method" in bad.stderr
     badjson = hwctl("--config", cfg, "call", "devices.list", "{oops")
     assert badjson.returncode == 1 and "not JSON" in badjson.stderr
     events = subprocess.Popen([sys.executable, "-m", "hwd.hwctl", "--config", cfg, "events", "scanner.", "--count", "1",

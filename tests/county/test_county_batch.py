@@ -18,18 +18,19 @@ from support.waits import wait_for
 
 from central import queries
 from hwd import outbox
-from hwd.county import rollup, synth
-from hwd.county.config import Central
+from bench import hall_days
+from hwd.county import rollup
+from hwd.hall.config.central import Central
 from hwd.county.sink import PostgresSink
 
 START = dt.date(2026, 7, 6)  # a Monday; fixed, never today
 
 
 class Clock:
-    tz = synth.TZ
+    tz = hall_days.TZ
 
     def now(self):
-        return dt.datetime(2026, 7, 13, 9, 0, tzinfo=synth.TZ)
+        return dt.datetime(2026, 7, 13, 9, 0, tzinfo=hall_days.TZ)
 
 
 def make_sink(dsn: str, hall_id: str, db_path) -> PostgresSink:
@@ -103,7 +104,7 @@ def assert_rollup_matches_raw(dsn: str, hall_id: str, start: dt.date, end: dt.da
 
 def test_a_week_offline_catches_up_in_batches_in_order_and_once(tmp_path, pg, county):
     path = tmp_path / "hall.sqlite3"
-    n = synth.fill_outbox(path, START, 7, 120)
+    n = hall_days.fill_outbox(path, START, 7, 120)
     sink = make_sink(county.role("wk"), "wk", path)
     try:
         run_worker(path, sink, lambda: all_sent(path, sink))
@@ -121,7 +122,7 @@ def test_a_week_offline_catches_up_in_batches_in_order_and_once(tmp_path, pg, co
 
 def test_a_link_cut_mid_batch_redelivers_without_duplicates(tmp_path, pg, pg_server, county):
     path = tmp_path / "hall.sqlite3"
-    n = synth.fill_outbox(path, START, 3, 400)
+    n = hall_days.fill_outbox(path, START, 3, 400)
     link = Cuttable(pg_server.port)
     dsn = county.role("cut").replace(f"port={pg_server.port}", f"port={link.port}")
     sink = make_sink(dsn, "cut", path)
@@ -146,7 +147,7 @@ def test_a_link_cut_mid_batch_redelivers_without_duplicates(tmp_path, pg, pg_ser
 
 def test_a_batch_committed_but_not_noted_at_the_hall_is_delivered_again_as_duplicates(tmp_path, pg, county):
     path = tmp_path / "hall.sqlite3"
-    n = synth.fill_outbox(path, START, 1, 200)
+    n = hall_days.fill_outbox(path, START, 1, 200)
     db = sqlite3.connect(path)
     rows = db.execute("SELECT id, key, kind, ref, payload, ts FROM outbox ORDER BY id LIMIT 300").fetchall()
     db.close()
@@ -166,7 +167,7 @@ def test_a_batch_committed_but_not_noted_at_the_hall_is_delivered_again_as_dupli
 
 def test_a_bad_record_in_a_batch_is_rejected_alone_and_the_rest_go_on(tmp_path, pg, county):
     path = tmp_path / "hall.sqlite3"
-    items = list(synth.day_records(START, 0, 60))
+    items = list(hall_days.day_records(START, 0, 60))
     bad = next(i for i, it in enumerate(items) if it[0] == "rating")
     kind, ref, payload, ts = items[bad]
     items[bad] = (kind, ref, dict(payload, score=10 ** 12), ts)  # out of the integer column's range
@@ -203,7 +204,7 @@ def deliveries(draw):
     any size, some days only after later ones (a hall offline, then 补报 of old days), late ratings
     and 申诉复核 exclusions of old tickets, and any records delivered again."""
     per_day = draw(st.integers(1, 25))
-    days = [list(synth.day_records(START + dt.timedelta(days=d), d, per_day)) for d in range(3)]
+    days = [list(hall_days.day_records(START + dt.timedelta(days=d), d, per_day)) for d in range(3)]
     order = draw(st.permutations([0, 1, 2]))
     stream = [it for d in order for it in days[d]]
     # late changes to old tickets' ratings (the hall writes these after the day is over)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from hwd import config as configuration
-from hwd.county.config import HALL_ID_RE
+from hwd.hall.config.central import HALL_ID_RE
 from hwd.errors import ConfigError
 
 HALL = '''[daemon]

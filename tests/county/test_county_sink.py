@@ -172,8 +172,8 @@ def test_a_hall_newer_than_the_county_schema_waits_with_a_clear_error(tmp_path, 
     import datetime as dt
 
     from hwd import outbox
-    from hwd.county import synth
-    from hwd.county.config import Central
+    from bench import hall_days
+    from hwd.hall.config.central import Central
     from hwd.county.sink import PostgresSink
     from hwd.hall.store import Store
 
@@ -183,7 +183,7 @@ def test_a_hall_newer_than_the_county_schema_waits_with_a_clear_error(tmp_path, 
     Store(path, "normal").close()
     sink = PostgresSink(Central(dsn=dsn, hall_id="early", heartbeat_s=3600), path, _Clock(), "early")
     try:
-        items = list(synth.day_records(dt.date(2026, 7, 6), 0, 2))
+        items = list(hall_days.day_records(dt.date(2026, 7, 6), 0, 2))
         [outcome] = sink.deliver_batch([outbox.Record(i + 1, f"o:{k}:{r}", k, r, p, ts)
                                         for i, (k, r, p, ts) in enumerate(items)])
     finally:
@@ -195,9 +195,9 @@ def test_a_hall_newer_than_the_county_schema_waits_with_a_clear_error(tmp_path, 
 
 class _Clock:
     def __init__(self):
-        from hwd.county import synth
+        from bench import hall_days
 
-        self.tz = synth.TZ
+        self.tz = hall_days.TZ
 
     def now(self):
         import datetime as dt

@@ -24,6 +24,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SYSTEMD = REPO / "systemd"
 UNITS = sorted(p.name for p in SYSTEMD.glob("*.service"))
+TIMERS = sorted(p.name for p in SYSTEMD.glob("*.timer"))
 ANALYZE = shutil.which("systemd-analyze")
 needs_analyze = pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed (make sysdeps)")
 PREFIX = "/opt/hwd"
@@ -94,11 +95,18 @@ def test_units_parse():
         parser = configparser.ConfigParser(strict=False, interpolation=None)
         parser.optionxform = str
         parser.read_string((SYSTEMD / unit).read_text())
-        assert {"Unit", "Service", "Install"} <= set(parser.sections()), unit
+        # a service its timer starts (hwd-metrics) is not enabled itself
+        started_by_timer = unit.replace(".service", ".timer") in TIMERS
+        assert {"Unit", "Service"} | (set() if started_by_timer else {"Install"}) <= set(parser.sections()), unit
+    for timer in TIMERS:
+        parser = configparser.ConfigParser(strict=False, interpolation=None)
+        parser.read_string((SYSTEMD / timer).read_text())
+        assert {"Unit", "Timer", "Install"} <= set(parser.sections()), timer
+        assert timer.replace(".timer", ".service") in UNITS, timer
 
 
 @needs_analyze
-@pytest.mark.parametrize("unit", UNITS)
+@pytest.mark.parametrize("unit", UNITS + TIMERS)
 def test_systemd_analyze_verify(staged_root, unit):
     assert (staged_root / "etc/systemd/system" / unit).is_file()
     done = verify(staged_root, unit)
@@ -261,6 +269,11 @@ def test_kiosk_browser_waits_for_the_pages(tmp_path):
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "curl.log").read_text().count("x") == 3
     assert (tmp_path / "out").read_text().strip() == "started"
+
+
+@needs_analyze
+def test_hwd_metrics_service_exposure():
+    assert exposure("hwd-metrics.service") <= 3.0
 
 
 @needs_analyze

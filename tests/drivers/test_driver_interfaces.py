@@ -23,7 +23,7 @@ CONTRACT = {
     "printer": {"print", "status", "jobs", "reprint", "cancel"},
     "display": {"show", "clear", "get"},
     "idcard": {"read", "current", "resolve"},
-    "keypad": {"show", "prompt"},
+    "keypad": {"show", "prompt", "beep", "stars"},
     "speaker": {"announce", "chime", "stop"},
     "scanner": set(),
 }
@@ -49,11 +49,11 @@ class NoPrompt(Keypad):
 
 class Unsupported(NoPrompt):
     driver = "unsupported"
-    unsupported = ("prompt",)
+    unsupported = ("prompt", "beep", "stars")
 
 
 class Extra(SerialKeypad):
-    def rpc_beep(self, params: dict) -> dict:
+    def rpc_honk(self, params: dict) -> dict:
         return {}
 
 
@@ -69,7 +69,7 @@ class OwnMethods(SerialKeypad):
 
 @pytest.mark.parametrize("cls, needle", [
     (NoPrompt, "keypad.prompt is missing: implement rpc_prompt(self, params) or list it in unsupported"),
-    (Extra, "rpc_beep is not a method of keypad"),
+    (Extra, "rpc_honk is not a method of keypad"),
     (BadNarrowing, "narrows 'text' with another type"),
     (BadNarrowing, "narrows 'colour', which keypad.show does not take"),
     (OwnMethods, "declares methods of its own"),

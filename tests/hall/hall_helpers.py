@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from hwd import config as configuration
+from hwd import hall_wiring
 from hwd.events import EventBus
 from hwd.manager import DeviceManager
 from hwd.rpc import MethodTable
@@ -31,11 +32,10 @@ def load_config(tmp_path: Path, hall: str = HALL, daemon_extra: str = "test_cloc
 
 
 class EngineHarness:
-    """A started HallEngine; ``call`` goes through the real method table (params checked)."""
+    """A HallEngine wired and started as the daemon starts it (hwd.hall_wiring); ``call`` goes
+    through the real method table (params checked)."""
 
     def __init__(self, cfg: Any):
-        from hwd.hall.engine import HallEngine
-
         self.cfg = cfg
         self.loop = asyncio.get_running_loop()
         self.bus = EventBus(self.loop)
@@ -44,10 +44,11 @@ class EngineHarness:
         self.manager = DeviceManager(cfg, self.bus.publish, cfg.daemon.state_dir)
         self.manager.build()
         self.methods = MethodTable()
-        self.engine = HallEngine(cfg, self.manager, self.bus, self.methods)
+        self.engine: Any = None
 
     async def start(self) -> "EngineHarness":
-        await self.engine.start()
+        self.engine = hall_wiring.engine(self.cfg, self.manager, self.bus, self.methods)
+        await hall_wiring.start(self.engine)
         return self
 
     async def call(self, method: str, params: dict | None = None) -> Any:

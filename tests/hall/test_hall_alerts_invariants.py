@@ -1,4 +1,4 @@
-"""Property test of the tidal-window alert rule (hwd.hall.alerts) on HallCore with a real SQLite
+"""Property test of the tidal-window alert rule (hwd.hall.queue.alerts) on HallCore with a real SQLite
 file and a test clock: over any sequence of issues, calls, finishes, pauses and time passing,
 
 - a service whose longest wait or queue reaches its threshold has a raised alert;
@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from hwd.clock import TestClock
 from hwd.errors import HwdError
-from hwd.hall.alerts import TidalAlerts
-from hwd.hall.alerts_config import Tidal
+from hwd.hall.queue.alerts import TidalAlerts
+from hwd.hall.config.alerts import Tidal
 from hwd.hall.config import HallConfig, Hours, Service, Window
-from hwd.hall.core import HallCore
+from hwd.hall.queue.core import HallCore
 from hwd.hall.store import Store
 
 SERVICES = {"a": Service("a", "甲", "A"), "b": Service("b", "乙", "B", tidal_queue=3),

@@ -14,9 +14,9 @@ import datetime as dt
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from hwd.hall import official
+from hwd.hall.queue import official
 from hwd.hall.config import Hours
-from hwd.hall.hours import Calendar
+from hwd.hall.queue.hours import Calendar
 
 pytestmark = pytest.mark.skipif(official.chinese_calendar is None, reason="chinese-calendar is not installed")
 

@@ -22,7 +22,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from hwd.clock import TestClock
 from hwd.hall.config import HallConfig, Hours, Service, Window
-from hwd.hall.core import HallCore
+from hwd.hall.queue.core import HallCore
 from hwd.hall.store import Store
 
 SERVICES = {"a": Service("a", "甲", "A"), "b": Service("b", "乙", "B")}

@@ -326,3 +326,29 @@ def test_24_hour_hall_numbers_never_repeat_among_waiting_tickets(tmp_path):
         assert [t["number"] for t in waiting] == ["B001", "B002"]
         assert (await h.call("hall.ticket", {"ticket": first["id"]}))["state"] == "expired"
     run(tmp_path, body, now="2026-11-23T10:00:00")
+
+
+def test_a_ticket_records_the_request_that_issued_it_and_a_cut_off_retry_gets_it(tmp_path):
+    """The RPC layer hands the request key to ``hall.issue_ticket`` (no context variable): the
+    ticket row keeps it, and the method's ``recover`` hook finds that ticket for a retry whose
+    first reply a crash cut off."""
+    import json
+
+    from hwd.replay import request_key
+    from hwd.rpc import RpcServer
+
+    async def body(h):
+        server = RpcServer(None, h.methods)
+        request = {"jsonrpc": "2.0", "id": 7, "client": "kiosk-1", "method": "hall.issue_ticket",
+                   "params": {"service": "bdc"}}
+        reply = json.loads(await server.handle(json.dumps(request).encode()))
+        ticket = reply["result"]
+        key = request_key("kiosk-1", 7)
+        row = h.engine.store.one("SELECT request_key FROM tickets WHERE id = ?", (ticket["id"],))
+        assert row["request_key"] == key
+        recovered = h.methods.methods["hall.issue_ticket"].recover(key)
+        assert (recovered["id"], recovered["number"]) == (ticket["id"], ticket["number"])
+        assert h.methods.methods["hall.issue_ticket"].recover(request_key("kiosk-1", 8)) is None
+        plain = await h.call("hall.issue_ticket", {"service": "bdc"})  # in-process: no request key
+        assert h.engine.store.one("SELECT request_key FROM tickets WHERE id = ?", (plain["id"],))["request_key"] is None
+    run(tmp_path, body)

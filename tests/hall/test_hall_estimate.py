@@ -7,8 +7,8 @@ import datetime as dt
 
 from hwd.clock import TestClock
 from hwd.hall.config import HallConfig, Hours, Service, Window
-from hwd.hall.core import HallCore
-from hwd.hall.estimate import UNKNOWN, minutes, words
+from hwd.hall.queue.core import HallCore
+from hwd.hall.queue.estimate import UNKNOWN, minutes, words
 from hwd.hall.store import Store
 
 

@@ -1,4 +1,4 @@
-"""Phone notices (issue 18's hook for WeChat/SMS, hwd.hall.notices): a ticket's moments —
+"""Phone notices (issue 18's hook for WeChat/SMS, hwd.hall.phone.notices): a ticket's moments —
 即将叫号, the call with its window, a recall, a transfer, a no-show, the rating — reach a
 gateway once each, signed like push-json (the gateway here is hwd.upstream.emulator, which
 checks every signature); the province's "every kind" sink never sees them, as they carry the

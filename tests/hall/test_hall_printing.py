@@ -124,7 +124,7 @@ def test_a_late_printed_event_corrects_the_record(tmp_path):
             assert t["printed"] is False
             h.bus.publish("printer.job", {"job": f"hall-other-{t['id']}", "state": "printed"})
             assert (await h.call("hall.ticket", {"ticket": t["id"]}))["printed"] is False, "another database's job"
-            h.bus.publish("printer.job", {"job": h.engine.job_id(t["id"]), "state": "printed"})
+            h.bus.publish("printer.job", {"job": h.engine.printing.job_id(t["id"]), "state": "printed"})
             seen = await h.call("hall.ticket", {"ticket": t["id"]})
             assert seen["printed"] is True and "print_error" not in seen
         finally:

@@ -11,7 +11,7 @@ import pytest
 from hwd.errors import HwdError
 from hwd.hall import pin
 from hwd.hall.config import Hours
-from hwd.hall.hours import Calendar
+from hwd.hall.queue.hours import Calendar
 from hwd.hall.store import MIGRATIONS, Store, StoreError
 
 
@@ -33,13 +33,32 @@ def test_wal_and_migration_from_version_1(tmp_path):
     store.close()
 
 
-def test_newer_schema_is_refused(tmp_path):
+def test_newer_schema_is_refused_and_left_unchanged(tmp_path):
+    """A rollback: an older hwd names the newer one, says how to go back, and writes nothing (not
+    even the journal mode: the newer hwd's database stays byte for byte what it was)."""
     path = tmp_path / "hall.sqlite3"
+    store = Store(path)
+    store.close()
     db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode = DELETE")
+    db.execute("UPDATE meta SET value = '9.1.0' WHERE key = 'hwd_version'")
     db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.commit()
     db.close()
-    with pytest.raises(StoreError, match="newer hwd"):
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match=rf"written by hwd 9\.1\.0 at schema {len(MIGRATIONS) + 1}.*"
+                                         rf"reads schema {len(MIGRATIONS)} at most.*Rolling back"):
         Store(path)
+    assert path.read_bytes() == before
+    assert not (tmp_path / "hall.sqlite3-wal").exists()
+
+
+def test_the_hwd_version_that_opened_it_is_recorded(tmp_path):
+    import hwd
+
+    store = Store(tmp_path / "hall.sqlite3")
+    assert store.meta("hwd_version") == hwd.__version__
+    store.close()
 
 
 def test_failed_transaction_leaves_nothing(tmp_path):
@@ -87,9 +106,11 @@ def test_the_documented_config_loads(tmp_path):
     example = doc.split("## Configuration", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
     example = re.sub(r'pin_hash = "[^"]*"', f'pin_hash = "{pin.hash_pin("1234")}"', example)
     devices = "".join(f'[[device]]\nid = "{d}"\nkind = "{k}"\nnode = "pc"\n' for d, k in (
-        ("hall-led", "display"), ("win5-led", "display"), ("win5-rate", "keypad"), ("hall-speaker", "speaker"),
+        ("hall-led", "display"), ("win5-led", "display"), ("win5-rate", "keypad"), ("win5-caller", "keypad"),
+        ("hall-speaker", "speaker"),
         ("kiosk1-printer", "printer"), ("kiosk1-idcard", "idcard"), ("kiosk1-scanner", "scanner")))
     node = f'[[node]]\nid = "pc"\nrpc = "ipc://{tmp_path}/r"\nevents = "ipc://{tmp_path}/e"\n'
     cfg = load_config(tmp_path, node + devices + example)
     assert cfg.hall.windows["5"].display == "win5-led" and cfg.hall.fairness == 3
+    assert cfg.hall.windows["5"].evaluator == "win5-rate" and cfg.hall.services["bdc"].code == 2
     assert cfg.hall.hours.exceptions["2027-10-01"] == [] and cfg.hall.hours.official_calendar is True

@@ -8,7 +8,7 @@ from __future__ import annotations
 from hypothesis import given, settings, strategies as st
 
 from hwd import errors
-from hwd.hall import selection
+from hwd.hall.queue import selection
 from hall_helpers import HALL, load_config
 from test_hall_engine import refused, run
 

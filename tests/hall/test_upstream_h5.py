@@ -10,7 +10,7 @@ import asyncio
 import base64
 
 from hall_helpers import EngineHarness, load_config
-from hwd.hall.rating_config import Upstream
+from hwd.hall.config.ratings import Upstream
 from hwd.upstream import h5
 
 HALL = '''

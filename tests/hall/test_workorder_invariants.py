@@ -15,9 +15,9 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from hwd.clock import TestClock
 from hwd.errors import HwdError
-from hwd.hall import workorders
+from hwd.hall.ratings import workorders
 from hwd.hall.config import HallConfig, Hours, Service, Window
-from hwd.hall.core import HallCore
+from hwd.hall.queue.core import HallCore
 from hwd.hall.store import Store
 
 

@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "county"))
 from county_helpers import County, documented_database, documented_server, query  # noqa: E402
 
 from hwd import outbox  # noqa: E402
-from hwd.county import synth  # noqa: E402
-from hwd.county.config import Central  # noqa: E402
+from bench import hall_days  # noqa: E402
+from hwd.hall.config.central import Central  # noqa: E402
 
 DAY = dt.date(2026, 7, 6)  # fixed, never today
 _counter = iter(range(1, 10 ** 6))
@@ -59,10 +59,10 @@ def new_county(tmp_path, server) -> County:
 
 
 class Clock:
-    tz = synth.TZ
+    tz = hall_days.TZ
 
     def now(self):
-        return dt.datetime(2026, 7, 6, 17, 0, tzinfo=synth.TZ)
+        return dt.datetime(2026, 7, 6, 17, 0, tzinfo=hall_days.TZ)
 
 
 def sink(dsn: str, hall_id: str, tmp_path):
@@ -76,7 +76,7 @@ def sink(dsn: str, hall_id: str, tmp_path):
 
 
 def records(origin: str, day_index: int = 0, per_day: int = 30, first_id: int = 1) -> list[outbox.Record]:
-    items = synth.day_records(DAY + dt.timedelta(days=day_index), day_index, per_day)
+    items = hall_days.day_records(DAY + dt.timedelta(days=day_index), day_index, per_day)
     return [outbox.Record(first_id + i, f"{origin}:{kind}:{ref}", kind, ref, payload, ts)
             for i, (kind, ref, payload, ts) in enumerate(items)]
 

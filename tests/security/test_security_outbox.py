@@ -18,7 +18,7 @@ import pytest
 
 from support.waits import wait_for
 from hwd import outbox
-from hwd.hall.rating_config import Upstream
+from hwd.hall.config.ratings import Upstream
 from hwd.hall.store import Store
 from hwd.upstream import h5
 from hwd.upstream.emulator import Province
@@ -48,7 +48,7 @@ def province_sink(url: str, timeout_s: float = 2.0, **kw) -> PushJson:
 def gateway_sink(url: str) -> PushJson:
     up = Upstream(adapter="push-json", url=url, secret=GATEWAY_SECRET, timeout_s=2.0, retry_s=0.05, retry_max_s=0.2)
     sink = PushJson(up, "notify")
-    sink.kinds = ("phone_notice",)  # as hwd.hall.notices.sinks makes it
+    sink.kinds = ("phone_notice",)  # as hwd.upstream.notify.sinks makes it
     return sink
 
 

@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 
 from hwd import clock as clocks
-from hwd.hall.core import HallCore
+from hwd.hall.queue.core import HallCore
 from hwd.hall.store import Store
 from hwd.standby import etcd as E
 from hwd.standby.log import Keys

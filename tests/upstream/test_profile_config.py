@@ -11,7 +11,8 @@ import pytest
 from hwd import config as configuration
 from hwd import outbox
 from hwd.errors import ConfigError
-from hwd.upstream import payload, profiles, sinks, sm2, sm2keys
+from hwd.haocp import payload, profiles
+from hwd.upstream import sinks, sm2, sm2keys
 from hwd.upstream.profile_sink import ProfileSink
 
 HALL = '''[hall]

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 from hypothesis import given, strategies as st
 
 from hwd import outbox
-from hwd.hall.rating_config import Upstream
+from hwd.hall.config.ratings import Upstream
 from hwd.hall.store import Store
 from hwd.upstream import signing
 from hwd.upstream.emulator import Province
@@ -103,7 +103,7 @@ def test_every_record_arrives_once_through_outages_and_rejections(tmp_path):
         # 补报: the province asks again for everything; it keeps one copy of each key
         province.reject(lambda body: None)
         with store.tx():
-            assert outbox.replay(store.db, "upstream") == 8
+            assert outbox.resend(store.db, "upstream") == 8
         before = province.duplicates
         worker.wake_all()
         wait_until(lambda: set(states(store).values()) == {"sent"}, what="replay delivered")

@@ -11,8 +11,7 @@ import pytest
 from hwd import config as configuration
 from hwd import outbox
 from hwd.errors import ConfigError
-from hwd.hall import notices
-from hwd.upstream import sinks as upstream_sinks
+from hwd.upstream import notify, sinks as upstream_sinks
 
 HALL = '''[hall]
 name = "测试政务服务中心"
@@ -40,9 +39,9 @@ def load(tmp_path, extra: str = ""):
 def test_the_default_sinks_name_their_kinds(tmp_path):
     cfg = load(tmp_path, '[hall.notify]\nurl = "https://notify.example/hwd"\nsecret = "n"\n').hall
     [province] = upstream_sinks(cfg)
-    [notify] = notices.sinks(cfg)
+    [notices] = notify.sinks(cfg)
     assert province.kinds == ("rating", "unrated", "case", "workorder", "exclusion")
-    assert notify.kinds == ("phone_notice",)
+    assert notices.kinds == ("phone_notice",)
     from hwd.county.sink import PostgresSink
 
     assert set(PostgresSink.kinds) == set(outbox.KINDS) - set(outbox.PRIVATE_KINDS)

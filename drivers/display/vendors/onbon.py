@@ -105,7 +105,11 @@ class OnbonCodec:
     def capacity(self, lines: int) -> int:
         return MAX_TEXT
 
-    def update(self, lines: list[bytes], addr: int, effect: str) -> list[bytes]:
+    def hello(self, addr: int) -> list[bytes]:
+        return []
+
+    def update(self, lines: list[bytes], addr: int, effect: str,
+               colors: list[list[int]] | None = None) -> list[bytes]:
         band = max(1, self.height // max(1, len(lines)))
         areas = [Area(text, area_id=i, y=i * band, width=self.width, height=band,
                       display_mode=EFFECTS.get(effect, 0x01)) for i, text in enumerate(lines)]

@@ -35,7 +35,11 @@ class RuizeCodec:
     def capacity(self, lines: int) -> int:
         return MAX_TEXT
 
-    def update(self, lines: list[bytes], addr: int, effect: str) -> list[bytes]:
+    def hello(self, addr: int) -> list[bytes]:
+        return []
+
+    def update(self, lines: list[bytes], addr: int, effect: str,
+               colors: list[list[int]] | None = None) -> list[bytes]:
         return [frame(addr, b" ".join(lines))]
 
     def decoder(self, name: str = "ruize") -> StreamDecoder:
