@@ -13,6 +13,14 @@ from support.daemon import DaemonProcess  # noqa: E402
 
 import hwd.clock  # noqa: E402,F401  - computes HWD_FAKE_NOW's shift once and exports it to every daemon
 
+from hypothesis import settings  # noqa: E402
+
+# `make test` (and CI) runs the property tests derandomized: the same examples on every run and in
+# both workers, so a red build is reproducible and never a coin toss; each test keeps its own
+# max_examples. A plain `pytest` run keeps exploring new examples (hypothesis' default profile,
+# with its example database in .hypothesis/).
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+
 
 def pytest_report_header(config):
     if hwd.clock.SHIFT_S:
