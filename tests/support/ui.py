@@ -23,17 +23,31 @@ class UiProcess:
 
     def __init__(self, config_path: Path, extra: list[str] | None = None, scheme: str = "http",
                  context: ssl.SSLContext | None = None, timeout: float = 30.0):
-        self.port = free_port()
         self.scheme = scheme
         self.context = context
-        self.url = f"{scheme}://127.0.0.1:{self.port}"
         self.log_path = Path(config_path).with_suffix(".ui.log")
         self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk_ui.cli", "--config", str(config_path),
-                                      "--host", "127.0.0.1", "--port", str(self.port)] + (extra or []),
-                                     stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self.wait(timeout)
+        extra = list(extra or [])
+        # the phone server's default port is a fixed one (8081): a config that does not choose
+        # one gets a free port, so two hwd-ui of parallel tests never meet there
+        if "--phone-port" not in extra and "phone_port" not in Path(config_path).read_text(encoding="utf-8"):
+            extra += ["--phone-port", str(free_port())]
+        for attempt in range(3):
+            # a free port is free when asked, not always when hwd-ui binds it a moment later
+            # (another process on this shared machine may take it): then again on another
+            self.port = free_port()
+            self.url = f"{scheme}://127.0.0.1:{self.port}"
+            start = len(self.log())
+            self.proc = subprocess.Popen([sys.executable, "-m", "kiosk_ui.cli", "--config", str(config_path),
+                                          "--host", "127.0.0.1", "--port", str(self.port)] + extra,
+                                         stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT,
+                                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            try:
+                self.wait(timeout)
+                return
+            except AssertionError:
+                if attempt == 2 or self.proc.poll() is None or "Address already in use" not in self.log()[start:]:
+                    raise
 
     def _healthy(self) -> bool:
         if self.scheme == "https":
