@@ -51,6 +51,14 @@ UNKNOWN_APPOINTMENT = 1114
 STORAGE_ERROR = 1115
 WINDOW_CLOSED = 1116
 NOT_THIS_WINDOW = 1117  # a ticket another window served: a clerk acts only on their own window's
+# the 24-hour area's locker (智能取件柜, hwd.hall.pickup): 1120-1129
+PICKUP_OFF = 1120       # no [hall.pickup] lockers
+NO_FREE_DOOR = 1121     # every door holds a result, is open, alarmed or its locker is offline
+DOOR_NOT_OPENED = 1122  # the locker did not open the door (jammed, offline)
+NO_DEPOSIT = 1123       # no waiting result for this code or ID card (a wrong code)
+UNKNOWN_DEPOSIT = 1124
+UNKNOWN_ALARM = 1125
+BAD_SLOT = 1126         # a booking slot the 24-hour kiosk did not offer, or one already full
 # what citizens and clerks see (pages): 1170-1179
 APPOINTMENT_USED = 1170
 

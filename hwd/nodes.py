@@ -6,7 +6,7 @@ socket for events, both with CURVE when keys are configured. It polls ``devices.
 whether the node is reachable: when it is not, the node's devices are published as ``offline``
 (and calls fail at once with NODE_UNREACHABLE, so callers can keep their content for later);
 when it comes back, their real states are published and the ``on_up`` callbacks run (the hall
-re-sends undelivered screen content). The node's ``keypad.*``, ``scanner.*`` and ``idcard.*`` events
+re-sends undelivered screen content). The node's ``keypad.*``, ``scanner.*``, ``idcard.*`` and ``locker.*`` events
 (and device states) are re-published on the local bus with ``node`` added, so a keypad on a
 window PC acts on its window like a local one. Stale requests are never delivered late: a
 request that timed out is dropped with its socket (zguide Lazy Pirate), and ``IMMEDIATE`` keeps
@@ -31,7 +31,7 @@ from hwd.errors import HwdError
 
 log = logging.getLogger("hwd.nodes")
 
-FORWARD = ("device.state", "keypad.", "scanner.", "idcard.", "printer.job")
+FORWARD = ("device.state", "keypad.", "scanner.", "idcard.", "printer.job", "locker.")
 CALL_TIMEOUT = 5.0
 POLL_S = 1.0
 POLL_TIMEOUT = 1.5

@@ -36,7 +36,7 @@ from kiosk_ui.hwdlink import HallLink, message_for, current
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 KIND_NAMES = {"printer": "打印机", "display": "显示屏", "idcard": "身份证阅读器", "keypad": "评价器/呼叫器",
-              "speaker": "广播", "scanner": "扫码器"}
+              "speaker": "广播", "scanner": "扫码器", "locker": "取件柜"}
 GROUPS = {"window": "窗口", "service": "事项", "staff": "工作人员", "day": "日期"}
 COLUMN_NAMES = {
     "window": "窗口", "service": "事项", "staff": "工作人员", "day": "日期", "key": "分组", "name": "名称",
@@ -343,7 +343,8 @@ def virtual_hall(link: HallLink) -> dict:
     calls = [{"number": c.get("number"), "window_name": c.get("window_name") or c.get("window"),
               "at": _clock_iso(c.get("called_at"))} for c in state.get("recent_calls", [])]
     return {"screens": screens, "receipts": receipts, "announcements": [a[1] for a in announcements[:30]],
-            "audio": audio, "texts": texts, "calls": calls}
+            "audio": audio, "texts": texts, "calls": calls,
+            "lockers": [dev.id for dev in link.config.devices if dev.kind == "locker"]}
 
 
 def _clock_iso(value: Any) -> str:

@@ -67,11 +67,11 @@ def create_app(config: Any = None, test_config: dict | None = None) -> Flask:
     throttle.install(app, settings.login_failures, settings.login_lock_s)
     _audit_file(cfg)
 
-    from kiosk_ui import (admin, admin_ratings, admin_stats, counter, counter_case, desk, display, health, kiosk,
-                          live, metrics, phone, rate)
+    from kiosk_ui import (admin, admin_pickup, admin_ratings, admin_stats, area, counter, counter_case,
+                          counter_pickup, desk, display, health, kiosk, live, metrics, phone, rate)
 
-    for module in (health, live, kiosk, counter, counter_case, desk, display, rate, admin, admin_ratings,
-                   admin_stats, phone, metrics):
+    for module in (health, live, kiosk, area, counter, counter_case, counter_pickup, desk, display, rate, admin,
+                   admin_ratings, admin_stats, admin_pickup, phone, metrics):
         app.register_blueprint(module.bp)
 
     @app.context_processor

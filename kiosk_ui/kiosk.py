@@ -21,7 +21,7 @@ from hwd import errors, wording
 from hwd.client import RpcError
 from hwd.web.svg import qr_svg
 
-from kiosk_ui import sessions, words
+from kiosk_ui import area, sessions, words
 from kiosk_ui.hwdlink import HallLink, message_for, current, kiosk_or_404
 from kiosk_ui.live import sse_response
 
@@ -105,6 +105,9 @@ def ticket_view(ticket: dict, link: HallLink) -> dict:
 def page(kiosk: str):
     """The kiosk's single page; screens switch in the browser."""
     k = kiosk_or_404(kiosk)
+    closed = area.after_hours(k)  # the 24-hour area's kiosk while the windows are closed
+    if closed is not None:
+        return closed
     link = current()
     svcs = services(link, link.call("hall.services"))  # hwd down: the retry page (503), not empty buttons
     return render_template("kiosk.html", kiosk=k, services=svcs, hours=hours_status(link),

@@ -26,6 +26,8 @@ UI_FIELDS = (
     Field("rpc_timeout_s", float, 2.0, min=0.1, max=30),
     Field("idle_s", int, 60, min=5, max=3600, doc="kiosk returns home after this idle time"),
     Field("ticket_screen_s", int, 30, min=5, max=600, doc="how long the ticket stays on the kiosk"),
+    Field("area_dim_s", int, 60, min=0, max=3600,
+          doc="a 24-hour kiosk's screen dims after this idle time while the windows are closed (0: never)"),
     Field("admin_password_hash", str, None, check=checks.password_hash),
     Field("admin_password_file", str, None, doc="a file holding the admin password hash"),
     Field("kiosk_pin_hash", str, None, check=checks.password_hash, doc="PIN that leaves the kiosk flow"),
@@ -93,6 +95,7 @@ class UiSettings:
     rpc_timeout_s: float
     idle_s: int
     ticket_screen_s: int
+    area_dim_s: int
     admin_password_hash: str | None
     admin_password_file: Path | None
     kiosk_pin_hash: str | None

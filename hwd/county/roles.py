@@ -45,6 +45,9 @@ GRANTS = {
     "devices": "SELECT, INSERT, UPDATE",
     "device_events": "INSERT",
     "daily_rollup": "SELECT, INSERT, DELETE",
+    "deposits": "SELECT, INSERT, UPDATE",
+    "deposit_events": "INSERT",
+    "locker_alarms": "SELECT, INSERT, UPDATE",
 }
 
 

@@ -52,7 +52,8 @@ class RecordError(Exception):
 
 
 class PostgresSink:
-    kinds = outbox.RATING_KINDS + outbox.FEED_KINDS  # ratings, work orders …, tickets, windows, devices
+    # ratings, work orders …, tickets, windows, devices, the locker's deposits and alarms
+    kinds = outbox.RATING_KINDS + outbox.FEED_KINDS + outbox.PICKUP_KINDS
     backfill = True
     batch_size = 2000  # records per transaction: a week offline (84,000 records) is 42 commits
 

@@ -12,6 +12,7 @@ from hwd import errors
 from hwd.clock import parse_time
 from hwd.errors import HwdError
 from hwd.hall import stats
+from hwd.hall.pickup import api as pickup_api
 from hwd.hall.queue import desk as desks
 from hwd.hall.ratings import api as rating_api
 from hwd.hall.ratings.rules import CHANNELS
@@ -59,10 +60,12 @@ def register(methods: Any, engine: "HallEngine") -> None:
         (Field("score", int, min=1, max=5), Field("window", str, None), Field("ticket", (int, str), None),
          Field("channel", str, "rpc", choices=CHANNELS), Field("reason", str, None),
          Field("reasons", list, None, items=str), Field("pad", str, None),
-         Field("secret", str, None), Field("token", str, None)),
+         Field("secret", str, None), Field("token", str, None), Field("real_name", bool, False)),
         "rate the last service of a window (or a ticket): 5 非常满意 … 1 非常不满意; reasons: 差评 reason codes; "
-        "a pad (pad+secret) rates only its window's last service, a phone gives the ticket's token")
+        "a pad (pad+secret) rates only its window's last service, a phone gives the ticket's token; "
+        "real_name: the citizen consented to 实名评价 (with [hall.upstream] real_name)")
     rating_api.register(methods, engine)
+    pickup_api.register(methods, engine)
     add("hall.pad.enroll", lambda p: engine.run(engine.channels.enroll, p["window"]), (WINDOW,),
         "enrol a rating pad/page for a window: returns its secret once (replaces the window's old pad)")
     add("hall.pad.check", lambda p: _pad_check(engine, p),
@@ -129,6 +132,14 @@ def register(methods: Any, engine: "HallEngine") -> None:
     add("hall.book", lambda p: _book(engine, p),
         (Field("service", str), Field("slot", str), Field("code", str, None), Field("id_number", str, None),
          Field("minutes", int, None, min=5, max=600)), "book an appointment (for tests and a booking system)")
+    add("hall.area", lambda p: engine.area.status(p["kiosk"]), (Field("kiosk", str, None),),
+        "the 24-hour area's kiosk: are the windows open, when they open, the hours of the week ahead", replay=False)
+    add("hall.slots", lambda p: engine.area.slots(p["service"]), (Field("service", str),),
+        "the booking slots of the coming working days with the room left ([hall.appointments] per_slot)",
+        replay=False)
+    add("hall.book_slot", lambda p: engine.area.book(p["service"], p["slot"], p["kiosk"], p["card_token"]),
+        (Field("service", str), Field("slot", str), Field("kiosk", str), Field("card_token", str, None)),
+        "book an offered slot at a kiosk (the ID card on its own reader finds it at check-in); prints the code")
     add("hall.export", lambda p: _export(engine, p),
         (Field("what", str, "stats", choices=("stats", "tickets", "ratings")), Field("from", str, None),
          Field("to", str, None), Field("group_by", str, "service", choices=stats.GROUPS)),

@@ -17,11 +17,13 @@ from hwd.hall.config.central import Central, load_central
 from hwd.hall.config import ratings as rating_config
 from hwd.hall.config.alerts import SERVICE_TIDAL_FIELDS, Tidal, load_tidal
 from hwd.hall.config.notify import Notify, load_notify
+from hwd.hall.config.pickup import PickupConfig, load_pickup
 from hwd.hall.config.ratings import RatingRules, Upstream, check_province, load_ratings, load_upstream
 from hwd.hall.config.standby import Standby, load_standby
 from hwd.schema import Field, check_table
 
 WINDOW_KINDS = ("综合", "专业", "老年人", "军人优先", "帮办代办", "办不成事")
+KIOSK_AREAS = ("hall", "24h")
 PRIORITY_CLASSES = ("elderly", "disabled", "pregnant", "military", "appointment")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_HOURS = ["09:00-12:00", "13:00-17:00"]
@@ -128,6 +130,7 @@ HALL_FIELDS = (
     Field("central", dict, None, doc="stream this hall's records to the county database, see [hall.central]"),
     Field("tidal", dict, {}, doc="tidal-window alerts (潮汐窗口): wait and queue thresholds, see [hall.tidal]"),
     Field("notify", dict, {}, doc="phone notices (即将叫号, the call …) to a WeChat/SMS gateway, see [hall.notify]"),
+    Field("pickup", dict, {}, doc="results picked up from a locker (智能取件柜) in the 24-hour area, see [hall.pickup]"),
     Field("standby", dict, None, doc="two engine PCs, one active, the other a synchronous standby that takes over "
                                      "(双机热备), see [hall.standby] and docs/standby.md"),
 )
@@ -162,6 +165,9 @@ KIOSK_FIELDS = (
     Field("scanner", str, None),
     Field("addresses", list, [], items=str, check=_addresses,
           doc="addresses of the kiosk PC; only they get its card events; default loopback only"),
+    Field("area", str, "hall", choices=KIOSK_AREAS,
+          doc="hall, or 24h: the kiosk stands in the 24-hour self-service area and serves after hours "
+              "(guide, hours, booking, pickup; never a queue ticket while the hall is closed)"),
 )
 DESK_FIELDS = (
     Field("id", str, check=_id), Field("name", str),
@@ -198,7 +204,11 @@ APPOINTMENT_FIELDS = (Field("early_minutes", int, 30, min=0, max=600),
                       Field("slot_minutes", int, 30, min=5, max=600),
                       Field("code_alphabet", str, "0123456789", check=_alphabet,
                             doc="characters of generated appointment codes (the kiosk keypad shows these)"),
-                      Field("code_length", int, 8, min=4, max=32, doc="length of generated appointment codes"))
+                      Field("code_length", int, 8, min=4, max=32, doc="length of generated appointment codes"),
+                      Field("per_slot", int, 4, min=0, max=1000,
+                            doc="appointments a 24-hour kiosk books per slot and service; 0 = no limit"),
+                      Field("book_days", int, 5, min=1, max=30,
+                            doc="working days ahead a 24-hour kiosk offers slots for"))
 
 
 def no_show_rule(requeue_after: int) -> str:
@@ -254,6 +264,12 @@ class Kiosk:
     idcard: str | None = None
     scanner: str | None = None
     addresses: list = field(default_factory=list)
+    area: str = "hall"
+
+    @property
+    def after_hours(self) -> bool:
+        """Does this kiosk stand in the 24-hour self-service area (``area = "24h"``)?"""
+        return self.area == "24h"
 
 
 @dataclass
@@ -318,8 +334,11 @@ class HallConfig:
     upstream: Upstream = field(default_factory=Upstream)
     appt_code_alphabet: str = "0123456789"
     appt_code_length: int = 8
+    appt_per_slot: int = 4
+    appt_book_days: int = 5
     tidal: Tidal = field(default_factory=Tidal)
     notify: Notify = field(default_factory=Notify)
+    pickup: PickupConfig = field(default_factory=PickupConfig)
 
     @property
     def no_show_text(self) -> str:
@@ -359,6 +378,7 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
     cfg.central = load_central(v["central"], base + ("central",), ctx.problems)
     cfg.tidal = load_tidal(v["tidal"], base + ("tidal",), ctx.problems)
     cfg.notify = load_notify(v["notify"], base + ("notify",), ctx.problems)
+    cfg.pickup = load_pickup(v["pickup"], base + ("pickup",), ctx)
     cfg.standby = load_standby(v["standby"], base + ("standby",), ctx)
     for i, dev in enumerate(v["displays"]):
         if device_ref(ctx, base + ("displays", i), dev, "display"):
@@ -434,6 +454,7 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
     cfg.appt_early_minutes, cfg.appt_late_minutes = ap["early_minutes"], ap["late_minutes"]
     cfg.appt_slot_minutes = ap["slot_minutes"]
     cfg.appt_code_alphabet, cfg.appt_code_length = ap["code_alphabet"], ap["code_length"]
+    cfg.appt_per_slot, cfg.appt_book_days = ap["per_slot"], ap["book_days"]
     return cfg
 
 

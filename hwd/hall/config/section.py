@@ -5,7 +5,7 @@ point names it, so the core reads ``[hall]`` without importing the hall."""
 from __future__ import annotations
 
 from hwd.hall import config as hall
-from hwd.hall.config import alerts, central, notify, ratings, standby
+from hwd.hall.config import alerts, central, notify, pickup, ratings, standby
 from hwd.sections import Section
 
 SECTION = Section(
@@ -23,6 +23,7 @@ SECTION = Section(
      ("[hall.central]", central.CENTRAL_FIELDS),
      ("[hall.tidal]", alerts.TIDAL_FIELDS),
      ("[hall.notify]", notify.NOTIFY_FIELDS),
+     ("[hall.pickup]", pickup.PICKUP_FIELDS),
      ("[hall.standby]", standby.STANDBY_FIELDS),
      ("[[hall.standby.engine]]", standby.ENGINE_FIELDS)),
     "The hall engine runs when this section is present; see `docs/hall.md` for the rules.")

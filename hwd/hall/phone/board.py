@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import collections
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from hwd.hall import views
 
@@ -40,6 +40,8 @@ class PhoneBoard:
         self._views: dict[str, dict] = {}
         self._version = 0
         self._history: collections.deque = collections.deque(maxlen=HISTORY)  # (version, tokens changed)
+        # ticket ids → what the locker holds for them (hwd.hall.pickup: the code while waiting)
+        self.pickups: Callable[[list[int]], dict[int, dict]] | None = None
 
     def board(self, since: str | None = None) -> dict:
         """The whole board, or with ``since`` (the ``version`` of an earlier answer) only the views
@@ -78,13 +80,14 @@ class PhoneBoard:
         for service in {r["service"] for r in rows if r["state"] == "waiting"}:
             places.update(self.places(service))
             estimates[service] = core.estimator.capacity(service)
+        held = self.pickups([r["id"] for r in rows if r["state"] == "done"]) if self.pickups else {}
         out = {}
         for row in rows:
             token = tokens[row["id"]]
             ahead = places.get(row["id"]) if row["state"] == "waiting" else None
             wait = (core.estimator.estimate(row["service"], ahead, estimates[row["service"]])
                     if ahead is not None else None)
-            out[token] = self.view(row, ahead, wait)
+            out[token] = self.view(row, ahead, wait, held.get(row["id"]))
         return out
 
     def context(self) -> dict:
@@ -112,9 +115,10 @@ class PhoneBoard:
         row = self.channels.ticket_for_token(token)
         ahead = self.core.waiting_ahead(row) if row["state"] == "waiting" else None
         wait = self.core.estimator.estimate(row["service"], ahead) if ahead is not None else None
-        return {**self.context(), "ticket": self.view(row, ahead, wait)}
+        held = self.pickups([row["id"]]).get(row["id"]) if self.pickups else None
+        return {**self.context(), "ticket": self.view(row, ahead, wait, held)}
 
-    def view(self, row: dict, ahead: int | None, wait: dict | None) -> dict:
+    def view(self, row: dict, ahead: int | None, wait: dict | None, pickup: dict | None = None) -> dict:
         cfg = self.core.cfg
         service = cfg.services.get(row["service"])
         wid = row["window"]
@@ -137,5 +141,7 @@ class PhoneBoard:
             out["from_service_name"] = origin.name if origin else row["origin_service"]
         if row["rating_state"] == "pending" and row.get("rating_deadline"):
             out["rating_deadline"] = views.iso(row["rating_deadline"], self.core.tz)
+        if pickup is not None:
+            out["pickup"] = pickup
         return out
 

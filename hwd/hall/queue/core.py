@@ -174,7 +174,10 @@ class HallCore:
                            f"{', '.join(self.cfg.priority_classes)}", errors.INVALID_PARAMS)
         self.roll()
         now = self.clock.now()
-        if check_hours and not self.calendar.can_issue(now):
+        # a kiosk of the 24-hour area never issues while the windows are closed (not even an
+        # appointment's ticket, not even in an always_open hall)
+        after_hours = kiosk is not None and self.cfg.kiosks[kiosk].after_hours and not self.calendar.in_hours(now)
+        if after_hours or (check_hours and not self.calendar.can_issue(now)):
             nxt = self.calendar.next_opening(now)
             key, details = self.calendar.closed(now)
             raise Refusal(errors.OUTSIDE_HOURS, key, {"opens_at": nxt.isoformat() if nxt else None}, **details)

@@ -15,7 +15,7 @@ from hwd import errors, outbox
 from hwd.clock import Deadlines
 from hwd.errors import HwdError
 from hwd.hall import views
-from hwd.hall.ratings import store as rs, workorders
+from hwd.hall.ratings import holders, store as rs, workorders
 from hwd.hall.ratings.store import RatingContext
 from hwd.wording import Refusal
 
@@ -53,7 +53,9 @@ class Ratings:
         return out
 
     def rate(self, score: int, window: str | None = None, ticket: Any = None, channel: str = "rpc",
-             reason: str | None = None, reasons: list | None = None) -> dict:
+             reason: str | None = None, reasons: list | None = None, real_name: bool = False) -> dict:
+        """``real_name``: the citizen consented, on this rating's screen, to the province getting their
+        name and ID number with it (实名评价, only with ``[hall.upstream] real_name``)."""
         ctx, store = self.ctx, self.store
         if score not in views.LEVELS:
             raise Refusal(errors.INVALID_PARAMS, "score")
@@ -90,6 +92,7 @@ class Ratings:
                 impl_code=svc.impl_code if svc else "", matter_version=svc.matter_version if svc else "",
                 case_no=t["case_no"])
             store.update_ticket(t["id"], rating_state="rated")
+            holders.settle(store.db, t["id"], rid if real_name else None)
             self.deadlines.discard(t["id"])
             store.log(now, "rate", t["id"], t["window"], t["staff"], str(score))
             row = rs.rating(store, rid)
@@ -160,6 +163,7 @@ class Ratings:
         self.deadlines.discard(t["id"])
         now = self.ctx.clock.time()
         self.store.update_ticket(t["id"], rating_state="unrated")
+        holders.forget(self.store.db, t["id"])
         self.store.log(now, "unrated", t["id"], t["window"], t["staff"])
         outbox.put(self.store.db, "unrated", str(t["id"]), rs.unrated_record(self.ctx, t), now)
         self.ctx.emit("hall.rating.unrated", {"ticket": t["id"], "number": t["number"], "window": t["window"]})
@@ -212,13 +216,16 @@ class Ratings:
 
     def request_extras(self, t: dict) -> dict:
         """Fields the rating request event carries besides the ticket: the reason list, and for
-        the h5 adapter the provincial page to open."""
+        the h5 adapter the provincial page to open; ``real_name`` when the page may ask the citizen
+        to consent to 实名评价 (the ticket was taken with an ID card and the hall sends it)."""
         out: dict[str, Any] = {}
         rules = self.ctx.cfg.ratings
         if rules.ask_reasons:
             out["reasons"] = [{"code": r.code, "name": r.name} for r in rules.reasons]
         if self.ctx.rating_page is not None:
             out["h5_url"] = self.h5_url(t)
+        if self.ctx.cfg.upstream.real_name and holders.held(self.store.db, t["id"]):
+            out["real_name"] = True
         return out
 
     def require_page(self) -> None:
