@@ -78,9 +78,13 @@ def merge_kept(results: list[Result]) -> list[Result]:
     return kept + results
 
 
+SUITE_SECTION = "## The test suite's time"
+
+
 def write(results: list[Result]) -> None:
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    lines = ["# Benchmarks", "", "Written by `make bench` (`python -m bench`); do not edit by hand.", "",
+    lines = ["# Benchmarks", "", "Written by `make bench` (`python -m bench`); do not edit by hand, except the last "
+             "section (the test suite's time, measured by hand; `make bench` keeps it).", "",
              f"- date: {now}", f"- commit: {commit()}", f"- machine: {machine()}", "",
              "| figure | target | measured | met |", "| --- | --- | --- | --- |"]
     for r in results:
@@ -94,7 +98,10 @@ def write(results: list[Result]) -> None:
         table = getattr(r, "table", None)  # a side-by-side table (bench.phones), indented under its figure
         if table:
             lines += [""] + [f"  {row}" for row in table] + [""]
-    (ROOT / "docs" / "benchmarks.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path = ROOT / "docs" / "benchmarks.md"
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    kept = old[old.index(SUITE_SECTION):] if SUITE_SECTION in old else ""  # measured by hand, not by bench
+    path.write_text("\n".join(lines) + "\n" + ("\n" + kept if kept else ""), encoding="utf-8")
 
 
 if __name__ == "__main__":

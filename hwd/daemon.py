@@ -123,7 +123,15 @@ class Daemon:
     # -- core methods ------------------------------------------------------------------------
     def _register_core(self, manager: DeviceManager, bus: EventBus) -> None:
         m = self.methods
-        m.add("daemon.ping", lambda p: {"pong": True}, (), "answers at once: for latency checks", replay=False)
+
+        def ping(p: dict) -> dict:
+            if p["echo"] is not None:
+                bus.publish("daemon.echo", {"echo": p["echo"]})
+            return {"pong": True}
+        echo = Field("echo", str, None, check=lambda v: "at most 64 characters" if len(v) > 64 else None)
+        m.add("daemon.ping", ping, (echo,),
+              "answers at once: for latency checks; with ``echo``, publishes ``daemon.echo`` {echo} first, "
+              "so a subscriber can see its subscription is live", replay=False)
         m.add("devices.list", lambda p: manager.describe(), (), "every device with its state", replay=False)
         m.add("daemon.status", lambda p: self.status(manager, bus), (), "version, uptime, last seq, devices",
               replay=False)

@@ -49,10 +49,13 @@ def headers(nonce: str | None = None) -> dict[str, str]:
                                        "form-action 'none'; frame-ancestors 'none'"}
 
 
-def page_html(token: str, entry: Entry, hall: str, nonce: str, live: str = "sse") -> str:
-    """The page with the ticket's state inline; ``live``: "sse" (phone server) or "poll"."""
+def page_html(token: str, entry: Entry, hall: str, nonce: str, live: str = "sse", keepalive_s: float = 15.0) -> str:
+    """The page with the ticket's state inline; ``live``: "sse" (phone server) or "poll";
+    ``keepalive_s``: how often an idle stream sends its ``ping`` (the page reopens a stream that
+    stays silent much longer)."""
     return template().render(title=phone_words.TITLE, hall=hall, token=token, etag=entry.etag, nonce=nonce,
-                             initial=entry.body.decode().replace("</", "<\\/"), live=live)
+                             initial=entry.body.decode().replace("</", "<\\/"), live=live,
+                             keepalive_ms=int(keepalive_s * 1000))
 
 
 def invalid_html() -> str:

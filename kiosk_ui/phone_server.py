@@ -9,7 +9,9 @@ the phones whose ticket changed. Phones without EventSource poll ``/state`` (ETa
 ``?wait=`` to long-poll).
 
 - ``GET /t/<token>``: the page (360×640 first; no external asset), with the ticket's state inline.
-- ``GET /t/<token>/events``: SSE, one ``ticket`` event at once and on every change.
+- ``GET /t/<token>/events``: SSE, one ``ticket`` event at once and on every change (its id
+  ``<boot>-<version>``), and a ``ping`` (data: the version it stands at) after ``keepalive_s``
+  without one, so the page can tell a live stream from a deaf one.
 - ``GET /t/<token>/state``: the JSON, ``ETag``; ``If-None-Match`` → 304; ``?wait=S`` (≤ 30).
 - ``POST /t/<token>/rate``: ``{"score": 1..5, "reasons": [...]}``, channel phone (hall.rate).
 
@@ -259,7 +261,7 @@ class PhoneServer:
                 return self._refuse(503, "正在连接排队系统，请稍候刷新", "not ready")
             return self._not_found(request)
         nonce = secrets.token_urlsafe(12)
-        html = phone_pages.page_html(token, entry, self.hub.hall or self.title, nonce)
+        html = phone_pages.page_html(token, entry, self.hub.hall or self.title, nonce, keepalive_s=self.keepalive_s)
         return web.Response(text=html, content_type="text/html", charset="utf-8",
                             headers=phone_pages.headers(nonce))
 
@@ -319,9 +321,9 @@ class PhoneServer:
             while True:
                 try:
                     await asyncio.wait_for(event.wait(), self.keepalive_s)
+                    idle = False
                 except asyncio.TimeoutError:
-                    await resp.write(b": keepalive\n\n")
-                    continue
+                    idle = True  # look at the entry anyway (a lost wake-up heals), then ping
                 event.clear()
                 entry = self.hub.get(token)
                 if entry is None:
@@ -330,6 +332,8 @@ class PhoneServer:
                 if entry.version != last:
                     await resp.write(entry.sse)
                     last = entry.version
+                elif idle:
+                    await resp.write(_ping(entry))
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
@@ -359,6 +363,12 @@ class PhoneServer:
             return _json({"error": exc.message, "code": exc.code}, status=exc.status, headers=headers)
         self.hub.poke()
         return _json({"ok": True, "level": result.get("level")}, headers=headers)
+
+
+def _ping(entry) -> bytes:
+    """The keep-alive a page can see (a comment line reaches no script): the version the stream
+    stands at, so a page that holds an older one knows it missed an update and fetches it."""
+    return b"event: ping\ndata: %s\n\n" % entry.etag.strip('"').encode()
 
 
 def _json(obj: Any, status: int = 200, headers: dict | None = None):

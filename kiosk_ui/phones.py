@@ -8,7 +8,9 @@ ticket's page once (kiosk_ui.phone_words) as JSON and as an SSE event, and swaps
 one assignment. A request is then a dict lookup: tokens are the table's keys. Listeners (the
 phone server) learn which tokens changed, so only their phones are woken.
 
-The ETag of an entry is ``"<boot>-<version>"``: a hwd-ui restart never matches an old ETag.
+The ETag of an entry is ``"<boot>-<version>"`` and its SSE event's id ``<boot>-<version>``: a
+hwd-ui restart never matches an old ETag, and a page that got two answers in the wrong order
+(a state fetch and a stream race after a phone wakes) keeps the later version.
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ class PhoneHub:
             body = json.dumps(page, ensure_ascii=False, separators=(",", ":")).encode()
             if entry is None or entry.body != body:
                 self.version += 1
-                sse = b"id: %d\nevent: ticket\ndata: %s\n\n" % (self.version, body)
+                sse = b"id: %s-%d\nevent: ticket\ndata: %s\n\n" % (self.boot.encode(), self.version, body)
                 entry = Entry(body, sse, f'"{self.boot}-{self.version}"', self.version, view)
                 changed.add(token)
             else:

@@ -1,4 +1,4 @@
-"""Shared fixtures: a real hwd daemon process (see daemon_fixture.py)."""
+"""Shared fixtures: a real hwd daemon process (support/daemon.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,17 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from daemon_fixture import DaemonProcess  # noqa: E402
+from support.daemon import DaemonProcess  # noqa: E402
 
 import hwd.clock  # noqa: E402,F401  - computes HWD_FAKE_NOW's shift once and exports it to every daemon
+
+from hypothesis import settings  # noqa: E402
+
+# `make test` (and CI) runs the property tests derandomized: the same examples on every run and in
+# both workers, so a red build is reproducible and never a coin toss; each test keeps its own
+# max_examples. A plain `pytest` run keeps exploring new examples (hypothesis' default profile,
+# with its example database in .hypothesis/).
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
 
 
 def pytest_report_header(config):
@@ -49,3 +57,48 @@ def hwd_daemon(tmp_path):
     yield make
     for proc in started:
         proc.stop()
+
+
+@pytest.fixture(scope="module")
+def module_daemon(tmp_path_factory, request):
+    """Factory like ``hwd_daemon``, but the daemon serves every test of the module that asks for
+    the same config (started once, stopped after the module): for tests that do not need the
+    process to themselves. Such tests must not read state another test left (absolute counts,
+    ticket numbers): they use devices, services or windows of their own, or relative checks."""
+    started: dict[tuple, DaemonProcess] = {}
+
+    def make(config_text: str = "", name: str = "hwd", clock_start: str | None = None) -> DaemonProcess:
+        key = (config_text, name, clock_start)
+        if key not in started:
+            workdir = tmp_path_factory.mktemp(request.module.__name__.rpartition(".")[2])
+            started[key] = DaemonProcess(workdir, config_text, name, None, clock_start).start()
+        return started[key]
+
+    yield make
+    for proc in started.values():
+        proc.stop()
+
+
+@pytest.fixture(scope="module")
+def _chromium():
+    """The module's one chromium (support/browser.py), started by its first test that needs it.
+    Not one per session: Playwright's sync API leaves its event loop set as running while it is
+    started, and the in-process hall tests' asyncio.run() would refuse to run."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
+    from support.browser import CHROMIUM, FLAGS
+
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def browser(_chromium):
+    """The module's chromium; every context this test opened (``new_context``, or ``new_page``'s
+    own) is closed after it."""
+    before = set(_chromium.contexts)
+    yield _chromium
+    for context in _chromium.contexts:
+        if context not in before:
+            context.close()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 
 MONDAY_DAY = "2026-11-23T16:00:00"      # a Monday, windows open (never today's date)
 MONDAY_NIGHT = "2026-11-23T21:00:00"    # the same evening: windows closed until 08:45 tomorrow

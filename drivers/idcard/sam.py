@@ -108,7 +108,9 @@ class SamReader(IdCardReader):
                              f"baudrate{hint}") from None
         if frame.sw3 != p.OK:
             raise DeviceLost(f"SAM module not ready: {p.sw3_name(frame.sw3)}")
-        self.read_left = 1  # a card may already lie on the reader (read before we came up)
+        # a card may already lie on the reader (found before we came up: FIND will not report it
+        # again): it gets every attempt a newly found card gets
+        self.read_left = self.opts["read_attempts"]
 
     def handshake_cvr100(self, challenge: bytes | None = None) -> None:
         """The CVR-100 challenge (drivers/idcard/handshake.py): a reader that answers it wrongly,

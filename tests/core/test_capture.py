@@ -14,7 +14,7 @@ from hypothesis import given, settings, strategies as st
 from hwd import capture
 from hwd.capture_playback import exchanges
 
-from sim_devices import bus_keypad, led
+from support.devices import bus_keypad, led
 
 BUS = led("win5-led", 5) + bus_keypad("win5-caller", 0x21)
 

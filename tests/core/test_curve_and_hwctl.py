@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
 
+from support.ports import free_port
 from hwd.client import Client, Subscriber, Unreachable
 from hwd.keys import keygen
 
@@ -21,12 +21,6 @@ kind = "scanner"
 driver = "serial"
 url = "sim://s1"
 '''
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def hwctl(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:

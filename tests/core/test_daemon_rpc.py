@@ -34,8 +34,8 @@ def raw(d, payload: bytes, envelope_req: bool = False) -> dict:
         sock.close()
 
 
-def test_good_and_bad_requests_each_get_their_reply(hwd_daemon):
-    d = hwd_daemon(SCANNER)
+def test_good_and_bad_requests_each_get_their_reply(module_daemon):
+    d = module_daemon(SCANNER)  # shared: these tests change no state the others read
     assert raw(d, b'{"jsonrpc":"2.0","id":1,"method":"devices.list"}')["result"][0]["id"] == "s1"
     assert raw(d, b'{"jsonrpc":"2.0","id":2,"method":"devices.list"}', envelope_req=True)["id"] == 2
     cases = {
@@ -62,8 +62,8 @@ def test_good_and_bad_requests_each_get_their_reply(hwd_daemon):
     assert d.proc.poll() is None
 
 
-def test_a_flood_of_garbage_does_not_stop_the_daemon(hwd_daemon):
-    d = hwd_daemon(SCANNER)
+def test_a_flood_of_garbage_does_not_stop_the_daemon(module_daemon):
+    d = module_daemon(SCANNER)  # shared: these tests change no state the others read
     ctx = zmq.Context.instance()
     sock = ctx.socket(zmq.DEALER)
     sock.linger = 0
@@ -81,8 +81,8 @@ def test_a_flood_of_garbage_does_not_stop_the_daemon(hwd_daemon):
     assert d.call("devices.list")[0]["id"] == "s1"
 
 
-def test_daemon_status_and_methods(hwd_daemon):
-    d = hwd_daemon(SCANNER)
+def test_daemon_status_and_methods(module_daemon):
+    d = module_daemon(SCANNER)  # shared: these tests change no state the others read
     status = d.call("daemon.status")
     assert status["version"] and status["uptime_s"] >= 0 and isinstance(status["seq"], int)
     assert sum(status["devices"].values()) == 1
@@ -90,8 +90,8 @@ def test_daemon_status_and_methods(hwd_daemon):
     assert {"devices.list", "daemon.status", "sim.control"} <= names
 
 
-def test_events_carry_increasing_seq_and_timestamps(hwd_daemon):
-    d = hwd_daemon(SCANNER)
+def test_events_carry_increasing_seq_and_timestamps(module_daemon):
+    d = module_daemon(SCANNER)  # shared: these tests change no state the others read
     d.wait_state("s1", "online")
     ev = d.events("")
     for i in range(20):
@@ -100,7 +100,7 @@ def test_events_carry_increasing_seq_and_timestamps(hwd_daemon):
     seqs = [e["seq"] for e in scans]
     assert seqs == sorted(seqs) and len(set(seqs)) == 20
     assert all(e["ts"] > 1.6e9 for e in scans)
-    everything = sorted(e["seq"] for e in ev.drain())
+    everything = sorted(e["seq"] for e in ev.until_marker())
     assert len(everything) == len(set(everything))
 
 

@@ -28,7 +28,7 @@ def test_demo_config_starts_with_every_device_online(hwd_daemon):
 def test_demo_window_7_has_a_caller_and_an_evaluator_on_its_screens_bus(hwd_daemon):
     """Window 7 as the public queue systems wire one: the caller's key calls, its LCD shows the
     ticket's digits and the waiting count, finish starts the evaluator, whose key rates."""
-    from daemon_fixture import wait_for
+    from support.waits import wait_for
 
     text = DEMO.read_text(encoding="utf-8")
     d = hwd_daemon(re.sub(r"(?ms)^\[daemon\].*?(?=^\[)", "", text))

@@ -6,23 +6,17 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
+from support.ports import free_port
 from hwd.client import Client
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _children(pid: int) -> set[int]:
@@ -63,7 +57,7 @@ services = ["bdc"]
 [[hall.kiosk]]
 id = "k1"
 ''', encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path / "demo.log", "wb")
     demo = subprocess.Popen([sys.executable, "-m", "hwd.demo", "--config", str(config), "--port", str(port)],
                             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})

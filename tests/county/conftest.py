@@ -66,7 +66,7 @@ def county(tmp_path, pg, pg_server):
 def central(tmp_path, county):
     """A running ``hwd-central --config FILE --port P`` (the county fixture's config); yields its base URL."""
     from county_helpers import get
-    from daemon_fixture import wait_for
+    from support.waits import wait_for
     from hwd.county.localpg import free_port
 
     port = free_port()

@@ -5,55 +5,26 @@ from __future__ import annotations
 import json
 import urllib.request
 
-HALL = '''
-[daemon]
-rpc = "{rpc}"
-events = "{events}"
-state_dir = "{state}"
-heartbeat_s = 0.5
-test_clock = true
-
-[hall]
-name = "{name}"
-[hall.hours]
-always_open = true
-[hall.central]
-retry_s = 0.1
-retry_max_s = 0.5
-dsn = "{dsn}"
-hall_id = "{hall_id}"
-heartbeat_s = 0.3
-connect_timeout_s = 2
-[[hall.service]]
-id = "bdc"
-name = "不动产登记"
-prefix = "B"
-[[hall.service]]
-id = "sb"
-name = "社会保障"
-prefix = "A"
-[[hall.window]]
-id = "1"
-name = "综合受理 1号窗口"
-services = ["bdc", "sb"]
-[[hall.window]]
-id = "2"
-name = "社保 2号窗口"
-services = ["sb"]
-[[hall.staff]]
-id = "s01"
-name = "王小明"
-[[hall.staff]]
-id = "s02"
-name = "李芳"
-'''
+from support.halls import Hall
+from support.toml import table
 
 MONDAY = "2026-11-23T09:00:00"  # a Monday: the halls open; never today's date
 
 
 def hall_config(d, dsn: str, hall_id: str, name: str = "测试政务服务中心") -> str:
     """Config text for a DaemonProcess ``d`` (made with start=False) feeding ``dsn``."""
-    return HALL.format(rpc=d.rpc, events=d.events_ep, state=d.state_dir, name=name, dsn=dsn, hall_id=hall_id)
+    daemon = table("daemon", rpc=d.rpc, events=d.events_ep, state_dir=str(d.state_dir), heartbeat_s=0.5,
+                   test_clock=True)
+    hall = (Hall(name)
+            .section("central", retry_s=0.1, retry_max_s=0.5, dsn=dsn, hall_id=hall_id, heartbeat_s=0.3,
+                     connect_timeout_s=2)
+            .service("bdc", "不动产登记", "B")
+            .service("sb", "社会保障", "A")
+            .window("1", "综合受理 1号窗口", ["bdc", "sb"])
+            .window("2", "社保 2号窗口", ["sb"])
+            .staff("s01", "王小明")
+            .staff("s02", "李芳"))
+    return daemon + hall.toml()
 
 
 def query(dsn: str, sql: str, args: tuple = ()) -> list[tuple]:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from daemon_fixture import DaemonProcess, wait_for
+from support.daemon import DaemonProcess
+from support.waits import wait_for
 from county_helpers import MONDAY, TOKEN, Cuttable, central_config, get, hall_config, scalar
 
 from hwd.county import rollup

@@ -4,28 +4,15 @@ all-halls page with today's numbers, opens its per-window table, sees the chart 
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from daemon_fixture import DaemonProcess, wait_for
+from support.daemon import DaemonProcess
+from support.waits import wait_for
 from county_helpers import MONDAY, get, hall_config
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--no-first-run", "--disable-sync"]
-
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} missing (apt-get install chromium)")]
+from support.browser import needs_chromium
 
 
-@pytest.fixture
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield b
-        b.close()
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 def test_a_supervisor_sees_the_hall_and_its_windows(tmp_path, county, central, browser):

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from county_helpers import Cuttable, query, scalar
-from daemon_fixture import wait_for
+from support.waits import wait_for
 
 from central import queries
 from hwd import outbox, report_words

@@ -13,7 +13,8 @@ import urllib.parse
 import urllib.request
 
 import hwd
-from daemon_fixture import DaemonProcess, wait_for
+from support.daemon import DaemonProcess
+from support.waits import wait_for
 from county_helpers import hall_config
 
 PRINTER = '''

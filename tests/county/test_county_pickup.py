@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from county_helpers import query
-from daemon_fixture import DaemonProcess, wait_for
+from support.daemon import DaemonProcess
+from support.waits import wait_for
 from pickup_hall import MONDAY_DAY, MONDAY_NIGHT, deposited, hall_text, served
 
 CENTRAL = '''

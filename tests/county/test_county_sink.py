@@ -8,7 +8,8 @@ import sqlite3
 
 import pytest
 
-from daemon_fixture import DaemonProcess, wait_for
+from support.daemon import DaemonProcess
+from support.waits import wait_for
 from county_helpers import MONDAY, hall_config, query, scalar
 
 from hwd.county import schema

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from daemon_fixture import wait_for
-from security.security_helpers import PRINTER, UiProcess, hall, http, sse_open
+from support.waits import wait_for
+from security.security_helpers import UiProcess, hall, http, printer, sse_open
 
 REPO = Path(__file__).resolve().parents[2]
 PROMTOOL = shutil.which("promtool")
@@ -29,7 +29,7 @@ url = "http://127.0.0.1:9/nobody-listens"
 secret = "s3cret"
 retry_s = 0.2
 '''
-CONFIG = hall(PRINTER.format(id="p1"), hall_extra=UPSTREAM, kiosks='[[hall.kiosk]]\nid = "k1"\nprinter = "p1"\n')
+CONFIG = hall(printer("p1"), hall_extra=UPSTREAM, kiosks='[[hall.kiosk]]\nid = "k1"\nprinter = "p1"\n')
 
 
 def promtool(text: bytes) -> subprocess.CompletedProcess:

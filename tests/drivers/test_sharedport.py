@@ -10,7 +10,7 @@ import queue
 
 import serial
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 from drivers.keypad.buspresets import build_spec
 from hwd.sharedport import READ_TIMEOUT_S, Listener, SharedPort
 from hwd.stream import Skip, literal

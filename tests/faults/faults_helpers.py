@@ -8,38 +8,20 @@ import os
 import subprocess
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from hwd.client import RpcError
-from daemon_fixture import wait_for as _wait_for
+from support.halls import numbered_hall
+from support.waits import wait_for as _wait_for
 import functools
 
-PRINTER = '''
-[[device]]
-id = "{id}"
-kind = "printer"
-driver = "escpos"
-url = "sim://{id}"
-status_interval = 0.2
-timeout_s = 1.0
-'''
-
-
-def hall(services: int = 2, windows: int = 2, kiosks: int = 0, extra: str = "", window_extra: Callable[[int], str] | None = None,
-         kiosk_extra: Callable[[int], str] | None = None, hall_extra: str = "") -> str:
-    """A hall section: services s0.. (prefixes A.., no quota), windows w1.. serving every service,
-    kiosks k1..; ``window_extra(i)`` / ``kiosk_extra(i)`` add lines to each table."""
-    text = f'{extra}\n[hall]\nname = "故障测试政务服务中心"\nrating_timeout_s = 600\n{hall_extra}\n[hall.hours]\nalways_open = true\n'
-    ids = [f"s{i}" for i in range(services)]
-    for i, sid in enumerate(ids):
-        prefix = chr(ord("A") + i % 26) + (chr(ord("A") + i // 26) if i >= 26 else "")
-        text += f'[[hall.service]]\nid = "{sid}"\nname = "业务{i}"\nprefix = "{prefix}"\n'
-    for i in range(1, windows + 1):
-        text += (f'[[hall.window]]\nid = "w{i}"\nname = "{i}号窗口"\nservices = {ids!r}\n'.replace("'", '"')
-                 + (window_extra(i) if window_extra else ""))
-    for i in range(1, kiosks + 1):
-        text += f'[[hall.kiosk]]\nid = "k{i}"\n' + (kiosk_extra(i) if kiosk_extra else "")
-    return text
+def hall(services: int = 2, windows: int = 2, kiosks: int = 0, devices: str = "",
+         window_values: Callable[[int], dict] = lambda i: {}, kiosk_values: Callable[[int], dict] = lambda i: {},
+         **values: Any) -> str:
+    """The fault tests' hall after ``devices``: services s0.. (prefixes A.., no quota), windows w1..
+    serving every service, kiosks k1.. (support.halls.numbered_hall); ``values``: keys of [hall]."""
+    return devices + numbered_hall("故障测试政务服务中心", services, windows, kiosks, window_values, kiosk_values,
+                                   rating_timeout_s=600, **values).toml()
 
 
 wait_for = functools.partial(_wait_for, timeout=15.0, tolerate=(RpcError,))
@@ -80,51 +62,3 @@ def can_mount() -> str | None:
         return "the kernel has no tmpfs"
     return None
 
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class UiProcess:
-    """The real ``hwd-ui`` (waitress) for a config, on a free port; ``stop()`` ends it."""
-
-    def __init__(self, config_path: Path):
-        import sys
-
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = Path(config_path).with_suffix(".ui.log")
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk_ui.cli", "--config", str(config_path),
-                                      "--host", "127.0.0.1", "--port", str(self.port)],
-                                     stdout=self._log, stderr=subprocess.STDOUT,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        wait_for(self._ready, timeout=30, what="hwd-ui answering /healthz")
-
-    def _ready(self) -> bool:
-        import urllib.request
-
-        if self.proc.poll() is not None:
-            raise AssertionError(f"hwd-ui exited: {self.log()}")
-        try:
-            with urllib.request.urlopen(self.url + "/healthz", timeout=1) as resp:
-                return resp.status == 200
-        except OSError:
-            return False
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()

@@ -16,7 +16,8 @@ import pytest
 
 from hwd.client import Client, RpcError
 
-from faults_helpers import PRINTER, can_mount, hall, tmpfs, wait_for
+from faults_helpers import can_mount, hall, tmpfs, wait_for
+from support.devices import printer
 
 STORAGE_ERROR = 1115
 
@@ -53,7 +54,7 @@ def test_disk_full_gives_1115_then_recovers(hwd_daemon, tmp_path):
     disk = tmp_path / "disk"
     with tmpfs(disk, "2m"):
         db = disk / "hall.sqlite3"
-        d = hwd_daemon(hall(services=2, windows=2, hall_extra=f'database = "{db}"\n'))
+        d = hwd_daemon(hall(services=2, windows=2, database=str(db)))
         acked = [d.call("hall.issue_ticket", {"service": "s0"}) for _ in range(5)]
         assert [t["number"] for t in acked] == ["A001", "A002", "A003", "A004", "A005"]
         called = d.call("hall.call_next", {"window": "w1"})
@@ -100,9 +101,8 @@ def test_disk_fills_while_a_ticket_is_printing(hwd_daemon, tmp_path):
     disk = tmp_path / "disk"
     with tmpfs(disk, "2m"):
         db = disk / "hall.sqlite3"
-        d = hwd_daemon(hall(services=1, windows=1, kiosks=1, extra=PRINTER.format(id="k1-printer"),
-                            kiosk_extra=lambda i: 'printer = "k1-printer"\n',
-                            hall_extra=f'database = "{db}"\nprint_wait_ms = 2500\n'))
+        d = hwd_daemon(hall(services=1, windows=1, kiosks=1, devices=printer("k1-printer", status_interval=0.2, timeout_s=1.0),
+                            kiosk_values=lambda i: {"printer": "k1-printer"}, database=str(db), print_wait_ms=2500))
         d.wait_state("k1-printer", "online")
         d.call("hall.issue_ticket", {"service": "s0"})
         d.sim("k1-printer", "paper", state="out")

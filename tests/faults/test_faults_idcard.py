@@ -95,7 +95,7 @@ def run(d, rounds: int, bursts: int, seed: int) -> None:
 
 def config() -> str:  # this test's user resolves tokens: it must be a card_data_clients
     return f'[daemon]\ncard_data_clients = ["{pwd.getpwuid(os.getuid()).pw_name}"]\n' + hall(
-        services=1, windows=1, kiosks=1, extra=READER, kiosk_extra=lambda i: 'idcard = "k1-reader"\n')
+        services=1, windows=1, kiosks=1, devices=READER, kiosk_values=lambda i: {"idcard": "k1-reader"})
 
 
 @pytest.mark.faults

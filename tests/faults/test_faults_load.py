@@ -26,7 +26,8 @@ import pytest
 
 from hwd.client import Client
 
-from faults_helpers import UiProcess, hall, rss_kib, wait_for
+from faults_helpers import hall, rss_kib, wait_for
+from support.ui import UiProcess
 
 RSS_TOLERANCE_KIB = 16 * 1024
 CALLED = b"event: hall.ticket.called"

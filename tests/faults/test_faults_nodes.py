@@ -18,7 +18,7 @@ import signal
 
 import pytest
 
-from sim_devices import led
+from support.devices import led
 from faults_helpers import wait_for
 
 WINDOW_PC = led("win5-led", 5) + '''

@@ -34,7 +34,7 @@ def serve_and_rate(client: Client, rng: random.Random) -> int:
 def run(hwd_daemon, kills: int, ratings: int, seed: int) -> None:
     rng = random.Random(seed)
     province = Province(SECRET).up()
-    d = hwd_daemon(hall(services=1, windows=1, hall_extra="") + upstream(province.url))
+    d = hwd_daemon(hall(services=1, windows=1) + upstream(province.url))
     client = Client(d.rpc, timeout=2.0, retries=1)
     rated: list[int] = []
     try:

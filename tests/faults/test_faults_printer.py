@@ -24,7 +24,8 @@ import pytest
 
 from hwd.client import Client
 
-from faults_helpers import PRINTER, hall, wait_for
+from faults_helpers import hall, wait_for
+from support.devices import printer
 
 FAULTS = {
     "paper": ({"state": "out"}, {"state": "ok"}),
@@ -37,8 +38,8 @@ MAYBE_PRINTED = re.compile(r"partly printed|whether it printed|may have printed|
 
 
 def config() -> str:
-    return hall(services=2, windows=1, kiosks=1, extra=PRINTER.format(id="k1-printer"),
-                kiosk_extra=lambda i: 'printer = "k1-printer"\n', hall_extra="print_wait_ms = 1500\n")
+    return hall(services=2, windows=1, kiosks=1, devices=printer("k1-printer", status_interval=0.2, timeout_s=1.0),
+                kiosk_values=lambda i: {"printer": "k1-printer"}, print_wait_ms=1500)
 
 
 def receipts(d) -> collections.Counter:

@@ -16,7 +16,7 @@ import random
 
 import pytest
 
-from sim_devices import led
+from support.devices import led
 from faults_helpers import hall, wait_for
 
 SCREENS = {"win1-led": 1, "win2-led": 2, "hall-led": 9}
@@ -24,8 +24,8 @@ SCREENS = {"win1-led": 1, "win2-led": 2, "hall-led": 9}
 
 def config() -> str:
     devices = "".join(led(dev, addr) for dev, addr in SCREENS.items())
-    return hall(services=2, windows=2, extra=devices, hall_extra='displays = ["hall-led"]\n',
-                window_extra=lambda i: f'display = "win{i}-led"\n')
+    return hall(services=2, windows=2, devices=devices, displays=["hall-led"],
+                window_values=lambda i: {"display": f"win{i}-led"})
 
 
 def expected(d) -> dict[str, list[str]]:

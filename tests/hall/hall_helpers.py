@@ -13,32 +13,9 @@ from hwd import hall_wiring
 from hwd.events import EventBus
 from hwd.manager import DeviceManager
 from hwd.rpc import MethodTable
+from support.halls import basic_hall
 
-HALL = '''
-[hall]
-name = "测试政务服务中心"
-rating_timeout_s = 30
-[hall.hours]
-always_open = true
-[[hall.service]]
-id = "bdc"
-name = "不动产登记"
-prefix = "B"
-[[hall.service]]
-id = "sb"
-name = "社保"
-prefix = "A"
-quota = 3
-materials = ["身份证", "户口簿"]
-[[hall.window]]
-id = "5"
-name = "不动产登记 5号窗口"
-services = ["bdc", "sb"]
-[[hall.window]]
-id = "6"
-name = "社保 6号窗口"
-services = ["sb"]
-'''
+HALL = basic_hall(rating_timeout_s=30).toml()
 
 
 START = "2026-11-23T09:00:00"  # a Monday; the hall opens on the test clock, never on today's date

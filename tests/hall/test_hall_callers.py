@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 
 SCREEN = '''
 [[device]]

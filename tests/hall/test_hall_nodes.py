@@ -10,8 +10,8 @@ import pytest
 
 from hwd.client import Client, RpcError
 from hwd.keys import keygen
-from sim_devices import keypad, led
-from daemon_fixture import wait_for as _wait_for
+from support.devices import keypad, led
+from support.waits import wait_for as _wait_for
 import functools
 
 WINDOW_PC = led("win5-led", 5) + keypad()

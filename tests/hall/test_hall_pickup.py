@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 from pickup_hall import (ID_NUMBER, MONDAY_DAY, MONDAY_NIGHT, OPEN_ALARM_S, actions, alarms, card_token, deposited,
                          hall_text, served, wait_alarm)
 

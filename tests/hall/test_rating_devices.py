@@ -3,7 +3,7 @@ keypad sends the real bytes; the driver maps them to ``rate:2:attitude``), throu
 
 from __future__ import annotations
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 
 CONFIG = '''
 [[device]]

@@ -11,10 +11,10 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 from hwd.client import Client, Subscriber
 from hwd.keys import keygen
-from security_helpers import free_port
+from support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 H5 = '\n[hall.upstream]\nadapter = "h5"\nurl = "http://127.0.0.1:9/pj"\n'

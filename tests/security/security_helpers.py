@@ -12,60 +12,32 @@ from typing import Any
 
 import zmq
 
-PRINTER = '''
-[[device]]
-id = "{id}"
-kind = "printer"
-driver = "escpos"
-url = "sim://{id}"
-status_interval = 0.2
-timeout_s = 1.0
-'''
+from support import devices
+from support.halls import Hall
+from support.ui import UiProcess
 
-SCANNER = '''
-[[device]]
-id = "{id}"
-kind = "scanner"
-driver = "serial"
-url = "sim://{id}"
-max_length = 8192
-'''
+def printer(device_id: str) -> str:
+    """An emulated printer that reports paper state often and gives up on a job after 1 s."""
+    return devices.printer(device_id, status_interval=0.2, timeout_s=1.0)
 
-READER = '''
-[[device]]
-id = "{id}"
-kind = "idcard"
-driver = "sam"
-url = "sim://{id}"
-poll_ms = 50
-'''
+
+def scanner(device_id: str, **options) -> str:
+    """An emulated scanner taking codes up to 8 KiB."""
+    return devices.scanner(device_id, max_length=8192, **options)
+
+
+def reader(device_id: str) -> str:
+    """An emulated ID-card reader polled every 50 ms."""
+    return devices.idcard(device_id, poll_ms=50)
 
 
 def hall(extra_devices: str = "", hall_extra: str = "", windows: str = "", kiosks: str = "") -> str:
-    return f'''{extra_devices}
-[hall]
-name = "安全测试政务服务中心"
-rating_timeout_s = 600
-sync = "normal"
-{hall_extra}
-[hall.hours]
-always_open = true
-[[hall.service]]
-id = "s0"
-name = "业务0"
-prefix = "A"
-{windows or """
-[[hall.window]]
-id = "w1"
-name = "1号窗口"
-services = ["s0"]
-[[hall.window]]
-id = "w5"
-name = "5号窗口"
-services = ["s0"]
-"""}
-{kiosks}
-'''
+    """The attack tests' hall after ``extra_devices``: one service s0, windows w1 and w5 (or the
+    ``windows`` tables given), then ``kiosks``; ``hall_extra``: more of [hall] as TOML text."""
+    h = Hall("安全测试政务服务中心", lines=hall_extra, rating_timeout_s=600, sync="normal").service("s0", "业务0", "A")
+    if not windows:
+        h.window("w1", "1号窗口", ["s0"]).window("w5", "5号窗口", ["s0"])
+    return extra_devices + h.then(windows).then(kiosks).toml()
 
 
 def raw_call(endpoint: str, method: str, params: dict | None, req_id: Any, client: str,
@@ -115,60 +87,6 @@ def http(port: int, method: str, path: str, source: str = "127.0.0.1", body: Any
         return resp.status, dict(resp.getheaders()), resp.read()
     finally:
         conn.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class UiProcess:
-    """The real ``hwd-ui`` (waitress, or cheroot with TLS) on a free loopback port."""
-
-    def __init__(self, config_path: Path, scheme: str = "http", context: Any = None):
-        import os
-        import subprocess
-        import sys
-
-        self.port = free_port()
-        self.scheme = scheme
-        self.context = context
-        self.log_path = Path(config_path).with_suffix(".ui.log")
-        self._log = open(self.log_path, "ab")
-        root = Path(__file__).resolve().parents[2]
-        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk_ui.cli", "--config", str(config_path),
-                                      "--host", "127.0.0.1", "--port", str(self.port)],
-                                     stdout=self._log, stderr=subprocess.STDOUT, cwd=root,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self.wait()
-
-    def wait(self, timeout: float = 20) -> None:
-        import time
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"hwd-ui exited: {self.log()}")
-            try:
-                if Browser(self).get("/healthz")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError(f"hwd-ui did not start: {self.log()}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except Exception:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
 
 
 class Browser:

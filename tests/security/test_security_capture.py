@@ -15,7 +15,8 @@ from pathlib import Path
 from hwd import capture
 from hwd.ports import open_serial
 from hwd.url import parse
-from security_helpers import SCANNER, free_port
+from security_helpers import scanner
+from support.ports import free_port
 
 
 def _hwctl(d, *args: str) -> subprocess.CompletedProcess:
@@ -31,7 +32,7 @@ def _mode(path: Path) -> int:
 
 
 def test_hwctl_capture_files_are_private_whatever_the_umask(hwd_daemon, tmp_path):
-    d = hwd_daemon(SCANNER.format(id="scan1"))
+    d = hwd_daemon(scanner("scan1"))
     d.wait_state("scan1", "online")
     new = tmp_path / "new.jsonl"
     out = _hwctl(d, "capture", "scan1", "--seconds", "0.2", "-o", str(new))

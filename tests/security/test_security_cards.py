@@ -11,10 +11,11 @@ import pwd
 
 import pytest
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 from hwd import errors
 from hwd.client import RpcError
-from security_helpers import READER, Browser, UiProcess, hall, read_for, sse_open
+from security_helpers import Browser, hall, read_for, reader, sse_open
+from support.ui import UiProcess
 
 ME = pwd.getpwuid(os.getuid()).pw_name
 KIOSKS = '''
@@ -31,7 +32,7 @@ addresses = ["127.0.0.2"]
 
 @pytest.fixture
 def site(hwd_daemon):
-    d = hwd_daemon(READER.format(id="r1") + READER.format(id="r2") + hall(kiosks=KIOSKS) + "\n[ui]\n")
+    d = hwd_daemon(reader("r1") + reader("r2") + hall(kiosks=KIOSKS) + "\n[ui]\n")
     d.wait_state("r1", "online")
     d.wait_state("r2", "online")
     ui = UiProcess(d.config_path)
@@ -101,7 +102,7 @@ def test_a_card_token_issues_one_ticket_at_its_own_kiosk(site):
 
 
 def test_idcard_read_only_for_named_clients_and_logged_without_the_data(hwd_daemon):
-    d = hwd_daemon(READER.format(id="r1"))
+    d = hwd_daemon(reader("r1"))
     d.wait_state("r1", "online")
     bus = d.events("idcard.")
     d.sim("r1", "place", card="resident")
@@ -109,7 +110,7 @@ def test_idcard_read_only_for_named_clients_and_logged_without_the_data(hwd_daem
     with pytest.raises(RpcError) as exc:
         d.call("idcard.read", {"device": "r1", "timeout_ms": 2000})
     assert exc.value.code == errors.NOT_AUTHORISED
-    allowed = hwd_daemon(f'[daemon]\ncard_data_clients = ["{ME}"]\n' + READER.format(id="r2"), name="allowed")
+    allowed = hwd_daemon(f'[daemon]\ncard_data_clients = ["{ME}"]\n' + reader("r2"), name="allowed")
     allowed.wait_state("r2", "online")
     allowed.sim("r2", "place", card="resident")
     card = wait_for(lambda: allowed.call("idcard.read", {"device": "r2", "timeout_ms": 500}), timeout=10)
@@ -142,7 +143,7 @@ def test_idcard_read_over_tcp_names_the_client_by_its_curve_certificate(hwd_daem
     rpc = f"tcp://127.0.0.1:{ports[0]}"
     d = hwd_daemon(f'[daemon]\nrpc = "{rpc}"\nevents = "tcp://127.0.0.1:{ports[1]}"\n'
                    f'state_dir = "{tmp_path / "state"}"\nserver_key = "{server_sec}"\nclients_dir = "{clients}"\n'
-                   f'card_data_clients = ["guide-desk"]\n' + READER.format(id="r1"), start=False)
+                   f'card_data_clients = ["guide-desk"]\n' + reader("r1"), start=False)
     d.rpc = rpc
     d.start(wait=False)
     desk = Client(rpc, timeout=2, retries=1, server_key=server_pub, client_key=desk_sec)

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 from drivers.idcard.emulator import load_fixture
 from hwd import errors
 from hwd.client import Client, RpcError, Subscriber, Unreachable

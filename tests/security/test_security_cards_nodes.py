@@ -11,12 +11,13 @@ import json
 
 import pytest
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 from drivers.idcard.emulator import load_fixture
 from hwd import errors
 from hwd.client import RpcError
 from hwd.keys import keygen
-from security_helpers import READER, free_port, hall
+from security_helpers import hall, reader
+from support.ports import free_port
 
 CARD = "longterm"
 
@@ -24,7 +25,7 @@ CARD = "longterm"
 def _kiosk_pc_config(rpc: str, events: str, tmp_path, server_sec, clients_dir, card_data_clients: list[str]) -> str:
     return (f'[daemon]\nrpc = "{rpc}"\nevents = "{events}"\nstate_dir = "{tmp_path / "kiosk-state"}"\n'
             f'server_key = "{server_sec}"\nclients_dir = "{clients_dir}"\nheartbeat_s = 0.5\n'
-            f'card_data_clients = {json.dumps(card_data_clients)}\n' + READER.format(id="kiosk-reader"))
+            f'card_data_clients = {json.dumps(card_data_clients)}\n' + reader("kiosk-reader"))
 
 
 def test_the_hall_pc_resolves_a_remote_kiosks_card_only_when_the_kiosk_pc_lists_it(hwd_daemon, tmp_path):

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from security_helpers import Browser, free_port
+from security_helpers import Browser
+from support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "s3cret-pw"

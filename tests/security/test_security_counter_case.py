@@ -13,7 +13,8 @@ import pytest
 from hwd import errors
 from hwd.client import RpcError
 from hwd.hall.pin import hash_pin
-from security_helpers import Browser, UiProcess, hall
+from security_helpers import Browser, hall
+from support.ui import UiProcess
 
 PIN = "4821"
 STAFF = "".join(f'[[hall.staff]]\nid = "{s}"\nname = "职员{s}"\npin_hash = "{hash_pin(PIN, iterations=1000)}"\n'

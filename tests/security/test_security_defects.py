@@ -17,11 +17,11 @@ import time
 
 import pytest
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 from hwd import errors
 from hwd.client import Client, RpcError, Unreachable
 from hwd.keys import keygen
-from security_helpers import SCANNER, hall
+from security_helpers import hall, scanner
 
 ID_NUMBER = "11010119900307001X"
 
@@ -92,7 +92,7 @@ def test_bad_input_is_invalid_params_not_an_internal_error(hwd_daemon, method, p
 
 
 def test_a_half_code_on_the_serial_scanner_expires(hwd_daemon):
-    d = hwd_daemon(SCANNER.format(id="scan1").replace("max_length = 8192", "max_length = 8192\nchar_timeout_ms = 100"))
+    d = hwd_daemon(scanner("scan1", char_timeout_ms=100))
     d.wait_state("scan1", "online")
     ev = d.events("scanner.")
     d.sim("scan1", "partial", text="HALF-")
@@ -127,7 +127,7 @@ def test_refused_curve_clients_are_audited_rate_limited(hwd_daemon, tmp_path):
                    start=False)
     d.rpc = rpc
     d.start(wait=False)
-    time.sleep(1.0)
+    wait_for(lambda: " serving " in d.log(), what="hwd serving its endpoints")
     for _ in range(5):
         with pytest.raises(Unreachable):
             Client(rpc, timeout=0.4, retries=1, server_key=server_pub, client_key=stranger_sec).call("daemon.ping")

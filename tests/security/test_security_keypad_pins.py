@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 from hwd import errors
 from hwd.client import RpcError
 from hwd.hall.pin import hash_pin

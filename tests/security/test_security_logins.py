@@ -21,7 +21,8 @@ import zmq
 from hwd import errors
 from hwd.client import Client
 from hwd.hall.pin import hash_pin
-from security_helpers import Browser, UiProcess, hall
+from security_helpers import Browser, hall
+from support.ui import UiProcess
 
 REAL_PIN = "4821"
 

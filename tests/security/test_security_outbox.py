@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 from hwd import outbox
 from hwd.hall.config.ratings import Upstream
 from hwd.hall.store import Store
@@ -24,7 +24,7 @@ from hwd.upstream import h5
 from hwd.upstream.emulator import Province
 from hwd.upstream.push_json import MAX_REPLY, PushJson
 
-from security_helpers import PRINTER, hall
+from security_helpers import hall, printer
 
 SECRET = "province-secret"
 GATEWAY_SECRET = "gateway-secret"
@@ -228,7 +228,7 @@ def test_every_sink_gets_exactly_its_default_kinds(hwd_daemon, pg_server):
              'retry_s = 0.1\nretry_max_s = 0.5\n'
              f'[hall.central]\ndsn = "{dsn}"\nhall_id = "h1"\nheartbeat_s = 0.3\nretry_s = 0.1\nretry_max_s = 0.5\n'
              f'[hall.notify]\nurl = "{gateway.url}"\nsecret = "{GATEWAY_SECRET}"\nretry_s = 0.1\n')
-    d = hwd_daemon(hall(extra_devices=PRINTER.format(id="k1-printer"), hall_extra=extra),
+    d = hwd_daemon(hall(extra_devices=printer("k1-printer"), hall_extra=extra),
                    clock_start="2026-11-23T08:59:00")
     try:
         d.call("clock.set", {"now": "2026-11-23T09:00:00"})

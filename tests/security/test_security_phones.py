@@ -25,7 +25,8 @@ import time
 import pytest
 
 from hwd.errors import ConfigError
-from security_helpers import free_port, hall, read_for
+from security_helpers import hall, read_for
+from support.ports import free_port
 
 pytest.importorskip("aiohttp", reason="aiohttp is not installed (hwd[ui])")
 

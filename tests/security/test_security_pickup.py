@@ -16,7 +16,7 @@ import concurrent.futures
 
 import pytest
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 from pickup_hall import MONDAY_DAY, MONDAY_NIGHT, card_token, deposited, hall_text, served
 from security_helpers import Browser, UiProcess
 

@@ -18,7 +18,8 @@ import time
 
 import pytest
 
-from security_helpers import Browser, UiProcess, hall
+from security_helpers import Browser, hall
+from support.ui import UiProcess
 
 KIOSK = '[[hall.kiosk]]\nid = "k1"\naddresses = ["127.0.0.3"]\n'
 WINDOWS = '''

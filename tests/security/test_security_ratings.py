@@ -13,7 +13,8 @@ import pytest
 
 from hwd import errors
 from hwd.client import RpcError
-from security_helpers import Browser, UiProcess, hall, read_for, sse_open
+from security_helpers import Browser, hall, read_for, sse_open
+from support.ui import UiProcess
 
 UI = '\n[ui]\nrpc_timeout_s = 3.0\n'
 
@@ -95,7 +96,7 @@ def test_a_pad_rates_only_within_the_timeout(hwd_daemon):
     d = hwd_daemon(hall(hall_extra="").replace("rating_timeout_s = 600", "rating_timeout_s = 1"))
     pad = d.call("hall.pad.enroll", {"window": "w5"})
     _finish_one(d, "w5")
-    from daemon_fixture import wait_for
+    from support.waits import wait_for
     wait_for(lambda: d.call("hall.tickets", {"day": d.call("hall.state")["day"]})[0]["rating_state"] == "unrated",
              timeout=10, what="the rating timed out")
     with pytest.raises(RpcError) as exc:

@@ -15,11 +15,11 @@ import time
 
 import zmq
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 from hwd import errors
-from security_helpers import PRINTER, SCANNER, hall, raw_call, rss_kib
+from security_helpers import hall, printer, raw_call, rss_kib, scanner
 
-SCAN = SCANNER.format(id="scan1")
+SCAN = scanner("scan1")
 
 
 def test_a_100_mib_frame_is_refused_and_the_daemon_goes_on(hwd_daemon):
@@ -122,7 +122,7 @@ def test_a_retry_across_kill_9_gets_the_first_ticket(hwd_daemon):
 def test_a_retry_after_a_crash_between_commit_and_reply_finds_the_committed_ticket(hwd_daemon):
     """The printer does not answer, so the reply waits for it after the ticket is committed: a
     kill -9 then leaves a committed ticket and no reply. The retry gets that ticket."""
-    d = hwd_daemon(PRINTER.format(id="p1") + hall(hall_extra="print_wait_ms = 20000",
+    d = hwd_daemon(printer("p1") + hall(hall_extra="print_wait_ms = 20000",
                                                   kiosks='[[hall.kiosk]]\nid = "k1"\nprinter = "p1"\n'))
     d.wait_state("p1", "online")
     d.sim("p1", "silent")

@@ -23,7 +23,7 @@ from typing import Any
 from hwd import errors
 from hwd.client import Client
 from methods_helpers import Plausible, ipc_daemon, tcp_daemon
-from security_helpers import free_port
+from support.ports import free_port
 
 # the county sink on, pointing nowhere: its records wait in the outbox, exactly as they would be sent
 CENTRAL = '\n[hall.central]\ndsn = "host=127.0.0.1 port={port} dbname=county connect_timeout=1"\nhall_id = "h1"\n'

@@ -17,7 +17,9 @@ import time
 
 import pytest
 
-from security_helpers import Browser, UiProcess, free_port, hall
+from security_helpers import Browser, hall
+from support.ports import free_port
+from support.ui import UiProcess
 
 SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: hall\r\n\r\n"  # 404 wherever it is answered
 

@@ -10,7 +10,8 @@ import socket
 
 import pytest
 
-from security_helpers import Browser, UiProcess, hall, sse_open
+from security_helpers import Browser, hall, sse_open
+from support.ui import UiProcess
 
 KIOSK = '[[hall.kiosk]]\nid = "k1"\naddresses = ["127.0.0.1"]\n'
 UI = '\n[ui]\ndisplay_addresses = ["127.0.0.3"]\nidle_timeout_s = 5\n'

@@ -22,7 +22,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -32,7 +31,8 @@ from pathlib import Path
 
 from hwd.client import Endpoint, Engines, FailoverClient, RpcError, Unreachable
 from hwd.keys import keygen
-from sim_devices import led
+from support.devices import led
+from support.ports import free_port
 
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
 ADMIN_PASSWORD = "standby-admin"
@@ -67,12 +67,6 @@ def cgroup_root() -> tuple[Path, str] | None:
     return None
 
 
-def free_port(ip: str) -> int:
-    with socket.socket() as s:
-        s.bind((ip, 0))
-        return s.getsockname()[1]
-
-
 class Block:
     """A block of loopback addresses held for this run (a lock file per block)."""
 
@@ -99,8 +93,9 @@ class Block:
 class Net:
     """The test's own nftables table: source addresses per PC, and cuts between PCs."""
 
-    def __init__(self, tag: str):
+    def __init__(self, tag: str, mark_base: int):
         self.table = f"hwdsb{tag}"
+        self.mark_base = mark_base
         self.pcs: list[Pc] = []
         self.cuts: list[tuple[str, str]] = []
         self._nft(f"add table ip {self.table}\n"
@@ -114,7 +109,7 @@ class Net:
             raise RuntimeError(f"nft failed: {out.stderr.strip()}\n{script}")
 
     def add(self, pc: "Pc") -> None:
-        mark = MARK_BASE + len(self.pcs) + 1
+        mark = self.mark_base + len(self.pcs) + 1
         self.pcs.append(pc)
         path = f"{pc.cgroup_rel}"
         self._nft(f'add rule ip {self.table} tag socket cgroupv2 level 1 "{path}" meta mark set {mark:#x}\n'
@@ -241,7 +236,9 @@ class Cluster:
         self.workdir = workdir
         self.block = Block()
         self.tag = f"{os.getpid()}x{self.block.n}"
-        self.net = Net(self.tag)
+        # every table's src chain sees every packet: marks of their own, or one cluster's PCs would
+        # be given another's addresses (two test processes, or two helpers, at once)
+        self.net = Net(self.tag, MARK_BASE + 16 * self.block.n)
         self.pcs = {name: Pc(name, self.block.ip(11 + i), workdir, self.tag) for i, name in enumerate("abc")}
         for pc in self.pcs.values():
             self.net.add(pc)

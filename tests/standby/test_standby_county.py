@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "county"))
 from county_helpers import central_config, query  # noqa: E402

@@ -28,7 +28,7 @@ from hwd.client import Engines, FailoverClient, RpcError, Unreachable
 from hwd.upstream.emulator import Province
 
 from cluster import ADMIN_PASSWORD
-from daemon_fixture import wait_for
+from support.waits import wait_for
 from history import Load, check, rows, same_history
 
 SECRET = "standby-secret"

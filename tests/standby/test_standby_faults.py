@@ -23,7 +23,7 @@ from hwd.upstream.emulator import Province
 from history import Load, check, rows, same_history
 from test_standby_failover import RTO_S, SECRET, db, measure_rto, settle, upstream
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 
 
 def run(make_cluster, kills: int, partitions: int, seed: int) -> dict:

@@ -3,134 +3,15 @@ card reader and scanner, a web window screen, and the Flask app or the real hwd-
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
 
-from hwd.hall.pin import hash_pin
-
-ROOT = Path(__file__).resolve().parents[2]
-ADMIN_PASSWORD = "hall-admin-1"
-KIOSK_PIN = "2468"
-STAFF_PIN = "1357"
-_FAST = "pbkdf2:sha256:1000$"  # few iterations: tests only
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--no-first-run", "--disable-sync"]
-
-
-def _fast_hash(secret: str) -> str:
-    from werkzeug.security import generate_password_hash
-
-    return generate_password_hash(secret, method="pbkdf2:sha256:1000")
-
-
-# the test hall's clock runs from a fixed Monday morning, never today's date (make test-dates)
-CLOCK_START = "2026-11-23T09:00:00"
-
-
-def hall_config(ui_extra: str = "", devices: bool = True) -> str:
-    """Config text (without [daemon]) of the test hall."""
-    dev = '''
-[[device]]
-id = "k1-printer"
-kind = "printer"
-driver = "escpos"
-url = "sim://k1-printer"
-
-[[device]]
-id = "k1-idcard"
-kind = "idcard"
-driver = "sam"
-url = "sim://k1-idcard"
-
-[[device]]
-id = "k1-scanner"
-kind = "scanner"
-driver = "serial"
-url = "sim://k1-scanner"
-
-[[device]]
-id = "win5-screen"
-kind = "display"
-driver = "web"
-url = "null://"
-
-[[device]]
-id = "win6-led"
-kind = "display"
-driver = "frame"
-url = "sim://bus1"
-address = 1
-lines = 2
-encoding = "gb2312"
-frame = ["A5", "{addr}", "01", "{len}", "{text}", "{crc16_modbus}", "5A"]
-escape = { A5 = "A602", A6 = "A601", 5A = "5B02", 5B = "5B01" }
-ack = "06{addr}"
-''' if devices else ""
-    kiosk_devices = ('printer = "k1-printer"\nidcard = "k1-idcard"\nscanner = "k1-scanner"\n'
-                     if devices else "")
-    return dev + f'''
-[hall]
-name = "测试县政务服务中心"
-rating_timeout_s = 60
-
-[hall.hours]
-always_open = true
-
-[[hall.service]]
-id = "bdc"
-name = "不动产登记"
-prefix = "B"
-department = "自然资源局"
-materials = ["身份证", "不动产权证书"]
-time_limit = "5个工作日"
-fees = "免费"
-
-[[hall.service]]
-id = "sb"
-name = "社保业务"
-prefix = "A"
-
-[[hall.window]]
-id = "5"
-name = "5号窗口"
-services = ["bdc", "sb"]
-{'display = "win5-screen"' if devices else ""}
-
-[[hall.window]]
-id = "6"
-name = "6号窗口"
-services = ["sb"]
-{'display = "win6-led"' if devices else ""}
-
-[[hall.kiosk]]
-id = "k1"
-{kiosk_devices}
-[[hall.staff]]
-id = "s01"
-name = "王小明"
-pin_hash = "{hash_pin(STAFF_PIN, iterations=1000)}"
-
-[ui]
-notice = "欢迎来到测试大厅"
-admin_password_hash = "{_fast_hash(ADMIN_PASSWORD)}"
-kiosk_pin_hash = "{_fast_hash(KIOSK_PIN)}"
-rpc_timeout_s = 3.0
-demo = true
-{ui_extra}
-'''
-
+from support.halls import CLOCK_START, page_hall
+from support.ui import UiProcess
 
 @pytest.fixture
 def hall(hwd_daemon):
     """A running hwd with the test hall."""
-    return hwd_daemon(hall_config(), clock_start=CLOCK_START)
+    return hwd_daemon(page_hall(), clock_start=CLOCK_START)
 
 
 @pytest.fixture
@@ -145,79 +26,8 @@ def client(app):
     return app.test_client()
 
 
-def csrf(client, path: str = "/healthz") -> str:
-    """The session's CSRF token (rendered into every page's meta tag)."""
-    html = client.get("/admin/login").get_data(as_text=True)
-    start = html.index('name="csrf" content="') + len('name="csrf" content="')
-    return html[start:html.index('"', start)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class UiServer:
-    """The real ``hwd-ui`` process (waitress) on a free port."""
-
-    def __init__(self, config_path: Path, extra: list[str] | None = None):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = Path(config_path).with_suffix(".ui.log")
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk_ui.cli", "--config", str(config_path),
-                                      "--host", "127.0.0.1", "--port", str(self.port)] + (extra or []),
-                                     stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self.wait()
-
-    def wait(self, timeout: float = 20) -> None:
-        import urllib.request
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"hwd-ui exited: {self.log_path.read_text(errors='replace')}")
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as resp:
-                    if resp.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError("hwd-ui did not start")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
-
-
 @pytest.fixture
 def ui_server(hall):
-    server = UiServer(hall.config_path)
+    server = UiProcess(hall.config_path)
     yield server
     server.stop()
-
-
-@pytest.fixture
-def browser():
-    """Headless Debian chromium through Playwright (executable_path: no downloaded browser)."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield b
-        b.close()
-
-
-def enrol_rate_page(page, hall, window: str = "5") -> None:
-    """The admin enrolled this browser as the window's rating page (hall.pad.enroll, the pad
-    cookie ``/rate/<window>/enroll`` sets): only an enrolled page may rate (issue 13)."""
-    pad = hall.call("hall.pad.enroll", {"window": window})
-    page.context.add_cookies([{"name": "hwd_pad", "value": f"{pad['secret']}.{pad['pad']}",
-                               "domain": "127.0.0.1", "path": f"/rate/{window}"}])

@@ -8,17 +8,17 @@ Real hwd, emulated devices, the real hwd-ui process with its phone server on its
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from conftest import CHROMIUM, CLOCK_START, STAFF_PIN, UiServer, free_port, hall_config
+from support.halls import CLOCK_START, STAFF_PIN, page_hall
+from support.ui import UiProcess
+from support.ports import free_port
+from support.browser import needs_chromium
 
 PHONE = {"width": 360, "height": 640}
 KIOSK = {"width": 1080, "height": 1920}
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} missing (apt-get install chromium)")]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 VIBRATIONS = "window.__vibrations = []; navigator.vibrate = function (p) { window.__vibrations.push(p); return true; };"
 
@@ -40,7 +40,7 @@ def qr_of(receipt: dict) -> str | None:
 @pytest.fixture
 def phone_hall(hwd_daemon):
     port = free_port()
-    d = hwd_daemon(hall_config(f'public_url = "http://127.0.0.1:{port}"\nphone_port = {port}\nphone_alert_ahead = 2\n'),
+    d = hwd_daemon(page_hall(f'public_url = "http://127.0.0.1:{port}"\nphone_port = {port}\nphone_alert_ahead = 2\n'),
                    clock_start=CLOCK_START)
     d.phone_port = port
     return d
@@ -50,7 +50,7 @@ def test_from_the_kiosk_to_the_phone_call_and_rating(browser, phone_hall, tmp_pa
     from playwright.sync_api import expect
 
     hall = phone_hall
-    server = UiServer(hall.config_path)
+    server = UiProcess(hall.config_path)
     try:
         server.wait()
         hall.call("hall.login", {"window": "5", "staff": "s01", "pin": STAFF_PIN})

@@ -15,7 +15,8 @@ import time
 
 import pytest
 
-from conftest import STAFF_PIN, free_port
+from support.halls import STAFF_PIN
+from support.ports import free_port
 
 pytest.importorskip("aiohttp", reason="aiohttp is not installed (hwd[ui])")
 
@@ -124,6 +125,46 @@ def test_the_page_follows_the_ticket_from_waiting_to_called_by_sse_and_long_poll
     hall.call("hall.recall", {"window": "5"})
     recalled = next(stream)[1]
     assert recalled["lines"][0] == "再次呼叫，请立即前往" and recalled["alert_key"] != called["alert_key"]
+
+
+def test_an_idle_stream_pings_with_its_version_and_a_lost_wake_up_heals_at_the_next_ping(hall, phones):
+    """The keep-alive is an event the page sees (``ping``, data: the version the stream stands at,
+    as in the ticket event's id), and an idle stream looks at its entry again before it pings: an
+    update whose wake-up never reached the stream still arrives, one keep-alive later."""
+    phones.keepalive_s = 0.3
+    tickets, tokens = issued(hall, phones, 2)
+    stream = sse_events_with_ids(phones, tokens[1])
+    name, ident, first = next(stream)
+    assert name == "ticket" and first["ahead"] == 1
+    name, ping, _ = next(stream)
+    assert name == "ping" and ping == ident == phones.hub.get(tokens[1]).etag.strip('"')
+
+    phones.hub.listeners.remove(phones._changed)  # no change wakes any stream from now on
+    hall.call("hall.call_next", {"window": "5"})
+    name, ident, update = next(item for item in stream if item[0] == "ticket")
+    assert update["ahead"] == 0 and update["headline"] == "下一位就是您"
+    assert ident == phones.hub.get(tokens[1]).etag.strip('"') != ping
+
+
+def sse_events_with_ids(server, token):
+    """An open SSE stream; yields each event's (name, id or ping data, JSON data or None)."""
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=15, source_address=(PHONE, 0))
+    sock.sendall(f"GET /t/{token}/events HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    buf = b""
+    try:
+        while chunk := sock.recv(65536):
+            buf += chunk
+            while b"\n\n" in buf:
+                block, buf = buf.split(b"\n\n", 1)
+                fields = dict(line.split(b": ", 1) for line in block.split(b"\n") if b": " in line)
+                if b"event" in fields:
+                    name, data = fields[b"event"].decode(), fields.get(b"data", b"").decode()
+                    if name == "ping":
+                        yield name, data, None
+                    else:
+                        yield name, fields.get(b"id", b"").decode(), json.loads(data)
+    finally:
+        sock.close()
 
 
 def test_a_phone_rates_once_with_reasons(hall, phones):

@@ -5,15 +5,14 @@ and the plain GET say the same words."""
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 
-from conftest import ADMIN_PASSWORD, CHROMIUM, CLOCK_START, STAFF_PIN
+from support.halls import ADMIN_PASSWORD, CLOCK_START, STAFF_PIN
+from support.browser import needs_chromium
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} missing (apt-get install chromium)")]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 TEXT = "社保业务 最长等候 30 分钟（1 人），可调配：5号窗口（未开放），6号窗口（未开放）"
 

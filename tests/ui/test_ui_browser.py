@@ -7,19 +7,18 @@ Screenshots of each page go to the test's tmp dir.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 
-from conftest import ADMIN_PASSWORD, CHROMIUM, STAFF_PIN
+from support.halls import ADMIN_PASSWORD, STAFF_PIN
+from support.browser import needs_chromium
 
 PORTRAIT = {"width": 1080, "height": 1920}
 LANDSCAPE = {"width": 1920, "height": 1080}
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} missing (apt-get install chromium)")]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 def _shot(page, tmp_path: Path, name: str) -> None:

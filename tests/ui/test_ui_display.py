@@ -5,18 +5,17 @@ no-show rule from config, and the last calls (not 欢迎光临) while hwd is dow
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from conftest import CHROMIUM, STAFF_PIN, UiServer, hall_config
+from support.halls import STAFF_PIN, page_hall
+from support.ui import UiProcess
+from support.browser import needs_chromium
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} missing (apt-get install chromium)")]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 FHD = {"width": 1920, "height": 1080}
 UHD = {"width": 3840, "height": 2160}
-LONG_NAMES = (hall_config().replace('name = "5号窗口"', 'name = "老年人服务 3号窗口"')
+LONG_NAMES = (page_hall().replace('name = "5号窗口"', 'name = "老年人服务 3号窗口"')
               .replace('name = "6号窗口"', 'name = "社会保障 2号窗口"')
               + "\n[hall.no_show]\nrequeue_after = 3\n")
 
@@ -38,7 +37,7 @@ def long_hall(hwd_daemon):
 
 @pytest.fixture
 def long_ui(long_hall):
-    server = UiServer(long_hall.config_path)
+    server = UiProcess(long_hall.config_path)
     yield server
     server.stop()
 
@@ -123,8 +122,8 @@ def test_the_display_keeps_the_last_call_while_hwd_is_down(browser, hall, tmp_pa
     hall.call("hall.login", {"window": "5", "staff": "s01", "pin": STAFF_PIN})
     number = hall.call("hall.issue_ticket", {"service": "bdc"})["number"]
     hall.call("hall.call_next", {"window": "5"})
-    seen = UiServer(hall.config_path)       # this hwd-ui has shown the display before hwd went down
-    fresh = UiServer(hall.config_path)      # this one never reached hwd
+    seen = UiProcess(hall.config_path)       # this hwd-ui has shown the display before hwd went down
+    fresh = UiProcess(hall.config_path)      # this one never reached hwd
     try:
         page = browser.new_context(viewport=FHD, locale="zh-CN").new_page()
         page.goto(f"{seen.url}/display")

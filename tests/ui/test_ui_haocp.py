@@ -10,26 +10,24 @@ flight, and after the restart that record arrives — once.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 
 import pytest
 
-from conftest import ADMIN_PASSWORD, STAFF_PIN, UiServer, enrol_rate_page, hall_config
+from support.halls import ADMIN_PASSWORD, STAFF_PIN, page_hall
+from support.ui import enrol_rate_page
+from support.ui import UiProcess
 from test_ui_browser import _shot  # screenshots to tmp; to docs/screenshots with HWD_UI_SCREENSHOTS=1
 from hwd.upstream.emulator import Province, ProvincePage
+from support.browser import needs_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--no-first-run", "--disable-sync"]
 PORTRAIT = {"width": 1080, "height": 1920}
 LANDSCAPE = {"width": 1920, "height": 1080}
 SECRET = "hall-shared-secret"
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} missing")]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 def upstream(url: str) -> str:
@@ -70,22 +68,13 @@ def serve(d, window: str = "5") -> dict:
     return t
 
 
-@pytest.fixture
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield b
-        b.close()
-
-
 def test_a_bad_rating_from_the_page_to_the_province(browser, hwd_daemon, tmp_path):
     from playwright.sync_api import expect
 
     province = Province(SECRET, "hmac-sm3", key_field="idempotency_key")  # down: nobody listens yet
     province.reject(lambda body: "办件编号不存在" if body.get("projectNo") == "BJ-UNKNOWN" else None)
-    d = hwd_daemon(hall_config(ui_extra=upstream(province.url)))
-    ui = UiServer(d.config_path)
+    d = hwd_daemon(page_hall(ui_extra=upstream(province.url)))
+    ui = UiProcess(d.config_path)
     try:
         base = ui.url
         rate = browser.new_context(viewport=PORTRAIT, has_touch=True, locale="zh-CN").new_page()
@@ -248,7 +237,7 @@ def test_the_rating_page_opens_the_provincial_h5_page(browser, hwd_daemon):
 
     province = ProvincePage()
     d = hwd_daemon(H5_HALL.format(url=province.base))
-    ui = UiServer(d.config_path)
+    ui = UiProcess(d.config_path)
     try:
         page = browser.new_page()
         page.goto(f"{ui.url}/rate/5")

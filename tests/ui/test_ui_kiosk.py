@@ -6,21 +6,21 @@ back, and the landscape ticket screen with 完成 above the fold."""
 
 from __future__ import annotations
 
-import os
 import re
 import time
 
 import pytest
 
-from conftest import CHROMIUM, UiServer, hall_config
+from support.halls import page_hall
+from support.ui import UiProcess
+from support.browser import needs_chromium
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} missing (apt-get install chromium)")]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 PORTRAIT = {"width": 1080, "height": 1920}
 LANDSCAPE = {"width": 1920, "height": 1080}
 TTL_S = 4  # the card token's life in these tests: renewed at 2 s while the card lies there
-SHORT_TOKENS = hall_config().replace('url = "sim://k1-idcard"\n',
+SHORT_TOKENS = page_hall().replace('url = "sim://k1-idcard"\n',
                                      f'url = "sim://k1-idcard"\ntoken_ttl_s = {TTL_S}\npoll_ms = 100\n')
 
 
@@ -31,7 +31,7 @@ def card_hall(hwd_daemon):
 
 @pytest.fixture
 def card_ui(card_hall):
-    server = UiServer(card_hall.config_path)
+    server = UiProcess(card_hall.config_path)
     yield server
     server.stop()
 
@@ -138,9 +138,9 @@ def test_appointment_codes_rescanned_used_and_typed(browser, hall, ui_server, hw
     expect(page.locator("#message-text")).to_contain_text("不能重复签到", timeout=15000)
 
     # a hall whose codes have letters gets a keypad with exactly those letters
-    letters = hwd_daemon(hall_config(devices=False) + '\n[hall.appointments]\ncode_alphabet = "ABCDEF0123456789"\n',
+    letters = hwd_daemon(page_hall(devices=False) + '\n[hall.appointments]\ncode_alphabet = "ABCDEF0123456789"\n',
                          name="letters")
-    server = UiServer(letters.config_path)
+    server = UiProcess(letters.config_path)
     try:
         other = kiosk_page(browser, f"{server.url}/kiosk/k1")
         keys = other.eval_on_selector_all("#keypad button", "els => els.map(e => e.dataset.key)")

@@ -8,7 +8,8 @@ import http.client
 import json
 import time
 
-from conftest import STAFF_PIN, UiServer
+from support.halls import STAFF_PIN
+from support.ui import UiProcess
 
 
 class Sse:
@@ -88,7 +89,7 @@ def test_over_capacity_gets_503_then_recovers(hall):
     config = hall.config_path.with_name("small.toml")
     config.write_text(hall.config_path.read_text(encoding="utf-8") + "max_streams = 3\nkeepalive_s = 0.5\n",
                       encoding="utf-8")
-    server = UiServer(config)
+    server = UiProcess(config)
     try:
         streams = [Sse(server.port, "/live") for _ in range(3)]
         assert all(s.status == 200 for s in streams)

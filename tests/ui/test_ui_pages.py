@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from conftest import ADMIN_PASSWORD, KIOSK_PIN, STAFF_PIN, csrf, hall_config
+from support.halls import ADMIN_PASSWORD, KIOSK_PIN, STAFF_PIN, page_hall
+from support.ui import csrf
 
 
 def _post(client, url, json=None, token=None):
@@ -54,7 +55,7 @@ def test_hwd_down_gives_friendly_pages(tmp_path):
     from hwd import config as configuration
 
     text = (f'[daemon]\nrpc = "ipc://{tmp_path}/rpc"\nevents = "ipc://{tmp_path}/events"\n'
-            f'state_dir = "{tmp_path}/state"\n' + hall_config(devices=False).replace("rpc_timeout_s = 3.0",
+            f'state_dir = "{tmp_path}/state"\n' + page_hall(devices=False).replace("rpc_timeout_s = 3.0",
                                                                                      "rpc_timeout_s = 0.2"))
     path = tmp_path / "down.toml"
     path.write_text(text, encoding="utf-8")
@@ -350,7 +351,7 @@ def test_hash_password_cli(monkeypatch, capsys):
 def test_kiosk_outside_hours_says_when_it_opens(hwd_daemon):
     from kiosk_ui import create_app
 
-    text = hall_config().replace("[hall.hours]\nalways_open = true",
+    text = page_hall().replace("[hall.hours]\nalways_open = true",
                                  '[hall.hours]\nexception = [{ date = "2026-11-23", hours = [] }]')
     daemon = hwd_daemon(text, clock_start="2026-11-23T10:00:00")
     client = create_app(str(daemon.config_path), {"TESTING": True}).test_client()
@@ -368,7 +369,7 @@ def test_kiosk_on_an_official_holiday_says_so_as_hwd_does(hwd_daemon):
     from chinese-calendar) the page says the hall is closed for the holiday and when it opens."""
     from kiosk_ui import create_app
 
-    text = hall_config().replace("[hall.hours]\nalways_open = true", "[hall.hours]")
+    text = page_hall().replace("[hall.hours]\nalways_open = true", "[hall.hours]")
     daemon = hwd_daemon(text, clock_start="2026-10-01T10:00:00")
     hours = daemon.call("hall.hours")
     assert hours["open"] is False and hours["today"]["kind"] == "holiday" and hours["today"]["holiday"] == "国庆节"
@@ -382,7 +383,7 @@ def test_kiosk_on_an_official_holiday_says_so_as_hwd_does(hwd_daemon):
 def test_admin_says_when_the_clock_went_back_and_the_calendar_runs_out(hwd_daemon):
     from kiosk_ui import create_app
 
-    daemon = hwd_daemon(hall_config(), clock_start="2026-12-01T10:00:00")
+    daemon = hwd_daemon(page_hall(), clock_start="2026-12-01T10:00:00")
     client = create_app(str(daemon.config_path), {"TESTING": True}).test_client()
     _login_admin(client)
     html = client.get("/admin").get_data(as_text=True)
@@ -400,7 +401,7 @@ def test_many_services_come_in_categories(hwd_daemon):
 
     extra = "".join(f'\n[[hall.service]]\nid = "x{i}"\nname = "事项{i}"\nprefix = "{chr(67 + i)}"\n'
                     f'department = "{"市场监管局" if i % 2 else "人社局"}"\n' for i in range(8))
-    text = hall_config().replace("[[hall.window]]", extra + "\n[[hall.window]]", 1)
+    text = page_hall().replace("[[hall.window]]", extra + "\n[[hall.window]]", 1)
     daemon = hwd_daemon(text)
     html = create_app(str(daemon.config_path), {"TESTING": True}).test_client().get("/kiosk/k1").get_data(as_text=True)
     assert 'id="depts"' in html and 'data-dept="市场监管局"' in html and 'data-dept="自然资源局"' in html

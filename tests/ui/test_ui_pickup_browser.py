@@ -9,17 +9,17 @@ it by hand."""
 
 from __future__ import annotations
 
-import os
 
 import pytest
 
-from conftest import ADMIN_PASSWORD, CHROMIUM, UiServer, _fast_hash
+from support.browser import needs_chromium
+from support.halls import ADMIN_PASSWORD, fast_hash as _fast_hash
+from support.ui import UiProcess
 from pickup_hall import MONDAY_DAY, MONDAY_NIGHT, hall_text, served, wait_alarm
 
 from hwd import errors
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} missing (apt-get install chromium)")]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 KIOSK = {"width": 1080, "height": 1920}
 DESK = {"width": 1920, "height": 1080}
@@ -31,7 +31,7 @@ def test_pickup_at_the_24h_kiosk_at_night(browser, hwd_daemon, tmp_path):
     ui = f'\n[ui]\nadmin_password_hash = "{_fast_hash(ADMIN_PASSWORD)}"\narea_dim_s = 3\nidle_s = 600\n'
     d = hwd_daemon(hall_text(ui), clock_start=MONDAY_DAY)
     d.wait_state("locker1", "online")
-    server = UiServer(d.config_path)
+    server = UiProcess(d.config_path)
     failed: list[str] = []
     base = server.url
 

@@ -5,7 +5,8 @@ demo the doors need the admin's login, and only an emulated locker's door can be
 
 from __future__ import annotations
 
-from conftest import ADMIN_PASSWORD, _fast_hash, csrf
+from support.halls import ADMIN_PASSWORD, fast_hash as _fast_hash
+from support.ui import csrf
 from pickup_hall import MONDAY_DAY, hall_text, served
 
 

@@ -5,16 +5,15 @@ virtual hall that shows every one of many rapid calls."""
 
 from __future__ import annotations
 
-import os
 import re
 import time
 
 import pytest
 
-from conftest import ADMIN_PASSWORD, CHROMIUM, STAFF_PIN
+from support.halls import ADMIN_PASSWORD, STAFF_PIN
+from support.browser import needs_chromium
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} missing (apt-get install chromium)")]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 LAPTOP = {"width": 1366, "height": 768}
 LANDSCAPE = {"width": 1920, "height": 1080}

@@ -240,7 +240,9 @@ def test_sinks_on_their_own_threads_each_get_their_kinds_once_and_in_order(tmp_p
         expected = {"a": written["rating"],
                     "b": sorted(written["rating"] + written["ticket"], key=lambda k: int(k.rsplit(":", 1)[1])),
                     "c": written["phone_notice"]}
-        wait_until(lambda: all(s.got == expected[s.name] for s in sinks), what="every sink caught up")
+        # a sink has a record before the worker notes it sent: wait for both
+        wait_until(lambda: all(s.got == expected[s.name] for s in sinks)
+                   and all(row["pending"] == 0 for row in outbox.status(store.db, sinks)), what="every sink caught up")
         for row in outbox.status(store.db, sinks):
             assert (row["pending"], row["error"], row["sent"]) == (0, 0, len(expected[row["sink"]])), row
     finally:

@@ -7,8 +7,8 @@ import concurrent.futures
 import pytest
 
 from hwd.client import Client
-from sim_devices import led
-from daemon_fixture import wait_for
+from support.devices import led
+from support.waits import wait_for
 
 BUS = led("win1-led", 1, "bus1") + led("win2-led", 2, "bus1")
 

@@ -516,7 +516,7 @@ address = {address}
 
 
 def test_presets_through_the_daemon_send_the_vendors_bytes(hwd_daemon):
-    from daemon_fixture import wait_for
+    from support.waits import wait_for
 
     d = hwd_daemon(preset_screen("yt5", "yongtai", 5, "yt") + preset_screen("yt6", "yongtai", 6, "yt")
                    + preset_screen("yd7", "yinda", 7, "yd") + preset_screen("ob3", "onbon-bx5", 3, "ob")

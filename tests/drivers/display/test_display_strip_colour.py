@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 from drivers.display import styled
 from drivers.display.presets import PRESETS
 from drivers.display.protocol import Frame, FrameError, FrameSpec

@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 from drivers.display.presets import PRESETS
 from drivers.display.protocol import Frame, FrameSpec
 from hwd import url as urls

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 from hwd import errors
-from sim_devices import bus_keypad, led
+from support.devices import bus_keypad, led
 
 BUS = led("win5-led", 5) + led("win6-led", 6) + bus_keypad("win5-caller", 0x21) + bus_keypad("win6-caller", 0x22)
 HALL = '''
@@ -161,7 +161,7 @@ def test_keypad_show_is_checked_against_the_bus_keypads_own_limit(hwd_daemon):
     LCD takes 64 characters and narrows ``text`` to that, on the RPC path too. (Before, the
     first keypad driver's spec was used for every keypad and 100 characters reached the bus.)"""
     from hwd.client import RpcError
-    from sim_devices import keypad
+    from support.devices import keypad
 
     d = hwd_daemon(bus_keypad("win5-caller", 0x21) + keypad("win5-rate"))
     d.wait_state("win5-caller", "online")

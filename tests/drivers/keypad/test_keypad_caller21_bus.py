@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 from hwd import errors
 from hwd.client import RpcError
-from sim_devices import keypad
+from support.devices import keypad
 from test_keypad_one_reader import EVALUATOR, JQ_KEYS, UV_KEYS, caller
 
 BUS = caller("win7-caller", 0x21, "ticket6", JQ_KEYS) + caller("win8-caller", 0x22, "ticket-wait", UV_KEYS) + EVALUATOR

@@ -5,7 +5,7 @@ hand and uploaded (0x85), can be forced or jammed; several boards share one bus 
 from __future__ import annotations
 
 import wkly_refs as ref
-from daemon_fixture import wait_for
+from support.waits import wait_for
 
 
 def board(device_id: str, address: int, doors: int, extra: str = "") -> str:

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 from drivers.printer import protocol
 from test_printer_daemon import TICKET, printer_config, receipts
 

@@ -4,14 +4,13 @@ out and recovery, a silent printer, serial through a pty, raster mode."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
 
 from hwd.client import RpcError
 from hwd.errors import INVALID_PARAMS
-from daemon_fixture import wait_for
+from support.waits import wait_for
 
 TICKET = {"hall_name": "某某县政务服务中心", "number": "A023", "service_name": "不动产登记",
           "waiting_ahead": 3, "issued_at": "2026-03-02T01:05:00Z", "qr": "https://hall.example/t/A023-20260302",
@@ -86,7 +85,9 @@ def test_paper_out_holds_then_prints_once(hwd_daemon):
     d.sim("p1", "paper", state="ok")
     ev.wait("printer.job", job="held-1", state="printed", timeout=10)
     d.wait_state("p1", "online")
-    time.sleep(0.5)  # give a wrong second print the chance to show up
+    # a wrong second print would be queued before this one: once it is out, it would be too
+    d.call("printer.print", {"device": "p1", "document": [{"text": "MARKER"}], "job": "marker-1"})
+    ev.wait("printer.job", job="marker-1", state="printed", timeout=10)
     printed = [r for r in receipts(d) if "缺纸测试 B001" in r["text"]]
     assert len(printed) == 1
     jobs = d.call("printer.jobs", {"device": "p1"})

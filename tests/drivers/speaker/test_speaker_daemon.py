@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from drivers.speaker import wav
-from daemon_fixture import wait_for as _wait_for
+from support.waits import wait_for as _wait_for
 import functools
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None,

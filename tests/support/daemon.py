@@ -1,11 +1,12 @@
-"""Run a real ``hwd`` process for scenario tests, and talk to it over ZeroMQ.
+"""A real ``hwd`` process for scenario tests, talked to over ZeroMQ.
 
     def test_x(hwd_daemon):
-        d = hwd_daemon('''[[device]] ...''')      # config text without [daemon]; endpoints in tmp
+        d = hwd_daemon(config_text)                  # without [daemon]: endpoints in tmp
         d.call("devices.list")
         d.wait_state("kiosk1-printer", "online")
-        ev = d.events("scanner.")                    # a subscriber; ev.wait("scanner.scan", text="X")
+        ev = d.events("scanner.")                    # subscribed when it returns (waits.EventWatcher)
         d.sim("kiosk1-scanner", "scan", text="X")
+        ev.wait("scanner.scan", text="X")
 """
 
 from __future__ import annotations
@@ -17,59 +18,11 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from hwd.client import Client, Subscriber
+from hwd.client import Client
 
-
-def wait_for(fn: Callable[[], Any], timeout: float = 10.0, what: str = "condition", interval: float = 0.05,
-             tolerate: tuple[type[BaseException], ...] = ()) -> Any:
-    """Poll ``fn`` until it returns something true and return that; an exception in ``tolerate``
-    counts as not yet. Fails the test after ``timeout`` seconds, showing the last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = fn()
-        except tolerate as exc:
-            value, ok = exc, False
-        else:
-            ok = bool(value)
-        if ok:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout} s (last: {value!r})")
-        time.sleep(interval)
-
-
-class EventWatcher:
-    def __init__(self, endpoint: str, prefixes: tuple[str, ...]):
-        self.sub = Subscriber(endpoint, prefixes or ("",))
-        self.seen: list[dict] = []
-        time.sleep(0.2)  # slow joiner: let the subscription reach the publisher
-
-    def wait(self, topic: str, timeout: float = 5.0, **match: Any) -> dict:
-        deadline = time.monotonic() + timeout
-        for event in self.seen:
-            if event["topic"] == topic and all(event.get(k) == v for k, v in match.items()):
-                self.seen.remove(event)
-                return event
-        while time.monotonic() < deadline:
-            item = self.sub.recv(timeout=max(0.01, deadline - time.monotonic()))
-            if item is None:
-                break
-            event = item[1]
-            if event["topic"] == topic and all(event.get(k) == v for k, v in match.items()):
-                return event
-            self.seen.append(event)
-        raise AssertionError(f"no {topic} {match} within {timeout} s; saw {[e['topic'] for e in self.seen][-20:]}")
-
-    def drain(self, timeout: float = 0.3) -> list[dict]:
-        while (item := self.sub.recv(timeout=timeout)) is not None:
-            self.seen.append(item[1])
-        return self.seen
-
-    def close(self) -> None:
-        self.sub.close()
+from support.waits import EventWatcher
 
 
 class DaemonProcess:
@@ -107,14 +60,18 @@ class DaemonProcess:
 
     def wait_ready(self, timeout: float = 15.0) -> None:
         deadline = time.monotonic() + timeout
+        sock = Path(self.rpc.removeprefix("ipc://")) if self.rpc.startswith("ipc://") else None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"hwd exited with {self.proc.returncode}:\n{self.log()}")
+            if sock is not None and not sock.exists():  # not bound yet: no client would get through
+                time.sleep(0.02)
+                continue
             try:
                 Client(self.rpc, timeout=0.3, retries=1).call("daemon.status")
                 return
             except Exception:
-                time.sleep(0.05)
+                time.sleep(0.02)
         raise AssertionError(f"hwd not ready within {timeout} s:\n{self.log()}")
 
     def log(self) -> str:
@@ -127,7 +84,8 @@ class DaemonProcess:
         return self.call("sim.control", {"device": device, "action": action, "params": params})
 
     def events(self, *prefixes: str) -> EventWatcher:
-        watcher = EventWatcher(self.events_ep, prefixes)
+        """A subscriber to these prefixes, subscribed when it returns."""
+        watcher = EventWatcher(self.events_ep, prefixes, lambda text: self.call("daemon.ping", {"echo": text}))
         self.watchers.append(watcher)
         return watcher
 
@@ -142,7 +100,7 @@ class DaemonProcess:
                 return row
             if time.monotonic() > deadline:
                 raise AssertionError(f"{device_id} is {row['state']} ({row.get('detail')}), not {state}")
-            time.sleep(0.05)
+            time.sleep(0.02)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 5.0) -> int | None:
         for watcher in self.watchers:
