@@ -15,10 +15,11 @@ import zoneinfo
 
 import pytest
 
-from daemon_fixture import DaemonProcess, wait_for
+from support.daemon import DaemonProcess
+from support.waits import wait_for
 from county_helpers import MONDAY, central_config, get, hall_config, query
 from page_checks import CONTRAST
-from sim_devices import led
+from support.devices import led
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from county_helpers import hall_config
-from daemon_fixture import DaemonProcess
+from support.daemon import DaemonProcess
 
 from hwd import errors
 from hwd.client import RpcError

@@ -11,7 +11,7 @@ import pytest
 from hwd.client import RpcError
 from hwd import errors
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 
 HALL = '''
 # the hall of the test (this comment must survive every edit)

@@ -10,7 +10,7 @@ from hwd import errors
 from hwd.client import RpcError
 from hwd.upstream.emulator import Province
 
-from daemon_fixture import wait_for
+from support.waits import wait_for
 from test_config_live import HALL, WHO
 
 SECRET = "matter-secret"

@@ -11,16 +11,18 @@ import os
 
 import pytest
 
-from conftest import CHROMIUM, CLOCK_START, STAFF_PIN, UiServer, hall_config
+from support.browser import CHROMIUM
+from support.halls import CLOCK_START, STAFF_PIN, page_hall
+from support.ui import UiProcess
 from page_checks import CONTRAST
-from sim_devices import keypad
+from support.devices import keypad
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} missing (apt-get install chromium)")]
 
 LANDSCAPE = {"width": 1920, "height": 1080}
 LAPTOP = {"width": 1366, "height": 768}
-CONFIG = hall_config().replace('display = "win6-led"', 'display = "win6-led"\nkeypad = "win6-rate"') + keypad("win6-rate")
+CONFIG = page_hall().replace('display = "win6-led"', 'display = "win6-led"\nkeypad = "win6-rate"') + keypad("win6-rate")
 
 ACTIONS = ("call_next", "recall", "no_show", "start", "finish", "transfer", "pause", "resume")
 
@@ -32,7 +34,7 @@ def hall(hwd_daemon):
 
 @pytest.fixture
 def ui(hall):
-    server = UiServer(hall.config_path)
+    server = UiProcess(hall.config_path)
     yield server
     server.stop()
 

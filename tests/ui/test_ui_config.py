@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from conftest import CLOCK_START, _fast_hash, hall_config
+from support.halls import CLOCK_START, fast_hash, page_hall
 
 HALL_MANAGER, HALL_PASSWORD = "li", "hall-manager-1"
 SYSADMIN, SYS_PASSWORD = "zhang", "system-admin-1"
@@ -17,19 +17,19 @@ ACCOUNTS = f'''
 id = "{HALL_MANAGER}"
 name = "李主任"
 role = "hall"
-password_hash = "{_fast_hash(HALL_PASSWORD)}"
+password_hash = "{fast_hash(HALL_PASSWORD)}"
 
 [[ui.admin]]
 id = "{SYSADMIN}"
 name = "张工"
 role = "system"
-password_hash = "{_fast_hash(SYS_PASSWORD)}"
+password_hash = "{fast_hash(SYS_PASSWORD)}"
 '''
 
 
 @pytest.fixture
 def hall(hwd_daemon):
-    return hwd_daemon(hall_config(ACCOUNTS), clock_start=CLOCK_START)
+    return hwd_daemon(page_hall(ACCOUNTS), clock_start=CLOCK_START)
 
 
 @pytest.fixture
@@ -204,7 +204,7 @@ def test_a_restart_needed_change_is_said_and_planned_for_the_night(client, hall)
 
 
 def test_the_clerk_picks_the_matter_of_a_service_the_manager_gave_matters(client, hall):
-    from conftest import STAFF_PIN
+    from support.halls import STAFF_PIN
 
     csrf = login(client, HALL_MANAGER, HALL_PASSWORD)
     for mid, name, code in (("sc", "首次登记", "114100001"), ("zy", "转移登记", "114100002")):
@@ -265,7 +265,7 @@ def test_the_week_hours_and_a_makeup_working_sunday(client, hall):
 
 
 def test_a_disabled_clerk_cannot_log_in_and_is_enabled_again(client, hall):
-    from conftest import STAFF_PIN
+    from support.halls import STAFF_PIN
 
     csrf = login(client, HALL_MANAGER, HALL_PASSWORD)
     assert post(client, csrf, "staff", action="disable", item="s01", disabled="1").status_code == 302

@@ -15,8 +15,10 @@ import threading
 
 import pytest
 
-from conftest import CHROMIUM, CLOCK_START, STAFF_PIN, UiServer, _fast_hash, hall_config
-from daemon_fixture import wait_for
+from support.browser import CHROMIUM
+from support.halls import CLOCK_START, STAFF_PIN, fast_hash, page_hall
+from support.ui import UiProcess
+from support.waits import wait_for
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} missing (apt-get install chromium)")]
@@ -28,8 +30,8 @@ MATTER_CODE = "11410000MB0153120X4410117002"
 
 def _config() -> str:
     accounts = (f'\n[[ui.admin]]\nid = "li"\nname = "李主任"\nrole = "hall"\n'
-                f'password_hash = "{_fast_hash(PASSWORD)}"\n')
-    text = hall_config(accounts)
+                f'password_hash = "{fast_hash(PASSWORD)}"\n')
+    text = page_hall(accounts)
     # opening hours by the week (not always open), without the official calendar: a holiday is ours
     text = text.replace("[hall.hours]\nalways_open = true", "[hall.hours]\nofficial_calendar = false")
     return text.replace("[[hall.kiosk]]", '[[hall.window]]\nid = "3"\nname = "3号窗口"\nservices = ["sb"]\n\n'
@@ -43,7 +45,7 @@ def hall(hwd_daemon):
 
 @pytest.fixture
 def ui_server(hall):
-    server = UiServer(hall.config_path)
+    server = UiProcess(hall.config_path)
     yield server
     server.stop()
 

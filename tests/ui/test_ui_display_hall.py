@@ -16,7 +16,9 @@ import urllib.request
 
 import pytest
 
-from conftest import CHROMIUM, STAFF_PIN, UiServer, _fast_hash
+from support.browser import CHROMIUM
+from support.halls import STAFF_PIN, fast_hash
+from support.ui import UiProcess
 from hwd.hall.pin import hash_pin
 from page_checks import CONTRAST, READABLE
 
@@ -67,7 +69,7 @@ name = "王小明"
 pin_hash = "{hash_pin(STAFF_PIN, iterations=1000)}"
 
 [ui]
-admin_password_hash = "{_fast_hash("x")}"
+admin_password_hash = "{fast_hash("x")}"
 display_page_s = {page_s}
 notice = "欢迎来到某某县政务服务中心"
 '''
@@ -84,7 +86,7 @@ def hall(hwd_daemon, tmp_path):
 
 @pytest.fixture
 def ui(hall):
-    server = UiServer(hall.config_path)
+    server = UiProcess(hall.config_path)
     yield server
     server.stop()
 

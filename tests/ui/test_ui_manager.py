@@ -11,7 +11,8 @@ import os
 
 import pytest
 
-from conftest import ADMIN_PASSWORD, CHROMIUM, STAFF_PIN
+from support.browser import CHROMIUM
+from support.halls import ADMIN_PASSWORD, STAFF_PIN
 from page_checks import CONTRAST, READABLE
 
 pytestmark = [pytest.mark.browser,
