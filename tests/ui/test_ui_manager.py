@@ -1,5 +1,5 @@
 """The hall manager's pages as the manager sees them (issue 24 item 6), in headless chromium against
-the real hwd and hwd-ui: one navigation on every admin page (概览, 统计图表, 好差评工单, 虚拟大厅),
+the real hwd and hwd-ui: one navigation on every admin page (概览, 统计图表, 好差评工单, 大厅设置, 虚拟大厅),
 each page at 1920 px without a horizontal scroll bar, its controls ≥ 44 px high in ≥ 18 px type
 (the day's tables with a column per rating level); a bad rating followed up on /admin moves its
 work order (the one follow-up path), so it is no longer 待回访 anywhere; devices by their names
@@ -19,7 +19,8 @@ pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} missing (apt-get install chromium)")]
 
 WIDE = {"width": 1920, "height": 1080}
-PAGES = [("/admin", "概览"), ("/admin/stats", "统计图表"), ("/admin/haocp", "好差评工单"), ("/admin/hall", "虚拟大厅")]
+PAGES = [("/admin", "概览"), ("/admin/stats", "统计图表"), ("/admin/haocp", "好差评工单"), ("/admin/config", "大厅设置"),
+         ("/admin/hall", "虚拟大厅")]
 # the page's own width: more than the window means a horizontal scroll bar
 OVERFLOW = """() => {
   const width = document.documentElement.clientWidth;
