@@ -6,10 +6,7 @@ In-process engine (real method table, bus, SQLite, test clock set before each te
 
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
-
 from hwd import errors
-from hwd.hall.queue import selection
 from hall_helpers import HALL
 from test_hall_engine import refused, run
 
@@ -97,18 +94,6 @@ def test_the_ticket_qr_opens_the_phone_page_once_public_url_is_set(tmp_path):
         t = await h.call("hall.issue_ticket", {"service": "bdc"})
         assert t["qr"] == f"HWD-TICKET:{t['day']}:{t['number']}:{t['id']}"
     run(tmp_path / "plain", default)
-
-
-@settings(max_examples=80, deadline=None)
-@given(classes=st.lists(st.booleans(), max_size=16), streak=st.integers(0, 3), fairness=st.integers(1, 3))
-def test_one_pass_order_agrees_with_ahead(classes, streak, fairness):
-    ids = list(range(len(classes)))
-    prio = [i for i, p in zip(ids, classes) if p]
-    normal = [i for i, p in zip(ids, classes) if not p]
-    s = min(streak, fairness)
-    order = selection.order(prio, normal, s, fairness)
-    assert sorted(order) == ids
-    assert {t: order.index(t) for t in ids} == {t: selection.ahead(prio, normal, t, s, fairness) for t in ids}
 
 
 def test_transfer_requeue_and_no_show_reach_the_phone_view(tmp_path):

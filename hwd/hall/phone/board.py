@@ -3,8 +3,8 @@ business day at once, so hwd-ui can serve thousands of phones from one snapshot.
 
 ``hall.phone_board`` returns ``{token: view}`` for today's tickets (with ``since``, only those
 that changed after an earlier answer). Each view is what one phone
-may see of its own ticket: number, service, state, how many are called before it (by the same
-rules as ``selection.pick``, in one pass per service), the wait estimate, the window once called,
+may see of its own ticket: number, service, state, how many are called before it (the
+predicted calling order of ``selection.places``, in one pass for the hall), the wait estimate, the window once called,
 the rating state after ``finish``. No ticket id, no holder, nothing of another ticket. The token
 is the ticket's HMAC (``RatingChannels.token``), so the board itself is the lookup table; a token
 of another day is on no board, which is how a link expires with the business day.
@@ -17,8 +17,6 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from hwd.hall import views
-
-from hwd.hall.queue import selection
 
 if TYPE_CHECKING:
     from hwd.hall.queue.core import HallCore
@@ -73,18 +71,13 @@ class PhoneBoard:
         day = core.today()
         rows = store.all(f"SELECT {COLUMNS} FROM tickets WHERE day = ? ORDER BY id", (day,))
         tokens = self.channels.tokens(day)
-        places: dict[int, int] = {}
-        estimates: dict[str, Any] = {}
-        for service in {r["service"] for r in rows if r["state"] == "waiting"}:
-            places.update(self.places(service))
-            estimates[service] = core.estimator.capacity(service)
+        places = core.places() if any(r["state"] == "waiting" for r in rows) else {}
         out = {}
         for row in rows:
             token = tokens[row["id"]]
-            ahead = places.get(row["id"]) if row["state"] == "waiting" else None
-            wait = (core.estimator.estimate(row["service"], ahead, estimates[row["service"]])
-                    if ahead is not None else None)
-            out[token] = self.view(row, ahead, wait)
+            place = places.get(row["id"]) if row["state"] == "waiting" else None
+            wait = core.estimator.estimate(row["service"], place) if place is not None else None
+            out[token] = self.view(row, place.ahead if place is not None else None, wait)
         return out
 
     def context(self) -> dict:
@@ -98,21 +91,13 @@ class PhoneBoard:
                 "service_windows": serving, "no_show_text": core.cfg.no_show_text,
                 "reasons": [{"code": r.code, "name": r.name} for r in rules.reasons] if rules.ask_reasons else []}
 
-    def places(self, service: str) -> dict[int, int]:
-        """Waiting ticket id → how many are called before it (as ``HallCore.waiting_ahead``)."""
-        prio, normal = self.core.store.waiting_classes(service)
-        streaks = [self.core.store.window(w.id)["streak"] for w in self.core.cfg.windows.values()
-                   if service in w.services]
-        order = selection.order(prio, normal, min(streaks, default=0), self.core.cfg.fairness)
-        return {tid: i for i, tid in enumerate(order)}
-
     def view_of(self, token: str) -> dict:
         """One ticket's view by its token, with the context (BAD_RATING_TOKEN, "链接无效或已过期",
         for any other token)."""
         row = self.channels.ticket_for_token(token)
-        ahead = self.core.waiting_ahead(row) if row["state"] == "waiting" else None
-        wait = self.core.estimator.estimate(row["service"], ahead) if ahead is not None else None
-        return {**self.context(), "ticket": self.view(row, ahead, wait)}
+        place = self.core.places().get(row["id"]) if row["state"] == "waiting" else None
+        wait = self.core.estimator.estimate(row["service"], place) if place is not None else None
+        return {**self.context(), "ticket": self.view(row, place.ahead if place is not None else None, wait)}
 
     def view(self, row: dict, ahead: int | None, wait: dict | None) -> dict:
         cfg = self.core.cfg
