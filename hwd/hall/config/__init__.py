@@ -101,7 +101,11 @@ HALL_FIELDS = (
     Field("keys_dir", str, None, doc="the hall's key files (0600, docs/security.md); default STATE_DIR/keys"),
     Field("sync", str, "full", choices=("full", "normal"), doc="SQLite synchronous mode"),
     Field("expire_at", str, "23:30", check=_hhmm, doc="unserved tickets expire at this time each day"),
-    Field("rating_timeout_s", float, 30.0, min=1, max=3600),
+    Field("rating_timeout_s", float, 30.0, min=1, max=3600,
+          doc="how long the window's keypad and rating pad invite a rating after finish"),
+    Field("phone_rating_timeout_s", float, 86400.0, min=0, max=30 * 86400,
+          doc="how long after finish the citizen may still rate on the phone page (its own window, "
+              "after the pad's is over); 0 = only while the pad's is open"),
     Field("followup_days", int, 5, min=1, max=60, doc="working days to follow up a bad rating"),
     Field("announce_repeat", int, 2, min=1, max=5),
     Field("print_wait_ms", int, 3000, min=0, max=30000),
@@ -153,6 +157,9 @@ WINDOW_FIELDS = (
 KIOSK_FIELDS = (
     Field("id", str, check=_id), Field("printer", str, None), Field("idcard", str, None),
     Field("scanner", str, None),
+    Field("speaker", str, None, doc="the kiosk's own speaker (a speaker device id): each screen's spoken prompt"),
+    Field("voice", bool, True, doc="speak the screens' prompts on the kiosk's speaker (false: silent, the 语音 "
+                                   "button hidden)"),
     Field("addresses", list, [], items=str, check=_addresses,
           doc="addresses of the kiosk PC; only they get its card events; default loopback only"),
 )
@@ -239,6 +246,8 @@ class Kiosk:
     printer: str | None = None
     idcard: str | None = None
     scanner: str | None = None
+    speaker: str | None = None
+    voice: bool = True
     addresses: list = field(default_factory=list)
 
 
@@ -277,6 +286,7 @@ class HallConfig:
     sync: str = "full"
     expire_at: str = "23:30"
     rating_timeout_s: float = 30.0
+    phone_rating_timeout_s: float = 86400.0
     followup_days: int = 5
     announce_repeat: int = 2
     print_wait_ms: int = 3000
@@ -337,6 +347,7 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
     cfg = HallConfig(name=v["name"], database=ctx.resolve(v["database"]), keys_dir=ctx.resolve(v["keys_dir"]),
                      sync=v["sync"],
                      expire_at=v["expire_at"], rating_timeout_s=float(v["rating_timeout_s"]),
+                     phone_rating_timeout_s=float(v["phone_rating_timeout_s"]),
                      followup_days=v["followup_days"], announce_repeat=v["announce_repeat"],
                      print_wait_ms=v["print_wait_ms"], ticket_footer=v["ticket_footer"], ticket_qr=v["ticket_qr"],
                      recent_calls=v["recent_calls"], region_code=v["region_code"])
@@ -374,7 +385,7 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
             device_ref(ctx, p + (key,), w[key], key)
         cfg.windows[w["id"]] = Window(**w)
     for p, k in _tables(v["kiosk"], KIOSK_FIELDS, base + ("kiosk",), ctx, "kiosk"):
-        for key in ("printer", "idcard", "scanner"):
+        for key in ("printer", "idcard", "scanner", "speaker"):
             device_ref(ctx, p + (key,), k[key], key)
         cfg.kiosks[k["id"]] = Kiosk(**k)
     for p, d in _tables(v["desk"], DESK_FIELDS, base + ("desk",), ctx, "desk"):

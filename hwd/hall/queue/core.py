@@ -331,6 +331,22 @@ class HallCore:
             self.emit("hall.ticket.transferred", {**_public(view), "from_service": t["service"]})
         return view
 
+    def cancel(self, ticket_id: int, by: str = "phone") -> dict:
+        """The citizen leaves the queue (取消排队: ``hall.cancel`` with the ticket's phone token):
+        only a waiting ticket; it is then ``cancelled``, like a final no-show but by choice."""
+        with self.store.tx():
+            t = self.store.ticket(ticket_id)
+            if t is None:
+                raise Refusal(errors.UNKNOWN_TICKET, "", {"ticket": ticket_id})
+            if t["state"] != "waiting":
+                raise Refusal(errors.BAD_STATE, "cancel_not_waiting", {"state": t["state"]}, number=t["number"])
+            now = self.clock.time()
+            self.store.update_ticket(t["id"], state="cancelled", finished_ts=now)
+            self.store.log(now, "cancel", t["id"], detail=by)
+            view = self.ticket_view(self.store.ticket(t["id"]))
+            self.emit("hall.ticket.cancelled", _public(view))
+        return view
+
     # -- windows -----------------------------------------------------------------------------
     def pause(self, wid: str, reason: str | None = None) -> dict:
         with self.store.tx():
