@@ -1,2 +1,2 @@
-"""Benchmarks of design.md §9 (not tests): each prints its method, the machine and the figures,
+"""Benchmarks of the targets in docs/benchmarks.md (not tests): each prints its method, the machine and the figures,
 and ``python -m bench`` writes them all to docs/benchmarks.md."""

@@ -1,4 +1,4 @@
-"""How honest the wait estimate is (issue 18 §4): a simulated hall day replayed through the real
+"""How honest the wait estimate is: a simulated hall day replayed through the real
 HallCore on a test clock, each ticket's estimate at issue compared with the wait that followed.
 
 The day: three services with lognormal window times (社保 5 min, 不动产 12 min, 医保 4 min mean,

@@ -1,4 +1,4 @@
-"""Phones (issue 18 item 6): ``hall.call_next`` → the citizen's phone page updated, hwd-ui's CPU
+"""Phones: ``hall.call_next`` → the citizen's phone page updated, hwd-ui's CPU
 and memory, with 3,000 phones and 200 displays/kiosks connected to one hwd-ui on this 2-core
 machine — today's design and the phone server side by side in one run.
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from central import queries
-from central.app import db, settings
+from central.db import connection
+from central.settings import current as settings
 from central.auth import api_required
 from central.pages import table_args
 
@@ -19,7 +20,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 @bp.get("/halls")
 @api_required
 def halls():
-    with db() as conn:
+    with connection() as conn:
         return jsonify(queries.halls(conn, settings().timezone))
 
 
@@ -27,7 +28,7 @@ def halls():
 @api_required
 def table():
     group, period, start, end, hall = table_args()
-    with db() as conn:
+    with connection() as conn:
         rows = queries.table(conn, group, start, end, hall)
     return jsonify({"group": group, "period": period, "from": start.isoformat(), "to": end.isoformat(),
                     "hall": hall, "rows": rows})

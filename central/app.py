@@ -1,5 +1,7 @@
 """The app factory of hwd-central (Flask tutorial shape, like kiosk_ui): one blueprint for the
-JSON API, one for the pages, one for the login; a psycopg_pool connection pool per app.
+JSON API, one for the pages, one for the login; a psycopg_pool connection pool per app
+(central.db). The blueprints read what the factory made through Flask's ``current_app``
+(``central.settings.current``, ``central.db.connection``), so none of them imports this module.
 
 The web kit shared with hwd-ui (hwd.web) gives it its session key file (0600), CSRF check,
 security headers, error answers, server-side sessions with an idle timeout and a lifetime, login
@@ -8,57 +10,39 @@ throttles and the trusted-proxy rule. Who reads what: central.auth.
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 import zoneinfo
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, request
 
-from hwd import audit
+from hwd import audit, paths
 from hwd.web import csrf, errors, headers, proxies, secret, sessions, throttle
 
-from central import settings as central_settings
+from central import api, auth, db, pages, settings as central_settings
 
 
 def _audit_file(s: central_settings.CentralSettings) -> None:
     """hwd-central's audit lines kept as daily files (hwd.audit): ``[central] audit_dir``, else the
     systemd state directory's ``audit/``, else ``audit/`` next to the config."""
-    if s.audit_dir:
-        directory = Path(s.audit_dir)
-    elif os.environ.get("STATE_DIRECTORY"):
-        directory = Path(os.environ["STATE_DIRECTORY"].split(":")[0]) / "audit"
-    else:
-        directory = s.path.resolve().parent / "audit"
-    try:
-        tz = zoneinfo.ZoneInfo(s.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        tz = None
-    audit.to_file(directory, "hwd-central", s.audit_keep_days, tz)
+    directory = Path(s.audit_dir) if s.audit_dir else (paths.service_state_dir() or s.path.resolve().parent) / "audit"
+    audit.to_file(directory, "hwd-central", s.audit_keep_days, zoneinfo.ZoneInfo(s.timezone))
 
 
 def create_app(config: Any, test_config: dict | None = None) -> Flask:
     """``config``: a CentralSettings or the path of hwd-central's config file."""
-    from psycopg_pool import ConnectionPool
-
     s = config if isinstance(config, central_settings.CentralSettings) else central_settings.load(config)
     app = Flask(__name__)
     key_path = secret.key_file(s.secret_key_file, "central-secret", s.path.resolve().parent / ".central-secret")
-    app.config.update(SECRET_KEY=secret.load(key_path), SESSION_COOKIE_HTTPONLY=True,
-                      SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_NAME="hwd_central",
-                      PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=s.session_hours), MAX_CONTENT_LENGTH=16 * 1024)
+    sessions.install(app, s.session_idle_s, s.session_hours * 3600, "hwd_central", secret.load(key_path))
+    app.config.update(MAX_CONTENT_LENGTH=16 * 1024)
     app.config.update(test_config or {})
     app.json.ensure_ascii = False
-    pool = ConnectionPool(s.dsn, min_size=1, max_size=s.pool_size, open=False, name="hwd-central",
-                          kwargs={"autocommit": True, "application_name": "hwd-central"})
-    app.extensions["central"] = {"settings": s, "pool": pool}
+    app.extensions["central"] = s
+    db.init_app(app, s)
     proxies.install(app, s.trusted_proxies)
-    sessions.install(app, s.session_idle_s, s.session_hours * 3600)
     throttle.install(app, s.login_failures, s.login_lock_s)
     _audit_file(s)
-
-    from central import api, auth, pages
 
     for module in (auth, api, pages):
         app.register_blueprint(module.bp)
@@ -69,34 +53,6 @@ def create_app(config: Any, test_config: dict | None = None) -> Flask:
 
     csrf.install(app)
     headers.install(app, scripts=False, framing="'none'", no_store=lambda: request.endpoint != "static")
-    errors.install(app, lambda: request.path.startswith("/api/"),
-                   {400: "请求有误", 401: "需要登录或令牌", 403: "没有权限", 404: "没有这个页面", 405: "请求方式不对",
-                    413: "内容太长", 503: "数据库暂时无法连接，请稍候再试", 500: "系统出了点问题，请稍候再试"})
-
-    import psycopg
-    import psycopg_pool
-
-    @app.errorhandler(psycopg.OperationalError)
-    @app.errorhandler(psycopg_pool.PoolTimeout)
-    def _db_down(exc: Any) -> Any:
-        resp = errors.respond(503, "数据库暂时无法连接，请稍候再试")
-        resp.headers["Retry-After"] = "5"
-        return resp
-
+    errors.install(app, lambda: request.path.startswith("/api/"), {401: "需要登录或令牌", 503: db.DOWN})
     return app
 
-
-def db():
-    """A pooled connection for this request: ``with db() as conn: ...``."""
-    from flask import current_app
-
-    pool = current_app.extensions["central"]["pool"]
-    if pool.closed:
-        pool.open(wait=False)
-    return pool.connection(timeout=10)
-
-
-def settings() -> central_settings.CentralSettings:
-    from flask import current_app
-
-    return current_app.extensions["central"]["settings"]

@@ -21,10 +21,11 @@ from typing import Callable
 from flask import Blueprint, abort, make_response, redirect, render_template, request, session, url_for
 from werkzeug.security import check_password_hash
 
+from hwd import errors, wording
 from hwd.web import addresses, sessions, throttle
 from hwd.web.redirects import safe_target
 
-from central.app import settings
+from central.settings import current as settings
 
 bp = Blueprint("auth", __name__)
 ACCOUNT = "supervisor"
@@ -76,7 +77,7 @@ def login():
             return redirect(safe_target(request.args.get("next"), url_for("pages.index")))
         if tried.locked:
             wait = tried.wait_s
-            error, status = f"尝试次数过多，请{math.ceil(wait)}秒后再试", 429
+            error, status = wording.say(errors.LOGIN_LOCKED, "seconds", seconds=math.ceil(wait)), 429
         else:
             error, status = ("密码不正确" if stored else "未设置登录密码（[central] password_hash）"), 403
     resp = make_response(render_template("login.html", error=error), status)

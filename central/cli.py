@@ -27,8 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--log-level", default=argparse.SUPPRESS, choices=("debug", "info", "warning", "error"))
     p = argparse.ArgumentParser(prog="hwd-central", parents=[common],
                                 description="The county's dashboard over every hall's records.")
-    p.add_argument("--host", help="listen address (default [central] host, 127.0.0.1)")
-    p.add_argument("--port", type=int, help="listen port (default [central] port, 8090)")
+    p.add_argument("--host", help="listen address (default: [central] host)")
+    p.add_argument("--port", type=int, help="listen port (default: [central] port)")
     sub = p.add_subparsers(dest="command", metavar="county")
     county = sub.add_parser("county", parents=[common], help="the halls' database roles")
     cmds = county.add_subparsers(dest="county_command", required=True, metavar="add-hall|remove-hall|list-halls")

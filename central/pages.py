@@ -13,7 +13,8 @@ from hwd.hall.config.central import HALL_ID_RE
 from hwd.web.svg import bar_chart
 
 from central import queries
-from central.app import db, settings
+from central.db import connection
+from central.settings import current as settings
 from central.auth import login_required
 
 bp = Blueprint("pages", __name__)
@@ -46,14 +47,14 @@ def table_args() -> tuple[str, str, dt.date, dt.date, str | None]:
 
 def _latest_day(hall: str | None) -> dt.date:
     """The day the hall (or the latest of all halls) reports as today; else the county's today."""
-    with db() as conn:
+    with connection() as conn:
         return queries.latest_day(conn, hall, settings().timezone)
 
 
 @bp.get("/")
 @login_required
 def index():
-    with db() as conn:
+    with connection() as conn:
         halls = queries.halls(conn, settings().timezone)
         engines = queries.engines(conn)
     chart = bar_chart([(h["name"] or h["hall_id"], h["queue_now"]) for h in halls], title="当前排队人数",
@@ -68,7 +69,7 @@ def index():
 @login_required
 def table():
     group, period, start, end, hall = table_args()
-    with db() as conn:
+    with connection() as conn:
         rows = queries.table(conn, group, start, end, hall)
         halls = queries.hall_ids(conn)
     if request.args.get("format") == "csv":

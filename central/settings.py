@@ -1,21 +1,21 @@
-"""The ``[central]`` section of hwd-central's config file, checked like the hall's config: every
-problem as ``FILE:LINE KEY: reason`` (hwd.errors.ConfigError; the command exits 2)."""
+"""The ``[central]`` section of hwd-central's config file, read by hwd's own config loader
+(hwd.config.load_file): every problem as ``FILE:LINE KEY: reason`` (hwd.errors.ConfigError; the
+command exits 2). ``SECTION`` is also registered (hwd.sections) for docs/config.md and so that
+hwd refuses a ``[central]`` put in a hall PC's file."""
 
 from __future__ import annotations
 
 import re
-import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hwd import clock
 from hwd.audit import KEEP_DAYS
+from hwd.config import LoadContext, check_timezone, load_file
 from hwd.hall.config.central import check_dsn
-from hwd.errors import ConfigError
-from hwd.lockout import LOGIN_FAILURES, LOGIN_LOCK_S
-from hwd.schema import Field, Problems, check_table, format_path, unknown_key_message
-from hwd.tomlmap import LineMap
-from hwd.web import checks
+from hwd.schema import Field, check_table, settings
+from hwd.sections import Section
+from hwd.web import checks, fields, passwords
 
 
 def _token(value: str) -> str | None:
@@ -40,87 +40,65 @@ CENTRAL_FIELDS = (
     Field("trusted_proxies", list, [], items=str, check=checks.networks,
           doc="reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed; from anyone "
               "else they are ignored"),
-    Field("session_idle_s", int, 600, min=1, max=86400, doc="a login unused this long ends (等保: 10 min)"),
-    Field("session_hours", float, 12.0, min=0.1, max=720, doc="a login lasts at most this long"),
-    Field("login_failures", int, LOGIN_FAILURES, min=1, max=100,
-          doc="wrong passwords from one address before that address is refused"),
-    Field("login_lock_s", int, int(LOGIN_LOCK_S), min=1, max=86400,
-          doc="how long it is then refused, after each further failure"),
+    *fields.login_keys("the supervisors' password"),
     Field("audit_dir", str, None, doc="where the daily audit files go; default STATE_DIRECTORY/audit or "
                                       "audit/ next to the config"),
     Field("audit_keep_days", int, KEEP_DAYS, min=180, max=3650,
           doc="daily audit files kept (等保: at least 180 days)"),
     Field("secret_key_file", str, None, doc="session key file; default STATE_DIRECTORY/central-secret or "
                                             "next to the config"),
-    Field("timezone", str, "Asia/Shanghai", doc="the county's time zone, for a hall that has not reported"),
+    Field("timezone", str, clock.TIMEZONE, check=check_timezone, doc="the county's time zone, for a hall that has not reported"),
     Field("pool_size", int, 4, min=1, max=64, doc="database connections held"),
 )
 
 
-@dataclass
+@settings(CENTRAL_FIELDS)
 class CentralSettings:
     path: Path
     dsn: str
-    title: str = "县级政务服务监管"
-    host: str = "127.0.0.1"
-    port: int = 8090
-    threads: int = 16
-    password_hash: str | None = None
-    password_file: str | None = None
-    api_token: str | None = None
-    secret_key_file: str | None = None
-    timezone: str = "Asia/Shanghai"
-    pool_size: int = 4
-    api_networks: list = field(default_factory=list)
-    trusted_proxies: list = field(default_factory=list)
-    session_idle_s: int = 600
-    session_hours: float = 12.0
-    login_failures: int = LOGIN_FAILURES
-    login_lock_s: int = int(LOGIN_LOCK_S)
-    audit_dir: str | None = None
-    audit_keep_days: int = KEEP_DAYS
+    title: str
+    host: str
+    port: int
+    threads: int
+    password_hash: str | None
+    password_file: str | None
+    api_token: str | None
+    secret_key_file: str | None
+    timezone: str
+    pool_size: int
+    api_networks: list
+    trusted_proxies: list
+    session_idle_s: int
+    session_hours: float
+    login_failures: int
+    login_lock_s: int
+    audit_dir: str | None
+    audit_keep_days: int
 
     def stored_hash(self) -> str | None:
-        if self.password_hash:
-            return self.password_hash
-        if self.password_file:
-            try:
-                return Path(self.password_file).read_text(encoding="utf-8").strip() or None
-            except OSError:
-                return None
-        return None
+        """The supervisors' password hash, from the config or from ``password_file``."""
+        return passwords.stored_hash(self.password_hash, self.password_file)
+
+def load_section(raw: Any, ctx: LoadContext) -> CentralSettings:
+    """Check ``[central]`` (problems go to ``ctx.problems``); relative paths are the file's."""
+    v = check_table(raw, CENTRAL_FIELDS, ("central",), ctx.problems)
+    for key in ("password_file", "secret_key_file", "audit_dir"):
+        if v.get(key):
+            v[key] = str(ctx.resolve(v[key]))
+    return CentralSettings(path=ctx.path, **{k: v[k] for k in v if k != "dsn"}, dsn=v.get("dsn", ""))
+
+
+SECTION = Section("central", load_section, (("[central]", CENTRAL_FIELDS),),
+                  "hwd-central's own file holds this section only; see `docs/central.md`.", reader="hwd-central")
+
+
+def current() -> CentralSettings:
+    """The settings of the app serving this request (put there by central.app.create_app)."""
+    from flask import current_app  # here: reading the file must not need Flask
+
+    return current_app.extensions["central"]
 
 
 def load(path: str | Path) -> CentralSettings:
-    path = Path(path)
-    try:
-        source = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
-    try:
-        raw = tomllib.loads(source)
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
-        raise ConfigError([f"{path}:{match.group(1) if match else 1} syntax: {exc}"]) from None
-    problems = Problems()
-    for key in raw:
-        if key != "central":
-            problems.add((key,), unknown_key_message(key, ("central",)) + " (hwd-central reads only [central])")
-    if "central" not in raw:
-        problems.add(("central",), "required section [central] is missing")
-    v = check_table(raw.get("central", {}), CENTRAL_FIELDS, ("central",), problems)
-    if v.get("timezone"):
-        try:
-            import zoneinfo
-            zoneinfo.ZoneInfo(v["timezone"])
-        except Exception:
-            problems.add(("central", "timezone"), f"unknown time zone {v['timezone']!r}")
-    if problems:
-        lines = LineMap(source)
-        raise ConfigError([f"{path}:{lines.line_of(p)} {format_path(p)}: {msg}"
-                           for p, msg in sorted(problems.items, key=lambda item: lines.line_of(item[0]))])
-    base = path.resolve().parent
-    for key in ("password_file", "secret_key_file", "audit_dir"):
-        if v.get(key) and not Path(v[key]).is_absolute():
-            v[key] = str(base / v[key])
-    return CentralSettings(path=path, **{k: v[k] for k in v})
+    """Read and check hwd-central's config file: every problem as ``FILE:LINE KEY: reason``."""
+    return load_file(path, SECTION)["central"]

@@ -14,7 +14,7 @@ File format (JSON lines, one record per read or write)::
     {"t": 0.0123, "dir": "tx", "hex": "ff68020268010102 16"}
     {"t": 0.0410, "dir": "rx", "hex": "…"}
 
-``t`` is seconds since the capture started (time.monotonic). hwd/capture_replay.py plays a file back.
+``t`` is seconds since the capture started (time.monotonic). hwd/capture_playback.py plays a file back.
 
 A capture holds what went over the wire — a scanned code, a ticket's text, a staff id keyed in —
 so every capture file is created ``0600`` whatever the umask (``open_private``), and a symlink

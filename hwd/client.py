@@ -41,7 +41,9 @@ class Unreachable(HwdError):
     code = errors.NODE_UNREACHABLE
 
 
-def _curve(sock: zmq.Socket, server_key: Path | None, client_key: Path | None) -> None:
+def use_curve(sock: zmq.Socket, server_key: Path | None, client_key: Path | None) -> None:
+    """Make ``sock`` a CURVE client of the server whose public certificate is ``server_key``, as
+    ``client_key`` (a secret certificate); nothing when ``server_key`` is None (ipc, insecure)."""
     if server_key is None:
         return
     import zmq.auth
@@ -94,7 +96,7 @@ class Client:
         if self._sock is None:
             sock = self.context.socket(zmq.DEALER)
             sock.linger = 0
-            _curve(sock, self.server_key, self.client_key)
+            use_curve(sock, self.server_key, self.client_key)
             sock.connect(self.endpoint)
             self._sock = sock
         return self._sock
@@ -153,7 +155,7 @@ class Subscriber:
         self.context = context or zmq.Context.instance()
         self.sock = self.context.socket(zmq.SUB)
         self.sock.linger = 0
-        _curve(self.sock, server_key, client_key)
+        use_curve(self.sock, server_key, client_key)
         for prefix in prefixes or ("",):
             self.sock.setsockopt(zmq.SUBSCRIBE, prefix.encode())
         self.sock.connect(endpoint)

@@ -28,6 +28,9 @@ from typing import Any, Callable
 
 from hwd import errors
 from hwd.errors import HwdError
+
+TIMEZONE = "Asia/Shanghai"  # [daemon] timezone: the hall's
+JUMP_THRESHOLD_S = 300.0  # [daemon] clock_jump_s
 from hwd.schema import Field
 
 log = logging.getLogger("hwd.clock")
@@ -43,7 +46,7 @@ def _shift_from_env() -> float:
         return 0.0
     when = dt.datetime.fromisoformat(fake)
     if when.tzinfo is None:
-        when = when.replace(tzinfo=zoneinfo.ZoneInfo(os.environ.get("HWD_FAKE_TZ", "Asia/Shanghai")))
+        when = when.replace(tzinfo=zoneinfo.ZoneInfo(os.environ.get("HWD_FAKE_TZ", TIMEZONE)))
     value = when.timestamp() - time.time()
     os.environ["HWD_CLOCK_SHIFT_S"] = repr(value)
     return value
@@ -60,7 +63,7 @@ def wall() -> float:
 class Clock:
     """Wall time in one time zone; ``now()`` is timezone-aware, ``time()`` is epoch seconds."""
 
-    def __init__(self, timezone: str = "Asia/Shanghai", jump_threshold_s: float = 300.0):
+    def __init__(self, timezone: str = TIMEZONE, jump_threshold_s: float = JUMP_THRESHOLD_S):
         self.tz = zoneinfo.ZoneInfo(timezone)
         self.jump_threshold_s = jump_threshold_s  # a step back by more than this is a clock jump
         self._listeners: list[Callable[[], None]] = []
@@ -99,7 +102,7 @@ class TestClock(Clock):
 
     __test__ = False  # not a pytest class
 
-    def __init__(self, timezone: str = "Asia/Shanghai", jump_threshold_s: float = 300.0,
+    def __init__(self, timezone: str = TIMEZONE, jump_threshold_s: float = JUMP_THRESHOLD_S,
                  start: dt.datetime | None = None):
         super().__init__(timezone, jump_threshold_s)
         self._frozen: float | None = None
@@ -183,8 +186,8 @@ def parse_time(text: str, tz: dt.tzinfo) -> dt.datetime:
 def from_config(daemon: Any) -> Clock:
     """The clock a daemon config asks for: a test clock (frozen at ``test_clock_start`` when given)
     or the system clock."""
-    timezone = getattr(daemon, "timezone", "Asia/Shanghai")
-    threshold = float(getattr(daemon, "clock_jump_s", 300.0))
+    timezone = getattr(daemon, "timezone", TIMEZONE)
+    threshold = float(getattr(daemon, "clock_jump_s", JUMP_THRESHOLD_S))
     if not getattr(daemon, "test_clock", False):
         return SystemClock(timezone, threshold)
     start = getattr(daemon, "test_clock_start", None)

@@ -1,29 +1,30 @@
-"""The configuration: TOML read with ``tomllib`` into typed, validated objects (design.md §6).
+"""The configuration: TOML read with ``tomllib`` into typed, validated objects (docs/config.md).
 
 Every problem is collected and reported at once as ``FILE:LINE KEY: reason``; nothing is opened
 before the whole file is valid. Sections other than ``[daemon]``, ``[[device]]`` and
-``[[node]]`` are checked by the module that owns them (``[hall]`` by the hall engine, ``[ui]``
-by the pages), so each part states its keys once.
+``[[node]]`` are checked by the part that owns them and registers them (hwd.sections: ``[hall]``
+by the hall, ``[ui]`` by the pages), so each part states its keys once and the core names none
+of them. hwd-central's file is read by the same code (``load_file``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import re
 import tomllib
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hwd import paths, registry, url as urls
+from hwd import audit, clock, paths, registry, rpc, sections as registered, url as urls
 from hwd.errors import ConfigError
-from hwd.schema import Field, Problems, check_table, format_path, unknown_key_message
+from hwd.schema import REQUIRED, Field, Problems, check_table, format_path, settings, unknown_key_message
 from hwd.tomlmap import LineMap
 
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-SECTION_LOADERS = {"hall": "hwd.hall.config:load", "ui": "kiosk_ui.settings:load"}
+FIXED_SECTIONS = ("daemon", "device", "node")  # the core's own; the rest are registered (hwd.sections)
 
 
 def _check_id(value: str) -> str | None:
@@ -36,6 +37,15 @@ def _check_endpoint(value: str) -> str | None:
     if re.match(r"^tcp://[^:/]+:\d+$", value):
         return None
     return "expected ipc:///path or tcp://host:port"
+
+
+def check_timezone(value: str) -> str | None:
+    """Why ``value`` is not an IANA time zone (``Asia/Shanghai``), or None."""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return f"unknown time zone {value!r}"
+    return None
 
 
 def _check_iso_time(value: str) -> str | None:
@@ -55,21 +65,21 @@ DAEMON_FIELDS = (
     Field("clients_dir", str, None, doc="directory of allowed client public certificates"),
     Field("client_key", str, None, doc="CURVE secret certificate used by hwctl/hwd-ui/other nodes"),
     Field("log_level", str, "info", choices=("debug", "info", "warning", "error")),
-    Field("max_request_bytes", int, 262144, min=1024, max=16 * 1024 * 1024, doc="larger requests get error -32000"),
+    Field("max_request_bytes", int, rpc.MAX_REQUEST_BYTES, min=1024, max=16 * 1024 * 1024, doc="larger requests get error -32000"),
     Field("heartbeat_s", float, 2.0, min=0.1, max=60, doc="seconds between daemon.heartbeat events"),
-    Field("timezone", str, "Asia/Shanghai", doc="the hall's time zone (hours, business days, printed times)"),
+    Field("timezone", str, clock.TIMEZONE, check=check_timezone, doc="the hall's time zone (hours, business days, printed times)"),
     Field("test_clock", bool, False, doc="allow clock.set over RPC (tests and training only)"),
     Field("test_clock_start", str, None, check=_check_iso_time,
           doc="with test_clock: the test clock runs from this local ISO time from the start, before the hall opens"),
-    Field("clock_jump_s", float, 300.0, min=1, max=86400,
+    Field("clock_jump_s", float, clock.JUMP_THRESHOLD_S, min=1, max=86400,
           doc="a wall-clock step back by more than this is a clock jump: warned, published as daemon.clock"),
-    Field("replay_max_bytes", int, 32 * 1024 * 1024, min=65536, max=1024 * 1024 * 1024,
+    Field("replay_max_bytes", int, rpc.REPLAY_MAX_BYTES, min=65536, max=1024 * 1024 * 1024,
           doc="memory for replies kept for retries (bytes, not entries); oldest go first"),
     Field("card_data_clients", list, [], items=str,
           doc="RPC clients allowed the methods that yield full card data (`idcard.read`, `idcard.resolve`): "
               "local user names (ipc) or CURVE certificate names (tcp); on a kiosk PC whose reader serves "
               "another PC's hall, that PC's certificate name; every call is logged without the data"),
-    Field("audit_keep_days", int, 180, min=180, max=3650,
+    Field("audit_keep_days", int, audit.KEEP_DAYS, min=180, max=3650,
           doc="daily audit files (logins, admin actions) kept in STATE_DIR/audit by hwd and hwd-ui "
               "(等保: at least 180 days)"),
 )
@@ -78,7 +88,7 @@ DEVICE_FIELDS = (
     Field("id", str, check=_check_id, doc="unique; letters, digits, _ . -"),
     Field("kind", str, choices=registry.KINDS),
     Field("driver", str, None, doc="required unless node is set; see Driver options"),
-    Field("url", str, None, doc="how the device is reached (design.md §2), e.g. serial:///dev/serial/by-id/..., sim://"),
+    Field("url", str, None, doc="how the device is reached (Device URLs, below), e.g. serial:///dev/serial/by-id/..., sim://"),
     Field("enabled", bool, True, doc="false: never opened, state disabled"),
     Field("node", str, None, doc="the device is attached to this other hwd node"),
     Field("description", str, "", doc="free text for people"),
@@ -94,25 +104,25 @@ NODE_FIELDS = (
 )
 
 
-@dataclass
+@settings(DAEMON_FIELDS)
 class DaemonConfig:
-    rpc: str
-    events: str
-    state_dir: Path
-    insecure: bool = False
-    server_key: Path | None = None
-    clients_dir: Path | None = None
-    client_key: Path | None = None
-    log_level: str = "info"
-    max_request_bytes: int = 262144
-    heartbeat_s: float = 2.0
-    timezone: str = "Asia/Shanghai"
-    test_clock: bool = False
-    test_clock_start: str | None = None
-    clock_jump_s: float = 300.0
-    replay_max_bytes: int = 32 * 1024 * 1024
-    card_data_clients: list = field(default_factory=list)
-    audit_keep_days: int = 180
+    rpc: str = REQUIRED  # the loader's default: ipc://RUNTIME_DIR/rpc (hwd.paths)
+    events: str = REQUIRED
+    state_dir: Path = REQUIRED
+    insecure: bool
+    server_key: Path | None
+    clients_dir: Path | None
+    client_key: Path | None
+    log_level: str
+    max_request_bytes: int
+    heartbeat_s: float
+    timezone: str
+    test_clock: bool
+    test_clock_start: str | None
+    clock_jump_s: float
+    replay_max_bytes: int
+    card_data_clients: list
+    audit_keep_days: int
 
 
 @dataclass
@@ -128,14 +138,14 @@ class DeviceConfig:
     path: tuple = ()
 
 
-@dataclass
+@settings(NODE_FIELDS)
 class NodeConfig:
     id: str
     rpc: str
     events: str
-    server_key: Path | None = None
-    client_key: Path | None = None
-    insecure: bool = False
+    server_key: Path | None
+    client_key: Path | None
+    insecure: bool
 
 
 @dataclass
@@ -144,12 +154,13 @@ class Config:
     daemon: DaemonConfig
     devices: list[DeviceConfig]
     nodes: list[NodeConfig] = field(default_factory=list)
-    sections: dict[str, Any] = field(default_factory=dict)  # "hall", "ui": owned by their modules
+    sections: dict[str, Any] = field(default_factory=dict)  # registered sections' values, by name
     raw: dict = field(default_factory=dict)
 
     def device(self, device_id: str) -> DeviceConfig | None:
         return next((d for d in self.devices if d.id == device_id), None)
 
+    # shorthands for the two sections a hall PC's file has (hwd.hall's and kiosk_ui's values)
     @property
     def hall(self) -> Any:
         return self.sections.get("hall")
@@ -178,73 +189,105 @@ def _one_line(text: str) -> str:
     return CONTROL_RE.sub(lambda m: repr(m.group())[1:-1], text)
 
 
-def load(path: str | Path) -> Config:
-    """Read and check a config file; raise ConfigError listing every problem."""
+def read(path: str | Path) -> str:
+    """A config file's text; a file that cannot be read is a ConfigError naming it."""
     path = Path(path)
     try:
-        source = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
     except UnicodeDecodeError as exc:
         raise ConfigError([f"{path}: not UTF-8 text: {exc}"]) from None
-    return loads(source, path)
 
 
-def loads(source: str, path: str | Path = "<config>") -> Config:
-    path = Path(path)
+def parse(source: str, path: Path) -> dict:
+    """The TOML of ``source``; a syntax error is a ConfigError with its line."""
     try:
-        raw = tomllib.loads(source)
+        return tomllib.loads(source)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         line = match.group(1) if match else "1"
         raise ConfigError([f"{path}:{line} syntax: {re.sub(r' *[(]at line.*', '', str(exc))}"]) from None
-    problems = Problems()
-    ctx = LoadContext(path, path.resolve().parent, problems, {}, raw)
-    known = ("daemon", "device", "node") + tuple(SECTION_LOADERS)
-    for key in raw:
-        if key not in known:
-            problems.add((key,), unknown_key_message(key, known) + " (not a section hwd knows)")
-    daemon = _load_daemon(raw.get("daemon", {}), ctx)
-    nodes = _load_nodes(raw.get("node", []), ctx)
-    devices = _load_devices(raw.get("device", []), ctx, {n.id for n in nodes})
-    sections: dict[str, Any] = {}
-    for name, spec in SECTION_LOADERS.items():
-        if name in raw:
-            module, _, func = spec.partition(":")
-            try:
-                loader = getattr(importlib.import_module(module), func)
-            except ModuleNotFoundError:
-                problems.add((name,), "this version of hwd cannot run this section (module missing)")
-                continue
-            sections[name] = loader(raw[name], ctx)
+
+
+def raise_problems(problems: Problems, source: str, path: Path) -> None:
+    """Every problem at once, in file order, each one line ``FILE:LINE KEY: reason``."""
     if problems:
         lines = LineMap(source)
         raise ConfigError([_one_line(f"{path}:{lines.line_of(p)} {format_path(p) or '-'}: {msg}")
                            for p, msg in sorted(problems.items, key=lambda item: lines.line_of(item[0]))])
-    return Config(path, daemon, devices, nodes, sections, raw)
+
+
+def load(path: str | Path) -> Config:
+    """Read and check a hall PC's config file; raise ConfigError listing every problem."""
+    return loads(read(path), path)
+
+
+def loads(source: str, path: str | Path = "<config>") -> Config:
+    path = Path(path)
+    raw = parse(source, path)
+    problems = Problems()
+    ctx = LoadContext(path, path.resolve().parent, problems, {}, raw)
+    known = FIXED_SECTIONS + registered.names()
+    owned: dict[str, registered.Section] = {}
+    for key in raw:
+        if key in FIXED_SECTIONS:
+            continue
+        if key not in known:
+            hint = "" if registered.names() else "; no section is registered: install hwd (pip install -e .)"
+            problems.add((key,), unknown_key_message(key, known) + f" (not a section hwd knows{hint})")
+            continue
+        try:
+            section = registered.get(key)
+        except registered.Unavailable as exc:
+            problems.add((key,), f"this installation of hwd cannot check this section ({exc})")
+            continue
+        if section.reader != registered.HALL_FILE:
+            problems.add((key,), f"[{key}] belongs in {section.reader}'s own config file, not in hwd's")
+            continue
+        owned[key] = section
+    daemon = _load_daemon(raw.get("daemon", {}), ctx)
+    nodes = _load_nodes(raw.get("node", []), ctx)
+    devices = _load_devices(raw.get("device", []), ctx, {n.id for n in nodes})
+    values = {name: section.load(raw[name], ctx) for name, section in owned.items()}
+    raise_problems(problems, source, path)
+    return Config(path, daemon, devices, nodes, values, raw)
+
+
+def load_file(path: str | Path, *owned: registered.Section) -> dict[str, Any]:
+    """Read and check a file made of the given sections only, each one required (hwd-central's
+    file is its ``[central]``); every problem reported at once as ``load`` does. Returns each
+    section's value by name."""
+    path = Path(path)
+    source = read(path)
+    raw = parse(source, path)
+    problems = Problems()
+    ctx = LoadContext(path, path.resolve().parent, problems, {}, raw)
+    names = [s.name for s in owned]
+    for key in raw:
+        if key not in names:
+            problems.add((key,), unknown_key_message(key, names) + " (this file has only "
+                         + ", ".join(f"[{n}]" for n in names) + ")")
+    values = {}
+    for section in owned:
+        if section.name in raw:
+            values[section.name] = section.load(raw[section.name], ctx)
+        else:
+            problems.add((section.name,), f"required section [{section.name}] is missing")
+    raise_problems(problems, source, path)
+    return values
 
 
 def _load_daemon(table: Any, ctx: LoadContext) -> DaemonConfig:
     v = check_table(table, DAEMON_FIELDS, ("daemon",), ctx.problems)
-    rpc = v.get("rpc") or paths.default_endpoint("rpc")
-    events = v.get("events") or paths.default_endpoint("events")
-    state_dir = ctx.resolve(v.get("state_dir")) or paths.state_dir()
-    cfg = DaemonConfig(
-        rpc=_resolve_ipc(rpc, ctx), events=_resolve_ipc(events, ctx), state_dir=state_dir,
-        insecure=v.get("insecure", False), server_key=ctx.resolve(v.get("server_key")),
-        clients_dir=ctx.resolve(v.get("clients_dir")), client_key=ctx.resolve(v.get("client_key")),
-        log_level=v.get("log_level", "info"), max_request_bytes=v.get("max_request_bytes", 262144),
-        heartbeat_s=float(v.get("heartbeat_s", 2.0)), timezone=v.get("timezone", "Asia/Shanghai"),
-        test_clock=v.get("test_clock", False), test_clock_start=v.get("test_clock_start"),
-        clock_jump_s=float(v.get("clock_jump_s", 300.0)), replay_max_bytes=v.get("replay_max_bytes", 32 * 1024 * 1024),
-        card_data_clients=list(v.get("card_data_clients", [])), audit_keep_days=v.get("audit_keep_days", 180))
+    v.update({key: ctx.resolve(v[key]) for key in ("server_key", "clients_dir", "client_key")})
+    cfg = DaemonConfig(**{
+        **v, "rpc": _resolve_ipc(v["rpc"] or paths.default_endpoint("rpc"), ctx),
+        "events": _resolve_ipc(v["events"] or paths.default_endpoint("events"), ctx),
+        "state_dir": ctx.resolve(v["state_dir"]) or paths.state_dir(),
+        "heartbeat_s": float(v["heartbeat_s"]), "clock_jump_s": float(v["clock_jump_s"])})
     if cfg.test_clock_start and not cfg.test_clock:
         ctx.problems.add(("daemon", "test_clock_start"), "needs test_clock = true")
-    try:
-        import zoneinfo
-        zoneinfo.ZoneInfo(cfg.timezone)
-    except Exception:
-        ctx.problems.add(("daemon", "timezone"), f"unknown time zone {cfg.timezone!r}")
     tcp = [k for k in ("rpc", "events") if getattr(cfg, k).startswith("tcp://")]
     if tcp and not cfg.insecure:
         if not cfg.server_key:

@@ -26,7 +26,7 @@ import zmq
 import zmq.asyncio
 
 from hwd import errors
-from hwd.client import _curve, request_payload, result_of
+from hwd.client import request_payload, result_of, use_curve
 from hwd.errors import HwdError
 
 log = logging.getLogger("hwd.nodes")
@@ -99,7 +99,7 @@ class NodeLink:
 
     def _keys(self, sock: zmq.Socket) -> None:
         if self.node.server_key and not self.node.insecure:
-            _curve(sock, self.node.server_key, self.node.client_key)
+            use_curve(sock, self.node.server_key, self.node.client_key)
 
     def _open_rpc(self) -> None:
         sock = self.context.socket(zmq.DEALER)

@@ -1,4 +1,4 @@
-"""systemd's sd_notify protocol (protocols.md G), without libsystemd.
+"""systemd's sd_notify protocol (the sd_notify(3) manual page), without libsystemd.
 
 A datagram of newline-separated KEY=VALUE lines to $NOTIFY_SOCKET (a path, or @name for an
 abstract socket). Without NOTIFY_SOCKET every call is a no-op, so the daemon runs the same way

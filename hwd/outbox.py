@@ -14,11 +14,11 @@ last error). A sink added later starts from record 1 when ``backfill`` is true, 
 A sink is any object with ``name``, ``kinds`` (the explicit list of record kinds it takes: a kind
 added later reaches no sink that does not name it), ``backfill`` and ``deliver(record) -> Sent |
 Rejected``; raising ``DeliveryError`` means "try again later" (capped exponential backoff, and the
-sink waits until then so records keep their order). Rejected is final until a replay (补报) puts
-the record back to pending. A sink that can take many records at once has ``batch_size`` and
-``deliver_batch(records) -> [Sent | Rejected …]`` (in order; the list may end early with a
-``DeliveryError`` for the first record it could not deliver): the worker then notes a whole
-batch in one SQLite transaction.
+sink waits until then so records keep their order). Rejected is final until a 补报 (``resend``;
+the RPC method ``outbox.replay``) puts the record back to pending. A sink that can take many
+records at once has ``batch_size`` and ``deliver_batch(records) -> [Sent | Rejected …]`` (in
+order; the list may end early with a ``DeliveryError`` for the first record it could not
+deliver): the worker then notes a whole batch in one SQLite transaction.
 
 Each sink is delivered to from a thread of its own with its own SQLite connection, so a receiver
 that is slow, or holds a connection open on purpose, delays only its own records; a sink bounds
@@ -67,7 +67,7 @@ class Record:
     payload: dict
     ts: float
     attempts: int = 0
-    replay: bool = False
+    resent: bool = False  # put back by a 补报 (``resend``); the column and the RPC field are named replay
 
     @property
     def origin(self) -> str:
@@ -182,9 +182,9 @@ def records(db: sqlite3.Connection, sink: str, state: str | None = None, limit: 
     return [dict(zip(keys, r)) for r in rows]
 
 
-def replay(db: sqlite3.Connection, sink: str, ids: Sequence[int] | None = None, since: float | None = None,
+def resend(db: sqlite3.Connection, sink: str, ids: Sequence[int] | None = None, since: float | None = None,
            until: float | None = None, states: Sequence[str] = ("sent", "rejected")) -> int:
-    """补报: put delivered (or rejected) records back to pending, marked as a replay. Call inside a
+    """补报: put delivered (or rejected) records back to pending, marked as resent. Call inside a
     transaction; the keys stay the same, so a receiver that has them already keeps one copy."""
     where, args = [f"d.state IN ({', '.join('?' for _ in states)})"], list(states)
     if ids:

@@ -20,9 +20,18 @@ def runtime_dir() -> Path:
     return Path(f"/tmp/hwd-{os.getuid()}")
 
 
-def state_dir() -> Path:
+def service_state_dir() -> Path | None:
+    """systemd's StateDirectory= of this process's unit (the first of ``$STATE_DIRECTORY``), or None."""
     if os.environ.get("STATE_DIRECTORY"):
         return Path(os.environ["STATE_DIRECTORY"].split(":")[0])
+    return None
+
+
+def state_dir() -> Path:
+    """hwd's state directory when ``[daemon] state_dir`` does not say."""
+    service = service_state_dir()
+    if service is not None:
+        return service
     if os.geteuid() == 0:
         return Path("/var/lib/hwd")
     base = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
@@ -30,4 +39,5 @@ def state_dir() -> Path:
 
 
 def default_endpoint(name: str) -> str:
+    """hwd's ``rpc`` or ``events`` endpoint when ``[daemon]`` does not say."""
     return f"ipc://{runtime_dir() / name}"

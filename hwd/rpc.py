@@ -1,4 +1,4 @@
-"""JSON-RPC 2.0 over a ZeroMQ ROUTER socket (design.md §3).
+"""JSON-RPC 2.0 over a ZeroMQ ROUTER socket (docs/api.md).
 
 One request is one frame of UTF-8 JSON; the reply goes back with the same envelope, so DEALER
 and REQ clients both work. Oversized, non-JSON and wrongly shaped requests get an error reply
@@ -34,7 +34,8 @@ from hwd.schema import Field, Problems, check_table, format_path
 log = logging.getLogger("hwd.rpc")
 
 REPLAY_SECONDS = replays.REPLAY_SECONDS
-REPLAY_MAX_BYTES = 32 * 1024 * 1024
+MAX_REQUEST_BYTES = 262144  # [daemon] max_request_bytes
+REPLAY_MAX_BYTES = 32 * 1024 * 1024  # [daemon] replay_max_bytes
 
 
 @dataclass
@@ -177,7 +178,7 @@ def caller_of(frame: Any) -> str | None:
 
 
 class RpcServer:
-    def __init__(self, socket: Any, methods: MethodTable, max_request_bytes: int = 262144,
+    def __init__(self, socket: Any, methods: MethodTable, max_request_bytes: int = MAX_REQUEST_BYTES,
                  journal: replays.Journal | None = None, replay_max_bytes: int = REPLAY_MAX_BYTES,
                  card_access: access.CardDataAccess | None = None):
         self.socket = socket

@@ -6,6 +6,8 @@ Problems are collected, never raised one at a time: the engineer sees every mist
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import difflib
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
@@ -35,6 +37,32 @@ class Field:
     @property
     def required(self) -> bool:
         return self.default is REQUIRED
+
+
+def settings(fields: Sequence[Field]) -> Callable[[type], type]:
+    """Class decorator: a dataclass whose defaults are its ``fields``' own, so a section states
+    each default once (in its Field) and the class adds the types.
+
+    Every field must be annotated on the class, without a value; one set to ``REQUIRED`` has no
+    default (the loader computes it, e.g. ``[daemon] rpc``). Annotated names that are not fields
+    (e.g. ``path``) keep what the class gives them.
+    """
+    def wrap(cls: type) -> type:
+        annotated = cls.__dict__.get("__annotations__", {})
+        for f in fields:
+            if f.name not in annotated:
+                raise TypeError(f"{cls.__name__} does not declare the key {f.name!r}")
+            own = cls.__dict__.get(f.name, dataclasses.MISSING)
+            if own is REQUIRED:
+                delattr(cls, f.name)
+            elif own is not dataclasses.MISSING:
+                raise TypeError(f"{cls.__name__}.{f.name}: the default is its Field's, not the class's")
+            elif not f.required:
+                default = f.default
+                setattr(cls, f.name, dataclasses.field(default_factory=lambda d=default: copy.copy(d))
+                        if isinstance(default, (list, dict)) else default)
+        return dataclass(cls)
+    return wrap
 
 
 class Problems:

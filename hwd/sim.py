@@ -8,7 +8,7 @@ with ``joins_bus`` (bus keypads) also shares the wire of another kind's emulator
 NAME: window screens and keypads on one emulated RS-485 bus, each emulator hearing every byte.
 
 ``sim://NAME?replay=FILE`` starts, instead of the driver's emulator, one that plays a capture back
-(hwd/capture_replay.py). ``sim://NAME?transport=tcp`` asks a serial emulator to listen on a loopback TCP port instead of
+(hwd/capture_playback.py). ``sim://NAME?transport=tcp`` asks a serial emulator to listen on a loopback TCP port instead of
 a pty (a TCP-to-serial converter). Emulators take actions through ``control`` (``sim.control``
 over RPC): the emulator's own (place a card, press a key) and fault injection; ``unplug`` and
 ``plug`` close and reopen the link.
@@ -154,7 +154,7 @@ class PtyLink(_Link):
                 self._deliver(data)
 
 
-class TcpLink(_Link):
+class TcpServerLink(_Link):
     """The emulator's side of a loopback TCP device: one client at a time, as a network printer
     or TCP-serial converter has. ``unplug`` stops listening; ``plug`` listens on the same port."""
 
@@ -262,7 +262,7 @@ class Emulator:
         self.workdir = Path(workdir)
         self.params = dict(params or {})
         self.devices: list[Any] = []
-        self.link: PtyLink | TcpLink | None = None
+        self.link: PtyLink | TcpServerLink | None = None
         self.silent = False
         self.log = logging.getLogger(f"sim.{name}")
 
@@ -273,13 +273,13 @@ class Emulator:
         """Start listening; return the URL the real driver should open."""
         transport = self.params.get("transport", self.transport)
         if transport == "tcp":
-            self.link = TcpLink(self._received, self.name, int(self.params.get("port", 0)),
+            self.link = TcpServerLink(self._received, self.name, int(self.params.get("port", 0)),
                                 on_connect=self.connected)
         else:
             self.link = PtyLink(self.workdir / "tty", self._received, self.name)
         return self.link.start()
 
-    def join(self, link: "PtyLink | TcpLink") -> str:
+    def join(self, link: "PtyLink | TcpServerLink") -> str:
         """Listen on another emulator's wire instead of starting one; return its URL."""
         self.link = link
         link.add_listener(self._received)
@@ -364,7 +364,7 @@ class SimRegistry:
         key = (config.kind, name)
         emulator = self.emulators.get(key)
         if emulator is None:
-            cls = load_class("hwd.capture_replay:ReplayEmulator" if "replay" in config.url.params
+            cls = load_class("hwd.capture_playback:PlaybackEmulator" if "replay" in config.url.params
                              else driver_cls.emulator)
             emulator = cls(name, dict(config.options), self.workdir / config.kind / name, config.url.params)
             emulator.attach(config)

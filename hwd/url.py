@@ -1,5 +1,5 @@
-"""Device URLs (design.md §2): parsed once at config time so a malformed one is a config error,
-not a surprise when the device is opened.
+"""Device URLs (the ``url`` of a ``[[device]]``, docs/config.md): parsed once at config time so a
+malformed one is a config error, not a surprise when the device is opened.
 
 Besides hwd's own schemes, the pyserial URL handlers (``spy://``, ``socket://``, ``loop://``,
 ``rfc2217://``, ``hwgrep://``) are accepted for serial devices and passed through untouched, so
@@ -11,7 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
-HWD_SCHEMES = ("serial", "usb", "tcp", "udp", "file", "evdev", "alsa", "sim", "null")
+SCHEMES = {  # hwd's own schemes: an example and what it names (docs/config.md is made from this)
+    "serial": "`serial:///dev/ttyUSB0?baudrate=9600`: a serial port (pyserial); `/dev/serial/by-id/...` paths "
+              "recommended; `?capture=FILE` records its traffic (docs/deploy.md)",
+    "usb": "`usb://0416:5011`: a USB device by vendor:product (pyusb)",
+    "tcp": "`tcp://192.168.1.50:9100`: a raw TCP device (network printers, LED controllers, TCP-serial converters)",
+    "udp": "`udp://192.168.1.60:5005`: a screen with an IP address, one datagram per frame",
+    "file": "`file:///dev/usb/lp0`: a character device (or a file) written as a file",
+    "evdev": "`evdev:///dev/input/by-id/usb-...-event-kbd`: an input device (python-evdev), grabbed exclusively",
+    "alsa": "`alsa://default`: a sound output",
+    "sim": "`sim://NAME`: the driver's emulator, started by hwd at the far end of a pty or a loopback socket, so "
+           "the real driver and the real bytes run (demos, training, tests; not a mock); devices with the same "
+           "NAME share one emulated wire; `?transport=tcp` listens on TCP, `?replay=FILE` plays a capture back",
+    "null": "`null://`: nothing at the far end (a web display's content goes out as events only)",
+}
+HWD_SCHEMES = tuple(SCHEMES)
 PYSERIAL_SCHEMES = ("spy", "socket", "loop", "rfc2217", "hwgrep", "alt")
 SERIAL_PARAMS = {"baudrate": int, "bytesize": int, "parity": str, "stopbits": float,
                  "timeout": float, "xonxoff": int, "rtscts": int}

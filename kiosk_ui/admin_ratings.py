@@ -64,7 +64,7 @@ def move(wo_id: int):
 
 @bp.post("/replay")
 @login_required
-def replay():
+def resend():
     params = {"sink": request.form.get("sink", "upstream")[:64], "states": ["rejected"]}
     record = request.form.get("record")
     if record and record.isdigit():

@@ -1,6 +1,6 @@
 """``/admin/stats``: the hall manager's statistics for any period, as pictures.
 
-Supervision is 日检查、周考勤、月通报、季考核 (seed 000 §(四)5), so the page has a period picker
+Supervision is 日检查、周考勤、月通报、季考核 (延津县 延“放管服”〔2021〕1号, 四(四)5), so the page has a period picker
 (day, week, month, quarter, custom range) and draws, server-side as inline SVG (hwd.web.svg):
 arrivals by hour, the waiting-time distribution, each window's load and idle time, and ratings
 by level. The numbers and the period's bounds come from hwd (``hall.report``); this page only

@@ -9,7 +9,6 @@ throttles are the web kit's (hwd.web), shared with hwd-central.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import zoneinfo
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 
 from flask import Flask, request
 
-from hwd import audit
+from hwd import audit, paths
 from hwd.client import RpcError, Unreachable
 from hwd.web import csrf, errors, headers, secret, sessions, throttle
 
@@ -42,13 +41,8 @@ def _load_config(config: Any) -> Any:
 def _audit_file(cfg: Any) -> None:
     """hwd-ui's audit lines kept as files for the assessor (hwd.audit): in its systemd state
     directory, else beside hwd's, as ``hwd-ui-DAY.log``."""
-    state = os.environ.get("STATE_DIRECTORY")
-    base = Path(state.split(":")[0]) if state else Path(cfg.daemon.state_dir)
-    try:
-        tz = zoneinfo.ZoneInfo(cfg.daemon.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        tz = None
-    audit.to_file(base / "audit", "hwd-ui", getattr(cfg.daemon, "audit_keep_days", audit.KEEP_DAYS), tz)
+    base = paths.service_state_dir() or Path(cfg.daemon.state_dir)
+    audit.to_file(base / "audit", "hwd-ui", cfg.daemon.audit_keep_days, zoneinfo.ZoneInfo(cfg.daemon.timezone))
 
 
 def create_app(config: Any = None, test_config: dict | None = None) -> Flask:
@@ -63,37 +57,28 @@ def create_app(config: Any = None, test_config: dict | None = None) -> Flask:
     if overrides:
         settings = ui_settings.UiSettings(**{**settings.__dict__, **overrides})
     app = Flask(__name__)
-    app.config.update(
-        SECRET_KEY=secret.load(secret.key_file(settings.secret_key_file, "ui-secret",
-                                               Path(cfg.daemon.state_dir) / "ui-secret")),
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Strict",
-        SESSION_COOKIE_NAME="hwd_ui",
-        SESSION_COOKIE_SECURE=settings.tls,
-        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=settings.session_hours),
-        MAX_CONTENT_LENGTH=64 * 1024,
-        JSON_AS_ASCII=False,
-    )
+    key = secret.load(secret.key_file(settings.secret_key_file, "ui-secret", Path(cfg.daemon.state_dir) / "ui-secret"))
+    sessions.install(app, settings.session_idle_s, settings.session_hours * 3600, "hwd_ui", key, settings.tls)
+    app.config.update(MAX_CONTENT_LENGTH=64 * 1024)
     app.config.update(test_config)
     app.json.ensure_ascii = False
     link = HallLink(cfg, settings)
     app.extensions["hwd"] = link
-    sessions.install(app, settings.session_idle_s, settings.session_hours * 3600)
     throttle.install(app, settings.login_failures, settings.login_lock_s)
     _audit_file(cfg)
 
     from kiosk_ui import (admin, admin_ratings, admin_stats, counter, counter_case, desk, display, health, kiosk,
-                          live_bp, metrics, phone_bp, rate)
+                          live, metrics, phone, rate)
 
-    for module in (health, live_bp, kiosk, counter, counter_case, desk, display, rate, admin, admin_ratings,
-                   admin_stats, phone_bp, metrics):
+    for module in (health, live, kiosk, counter, counter_case, desk, display, rate, admin, admin_ratings,
+                   admin_stats, phone, metrics):
         app.register_blueprint(module.bp)
 
     @app.context_processor
     def _globals() -> dict:
         return {"hall_title": link.title, "ui": settings}
 
-    # the phone page has no session: its ticket's token is the secret (kiosk_ui.phone_bp)
+    # the phone page has no session: its ticket's token is the secret (kiosk_ui.phone)
     csrf.install(app, exempt=lambda: request.blueprint == "phone")
     headers.install(app, scripts=True, framing="'self'")
 
@@ -110,8 +95,7 @@ def create_app(config: Any = None, test_config: dict | None = None) -> Flask:
         return ("/api/" in request.path or request.path.endswith("/state")
                 or request.accept_mimetypes.best == "application/json")
 
-    errors.install(app, _wants_json, {403: "没有权限", 404: "没有这个页面", 405: "请求方式不对", 413: "内容太长",
-                                      500: "系统出了点问题，请稍候再试或到服务台咨询"})
+    errors.install(app, _wants_json, {500: "系统出了点问题，请稍候再试或到服务台咨询"})
 
     @app.errorhandler(Unreachable)
     def _unreachable(exc: Unreachable) -> Any:

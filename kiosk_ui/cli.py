@@ -33,9 +33,9 @@ HASH_METHOD = "pbkdf2:sha256:600000"
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hwd-ui", description="The hall's pages: kiosk, counter, display, rating, admin.")
     p.add_argument("--config", "-c", help="the hwd config file (its [ui] section holds the page settings)")
-    p.add_argument("--host", help="listen address (default [ui] host, 127.0.0.1)")
-    p.add_argument("--port", type=int, help="listen port (default [ui] port, 8080)")
-    p.add_argument("--phone-port", type=int, help="phone server port (default [ui] phone_port, 8081; 0 = off)")
+    p.add_argument("--host", help="listen address (default: [ui] host)")
+    p.add_argument("--port", type=int, help="listen port (default: [ui] port)")
+    p.add_argument("--phone-port", type=int, help="phone server port (default: [ui] phone_port; 0 = off)")
     p.add_argument("--threads", type=int, help="server threads (default [ui] max_streams + 32)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     p.add_argument("--hash-password", action="store_true", help="print a password hash for [ui] and exit")

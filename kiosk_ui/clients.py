@@ -4,7 +4,7 @@ script).
 
 Card events go only to the kiosk's own addresses (default: this machine, 127.0.0.1 and ::1,
 where a kiosk's browser runs beside its reader); live streams and connections of configured
-machines come out of reserved pools that nobody else can fill (kiosk_ui.live,
+machines come out of reserved pools that nobody else can fill (kiosk_ui.eventhub,
 hwd.web.conncap), and no per-address cap holds them.
 """
 

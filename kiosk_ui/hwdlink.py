@@ -21,7 +21,7 @@ from hwd import wording
 from hwd.clock import wall
 from hwd.client import ClientPool, FailoverPool, FollowingSubscriber, RpcError, Subscriber, Unreachable, engines_of
 
-from kiosk_ui.live import EventHub
+from kiosk_ui.eventhub import EventHub
 from kiosk_ui.settings import UiSettings
 
 log = logging.getLogger("kiosk_ui.hwd")

@@ -23,7 +23,7 @@ from hwd.web.svg import qr_svg
 
 from kiosk_ui import sessions, words
 from kiosk_ui.hwdlink import HallLink, message_for, current, kiosk_or_404
-from kiosk_ui.live_bp import sse_response
+from kiosk_ui.live import sse_response
 
 log = logging.getLogger("kiosk_ui.kiosk")
 

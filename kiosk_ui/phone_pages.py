@@ -2,7 +2,7 @@
 security headers, the rating request's checks and the per-address count of unknown tokens.
 
 The phone server (kiosk_ui.phone_server, asyncio, live updates) and the plain ``/t/<token>`` of
-hwd-ui's main port (kiosk_ui.phone_bp, polling) answer the same way through this module.
+hwd-ui's main port (kiosk_ui.phone, polling) answer the same way through this module.
 """
 
 from __future__ import annotations

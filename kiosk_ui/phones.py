@@ -1,6 +1,6 @@
 """The phones' snapshot: every ticket's phone page, rendered once per change for all phones.
 
-Thousands of phones follow their tickets at once (issue 18). Asking hwd for each phone's view on
+Thousands of phones follow their tickets at once (docs/ui.md). Asking hwd for each phone's view on
 each poll would cost one RPC per request; instead one refresher thread fetches the whole board
 (``hall.phone_board``, after the first time only what changed since) when a ``hall.*`` event arrives (debounced, so a burst costs one fetch)
 and every ``period_s`` (estimates and rating deadlines change with time alone), renders each

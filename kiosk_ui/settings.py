@@ -1,25 +1,24 @@
 """The ``[ui]`` section of the hwd config, checked without importing Flask.
 
-``hwd.config`` hands the raw table to ``load(raw, ctx)`` so that ``hwd --check`` reports a typo in
-``[ui]`` with the rest of the file's problems. Passwords are never stored in clear: the admin
+``SECTION`` registers it (hwd.sections, setup.cfg's ``hwd.config_sections``): ``hwd.config``
+hands the raw table to ``load(raw, ctx)`` so that ``hwd --check`` reports a typo in ``[ui]``
+with the rest of the file's problems. Passwords are never stored in clear: the admin
 password and the kiosk exit PIN are werkzeug password hashes (``hwd-ui --hash-password``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hwd.lockout import LOGIN_FAILURES, LOGIN_LOCK_S
-from hwd.schema import Field, check_table
-from hwd.web.checks import (host as _check_host, networks as _check_networks, password_hash as _check_hash,
-                             url as _check_url)
+from hwd.schema import Field, check_table, settings
+from hwd.sections import Section
+from hwd.web import checks, fields, passwords
 
 UI_FIELDS = (
     Field("title", str, "", doc="hall name shown on pages; default: [hall] name"),
     Field("notice", str, "", doc="scrolling notice on the hall display"),
-    Field("host", str, "127.0.0.1", check=_check_host, doc="address hwd-ui listens on"),
+    Field("host", str, "127.0.0.1", check=checks.host, doc="address hwd-ui listens on"),
     Field("port", int, 8080, min=1, max=65535),
     Field("max_streams", int, 400, min=1, max=5000,
           doc="live (SSE) clients held at once; one more gets 503 + Retry-After"),
@@ -27,9 +26,9 @@ UI_FIELDS = (
     Field("rpc_timeout_s", float, 2.0, min=0.1, max=30),
     Field("idle_s", int, 60, min=5, max=3600, doc="kiosk returns home after this idle time"),
     Field("ticket_screen_s", int, 30, min=5, max=600, doc="how long the ticket stays on the kiosk"),
-    Field("admin_password_hash", str, None, check=_check_hash),
+    Field("admin_password_hash", str, None, check=checks.password_hash),
     Field("admin_password_file", str, None, doc="a file holding the admin password hash"),
-    Field("kiosk_pin_hash", str, None, check=_check_hash, doc="PIN that leaves the kiosk flow"),
+    Field("kiosk_pin_hash", str, None, check=checks.password_hash, doc="PIN that leaves the kiosk flow"),
     Field("secret_key_file", str, None, doc="session key file; default STATE_DIR/ui-secret"),
     Field("demo", bool, False, doc="show the virtual hall (emulated screens, receipts, announcements)"),
     Field("ring", int, 512, min=16, max=100000, doc="events kept for Last-Event-ID resume"),
@@ -39,7 +38,7 @@ UI_FIELDS = (
           doc="live streams one address may hold (not the configured machines); one more gets 503"),
     Field("reserved_streams", int, 64, min=0, max=5000,
           doc="of max_streams, kept for the configured kiosks, window PCs and displays"),
-    Field("display_addresses", list, [], items=str, check=_check_networks,
+    Field("display_addresses", list, [], items=str, check=checks.networks,
           doc="addresses (or networks) of hall display PCs: their streams come from the reserved pool"),
     Field("connections_per_address", int, 16, min=1, max=10000,
           doc="open connections one address (an IPv6 /64) may hold, the configured machines excepted; "
@@ -52,17 +51,10 @@ UI_FIELDS = (
     Field("header_timeout_s", float, 10.0, min=1, max=300,
           doc="a request's line and headers must be in within this of its first byte (of the connection's "
               "opening for its first request), however slowly they come; else the connection is closed"),
-    Field("session_hours", float, 12.0, min=0.1, max=720, doc="a login lasts at most this long"),
-    Field("session_idle_s", int, 600, min=1, max=86400,
-          doc="a login unused this long ends (等保: 10 min); requests the page makes by itself do not count"),
-    Field("login_failures", int, LOGIN_FAILURES, min=1, max=100,
-          doc="wrong passwords or PINs of one account from one address before it is refused "
-              "(admin, kiosk exit PIN, clerks' PINs)"),
-    Field("login_lock_s", int, int(LOGIN_LOCK_S), min=1, max=86400,
-          doc="how long that account is then refused from that address, after each further failure"),
+    *fields.login_keys("the admin password, the kiosk exit PIN, the clerks' PINs"),
     Field("tls_certificate", str, None, doc="PEM certificate (chain) for HTTPS; make one: hwctl tls"),
     Field("tls_key", str, None, doc="PEM private key of tls_certificate (0600)"),
-    Field("public_url", str, "", check=_check_url,
+    Field("public_url", str, "", check=checks.url,
           doc="the phone server's address as phones on the hall WiFi reach it, e.g. http://10.1.2.3:8081; "
               "the ticket's QR then opens its page /t/<token>"),
     Field("phone_host", str, "", doc="address the phone server listens on (e.g. the WiFi side's); default: host"),
@@ -83,58 +75,58 @@ UI_FIELDS = (
           doc="PEM certificate (chain) for the phone server (HTTPS), one the phones trust; public_url then "
               "starts with https://"),
     Field("phone_tls_key", str, None, doc="PEM private key of phone_tls_certificate (0600)"),
-    Field("metrics_addresses", list, [], items=str, check=_check_networks,
+    Field("metrics_addresses", list, [], items=str, check=checks.networks,
           doc="addresses (or networks) of the Prometheus servers that may read /metrics; this PC always may"),
 )
 
 
-@dataclass
+@settings(UI_FIELDS)
 class UiSettings:
-    """Typed ``[ui]`` values; every field has a default so a config without ``[ui]`` works."""
+    """Typed ``[ui]`` values; every key has its Field's default, so a config without ``[ui]`` works."""
 
-    title: str = ""
-    notice: str = ""
-    host: str = "127.0.0.1"
-    port: int = 8080
-    max_streams: int = 400
-    threads: int = 0
-    rpc_timeout_s: float = 2.0
-    idle_s: int = 60
-    ticket_screen_s: int = 30
-    admin_password_hash: str | None = None
-    admin_password_file: Path | None = None
-    kiosk_pin_hash: str | None = None
-    secret_key_file: Path | None = None
-    demo: bool = False
-    ring: int = 512
-    keepalive_s: float = 10.0
-    help_desk: str = "请到服务台领取纸质号票"
-    streams_per_address: int = 8
-    reserved_streams: int = 64
-    display_addresses: list = field(default_factory=list)
-    connections_per_address: int = 16
-    max_connections: int = 1000
-    reserved_connections: int = 200
-    idle_timeout_s: int = 30
-    header_timeout_s: float = 10.0
-    session_hours: float = 12.0
-    session_idle_s: int = 600
-    login_failures: int = LOGIN_FAILURES
-    login_lock_s: int = int(LOGIN_LOCK_S)
-    tls_certificate: Path | None = None
-    tls_key: Path | None = None
-    public_url: str = ""
-    phone_host: str = ""
-    phone_port: int = 8081
-    phone_alert_ahead: int = 3
-    phone_max_clients: int = 5000
-    phone_per_address: int = 8
-    phone_misses: int = 20
-    phone_per_64: int = 2000
-    phone_misses_per_64: int = 200
-    phone_tls_certificate: Path | None = None
-    phone_tls_key: Path | None = None
-    metrics_addresses: list = field(default_factory=list)
+    title: str
+    notice: str
+    host: str
+    port: int
+    max_streams: int
+    threads: int
+    rpc_timeout_s: float
+    idle_s: int
+    ticket_screen_s: int
+    admin_password_hash: str | None
+    admin_password_file: Path | None
+    kiosk_pin_hash: str | None
+    secret_key_file: Path | None
+    demo: bool
+    ring: int
+    keepalive_s: float
+    help_desk: str
+    streams_per_address: int
+    reserved_streams: int
+    display_addresses: list
+    connections_per_address: int
+    max_connections: int
+    reserved_connections: int
+    idle_timeout_s: int
+    header_timeout_s: float
+    session_hours: float
+    session_idle_s: int
+    login_failures: int
+    login_lock_s: int
+    tls_certificate: Path | None
+    tls_key: Path | None
+    public_url: str
+    phone_host: str
+    phone_port: int
+    phone_alert_ahead: int
+    phone_max_clients: int
+    phone_per_address: int
+    phone_misses: int
+    phone_per_64: int
+    phone_misses_per_64: int
+    phone_tls_certificate: Path | None
+    phone_tls_key: Path | None
+    metrics_addresses: list
 
     @property
     def tls(self) -> bool:
@@ -150,16 +142,7 @@ class UiSettings:
 
     def admin_hash(self) -> str | None:
         """The admin password hash, from the config or from ``admin_password_file``."""
-        if self.admin_password_hash:
-            return self.admin_password_hash
-        if self.admin_password_file is not None:
-            try:
-                text = self.admin_password_file.read_text(encoding="utf-8").strip()
-            except OSError:
-                return None
-            return text if _check_hash(text) is None else None
-        return None
-
+        return passwords.stored_hash(self.admin_password_hash, self.admin_password_file)
 
 def load(raw: Any, ctx: Any) -> UiSettings:
     """Check the ``[ui]`` table; problems go to ``ctx.problems``."""
@@ -200,3 +183,6 @@ def from_values(values: dict, resolve: Any = None) -> UiSettings:
         if key in kw:
             kw[key] = resolve(kw[key])
     return UiSettings(**kw)
+
+
+SECTION = Section("ui", load, (("[ui]", UI_FIELDS),), "Read by `hwd-ui` (the pages); see `docs/ui.md`.")

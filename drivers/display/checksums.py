@@ -1,6 +1,6 @@
 """Checksums and CRCs by their reveng catalogue names, computed by the ``crccheck`` library.
 
-Screen vendors each pick a check (protocols.md C); a frame names it the way Greg Cook's CRC
+Screen vendors each pick a check (XOR, 8-bit sum, a CRC-16); a frame names it the way Greg Cook's CRC
 catalogue does (``CRC-16/ARC``, ``CRC-16/MODBUS``, ``CRC-16/XMODEM``, ``CRC-16/CCITT-FALSE``, …) or
 as one of the byte checks ``sum8`` / ``xor8``. ``crccheck`` is imported on first use, so a
 config that names no CRC never needs it.

@@ -1,6 +1,6 @@
 """The configurable LED-screen frame: a token list from the config, encoded and decoded.
 
-Chinese window screens have no common protocol (protocols.md C), so the frame is data: e.g.
+Chinese window screens have no common protocol (each vendor has its own), so the frame is data: e.g.
 ``["A5", "{addr}", "01", "{len}", "{text}", "{crc16_modbus}", "5A"]``. This module is pure (no
 I/O): the driver encodes with it and the emulator decodes with the same spec, so a config
 mistake shows up as bad frames on the emulator rather than as silence on a real bus.

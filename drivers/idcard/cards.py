@@ -1,6 +1,6 @@
-"""The 256-byte text block of Chinese ID cards <-> the contract card dict (design.md §3).
+"""The 256-byte text block of Chinese ID cards <-> the card dict of ``idcard.read`` (docs/drivers/idcard.md).
 
-Four layouts share the block, told apart by the character at byte 248 (protocols.md A):
+Four layouts share the block, told apart by the character at byte 248 (docs/drivers/idcard.md):
 resident ID card, ``J`` Hong Kong/Macao/Taiwan residence permit, ``I`` foreign permanent
 resident card (pre-2023) and ``Y`` foreign permanent resident card (2023). Text is UCS-2LE,
 space padded. ``decode`` turns a block (plus the photo and the optional additional address)

@@ -1,6 +1,6 @@
 """Emulator of a SAM module behind a pty: the far end of the ``sam`` driver's serial line.
 
-It answers the real frames of protocols.md A from a card loaded from a JSON fixture in
+It answers the real frames (drivers/idcard/protocol.py) from a card loaded from a JSON fixture in
 ``drivers/idcard/fixtures/`` (synthetic people only). As with a real reader, a card that was
 read answers "find failed" until it is removed, while "select" keeps succeeding as long as it
 lies on the reader.

@@ -1,6 +1,6 @@
 """Decoding the card's WLT photo through a configured local command (a vendor library's tool).
 
-No open WLT decoder is known (protocols.md A), and some vendor SDKs send the photo to a decode
+No open WLT decoder is known (vendors ship ``libwlt2bmp.so`` and the like), and some vendor SDKs send the photo to a decode
 server, which hwd never allows: the only way is ``photo_command``, a local program run without
 a shell, e.g. ``["/opt/vendor/bin/wlt2bmp", "{wlt}", "{out}"]``. ``{wlt}`` is replaced by a file
 holding the 1024 WLT bytes, ``{out}`` by the path the program must write the picture to. Both

@@ -1,7 +1,8 @@
 """The SAM frame protocol of second-generation ID-card readers, as pure bytes <-> values.
 
 Kept free of I/O (Klipper style) so that the driver, the emulator and the property tests share
-one definition of a frame. Frame, both directions (protocols.md A)::
+one definition of a frame. Frame, both directions, as the public implementations agree
+(HslCommunication ``Profinet/IDCard/SAMSerial.cs``, ``hevz/hev-idcard-reader``, ``heavyii/cardreader``)::
 
     AA AA AA 96 69 | LEN (2, big-endian) | body | CHK
 

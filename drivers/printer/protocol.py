@@ -2,7 +2,7 @@
 and the incremental stream parser the emulator reads with.
 
 No I/O here, so every function is tested with byte fixtures and property tests. Byte facts are
-in ``shared/protocols.md`` B. python-escpos 3.1 sends Chinese without ``FS &`` and prints to
+the ESC/POS manuals' (Epson TM-U220, Bixolon SRP-350, Citizen CT-S2000). python-escpos 3.1 sends Chinese without ``FS &`` and prints to
 stdout from ``image()`` and ``barcode()``, so text, size, barcodes and raster images are built
 here; QR codes and cuts come from python-escpos (see ``documents.py``).
 """

@@ -104,8 +104,9 @@ class HallEngine:
         self.logins = StaffLogins(self.cfg, self.ui, self.core, self.run)
         self.issuing = Issuing(self.cfg, self.core, self.appointments, self.cards, self.printing, self.run,
                                self.bus.publish)
-        self.screens = Screens(self.cfg, self.store, self.outputs)
-        self.device_events = DeviceEvents(self.cfg, self.core, self.run, self.bus.publish, self.issuing.checkin)
+        self.screens = Screens(self.cfg, self.store, self.outputs, self.config.devices)
+        self.device_events = DeviceEvents(self.cfg, self.core, self.run, self.bus.publish, self.issuing.checkin,
+                                          self.logins.login, self.screens.feedback)
         for link in self.manager.nodes.values():  # a node back: re-send what its screens missed
             link.on_up.append(self.outputs.retry)
         self.device_events.subscribe(self.bus)
@@ -147,6 +148,8 @@ class HallEngine:
             await asyncio.gather(self._ticker, return_exceptions=True)
         if self.device_events is not None:
             await self.device_events.close()
+        if self.screens is not None:
+            self.screens.close()
         await self.outputs.close()
         if self.outbox is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.outbox.stop)

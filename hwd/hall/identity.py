@@ -11,7 +11,8 @@ card_data_clients`` (docs/security.md).
 login_failures`` / ``login_lock_s``), counted before checking, per staff id **and** source
 address, so a stranger's wrong PINs from another machine never lock the clerk out of his own; per
 source over all staff ids; and, for a source that is not one of the hall's configured machines,
-under the shared backstop.
+under the shared backstop. A PIN typed on a window's caller keypad counts with the keypad as its
+source (``keypad:<device>``), one of the hall's own devices.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from hwd.wording import Refusal
 log = logging.getLogger("hwd.hall.identity")
 USED_TOKEN_S = 3600.0  # a used card token is remembered longer than any token lives
 USED_TOKENS_MAX = 10000  # past this many remembered tokens, the expired ones are dropped
+KEYPAD_SOURCE = "keypad:"  # a login typed on a window's caller: keypad:<device id>, one of the hall's own devices
 
 
 def _check_pin(staff: str, pin: str, stored: str) -> bool:
@@ -148,7 +150,8 @@ class StaffLogins:
             return False
         where = ", ".join(f"{k} {v}" for k, v in place.items())
         shown = source or "rpc"
-        exempt = source is None or addresses.in_networks(source, self._configured)
+        exempt = (source is None or source.startswith(KEYPAD_SOURCE)
+                  or addresses.in_networks(source, self._configured))
         keys, wait = self.throttle.begin(staff, addresses.key(source) if source else "rpc", backstop=not exempt)
         if wait > 0:
             AUDIT.warning(f"login-locked:{staff}:{source}", "login of staff %s at %s from %s refused: "

@@ -126,7 +126,7 @@ def to_csv(rows: list[dict]) -> str:
     return csvcells.to_csv(flat, list(columns))
 
 
-# -- the manager's report: pictures of a period (issue 14 item 14) -------------------------------
+# -- the manager's report: pictures of a period (docs/ui.md, /admin/stats) ----------------------------
 
 PERIODS = ("day", "week", "month", "quarter", "custom")
 WAIT_BUCKETS_MIN = (0, 5, 10, 15, 20, 30, 45, 60)   # lower bounds of the waiting-time buckets, minutes

@@ -109,7 +109,7 @@ MIGRATIONS = [
     ALTER TABLE tickets ADD COLUMN verified_by TEXT;
     ALTER TABLE tickets ADD COLUMN matter TEXT;
     """,
-    # 6: security (issue 13): the RPC request that issued a ticket, so a retry across a crash finds it;
+    # 6: security (docs/security.md): the RPC request that issued a ticket, so a retry across a crash finds it;
     # enrolled rating pads (secrets stored hashed)
     """
     ALTER TABLE tickets ADD COLUMN request_key TEXT;

@@ -8,7 +8,7 @@ ways a province does: down (connection refused), HTTP 500s, replies slower than 
 timeout, rejections (``{"ok": false, "error": ...}``), and lost replies (the record is stored but
 the connection closes before the answer, so the client must retry and the key must de-duplicate).
 
-And the ways a hostile or broken endpoint does (issue 22's attacks on the outbox): a redirect to
+And the ways a hostile or broken endpoint does (the attacks on the outbox, docs/security.md): a redirect to
 another host (``redirect``), a reply dripped one byte at a time for ever (``drip``), an endless
 reply body (``flood``). ``tls=(cert, key)`` serves HTTPS instead of HTTP.
 

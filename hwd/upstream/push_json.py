@@ -49,7 +49,7 @@ def body_of(record: Record, fields: dict, channel_codes: dict) -> dict:
         name = fields.get(key, key)
         if name:
             out[name] = value
-    if record.replay:
+    if record.resent:
         out[fields.get("replay", "replay") or "replay"] = True
     return out
 

@@ -9,6 +9,8 @@ import secrets
 import stat
 from pathlib import Path
 
+from hwd import paths
+
 log = logging.getLogger("hwd.web.secret")
 
 
@@ -17,9 +19,8 @@ def key_file(configured: Path | str | None, name: str, fallback: Path) -> Path:
     StateDirectory= of the app's unit), else ``fallback``."""
     if configured:
         return Path(configured)
-    if os.environ.get("STATE_DIRECTORY"):
-        return Path(os.environ["STATE_DIRECTORY"].split(":")[0]) / name
-    return Path(fallback)
+    service = paths.service_state_dir()
+    return service / name if service is not None else Path(fallback)
 
 
 def load(path: Path) -> bytes:

@@ -18,6 +18,7 @@ proxy that spoke TLS, hwd.web.proxies), and when the app's config says so.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import threading
 import time
@@ -119,7 +120,12 @@ def secure_cookies(app: Flask | None = None) -> bool:
     return bool(app.config.get("SESSION_COOKIE_SECURE")) or (has_request_context() and request.is_secure)
 
 
-def install(app: Flask, idle_s: float, lifetime_s: float) -> Registry:
+def install(app: Flask, idle_s: float, lifetime_s: float, cookie: str, key: bytes, secure: bool = False) -> Registry:
+    """Server-side sessions for ``app`` in the cookie ``cookie``, signed with ``key`` (hwd.web.secret):
+    HttpOnly, SameSite=Strict, ``Secure`` when ``secure`` or under TLS (``secure_cookies``)."""
+    app.config.update(SECRET_KEY=key, SESSION_COOKIE_NAME=cookie, SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_SECURE=secure,
+                      PERMANENT_SESSION_LIFETIME=dt.timedelta(seconds=lifetime_s))
     registry = Registry(idle_s, lifetime_s)
     app.extensions[EXTENSION] = registry
     app.session_interface = CookieSessions()

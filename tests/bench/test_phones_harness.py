@@ -4,7 +4,7 @@ the percentiles the figures are reported with. The benchmark itself never runs i
 
 SSE cases are the examples of the WHATWG HTML standard, §9.2.6 "Interpreting an event stream"
 and §9.2.5 (https://html.spec.whatwg.org/multipage/server-sent-events.html), and streams rendered
-by hwd-ui's own ``kiosk_ui.live.sse``; chunked coding after RFC 9112 §7.1.
+by hwd-ui's own ``kiosk_ui.eventhub.sse``; chunked coding after RFC 9112 §7.1.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from bench.common import percentiles
 from bench.phones import (Dechunker, SseEvent, SseParser, event_latencies, parse_head, view_latencies)
-from kiosk_ui.live import sse
+from kiosk_ui.eventhub import sse
 
 
 def feed_all(parser: SseParser, pieces: list[bytes]) -> list[SseEvent]:

@@ -12,7 +12,7 @@ import time
 from hypothesis import given, settings, strategies as st
 
 from hwd import capture
-from hwd.capture_replay import exchanges
+from hwd.capture_playback import exchanges
 
 from sim_devices import bus_keypad, led
 

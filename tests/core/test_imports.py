@@ -36,26 +36,6 @@ PARTS = {
 RANK = {"core": 0, "drivers": 1, "hall": 1, "adapters": 2, "composition": 3, "standby": 4, "apps": 5}
 TEST_ONLY = ("hwd.upstream.emulator",)  # imported only by tests/ and bench/
 
-# Known, fixed on other branches at the same time (remove when they land):
-# branch `deps` moves configdoc's knowledge of the sections into the section registry and out of
-# kiosk_ui, and gives central's blueprints their app without importing central.app back.
-KNOWN_LAYER = {
-    ("hwd.configdoc", "kiosk_ui.settings"),          # branch deps
-    ("hwd.configdoc", "hwd.hall.config"),            # branch deps
-    ("hwd.configdoc", "hwd.hall.config.alerts"),     # branch deps
-    ("hwd.configdoc", "hwd.hall.config.central"),    # branch deps
-    ("hwd.configdoc", "hwd.hall.config.notify"),     # branch deps
-    ("hwd.configdoc", "hwd.hall.config.ratings"),    # branch deps
-    ("hwd.configdoc", "hwd.hall.config.standby"),    # branch deps
-}
-KNOWN_MODULE_CYCLES = [
-    {"central.api", "central.app", "central.auth", "central.pages"},  # branch deps
-]
-KNOWN_PACKAGE_CYCLES = [
-    {"hwd", "kiosk_ui"},  # branch deps: hwd.configdoc -> kiosk_ui.settings
-]
-
-
 def modules() -> dict[str, Path]:
     found = {}
     for package in PACKAGES:
@@ -214,13 +194,13 @@ def test_the_graph_is_read():
 
 def test_no_import_cycle_between_modules():
     edges = graph()
-    found = [c for c in cycles(edges) if c not in KNOWN_MODULE_CYCLES]
+    found = cycles(edges)
     assert not found, "import cycles: " + " | ".join(_explain(c, edges) for c in found)
 
 
 def test_no_import_cycle_between_packages():
     edges = package_graph(graph(), packages())
-    found = [c for c in cycles(edges) if c not in KNOWN_PACKAGE_CYCLES]
+    found = cycles(edges)
     assert not found, "package cycles: " + " | ".join(_explain(c, edges) for c in found)
 
 
@@ -229,7 +209,7 @@ def test_each_part_imports_only_its_layer_and_those_below():
     for name, targets in graph().items():
         for target in sorted(targets):
             a, b = part_of(name), part_of(target)
-            if a == b or (name, target) in KNOWN_LAYER or layer_of(name) == layer_of(target) == "apps":
+            if a == b or layer_of(name) == layer_of(target) == "apps":
                 continue  # an app may run another (hwd -> the daemon, a benchmark -> hwd-ui's settings)
             if RANK[layer_of(target)] >= RANK[layer_of(name)]:
                 wrong.append(f"{name} ({layer_of(name)}) imports {target} ({layer_of(target)})")

@@ -1,4 +1,4 @@
-"""hwd under systemd's notify protocol (protocols.md G), without systemd: the test binds the
+"""hwd under systemd's notify protocol (sd_notify(3)), without systemd: the test binds the
 datagram socket systemd would, runs the real ``hwd`` with NOTIFY_SOCKET and WATCHDOG_USEC, and
 checks READY=1, repeated WATCHDOG=1, and STOPPING=1 with exit 0 on SIGTERM — what hwd.service's
 Type=notify and WatchdogSec= rely on."""

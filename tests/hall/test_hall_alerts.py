@@ -1,7 +1,7 @@
 """Tidal-window alerts (潮汐窗口, hwd.hall.queue.alerts) on the engine in-process: the real method table,
 event bus, SQLite and the test clock from a fixed Monday. Waits grow with ``clock.advance`` alone;
 the alert is raised and cleared with hysteresis, and it names the windows that can serve the
-service and why (seeds/001 checklist 5, 7, 8; seeds/004 第九条)."""
+service and why (宁政服发〔2018〕35号, its 自查自纠对照清单 items 5, 7, 8; 周政办字〔2022〕24号 第九条)."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
@@ -132,10 +133,32 @@ class HallMachine(RuleBasedStateMachine):
         cur = self.current(wid)
         if cur is None:
             return
+        if cur["day"] != self.core.today():
+            with pytest.raises(HwdError) as refused:  # served across the rollover: today's queue is not its
+                self.core.transfer(wid, service)
+            assert refused.value.data["wording"] == "transfer_day_over"
+            assert self.current(wid)["id"] == cur["id"], "a refused transfer leaves the ticket at its window"
+            return
         view = self.core.transfer(wid, service)
         assert view["state"] == "waiting" and view["service"] == service and view["number"] == cur["number"]
         assert self.store.ticket(cur["id"])["sort_key"] == cur["sort_key"], \
             "a transfer keeps the ticket's place by issue time"
+
+    @rule(wid=st.sampled_from(sorted(WINDOWS)), n=st.integers(1, 3), zeros=st.integers(0, 2))
+    def call_number(self, wid, n, zeros):
+        """选择叫号 (a caller's digits + call): the waiting ticket with that number of the window's
+        most preferred service that has one, the oldest there; the fairness streak untouched."""
+        cur = self.current(wid)
+        streak = self.store.window(wid)["streak"]
+        expected = next((t for s in WINDOWS[wid].services for t in self.waiting(s) if t["seq"] == n), None)
+        try:
+            view = self.core.call_number(wid, "0" * zeros + str(n))
+        except HwdError:
+            assert cur is not None or expected is None
+            return
+        assert cur is None and expected is not None and view["id"] == expected["id"]
+        assert view["state"] == "called" and view["window"] == wid
+        assert self.store.window(wid)["streak"] == streak
 
     @rule()
     def restart(self):

@@ -193,7 +193,7 @@ def test_idle_sockets_of_one_address_are_capped_too(hall, phones):
 
 
 def test_the_main_port_serves_the_same_page_by_polling(hall, client):
-    """``/t/<token>`` on hwd-ui's own port (kiosk_ui.phone_bp): no phone server in this process,
+    """``/t/<token>`` on hwd-ui's own port (kiosk_ui.phone): no phone server in this process,
     so it asks hwd; the same words, ETag/304, rating without a session, the same 404 and limit."""
     _, tokens = issued(hall, None, 2)
     phone = {"REMOTE_ADDR": PHONE}

@@ -103,7 +103,7 @@ def test_every_record_arrives_once_through_outages_and_rejections(tmp_path):
         # 补报: the province asks again for everything; it keeps one copy of each key
         province.reject(lambda body: None)
         with store.tx():
-            assert outbox.replay(store.db, "upstream") == 8
+            assert outbox.resend(store.db, "upstream") == 8
         before = province.duplicates
         worker.wake_all()
         wait_until(lambda: set(states(store).values()) == {"sent"}, what="replay delivered")

@@ -146,10 +146,17 @@ SERVICE_FIELDS = (
     Field("matter_version", str, "", doc="version of the matter's catalogue entry"),
     Field("province", dict, {}, doc="the province's 好差评 data for this service (deptCode, proDepartCode, "
                                     "promiseTime …), over [hall.upstream] province"),
+    Field("code", int, None, min=1, max=999999,
+          doc="the service's number on caller keypads (队列编号): digits + the transfer key send the current "
+              "ticket to it; unique"),
 ) + SERVICE_TIDAL_FIELDS
 WINDOW_FIELDS = (
     Field("id", str, check=_id), Field("name", str), Field("kind", str, "综合", choices=WINDOW_KINDS),
-    Field("services", list, items=str), Field("display", str, None), Field("keypad", str, None),
+    Field("services", list, items=str), Field("display", str, None),
+    Field("keypad", str, None, doc="the window's keypad: a caller (呼叫器), or the evaluator when it has no caller"),
+    Field("evaluator", str, None,
+          doc="the window's evaluator (评价器) when it is another device than its keypad: started on finish, "
+              "shows the stars, its keys rate the window"),
     Field("speaker", str, None), Field("spoken", str, None, doc="how the speaker names the window"),
     Field("addresses", list, [], items=str, check=_addresses,
           doc="addresses (or networks) of this window's PCs: their live streams are reserved"),
@@ -225,6 +232,7 @@ class Service:
     province: dict = field(default_factory=dict)
     tidal_wait_min: int | None = None
     tidal_queue: int | None = None
+    code: int | None = None
 
 
 @dataclass
@@ -235,9 +243,15 @@ class Window:
     kind: str = "综合"
     display: str | None = None
     keypad: str | None = None
+    evaluator: str | None = None
     speaker: str | None = None
     spoken: str | None = None
     addresses: list = field(default_factory=list)
+
+    @property
+    def rating_device(self) -> str | None:
+        """The device a citizen rates on: the evaluator, else the keypad."""
+        return self.evaluator or self.keypad
 
 
 @dataclass
@@ -361,6 +375,7 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
         if device_ref(ctx, base + ("displays", i), dev, "display"):
             cfg.displays.append(dev)
     prefixes: dict[str, str] = {}
+    codes: dict[int, str] = {}
     for p, s in _tables(v["service"], SERVICE_FIELDS, base + ("service",), ctx, "service"):
         if "name" not in s or "prefix" not in s:
             continue
@@ -369,10 +384,15 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
         elif s["prefix"] in prefixes:
             ctx.problems.add(p + ("prefix",), f"prefix {s['prefix']!r} is already used by service {prefixes[s['prefix']]!r}")
         prefixes.setdefault(s["prefix"], s["id"])
+        if s["code"] is not None and s["code"] in codes:
+            ctx.problems.add(p + ("code",), f"code {s['code']} is already used by service {codes[s['code']]!r}")
+        elif s["code"] is not None:
+            codes[s["code"]] = s["id"]
         s["province"] = check_province(s["province"], p + ("province",), ctx.problems)
         cfg.services[s["id"]] = Service(**s)
     if not cfg.services and isinstance(raw, dict):
         ctx.problems.add(base, "a hall needs at least one [[hall.service]]")
+    keypads: dict[str, str] = {}  # keypad or evaluator device -> the window it belongs to
     for p, w in _tables(v["window"], WINDOW_FIELDS, base + ("window",), ctx, "window"):
         if "name" not in w or "services" not in w:
             continue
@@ -383,6 +403,7 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
             ctx.problems.add(p + ("services",), "a window serves at least one service")
         for key in ("display", "keypad", "speaker"):
             device_ref(ctx, p + (key,), w[key], key)
+        _keypads(ctx, p, w, keypads)
         cfg.windows[w["id"]] = Window(**w)
     for p, k in _tables(v["kiosk"], KIOSK_FIELDS, base + ("kiosk",), ctx, "kiosk"):
         for key in ("printer", "idcard", "scanner", "speaker"):
@@ -425,6 +446,24 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
     cfg.appt_slot_minutes = ap["slot_minutes"]
     cfg.appt_code_alphabet, cfg.appt_code_length = ap["code_alphabet"], ap["code_length"]
     return cfg
+
+
+def _keypads(ctx: LoadContext, p: tuple, w: dict, owners: dict[str, str]) -> None:
+    """A window's evaluator is a keypad other than its own keypad, and a keypad or evaluator
+    belongs to one window: its keys act on (and rate) that window only."""
+    if w["evaluator"] is not None and device_ref(ctx, p + ("evaluator",), w["evaluator"], "keypad"):
+        if w["evaluator"] == w["keypad"]:
+            ctx.problems.add(p + ("evaluator",), f"{w['evaluator']!r} is the window's keypad already; "
+                             "evaluator names another device (leave it out when the keypad rates)")
+    for key in ("keypad", "evaluator"):
+        device = w[key]
+        if device is None or (key == "evaluator" and device == w["keypad"]):
+            continue
+        if device in owners:
+            ctx.problems.add(p + (key,), f"device {device!r} already belongs to window {owners[device]!r} "
+                             "(its keypad or evaluator); a keypad acts on one window")
+        else:
+            owners[device] = w["id"]
 
 
 def _load_hours(table: dict, path: tuple, ctx: LoadContext) -> Hours:

@@ -1,9 +1,10 @@
 """The ``[hall.tidal]`` table: when a service's wait or queue raises a tidal-window alert
 (潮汐窗口, hwd.hall.queue.alerts), checked into a typed object.
 
-Tidal windows follow the hall rules in /work/shared/seeds/: 001 (宁政服发〔2018〕35号) checklist 5
-"窗口设置不合理，工作人员忙闲不均", 7 "工作时间窗口未全部开放，办事群众排队时间长" and 8 "未实现按照
-办事群众人流量适当增减窗口数量"; 004 第九条 (无差别综合受理窗口). The thresholds are the hall's to
+Tidal windows follow published hall rules: 宁夏回族自治区政务服务中心 宁政服发〔2018〕35号
+(《关于进一步改进提升窗口服务水平的通知》), its 自查自纠对照清单 items 5 "窗口设置不合理，工作人员忙闲不均",
+7 "工作时间窗口未全部开放，办事群众排队时间长" and 8 "未实现按照办事群众人流量适当增减窗口数量"; 周村区
+周政办字〔2022〕24号 第九条 (无差别综合受理窗口). The thresholds are the hall's to
 choose; a service may have its own in ``[[hall.service]] tidal_wait_min`` / ``tidal_queue``.
 """
 

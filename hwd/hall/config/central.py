@@ -14,6 +14,7 @@ HALL_ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 def check_dsn(value: str) -> str | None:
+    """Why ``value`` is not a libpq connection string, or None (also for hwd-central's own dsn)."""
     try:
         from psycopg.conninfo import conninfo_to_dict
     except ImportError:

@@ -3,9 +3,9 @@ the link to the provincial 好差评 system, checked into typed objects.
 
 The default reason list is not invented here. GB/T 39734-2020 Annex A lists the contents of a
 差评, but its text is not in the references this project could read; the default therefore
-follows the rating contents the local rules in /work/shared/seeds/ name — 周村区政办字〔2022〕24号
-(seeds/004) §19 "服务质量、业务办理流程、受理事项范围……办公环境" and its equipment list "服务态度、
-办事效率" — plus 其他 with free text. A hall replaces it with its province's list (and codes).
+follows the rating contents a county's published rules name — 周村区人民政府办公室 周政办字〔2022〕24号
+(《周村区各级政务服务大厅“三个规范化标准化”建设管理规范》) 第十九条 "服务质量、业务办理流程、受理事项范围……
+办公环境" and 第九条's 评价器 "服务态度、办事效率" — plus 其他 with free text. A hall replaces it with its province's list (and codes).
 """
 
 from __future__ import annotations
@@ -26,12 +26,12 @@ CODE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 
 # (code, words on the button, where the category comes from)
 DEFAULT_REASONS = (
-    ("attitude", "服务态度不好", "seeds/004 周村区 评价器: 服务态度"),
-    ("efficiency", "办事效率低", "seeds/004 周村区 评价器: 办事效率"),
-    ("quality", "业务不熟练、解释不清", "seeds/004 §19: 服务质量"),
-    ("process", "办理流程繁琐、材料多", "seeds/004 §19: 业务办理流程"),
-    ("scope", "事项不能受理或要多跑", "seeds/004 §19: 受理事项范围"),
-    ("environment", "大厅环境或设施不好", "seeds/004 §19: 办公环境"),
+    ("attitude", "服务态度不好", "周政办字〔2022〕24号 第九条 评价器: 服务态度"),
+    ("efficiency", "办事效率低", "周政办字〔2022〕24号 第九条 评价器: 办事效率"),
+    ("quality", "业务不熟练、解释不清", "周政办字〔2022〕24号 第十九条: 服务质量"),
+    ("process", "办理流程繁琐、材料多", "周政办字〔2022〕24号 第十九条: 业务办理流程"),
+    ("scope", "事项不能受理或要多跑", "周政办字〔2022〕24号 第十九条: 受理事项范围"),
+    ("environment", "大厅环境或设施不好", "周政办字〔2022〕24号 第十九条: 办公环境"),
     ("other", "其他问题", "free text, as 周至 asks a reason to be picked or typed"),
 )
 

@@ -26,6 +26,7 @@ RETRY_FIRST, RETRY_MAX = 0.5, 10.0
 CANCEL_GRACE_S = 2.0     # a job's own deadline: the print wait plus this
 CANCEL_TIMEOUT_S = 5.0
 PRINTING_WAIT_S = 10.0   # a job caught mid-print: how long to wait for printed/failed
+MAX_WAITING = 99999      # the largest waiting count keypad.show takes
 
 Call = Callable[[str, dict], Awaitable[Any]]
 
@@ -46,9 +47,17 @@ class Outputs:
         """Put ``lines`` on a screen, eventually; newer content replaces older undelivered content."""
         self._latest("screen", device, "display.show", {"device": device, "lines": list(lines), "effect": effect})
 
-    def keypad_text(self, device: str, text: str) -> None:
-        """Put ``text`` on a keypad's LCD (the called number, 暂停), eventually, like a screen."""
-        self._latest("keypad", device, "keypad.show", {"device": device, "text": text})
+    def keypad_text(self, device: str, text: str, waiting: int | None = None) -> None:
+        """Put ``text`` on a keypad's LCD (the called number, 暂停), eventually, like a screen;
+        ``waiting``: the window's waiting count, for LCDs that show it."""
+        params = {"device": device, "text": text}
+        if waiting is not None:
+            params["waiting"] = min(waiting, MAX_WAITING)
+        self._latest("keypad", device, "keypad.show", params)
+
+    def keypad_stars(self, device: str, score: int) -> None:
+        """Show a rating's stars on an evaluator; like a prompt, it replaces what was not delivered."""
+        self._latest("keypad", device, "keypad.stars", {"device": device, "score": score})
 
     def keypad_prompt(self, device: str) -> None:
         """Invite a rating on the keypad; it replaces LCD text not yet delivered (and vice versa)."""

@@ -3,7 +3,7 @@ its threshold, and which windows could take it on.
 
 A "tidal window" is opened, resumed or switched to the busy service at the peak and given back
 when the queue has gone, as a tidal lane follows the traffic. The hall rules ask for it
-(/work/shared/seeds/ 001 checklist 5, 7, 8; 004 第九条; hwd.hall.config.alerts).
+(宁政服发〔2018〕35号 自查自纠对照清单 items 5, 7, 8; 周政办字〔2022〕24号 第九条; hwd.hall.config.alerts).
 
 For every service the monitor measures the longest current wait (the oldest waiting ticket, on
 the hall's clock) and the queue length. An alert is *raised* when either reaches its threshold

@@ -221,13 +221,7 @@ class HallCore:
         self.roll()
         with self.store.tx():
             w = self.window_row(wid)
-            self._usable(w)
-            if w["state"] == "paused":
-                raise Refusal(errors.WINDOW_PAUSED, "", {"window": wid})
-            if w["current"]:
-                cur = self.store.ticket(w["current"])
-                raise Refusal(errors.BAD_STATE, "finish_first", {"window": wid, "current": cur["number"]},
-                              number=cur["number"])
+            self._ready_to_call(w)
             caller = self._caller(wid, w)
             heads = self._heads(caller.services)
             picked = selection.pick(caller, heads, self.cfg.fairness)
@@ -320,6 +314,8 @@ class HallCore:
             if service not in self.cfg.services:
                 raise Refusal(errors.UNKNOWN_SERVICE, "", {"service": service})
             t = self._current(w, ("called", "serving"))
+            if t["day"] != self.today():  # served across the rollover: its number may be today's too
+                raise Refusal(errors.BAD_STATE, "transfer_day_over", {"window": wid}, number=t["number"])
             now = self.clock.time()
             self.store.update_ticket(t["id"], state="waiting", service=service, window=None,
                                      transfers=t["transfers"] + 1, started_ts=None)
@@ -346,6 +342,53 @@ class HallCore:
             view = self.ticket_view(self.store.ticket(t["id"]))
             self.emit("hall.ticket.cancelled", _public(view))
         return view
+
+    # -- by number, from a caller keypad's digits ------------------------------------------------
+    def call_number(self, wid: str, digits: str) -> dict:
+        """选择叫号: call the waiting ticket with this number (its digits, leading zeros or not:
+        "23" and "023" both call B023) of one of the window's services, from the window's most
+        preferred service; within one service (a transferred ticket keeps its number) the oldest.
+        The queue's order and its fairness streak are left as they are."""
+        self.roll()
+        with self.store.tx():
+            w = self.window_row(wid)
+            self._ready_to_call(w)
+            services = self.cfg.windows[wid].services
+            rows = self.store.all(f"SELECT * FROM tickets WHERE state = 'waiting' AND day = ? AND seq = ? AND service "
+                                  f"IN ({', '.join('?' * len(services))}) ORDER BY sort_key, id",
+                                  (self.today(), int(digits), *services)) if _number(digits) else []
+            if not rows:
+                raise Refusal(errors.UNKNOWN_TICKET, "not_waiting_here", {"window": wid, "digits": digits},
+                              digits=digits)
+            t = min(rows, key=lambda r: services.index(r["service"]))
+            now = self.clock.time()
+            self.store.update_ticket(t["id"], state="called", window=wid, staff=w["staff"], called_ts=now,
+                                     first_called_ts=t["first_called_ts"] or now)
+            w["current"] = t["id"]
+            self.store.log(now, "call", t["id"], wid, w["staff"], "by number")
+            self._save_window(w)
+            view = self.ticket_view(self.store.ticket(t["id"]))
+            self.emit("hall.ticket.called", {**_public(view), "recall": False})
+        return view
+
+    def _ready_to_call(self, w: dict) -> None:
+        """A call needs an open window without a ticket of its own."""
+        self._usable(w)
+        if w["state"] == "paused":
+            raise Refusal(errors.WINDOW_PAUSED, "", {"window": w["id"]})
+        if w["current"]:
+            cur = self.store.ticket(w["current"])
+            raise Refusal(errors.BAD_STATE, "finish_first", {"window": w["id"], "current": cur["number"]},
+                          number=cur["number"])
+
+    def transfer_number(self, wid: str, digits: str) -> dict:
+        """Transfer the window's ticket to the service whose ``code`` is this number."""
+        code = int(digits) if _number(digits) else None
+        service = next((s.id for s in self.cfg.services.values() if code is not None and s.code == code), None)
+        if service is None:
+            raise Refusal(errors.UNKNOWN_SERVICE, "code" if digits else "code_missing",
+                          {"window": wid, "code": digits}, code=digits)
+        return self.transfer(wid, service)
 
     # -- windows -----------------------------------------------------------------------------
     def pause(self, wid: str, reason: str | None = None) -> dict:
@@ -502,6 +545,11 @@ class HallCore:
         if row is None:
             raise Refusal(errors.UNKNOWN_TICKET, "", {"ticket": ticket})
         return row
+
+
+def _number(digits: str) -> bool:
+    """Digits a caller keypad typed: 1 to 12 ASCII digits."""
+    return 0 < len(digits) <= 12 and digits.isascii() and digits.isdigit()
 
 
 def _public(view: dict) -> dict:

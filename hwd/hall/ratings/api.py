@@ -43,7 +43,7 @@ def register(methods: Any, engine: "HallEngine") -> None:
     add("outbox.records", lambda p: outbox.records(engine.store.db, _sink(engine, p["sink"]), p["state"], p["limit"]),
         (Field("sink", str, "upstream"), Field("state", str, None, choices=outbox.STATES),
          Field("limit", int, 100, min=1, max=5000)), "a sink's records, newest first", replay=False)
-    add("outbox.replay", lambda p: _replay(engine, p),
+    add("outbox.replay", lambda p: _resend(engine, p),
         (Field("sink", str, "upstream"), Field("ids", list, None, items=int), Field("from", str, None),
          Field("to", str, None), Field("states", list, ["sent", "rejected"], items=str)),
         "补报: send records again (same idempotency keys); by id or by period of record time")
@@ -74,7 +74,7 @@ def _status(engine: "HallEngine") -> dict:
     return {"records": total, "sinks": rows}
 
 
-def _replay(engine: "HallEngine", p: dict) -> dict:
+def _resend(engine: "HallEngine", p: dict) -> dict:
     sink = _sink(engine, p["sink"])
     bad = [s for s in p["states"] if s not in outbox.STATES]
     if bad:
@@ -83,6 +83,6 @@ def _replay(engine: "HallEngine", p: dict) -> dict:
     if p["from"] or p["to"]:
         since, until = stats.period(p["from"], p["to"], engine.tz, engine.clock.now().date())
     with engine.store.tx():
-        n = outbox.replay(engine.store.db, sink, p["ids"], since, until, p["states"])
+        n = outbox.resend(engine.store.db, sink, p["ids"], since, until, p["states"])
     engine.outbox.wake_all()
     return {"sink": sink, "replayed": n}

@@ -1,8 +1,11 @@
 """Which channel may rate which service (好差评 counts in staff appraisal, so a rating must come
 from where the citizen was served).
 
-- The **window's keypad** (config ``keypad``): its presses arrive as device events, already bound
-  to that window by the engine.
+- The **window's evaluator** (评价器, config ``evaluator``), or its **keypad** when the window has
+  no evaluator: their presses arrive as device events (``keypad.key``), bound to that one window
+  by the config (``keypad_parts``). When a window names an evaluator, its keypad is the clerk's
+  caller (呼叫器): a rating from it is refused (the clerk does not rate his own service), and the
+  evaluator, in the citizen's hands, only rates.
 - A **rating pad or page** enrolled by the admin for one window (``hall.pad.enroll``, once, with
   a per-device secret that only the pad keeps; the database keeps a SHA-256 of it). It may rate
   only the ticket its own window finished last, while that rating is pending (the timeout).
@@ -24,7 +27,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hwd import errors
 from hwd.errors import HwdError
@@ -35,6 +38,30 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hwd.hall.ratings.channels")
 MAC_CHARS = 22  # 132 bits of HMAC-SHA256, URL-safe base64
+
+
+KEYPAD, EVALUATOR = "keypad", "evaluator"
+
+
+def keypad_parts(cfg: Any) -> dict[str, tuple[str, str]]:
+    """Device id → (window, ``keypad`` or ``evaluator``) for every window's keypad and evaluator
+    (the config gives each device to one window)."""
+    parts: dict[str, tuple[str, str]] = {}
+    for window in cfg.windows.values():
+        if window.keypad:
+            parts[window.keypad] = (window.id, KEYPAD)
+        if window.evaluator:
+            parts[window.evaluator] = (window.id, EVALUATOR)
+    return parts
+
+
+def keypad_may(window: Any, part: str, rating: bool) -> bool:
+    """May this part of ``window`` do this: rate (``rating``) or operate the window? The window's
+    rating device (its evaluator, else its keypad) rates; its keypad operates; an evaluator only
+    rates."""
+    if rating:
+        return part == EVALUATOR or not window.evaluator
+    return part == KEYPAD
 
 
 def _digest(secret: str) -> str:

@@ -39,7 +39,7 @@ def test_fixtures_round_trip(name):
 
 
 def test_resident_block_decoded_by_offsets():
-    # built by hand from the offsets in protocols.md A, independent of cards.encode
+    # built by hand from the offsets in docs/drivers/idcard.md, independent of cards.encode
     text = _block(name=(0, "王小二"), sex=(30, "1"), nation=(32, "05"), birth=(36, "20000229"),
                   address=(52, "某省某市某路1号"), number=(122, "11010120000229001X"),
                   authority=(158, "某市公安局"), start=(188, "20200101"), end=(204, "长期"))

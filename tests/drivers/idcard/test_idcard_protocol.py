@@ -1,4 +1,4 @@
-"""The SAM frame protocol: exact bytes from protocols.md A, and the incremental parser."""
+"""The SAM frame protocol: exact bytes of the public implementations (docs/drivers/idcard.md), and the incremental parser."""
 
 from __future__ import annotations
 

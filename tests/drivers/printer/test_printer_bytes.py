@@ -12,7 +12,7 @@ TICKET = {"hall_name": "某某县政务服务中心", "number": "A023", "service
 
 
 def line(text: str, align: int, bold: int, size: int) -> bytes:
-    """What protocols.md B says one line is: ESC a, ESC E, GS !, FS &, GB18030, FS ., LF."""
+    """One line as the ESC/POS manuals build it: ESC a, ESC E, GS !, FS &, GB18030, FS ., LF."""
     return (bytes([0x1B, 0x61, align, 0x1B, 0x45, bold, 0x1D, 0x21, size, 0x1C, 0x26])
             + text.encode("gb18030") + bytes([0x1C, 0x2E, 0x0A]))
 

@@ -1,4 +1,6 @@
-"""Playing a capture (hwd/capture.py) back as an emulator: ``sim://NAME?replay=FILE``.
+"""Playing a capture (hwd/capture.py) back as an emulator: ``sim://NAME?replay=FILE`` (the URL
+parameter's name is the contract; in the code this is *playback*, not the RPC layer's replay of a
+reply, hwd/replay.py, nor the outbox's 补报, hwd/outbox.py ``resend``).
 
 What a field engineer recorded from a real device becomes a test fixture: the real driver talks
 to this emulator at the far end of a pty and gets the device's own bytes back.
@@ -31,7 +33,7 @@ def exchanges(records: list[tuple[float, str, bytes]]) -> list[tuple[bytes, byte
     return pairs
 
 
-class ReplayEmulator(Emulator):
+class PlaybackEmulator(Emulator):
     """Plays a capture back at the far end of a pty: each request is answered as the device
     answered the same request in the capture, in the captured order; once those answers are used
     up, the last one repeats (a poll keeps getting "nothing new"). Requests the capture never
