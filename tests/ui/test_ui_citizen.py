@@ -231,6 +231,7 @@ def test_3_every_screen_is_spoken_and_the_elder_mode_meets_the_miit_numbers(brow
     # 长辈 mode on the guide pages: the MIIT numbers
     kiosk.locator("#elder").tap()
     expect(kiosk.locator("#elder")).to_have_attribute("aria-pressed", "true")
+    miit(kiosk, "#screen-home", "the home screen in 长辈 mode")
     kiosk.locator("#go-guide").tap()
     said(spoken, "办事指南")
     miit(kiosk, "#screen-guide", "the guide list in 长辈 mode")
@@ -292,6 +293,22 @@ def test_4_one_ticket_screen_for_a_scanned_appointment(browser, citizen):
     expect(kiosk.locator("#t-qr-hint")).to_contain_text("用手机扫码")
     expect(kiosk.locator("#t-wait")).to_have_text(re.compile(r"^前面还有 0 人等候，"))
     said(spoken, "您的号码是")
+
+    # typed on the keypad, in 长辈 mode: the same screen, and the MIIT numbers on it
+    kiosk.locator("#screen-ticket [data-home]").tap()
+    kiosk.locator("#elder").tap()
+    code = hall.call("hall.book", {"service": "bdc", "slot": hall.call("hall.state")["now"]})["code"]
+    kiosk.locator("#go-checkin").tap()
+    for key in code:
+        kiosk.locator(f'#keypad button[data-key="{key}"]').tap()
+    kiosk.locator("#checkin-ok").tap()
+    expect(kiosk.locator("#t-number")).not_to_have_text(number, timeout=15000)
+    typed = hall.call("hall.ticket", {"ticket": kiosk.locator("#t-number").inner_text().strip()})
+    drawn = re.findall(r' d="([^"]+)"', kiosk.locator("#t-qr").inner_html())
+    assert drawn == re.findall(r' d="([^"]+)"', str(qr_svg(typed["qr"])))
+    expect(kiosk.locator("#t-qr-hint")).to_contain_text("用手机扫码")
+    expect(kiosk.locator("#t-wait")).to_have_text(re.compile(r"^前面还有 1 人等候，"))
+    miit(kiosk, "#screen-ticket", "the ticket screen in 长辈 mode")
 
 
 def test_4_an_unenrolled_rating_page_says_it_is_not_in_service(browser, citizen):
