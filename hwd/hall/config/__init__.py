@@ -168,7 +168,8 @@ KIOSK_FIELDS = (
     Field("voice", bool, True, doc="speak the screens' prompts on the kiosk's speaker (false: silent, the 语音 "
                                    "button hidden)"),
     Field("addresses", list, [], items=str, check=_addresses,
-          doc="addresses of the kiosk PC; only they get its card events; default loopback only"),
+          doc="addresses of the kiosk PC; only they get its card events, a scanned ticket's screen and its "
+              "voice; default loopback only"),
 )
 DESK_FIELDS = (
     Field("id", str, check=_id), Field("name", str),
