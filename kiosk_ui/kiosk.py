@@ -77,9 +77,6 @@ def queue_lengths(state: dict) -> dict:
     return {q["service"]: q["waiting"] for q in state.get("queues", [])}
 
 
-PHONE_HINT = "用手机扫码，可随时查看排队进度，叫号时手机提醒"
-
-
 def ticket_view(ticket: dict, link: HallLink) -> dict:
     """What the ticket screen shows: number, service, waiting count, QR (as SVG), print state."""
     number = ticket.get("number", "")
@@ -98,7 +95,7 @@ def ticket_view(ticket: dict, link: HallLink) -> dict:
         "printed": bool(printed),
         "print_message": "" if printed else link.settings.help_desk + "（号票未能打印，请记住您的号码）",
         "qr_svg": str(qr_svg(str(qr_text))),
-        "qr_hint": PHONE_HINT if str(qr_text).startswith(("http://", "https://")) else "",
+        "qr_hint": words.PHONE_HINT if str(qr_text).startswith(("http://", "https://")) else "",
         "priority": ticket.get("priority"),
         "priority_text": words.PRIORITY_TEXT if ticket.get("priority") not in (None, "normal") else "",
         "checked_in": bool(ticket.get("checked_in")),

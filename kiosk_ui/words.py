@@ -15,6 +15,8 @@ WINDOW_STATES = {"open": "空闲", "called": "已叫号", "serving": "办理中"
 TICKET_STATES = {"waiting": "等候中", "called": "已叫号", "serving": "办理中", "done": "已办结",
                  "no_show": "过号", "expired": "已过期"}
 PRIORITY_TEXT = "优先办理"
+# under a ticket's QR when it opens the phone page (kiosk and guide desk)
+PHONE_HINT = "用手机扫码，可随时查看排队进度，叫号时手机提醒"
 
 
 def device_detail(detail: Any) -> str:
