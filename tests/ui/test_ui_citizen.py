@@ -425,3 +425,35 @@ def test_4_the_priority_badge_is_legible_and_the_kiosk_says_which_device_is_down
         hall.sim(device, "plug")
         expect(kiosk.locator(notice)).to_be_hidden(timeout=30000)
         expect(kiosk.locator(help_line)).to_be_visible()
+
+
+ONE_LINE = "(() => { const h = document.querySelector('.bar h1'); return h.getBoundingClientRect().height < 2 * parseFloat(getComputedStyle(h).fontSize); })()"
+FITS = "(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth)()"
+
+
+@pytest.mark.parametrize("size,elder,card", [
+    ({"width": 1080, "height": 1920}, False, True), ({"width": 1080, "height": 1920}, True, True),
+    ({"width": 1920, "height": 1080}, False, True), ({"width": 1920, "height": 1080}, True, True),
+    ({"width": 768, "height": 1366}, False, False), ({"width": 1366, "height": 768}, False, False)])
+def test_4_the_kiosk_fits_its_screen_with_the_aids_in_its_bar(browser, citizen, size, elder, card):
+    """The bar with 长辈模式 and 语音 keeps the hall's name on one line (it was squeezed into a
+    column of single characters), nothing runs off the side, and the ticket screen's 完成 is on
+    the screen: the two kiosk screens with the card asked back and in 长辈 mode, two smaller
+    ones (21.5-inch portrait, a 1366×768 panel) as they are mostly used."""
+    from playwright.sync_api import expect
+
+    hall = citizen
+    kiosk = open_page(browser, f"{hall.ui.url}/kiosk/k1", size)
+    if elder:
+        kiosk.locator("#elder").tap()
+    assert kiosk.evaluate(ONE_LINE) and kiosk.evaluate(FITS), size
+    if card:
+        hall.sim("k1-idcard", "place", card="resident")
+        expect(kiosk.locator("#greet")).to_be_visible(timeout=15000)
+    kiosk.locator('button.svc[data-service="sb"]').tap()
+    expect(kiosk.locator("#screen-ticket")).to_be_visible()
+    if card:
+        expect(kiosk.locator("#t-card")).to_be_in_viewport(ratio=1)
+    expect(kiosk.locator("#screen-ticket [data-home]")).to_be_in_viewport(ratio=1)
+    expect(kiosk.locator("#t-number")).to_be_in_viewport(ratio=1)
+    assert kiosk.evaluate(ONE_LINE) and kiosk.evaluate(FITS), size
