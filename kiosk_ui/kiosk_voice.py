@@ -19,6 +19,7 @@ from drivers.speaker.numbers import read_ticket
 PROMPTS = {
     "home": "您好，请选择办理事项，或将身份证放在读卡区",
     "card": "已读取身份证，请选择办理事项",
+    "dept": "请选择具体的办理事项",
     "checkin": "预约签到，请扫描预约二维码，或在屏幕上输入预约码",
     "guide": "请选择要查看的办事指南",
     "notice": "{service}办事指南，可打印一次性告知单",

@@ -37,9 +37,10 @@
   }
   if ($("depts")) {
     $("depts").addEventListener("click", function (e) {
-      const b = e.target.closest("button[data-dept]"); if (b) categories(b.dataset.dept);
+      const b = e.target.closest("button[data-dept]");
+      if (b) { categories(b.dataset.dept); KIOSK_AIDS.say({prompt: "dept"}); }
     });
-    $("dept-back").addEventListener("click", function () { categories(null); });
+    $("dept-back").addEventListener("click", function () { categories(null); KIOSK_AIDS.say(PROMPTS.home); });
   }
   function home(spoken) {
     categories(null);

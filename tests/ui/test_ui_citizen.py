@@ -457,3 +457,25 @@ def test_4_the_kiosk_fits_its_screen_with_the_aids_in_its_bar(browser, citizen, 
     expect(kiosk.locator("#screen-ticket [data-home]")).to_be_in_viewport(ratio=1)
     expect(kiosk.locator("#t-number")).to_be_in_viewport(ratio=1)
     assert kiosk.evaluate(ONE_LINE) and kiosk.evaluate(FITS), size
+
+
+def test_3_a_hall_of_many_services_says_its_department_screen(browser, hwd_daemon):
+    """More than 8 services come in departments: choosing one is spoken too, and 返回分类 says home."""
+    from playwright.sync_api import expect
+
+    extra = "".join(f'\n[[hall.service]]\nid = "x{i}"\nname = "事项{i}"\nprefix = "{chr(67 + i)}"\n'
+                    f'department = "{"市场监管局" if i % 2 else "人社局"}"\n' for i in range(8))
+    text = citizen_config(free_port()).replace("[[hall.window]]", extra + "\n[[hall.window]]", 1)
+    hall = hwd_daemon(text, clock_start=CLOCK_START)
+    server = UiServer(hall.config_path)
+    try:
+        spoken = hall.events("speaker.")
+        kiosk = open_page(browser, f"{server.url}/kiosk/k1")
+        kiosk.locator('#depts button[data-dept="市场监管局"]').tap()
+        expect(kiosk.locator('button.svc[data-service="x1"]')).to_be_visible()
+        assert said(spoken, "请选择") == "请选择具体的办理事项"
+        kiosk.locator("#dept-back").tap()
+        expect(kiosk.locator("#depts")).to_be_visible()
+        said(spoken, "请选择办理事项")
+    finally:
+        server.stop()
