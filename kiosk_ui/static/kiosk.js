@@ -82,11 +82,19 @@
     if (r.ok && r.card) setCard(r.card);
   }
   /* inactivity: back home after idleMs without a touch (the ticket screen after ticketMs), never
-     while the citizen acts, and never while a ticket screen still asks for the card back */
+     while the citizen acts, and never while a ticket screen still asks for the card back: then,
+     after ticketMs, the reminder is said again and the ticket's QR leaves the screen (its link is
+     the citizen's: whoever comes next must not scan it) */
   function armIdle() {
     clearTimeout(idleTimer);
     const screen = root.dataset.screen;
-    if (screen === "ticket" && !$("t-card").hidden) return;
+    if (screen === "ticket" && !$("t-card").hidden) {
+      idleTimer = setTimeout(function () {
+        $("t-qr").hidden = true; $("t-qr-hint").hidden = true;
+        KIOSK_AIDS.say({prompt: "card_back"});
+      }, ticketMs);
+      return;
+    }
     idleTimer = setTimeout(function () {
       if (root.dataset.screen !== "home" || card || document.documentElement.classList.contains("elder")) {
         if (card) used = true;
@@ -114,7 +122,7 @@
     $("t-print").textContent = t.checked_in ? "本次没有再打印号票（首次签到时已打印）" :
       (t.printed ? "请取走打印的号票" : t.print_message);
     $("t-print").className = "t-print" + (t.printed || t.checked_in ? "" : " warn");
-    $("t-qr").innerHTML = t.qr_svg;  // server-made SVG
+    $("t-qr").innerHTML = t.qr_svg; $("t-qr").hidden = false;  // server-made SVG
     $("t-qr-hint").textContent = t.qr_hint || ""; $("t-qr-hint").hidden = !t.qr_hint;
     const askCard = !!withCard && present;
     $("t-card").textContent = t.printed && !t.checked_in ? "请取回您的身份证和号票" : "请取回您的身份证";

@@ -191,9 +191,12 @@ def test_2_the_card_left_on_the_reader_is_asked_back_until_it_is_lifted(browser,
     number_box = kiosk.locator("#t-number").bounding_box()
     assert box["y"] < number_box["y"], "the first thing on the ticket screen"
     assert "请取回您的身份证" in said(spoken, "您的号码是")
+    expect(kiosk.locator("#t-qr svg")).to_be_visible()
     kiosk.clock.fast_forward(25 * 1000)                                # past ticket_screen_s: the card still lies there
     expect(kiosk.locator("#screen-ticket")).to_be_visible()
     expect(reminder).to_be_visible()
+    assert said(spoken, "请取回") == "请取回您的身份证"                   # said again, and the QR (the citizen's
+    expect(kiosk.locator("#t-qr")).to_be_hidden()                      # phone link) leaves the screen
     hall.sim("k1-idcard", "remove")                                    # the citizen takes the card
     expect(reminder).to_be_hidden(timeout=10000)
     kiosk.clock.fast_forward(21 * 1000)
