@@ -327,6 +327,10 @@ def say(kiosk: str):
         if prompt == "home":
             hours = hours_status(link)
             params["closed"] = "" if hours["open"] else hours["message"]
+        if prompt in ("home", "checkin"):  # never point the citizen at a reader or scanner that cannot serve
+            devices = devices_status(link, k)
+            params["card"] = bool(k.get("idcard")) and devices["idcard"]["ok"]
+            params["scanner"] = bool(k.get("scanner")) and devices["scanner"]["ok"]
         text = kiosk_voice.prompt_text(prompt, params)
     if not text:
         return jsonify({"ok": False, "error": "没有这条语音"}), 404

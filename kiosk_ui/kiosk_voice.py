@@ -28,6 +28,9 @@ PROMPTS = {
     "card_expired": "身份证信息已过期，请把身份证取下，再重新放上",
     "scan_failed": "签到没有成功，请看屏幕上的提示，或到服务台咨询",
 }
+# the same screens without the kiosk's card reader or scanner (none, or it cannot serve now)
+WITHOUT = {("home", "card"): "您好，请选择办理事项",
+           ("checkin", "scanner"): "预约签到，请在屏幕上输入预约码"}
 TAKE_CARD = "请取回您的身份证和号票"
 TAKE_TICKET = "请取走号票"
 NOT_PRINTED = "号票未能打印，请记住您的号码"
@@ -51,9 +54,14 @@ def ticket_text(ticket: dict, card: bool, again: bool = False) -> str:
 
 def prompt_text(prompt: str, params: dict[str, Any]) -> str | None:
     """The words of ``prompt`` (None: no such prompt); ``params`` only from the hall: ``service``
-    (a configured service's name), ``closed`` (the hours' message, when tickets cannot be taken)."""
+    (a configured service's name), ``closed`` (the hours' message, when tickets cannot be taken),
+    ``card`` / ``scanner`` (False: the kiosk's reader / scanner cannot serve, so the words do
+    not send the citizen to it)."""
     if prompt == "home" and params.get("closed"):
         return str(params["closed"])
+    for (screen, device), words in WITHOUT.items():
+        if prompt == screen and params.get(device) is False:
+            return words
     template = PROMPTS.get(prompt)
     if template is None:
         return None

@@ -12,6 +12,11 @@ def test_every_prompt_has_short_words_and_unknown_ones_none():
     assert kiosk_voice.prompt_text("请到后门领取补贴", {}) is None
     assert kiosk_voice.prompt_text("notice", {"service": "不动产登记"}) == "不动产登记办事指南，可打印一次性告知单"
     assert kiosk_voice.prompt_text("home", {"closed": "今日已停止取号"}) == "今日已停止取号"
+    # a reader or scanner that cannot serve is not pointed at
+    assert kiosk_voice.prompt_text("home", {"card": False}) == "您好，请选择办理事项"
+    assert "身份证" in kiosk_voice.prompt_text("home", {"card": True})
+    assert kiosk_voice.prompt_text("checkin", {"scanner": False}) == "预约签到，请在屏幕上输入预约码"
+    assert "扫描" in kiosk_voice.prompt_text("checkin", {"scanner": True})
 
 
 def test_the_ticket_screen_says_the_number_the_place_and_what_to_take():

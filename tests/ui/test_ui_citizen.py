@@ -420,14 +420,24 @@ def test_4_the_priority_badge_is_legible_and_the_kiosk_says_which_device_is_down
     kiosk.locator("#screen-ticket [data-home]").tap()
     hall.sim("k1-idcard", "remove")
 
-    for device, notice, help_line, words in (("k1-scanner", "#scanner-notice", "#help-scanner", "扫码器暂时无法使用"),
-                                             ("k1-idcard", "#idcard-notice", "#help-idcard", "身份证读卡器暂时无法使用")):
+    spoken = hall.events("speaker.")
+    for device, notice, help_line, words, screen, voice in (
+            ("k1-scanner", "#scanner-notice", "#help-scanner", "扫码器暂时无法使用", "#go-checkin", "预约签到，请在屏幕上输入预约码"),
+            ("k1-idcard", "#idcard-notice", "#help-idcard", "身份证读卡器暂时无法使用", None, "您好，请选择办理事项")):
         expect(kiosk.locator(notice)).to_be_hidden()
         hall.sim(device, "unplug")
         expect(kiosk.locator(notice)).to_be_visible(timeout=20000)
         expect(kiosk.locator(notice)).to_contain_text(words)
         expect(kiosk.locator(help_line)).to_be_hidden()                # the help no longer points at it
         assert contrast_of(kiosk, notice) >= 4.5
+        if screen:                                                     # nor do the spoken words
+            kiosk.locator(screen).tap()
+            assert said(spoken, "预约签到") == voice
+            kiosk.locator("#screen-checkin [data-home]").tap()
+            assert "读卡区" in said(spoken, "您好")                       # the reader still serves
+        else:
+            kiosk.locator("#voice").tap()
+            assert said(spoken, "您好") == voice
         hall.sim(device, "plug")
         expect(kiosk.locator(notice)).to_be_hidden(timeout=30000)
         expect(kiosk.locator(help_line)).to_be_visible()
