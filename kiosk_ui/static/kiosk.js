@@ -65,10 +65,13 @@
   }
   function clearCard(notice) {
     card = null; clearTimeout(cardTimer);
-    $("greet").hidden = true; $("lead").textContent = "请选择办理事项，或刷身份证取号";
+    $("greet").hidden = true; lead();
     $("card-notice").textContent = notice || "";
     $("card-notice").hidden = !notice;
   }
+  /* the home screen's lead points at the card reader only when it can read */
+  let readerOk = !!$("help-idcard") && !$("help-idcard").hidden;
+  function lead() { if (!card) $("lead").textContent = "请选择办理事项" + (readerOk ? "，或刷身份证取号" : ""); }
   /* a card that already gave its ticket still lies there: say so wherever the citizen looks */
   function cardNotice() {
     if (present && used) clearCard("请取回读卡区上的身份证");
@@ -77,9 +80,11 @@
     clearCard("身份证信息已过期：请把身份证从读卡区取下，再重新放上");
     if (silent !== true) KIOSK_AIDS.say({prompt: "card_expired"});
   }
+  let cardEvents = 0;  // reader events seen: an answer of /card older than one of them is stale
   async function loadCard() {
+    const seen = cardEvents;
     const r = await HWD.get(base + "/card");
-    if (r.ok && r.card) setCard(r.card);
+    if (r.ok && r.card && seen === cardEvents) setCard(r.card);
   }
   /* inactivity: back home after idleMs without a touch (the ticket screen after ticketMs), never
      while the citizen acts, and never while a ticket screen still asks for the card back: then,
@@ -209,12 +214,13 @@
       const help = $("help-" + kind);
       if (help) help.hidden = !d.ok;
     });
+    if (all.idcard) { readerOk = !!all.idcard.ok && !!$("help-idcard"); lead(); }
   }
 
   HWD.live(base + "/live", {
-    "idcard.inserted": function (ev) { used = false; setCard(ev); home({prompt: "card"}); },
+    "idcard.inserted": function (ev) { cardEvents++; used = false; setCard(ev); home({prompt: "card"}); },
     "idcard.renewed": setCard,
-    "idcard.removed": cardLifted,
+    "idcard.removed": function () { cardEvents++; cardLifted(); },
     "device.state": function () { refresh(); },
     "hall.checkin": async function (ev) {
       if (ev.kiosk !== root.dataset.kiosk || busy) return;  // a scanned code: the engine checked it in

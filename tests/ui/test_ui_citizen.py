@@ -436,11 +436,13 @@ def test_4_the_priority_badge_is_legible_and_the_kiosk_says_which_device_is_down
             kiosk.locator("#screen-checkin [data-home]").tap()
             assert "读卡区" in said(spoken, "您好")                       # the reader still serves
         else:
+            expect(kiosk.locator("#lead")).to_have_text("请选择办理事项")
             kiosk.locator("#voice").tap()
             assert said(spoken, "您好") == voice
         hall.sim(device, "plug")
         expect(kiosk.locator(notice)).to_be_hidden(timeout=30000)
         expect(kiosk.locator(help_line)).to_be_visible()
+        expect(kiosk.locator("#lead")).to_have_text("请选择办理事项，或刷身份证取号")
 
 
 ONE_LINE = "(() => { const h = document.querySelector('.bar h1'); return h.getBoundingClientRect().height < 2 * parseFloat(getComputedStyle(h).fontSize); })()"
