@@ -19,7 +19,7 @@ sysdeps:
 	@sh scripts/sysdeps.sh
 
 demo: $(STAMP) sysdeps
-	$(BIN)/python -m $(if $(COUNTY),hwd.county.demo,hwd.demo) --config config/demo.toml
+	$(BIN)/python -m $(if $(COUNTY),hwd.county.demo,hwd.demo) --config config/demo.toml $(if $(NIGHT),--night)
 
 test: $(STAMP) sysdeps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -35,10 +35,13 @@ def logged_in(touch: bool | None = None) -> bool:
     return sessions.valid(ACCOUNT, touch)
 
 
+AUTO_REFRESH = "auto"  # ?refresh=auto: the page reloading itself, not the supervisor using it
+
+
 def login_required(view: Callable) -> Callable:
     @wraps(view)
     def wrapped(*args, **kwargs):
-        if not logged_in():
+        if not logged_in(touch=False if request.args.get("refresh") == AUTO_REFRESH else None):
             return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
         return view(*args, **kwargs)
     return wrapped

@@ -4,6 +4,8 @@ supervisors' pages with waitress (the same production server as hwd-ui).
 ``hwd-central --config FILE county add-hall ID`` (and ``remove-hall ID``, ``list-halls``): the
 halls' database roles (hwd.county.roles) — add-hall makes the hall's login role, which PostgreSQL
 keeps to that hall's rows, and prints the ``[hall.central]`` section for the hall's config.
+``county push-matters ID FILE`` stores a matter catalogue for the hall to preview and import
+(hwd.county.catalogue).
 
 Exit 2 with every problem listed (``FILE:LINE KEY: reason``) for a bad config or a refused
 command; exit 1 when the database cannot be reached or migrated (systemd restarts it)."""
@@ -11,9 +13,11 @@ command; exit 1 when the database cannot be reached or migrated (systemd restart
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("hwd.central")
@@ -47,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     rm = cmds.add_parser("remove-hall", parents=[common], help="drop a hall's role (its rows stay)")
     rm.add_argument("hall_id", metavar="ID")
     cmds.add_parser("list-halls", parents=[common], help="the halls, their roles and last reports")
+    push = cmds.add_parser("push-matters", parents=[common],
+                           help="store a matter catalogue (JSON or CSV) for a hall to preview and import")
+    push.add_argument("hall_id")
+    push.add_argument("file")
+    push.add_argument("--format", choices=("auto", "json", "csv"), default="auto")
     return p
 
 
@@ -57,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "config", None):
         sys.stderr.write("hwd-central: --config FILE is required\n")
         return 2
-    from hwd.errors import ConfigError
+    from hwd.errors import ConfigError, HwdError
 
     from central import settings as central_settings
 
@@ -85,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
                 except psycopg.errors.InsufficientPrivilege as exc:
                     log.warning("county database: cannot renew the halls' grants (%s): hwd-central's role "
                                 "should own the tables (docs/central.md)", str(exc).strip())
-    except roles.RoleError as exc:
+    except (roles.RoleError, HwdError, OSError, UnicodeDecodeError) as exc:  # HwdError: a catalogue it cannot read
         sys.stderr.write(f"hwd-central county {args.county_command}: {exc}\n")
         return 2
     except (psycopg.Error, schema.SchemaError) as exc:
@@ -124,6 +133,14 @@ def county(conn: Any, args: argparse.Namespace) -> int:
         out.write(f"hall {args.hall_id}: role {role} dropped; its rows stay\n" if dropped else
                   f"hall {args.hall_id}: role {role} may no longer log in, read or write; it still owns objects of "
                   f"an open session, drop it later (DROP ROLE {role}); the hall's rows stay\n")
+    elif args.county_command == "push-matters":
+        from hwd.county import catalogue as county_catalogue
+
+        path = Path(args.file)
+        text = path.read_text(encoding="utf-8-sig")
+        number = county_catalogue.push(conn, args.hall_id, text, path.name, getpass.getuser(), args.format)
+        out.write(f"hall {args.hall_id}: matter catalogue {number} ({path.name}) stored; the hall previews and "
+                  "imports it (admin page, or hwctl config county-matters)\n")
     else:
         for h in roles.list_halls(conn):
             seen = h["last_report"].isoformat(timespec="seconds") if h["last_report"] else "never"

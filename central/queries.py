@@ -5,8 +5,9 @@ the hall itself last reported (its clock, hwd.county.sink), so a hall on a test 
 different time zone is counted on its own day; the counts follow the hall's ``hall.stats``
 (issued by issue time; ``waiting_now`` = issued today and not finished: waiting, called or
 serving, as hall.stats' ``waiting``; p90 nearest-rank; ratings of today's tickets, not excluded),
-and for the fleet the hall's hwd version, the age of its last report and its offline devices.
-Everything about today's tickets comes from one covering index (hwd.county.schema).
+and for the fleet the hall's hwd version, the time and age of its last report and its offline
+devices (by the names the hall reported, ``halls.names``). Everything about today's tickets comes
+from one covering index (hwd.county.schema).
 
 ``table()``: the supervision tables (日/周/月/季) per hall, window, staff or matter over a day,
 an ISO week, a month or a quarter — read from the daily rollup the sink keeps (hwd.county.rollup),
@@ -26,6 +27,7 @@ import math
 import unicodedata
 from typing import Any
 
+from hwd import report_words
 from hwd.county import rollup
 
 GROUPS = {"hall": "r.hall_id", "window": "r.window_id", "staff": "r.staff", "matter": "r.service"}  # daily_rollup
@@ -38,7 +40,10 @@ WITH h AS (
            COALESCE(CASE WHEN today <= DATE '9999-12-31' AND isfinite(today) THEN today END,
                     (now() AT TIME ZONE %(tz)s)::date) AS today, pending, received_at,
            lag_at_report_s, heartbeat_s, last_record_id, left(hwd_version, 256) AS hwd_version,
-           CASE WHEN isfinite(received_at) THEN EXTRACT(EPOCH FROM now() - received_at) END AS report_age_s
+           CASE WHEN isfinite(received_at) THEN EXTRACT(EPOCH FROM now() - received_at) END AS report_age_s,
+           CASE WHEN isfinite(received_at) AND received_at BETWEEN TIMESTAMPTZ '0001-01-02 00:00Z' AND
+                TIMESTAMPTZ '9999-12-30 00:00Z' THEN received_at AT TIME ZONE %(tz)s END AS received_local,
+           names
     FROM halls),
 t AS (
     SELECT t.hall_id, COUNT(*) AS issued,
@@ -77,7 +82,7 @@ SELECT h.hall_id, h.name, h.today, COALESCE(t.issued, 0), COALESCE(t.waiting, 0)
        COALESCE(w.open, 0), COALESCE(w.idle, 0), COALESCE(w.paused, 0), COALESCE(w.closed, 0),
        COALESCE(d.faulted, 0), COALESCE(d.devices, 0), COALESCE(o.open, 0), COALESCE(o.overdue, 0),
        COALESCE(t.rated, 0), COALESCE(t.bad, 0), h.pending, h.lag_at_report_s, h.report_age_s, h.heartbeat_s,
-       h.last_record_id, h.hwd_version, COALESCE(d.offline, 0), d.offline_ids
+       h.last_record_id, h.hwd_version, COALESCE(d.offline, 0), d.offline_ids, h.received_local, h.names
 FROM h LEFT JOIN t USING (hall_id) LEFT JOIN w USING (hall_id) LEFT JOIN d USING (hall_id)
        LEFT JOIN o USING (hall_id)
 ORDER BY h.hall_id
@@ -87,8 +92,10 @@ HALL_KEYS = ("hall_id", "name", "today", "issued_today", "waiting_now", "queue_n
              "no_show_today", "wait_p50_s", "wait_p90_s", "windows_open", "windows_idle", "windows_paused",
              "windows_closed", "devices_faulted", "devices", "bad_open", "bad_overdue", "rated_today",
              "bad_today", "outbox_pending", "_lag", "_age", "_hb", "last_record_id", "hwd_version",
-             "devices_offline", "devices_offline_ids")
+             "devices_offline", "devices_offline_ids", "_received", "_names")
 OFFLINE_NAMES = 10  # offline devices named per hall (the count says how many in all)
+NAME_KINDS = ("window", "service", "staff", "device")
+NAMES_PER_KIND = 2000
 
 
 def outbox_lag_s(lag_at_report: float | None, report_age_s: float | None, heartbeat_s: float | None) -> float | None:
@@ -136,13 +143,39 @@ def finite(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def names_of(raw: Any) -> dict[str, dict[str, str]]:
+    """A hall's ``names`` column made safe: per kind, at most ``NAMES_PER_KIND`` ids with their
+    names, both as ``shown``; anything not shaped so is left out."""
+    out: dict[str, dict[str, str]] = {kind: {} for kind in NAME_KINDS}
+    if not isinstance(raw, dict):
+        return out
+    for kind in NAME_KINDS:
+        table = raw.get(kind)
+        if not isinstance(table, dict):
+            continue
+        for key, name in list(table.items())[:NAMES_PER_KIND]:
+            if isinstance(name, str) and name.strip():
+                out[kind][shown(str(key)) or ""] = shown(name) or ""
+    return out
+
+
+def hall_names(conn: Any) -> dict[str, dict[str, dict[str, str]]]:
+    """Every hall's names (``names_of``), by hall id."""
+    rows = conn.execute("SELECT hall_id, names FROM halls").fetchall()  # each bounded (schema.NAMES_MAX_BYTES)
+    return {hall_id: names_of(names) for hall_id, names in rows}
+
+
 def halls(conn: Any, tz: str) -> list[dict]:
     out = []
     for row in conn.execute(HALLS_SQL, {"tz": tz, "names": OFFLINE_NAMES}).fetchall():
         item = dict(zip(HALL_KEYS, row))
+        names = names_of(item.pop("_names"))
+        received = item.pop("_received")
         item["name"] = shown(item["name"])
         item["hwd_version"] = shown(item["hwd_version"])
         item["devices_offline_ids"] = [shown(d) for d in item["devices_offline_ids"] or []]
+        item["devices_offline_names"] = [names["device"].get(d or "", d) for d in item["devices_offline_ids"]]
+        item["last_report_at"] = received.isoformat(timespec="seconds") if received is not None else None
         item["today"] = item["today"].isoformat() if item["today"] else None
         for k in ("wait_p50_s", "wait_p90_s"):
             v = finite(item[k])
@@ -215,6 +248,7 @@ def table(conn: Any, group: str, start: dt.date, end: dt.date, hall_id: str | No
         item["rating_rate"] = round(item["rated"] / item["served"], 3) if item["served"] else None
         item[group] = item.pop("key")
         rows.append(item)
+    rows.sort(key=lambda r: (r["hall_id"], report_words.natural_key(r[group])))   # window 9 before 10
     return rows
 
 

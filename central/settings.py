@@ -49,6 +49,8 @@ CENTRAL_FIELDS = (
                                             "next to the config"),
     Field("timezone", str, clock.TIMEZONE, check=check_timezone, doc="the county's time zone, for a hall that has not reported"),
     Field("pool_size", int, 4, min=1, max=64, doc="database connections held"),
+    Field("refresh_s", int, 30, min=1, max=3600,
+          doc="the all-halls page reloads itself this often (the reload does not keep a login alive)"),
 )
 
 
@@ -66,6 +68,7 @@ class CentralSettings:
     secret_key_file: str | None
     timezone: str
     pool_size: int
+    refresh_s: int
     api_networks: list
     trusted_proxies: list
     session_idle_s: int

@@ -37,11 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     from hwd.daemon import Daemon
 
     try:
-        asyncio.run(Daemon(cfg).run())
+        daemon = Daemon(cfg)
+        asyncio.run(daemon.run())
     except StartupError as exc:
         logging.getLogger("hwd").error("cannot start: %s", exc)
         return 1
-    return 0
+    return daemon.exit_code
 
 
 if __name__ == "__main__":

@@ -79,6 +79,10 @@ DAEMON_FIELDS = (
           doc="RPC clients allowed the methods that yield full card data (`idcard.read`, `idcard.resolve`): "
               "local user names (ipc) or CURVE certificate names (tcp); on a kiosk PC whose reader serves "
               "another PC's hall, that PC's certificate name; every call is logged without the data"),
+    Field("night_restart_at", str, "03:00", check=lambda v: None if re.match(r"^([01]\d|2[0-3]):[0-5]\d$", v)
+          else "expected HH:MM (24-hour), e.g. \"03:00\"",
+          doc="when a restart planned for the night happens (config.restart, hwctl config apply --at-night): "
+              "hwd exits with status 75 and systemd starts it again"),
     Field("audit_keep_days", int, audit.KEEP_DAYS, min=180, max=3650,
           doc="daily audit files (logins, admin actions) kept in STATE_DIR/audit by hwd and hwd-ui "
               "(等保: at least 180 days)"),
@@ -122,6 +126,7 @@ class DaemonConfig:
     clock_jump_s: float
     replay_max_bytes: int
     card_data_clients: list
+    night_restart_at: str
     audit_keep_days: int
 
 
@@ -207,15 +212,17 @@ def parse(source: str, path: Path) -> dict:
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         line = match.group(1) if match else "1"
-        raise ConfigError([f"{path}:{line} syntax: {re.sub(r' *[(]at line.*', '', str(exc))}"]) from None
+        reason = re.sub(r' *[(]at line.*', '', str(exc))
+        raise ConfigError([f"{path}:{line} syntax: {reason}"], [(int(line), "syntax", reason)]) from None
 
 
 def raise_problems(problems: Problems, source: str, path: Path) -> None:
     """Every problem at once, in file order, each one line ``FILE:LINE KEY: reason``."""
     if problems:
         lines = LineMap(source)
-        raise ConfigError([_one_line(f"{path}:{lines.line_of(p)} {format_path(p) or '-'}: {msg}")
-                           for p, msg in sorted(problems.items, key=lambda item: lines.line_of(item[0]))])
+        items = [(lines.line_of(p), _one_line(format_path(p) or "-"), _one_line(msg))
+                 for p, msg in sorted(problems.items, key=lambda item: lines.line_of(item[0]))]
+        raise ConfigError([f"{path}:{line} {key}: {reason}" for line, key, reason in items], items)
 
 
 def load(path: str | Path) -> Config:

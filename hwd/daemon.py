@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import os
 import signal
@@ -20,9 +21,10 @@ from typing import Any
 
 import zmq
 
-from hwd import __version__, access, audit, capture_api, clock as clocks, keys, metrics, replay as replays, statedir
+from hwd import __version__, access, audit, capture_api, clock as clocks, configapi, keys, metrics, replay as replays, statedir
 from hwd.clockwatch import ClockWatch
 from hwd.config import Config
+from hwd.configstore import ConfigStore
 from hwd.errors import StartupError
 from hwd.events import EventBus
 from hwd.manager import DeviceManager
@@ -31,6 +33,7 @@ from hwd.rpc import MethodTable, RpcServer
 from hwd.schema import Field
 
 log = logging.getLogger("hwd")
+RESTART_STATUS = 75  # a planned restart: the unit's RestartForceExitStatus= starts hwd again
 PUB_SNDHWM = 10000  # events queued per subscriber before the PUB socket drops (docs/security.md)
 
 
@@ -83,6 +86,9 @@ class Daemon:
         self.clock_watch: ClockWatch | None = None
         self.journal: replays.Journal | None = None
         self.rpc_server: RpcServer | None = None
+        self.config_store: ConfigStore | None = None
+        self.exit_code = 0
+        self.restart_at: dt.datetime | None = None  # a planned restart (config.restart)
 
     # -- sockets -----------------------------------------------------------------------------
     def _bind(self, kind: int, endpoint: str, options: dict[int, int] | None = None) -> zmq.Socket:
@@ -179,6 +185,7 @@ class Daemon:
 
                 self.hall = hall_wiring.engine(self.config, manager, bus, self.methods, self.clock)
                 await hall_wiring.start(self.hall)
+            self._open_config_store(bus)
             manager.start()
         except BaseException:
             self._close()
@@ -191,6 +198,7 @@ class Daemon:
         interval = Notifier.watchdog_interval()
         if interval:
             tasks.append(asyncio.ensure_future(self._watchdog(interval)))
+        tasks.append(asyncio.ensure_future(self._night_restart()))
         log.info("hwd %s serving %s and %s with %d devices", __version__, daemon.rpc, daemon.events,
                  len(manager.devices))
         self.notifier.ready(f"serving {len(manager.devices)} devices")
@@ -210,6 +218,8 @@ class Daemon:
             for link in self.node_links:
                 await link.stop()
             await asyncio.to_thread(manager.stop, 1.2)
+            if self.config_store is not None:
+                self.config_store.close()
             self._close()
 
     def _close(self) -> None:
@@ -234,6 +244,63 @@ class Daemon:
             bus.publish("daemon.heartbeat", {"boot_id": self.boot_id,
                                              "uptime_s": round(time.monotonic() - self.started, 1),
                                              **(extra() if extra else {})})
+
+    # -- the config file (hwd.configstore) ------------------------------------------------------
+    def _open_config_store(self, bus: EventBus) -> None:
+        """The config file's versions and the ``config.*`` methods; changes under ``[hall]`` go to
+        the running engine (HallEngine.reconfigure)."""
+        daemon = self.config.daemon
+        self.config_store = ConfigStore(self.config.path, daemon.state_dir, self.clock.now, self.config,
+                                        self._apply_live)
+        central = self.config.hall.central if self.config.hall is not None else None
+        fetch = None
+        if central is not None:
+            from hwd.county import catalogue as county_catalogue  # psycopg only where the county is linked
+
+            fetch = lambda: county_catalogue.latest(central.dsn, central.connect_timeout_s)  # noqa: E731
+        configapi.register(self.methods, self.config_store, bus.publish, daemon.max_request_bytes,
+                           self._plan_restart, fetch)
+        logins = getattr(self.hall, "logins", None)
+        if logins is not None:
+            logins.write_pin = lambda staff, stored, source: self._write_pin(bus, staff, stored, source)
+
+    def _write_pin(self, bus: EventBus, staff: str, stored: str, source: str | None) -> None:
+        """A clerk's new PIN hash into the config file, as its own audited version."""
+        op = {"op": "set", "path": ["hall", "staff", {"id": staff}, "pin_hash"], "value": stored}
+        reply = self.config_store.edit([op], None, staff, source or "rpc", "new PIN set by the clerk")
+        bus.publish("hall.config_changed", configapi.event(reply))
+
+    def _apply_live(self, new: Config, keys: list[str]) -> None:
+        reconfigure = getattr(self.hall, "reconfigure", None)
+        if any(k.startswith("hall.") for k in keys):
+            if reconfigure is None:  # an engine PC of two ([hall.standby]) takes changes at a restart
+                raise RuntimeError("this hall engine takes config changes at a restart")
+            reconfigure(new)
+        log.info("config applied live: %s", ", ".join(keys))
+
+    def _plan_restart(self, at: str) -> dict:
+        """Plan (``night``) or cancel a restart at the next ``night_restart_at`` of the hall's clock."""
+        self.restart_at = None
+        if at == "night":
+            hour, minute = map(int, self.config.daemon.night_restart_at.split(":"))
+            now = self.clock.now()
+            when = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+            self.restart_at = when if when > now else when + dt.timedelta(days=1)
+        log.info("restart at night %s", f"planned at {self.restart_at.isoformat()}" if self.restart_at else "cancelled")
+        return {"planned": self.restart_at is not None,
+                "at": self.restart_at.isoformat(timespec="minutes") if self.restart_at else None,
+                "restart": list(self.config_store.pending_restart) if self.config_store else []}
+
+    async def _night_restart(self) -> None:
+        """A planned restart: once the hall's clock reaches it, hwd stops with status 75."""
+        while True:
+            await asyncio.sleep(1.0)
+            if self.restart_at is not None and self.clock.now() >= self.restart_at:
+                log.warning("restarting as planned for the night: %s",
+                            ", ".join(self.config_store.pending_restart) if self.config_store else "")
+                self.exit_code = RESTART_STATUS
+                self.stop_event.set()
+                return
 
     async def _watchdog(self, interval: float) -> None:
         while True:

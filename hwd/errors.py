@@ -51,11 +51,24 @@ UNKNOWN_APPOINTMENT = 1114
 STORAGE_ERROR = 1115
 WINDOW_CLOSED = 1116
 NOT_THIS_WINDOW = 1117  # a ticket another window served: a clerk acts only on their own window's
+# the 24-hour area's locker (智能取件柜, hwd.hall.pickup): 1120-1129
+PICKUP_OFF = 1120       # no [hall.pickup] lockers
+NO_FREE_DOOR = 1121     # every door holds a result, is open, alarmed or its locker is offline
+DOOR_NOT_OPENED = 1122  # the locker did not open the door (jammed, offline)
+NO_DEPOSIT = 1123       # no waiting result for this code or ID card (a wrong code)
+UNKNOWN_DEPOSIT = 1124
+UNKNOWN_ALARM = 1125
+BAD_SLOT = 1126         # a booking slot the 24-hour kiosk did not offer, or one already full
 # what citizens and clerks see (pages): 1170-1179
 APPOINTMENT_USED = 1170
 
 # capture (1030-1039)
 CAPTURE_REFUSED = 1030
+# the config file changed over RPC (config.*, docs/api.md): 1040-1049
+CONFIG_INVALID = 1040   # the new config has problems (data.problems: line, key, reason); nothing written
+CONFIG_CHANGED = 1041   # the file changed since the editor read it (data.digest): reload, nothing written
+UNKNOWN_VERSION = 1042  # no such config version
+BAD_EDIT = 1043         # a config.edit op names no such key, or a value TOML cannot hold
 
 # 好差评, work orders and the outbox: 1150-1169
 UNKNOWN_REASON = 1150
@@ -115,9 +128,10 @@ class HwdError(Exception):
 class ConfigError(HwdError):
     """The configuration is invalid; ``problems`` holds one line per problem."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str], items: list[tuple[int, str, str]] | None = None):
         super().__init__("\n".join(problems))
         self.problems = problems
+        self.items = items or []  # the same problems as (line, key, reason), for a page or hwctl
 
 
 class RpcError(HwdError):

@@ -20,7 +20,7 @@ from hwd.upstream import notify
 
 
 def _province(engine: HallEngine) -> list:
-    return upstream.sinks(engine.cfg)
+    return upstream.sinks(engine.cfg, engine.holders)
 
 
 def _phone_notices(engine: HallEngine) -> list:

@@ -16,6 +16,10 @@
     hwctl standby status|promote|demote
                                       the hall's two engine PCs ([hall.standby], docs/standby.md)
     hwctl metrics [--textfile PATH]   the metrics in the Prometheus text format (node_exporter)
+    hwctl locker status|open|deposit|deposits|alarms|clear
+                                      the 24-hour area's locker (docs/hall.md)
+    hwctl config apply FILE | history | show V | rollback [V] | get [PATH] | set PATH VALUE
+                                      change the config live, audited and reversible (docs/hall.md)
 
 It never hangs: a daemon that does not answer gives a clear message within a few seconds.
 """
@@ -41,6 +45,7 @@ EXTRA_COMMANDS: dict[str, str] = {
     "outbox": "hwd.haocp_cli:outbox",
     "workorders": "hwd.haocp_cli:workorders",
     "metrics": "hwd.metrics_cli:command",
+    "locker": "hwd.pickup_cli:command",
 }
 
 
@@ -198,7 +203,7 @@ def _extra(name: str):
         except (ModuleNotFoundError, AttributeError):
             raise HwdError(f"'{name}' is not available in this version") from None
         try:
-            client = _hall_client(args) if name in ("outbox", "workorders") else _client(args)
+            client = _hall_client(args) if name in ("outbox", "workorders", "locker") else _client(args)
         except ConfigError:
             if name != "doctor":
                 raise
@@ -282,14 +287,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_extra("print-test"))
     s = sub.add_parser("doctor", help="check this PC and say what to fix")
     s.set_defaults(func=_extra("doctor"))
-    from hwd import haocp_cli, metrics_cli
+    from hwd import config_cli, haocp_cli, metrics_cli, pickup_cli
     from hwd.standby import cli as standby_cli
     from hwd.upstream import preview
 
     haocp_cli.add_parsers(sub, _extra)
     metrics_cli.add_parser(sub, _extra)
+    pickup_cli.add_parser(sub, _extra)
     preview.add_parsers(sub)
     standby_cli.add_parsers(sub, lambda fn: fn)
+    config_cli.add_parsers(sub, lambda fn: lambda args: fn(args, _client(args)))
     return p
 
 

@@ -6,9 +6,10 @@ socket for events, both with CURVE when keys are configured. It polls ``devices.
 whether the node is reachable: when it is not, the node's devices are published as ``offline``
 (and calls fail at once with NODE_UNREACHABLE, so callers can keep their content for later);
 when it comes back, their real states are published and the ``on_up`` callbacks run (the hall
-re-sends undelivered screen content). The node's ``keypad.*``, ``scanner.*`` and ``idcard.*`` events
-(and device states) are re-published on the local bus with ``node`` added, so a keypad on a
-window PC acts on its window like a local one. Stale requests are never delivered late: a
+re-sends undelivered screen content). The node's ``keypad.*``, ``scanner.*``, ``idcard.*`` and ``locker.*`` events
+(and device states, print jobs and announcements) are re-published on the local bus with ``node``
+added, so a keypad on a window PC acts on its window like a local one and the hall display hears
+when a speaker there has announced a call. Stale requests are never delivered late: a
 request that timed out is dropped with its socket (zguide Lazy Pirate), and ``IMMEDIATE`` keeps
 requests from queueing towards a node that is not connected.
 """
@@ -31,7 +32,9 @@ from hwd.errors import HwdError
 
 log = logging.getLogger("hwd.nodes")
 
-FORWARD = ("device.state", "keypad.", "scanner.", "idcard.", "printer.job")
+# speaker.announced/failed: the hall display holds each call while its speaker announces it
+FORWARD = ("device.state", "keypad.", "scanner.", "idcard.", "printer.job", "locker.", "speaker.announced",
+           "speaker.failed")
 CALL_TIMEOUT = 5.0
 POLL_S = 1.0
 POLL_TIMEOUT = 1.5

@@ -112,10 +112,13 @@ RATING_KINDS = ("rating", "unrated", "case", "workorder", "exclusion")
 # the hall's operations for the county (hwd.county.feed): tickets with their holder's masked name
 # and priority class, window sessions with staff, device states
 FEED_KINDS = ("ticket", "window", "device")
+# the 24-hour area's locker for the county (hwd.hall.pickup.records): deposits and their steps,
+# the doors' alarms; never the pickup code or the card
+PICKUP_KINDS = ("deposit", "locker_alarm")
 # kinds that carry a capability (a ticket's phone link, hwd.hall.phone.notices): only the notify sink
 # takes them; a configured kinds list of any other sink may not name them
 PRIVATE_KINDS = ("phone_notice",)
-KINDS = RATING_KINDS + FEED_KINDS + PRIVATE_KINDS
+KINDS = RATING_KINDS + FEED_KINDS + PICKUP_KINDS + PRIVATE_KINDS
 
 
 def _kinds_sql(kinds: Sequence[str]) -> tuple[str, tuple]:

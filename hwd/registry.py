@@ -16,7 +16,7 @@ import importlib
 import importlib.util
 from typing import Any
 
-KINDS = ("printer", "display", "idcard", "keypad", "speaker", "scanner")
+KINDS = ("printer", "display", "idcard", "keypad", "speaker", "scanner", "locker")
 
 
 class DriverContractError(TypeError):

@@ -15,12 +15,9 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from importlib import metadata
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from hwd.schema import Field
-
-if TYPE_CHECKING:
-    from hwd.config import LoadContext
 
 GROUP = "hwd.config_sections"
 HALL_FILE = "hwd"  # the hall PC's file (/etc/hwd/hwd.toml), read by hwd, hwd-ui and hwctl
@@ -31,7 +28,7 @@ class Section:
     """One top-level table of a config file and the part that checks it."""
 
     name: str
-    load: Callable[[Any, "LoadContext"], Any]  # the raw table → typed value; problems go to ctx.problems
+    load: Callable[[Any, Any], Any]  # (raw table, the loader's context) → typed value; problems go to ctx.problems
     tables: tuple[tuple[str, Sequence[Field]], ...]  # (heading, keys) for docs/config.md, the section's first
     about: str = ""  # one line under the heading in docs/config.md
     reader: str = HALL_FILE  # the program whose file holds the section

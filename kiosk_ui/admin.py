@@ -24,28 +24,31 @@ from flask import (Blueprint, Response, abort, jsonify, make_response, redirect,
                    send_from_directory, session, url_for)
 from werkzeug.security import check_password_hash
 
-from hwd import errors, wording
-from hwd.client import RpcError
+from hwd import errors, report_words, wording
+from hwd.hall import views
+from hwd.hall.devices.names import device_names, kind_name
 from hwd.web import sessions as web_sessions
 from hwd.web.redirects import safe_target
 from hwd.web.svg import bar_chart
 
-from kiosk_ui import admin_standby, sessions, words
+from kiosk_ui import admin_roles, admin_standby, sessions, words
 from kiosk_ui.hwdlink import HallLink, message_for, current
+from kiosk_ui.settings import LEGACY_ADMIN
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-KIND_NAMES = {"printer": "打印机", "display": "显示屏", "idcard": "身份证阅读器", "keypad": "评价器/呼叫器",
-              "speaker": "广播", "scanner": "扫码器"}
 GROUPS = {"window": "窗口", "service": "事项", "staff": "工作人员", "day": "日期"}
-COLUMN_NAMES = {
-    "window": "窗口", "service": "事项", "staff": "工作人员", "day": "日期", "key": "分组", "name": "名称",
-    "issued": "取号", "called": "叫号", "served": "办结", "done": "办结", "no_show": "过号",
-    "expired": "过期", "waiting": "未办结", "mean_wait_s": "平均等候(秒)", "p90_wait_s": "90%等候(秒)",
-    "mean_service_s": "平均办理(秒)", "rated": "评价数", "unrated": "未评价", "rating_rate": "评价率",
-    "bad": "差评", "hour": "时段",
-}
 CHART_KEYS = ("done", "served", "finished", "count", "issued")
+# the admin pages, in the order of the navigation every one of them shows (admin/base.html)
+ADMIN_PAGES = (("admin.dashboard", "概览", "nav-dashboard"), ("admin_stats.page", "统计图表", "nav-stats"),
+               ("admin_ratings.page", "好差评工单", "nav-ratings"), ("admin_config.index", "大厅设置", "nav-config"),
+               ("admin.hall", "虚拟大厅", "nav-hall"))
+
+
+@bp.app_context_processor
+def _admin_account() -> dict:
+    """Who is logged in at /admin (for the navigation), without counting as a use of the session."""
+    return {"admin_account": admin_roles.account(touch=False)}
 
 
 @bp.after_request
@@ -54,10 +57,16 @@ def _no_store(resp: Any) -> Any:
     return resp
 
 
+@bp.app_template_global("admin_pages")
+def admin_pages() -> list[tuple[str, str, str]]:
+    """The navigation's pages: the virtual hall only where there is something emulated to see."""
+    return [p for p in ADMIN_PAGES if p[0] != "admin.hall" or _demo(current())]
+
+
 def login_required(view: Callable) -> Callable:
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not web_sessions.valid("admin") and not (getattr(view, "demo_open", False) and current().settings.demo):
+        if admin_roles.account() is None and not (getattr(view, "demo_open", False) and current().settings.demo):
             return redirect(url_for("admin.login", next=request.path))
         return view(*args, **kwargs)
     return wrapped
@@ -65,23 +74,34 @@ def login_required(view: Callable) -> Callable:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
+    """One form for every admin account: 账号 (empty: ``admin``, the ``[ui] admin_password_hash``
+    login) and 密码, behind the login policy per account and address."""
     error = None
-    stored = current().settings.admin_hash()
+    accounts = current().settings.accounts()
     status, wait = 200, 0.0
     if request.method == "POST":
+        name = (request.form.get("account", "").strip() or LEGACY_ADMIN)[:64]
         password = request.form.get("password", "")[:256]
-        tried = sessions.attempt("admin", "admin", lambda: bool(stored) and check_password_hash(stored, password),
-                                 "admin password")
+        found = accounts.get(name)
+
+        def verify() -> bool:
+            stored = current().settings.account_hash(found) if found and not found.disabled else None
+            return bool(stored) and check_password_hash(stored, password)
+
+        what = "admin password" if name == LEGACY_ADMIN else f"admin password of {name}"
+        tried = sessions.attempt("admin", name, verify, what)
         if tried.ok:
             session.clear()
             web_sessions.start("admin")
+            session[admin_roles.SESSION_KEY] = found.id
             return redirect(safe_target(request.args.get("next"), url_for("admin.dashboard"), "/admin"))
         if tried.locked:
             wait = tried.wait_s
             error, status = wording.say(errors.LOGIN_LOCKED, "seconds", seconds=math.ceil(wait)), 429
         else:
-            error, status = ("密码不正确" if stored else "未设置管理密码（[ui] admin_password_hash）"), 403
-    resp = make_response(render_template("admin/login.html", error=error, configured=bool(stored)), status)
+            error, status = ("账号或密码不正确" if accounts else "未设置管理密码（[ui] admin_password_hash）"), 403
+    resp = make_response(render_template("admin/login.html", error=error, configured=bool(accounts),
+                                         named=any(a != LEGACY_ADMIN for a in accounts)), status)
     if status == 429:
         resp.headers["Retry-After"] = str(math.ceil(wait))
     return resp
@@ -90,18 +110,24 @@ def login():
 @bp.post("/logout")
 def logout():
     web_sessions.end("admin")
-    session.clear()
+    session.clear()  # the account id too
     return redirect(url_for("admin.login"))
 
 
 def _devices(link: HallLink) -> list[dict]:
+    """devices.list as the manager reads it: each device's name (not its id), its state and the
+    reason in Chinese, the technical detail kept behind the words for the engineer."""
     rows = link.try_call("devices.list", default=[]) or []
+    names = device_names(link.config.devices, link.config.hall)
+    options = {dev.id: dev.options for dev in link.config.devices}
     out = []
     for d in rows:
         row = dict(d)
+        row["name"] = names.get(str(d.get("id")), str(d.get("id")))
         row["state_name"] = words.DEVICE_STATES.get(d.get("state"), d.get("state"))
-        row["detail_name"] = words.device_detail(d.get("detail"))
-        row["kind_name"] = KIND_NAMES.get(d.get("kind"), d.get("kind"))
+        row["cause"] = words.device_cause(d)
+        row["technical"] = str(d.get("detail") or "") if d.get("detail") not in words.DEVICE_DETAILS else ""
+        row["kind_name"] = kind_name(d.get("kind"), options.get(str(d.get("id"))))
         if d.get("kind") == "printer" and "paper" not in d and d.get("state") in ("online", "fault"):
             status = link.try_call("printer.status", {"device": d["id"]}, default=None)
             if isinstance(status, dict):
@@ -132,12 +158,17 @@ def _stats(link: HallLink, group_by: str, day_from: str, day_to: str) -> list[di
     return out
 
 
+def _names(link: HallLink) -> dict[str, dict[str, str]]:
+    """The names of the hall's services, windows and staff by id."""
+    return {"service": {str(s.get("id")): s.get("name") for s in link.config_services()},
+            "window": {str(w.get("id")): w.get("name") for w in link.windows()},
+            "staff": {str(p.get("id")): p.get("name") for p in link.hall_raw.get("staff", []) or []
+                      if isinstance(p, dict)}}
+
+
 def _named(rows: list[dict], link: HallLink) -> list[dict]:
     """Rows with service, window and staff ids replaced by their names (``bdc`` → 不动产登记)."""
-    names = {"service": {str(s.get("id")): s.get("name") for s in link.config_services()},
-             "window": {str(w.get("id")): w.get("name") for w in link.windows()},
-             "staff": {str(p.get("id")): p.get("name") for p in link.hall_raw.get("staff", []) or []
-                       if isinstance(p, dict)}}
+    names = _names(link)
     out = []
     for row in rows:
         row = dict(row)
@@ -149,10 +180,13 @@ def _named(rows: list[dict], link: HallLink) -> list[dict]:
 
 
 def _columns(rows: list[dict]) -> list[str]:
+    """The columns of the day's tables: those the reports name, and the count of each rating level."""
+    levels = set(views.LEVELS.values())
     cols: list[str] = []
     for row in rows:
         for key in row:
-            if key not in cols and not isinstance(row[key], (dict, list)):
+            if key not in cols and (key in report_words.COLUMNS or key in levels) \
+                    and not isinstance(row[key], (dict, list)):
                 cols.append(key)
     return cols
 
@@ -161,14 +195,13 @@ def _chart(rows: list[dict], group: str, title: str) -> str:
     key = next((k for k in CHART_KEYS if any(k in r for r in rows)), None)
     if key is None:
         return str(bar_chart([], title=title))
-    names = {str(w.get("id")): w.get("name") for w in current().windows()}
-    names.update({str(x.get("id")): x.get("name") for x in current().config_services()})
+    names = _names(current()).get(group, {})
     data = [(str(names.get(str(r.get(group)), r.get(group)) or ""), float(r.get(key) or 0)) for r in rows]
-    return str(bar_chart(data, title=f"{title}（{COLUMN_NAMES.get(key, key)}）"))
+    return str(bar_chart(data, title=f"{title}（{report_words.heading(key)}）"))
 
 
 def _ratings(link: HallLink) -> list[dict]:
-    """Bad ratings of the last 60 days: open ones first, then the followed-up ones."""
+    """Bad ratings of the last 60 days: those whose work order is still open first."""
     today = link.today()
     since = (today - dt.timedelta(days=60)).isoformat()
     rows = link.try_call("hall.ratings", {"bad": True, "from": since, "to": today.isoformat(), "limit": 200},
@@ -176,7 +209,7 @@ def _ratings(link: HallLink) -> list[dict]:
     if isinstance(rows, dict):
         rows = rows.get("rows") or rows.get("ratings") or []
     rows = [r for r in rows or [] if isinstance(r, dict) and r.get("bad", True)]
-    return sorted(rows, key=lambda r: r.get("followup_state") != "open")
+    return sorted(rows, key=lambda r: (r.get("workorder") or {}).get("state") == "closed")
 
 
 def _time_notices(link: HallLink) -> list[str]:
@@ -187,7 +220,7 @@ def _time_notices(link: HallLink) -> list[str]:
     back = status.get("last_back") if isinstance(status, dict) else None
     if isinstance(back, dict):
         out.append(f"系统时钟曾回拨：从 {back.get('from', '')} 回到 {back.get('to', '')}。营业日以时钟为准，"
-                   "此前营业日未办理的号已作废。请检查网络校时（NTP）和主板电池。")
+                   "此前营业日未办理的号已过期。请检查网络校时（NTP）和主板电池。")
     hours = link.try_call("hall.hours", default=None)
     calendar = hours.get("calendar") if isinstance(hours, dict) else None
     for w in (calendar or {}).get("warnings") or []:
@@ -227,47 +260,27 @@ def dashboard():
     today = link.today(ask=up).isoformat()
     if not up:
         resp = make_response(render_template("admin/dashboard.html", down=True, devices=[], tables=[], today=today,
-                                             ratings=[], names=COLUMN_NAMES, demo=_demo(link)), 503)
+                                             ratings=[], demo=_demo(link)), 503)
         resp.headers["Retry-After"] = "5"
         return resp
     tables = []
     for group in ("window", "service", "staff"):
         rows = _stats(link, group, today, today)
-        tables.append({"group": group, "title": GROUPS[group], "rows": _named(rows, link), "columns": _columns(rows),
+        headings, shown = report_words.for_people(rows, _columns(rows), _names(link))
+        tables.append({"group": group, "title": GROUPS[group], "headings": headings, "rows": shown,
                        "chart": _chart(rows, group, f"今日{GROUPS[group]}统计")})
     return render_template("admin/dashboard.html", down=False, devices=_devices(link), tables=tables, today=today,
-                           ratings=_named(_ratings(link), link), names=COLUMN_NAMES, demo=_demo(link),
+                           ratings=_named(_ratings(link), link), demo=_demo(link),
+                           wo_states=report_words.WORKORDER_STATES,
                            time_notices=_time_notices(link), alerts=_alerts(link),
                            standby=admin_standby.view(link))
-
-
-@bp.post("/followup")
-@login_required
-def followup():
-    link = current()
-    rating = _int(request.form.get("rating"))
-    note = request.form.get("note", "").strip()[:500]
-    if rating is None or not note:
-        return render_template("error.html", message="请填写跟进情况", status=400), 400
-    params = {"rating": rating, "note": note, "staff": "admin"}
-    try:
-        link.call("hall.followup", params)
-    except RpcError as exc:
-        return render_template("error.html", message=message_for(exc), status=409), 409
-    return redirect(url_for("admin.dashboard") + "#ratings")
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 @bp.get("/export.csv")
 @login_required
 def export():
-    """hall.export as a CSV download (UTF-8 with BOM so spreadsheet programs read Chinese)."""
+    """hall.export for people (Chinese headings, names, minutes, percentages, states in words) as a
+    CSV download, UTF-8 with a BOM as spreadsheet programs open it."""
     link = current()
     today = link.today().isoformat()
     day_from = request.args.get("from") or today
@@ -276,7 +289,7 @@ def export():
     what = request.args.get("what", "stats")
     if group not in GROUPS or what not in ("stats", "tickets", "ratings"):
         abort(400)
-    text = link.call("hall.export", {"what": what, "from": day_from, "to": day_to, "group_by": group})
+    text = link.call("hall.export", {"what": what, "from": day_from, "to": day_to, "group_by": group, "labels": "zh"})
     name = f"hall-{what}-{group if what == 'stats' else 'all'}-{day_from}-{day_to}.csv"
     resp = Response("\ufeff" + (text or ""), mimetype="text/csv; charset=utf-8")
     resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -328,8 +341,10 @@ def virtual_hall(link: HallLink) -> dict:
                 continue
             if isinstance(entry, dict) and entry.get("text"):
                 announcements.append((entry.get("ts") or 0, f"{_clock(entry.get('ts'), link)} {entry['text']}"))
+    names = device_names(link.config.devices, link.config.hall)
     if not announcements:  # no emulated amplifier: what this process heard on the event bus
-        announcements = [(e.get("ts") or 0, f"{_clock(e.get('ts'), link)} {e.get('device', '')}：{e.get('text')}")
+        announcements = [(e.get("ts") or 0, f"{_clock(e.get('ts'), link)} "
+                                            f"{names.get(e.get('device', ''), e.get('device', ''))}：{e.get('text')}")
                          for e in list(link.live().announcements)]
     announcements.sort(key=lambda item: item[0] if isinstance(item[0], (int, float)) else 0, reverse=True)
     audio = _files(root, "speaker/*/*.wav", 3)
@@ -338,12 +353,13 @@ def virtual_hall(link: HallLink) -> dict:
         if dev.kind == "display":
             got = link.try_call("display.get", {"device": dev.id}, default=None)
             if isinstance(got, dict):
-                texts.append({"device": dev.id, "lines": got.get("lines") or []})
+                texts.append({"device": dev.id, "name": names.get(dev.id, dev.id), "lines": got.get("lines") or []})
     state = link.try_call("hall.state", default=None) or {}
     calls = [{"number": c.get("number"), "window_name": c.get("window_name") or c.get("window"),
               "at": _clock_iso(c.get("called_at"))} for c in state.get("recent_calls", [])]
     return {"screens": screens, "receipts": receipts, "announcements": [a[1] for a in announcements[:30]],
-            "audio": audio, "texts": texts, "calls": calls}
+            "audio": audio, "texts": texts, "calls": calls,
+            "lockers": [dev.id for dev in link.config.devices if dev.kind == "locker"]}
 
 
 def _clock_iso(value: Any) -> str:

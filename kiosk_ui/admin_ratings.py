@@ -38,8 +38,10 @@ def page():
             rejected[sink["sink"]] = link.try_call("outbox.records", {"sink": sink["sink"], "state": "rejected",
                                                                       "limit": 50}, default=[]) or []
     reasons = {r["code"]: r["name"] for r in link.try_call("hall.reasons", default=[]) or []}
+    windows = {str(w.get("id")): w.get("name") for w in link.windows()}
     for w in orders:
         w["label_names"] = [reasons.get(c, c) for c in w.get("reasons") or []]
+        w["window_name"] = windows.get(str(w.get("window")), w.get("window"))
     return render_template("admin/haocp.html", orders=orders, status=status, rejected=rejected, reasons=reasons,
                            states=STATE_NAMES, steps=STEP_NAMES, verdicts=VERDICT_NAMES,
                            overdue=sum(1 for w in orders if w.get("overdue") or w.get("callback_overdue")))

@@ -62,21 +62,25 @@ def create_app(config: Any = None, test_config: dict | None = None) -> Flask:
     app.config.update(MAX_CONTENT_LENGTH=64 * 1024)
     app.config.update(test_config)
     app.json.ensure_ascii = False
-    link = HallLink(cfg, settings)
+    link = HallLink(cfg, settings, overrides)
     app.extensions["hwd"] = link
     throttle.install(app, settings.login_failures, settings.login_lock_s)
     _audit_file(cfg)
 
-    from kiosk_ui import (admin, admin_ratings, admin_stats, counter, counter_case, desk, display, health, kiosk,
-                          live, metrics, phone, rate)
+    from kiosk_ui import (admin, admin_config, admin_history, admin_pickup, admin_ratings, admin_stats, area, counter,
+                          counter_case, counter_pickup, desk, display, health, kiosk, live, metrics, phone, rate)
 
-    for module in (health, live, kiosk, counter, counter_case, desk, display, rate, admin, admin_ratings,
-                   admin_stats, phone, metrics):
+    for module in (health, live, kiosk, area, counter, counter_case, counter_pickup, desk, display, rate, admin,
+                   admin_ratings, admin_stats, admin_pickup, admin_config, admin_history, phone, metrics):
         app.register_blueprint(module.bp)
+
+    @app.before_request
+    def _current_config() -> None:
+        link.refresh()  # a change applied live (or a hand edit): the pages show the hall as it is
 
     @app.context_processor
     def _globals() -> dict:
-        return {"hall_title": link.title, "ui": settings}
+        return {"hall_title": link.title, "ui": link.settings}
 
     # the phone page has no session: its ticket's token is the secret (kiosk_ui.phone)
     csrf.install(app, exempt=lambda: request.blueprint == "phone")

@@ -2,9 +2,13 @@
 screen for web-based window screens (the ``web`` display driver).
 
 The latest call is large in ``#latest-call`` (contract: acceptance checks read it) with the
-ticket number and the window. Events arrive by SSE the moment hwd publishes them; after a
-reconnect the page reloads ``/display/state`` (``hall.state``); without a heartbeat for 5 s it
-shows 系统连接中断 and recovers by itself. The page renders even when hwd is down.
+ticket number and the window. Every call gets it in turn, for as long as its announcement
+plays (``static/display.js`` pairs each call with its window's speaker's ``speaker.announced``,
+so the page needs which speaker serves which window: ``speakers``). The window and queue panels
+page through all their rows every ``[ui] display_page_s``. Events arrive by SSE the moment hwd
+publishes them; after a reconnect the page reloads ``/display/state`` (``hall.state``); without
+a heartbeat for 5 s it shows 系统连接中断 (below the banner, never over it) and recovers by
+itself. The page renders even when hwd is down.
 """
 
 from __future__ import annotations
@@ -39,6 +43,11 @@ def snapshot(link: HallLink) -> dict:
     return snap
 
 
+def speakers(link: HallLink) -> dict[str, str]:
+    """Which speaker announces each window's calls (window id → speaker device id)."""
+    return {str(w["id"]): str(w["speaker"]) for w in link.windows() if w.get("id") is not None and w.get("speaker")}
+
+
 def no_show_rule(link: HallLink) -> str:
     hall = link.config.hall
     return hall.no_show_text if hall is not None else ""
@@ -58,12 +67,15 @@ def page():
         snap = {**last, "ok": False}
     except RpcError:
         snap = {"ok": False, "latest": None, "calls": [], "windows": [], "queues": []}
-    return render_template("display.html", snap=snap, notice=link.settings.notice, rule=no_show_rule(link))
+    return render_template("display.html", snap=snap, notice=link.settings.notice, rule=no_show_rule(link),
+                           speakers=speakers(link), page_s=link.settings.display_page_s,
+                           call_s=link.settings.display_call_s)
 
 
 @bp.get("/state")
 def state():
-    return jsonify(snapshot(current()))
+    link = current()
+    return jsonify({**snapshot(link), "speakers": speakers(link)})
 
 
 def _screen_device(link: HallLink, window_id: str) -> tuple[dict | None, str | None]:

@@ -54,9 +54,14 @@ def _match(event: dict, prefixes: tuple[str, ...], devices: frozenset[str] | Non
 NO_REPLAY = ("idcard.", "scanner.")
 
 
+PRIVATE_FIELDS = {"hall.rating.requested": ("ticket",), "speaker.announced": ("file",)}
+
+
 def _public_form(event: dict) -> dict:
-    if event.get("topic") == "hall.rating.requested" and "ticket" in event:
-        event = {k: v for k, v in event.items() if k != "ticket"}
+    """The event as pages receive it: no rating ticket id, no file path of the hall PC."""
+    hidden = PRIVATE_FIELDS.get(event.get("topic", ""), ())
+    if any(k in event for k in hidden):
+        event = {k: v for k, v in event.items() if k not in hidden}
     return event
 
 

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import threading
 import zoneinfo
 from pathlib import Path
 from typing import Any
 
-from hwd import wording
+from hwd import config as hwd_config, wording
+from hwd.errors import ConfigError
 from hwd.clock import wall
 from hwd.client import ClientPool, FailoverPool, FollowingSubscriber, RpcError, Subscriber, Unreachable, engines_of
 
@@ -36,9 +39,12 @@ def message_for(exc: Exception) -> str:
 class HallLink:
     """One per app: RPC, the event hub and the config lookups."""
 
-    def __init__(self, config: Any, settings: UiSettings):
+    def __init__(self, config: Any, settings: UiSettings, overrides: dict | None = None):
         self.config = config
         self.settings = settings
+        self._overrides = dict(overrides or {})
+        self._file_key = self._stat()
+        self._reload_lock = threading.Lock()
         daemon = config.daemon
         keys: dict[str, Any] = {}
         if daemon.rpc.startswith("tcp://") and daemon.server_key:
@@ -53,6 +59,40 @@ class HallLink:
         self.hub = EventHub(self._subscriber, ring=settings.ring, max_streams=settings.max_streams,
                             per_address=settings.streams_per_address, reserved=settings.reserved_streams)
         self._remembered: dict[str, Any] = {}
+
+    def _stat(self) -> tuple | None:
+        path = getattr(self.config, "path", None)
+        try:
+            st = os.stat(path) if path else None
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino) if st else None
+
+    def refresh(self) -> bool:
+        """Read the config file again when it changed on disk (a change hwd applied live from
+        /admin/config or hwctl, a hand edit), so the pages show the hall as it is now: windows,
+        services, kiosks' layouts, the display's notice, the admin accounts. A file with problems
+        is not taken (hwd refuses it too): the pages keep the last good one. Keys read once at
+        start (ports, TLS, session and stream limits) still need hwd-ui restarted."""
+        key = self._stat()
+        if key is None or key == self._file_key:
+            return False
+        with self._reload_lock:
+            if key == self._file_key:
+                return False
+            self._file_key = key
+            try:
+                fresh = hwd_config.load(self.config.path)
+            except ConfigError as exc:
+                log.warning("config %s changed but has problems, the pages keep the last good one: %s",
+                            self.config.path, exc)
+                return False
+            settings = fresh.ui if isinstance(fresh.ui, UiSettings) else UiSettings()
+            if self._overrides:
+                settings = UiSettings(**{**settings.__dict__, **self._overrides})
+            self.config, self.settings = fresh, settings
+            log.info("config %s read again: the pages show the hall as changed", fresh.path)
+            return True
 
     def remember(self, key: str, value: Any) -> None:
         """Keep the last good answer of something a page must still show while hwd is down."""

@@ -25,7 +25,7 @@ from hwd import errors, wording
 from hwd.client import RpcError, Unreachable
 from hwd.web.svg import qr_svg
 
-from kiosk_ui import clients, kiosk_voice, sessions, words
+from kiosk_ui import area, clients, kiosk_voice, sessions, words
 from kiosk_ui.hwdlink import HallLink, message_for, current, kiosk_or_404
 from kiosk_ui.live import sse_response
 
@@ -49,13 +49,24 @@ def hours_status(link: HallLink) -> dict:
     return {"open": bool(hours.get("open", True)), "message": hours.get("message") or ""}
 
 
-def services(link: HallLink, remote: list | None = None) -> list[dict]:
-    """The services with their waiting counts and quota left (hall.services, when hwd answers)."""
+def laid_out(configured: list[dict], kiosk: dict | None) -> list[dict]:
+    """The kiosk's layout (``[[hall.kiosk]] services``): those services in that order; all of
+    them, in the config's order, when it names none."""
+    chosen = [str(x) for x in (kiosk or {}).get("services") or []]
+    if not chosen:
+        return configured
+    by_id = {str(s.get("id")): s for s in configured}
+    return [by_id[sid] for sid in chosen if sid in by_id]
+
+
+def services(link: HallLink, remote: list | None = None, kiosk: dict | None = None) -> list[dict]:
+    """The kiosk's services with their waiting counts and quota left (hall.services, when hwd
+    answers), in its layout."""
     if remote is None:
         remote = link.try_call("hall.services", default=None)
     known = {r.get("id"): r for r in remote or [] if isinstance(r, dict)}
     out = []
-    for s in link.config_services():
+    for s in laid_out(link.config_services(), kiosk):
         r = known.get(s["id"], {})
         out.append({"id": s["id"], "name": s.get("name", s["id"]), "prefix": s.get("prefix", ""),
                     "department": s.get("department", ""), "waiting": r.get("waiting"),
@@ -107,8 +118,11 @@ def ticket_view(ticket: dict, link: HallLink) -> dict:
 def page(kiosk: str):
     """The kiosk's single page; screens switch in the browser."""
     k = kiosk_or_404(kiosk)
+    closed = area.after_hours(k)  # the 24-hour area's kiosk while the windows are closed
+    if closed is not None:
+        return closed
     link = current()
-    svcs = services(link, link.call("hall.services"))  # hwd down: the retry page (503), not empty buttons
+    svcs = services(link, link.call("hall.services"), k)  # hwd down: the retry page (503), not empty buttons
     devices = devices_status(link, k)
     return render_template("kiosk.html", kiosk=k, services=svcs, hours=hours_status(link),
                            guide=link.config_services(), categories=categories(svcs),
@@ -197,7 +211,7 @@ def state(kiosk: str):
     k = kiosk_or_404(kiosk)
     link = current()
     devices = devices_status(link, k)
-    return jsonify({"ok": True, "services": services(link), "hours": hours_status(link),
+    return jsonify({"ok": True, "services": services(link, kiosk=k), "hours": hours_status(link),
                     "printer": devices["printer"], "devices": devices})
 
 

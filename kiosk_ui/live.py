@@ -12,7 +12,8 @@ from kiosk_ui.eventhub import stream_body
 
 bp = Blueprint("live", __name__)
 
-PUBLIC = ("hall.", "device.state", "display.content", "daemon.")
+# speaker.announced/failed: the display holds each call on its banner while it is announced
+PUBLIC = ("hall.", "device.state", "display.content", "daemon.", "speaker.announced", "speaker.failed")
 
 
 def sse_response(prefixes: Iterable[str], devices: Iterable[str] | None = None) -> Response:

@@ -95,6 +95,17 @@ def page(view: dict, board: dict, alert_ahead: int) -> dict[str, Any]:
         lines.append("号票已作废。如需办理，请重新取号。")
     else:
         out.update(tone="done", headline=state)
+    lines += pickup_lines(view.get("pickup"))
     out["live"] = out["tone"] in LIVE_TONES
     out["lines"] = lines
     return out
+
+
+def pickup_lines(pickup: dict | None) -> list[str]:
+    """The result in the 24-hour area's locker (hwd.hall.pickup): its code while it waits."""
+    if not pickup:
+        return []
+    if pickup.get("state") == "picked":
+        return ["您的办理结果已从智能取件柜取走"]
+    return ["您的办理结果已存入智能取件柜", f"取件码：{pickup.get('code', '')}",
+            "请到24小时自助服务区的自助机输入取件码（或刷身份证）取件"]

@@ -8,6 +8,8 @@ password and the kiosk exit PIN are werkzeug password hashes (``hwd-ui --hash-pa
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +28,24 @@ UI_FIELDS = (
     Field("rpc_timeout_s", float, 2.0, min=0.1, max=30),
     Field("idle_s", int, 60, min=5, max=3600, doc="kiosk returns home after this idle time"),
     Field("ticket_screen_s", int, 30, min=5, max=600, doc="how long the ticket stays on the kiosk"),
+    Field("area_dim_s", int, 60, min=0, max=3600,
+          doc="a 24-hour kiosk's screen dims after this idle time while the windows are closed (0: never)"),
     Field("admin_password_hash", str, None, check=checks.password_hash),
     Field("admin_password_file", str, None, doc="a file holding the admin password hash"),
+    Field("admin", list, [], doc="admin accounts with roles, see [[ui.admin]]; admin_password_hash stays a "
+                                 "系统管理员 login (account admin)"),
     Field("kiosk_pin_hash", str, None, check=checks.password_hash, doc="PIN that leaves the kiosk flow"),
     Field("secret_key_file", str, None, doc="session key file; default STATE_DIR/ui-secret"),
     Field("demo", bool, False, doc="show the virtual hall (emulated screens, receipts, announcements)"),
     Field("ring", int, 512, min=16, max=100000, doc="events kept for Last-Event-ID resume"),
     Field("keepalive_s", float, 10.0, min=0.5, max=120, doc="SSE comment sent when idle"),
     Field("help_desk", str, "请到服务台领取纸质号票", doc="shown when the ticket could not be printed"),
+    Field("display_page_s", float, 8.0, min=2, max=120,
+          doc="the hall display's window and queue panels show each page of rows this long"),
+    Field("display_call_s", float, 5.0, min=1, max=60,
+          doc="a call stays on the display's banner at least this long before the next one when no "
+              "announcement is heard for it (its window has no speaker, or quiet hours); with one, as long "
+              "as the announcement plays"),
     Field("streams_per_address", int, 8, min=1, max=1000,
           doc="live streams one address may hold (not the configured machines); one more gets 503"),
     Field("reserved_streams", int, 64, min=0, max=5000,
@@ -80,6 +92,36 @@ UI_FIELDS = (
 )
 
 
+ROLES = {"system": "系统管理员", "hall": "大厅负责人"}
+LEGACY_ADMIN = "admin"   # the account of [ui] admin_password_hash / admin_password_file
+ADMIN_FIELDS = (
+    Field("id", str, check=lambda v: None if re.match(r"^[A-Za-z0-9_.-]{1,64}$", v) else
+          "ids are 1-64 letters, digits, '_', '.' or '-'"),
+    Field("name", str, doc="shown on the pages and in the change history"),
+    Field("role", str, choices=tuple(ROLES),
+          doc="system = 系统管理员 (devices, security settings, accounts, the whole file); hall = 大厅负责人 "
+              "(services and matters, windows, staff, hours, quotas, notice, kiosk layout)"),
+    Field("password_hash", str, None, check=checks.password_hash,
+          doc="werkzeug hash (hwd-ui --hash-password, or set on /admin/config/accounts); none: cannot log in"),
+    Field("disabled", bool, False, doc="true: the account cannot log in (kept for the history)"),
+)
+
+
+@dataclass(frozen=True)
+class AdminAccount:
+    """One ``[[ui.admin]]`` account (or the legacy ``admin`` of ``admin_password_hash``)."""
+
+    id: str
+    name: str
+    role: str
+    password_hash: str | None = None
+    disabled: bool = False
+
+    @property
+    def role_name(self) -> str:
+        return ROLES.get(self.role, self.role)
+
+
 @settings(UI_FIELDS)
 class UiSettings:
     """Typed ``[ui]`` values; every key has its Field's default, so a config without ``[ui]`` works."""
@@ -93,14 +135,18 @@ class UiSettings:
     rpc_timeout_s: float
     idle_s: int
     ticket_screen_s: int
+    area_dim_s: int
     admin_password_hash: str | None
     admin_password_file: Path | None
+    admin: list
     kiosk_pin_hash: str | None
     secret_key_file: Path | None
     demo: bool
     ring: int
     keepalive_s: float
     help_desk: str
+    display_page_s: float
+    display_call_s: float
     streams_per_address: int
     reserved_streams: int
     display_addresses: list
@@ -144,12 +190,27 @@ class UiSettings:
         """The admin password hash, from the config or from ``admin_password_file``."""
         return passwords.stored_hash(self.admin_password_hash, self.admin_password_file)
 
+    def accounts(self) -> dict[str, AdminAccount]:
+        """Every admin account by id: ``[[ui.admin]]``, and ``admin`` (系统管理员) when
+        ``admin_password_hash``/``admin_password_file`` is set and no account takes that id."""
+        out = {a.id: a for a in self.admin if isinstance(a, AdminAccount)}
+        if LEGACY_ADMIN not in out and (self.admin_password_hash or self.admin_password_file):
+            out[LEGACY_ADMIN] = AdminAccount(LEGACY_ADMIN, "管理员", "system", self.admin_hash())
+        return out
+
+    def account_hash(self, account: AdminAccount) -> str | None:
+        """The account's password hash (the legacy account's read from its file at each login)."""
+        if account.id == LEGACY_ADMIN and not any(a.id == LEGACY_ADMIN for a in self.admin):
+            return self.admin_hash()
+        return account.password_hash
+
 def load(raw: Any, ctx: Any) -> UiSettings:
     """Check the ``[ui]`` table; problems go to ``ctx.problems``."""
     values = check_table(raw, UI_FIELDS, ("ui",), ctx.problems)
     if (values.get("tls_certificate") is None) != (values.get("tls_key") is None):
         ctx.problems.add(("ui", "tls_key" if values.get("tls_certificate") else "tls_certificate"),
                          "give both tls_certificate and tls_key (hwctl tls makes them)")
+    values["admin"] = _accounts(values.get("admin") or [], ctx.problems)
     settings = from_values(values, ctx.resolve)
     for key in ("tls_certificate", "tls_key"):
         path = getattr(settings, key)
@@ -157,6 +218,22 @@ def load(raw: Any, ctx: Any) -> UiSettings:
             ctx.problems.add(("ui", key), f"no such file: {path}")
     _check_ports(values, settings, ctx.problems)
     return settings
+
+
+def _accounts(items: list, problems: Any) -> list[AdminAccount]:
+    """``[[ui.admin]]``: each account checked, ids unique."""
+    out: list[AdminAccount] = []
+    seen: set[str] = set()
+    for i, table in enumerate(items):
+        v = check_table(table, ADMIN_FIELDS, ("ui", "admin", i), problems)
+        if not all(v.get(k) for k in ("id", "name", "role")):
+            continue
+        if v["id"] in seen:
+            problems.add(("ui", "admin", i, "id"), f"duplicate admin account {v['id']!r}")
+            continue
+        seen.add(v["id"])
+        out.append(AdminAccount(v["id"], v["name"], v["role"], v.get("password_hash"), bool(v.get("disabled"))))
+    return out
 
 
 def _check_ports(values: dict, settings: UiSettings, problems: Any) -> None:
@@ -185,4 +262,4 @@ def from_values(values: dict, resolve: Any = None) -> UiSettings:
     return UiSettings(**kw)
 
 
-SECTION = Section("ui", load, (("[ui]", UI_FIELDS),), "Read by `hwd-ui` (the pages); see `docs/ui.md`.")
+SECTION = Section("ui", load, (("[ui]", UI_FIELDS), ("[[ui.admin]]", ADMIN_FIELDS)), "Read by `hwd-ui` (the pages); see `docs/ui.md`.")

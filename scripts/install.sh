@@ -230,7 +230,9 @@ if [ "$live" = 1 ]; then
             chgrp -R hwd "$dir"
         fi
     done
-    chown root:hwd $SYSCONFDIR/hwd $SYSCONFDIR/hwd/keys $SYSCONFDIR/hwd/keys/clients \
+    # /etc/hwd is hwd's (it renames its new config over hwd.toml); the keys stay root's
+    chown hwd:hwd $SYSCONFDIR/hwd
+    chown root:hwd $SYSCONFDIR/hwd/keys $SYSCONFDIR/hwd/keys/clients \
         $SYSCONFDIR/hwd/hwd.toml $SYSCONFDIR/hwd/hwd.toml.example $SYSCONFDIR/hwd/hwd-ui.env
     if command -v systemd-tmpfiles >/dev/null 2>&1; then
         systemd-tmpfiles --create $SYSCONFDIR/tmpfiles.d/hwd.conf

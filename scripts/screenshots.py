@@ -119,8 +119,9 @@ def play(base: str, hwd: Client, out: Path) -> None:
         hwd.call("hall.start", {"window": "1"})
         counter.locator('button[data-action="call_next"]').click()
         expect(counter.locator("#cur-number")).not_to_have_text("—")
-        expect(display.locator("#latest-call")).to_contain_text("5号窗口", timeout=5000)
-        display.wait_for_timeout(1500)  # the flash is over
+        # the four calls take the banner in turn, each while the speaker announces it (twice, in the demo)
+        expect(display.locator("#latest-call")).to_contain_text("5号窗口", timeout=90000)
+        display.wait_for_timeout(3500)  # the flash is over
         save(display, out, "display")
         expect(screen.locator("#lines")).not_to_be_empty(timeout=5000)
         save(screen, out, "window-screen")
@@ -137,6 +138,14 @@ def play(base: str, hwd: Client, out: Path) -> None:
         admin.locator("#admin-login button[type=submit]").click()
         expect(admin.locator("#stats-window")).to_be_visible()
         save(admin, out, "admin")
+        hwd.call("hall.finish", {"window": "1"})
+        hwd.call("hall.rate", {"window": "1", "score": 2})  # a 差评: its work order on the 好差评 desk
+        admin.goto(f"{base}/admin/haocp")
+        expect(admin.locator("#workorders tbody tr").first).to_be_visible()
+        save(admin, out, "admin-haocp")
+        admin.goto(f"{base}/admin/stats")
+        expect(admin.locator("#chart-arrivals svg")).to_be_visible()
+        save(admin, out, "admin-stats")
         admin.goto(f"{base}/admin/hall")
         expect(admin.locator("#vh-calls li").first).to_be_visible()
         admin.wait_for_timeout(1500)  # the receipts and screen pictures of the last calls

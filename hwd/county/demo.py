@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", default="config/demo.toml")
     parser.add_argument("--port", type=int, default=8080, help="hwd-ui's port")
     parser.add_argument("--central-port", type=int, default=8090)
+    parser.add_argument("--night", action="store_true", help="as hwd.demo --night")
     args = parser.parse_args(argv)
     from werkzeug.security import generate_password_hash
 
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n  county dashboard (hwd-central)  http://127.0.0.1:{args.central_port}/   (password: demo)\n"
           f"  county database                 psql \"{central_dsn}\"\n", flush=True)
     try:
-        return demo.main(["--config", str(hall_cfg), "--port", str(args.port)])
+        return demo.main(["--config", str(hall_cfg), "--port", str(args.port), *(["--night"] if args.night else [])])
     finally:
         central.terminate()
         try:

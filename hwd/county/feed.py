@@ -21,6 +21,7 @@ import sqlite3
 from typing import Any
 
 from hwd import outbox
+from hwd.hall.devices.names import device_names
 
 log = logging.getLogger("hwd.county.feed")
 
@@ -107,4 +108,14 @@ def attach(engine: Any) -> list:
                                                                   engine.outbox and engine.outbox.notify()))
     for dev in getattr(engine.manager, "devices", {}).values():  # the state each device has now
         feed.device_state({"device": dev.id, "kind": dev.kind, "state": dev.state, "detail": dev.detail})
-    return [PostgresSink(cfg, engine.database, engine.clock, engine.cfg.name, SINK_NAME)]
+    return [PostgresSink(cfg, engine.database, engine.clock, engine.cfg.name, SINK_NAME, names=names_of(engine))]
+
+
+def names_of(engine: Any) -> dict[str, dict[str, str]]:
+    """What the county's pages call the hall's ids: its windows, services, staff and devices
+    (hwd.hall.devices.names), reported with the hall's name."""
+    hall = engine.cfg
+    return {"window": {w.id: w.name for w in hall.windows.values()},
+            "service": {s.id: s.name for s in hall.services.values()},
+            "staff": {s.id: s.name for s in hall.staff.values()},
+            "device": device_names(engine.config.devices, hall)}

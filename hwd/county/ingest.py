@@ -39,6 +39,13 @@ SQL = {
     "device_event": "INSERT INTO device_events (hall_id, rec_id, device, kind, state, previous, detail, ts) "
                     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
     "device": _upsert("devices", ("hall_id", "device"), ("kind", "state", "detail", "since", "rec_id")),
+    "deposit_event": "INSERT INTO deposit_events (hall_id, rec_id, deposit_id, action, state, device, door, ts) "
+                     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+    "deposit": _upsert("deposits", ("hall_id", "deposit_id"),
+                       ("state", "device", "door", "ticket_id", "number", "case_no", "staff", "window_id", "kiosk",
+                        "via", "created_ts", "deposited_ts", "picked_ts", "ended_ts", "rec_id")),
+    "locker_alarm": _upsert("locker_alarms", ("hall_id", "alarm_id"),
+                            ("device", "door", "kind", "deposit_id", "raised_ts", "cleared_ts", "cleared_by", "rec_id")),
 }
 
 
@@ -163,7 +170,8 @@ def touched(records: list[Record]) -> list[int]:
 
 
 def apply(cur: Any, hall_id: str, record: Record) -> None:
-    """A record of the kinds a batch does not gather (work orders, windows, devices)."""
+    """A record of the kinds a batch does not gather (work orders, windows, devices, the locker's
+    deposits and alarms)."""
     p, rid = record.payload, record.id
     if record.kind == "workorder":
         cur.execute(SQL["workorder"], (hall_id, p["workorder_id"], p.get("rating_id"), p["state"], p.get("verdict"),
@@ -181,4 +189,17 @@ def apply(cur: Any, hall_id: str, record: Record) -> None:
                                           p.get("previous"), p.get("detail"), record.ts))
         cur.execute(SQL["device"], (hall_id, p["device"], p.get("device_kind"), p["state"], p.get("detail"),
                                     record.ts, rid))
+    elif record.kind == "deposit":
+        d = p["deposit"]
+        cur.execute(SQL["deposit_event"], (hall_id, rid, d["id"], p["action"], d.get("state"), d.get("device"),
+                                           d.get("door"), p["at_ts"]))
+        cur.execute(SQL["deposit"], (hall_id, d["id"], d["state"], d.get("device"), d.get("door"), d.get("ticket"),
+                                     d.get("number"), d.get("case_no"), d.get("staff"), d.get("window"),
+                                     d.get("kiosk"), d.get("via"), d.get("created_ts"), d.get("deposited_ts"),
+                                     d.get("picked_ts"), d.get("ended_ts"), rid))
+    elif record.kind == "locker_alarm":
+        a = p["alarm"]
+        cur.execute(SQL["locker_alarm"], (hall_id, a["id"], a.get("device"), a.get("door"), a["kind"],
+                                          a.get("deposit"), a.get("raised_ts"), a.get("cleared_ts"),
+                                          a.get("cleared_by"), rid))
     # other kinds ("unrated", future ones) are kept in ``records`` only

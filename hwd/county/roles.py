@@ -45,6 +45,10 @@ GRANTS = {
     "devices": "SELECT, INSERT, UPDATE",
     "device_events": "INSERT",
     "daily_rollup": "SELECT, INSERT, DELETE",
+    "deposits": "SELECT, INSERT, UPDATE",
+    "deposit_events": "INSERT",
+    "locker_alarms": "SELECT, INSERT, UPDATE",
+    "matter_catalogues": "SELECT",  # the county's pushes; the hall reads its own (hwd.county.catalogue)
 }
 
 

@@ -17,7 +17,12 @@ rating so the tables need no join), ``ticket_events``
 ``windows``, ``device_events`` + ``devices``. A projection row is only overwritten by a record
 with a higher outbox id, so a replayed old record never turns a state back. ``daily_rollup``
 (migration 2, hwd.county.rollup): per hall, issue day, window, staff and matter, the counts the
-supervision tables add up; the sink rolls again every hall-day a delivery touches.
+supervision tables add up; the sink rolls again every hall-day a delivery touches. Migration 5:
+the locker of the hall's 24-hour area — ``deposits`` (latest state), ``deposit_events`` (every
+step), ``locker_alarms`` — each with the policy of migration 3.
+
+Migration 6: ``matter_catalogues``, the matter catalogues (事项目录) hwd-central pushes to a hall
+(hwd.county.catalogue); a hall's role reads its own hall's rows only, and writes none.
 
 Migration 3: row-level security. ``hall_roles`` maps each hall's login role to its hall_id
 (``hwd-central county add-hall``, hwd.county.roles); ``county_hall()`` is the hall of the role
@@ -30,9 +35,13 @@ from __future__ import annotations
 
 from hwd.county import rollup
 
-# every table a hall's sink writes, each keyed by hall_id (migration 3 puts a policy on each)
-HALL_TABLES = ("halls", "records", "tickets", "ticket_events", "ratings", "workorders", "workorder_steps",
-               "windows", "window_events", "devices", "device_events", "daily_rollup")
+# the tables a hall's sink wrote when migration 3 put a policy on each (frozen: that migration's SQL)
+HALL_TABLES_3 = ("halls", "records", "tickets", "ticket_events", "ratings", "workorders", "workorder_steps",
+                 "windows", "window_events", "devices", "device_events", "daily_rollup")
+# the 24-hour area's locker (migration 5, with its own policies)
+PICKUP_TABLES = ("deposits", "deposit_events", "locker_alarms")
+# every table a hall's sink writes, each keyed by hall_id, each with the own_hall policy
+HALL_TABLES = HALL_TABLES_3 + PICKUP_TABLES
 
 # county_hall(): the hall of the role running the statement (NULL for any other role). Invoker's
 # rights, reading hall_roles through its own policy (a role sees its own row only); the search
@@ -50,10 +59,37 @@ _ROW_SECURITY = """
                        'AS $f$SELECT hall_id FROM %1$I.hall_roles WHERE role_name = current_user$f$',
                        current_schema());
     END $do$;
-""" + "".join(f"""
+"""
+
+
+def _own_hall(tables: tuple[str, ...]) -> str:
+    """Row-level security on ``tables``: a hall's role sees and writes only its own rows."""
+    return "".join(f"""
     ALTER TABLE {t} ENABLE ROW LEVEL SECURITY;
     CREATE POLICY own_hall ON {t} USING (hall_id = (SELECT county_hall())) WITH CHECK (hall_id = (SELECT county_hall()));
-""" for t in HALL_TABLES)
+""" for t in tables)
+
+
+# the locker of each hall's 24-hour area: its deposits (the latest state, and every step), its
+# doors' alarms; the policies of migration 3 for each
+_PICKUP = """
+    CREATE TABLE deposits (
+        hall_id text NOT NULL, deposit_id bigint NOT NULL, state text NOT NULL, device text, door integer,
+        ticket_id bigint, number text, case_no text, staff text, window_id text, kiosk text, via text,
+        created_ts double precision, deposited_ts double precision, picked_ts double precision,
+        ended_ts double precision, rec_id bigint NOT NULL, PRIMARY KEY (hall_id, deposit_id));
+    CREATE INDEX deposits_waiting ON deposits (hall_id, deposited_ts) WHERE state = 'waiting';
+    CREATE TABLE deposit_events (
+        hall_id text NOT NULL, rec_id bigint NOT NULL, deposit_id bigint NOT NULL, action text NOT NULL,
+        state text, device text, door integer, ts double precision NOT NULL, PRIMARY KEY (hall_id, rec_id));
+    CREATE TABLE locker_alarms (
+        hall_id text NOT NULL, alarm_id bigint NOT NULL, device text, door integer, kind text NOT NULL,
+        deposit_id bigint, raised_ts double precision, cleared_ts double precision, cleared_by text,
+        rec_id bigint NOT NULL, PRIMARY KEY (hall_id, alarm_id));
+    CREATE INDEX locker_alarms_raised ON locker_alarms (hall_id) WHERE cleared_ts IS NULL;
+""" + _own_hall(PICKUP_TABLES)
+
+NAMES_MAX_BYTES = 256 * 1024  # halls.names as JSON text, at most (a hall's ~100 names take ~5 kB)
 
 MIGRATIONS = [
     """
@@ -112,9 +148,24 @@ MIGRATIONS = [
     # 2: the daily rollup the supervision tables read (hwd.county.rollup), filled from the tickets there
     rollup.CREATE + ";\n" + rollup.REBUILD,
     # 3: each hall's role sees and writes its own hall's rows only, enforced by PostgreSQL
-    _ROW_SECURITY,
+    _ROW_SECURITY + _own_hall(HALL_TABLES_3),
     # 4: the fleet view: which hwd each hall runs (its sink's report)
     "ALTER TABLE halls ADD COLUMN hwd_version text",
+    # 5: the locker of the hall's 24-hour area (deposits, their steps, the doors' alarms), own rows only
+    _PICKUP,
+    # 6: matter catalogues the county pushes to a hall (hwd.county.catalogue); a hall reads its own only
+    """
+    CREATE TABLE matter_catalogues (
+        hall_id text NOT NULL, id bigserial, name text NOT NULL, format text NOT NULL DEFAULT 'auto',
+        body text NOT NULL, pushed_at timestamptz NOT NULL DEFAULT now(), pushed_by text NOT NULL,
+        PRIMARY KEY (hall_id, id));
+    ALTER TABLE matter_catalogues ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY own_hall ON matter_catalogues USING (hall_id = (SELECT county_hall()))
+        WITH CHECK (hall_id = (SELECT county_hall()));
+    """,
+    # 7: the names people read for the hall's ids: {"window"|"service"|"staff"|"device": {id: name}},
+    # bounded: a hall writes its own row, and hwd-central reads every hall's on every page
+    f"ALTER TABLE halls ADD COLUMN names jsonb CHECK (octet_length(names::text) <= {NAMES_MAX_BYTES})",
 ]
 
 LOCK_ID = 0x68776463  # "hwdc": one advisory lock for migrations

@@ -15,7 +15,8 @@ failure, so a hall that was offline for a week catches up in order.
 
 Besides records, the sink reports the hall itself (``halls`` row): its clock and business day,
 its hwd version, and how far its outbox is behind (oldest undelivered record, count), every ``heartbeat_s`` from
-its own thread — that is what the county's ``outbox_lag_s`` is made of.
+its own thread — that is what the county's ``outbox_lag_s`` is made of — and, when it connects,
+its name and the names people read for its ids (windows, services, staff, devices: ``halls.names``).
 When the database cannot be reached, nothing is lost: records wait in the hall's SQLite.
 
 The county trusts a hall with its own rows only (hwd.county.roles, schema migration 3): with a
@@ -25,6 +26,7 @@ write; the sink reports that as a delivery error (the records wait) naming the h
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
@@ -36,6 +38,21 @@ from hwd.county import ingest, schema
 from hwd.errors import HwdError
 
 log = logging.getLogger("hwd.county.sink")
+
+
+NAME_MAX = 64  # characters of a name the county shows (central.queries.TEXT_MAX)
+
+
+def _bounded(names: dict | None) -> dict | None:
+    """The names cut to what the county shows and keeps (``schema.NAMES_MAX_BYTES``): too many
+    to send (a hall of thousands of devices?) are not sent, and the county shows ids."""
+    if not names:
+        return None
+    cut = {kind: {str(k)[:NAME_MAX]: str(v)[:NAME_MAX] for k, v in table.items()} for kind, table in names.items()}
+    if len(json.dumps(cut, ensure_ascii=False).encode()) > schema.NAMES_MAX_BYTES:
+        log.warning("county: the hall's names take more than %d bytes; the county shows ids", schema.NAMES_MAX_BYTES)
+        return None
+    return cut
 
 
 def connect(dsn: str, connect_timeout_s: int = 5, **kwargs: Any):
@@ -52,16 +69,19 @@ class RecordError(Exception):
 
 
 class PostgresSink:
-    kinds = outbox.RATING_KINDS + outbox.FEED_KINDS  # ratings, work orders …, tickets, windows, devices
+    # ratings, work orders …, tickets, windows, devices, the locker's deposits and alarms
+    kinds = outbox.RATING_KINDS + outbox.FEED_KINDS + outbox.PICKUP_KINDS
     backfill = True
     batch_size = 2000  # records per transaction: a week offline (84,000 records) is 42 commits
 
-    def __init__(self, cfg: Any, db_path: Path | str, clock: Any, hall_name: str, name: str = "central"):
+    def __init__(self, cfg: Any, db_path: Path | str, clock: Any, hall_name: str, name: str = "central",
+                 names: dict | None = None):
         try:
             import psycopg  # noqa: F401
         except ImportError:
             raise HwdError("[hall.central] needs psycopg 3: pip install 'hwd[central]'") from None
         self.cfg, self.db_path, self.clock, self.hall_name, self.name = cfg, str(db_path), clock, hall_name, name
+        self.names = _bounded(names)  # window, service, staff and device names by id, for the county's pages
         self.retry_s, self.retry_max_s = cfg.retry_s, cfg.retry_max_s  # the outbox worker's backoff for this sink
         self._conn = None
         self._lock = threading.Lock()  # one connection, used by the worker and the heartbeat
@@ -83,8 +103,11 @@ class PostgresSink:
                 raise outbox.DeliveryError(
                     f"the county database has schema {have}, this hall needs {len(schema.MIGRATIONS)}, and a "
                     "hall's login may not migrate it: upgrade and restart hwd-central (it migrates at start)") from None
-            self._conn.execute("INSERT INTO halls (hall_id, name) VALUES (%s, %s) ON CONFLICT (hall_id) DO UPDATE "
-                               "SET name = EXCLUDED.name", (self.cfg.hall_id, self.hall_name))
+            from psycopg.types.json import Jsonb
+
+            self._conn.execute("INSERT INTO halls (hall_id, name, names) VALUES (%s, %s, %s) ON CONFLICT (hall_id) "
+                               "DO UPDATE SET name = EXCLUDED.name, names = COALESCE(EXCLUDED.names, halls.names)",
+                               (self.cfg.hall_id, self.hall_name, Jsonb(self.names) if self.names else None))
             log.info("county database connected (hall %s)", self.cfg.hall_id)
         return self._conn
 

@@ -12,6 +12,7 @@ from hwd import errors
 from hwd.clock import parse_time
 from hwd.errors import HwdError
 from hwd.hall import stats
+from hwd.hall.pickup import api as pickup_api
 from hwd.hall.queue import desk as desks
 from hwd.hall.ratings import api as rating_api
 from hwd.hall.ratings.rules import CHANNELS
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from hwd.hall.engine import HallEngine
 
 WINDOW = Field("window", str)
+MATTER = Field("matter", str, None, doc="a [[hall.service.matter]] id of the ticket's service")
 TICKET_STATES = ("waiting", "called", "serving", "done", "no_show", "expired", "cancelled")
 
 
@@ -41,10 +43,12 @@ def register(methods: Any, engine: "HallEngine") -> None:
     add("hall.call_next", lambda p: engine.run(core().call_next, p["window"]), (WINDOW,),
         "call the next ticket to a window (null when nobody waits)")
     for name, doc in (("recall", "call the current ticket again"),
-                      ("no_show", "the called citizen did not come (per the no-show rule)"),
-                      ("start", "start serving the current ticket"),
-                      ("finish", "finish the current ticket and invite a rating")):
+                      ("no_show", "the called citizen did not come (per the no-show rule)")):
         add(f"hall.{name}", _window_op(engine, name), (WINDOW,), doc)
+    for name, doc in (("start", "start serving the current ticket"),
+                      ("finish", "finish the current ticket and invite a rating")):
+        add(f"hall.{name}", _matter_op(engine, name), (WINDOW, MATTER),
+            doc + "; matter: the matter (事项) handled, of the ticket's service (default: its first)")
     add("hall.transfer", lambda p: engine.run(core().transfer, p["window"], p["service"]),
         (WINDOW, Field("service", str)), "send the current ticket to another service, keeping its place")
     for name, doc in (("pause", "pause a window (its screen shows 暂停服务)"), ("resume", "resume a paused window")):
@@ -53,16 +57,22 @@ def register(methods: Any, engine: "HallEngine") -> None:
         (WINDOW, Field("staff", str), Field("pin", str, None), Field("source", str, None)),
         "a clerk logs in to a window (AB岗: takes it over); wrong PINs lock the staff id and the source "
         "address (the page's client) with backoff")
+    add("hall.set_pin", lambda p: logins.set_pin(p["staff"], p["pin"], p["source"]),
+        (Field("staff", str), Field("pin", str), Field("source", str, None)),
+        "a clerk whose PIN was reset (or who is new) sets a new one (4-12 digits) before logging in; "
+        "stored only as its hash in the config file")
     add("hall.logout", lambda p: engine.run(core().logout, p["window"], p["staff"]),
         (WINDOW, Field("staff", str, None)), "a clerk logs out; the window closes")
     add("hall.rate", lambda p: engine.run(engine.channels.rate, p),
         (Field("score", int, min=1, max=5), Field("window", str, None), Field("ticket", (int, str), None),
          Field("channel", str, "rpc", choices=CHANNELS), Field("reason", str, None),
          Field("reasons", list, None, items=str), Field("pad", str, None),
-         Field("secret", str, None), Field("token", str, None)),
+         Field("secret", str, None), Field("token", str, None), Field("real_name", bool, False)),
         "rate the last service of a window (or a ticket): 5 非常满意 … 1 非常不满意; reasons: 差评 reason codes; "
-        "a pad (pad+secret) rates only its window's last service, a phone gives the ticket's token")
+        "a pad (pad+secret) rates only its window's last service, a phone gives the ticket's token; "
+        "real_name: the citizen consented to 实名评价 (with [hall.upstream] real_name)")
     rating_api.register(methods, engine)
+    pickup_api.register(methods, engine)
     add("hall.pad.enroll", lambda p: engine.run(engine.channels.enroll, p["window"]), (WINDOW,),
         "enrol a rating pad/page for a window: returns its secret once (replaces the window's old pad)")
     add("hall.pad.check", lambda p: _pad_check(engine, p),
@@ -106,8 +116,8 @@ def register(methods: Any, engine: "HallEngine") -> None:
          Field("staff", str, None), Field("verified", bool, False), Field("assisted", bool, False)),
         "issue at a guide desk: a priority class after the documents were checked, or a 帮办代办 ticket")
     add("hall.services", lambda p: _services(engine), (), "services with today's quota and queue", replay=False)
-    add("hall.guide", lambda p: issuing.guide(p["service"], p["kiosk"], p["print"]),
-        (Field("service", str), Field("kiosk", str, None), Field("print", bool, False)),
+    add("hall.guide", lambda p: issuing.guide(p["service"], p["kiosk"], p["print"], p["matter"]),
+        (Field("service", str), Field("kiosk", str, None), Field("print", bool, False), MATTER),
         "the service guide (办事指南); print=true prints the 一次性告知单 at the kiosk")
     add("hall.tickets", lambda p: _tickets(engine, p),
         (Field("day", str, None), Field("service", str, None), Field("window", str, None),
@@ -118,10 +128,11 @@ def register(methods: Any, engine: "HallEngine") -> None:
     add("hall.ratings", lambda p: _ratings(engine, p),
         (Field("from", str, None), Field("to", str, None), Field("bad", bool, None), Field("open", bool, False),
          Field("window", str, None), Field("staff", str, None), Field("limit", int, 500, min=1, max=5000)),
-        "ratings over a period; bad=true for 差评, open=true for those not yet followed up", replay=False)
+        "ratings over a period; bad=true for 差评, open=true for those whose work order waits for its 回访", replay=False)
     add("hall.followup", lambda p: engine.run(core().ratings.followup, p["rating"], p["note"], p["staff"]),
         (Field("rating", int, min=1, max=2 ** 63 - 1), Field("note", str), Field("staff", str, None)),
-        "mark a bad rating followed up")
+        "follow a bad rating up: the 回访 (callback) step of its work order, as hall.workorder does; "
+        "returns the rating")
     add("hall.reprint", lambda p: issuing.reprint(p["ticket"], p["kiosk"], p["desk"]),
         (Field("ticket", (int, str)), Field("kiosk", str, None), Field("desk", str, None)),
         "print a ticket again (at a kiosk, or at a guide desk)")
@@ -131,10 +142,20 @@ def register(methods: Any, engine: "HallEngine") -> None:
     add("hall.book", lambda p: _book(engine, p),
         (Field("service", str), Field("slot", str), Field("code", str, None), Field("id_number", str, None),
          Field("minutes", int, None, min=5, max=600)), "book an appointment (for tests and a booking system)")
+    add("hall.area", lambda p: engine.area.status(p["kiosk"]), (Field("kiosk", str, None),),
+        "the 24-hour area's kiosk: are the windows open, when they open, the hours of the week ahead", replay=False)
+    add("hall.slots", lambda p: engine.area.slots(p["service"]), (Field("service", str),),
+        "the booking slots of the coming working days with the room left ([hall.appointments] per_slot)",
+        replay=False)
+    add("hall.book_slot", lambda p: engine.area.book(p["service"], p["slot"], p["kiosk"], p["card_token"]),
+        (Field("service", str), Field("slot", str), Field("kiosk", str), Field("card_token", str, None)),
+        "book an offered slot at a kiosk (the ID card on its own reader finds it at check-in); prints the code")
     add("hall.export", lambda p: _export(engine, p),
         (Field("what", str, "stats", choices=("stats", "tickets", "ratings")), Field("from", str, None),
-         Field("to", str, None), Field("group_by", str, "service", choices=stats.GROUPS)),
-        "CSV text of statistics, tickets or ratings", replay=False)
+         Field("to", str, None), Field("group_by", str, "service", choices=stats.GROUPS),
+         Field("labels", str, "", choices=("", "zh"))),
+        "CSV text of statistics, tickets or ratings; labels=zh: for people (Chinese headings, names, minutes, "
+        "percentages, states in words)", replay=False)
 
 
 def _pad_check(engine: "HallEngine", p: dict) -> dict:
@@ -150,6 +171,10 @@ def _ticket_token(engine: "HallEngine", p: dict) -> dict:
 
 def _window_op(engine: "HallEngine", name: str):
     return lambda p: engine.run(getattr(engine.core, name), p["window"])
+
+
+def _matter_op(engine: "HallEngine", name: str):
+    return lambda p: engine.run(getattr(engine.core, name), p["window"], p["matter"])
 
 
 def _pause_op(engine: "HallEngine", name: str):
@@ -240,12 +265,17 @@ def _book(engine: "HallEngine", p: dict) -> dict:
 
 def _export(engine: "HallEngine", p: dict) -> str:
     start, end = _period(engine, p)
+    cfg = engine.cfg
+    names = ({"window": {w.id: w.name for w in cfg.windows.values()},
+              "service": {s.id: s.name for s in cfg.services.values()},
+              "staff": {s.id: s.name for s in cfg.staff.values()}} if p["labels"] == "zh" else None)
     if p["what"] == "stats":
-        return stats.to_csv(stats.compute(engine.store, start, end, p["group_by"], engine.tz))
+        return stats.to_csv(stats.compute(engine.store, start, end, p["group_by"], engine.tz), names)
     if p["what"] == "ratings":
-        return stats.to_csv(engine.core.ratings.export(start, end))
+        return stats.to_csv(engine.core.ratings.export(start, end), names)
     rows = engine.store.all("SELECT * FROM tickets WHERE issued_ts >= ? AND issued_ts < ? ORDER BY id", (start, end))
     keep = ("id", "day", "number", "service", "priority", "state", "window", "staff", "issued_at", "called_at",
             "started_at", "finished_at", "recalls", "transfers", "printed", "rating_state")
-    return stats.to_csv([{k: engine.core.ticket_view(r)[k] for k in keep} for r in rows])
+    return stats.to_csv([{k: engine.core.ticket_view(r)[k] for k in keep} for r in rows], names)
+
 

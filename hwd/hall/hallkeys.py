@@ -2,9 +2,11 @@
 
 ``appointment.key`` keys the HMAC that stands for an appointment's ID number (so a copy of the
 database alone cannot be searched for ID numbers); ``ticket-token.key`` keys the per-ticket
-tokens of phone ratings. They live in ``[hall] keys_dir`` (default ``STATE_DIR/keys``, 0700),
-are made by ``hwctl hall-keys`` at install and, if missing, on the daemon's first start.
-Rotation is in docs/security.md.
+tokens of phone ratings; ``holder.key`` seals the card holder of a 实名评价 until the province
+has it (hwd.hall.ratings.holders); ``pickup.key`` keys the locker's pickup codes
+(hwd.hall.pickup.codes). They live in ``[hall] keys_dir`` (default ``STATE_DIR/keys``, 0700), are
+made by ``hwctl hall-keys`` at install and, if missing, on the daemon's first start. Rotation is in
+docs/security.md.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 
 log = logging.getLogger("hwd.hall.keys")
 
-NAMES = ("appointment", "ticket-token")
+NAMES = ("appointment", "ticket-token", "holder", "pickup")
 KEY_BYTES = 32
 
 

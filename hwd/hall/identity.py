@@ -126,10 +126,38 @@ class StaffLogins:
     """``hall.login`` and ``hall.desk_login`` with the PIN checked here, throttled (module docstring)."""
 
     def __init__(self, cfg: Any, ui: Any, core: Any, run: Callable[..., Any]):
-        self.cfg, self.core, self.run = cfg, core, run
+        self.cfg, self.core, self.run, self.ui = cfg, core, run, ui
+        # writes a clerk's new PIN hash into the config file (the daemon's config store); None: cannot
+        self.write_pin: Callable[[str, str, str | None], Any] | None = None
         self.throttle = LoginThrottle(getattr(ui, "login_failures", LOGIN_FAILURES),
                                       getattr(ui, "login_lock_s", LOGIN_LOCK_S))
         self._configured = configured_networks(cfg, ui)
+
+    def reconfigure(self, cfg: Any) -> None:
+        """Staff and windows as a new config has them; the lockouts under way stay."""
+        self.cfg = cfg
+        self._configured = configured_networks(cfg, self.ui)
+
+    async def set_pin(self, staff: str, pin: str, source: str | None) -> dict:
+        """``hall.set_pin``: a clerk whose PIN was reset (or who is new) sets one before the first
+        login; only the hash is kept, in the config file ([[hall.staff]] pin_hash). Only from a
+        window PC (or this PC) when the hall lists its windows' addresses."""
+        if not self.core.pin_reset(staff):
+            raise Refusal(errors.LOGIN_FAILED, "no_pin_reset", {"staff": staff})
+        counters = [a for w in self.cfg.windows.values() for a in (w.addresses or [])]
+        if source is not None and counters and not addresses.in_networks(
+                source, addresses.networks(list(addresses.LOCAL) + counters)):
+            AUDIT.warning(f"set-pin-refused:{staff}:{source}", "new PIN of staff %s refused from %s: not a "
+                          "window or desk PC", staff, source)
+            raise Refusal(errors.LOGIN_FAILED, "", {"staff": staff})
+        if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 12):
+            raise Refusal(errors.LOGIN_FAILED, "pin_format", {"staff": staff})
+        if self.write_pin is None:
+            raise HwdError("this hall cannot store a new PIN (no config store)", errors.BAD_STATE)
+        stored = await asyncio.to_thread(pins.hash_pin, pin)
+        self.write_pin(staff, stored, source)
+        AUDIT.info("staff %s set a new PIN from %s", staff, source or "rpc")
+        return {"staff": staff, "set": True}
 
     async def login(self, window: str, staff: str, pin: str | None, source: str | None) -> dict:
         self.core.window_row(window)

@@ -32,8 +32,9 @@ def _used(ticket: dict, code: str, tz: dt.tzinfo) -> Refusal:
 
 class Issuing:
     def __init__(self, cfg: Any, core: Any, appointments: Any, cards: CardTokens, printing: Printing,
-                 run: Callable[..., Any], publish: Callable[[str, dict], None]):
+                 run: Callable[..., Any], publish: Callable[[str, dict], None], holders: Any = None):
         self.cfg, self.core, self.appointments = cfg, core, appointments
+        self.holders = holders  # 实名评价 opt-in: the card holder sealed for the province (hwd.hall.ratings.holders)
         self.cards, self.printing, self.run, self.publish = cards, printing, run, publish
         self.store, self.clock = core.store, core.clock
 
@@ -43,7 +44,7 @@ class Issuing:
         """``hall.issue_ticket``: a card gives the holder's masked name and, by age, the elderly class."""
         if appointment:
             return await self.checkin(code=appointment, kiosk=kiosk, request_key=request_key)
-        holder = None
+        holder = card = None
         chosen = priority or "normal"
         if card_token:
             card = await self.cards.card(card_token, kiosk)
@@ -54,7 +55,13 @@ class Issuing:
                 chosen = "elderly"
         with self.cards.using(card_token):  # no await between the check above and the commit
             ticket = self.run(self.core.issue, service, kiosk, chosen, holder, request_key=request_key)
+        if card and self.holders is not None:
+            self.run(self._keep_holder, ticket["id"], card)
         return await self.printing.ticket(ticket, kiosk)
+
+    def _keep_holder(self, ticket: int, card: dict) -> None:
+        with self.store.tx():
+            self.holders.keep(self.store.db, ticket, card, self.clock.time())
 
     async def desk_issue(self, desk_id: str, service: str, priority: str = "normal", staff: str | None = None,
                          verified: bool = False, assisted: bool = False) -> dict:
@@ -124,14 +131,20 @@ class Issuing:
             return await self.printing.ticket(view, None, reprint=count, desk=at_desk)
         return await self.printing.ticket(view, kiosk or row["kiosk"], reprint=count)
 
-    async def guide(self, service: str, kiosk: str | None = None, print_notice: bool = False) -> dict:
-        """``hall.guide``: the service guide (办事指南); printed as the 一次性告知单 on request."""
+    async def guide(self, service: str, kiosk: str | None = None, print_notice: bool = False,
+                    matter: str | None = None) -> dict:
+        """``hall.guide``: the guide (办事指南) of a matter of the service (default: its first);
+        printed as the 一次性告知单 on request."""
         svc = self.cfg.services.get(service)
         if svc is None:
             raise Refusal(errors.UNKNOWN_SERVICE, "", {"service": service})
-        out = {"service": svc.id, "matter": svc.name, "name": svc.name, "department": svc.department,
-               "materials": list(svc.materials), "conditions": svc.conditions, "time_limit": svc.time_limit,
-               "fees": svc.fees}
+        if matter is not None and not svc.has_matter(matter):
+            raise Refusal(errors.UNKNOWN_SERVICE, "matter", {"matter": matter}, matter=matter)
+        m = svc.matter(matter)
+        out = {"service": svc.id, "matter": m.name, "matter_id": m.id, "matter_code": m.matter_code,
+               "name": svc.name, "department": m.department, "materials": list(m.materials),
+               "conditions": m.conditions, "time_limit": m.time_limit, "fees": m.fees,
+               "matters": [{"id": x.id, "name": x.name, "matter_code": x.matter_code} for x in svc.matters]}
         if print_notice:
             k = self.cfg.kiosks.get(kiosk) if kiosk else None
             if k is None:

@@ -13,7 +13,7 @@ import datetime as dt
 import math
 from typing import Any
 
-from hwd import csvcells, errors
+from hwd import csvcells, errors, report_words
 from hwd.clock import parse_time
 from hwd.errors import HwdError
 from hwd.hall import views
@@ -81,9 +81,9 @@ def compute(store: Any, start: float, end: float, group_by: str, tz: dt.tzinfo) 
             continue
         groups.setdefault(key, []).append(t)
     rows = []
-    for key in sorted(groups):
+    for key in sorted(groups, key=report_words.natural_key):
         items = groups[key]
-        waits = [t["first_called_ts"] - t["issued_ts"] for t in items if t["first_called_ts"] is not None]
+        waits = [_wait_s(t) for t in items if t["first_called_ts"] is not None]
         service = [t["finished_ts"] - t["started_ts"] for t in items
                    if t["state"] == "done" and t["started_ts"] is not None and t["finished_ts"] is not None]
         served = sum(1 for t in items if t["state"] == "done")
@@ -106,10 +106,12 @@ def compute(store: Any, start: float, end: float, group_by: str, tz: dt.tzinfo) 
     return rows
 
 
-def to_csv(rows: list[dict]) -> str:
+def to_csv(rows: list[dict], names: dict | None = None) -> str:
     """Rows as CSV text (BOM-free; nested ratings become one column per level), escaped by
     hwd.csvcells like every export. The columns are those of every row, in the order first seen:
-    rows need not share their keys."""
+    rows need not share their keys. With ``names`` (window, service and staff names by id) the
+    CSV is for people: Chinese headings, names, minutes, percentages and states in words, as
+    hwd.report_words shows them."""
     if not rows:
         return ""
     flat = []
@@ -123,6 +125,9 @@ def to_csv(rows: list[dict]) -> str:
                 out[key] = value
         columns.update(dict.fromkeys(out))
         flat.append(out)
+    if names is not None:
+        headings, people = report_words.for_people(flat, list(columns), names)
+        return csvcells.to_csv(people, headings)
     return csvcells.to_csv(flat, list(columns))
 
 
@@ -155,6 +160,12 @@ def period_dates(kind: str, anchor: dt.date, start: str | None = None, end: str 
     else:
         raise HwdError(f"period is one of {', '.join(PERIODS)}", errors.INVALID_PARAMS)
     return first.isoformat(), last.isoformat()
+
+
+def _wait_s(ticket: Any) -> float:
+    """Seconds from issue to first call; never below 0 (the clock may have stepped back between them,
+    and a frozen clock's datetime rounds to the microsecond)."""
+    return max(0.0, ticket["first_called_ts"] - ticket["issued_ts"])
 
 
 def _bucket_label(i: int) -> str:
@@ -213,7 +224,7 @@ def report(store: Any, start: float, end: float, tz: dt.tzinfo, windows: dict, l
         if t["first_called_ts"] is None:
             not_called += 1
             continue
-        minutes = (t["first_called_ts"] - t["issued_ts"]) / 60
+        minutes = _wait_s(t) / 60
         buckets[max(i for i, low in enumerate(WAIT_BUCKETS_MIN) if minutes >= low)] += 1
     per_window = []
     stop = min(end, now)

@@ -1,5 +1,5 @@
 """The hall's durable state in SQLite (WAL): tickets, per-day counters, windows, ratings,
-appointments and an action log.
+appointments, locker deposits and an action log.
 
 Every change runs in ``with store.tx():`` and is committed before the engine replies or
 publishes, so a ``kill -9`` at any moment loses nothing acknowledged. With ``[hall.standby]`` the
@@ -116,6 +116,39 @@ MIGRATIONS = [
     CREATE INDEX tickets_request ON tickets (request_key) WHERE request_key IS NOT NULL;
     CREATE TABLE rating_pads (id TEXT PRIMARY KEY, window TEXT NOT NULL, secret_hash TEXT NOT NULL,
                               enrolled_ts REAL NOT NULL, last_used_ts REAL);
+    """,
+    # 7: 实名评价 opt-in (hwd.hall.ratings.holders): a ticket's card holder, sealed, until the province has
+    # the rating; the masked forms for the preview
+    """
+    CREATE TABLE rating_holders (ticket INTEGER PRIMARY KEY, rating INTEGER UNIQUE, sealed BLOB NOT NULL,
+                                 shown TEXT NOT NULL, stored_ts REAL NOT NULL);
+    """,
+    # 8: the 24-hour area's locker (智能取件柜, hwd.hall.pickup): results deposited for a ticket or a
+    # 办件编号 and picked up by code or ID card (both kept only as keyed hashes: the code can be said
+    # again from its nonce and the hall's key), and the doors' alarms (left open, forced, jammed)
+    """
+    CREATE TABLE deposits (
+        id INTEGER PRIMARY KEY, state TEXT NOT NULL, device TEXT NOT NULL, door INTEGER NOT NULL,
+        ticket INTEGER, number TEXT, case_no TEXT, nonce TEXT NOT NULL, code_hash TEXT NOT NULL,
+        person TEXT, staff TEXT, window TEXT, created_ts REAL NOT NULL, deposited_ts REAL,
+        opened_ts REAL, picked_ts REAL, ended_ts REAL, kiosk TEXT, via TEXT);
+    CREATE UNIQUE INDEX deposits_door_busy ON deposits (device, door)
+        WHERE state IN ('loading', 'waiting', 'collecting');
+    CREATE INDEX deposits_code ON deposits (code_hash) WHERE state = 'waiting';
+    CREATE INDEX deposits_person ON deposits (person) WHERE state = 'waiting' AND person IS NOT NULL;
+    CREATE INDEX deposits_ticket ON deposits (ticket) WHERE ticket IS NOT NULL;
+    CREATE TABLE locker_alarms (
+        id INTEGER PRIMARY KEY, device TEXT NOT NULL, door INTEGER, kind TEXT NOT NULL, deposit INTEGER,
+        raised_ts REAL NOT NULL, detail TEXT, cleared_ts REAL, cleared_by TEXT, note TEXT);
+    CREATE INDEX locker_alarms_open ON locker_alarms (device, door, kind) WHERE cleared_ts IS NULL;
+    """,
+    # 9: the matter (事项, [[hall.service.matter]]) a clerk handled: on the ticket, and on its rating;
+    # clerks who must set a new PIN at their next login (their pin_hash removed, or added without one)
+    """
+    ALTER TABLE tickets ADD COLUMN matter_id TEXT;
+    ALTER TABLE ratings ADD COLUMN matter_id TEXT;
+    ALTER TABLE ratings ADD COLUMN matter_name TEXT;
+    CREATE TABLE pin_resets (staff TEXT PRIMARY KEY, ts REAL NOT NULL);
     """,
 ]
 

@@ -47,6 +47,9 @@ def ticket(row: dict, cfg: HallConfig, tz: dt.tzinfo) -> dict:
     if row.get("matter"):
         matter = cfg.services.get(row["matter"])
         out["matter_name"] = matter.name if matter else row["matter"]
+    if row.get("matter_id"):
+        out["matter_id"] = row["matter_id"]
+        out["matter_handled"] = service.matter(row["matter_id"]).name if service else row["matter_id"]
     if not row["printed"] and row.get("print_error"):
         out["print_error"] = row["print_error"]
     return out
@@ -77,9 +80,7 @@ def rating(row: dict, tz: dt.tzinfo) -> dict:
            "channel_name": CHANNEL_NAMES.get(row["channel"], row["channel"]), "at": iso(row["ts"], tz),
            "day": row["day"], "bad": bool(row["bad"])}
     if row["bad"]:
-        out.update(reason=row["reason"], followup_due=row["followup_due"], followup_state=row["followup_state"],
-                   followup_note=row["followup_note"], followup_at=iso(row["followup_ts"], tz),
-                   followup_by=row["followup_by"])
+        out.update(reason=row["reason"], followup_due=row["followup_due"])
     return out
 
 

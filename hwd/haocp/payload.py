@@ -28,7 +28,9 @@ and, on a leaf, these steps in this order:
 
 Sources: the record's fields (docs/hall.md, 好差评), ``province.X`` (the province's data for the
 record's service, hwd.haocp.profiles), ``hall.name``, ``hall.region_code``, ``send.time`` (the
-moment of sending, ISO), ``upstream.username`` / ``upstream.password``, and in an envelope ``body``
+moment of sending, ISO), ``upstream.username`` / ``upstream.password``, ``holder.name`` / ``holder.id_number`` /
+``holder.prop`` / ``holder.cert_type`` (实名评价: empty unless the citizen consented, docs/security.md),
+and in an envelope ``body``
 (the mapped record) ``body_list`` (it in a one-element list, as epoint encrypts it) and ``out.X`` (a key already made
 beside it, e.g. the ciphertext to sign).
 """
@@ -46,7 +48,7 @@ NODE_KINDS = ("object", "list")
 STEPS = ("default", "map", "join", "date", "type", "prefix", "digest", "encrypt", "sign", "sign_id", "omit_empty")
 DIGESTS = ("sm3", "sha256", "md5", "hmac-sm3", "hmac-sha256")
 TYPES = ("str", "int", "json")
-NAMESPACES = ("province", "hall", "send", "upstream", "out")
+NAMESPACES = ("province", "hall", "send", "upstream", "out", "holder")
 SPECIAL = ("body", "body_list")
 _OMIT = object()
 

@@ -46,7 +46,7 @@ PF = {"pad": "4", "page": "4", "keypad": "5", "phone": "3", "rpc": "5"}
 # step_record; the outbox adds idempotency_key and kind)
 RECORD_FIELDS = (
     "idempotency_key", "kind", "rating_id", "ticket_id", "ticket", "case_no", "score", "level", "labels",
-    "label_names", "text", "region_code", "hall", "service", "matter_name", "matter_code", "impl_code",
+    "label_names", "text", "region_code", "hall", "service", "matter", "matter_name", "matter_code", "impl_code",
     "matter_version", "department", "window", "window_name", "staff", "staff_name", "service_start",
     "service_end", "channel", "rated_at", "excluded", "previous_case_no", "attached_by", "attached_at",
     "workorder_id", "step_id", "step", "from_state", "state", "verdict", "note", "at", "due",
@@ -105,9 +105,10 @@ ZJ_OFFLINEREPORT = Profile(
         "proDepart": _DEPART,
         "proManager": {"from": "staff_name", "default": ""},
         "pf": {"from": "channel", "map": PF, "default": "5"},
-        "certkeyGOV": {"value": ""},  # 实名评价: anonymous (docs/security.md)
-        "userName": {"value": ""},
-        "userProp": {"value": ""},
+        # 实名评价: empty (anonymous) unless the citizen consented ([hall.upstream] real_name, docs/security.md)
+        "certkeyGOV": {"from": "holder.id_number", "default": ""},
+        "userName": {"from": "holder.name", "default": ""},
+        "userProp": {"from": "holder.prop", "default": ""},
         "satisfaction": {"from": "score", "type": "str"},
         "evalDetail": {"from": "labels", "join": ",", "default": ""},
         "writingEvaluation": {"from": "text", "default": ""},
@@ -132,7 +133,13 @@ _EPOINT_RECORD = {
     "subMatter": {"from": "province.subMatter", "omit_empty": True},
     "proStatus": {"value": "3"},
     "proDepart": {**_DEPART, "default": None, "omit_empty": True},
-    # certKey, userName, userProp, userPageType, handleUser*: 实名 only; anonymous leaves them out
+    # 实名评价 only (consent, docs/security.md); anonymous leaves them out. epoint's integrations send
+    # userProp 1 for a person (applyertype 20) as a number and userPageType "111" (居民身份证).
+    "certKey": {"from": "holder.id_number", "omit_empty": True},
+    "userName": {"from": "holder.name", "omit_empty": True},
+    "userProp": {"from": "holder.prop", "type": "int", "omit_empty": True},
+    "userPageType": {"from": "holder.cert_type", "omit_empty": True},
+    # handleUser* (an agent's identity): never, hwd does not know of an agent
     "satisfaction": {"from": "score", "type": "str"},
     "evalDetail": {"from": "labels", "join": ",", "default": ""},
     "serviceNumber": {"value": "1"},
@@ -181,7 +188,11 @@ SD_EPOINT_PAD = Profile(
         "Taskcode": {**_TASK_CODE, "default": None, "omit_empty": True},
         "Deptcode": {"from": "province.deptCode", "omit_empty": True},
         "Prodepart": {**_DEPART, "default": None, "omit_empty": True},
-        # Userprop, Username, Applicant, Certkey, Certkeygov, mobile: 实名 only
+        # 实名评价 only (consent); Applicant and mobile never (hwd holds neither)
+        "Userprop": {"from": "holder.prop", "omit_empty": True},
+        "Username": {"from": "holder.name", "omit_empty": True},
+        "Certkey": {"from": "holder.id_number", "omit_empty": True},
+        "Certkeygov": {"from": "holder.id_number", "omit_empty": True},
         "Acceptdate": {**_ACCEPT, "default": None, "omit_empty": True},
         "taskType": {"from": "province.taskType", "omit_empty": True},
     }}},

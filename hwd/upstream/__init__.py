@@ -33,8 +33,9 @@ def rating_page(hall_cfg: Any) -> Callable[[Any, dict], str] | None:
 SINK_NAME = "upstream"
 
 
-def sinks(hall_cfg: Any) -> list:
-    """The outbox sinks the ``[hall.upstream]`` config asks for (none for ``none`` and ``h5``)."""
+def sinks(hall_cfg: Any, holders: Any = None) -> list:
+    """The outbox sinks the ``[hall.upstream]`` config asks for (none for ``none`` and ``h5``);
+    ``holders``: the sealed raters of 实名评价 (``real_name``), for the profiles that carry them."""
     up = hall_cfg.upstream
     if up.adapter != "push-json":
         return []
@@ -47,4 +48,4 @@ def sinks(hall_cfg: Any) -> list:
 
     services = {sid: s.province for sid, s in hall_cfg.services.items()}
     hall = {"name": hall_cfg.name, "region_code": hall_cfg.region_code}
-    return [ProfileSink(up, profile, services, hall, SINK_NAME)]
+    return [ProfileSink(up, profile, services, hall, SINK_NAME, holders)]

@@ -46,10 +46,11 @@ def fields_of(ctx: RatingContext, t: dict) -> dict[str, str]:
     person = ctx.cfg.staff.get(t["staff"]) if t["staff"] else None
     staff_name = _text(person.name) if person else staff
     persons = [{"loginName": staff, "name": staff_name}] if staff else []
-    values = {"case_no": t.get("case_no"), "matter_name": svc.name if svc else t["service"],
-              "matter_code": svc.matter_code if svc else "", "matter_version": svc.matter_version if svc else "",
-              "impl_code": svc.impl_code if svc else "", "department": svc.department if svc else "",
-              "region_code": ctx.cfg.region_code, "window": t["window"], "window_name": w.name if w else "",
+    m = svc.matter(t.get("matter_id")) if svc else None  # the matter handled (事项)
+    values = {"case_no": t.get("case_no"), "matter_name": m.name if m else t["service"],
+              "matter_code": m.matter_code if m else "", "matter_version": m.matter_version if m else "",
+              "impl_code": m.impl_code if m else "", "department": m.department if m else "",
+              "region_code": (m.region if m else "") or ctx.cfg.region_code, "window": t["window"], "window_name": w.name if w else "",
               "staff": staff, "staff_name": staff_name, "ticket": t["number"],
               "service_start": _stamp(t["started_ts"] or t["called_ts"], ctx),
               "service_end": _stamp(t["finished_ts"], ctx)}

@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlencode
 from hwd import config as configuration
 from hwd.errors import HwdError
 from hwd.haocp import payload
+from hwd.hall.ratings import holders
 from hwd.outbox import Record
 from hwd.upstream import sinks, sm2keys
 from hwd.upstream.push_json import body_of
@@ -55,10 +56,13 @@ def _mask(value: Any, secrets: set) -> Any:
     return value
 
 
-def render(sink: Any, record: Record) -> str:
-    """The request ``sink`` would send for ``record``, secrets masked."""
+def render(sink: Any, record: Record, holder: dict | None = None) -> str:
+    """The request ``sink`` would send for ``record``, secrets masked; ``holder``: the consented
+    rater of 实名评价 as the bus shows card holders (masked: the preview never opens the seal)."""
     secrets = {s for s in (getattr(sink.cfg, "password", None), getattr(sink.cfg, "secret", None)) if s}
     lines = [f"# rating {record.ref}, record {record.id} ({record.key}), profile {sink.cfg.profile}"]
+    if holder:
+        lines.append("# 实名评价 with the citizen's consent: the holder is masked here; the province gets it in full")
     if not hasattr(sink, "request"):  # push-json: the record itself, HMAC-signed
         body = body_of(record, sink.cfg.fields, sink.cfg.channel_codes)
         lines += [f"POST {sink.cfg.url}", "Content-Type: application/json; charset=utf-8",
@@ -66,7 +70,7 @@ def render(sink: Any, record: Record) -> str:
                   f"X-HWD-Signature: {sink.cfg.signature}={MASK}", "",
                   json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))]
         return "\n".join(lines) + "\n"
-    req = sink.request(record)
+    req = sink.request(record, holder=holder)
     lines.append(f"POST {req.url}")
     for name, value in req.headers.items():
         if name == "Authorization":
@@ -107,10 +111,11 @@ def command(args: argparse.Namespace) -> int:
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         record = find(db, args.target)
+        holder = holders.shown(db, int(record.ref)) if hall.upstream.real_name else None
     finally:
         db.close()
     try:
-        print(render(built[0], record), end="")
+        print(render(built[0], record, holder), end="")
     except payload.PayloadError as exc:
         raise HwdError(f"the {hall.upstream.profile} body cannot be made for this rating: {exc}") from None
     return 0

@@ -12,6 +12,11 @@ only the kinds of the profile (or the configured subset), so a province's rating
 receives work orders.
 
 ``request()`` builds without sending: ``hwctl upstream preview`` prints it (hwd.upstream.preview).
+
+实名评价 (``[hall.upstream] real_name``): a rating the citizen consented to carry their identity
+for is sent with its holder (``holder.*``), opened from hwd.hall.ratings.holders just before the
+request and erased as soon as the province has answered for good (sent or refused); a retry opens
+it again. The holder never enters the outbox record.
 """
 
 from __future__ import annotations
@@ -51,8 +56,9 @@ class ProfileSink:
     backfill = True
 
     def __init__(self, upstream: Any, profile: Profile, services: Mapping[str, Mapping] | None = None,
-                 hall: Mapping[str, Any] | None = None, name: str = "upstream"):
+                 hall: Mapping[str, Any] | None = None, name: str = "upstream", holders: Any = None):
         self.name, self.cfg, self.profile = name, upstream, profile
+        self.holders = holders  # 实名评价 opt-in: hwd.hall.ratings.holders.Vault, else None (anonymous)
         self.kinds = tuple(upstream.kinds)
         self.services = dict(services or {})
         self.hall = dict(hall or {})
@@ -78,20 +84,24 @@ class ProfileSink:
     def url_of(self, kind: str) -> str:
         return self.cfg.urls.get(kind) or self.cfg.url
 
-    def context(self, record: Record, now: dt.datetime | None = None) -> dict:
+    def context(self, record: Record, now: dt.datetime | None = None, holder: Mapping[str, Any] | None = None) -> dict:
         fields = record.payload
-        province = {**self.cfg.province, **self.services.get(fields.get("service") or "", {})}
+        province = {**self.cfg.province, **self.services.get(fields.get("service") or "", {}),
+                     **(fields.get("province_fields") or {})}  # the service's and its matter's, as rated
         if now is None:
             now = dt.datetime.now(_zone(fields))
         ctx = dict(fields)
         ctx.update(province=province, hall=self.hall, send={"time": now.isoformat(timespec="seconds")},
-                   upstream={"username": self.cfg.username, "password": self.cfg.password})
+                   upstream={"username": self.cfg.username, "password": self.cfg.password},
+                   holder=dict(holder or {}))
         return ctx
 
-    def request(self, record: Record, now: dt.datetime | None = None) -> Request:
-        """The request for ``record``; raises payload.PayloadError when the map cannot make it."""
+    def request(self, record: Record, now: dt.datetime | None = None,
+                holder: Mapping[str, Any] | None = None) -> Request:
+        """The request for ``record`` (``holder``: the consented rater, 实名评价, else anonymous);
+        raises payload.PayloadError when the map cannot make it."""
         profile = self.profile
-        ctx = self.context(record, now)
+        ctx = self.context(record, now, holder)
         mapped = payload.build_object(profile.fields, ctx, self.crypto)
         sent: Any = mapped
         if profile.envelope:
@@ -109,9 +119,23 @@ class ProfileSink:
         return Request(self.url_of(record.kind), body, headers, mapped)
 
     # -- sending --------------------------------------------------------------------------------
+    def _holder_rating(self, record: Record) -> int | None:
+        """The rating whose consented holder this record may carry (only a rating record)."""
+        if self.holders is None or record.kind != "rating" or not str(record.ref).isdigit():
+            return None
+        return int(record.ref)
+
     def deliver(self, record: Record) -> Sent | Rejected:
+        rating = self._holder_rating(record)
+        holder = self.holders.holder(rating) if rating is not None else None
+        outcome = self._deliver(record, holder)
+        if holder:  # the province has answered for good: the holder is not kept a moment longer
+            self.holders.erase(rating)
+        return outcome
+
+    def _deliver(self, record: Record, holder: Mapping[str, Any] | None) -> Sent | Rejected:
         try:
-            req = self.request(record)
+            req = self.request(record, holder=holder)
         except payload.PayloadError as exc:  # the config lacks something: fixed, it goes out
             raise DeliveryError(f"cannot build the {self.profile.name} body: {exc}") from None
         try:

@@ -40,10 +40,15 @@ RETRY_STATUSES = (408, 425, 429)
 MAX_REPLY = http_post.MAX_REPLY
 
 
+INTERNAL = ("province_fields",)  # for the province profiles' maps (hwd.upstream.profile_sink), not sent as is
+
+
 def body_of(record: Record, fields: dict, channel_codes: dict) -> dict:
     """The JSON object sent for ``record``, with the configured renames."""
     out: dict[str, Any] = {}
     for key, value in record.payload.items():
+        if key in INTERNAL:
+            continue
         if key == "channel" and value in channel_codes:
             value = channel_codes[value]
         name = fields.get(key, key)

@@ -77,9 +77,13 @@ window.HWD = (function () {
     });
   }
 
-  function clock(el) {
+  /* clock(el, hallNow?): the date and time, ticking; with hallNow (hwd's local ISO time when the
+     page was made) the hall's clock, as hwd keeps it, whatever this browser's clock says */
+  function clock(el, hallNow) {
+    const at = hallNow ? Date.parse(String(hallNow).slice(0, 19)) : NaN;
+    const skew = isNaN(at) ? 0 : at - Date.now();
     function tick() {
-      const d = new Date();
+      const d = new Date(Date.now() + skew);
       const p = function (n) { return String(n).padStart(2, "0"); };
       const week = "日一二三四五六"[d.getDay()];
       el.textContent = d.getFullYear() + "年" + (d.getMonth() + 1) + "月" + d.getDate() + "日 星期" + week +

@@ -16,7 +16,8 @@
     $("vh-screens").innerHTML = texts.map(function (t) {
       return '<figure class="mini-led" data-device="' + esc(t.device) + '"><div class="led-lines">' +
         t.lines.map(function (l) { return "<p>" + esc(l) + "</p>"; }).join("") +
-        "</div><figcaption>" + esc(t.device) + "</figcaption></figure>";
+        "</div><figcaption>" + esc(t.name || t.device) + ' <small class="dev-id">' + esc(t.device) +
+        "</small></figcaption></figure>";
     }).join("");
   }
   function callItem(c) {

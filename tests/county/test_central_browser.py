@@ -62,9 +62,10 @@ def test_a_supervisor_sees_the_hall_and_its_windows(tmp_path, county, central, b
     assert "按窗口" in page.locator("h2").inner_text() and "日报 2026-11-23" in page.locator("h2").inner_text()
     [line] = page.locator("#report tbody tr").all_inner_texts()
     cols = line.split("\t")
-    assert cols[:5] == ["马召镇便民服务中心", "1", "1", "1", "1"], cols  # hall, window 1: issued, called, served
+    # hall, window 1 by the name the hall reported: issued, called, served
+    assert cols[:5] == ["马召镇便民服务中心", "综合受理 1号窗口", "1", "1", "1"], cols
     with page.expect_download() as info:
         page.click("a.csv")
-    text = open(info.value.path(), encoding="utf-8").read()
-    assert text.splitlines()[0].startswith("hall_id,window,issued,called,served")
-    assert text.splitlines()[1].startswith("mazhao,1,1,1,1")
+    text = open(info.value.path(), encoding="utf-8-sig").read()
+    assert text.splitlines()[0].startswith("大厅,窗口,取号,叫号,办结")
+    assert text.splitlines()[1].startswith("马召镇便民服务中心,综合受理 1号窗口,1,1,1")

@@ -17,7 +17,7 @@ from county_helpers import Cuttable, query, scalar
 from daemon_fixture import wait_for
 
 from central import queries
-from hwd import outbox
+from hwd import outbox, report_words
 from bench import hall_days
 from hwd.county import rollup
 from hwd.hall.config.central import Central
@@ -76,12 +76,16 @@ COLS = {"hall": "t.hall_id", "window": "t.window_id", "staff": "t.staff", "matte
 
 
 def assert_rollup_matches_raw(dsn: str, hall_id: str, start: dt.date, end: dt.date) -> None:
-    """Every supervision table (read from the rollup) against the same figures over the raw tickets."""
+    """Every supervision table (read from the rollup) against the same figures over the raw tickets,
+    its rows in the order people count them (window 9 before 10)."""
     import psycopg
 
     with psycopg.connect(dsn) as conn:
         for group, col in COLS.items():
-            got = {r[group]: r for r in queries.table(conn, group, start, end, hall_id)}
+            rows = queries.table(conn, group, start, end, hall_id)
+            keys = [r[group] for r in rows]
+            assert keys == sorted(keys, key=report_words.natural_key), (group, keys)   # window 9 before 10
+            got = {r[group]: r for r in rows}
             raw = conn.execute(RAW.format(col=col), (start, end, hall_id)).fetchall()
             assert set(got) == {r[1] for r in raw}, group
             for (_, key, issued, called, served, no_show, expired, mean_wait, p50, p90, mean_service, rated,

@@ -46,7 +46,7 @@ class Supervisor:
     def halls(self) -> dict[str, dict]:
         """Per hall row of the all-halls page: offline count, report age, version, the row's text."""
         out = {}
-        for hall, row in re.findall(r'<tr data-hall="([^"]+)">(.*?)</tr>', self.get("/"), re.S):
+        for hall, row in re.findall(r'<tr data-hall="([^"]+)"[^>]*>(.*?)</tr>', self.get("/"), re.S):
             age = re.search(r'data-report-age="([^"]*)"', row).group(1)
             out[hall] = {"offline": int(re.search(r'data-offline="(\d+)"', row).group(1)),
                          "report_age_s": float(age) if age else None,

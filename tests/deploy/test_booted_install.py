@@ -174,6 +174,20 @@ def test_fresh_offline_install(pc):
     open_all_day(pc)
 
 
+def test_the_config_changes_live_under_the_sandbox(pc):
+    """hwd writes /etc/hwd/hwd.toml itself (hwctl config set, as the admin page does) under the
+    unit's sandbox: the file keeps its mode, the running hwd takes it, a rollback goes back."""
+    before = main_pid(pc)
+    original = pc.path(CONFIG).read_text()
+    pc.run(f"hwctl --config {CONFIG} config set hall.name '\"装机测试大厅\"'")
+    assert call(pc, "hall.state")["name"] == "装机测试大厅"
+    assert pc.run(f"stat -c %a {CONFIG}").stdout.strip() == "640"
+    pc.run(f"hwctl --config {CONFIG} config rollback")
+    assert pc.path(CONFIG).read_text() == original
+    assert main_pid(pc) == before
+    assert pc.run("stat -c %U:%a /etc/hwd/keys").stdout.strip() == "root:750"
+
+
 def test_metrics_on_the_port_and_for_node_exporter(pc):
     """/metrics from this PC, and hwd-metrics.timer's textfile under its sandbox, both pass promtool."""
     if shutil.which("promtool") is None:

@@ -181,6 +181,9 @@ def test_hwd_service_contract():
     assert set(one("SupplementaryGroups").split()) == {"dialout", "lp", "input", "audio"}
     assert one("StateDirectory") == "hwd" and one("RuntimeDirectory") == "hwd"
     assert one("ConfigurationDirectory") == "hwd"
+    # hwd writes its config by renaming a new file over it (hwd.configstore): /etc/hwd is writable
+    assert one("ReadWritePaths") == "/etc/hwd"
+    assert one("SuccessExitStatus") == one("RestartForceExitStatus") == "75"  # the night restart
     assert one("RuntimeDirectoryMode") == "0750" and one("RuntimeDirectoryPreserve") == "restart"
     assert one("ExecStartPre").endswith("--check")
     assert one("DevicePolicy") == "closed"
@@ -250,6 +253,10 @@ def test_tmpfiles_snippet():
         kind, path, mode, user, group, age = line.split()
         assert kind in ("d", "z") and path.startswith("/") and re.fullmatch(r"0[0-7]{3}", mode), line
         assert user in users | {"root"} and group in users | {"root"}, line
+        if path == "/etc/hwd":  # hwd renames its new config over hwd.toml: the directory is its own
+            assert (user, group, mode) == ("hwd", "hwd", "0750"), line
+        if path.startswith("/etc/hwd/keys"):  # never writable by hwd
+            assert user == "root", line
 
 
 def test_kiosk_browser_waits_for_the_pages(tmp_path):

@@ -26,6 +26,7 @@ CONTRACT = {
     "keypad": {"show", "prompt", "beep", "stars"},
     "speaker": {"announce", "chime", "stop"},
     "scanner": set(),
+    "locker": {"open", "status"},
 }
 
 

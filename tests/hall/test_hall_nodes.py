@@ -125,3 +125,30 @@ clients_dir = "{keys / 'clients'}"
 
 
 pytestmark = pytest.mark.timeout(120)
+
+
+TTS = ("import struct, sys, wave; w = wave.open(sys.argv[2], 'wb'); w.setnchannels(1); w.setsampwidth(2); "
+       "w.setframerate(8000); w.writeframes(struct.pack('<h', 500) * 4000); w.close()")
+
+
+def test_a_window_pcs_speaker_is_heard_on_the_main_pcs_bus(hwd_daemon):
+    """Issue 24 item 5: the hall display holds each call while its speaker announces it, so a
+    speaker on a window PC must be heard at the main PC: its speaker.announced comes over with
+    ``node``, as the window PC's keypad presses do."""
+    import json
+    import sys
+
+    speaker = (f'\n[[device]]\nid = "win5-speaker"\nkind = "speaker"\ndriver = "command"\nurl = "null://"\n'
+               f'command = {json.dumps([sys.executable, "-c", TTS, "{text}", "{out}"], ensure_ascii=False)}\n')
+    win = hwd_daemon(WINDOW_PC + speaker, name="win5pc")
+    win.wait_state("win5-speaker", "online")
+    main_pc = MAIN_PC.replace('keypad = "win5-rate"', 'keypad = "win5-rate"\nspeaker = "win5-speaker"').replace(
+        "[hall]", '[[device]]\nid = "win5-speaker"\nkind = "speaker"\nnode = "win5-pc"\n\n[hall]', 1)
+    main = hwd_daemon(main_pc.format(rpc=win.rpc, events=win.events_ep, keys=""), name="main")
+    wait_for(lambda: remote_state(main, "win5-speaker")["state"] == "online", what="the remote speaker online")
+    ev = main.events("speaker.")
+    main.call("hall.issue_ticket", {"service": "bdc"})
+    main.call("hall.call_next", {"window": "5"})
+    heard = ev.wait("speaker.announced", timeout=15)
+    assert heard["device"] == "win5-speaker" and heard["node"] == "win5-pc"
+    assert heard["played"] and heard["duration_ms"] > 0

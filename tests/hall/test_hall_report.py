@@ -159,3 +159,46 @@ def test_a_period_holds_its_anchor_and_has_the_right_length(anchor, kind):
     assert {"day": days == 1, "week": days == 7 and first.weekday() == 0,
             "month": 28 <= days <= 31 and first.day == 1 and (last + dt.timedelta(days=1)).day == 1,
             "quarter": 90 <= days <= 92 and first.month in (1, 4, 7, 10) and first.day == 1}[kind]
+
+
+def test_a_call_stamped_before_its_issue_counts_as_no_wait(tmp_path):
+    """The hall's clock stepped back (an NTP correction, or the sub-microsecond rounding of a frozen
+    clock) between a ticket's issue and its call: the report puts it in the first bucket, it does not fail."""
+    async def body(h):
+        await at(h, "09:00")
+        await h.call("hall.issue_ticket", {"service": "bdc"})
+        await h.call("clock.set", {"now": "2026-11-23T08:59:30"})
+        assert (await h.call("hall.call_next", {"window": "5"}))["number"] == "B001"
+        return (await h.call("hall.report", {"period": "day", "date": "2026-11-23"}),
+                await h.call("hall.stats", {"from": "2026-11-23", "to": "2026-11-23", "group_by": "window"}))
+
+    r, stats = run(tmp_path, body, HALL)
+    assert {w["bucket"]: w["count"] for w in r["waits"] if w["count"]} == {"0–5分钟": 1}
+    assert r["not_called"] == 0
+    row = next(s for s in (stats["rows"] if isinstance(stats, dict) else stats) if s["window"] == "5")
+    assert row["mean_wait_s"] == 0 and row["p90_wait_s"] == 0
+
+
+TEN = HALL + '''
+[[hall.window]]
+id = "10"
+name = "综合 10号窗口"
+services = ["bdc"]
+[[hall.window]]
+id = "9"
+name = "综合 9号窗口"
+services = ["bdc"]
+'''
+
+
+def test_statistics_list_windows_as_people_count_them(tmp_path):
+    """Window ids are text: 9 comes before 10 (not "10" < "5" < "6" < "9")."""
+    async def body(h):
+        for wid, service in (("10", "bdc"), ("9", "bdc"), ("6", "sb"), ("5", "bdc")):
+            await h.call("hall.issue_ticket", {"service": service})
+            await h.call("hall.call_next", {"window": wid})
+        return await h.call("hall.stats", {"from": "2026-11-23", "to": "2026-11-23", "group_by": "window"})
+
+    stats = run(tmp_path, body, TEN)
+    rows = stats["rows"] if isinstance(stats, dict) else stats
+    assert [r["window"] for r in rows] == ["5", "6", "9", "10"]

@@ -189,6 +189,37 @@ def test_a_work_order_from_callback_to_close_keeps_every_step(tmp_path):
     run(tmp_path, body)
 
 
+def test_hall_followup_is_the_work_orders_callback_step(tmp_path):
+    """Issue 24: one follow-up path. ``hall.followup`` (kept for its callers) steps the rating's
+    work order (回访), so a 差评 followed up is no longer 待回访 anywhere and cannot go overdue
+    for its callback; a second one is refused as the work order refuses it."""
+    async def body(h):
+        await served(h)
+        r = await h.call("hall.rate", {"window": "5", "score": 1, "reasons": ["attitude"]})
+        wo = r["workorder"]["id"]
+        assert r["followup_state"] == "open"
+        assert [x["id"] for x in await h.call("hall.ratings", {"bad": True, "open": True})] == [r["id"]]
+        done = await h.call("hall.followup", {"rating": r["id"], "note": "已电话回访致歉", "staff": "m1"})
+        assert done["id"] == r["id"] and done["followup_state"] == "done"
+        assert (done["followup_note"], done["followup_by"]) == ("已电话回访致歉", "m1") and done["followup_at"]
+        assert done["workorder"]["state"] == "called_back" and not done["workorder"]["callback_overdue"]
+        [order] = await h.call("hall.workorders", {})
+        assert order["state"] == "called_back"
+        assert [(s["step"], s["staff"], s["note"]) for s in order["steps"]][-1] == ("callback", "m1", "已电话回访致歉")
+        assert await h.call("hall.ratings", {"bad": True, "open": True}) == []
+        await h.call("clock.set", {"now": "2026-11-26T09:00:00"})   # past the 1-day callback deadline
+        assert not (await h.call("hall.workorders", {"overdue": True}))
+        await refused(h, "hall.followup", {"rating": r["id"], "note": "again"}, errors.BAD_STEP)
+        await refused(h, "hall.workorder", {"id": wo, "step": "callback", "note": "again"}, errors.BAD_STEP)
+        assert [o["kind"] for o in outbox_rows(h)] == ["rating", "workorder", "workorder"]
+        assert "hall.workorder" in h.topics() and "hall.rating.followup" in h.topics()
+        good = await served(h, login=False)
+        await h.call("hall.rate", {"ticket": good["id"], "score": 5})
+        rating = (await h.call("hall.ratings", {"bad": False}))[0]
+        await refused(h, "hall.followup", {"rating": rating["id"], "note": "x"}, errors.BAD_STATE)
+    run(tmp_path, body)
+
+
 def test_an_upheld_appeal_excludes_the_rating_without_deleting_it(tmp_path):
     async def body(h):
         await served(h)

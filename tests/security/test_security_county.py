@@ -392,7 +392,7 @@ def test_odd_unicode_huge_text_and_impossible_numbers_of_one_hall_do_not_break_t
     export = client.get(f"/table?group=staff&period=day&date={DAY}&format=csv", environ_base=env)
     assert export.status_code == 200 and len(export.data) < 100_000
     rows = list(csv.reader(io.StringIO(export.get_data(as_text=True), newline="")))
-    assert sum(int(r[2]) for r in rows[1:] if r[0] == "b") == 30
+    assert sum(int(r[2]) for r in rows[1:] if r[0] == "hall b") == 30  # the hall by its name
     assert all(len(c) <= queries.TEXT_MAX + 1 for r in rows for c in r)
 
 
@@ -441,3 +441,61 @@ def test_any_text_a_hall_sends_is_shown_short_and_without_control_or_format_char
     for ch in out:
         run = run + 1 if unicodedata.category(ch) in ("Mn", "Me") else 0
         assert run <= queries.MAX_MARKS
+
+
+def test_the_names_a_hall_reports_are_bounded_and_cleaned_and_its_own(pg_server, tmp_path):
+    """Issue 24 item 7: each hall reports the names of its windows, staff, matters and devices
+    (``halls.names``), which hwd-central reads for every hall on every page. A hall's login may
+    write its own row only, never more than ``NAMES_MAX_BYTES`` (PostgreSQL refuses it); what it
+    writes within that — bidi overrides, control characters, stacked marks, a script tag, thousands
+    of names, shapes that are no table — reaches the pages cleaned and bounded, and hall b keeps
+    its own names."""
+    import psycopg
+    from psycopg.types.json import Jsonb
+
+    from central import queries
+    from hwd.county import schema
+
+    county = new_county(tmp_path, pg_server)
+    client = supervisor(county)
+    env = {"REMOTE_ADDR": "127.0.0.1"}
+    dsn_a = county.add_hall("a", name="hall a", role="hall_a_names")
+    dsn_b = county.add_hall("b", name="hall b", role="hall_b_names")
+    with psycopg.connect(dsn_b, autocommit=True) as conn:
+        conn.execute("UPDATE halls SET today = %s, names = %s WHERE hall_id = 'b'",
+                     (DAY, Jsonb({"window": {"1": "城关 1号窗口"}, "device": {"win1-led": "城关 1号窗口 窗口屏"}})))
+    with psycopg.connect(county.pg, autocommit=True) as conn:
+        conn.execute(*rollup_row("b", "1", "s1", "bdc"))
+        conn.execute("INSERT INTO devices (hall_id, device, kind, state, rec_id) VALUES ('b', 'win1-led', 'display', "
+                     "'offline', 1)")
+    big = {"window": {str(i): "长" * 200 for i in range(2000)}}
+    odd = {"window": {"1": "\u202e" + "x\u0300" * 40 + "<script>alert(1)</script>\x1b[2J\u2028y",
+                      "\u202e" + "k" * 500: "long key"} | {f"w{i}": f"窗口{i}" for i in range(3000)},
+           "staff": ["not", "a", "table"], "device": "nor this", "service": {"bdc": 7}}
+    with psycopg.connect(dsn_a, autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute("UPDATE halls SET names = %s WHERE hall_id = 'a'", (Jsonb(big),))
+        assert len(json.dumps(big, ensure_ascii=False).encode()) > schema.NAMES_MAX_BYTES
+        conn.execute("UPDATE halls SET today = %s, names = %s WHERE hall_id = 'a'", (DAY, Jsonb(odd)))
+        # its own row only: hall b's names are not hall a's to write
+        assert conn.execute("UPDATE halls SET names = '{}' WHERE hall_id = 'b'").rowcount == 0
+    with psycopg.connect(county.pg, autocommit=True) as conn:
+        conn.execute(*rollup_row("a", "1", "s1", "bdc"))
+    with psycopg.connect(county.pg) as conn:
+        names = queries.hall_names(conn)
+    assert names["b"]["window"] == {"1": "城关 1号窗口"}
+    shown_a = names["a"]
+    assert len(shown_a["window"]) == queries.NAMES_PER_KIND and shown_a["staff"] == {} and shown_a["device"] == {}
+    assert shown_a["service"] == {}, "a name that is no text is left out"
+    for key, name in shown_a["window"].items():
+        assert len(key) <= queries.TEXT_MAX and len(name) <= queries.TEXT_MAX
+        assert not any(ch in key + name for ch in "\u202e\x1b\u2028"), (key, name)
+    page = client.get("/", environ_base=env)
+    assert page.status_code == 200 and "城关 1号窗口 窗口屏" in page.get_data(as_text=True)
+    for path in (f"/table?group=window&period=day&date={DAY}", f"/table?group=window&period=day&date={DAY}&format=csv"):
+        resp = client.get(path, environ_base=env)
+        text = resp.get_data(as_text=True)
+        assert resp.status_code == 200 and len(resp.data) < 100_000, (path, len(resp.data))
+        assert "\u202e" not in text and "\x1b" not in text and "\u2028" not in text, path
+        assert "<script>alert" not in text or path.endswith("csv"), path   # HTML escaped; CSV cells are text
+        assert "城关 1号窗口" in text, path

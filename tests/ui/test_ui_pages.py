@@ -283,16 +283,21 @@ def test_admin_dashboard_stats_export_followup(client, hall):
     html = client.get("/admin").get_data(as_text=True)
     assert "k1-printer" in html and "win5-screen" in html and "正常" in html
     assert 'id="stats-window"' in html and "<svg" in html and "办结" in html
-    assert "非常不满意" in html and 'name="rating"' in html
-    rating_id = re.search(r'name="rating" value="(\d+)"', html).group(1)
-    assert client.post("/admin/followup", data={"rating": rating_id, "note": "已回访"}).status_code == 400
-    done = client.post("/admin/followup", data={"rating": rating_id, "note": "已电话回访", "csrf_token": token})
+    # a bad rating is followed up through its work order: the quick 回访 form steps it
+    assert "非常不满意" in html and "待回访" in html
+    wo_id = re.search(r'data-workorder="(\d+)"', html).group(1)
+    form = {"step": "callback", "note": "已电话回访"}
+    assert client.post(f"/admin/haocp/workorder/{wo_id}", data=form).status_code == 400   # no CSRF token
+    done = client.post(f"/admin/haocp/workorder/{wo_id}", data={**form, "csrf_token": token})
     assert done.status_code == 302
-    assert "已电话回访" in client.get("/admin").get_data(as_text=True)
+    html = client.get("/admin").get_data(as_text=True)
+    assert "待核实" in html and "待回访" not in html
+    assert "已电话回访" in client.get("/admin/haocp").get_data(as_text=True)
+    assert client.post("/admin/followup", data={"rating": 1, "note": "x", "csrf_token": token}).status_code == 404
     csv = client.get("/admin/export.csv?group_by=window")
     text = csv.get_data(as_text=True)
-    assert csv.mimetype == "text/csv" and text.startswith("\ufeff") and "window" in text.splitlines()[0]
-    assert "5," in text
+    assert csv.mimetype == "text/csv" and text.startswith("\ufeff") and "窗口" in text.splitlines()[0]
+    assert "5号窗口," in text
     tickets = client.get("/admin/export.csv?what=tickets").get_data(as_text=True)
     assert "B001" in tickets and "B002" in tickets
     assert client.get("/admin/export.csv?group_by=evil").status_code == 400

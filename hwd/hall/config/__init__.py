@@ -17,11 +17,13 @@ from hwd.hall.config.central import Central, load_central
 from hwd.hall.config import ratings as rating_config
 from hwd.hall.config.alerts import SERVICE_TIDAL_FIELDS, Tidal, load_tidal
 from hwd.hall.config.notify import Notify, load_notify
+from hwd.hall.config.pickup import PickupConfig, load_pickup
 from hwd.hall.config.ratings import RatingRules, Upstream, check_province, load_ratings, load_upstream
 from hwd.hall.config.standby import Standby, load_standby
 from hwd.schema import Field, check_table
 
 WINDOW_KINDS = ("综合", "专业", "老年人", "军人优先", "帮办代办", "办不成事")
+KIOSK_AREAS = ("hall", "24h")
 PRIORITY_CLASSES = ("elderly", "disabled", "pregnant", "military", "appointment")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_HOURS = ["09:00-12:00", "13:00-17:00"]
@@ -132,6 +134,7 @@ HALL_FIELDS = (
     Field("central", dict, None, doc="stream this hall's records to the county database, see [hall.central]"),
     Field("tidal", dict, {}, doc="tidal-window alerts (潮汐窗口): wait and queue thresholds, see [hall.tidal]"),
     Field("notify", dict, {}, doc="phone notices (即将叫号, the call …) to a WeChat/SMS gateway, see [hall.notify]"),
+    Field("pickup", dict, {}, doc="results picked up from a locker (智能取件柜) in the 24-hour area, see [hall.pickup]"),
     Field("standby", dict, None, doc="two engine PCs, one active, the other a synchronous standby that takes over "
                                      "(双机热备), see [hall.standby] and docs/standby.md"),
 )
@@ -149,7 +152,22 @@ SERVICE_FIELDS = (
     Field("code", int, None, min=1, max=999999,
           doc="the service's number on caller keypads (队列编号): digits + the transfer key send the current "
               "ticket to it; unique"),
+    Field("matter", list, [], doc="the matters (事项) the service covers, see [[hall.service.matter]]; "
+                                  "none: the service is its one matter, from its own keys"),
 ) + SERVICE_TIDAL_FIELDS
+MATTER_FIELDS = (
+    Field("id", str, check=_id, doc="unique within its service; the clerk picks the matter by it"),
+    Field("name", str, doc="the matter's name, e.g. 不动产首次登记"),
+    Field("matter_code", str, "", doc="事项编码 in the provincial catalogue (sent with every rating)"),
+    Field("impl_code", str, "", doc="实施编码 of the matter at this hall"),
+    Field("matter_version", str, "", doc="version of the catalogue entry"),
+    Field("department", str, None, doc="default: the service's"),
+    Field("materials", list, None, items=str, doc="documents to bring (guide, 一次性告知单); default: the service's"),
+    Field("conditions", str, None), Field("time_limit", str, None), Field("fees", str, None),
+    Field("region", str, "", check=lambda v: rating_config.region_code(v),
+          doc="好差评 区划 code of the matter; default: [hall] region_code"),
+    Field("province", dict, {}, doc="the province's 好差评 data for this matter, over its service's province"),
+)
 WINDOW_FIELDS = (
     Field("id", str, check=_id), Field("name", str), Field("kind", str, "综合", choices=WINDOW_KINDS),
     Field("services", list, items=str), Field("display", str, None),
@@ -160,6 +178,7 @@ WINDOW_FIELDS = (
     Field("speaker", str, None), Field("spoken", str, None, doc="how the speaker names the window"),
     Field("addresses", list, [], items=str, check=_addresses,
           doc="addresses (or networks) of this window's PCs: their live streams are reserved"),
+    Field("partner", str, None, doc="AB岗: the window paired with this one (its clerks stand in for each other)"),
 )
 KIOSK_FIELDS = (
     Field("id", str, check=_id), Field("printer", str, None), Field("idcard", str, None),
@@ -170,6 +189,11 @@ KIOSK_FIELDS = (
     Field("addresses", list, [], items=str, check=_addresses,
           doc="addresses of the kiosk PC; only they get its card events, a scanned ticket's screen and its "
               "voice; default loopback only"),
+    Field("services", list, [], items=str, doc="the kiosk's layout: the services it offers, in this order; "
+                                               "empty = all, in the config's order"),
+    Field("area", str, "hall", choices=KIOSK_AREAS,
+          doc="hall, or 24h: the kiosk stands in the 24-hour self-service area and serves after hours "
+              "(guide, hours, booking, pickup; never a queue ticket while the hall is closed)"),
 )
 DESK_FIELDS = (
     Field("id", str, check=_id), Field("name", str),
@@ -179,6 +203,8 @@ DESK_FIELDS = (
 STAFF_FIELDS = (
     Field("id", str, check=_id), Field("name", str), Field("pin_hash", str, None, check=_pin_hash),
     Field("windows", list, [], items=str, doc="windows this clerk may log in to; empty = all"),
+    Field("desks", list, [], items=str, doc="guide desks this clerk may log in to; empty = all"),
+    Field("disabled", bool, False, doc="true: the clerk cannot log in (kept for the records)"),
 )
 HOURS_FIELDS = tuple(Field(d, list, DEFAULT_HOURS if d in DAYS[:5] else [], items=str, check=_ranges)
                      for d in DAYS) + (
@@ -206,7 +232,11 @@ APPOINTMENT_FIELDS = (Field("early_minutes", int, 30, min=0, max=600),
                       Field("slot_minutes", int, 30, min=5, max=600),
                       Field("code_alphabet", str, "0123456789", check=_alphabet,
                             doc="characters of generated appointment codes (the kiosk keypad shows these)"),
-                      Field("code_length", int, 8, min=4, max=32, doc="length of generated appointment codes"))
+                      Field("code_length", int, 8, min=4, max=32, doc="length of generated appointment codes"),
+                      Field("per_slot", int, 4, min=0, max=1000,
+                            doc="appointments a 24-hour kiosk books per slot and service; 0 = no limit"),
+                      Field("book_days", int, 5, min=1, max=30,
+                            doc="working days ahead a 24-hour kiosk offers slots for"))
 
 
 def no_show_rule(requeue_after: int) -> str:
@@ -214,6 +244,24 @@ def no_show_rule(requeue_after: int) -> str:
     if requeue_after > 0:
         return f"过号后顺延{requeue_after}位重新排队（限一次），再次过号请重新取号"
     return "过号请重新取号"
+
+
+@dataclass
+class Matter:
+    """A matter (事项) a service covers: what the guide shows and a rating carries upstream."""
+
+    id: str
+    name: str
+    matter_code: str = ""
+    impl_code: str = ""
+    matter_version: str = ""
+    department: str = ""
+    materials: list = field(default_factory=list)
+    conditions: str = ""
+    time_limit: str = ""
+    fees: str = ""
+    region: str = ""
+    province: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -234,6 +282,20 @@ class Service:
     tidal_wait_min: int | None = None
     tidal_queue: int | None = None
     code: int | None = None
+    matters: list = field(default_factory=list)  # of Matter; empty: the service is its one matter
+    retiring: bool = False  # removed from the file while tickets of it wait: none issued, the queue served
+
+    def matter(self, matter_id: str | None = None) -> Matter:
+        """The matter ``matter_id`` (None, or one the service no longer has: its first), or the
+        service itself as its one matter."""
+        chosen = next((m for m in self.matters if m.id == matter_id), None) if matter_id else None
+        if chosen is not None or self.matters:
+            return chosen or self.matters[0]
+        return Matter(self.id, self.name, self.matter_code, self.impl_code, self.matter_version, self.department,
+                      list(self.materials), self.conditions, self.time_limit, self.fees, "", {})
+
+    def has_matter(self, matter_id: str) -> bool:
+        return any(m.id == matter_id for m in self.matters) or (not self.matters and matter_id == self.id)
 
 
 @dataclass
@@ -248,6 +310,8 @@ class Window:
     speaker: str | None = None
     spoken: str | None = None
     addresses: list = field(default_factory=list)
+    partner: str | None = None
+    retiring: bool = False  # removed from the file while serving: it finishes its ticket, calls none
 
     @property
     def rating_device(self) -> str | None:
@@ -264,6 +328,13 @@ class Kiosk:
     speaker: str | None = None
     voice: bool = True
     addresses: list = field(default_factory=list)
+    services: list = field(default_factory=list)
+    area: str = "hall"
+
+    @property
+    def after_hours(self) -> bool:
+        """Does this kiosk stand in the 24-hour self-service area (``area = "24h"``)?"""
+        return self.area == "24h"
 
 
 @dataclass
@@ -280,6 +351,8 @@ class Staff:
     name: str
     pin_hash: str | None = None
     windows: list = field(default_factory=list)
+    desks: list = field(default_factory=list)
+    disabled: bool = False
 
 
 @dataclass
@@ -329,8 +402,11 @@ class HallConfig:
     upstream: Upstream = field(default_factory=Upstream)
     appt_code_alphabet: str = "0123456789"
     appt_code_length: int = 8
+    appt_per_slot: int = 4
+    appt_book_days: int = 5
     tidal: Tidal = field(default_factory=Tidal)
     notify: Notify = field(default_factory=Notify)
+    pickup: PickupConfig = field(default_factory=PickupConfig)
 
     @property
     def no_show_text(self) -> str:
@@ -371,6 +447,7 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
     cfg.central = load_central(v["central"], base + ("central",), ctx.problems)
     cfg.tidal = load_tidal(v["tidal"], base + ("tidal",), ctx.problems)
     cfg.notify = load_notify(v["notify"], base + ("notify",), ctx.problems)
+    cfg.pickup = load_pickup(v["pickup"], base + ("pickup",), ctx)
     cfg.standby = load_standby(v["standby"], base + ("standby",), ctx)
     for i, dev in enumerate(v["displays"]):
         if device_ref(ctx, base + ("displays", i), dev, "display"):
@@ -390,10 +467,12 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
         elif s["code"] is not None:
             codes[s["code"]] = s["id"]
         s["province"] = check_province(s["province"], p + ("province",), ctx.problems)
-        cfg.services[s["id"]] = Service(**s)
+        matters = _matters(s.pop("matter"), s, p + ("matter",), ctx)
+        cfg.services[s["id"]] = Service(**s, matters=matters)
     if not cfg.services and isinstance(raw, dict):
         ctx.problems.add(base, "a hall needs at least one [[hall.service]]")
     keypads: dict[str, str] = {}  # keypad or evaluator device -> the window it belongs to
+    partners: list[tuple[tuple, Window]] = []  # AB岗 pairs, checked once every window is known
     for p, w in _tables(v["window"], WINDOW_FIELDS, base + ("window",), ctx, "window"):
         if "name" not in w or "services" not in w:
             continue
@@ -406,9 +485,19 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
             device_ref(ctx, p + (key,), w[key], key)
         _keypads(ctx, p, w, keypads)
         cfg.windows[w["id"]] = Window(**w)
+        if w["partner"] is not None:
+            partners.append((p, cfg.windows[w["id"]]))
+    for p, w in partners:
+        if w.partner not in cfg.windows:
+            ctx.problems.add(p + ("partner",), f"unknown window {w.partner!r}")
+        elif w.partner == w.id:
+            ctx.problems.add(p + ("partner",), "a window is not its own partner")
     for p, k in _tables(v["kiosk"], KIOSK_FIELDS, base + ("kiosk",), ctx, "kiosk"):
         for key in ("printer", "idcard", "scanner", "speaker"):
             device_ref(ctx, p + (key,), k[key], key)
+        for j, sid in enumerate(k["services"]):
+            if sid not in cfg.services:
+                ctx.problems.add(p + ("services", j), f"unknown service {sid!r}; known: {', '.join(cfg.services)}")
         cfg.kiosks[k["id"]] = Kiosk(**k)
     for p, d in _tables(v["desk"], DESK_FIELDS, base + ("desk",), ctx, "desk"):
         if "name" not in d:
@@ -432,6 +521,9 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
         for j, wid in enumerate(s["windows"]):
             if wid not in cfg.windows:
                 ctx.problems.add(p + ("windows", j), f"unknown window {wid!r}")
+        for j, did in enumerate(s["desks"]):
+            if did not in cfg.desks:
+                ctx.problems.add(p + ("desks", j), f"unknown desk {did!r}")
         cfg.staff[s["id"]] = Staff(**s)
     cfg.hours = _load_hours(v["hours"], base + ("hours",), ctx)
     pr = check_table(v["priority"], PRIORITY_FIELDS, base + ("priority",), ctx.problems)
@@ -446,7 +538,22 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
     cfg.appt_early_minutes, cfg.appt_late_minutes = ap["early_minutes"], ap["late_minutes"]
     cfg.appt_slot_minutes = ap["slot_minutes"]
     cfg.appt_code_alphabet, cfg.appt_code_length = ap["code_alphabet"], ap["code_length"]
+    cfg.appt_per_slot, cfg.appt_book_days = ap["per_slot"], ap["book_days"]
     return cfg
+
+
+def _matters(items: list, service: dict, path: tuple, ctx: LoadContext) -> list[Matter]:
+    """A service's ``[[hall.service.matter]]`` tables; the service's own keys fill what a matter leaves out."""
+    out = []
+    for p, m in _tables(items, MATTER_FIELDS, path, ctx, "matter"):
+        if "name" not in m:
+            continue
+        m["province"] = check_province(m["province"], p + ("province",), ctx.problems)
+        for key in ("department", "materials", "conditions", "time_limit", "fees"):
+            if m[key] is None:
+                m[key] = list(service[key]) if key == "materials" else service[key]
+        out.append(Matter(**m))
+    return out
 
 
 def _keypads(ctx: LoadContext, p: tuple, w: dict, owners: dict[str, str]) -> None:

@@ -102,6 +102,9 @@ UPSTREAM_FIELDS = (
     Field("profiles", dict, {}, doc="a hall's own payload profiles by name (docs/hall.md)"),
     Field("sm2_public_key", str, None, doc="file with the province's SM2 public key (hex 04xy), for SM2 envelopes"),
     Field("sm2_private_key", str, None, doc="file with the hall's SM2 private key (hex, 0600), for profiles that sign"),
+    Field("real_name", bool, False,
+          doc="实名评价: with the citizen's consent on the rating screen, send the card holder's name and ID "
+              "number with the rating to the province only (sealed until sent, then erased; docs/security.md)"),
 )
 
 
@@ -133,6 +136,7 @@ class Upstream:
     profiles: dict = field(default_factory=dict)  # name -> hwd.haocp.profiles.Profile (checked)
     sm2_public_key: str | None = None
     sm2_private_key: str | None = None
+    real_name: bool = False
 
     def payload_profile(self) -> "profiles.Profile | None":
         """The profile's definition; None for push-json (hwd.upstream.push_json)."""
@@ -196,6 +200,11 @@ def load_upstream(raw: Any, path: tuple, problems: Any) -> Upstream:
         up.kinds = check_kinds(up.kinds, path + ("kinds",), problems)
         return up
     profile = up.payload_profile()
+    if up.real_name and (profile is None or up.adapter != "push-json"
+                         or not any(src.startswith("holder.") for src in profile.sources())):
+        problems.add(path + ("real_name",), "实名评价 needs a payload profile that sends the holder "
+                                            "(holder.name, holder.id_number …): zj-offlinereport, sd-epoint-hcp, "
+                                            "sd-epoint-pad or the hall's own")
     if profile is None or up.adapter != "push-json":
         if up.profile != profiles.DEFAULT and up.adapter != "push-json":
             problems.add(path + ("profile",), f"a profile pushes: adapter {up.adapter!r} takes none")

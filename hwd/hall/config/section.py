@@ -5,13 +5,14 @@ point names it, so the core reads ``[hall]`` without importing the hall."""
 from __future__ import annotations
 
 from hwd.hall import config as hall
-from hwd.hall.config import alerts, central, notify, ratings, standby
+from hwd.hall.config import alerts, central, notify, pickup, ratings, standby
 from hwd.sections import Section
 
 SECTION = Section(
     "hall", hall.load,
     (("[hall]", hall.HALL_FIELDS),
-     ("[[hall.service]]", hall.SERVICE_FIELDS), ("[[hall.window]]", hall.WINDOW_FIELDS),
+     ("[[hall.service]]", hall.SERVICE_FIELDS), ("[[hall.service.matter]]", hall.MATTER_FIELDS),
+     ("[[hall.window]]", hall.WINDOW_FIELDS),
      ("[[hall.kiosk]]", hall.KIOSK_FIELDS), ("[[hall.desk]]", hall.DESK_FIELDS),
      ("[[hall.staff]]", hall.STAFF_FIELDS),
      ("[hall.hours]", hall.HOURS_FIELDS), ("[[hall.hours.exception]]", hall.EXCEPTION_FIELDS),
@@ -23,6 +24,7 @@ SECTION = Section(
      ("[hall.central]", central.CENTRAL_FIELDS),
      ("[hall.tidal]", alerts.TIDAL_FIELDS),
      ("[hall.notify]", notify.NOTIFY_FIELDS),
+     ("[hall.pickup]", pickup.PICKUP_FIELDS),
      ("[hall.standby]", standby.STANDBY_FIELDS),
      ("[[hall.standby.engine]]", standby.ENGINE_FIELDS)),
     "The hall engine runs when this section is present; see `docs/hall.md` for the rules.")

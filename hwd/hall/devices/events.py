@@ -58,6 +58,12 @@ class DeviceEvents:
         self.pins: dict[str, _PinWait] = {}             # caller -> the clerk whose PIN it waits for
         self._tasks: set[asyncio.Task] = set()
 
+    def reconfigure(self, cfg: Any) -> None:
+        """Keypads and scanners as a new config binds them; a clerk's PIN entry under way stays."""
+        self.cfg = cfg
+        self.keypads = channels.keypad_parts(cfg)
+        self.scanners = {k.scanner: k.id for k in cfg.kiosks.values() if k.scanner}
+
     def subscribe(self, bus: Any) -> None:
         bus.subscribe("keypad.key", self.on_key)
         bus.subscribe("scanner.scan", self.on_scan)

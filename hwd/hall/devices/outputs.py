@@ -138,15 +138,16 @@ class Outputs:
             log.exception("%s on %s failed", method, params.get("device"))
 
     # -- printing ----------------------------------------------------------------------------
-    async def print(self, printer: str, template: str, data: dict, job: str, wait_ms: int) -> tuple[bool, str | None]:
-        """Print and wait up to ``wait_ms``: (printed, why not).
+    async def print(self, printer: str, template: str | None, data: dict, job: str, wait_ms: int,
+                    document: dict | None = None) -> tuple[bool, str | None]:
+        """Print a template with its data (or a ``document``) and wait up to ``wait_ms``: (printed, why not).
 
         What this returns is what the citizen is told, so a job that has not printed by then is
         cancelled and never comes out later (a stray ticket at an unattended kiosk). The job also
         carries its own deadline (``max_age_s``), for a printer the cancel cannot reach.
         """
-        params = {"device": printer, "template": template, "data": data, "job": job, "wait_ms": wait_ms,
-                  "max_age_s": wait_ms / 1000 + CANCEL_GRACE_S}
+        params = {"device": printer, "job": job, "wait_ms": wait_ms, "max_age_s": wait_ms / 1000 + CANCEL_GRACE_S,
+                  **({"document": document} if document is not None else {"template": template, "data": data})}
         try:
             result = await asyncio.wait_for(self.call("printer.print", params), wait_ms / 1000 + 5)
         except HwdError as exc:

@@ -75,6 +75,12 @@ class Screens:
         self._recount_due = False
         self._restore: dict[str, asyncio.TimerHandle] = {}
 
+    def reconfigure(self, cfg: Any) -> None:
+        """Windows as a new config has them (the devices stay as started)."""
+        self.cfg = cfg
+        self.counted = [w for w in cfg.windows.values() if w.keypad and self.kind(w.keypad).lcd in ("digits", None)]
+        self._counted_ids = {w.id for w in self.counted}
+
     def kind(self, device: str) -> KeypadKind:
         return self.kinds.get(device, UNKNOWN)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import collections
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from hwd.hall import views
 
@@ -41,6 +41,8 @@ class PhoneBoard:
         self._views: dict[str, dict] = {}
         self._version = 0
         self._history: collections.deque = collections.deque(maxlen=HISTORY)  # (version, tokens changed)
+        # ticket ids → what the locker holds for them (hwd.hall.pickup: the code while waiting)
+        self.pickups: Callable[[list[int]], dict[int, dict]] | None = None
 
     def board(self, since: str | None = None) -> dict:
         """The whole board, or with ``since`` (the ``version`` of an earlier answer) only the views
@@ -79,9 +81,10 @@ class PhoneBoard:
             rows = store.all(f"SELECT {COLUMNS} FROM tickets WHERE day = ? ORDER BY id", (day,))
             tokens = self.channels.tokens(day)
             places = core.places() if any(r["state"] == "waiting" for r in rows) else {}
+            held = self.pickups([r["id"] for r in rows if r["state"] == "done"]) if self.pickups else {}
             for row in rows:
                 place = places.get(row["id"]) if row["state"] == "waiting" else None
-                out[tokens[row["id"]]] = self.view(row, place, now, hours)
+                out[tokens[row["id"]]] = self.view(row, place, now, hours, held.get(row["id"]))
         return out
 
     def hours(self) -> dict:
@@ -118,9 +121,10 @@ class PhoneBoard:
         for any other token)."""
         row = self.channels.ticket_for_token(token)
         place = self.core.places().get(row["id"]) if row["state"] == "waiting" else None
-        return {**self.context(), "ticket": self.view(row, place, self.core.clock.time(), self.hours())}
+        held = self.pickups([row["id"]]).get(row["id"]) if self.pickups else None
+        return {**self.context(), "ticket": self.view(row, place, self.core.clock.time(), self.hours(), held)}
 
-    def view(self, row: dict, place: Any, now: float, hours: dict) -> dict:
+    def view(self, row: dict, place: Any, now: float, hours: dict, pickup: dict | None = None) -> dict:
         cfg, core = self.core.cfg, self.core
         ahead = place.ahead if place is not None else None
         wait = core.estimator.estimate(row["service"], place) if place is not None else None
@@ -152,4 +156,6 @@ class PhoneBoard:
         if until is not None and now <= until:
             out["can_rate"] = True                         # the phone's own window (phone_rating_timeout_s)
             out["rate_until"] = views.iso(until, self.core.tz)
+        if pickup is not None:
+            out["pickup"] = pickup
         return out

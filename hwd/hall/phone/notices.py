@@ -5,7 +5,9 @@ an app. hwd has no such channel itself (halls and kiosks are offline); this is t
 
 A notice is written when a ticket's phone view (hwd.hall.phone.board, the same board the phone page
 shows) enters a moment it was not in: 即将叫号 (``alert_ahead`` or fewer ahead), the call with its
-window, each recall, a transfer to another matter, a no-show, the rating open after ``finish``.
+window, each recall, a transfer to another matter, a no-show, the rating open after ``finish``;
+and, written by the locker (hwd.hall.pickup) when a result is shut in its door, ``pickup`` with
+the pickup code.
 (Tickets left at the day's end expire with the day's board and links: no notice.) One per moment, not one per change: a ticket that goes from 3 ahead to 0 gets one 即将叫号.
 The record's ref is the day, the ticket's token and the moment, so a daemon restarted mid-day
 that sees the same moments again writes nothing twice.
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from hwd import outbox
 from hwd.hall import views as hall_views
@@ -70,6 +72,21 @@ def text(notice: str, view: dict, no_show_text: str) -> str:
     if notice == "no_show":
         return f"{number}号已过号。{no_show_text}"
     return f"{number}号已办结，请为本次服务评价"  # rate
+
+
+def pickup(db: sqlite3.Connection, ticket: dict, deposit: dict, code: str, token: str, url: str | None,
+           core: Any, clock: Any) -> None:
+    """The ``pickup`` notice: the ticket's result is in the locker, with its code (in the deposit's
+    transaction; one per deposit)."""
+    service = core.cfg.services.get(ticket["service"])
+    number = ticket["number"]
+    payload = {"notice": "pickup", "text": f"{number}号的办理结果已存入智能取件柜，取件码{code}，"
+                                           "请到24小时自助服务区的自助机输入取件码或刷身份证取件",
+               "day": ticket["day"], "token": token, "url": url,
+               "at": hall_views.iso(clock.time(), clock.tz), "number": number, "service": ticket["service"],
+               "service_name": service.name if service else ticket["service"], "door": deposit["door"],
+               "code": code}
+    outbox.put(db, KIND, f"pickup:{deposit['id']}", payload, clock.time())
 
 
 class Notices:

@@ -55,6 +55,83 @@ class HallCore:
                                        "staff": None, "current": None, "reason": None, "streak": 0,
                                        "since": clock.time(), "last_done": None})
 
+    # -- a new config (hwd.configstore: applied live) -------------------------------------------
+    def reconfigure(self, cfg: HallConfig) -> None:
+        """Run by ``cfg`` from now on; the queue, the windows' tickets and logins stay. A window
+        removed while it holds a ticket stays, retiring, until that ticket is finished and rated
+        (``retire``); a removed service with waiting tickets stays, retiring, until they are served."""
+        old = self.cfg
+        for wid, window in old.windows.items():
+            if wid not in cfg.windows and self._holds(wid):
+                window.retiring = True
+                cfg.windows[wid] = window
+        waiting = {r["service"] for r in self.store.all("SELECT DISTINCT service FROM tickets WHERE state IN "
+                                                        "('waiting', 'called', 'serving')")}
+        for sid, service in old.services.items():
+            if sid not in cfg.services and sid in waiting:
+                service.retiring = True
+                cfg.services[sid] = service
+        with self.store.tx():
+            self._mark_pin_resets(old, cfg)
+        self.cfg = cfg
+        self.calendar = Calendar(cfg.hours)
+        self.staff_required = bool(cfg.staff)
+        self.ratings.ctx.cfg, self.ratings.ctx.calendar = cfg, self.calendar
+        self.estimator.cfg = cfg
+        with self.store.tx():
+            for wid in cfg.windows:
+                if self.store.window(wid) is None:
+                    self.store.save_window({"id": wid, "state": "closed" if self.staff_required else "open",
+                                       "staff": None, "current": None, "reason": None, "streak": 0,
+                                       "since": self.clock.time(), "last_done": None})
+
+    def _mark_pin_resets(self, old: HallConfig, cfg: HallConfig) -> None:
+        """A clerk whose ``pin_hash`` was removed (a PIN reset), or who was added without one in a
+        hall whose clerks have PINs, must set a new PIN at the next login (``pin_reset``); one
+        with a PIN again is cleared."""
+        pins_used = any(p.pin_hash for p in cfg.staff.values()) or any(p.pin_hash for p in old.staff.values())
+        now = self.clock.time()
+        for sid, person in cfg.staff.items():
+            before = old.staff.get(sid)
+            if person.pin_hash:
+                self.store.db.execute("DELETE FROM pin_resets WHERE staff = ?", (sid,))
+            elif (before is not None and before.pin_hash) or (before is None and pins_used):
+                self.store.db.execute("INSERT OR IGNORE INTO pin_resets (staff, ts) VALUES (?, ?)", (sid, now))
+                log.info("staff %s: sets a new PIN at the next login", sid)
+
+    def pin_reset(self, staff: str) -> bool:
+        """Must this clerk set a new PIN before logging in?"""
+        person = self.cfg.staff.get(staff)
+        return bool(person is not None and not person.pin_hash and self.store.one(
+            "SELECT 1 AS x FROM pin_resets WHERE staff = ?", (staff,)))
+
+    def _holds(self, wid: str) -> bool:
+        """Has window ``wid`` a ticket called or served, or a rating still to come?"""
+        row = self.store.window(wid)
+        if row is None:
+            return False
+        if row["current"]:
+            return True
+        last = self.store.ticket(row["last_done"]) if row["last_done"] else None
+        return bool(last and last.get("rating_state") == "pending")
+
+    def retire(self) -> list[str]:
+        """Drop the retiring windows and services that are done; their ids."""
+        if not any(w.retiring for w in self.cfg.windows.values()) and not any(
+                sv.retiring for sv in self.cfg.services.values()):
+            return []
+        gone = [wid for wid, w in self.cfg.windows.items() if w.retiring and not self._holds(wid)]
+        for wid in gone:
+            del self.cfg.windows[wid]
+            log.info("window %s: removed from the config, its last ticket finished: retired", wid)
+        open_services = {r["service"] for r in self.store.all(
+            "SELECT DISTINCT service FROM tickets WHERE state IN ('waiting', 'called', 'serving')")}
+        done = [sid for sid, s in self.cfg.services.items() if s.retiring and sid not in open_services]
+        for sid in done:
+            del self.cfg.services[sid]
+            log.info("service %s: removed from the config, its queue served: retired", sid)
+        return gone + done
+
     # -- helpers -----------------------------------------------------------------------------
     def emit(self, topic: str, data: dict) -> None:
         self.pending.append((topic, data))
@@ -165,7 +242,7 @@ class HallCore:
               request_key: str | None = None) -> dict:
         """A new ticket. ``request_key``: the RPC request that asked for it (hwd.replay), recorded
         with the ticket so a retry after a crash finds it (``recover``)."""
-        if service not in self.cfg.services:
+        if service not in self.cfg.services or self.cfg.services[service].retiring:
             raise Refusal(errors.UNKNOWN_SERVICE, "", {"service": service})
         if kiosk is not None and kiosk not in self.cfg.kiosks:
             raise Refusal(errors.UNKNOWN_KIOSK, "kiosk", {"kiosk": kiosk}, kiosk=kiosk)
@@ -174,7 +251,10 @@ class HallCore:
                            f"{', '.join(self.cfg.priority_classes)}", errors.INVALID_PARAMS)
         self.roll()
         now = self.clock.now()
-        if check_hours and not self.calendar.can_issue(now):
+        # a kiosk of the 24-hour area never issues while the windows are closed (not even an
+        # appointment's ticket, not even in an always_open hall)
+        after_hours = kiosk is not None and self.cfg.kiosks[kiosk].after_hours and not self.calendar.in_hours(now)
+        if after_hours or (check_hours and not self.calendar.can_issue(now)):
             nxt = self.calendar.next_opening(now)
             key, details = self.calendar.closed(now)
             raise Refusal(errors.OUTSIDE_HOURS, key, {"opens_at": nxt.isoformat() if nxt else None}, **details)
@@ -222,6 +302,8 @@ class HallCore:
         with self.store.tx():
             w = self.window_row(wid)
             self._ready_to_call(w)
+            if self.cfg.windows[wid].retiring and not w["current"]:
+                raise Refusal(errors.WINDOW_CLOSED, "", {"window": wid, "retired": True})
             caller = self._caller(wid, w)
             heads = self._heads(caller.services)
             picked = selection.pick(caller, heads, self.cfg.fairness)
@@ -250,26 +332,38 @@ class HallCore:
             self.emit("hall.ticket.called", {**_public(view), "recall": True})
         return view
 
-    def start(self, wid: str) -> dict:
+    def _matter(self, ticket: dict, matter: str | None) -> dict:
+        """The ticket's fields for the matter a clerk picked (none: nothing changes)."""
+        if matter is None:
+            return {}
+        svc = self.cfg.services.get(ticket["service"])
+        if svc is None or not svc.has_matter(matter):
+            known = [m.id for m in svc.matters] if svc else []
+            raise Refusal(errors.UNKNOWN_SERVICE, "matter", {"matter": matter, "known": known}, matter=matter)
+        return {"matter_id": matter}
+
+    def start(self, wid: str, matter: str | None = None) -> dict:
         with self.store.tx():
             w = self.window_row(wid)
             t = self._current(w, ("called",))
             now = self.clock.time()
-            self.store.update_ticket(t["id"], state="serving", started_ts=now, staff=w["staff"])
+            self.store.update_ticket(t["id"], state="serving", started_ts=now, staff=w["staff"],
+                                     **self._matter(t, matter))
             self.store.log(now, "start", t["id"], wid, w["staff"])
             view = self.ticket_view(self.store.ticket(t["id"]))
             self.emit("hall.ticket.started", _public(view))
             self._save_window(w, changed_state=False)
         return view
 
-    def finish(self, wid: str) -> dict:
+    def finish(self, wid: str, matter: str | None = None) -> dict:
         with self.store.tx():
             w = self.window_row(wid)
             t = self._current(w, ("called", "serving"))
             now = self.clock.time()
             deadline = now + self.cfg.rating_timeout_s
             self.store.update_ticket(t["id"], state="done", finished_ts=now, started_ts=t["started_ts"] or t["called_ts"],
-                                     staff=w["staff"], rating_state="pending", rating_deadline=deadline)
+                                     staff=w["staff"], rating_state="pending", rating_deadline=deadline,
+                                     **self._matter(t, matter))
             self.store.log(now, "finish", t["id"], wid, w["staff"])
             self.estimator.served(t["service"], t["called_ts"], now)
             self.ratings.requested(t["id"])
@@ -418,6 +512,10 @@ class HallCore:
         if person is None or (person.pin_hash and not verified
                               and (pin is None or not pins.verify(pin, person.pin_hash))):
             raise Refusal(errors.LOGIN_FAILED, "", place)
+        if person.disabled:  # checked after the PIN: a guess learns nothing about the account
+            raise Refusal(errors.LOGIN_FAILED, "disabled", place)
+        if self.pin_reset(staff):
+            raise Refusal(errors.LOGIN_FAILED, "set_pin", {**place, "set_pin": True, "staff": staff})
         return person
 
     def login(self, wid: str, staff: str, pin: str | None = None, verified: bool = False) -> dict:
@@ -466,6 +564,8 @@ class HallCore:
         for wid, window in self.cfg.windows.items():
             row = self.store.window(wid)
             state = row["state"] if row["state"] in ("paused", "closed") else "open"
+            if window.retiring:  # removed from the config: it finishes its ticket and calls none
+                state = "closed"
             if row["current"]:
                 busy.add(wid)
             windows.append(selection.WindowNow(wid, tuple(window.services), self._prefers(window), row["streak"],

@@ -18,11 +18,11 @@ from __future__ import annotations
 from typing import Any
 
 from hwd import errors
+from hwd.report_words import PRIORITY_CLASSES
 from hwd.wording import Refusal
 
 CHECKED_CLASSES = ("disabled", "pregnant", "military", "elderly")   # a desk may give these
-CLASS_NAMES = {"normal": "普通", "elderly": "老年人", "disabled": "残疾人", "pregnant": "孕妇",
-               "military": "军人", "appointment": "预约"}
+CLASS_NAMES = PRIORITY_CLASSES  # the words of the reports and pages (hwd.report_words)
 
 
 def desk_or_error(core: Any, desk_id: str) -> Any:
@@ -37,7 +37,9 @@ def login(core: Any, desk_id: str, staff: str, pin: str | None, verified: bool =
     the engine has checked the PIN already (throttled, off the event loop)."""
     desk = desk_or_error(core, desk_id)
     if core.staff_required:
-        core.authenticate(staff, pin, {"desk": desk_id}, verified)
+        person = core.authenticate(staff, pin, {"desk": desk_id}, verified)
+        if person.desks and desk_id not in person.desks:
+            raise Refusal(errors.LOGIN_FAILED, "desk_not_allowed", {"desk": desk_id})
     with core.store.tx():
         core.store.log(core.clock.time(), "desk_login", None, None, staff, desk_id)
     return {"desk": desk.id, "name": desk.name, "staff": staff}

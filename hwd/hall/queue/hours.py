@@ -62,8 +62,11 @@ class Calendar:
         return bool(self.ranges_on(day))
 
     def can_issue(self, now: dt.datetime) -> bool:
-        if self.hours.always_open:
-            return True
+        return self.hours.always_open or self.in_hours(now)
+
+    def in_hours(self, now: dt.datetime) -> bool:
+        """Are the windows open now by the day's hours (issuing's early minutes included)? Unlike
+        ``can_issue``, ``always_open`` does not count: a 24-hour kiosk follows the windows."""
         minute = now.hour * 60 + now.minute
         early = self.hours.early_minutes
         return any(start - early <= minute < end for start, end in self.ranges_on(now.date()))

@@ -173,7 +173,7 @@ class RatingChannels:
             if p.get("ticket") is not None and str(p["ticket"]) not in (str(t["id"]), t["number"]):
                 raise Refusal(errors.BAD_RATING_TOKEN, "ticket")
             return ratings.rate(p["score"], ticket=t["id"], channel="phone", reason=p.get("reason"),
-                                reasons=p.get("reasons"))
+                                reasons=p.get("reasons"), real_name=bool(p.get("real_name")))
         if p.get("pad") is not None:
             row = self.check_pad(p["pad"], p.get("secret"), p.get("window"))
             window = row["window"]
@@ -183,7 +183,7 @@ class RatingChannels:
                 if last is None or str(p["ticket"]) not in (str(last["id"]), last["number"]):
                     raise Refusal(errors.RATING_CHANNEL_REFUSED, "", {"window": window, "ticket": p["ticket"]})
             view = ratings.rate(p["score"], window=window, channel="pad", reason=p.get("reason"),
-                                reasons=p.get("reasons"))
+                                reasons=p.get("reasons"), real_name=bool(p.get("real_name")))
             with self.store.tx():
                 self.store.db.execute("UPDATE rating_pads SET last_used_ts = ? WHERE id = ?",
                                       (self.core.clock.time(), row["id"]))
@@ -191,4 +191,4 @@ class RatingChannels:
         if p.get("secret") is not None:
             raise HwdError("give pad with secret", errors.INVALID_PARAMS)
         return ratings.rate(p["score"], window=p.get("window"), ticket=p.get("ticket"), channel=p.get("channel", "rpc"),
-                            reason=p.get("reason"), reasons=p.get("reasons"))
+                            reason=p.get("reason"), reasons=p.get("reasons"), real_name=bool(p.get("real_name")))

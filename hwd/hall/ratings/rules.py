@@ -15,7 +15,7 @@ from hwd import errors, outbox
 from hwd.clock import Deadlines
 from hwd.errors import HwdError
 from hwd.hall import views
-from hwd.hall.ratings import store as rs, workorders
+from hwd.hall.ratings import holders, store as rs, workorders
 from hwd.hall.ratings.store import RatingContext
 from hwd.wording import Refusal
 
@@ -53,7 +53,9 @@ class Ratings:
         return out
 
     def rate(self, score: int, window: str | None = None, ticket: Any = None, channel: str = "rpc",
-             reason: str | None = None, reasons: list | None = None) -> dict:
+             reason: str | None = None, reasons: list | None = None, real_name: bool = False) -> dict:
+        """``real_name``: the citizen consented, on this rating's screen, to the province getting their
+        name and ID number with it (实名评价, only with ``[hall.upstream] real_name``)."""
         ctx, store = self.ctx, self.store
         if score not in views.LEVELS:
             raise Refusal(errors.INVALID_PARAMS, "score")
@@ -80,16 +82,17 @@ class Ratings:
             bad = score <= BAD_SCORE
             day = ctx.clock.now().date()
             due = ctx.calendar.add_working_days(day, ctx.cfg.followup_days).isoformat() if bad else None
-            svc = ctx.cfg.services.get(t["service"])
+            m = rs.matter_of(ctx.cfg, t["service"], t["matter_id"])  # the matter handled (事项)
             rid = rs.insert_rating(
                 store, ticket=t["id"], number=t["number"], score=score, window=t["window"], staff=t["staff"],
                 service=t["service"], channel=channel, ts=now, day=day.isoformat(), bad=int(bad), reason=reason,
-                followup_due=due, followup_state="open" if bad else None, region_code=ctx.cfg.region_code,
+                followup_due=due, region_code=(m.region if m else "") or ctx.cfg.region_code,
                 service_start=t["started_ts"] or t["called_ts"], service_end=t["finished_ts"],
-                labels=json.dumps(codes), matter_code=svc.matter_code if svc else "",
-                impl_code=svc.impl_code if svc else "", matter_version=svc.matter_version if svc else "",
-                case_no=t["case_no"])
+                labels=json.dumps(codes), matter_code=m.matter_code if m else "",
+                impl_code=m.impl_code if m else "", matter_version=m.matter_version if m else "",
+                matter_id=m.id if m else None, matter_name=m.name if m else None, case_no=t["case_no"])
             store.update_ticket(t["id"], rating_state="rated")
+            holders.settle(store.db, t["id"], rid if real_name else None)
             self.deadlines.discard(t["id"])
             store.log(now, "rate", t["id"], t["window"], t["staff"], str(score))
             row = rs.rating(store, rid)
@@ -176,11 +179,15 @@ class Ratings:
         self.deadlines.discard(t["id"])
         now = self.ctx.clock.time()
         self.store.update_ticket(t["id"], rating_state="unrated")
+        holders.forget(self.store.db, t["id"])
         self.store.log(now, "unrated", t["id"], t["window"], t["staff"])
         outbox.put(self.store.db, "unrated", str(t["id"]), rs.unrated_record(self.ctx, t), now)
         self.ctx.emit("hall.rating.unrated", {"ticket": t["id"], "number": t["number"], "window": t["window"]})
 
     def followup(self, rating_id: int, note: str, staff: str | None = None) -> dict:
+        """``hall.followup`` (kept for its callers): the 回访 step of the rating's work order, the one
+        follow-up path — a 差评 followed up here is no longer 待回访 anywhere. A 差评 without a work
+        order (rated before work orders existed) gets one first. Returns the rating."""
         store = self.store
         with store.tx():
             row = rs.rating(store, rating_id)
@@ -188,8 +195,14 @@ class Ratings:
                 raise Refusal(errors.NOT_FOUND, "rating", {"rating": rating_id})
             if not row["bad"]:
                 raise Refusal(errors.BAD_STATE, "followup_not_bad", {"rating": rating_id})
-            store.db.execute("UPDATE ratings SET followup_state = 'done', followup_note = ?, followup_ts = ?, "
-                             "followup_by = ? WHERE id = ?", (note, self.ctx.clock.time(), staff, rating_id))
+            wo = rs.workorder_of_rating(store, rating_id)
+            if wo is None:
+                due = row["followup_due"] or self.ctx.calendar.add_working_days(
+                    self.ctx.clock.now().date(), self.ctx.cfg.followup_days).isoformat()
+                wo_id = self.workorders.open(row, due)
+            else:
+                wo_id = wo["id"]
+            self.workorders.move(wo_id, "callback", note=note, staff=staff)
             view = rs.rating_view(self.ctx, rs.rating(store, rating_id))
             self.ctx.emit("hall.rating.followup", view)
         return view
@@ -206,8 +219,8 @@ class Ratings:
         if bad is not None:
             where.append("bad = ?")
             args.append(int(bad))
-        if open_only:
-            where.append("followup_state = 'open'")
+        if open_only:  # not yet followed up: its work order still waits for the 回访
+            where.append("id IN (SELECT rating FROM workorders WHERE state = 'open')")
         for key, value in (("window", window), ("staff", staff)):
             if value is not None:
                 where.append(f"{key} = ?")
@@ -228,13 +241,16 @@ class Ratings:
 
     def request_extras(self, t: dict) -> dict:
         """Fields the rating request event carries besides the ticket: the reason list, and for
-        the h5 adapter the provincial page to open."""
+        the h5 adapter the provincial page to open; ``real_name`` when the page may ask the citizen
+        to consent to 实名评价 (the ticket was taken with an ID card and the hall sends it)."""
         out: dict[str, Any] = {}
         rules = self.ctx.cfg.ratings
         if rules.ask_reasons:
             out["reasons"] = [{"code": r.code, "name": r.name} for r in rules.reasons]
         if self.ctx.rating_page is not None:
             out["h5_url"] = self.h5_url(t)
+        if self.ctx.cfg.upstream.real_name and holders.held(self.store.db, t["id"]):
+            out["real_name"] = True
         return out
 
     def require_page(self) -> None:

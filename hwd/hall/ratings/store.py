@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from hwd.clock import Clock
 from hwd.hall import views
-from hwd.hall.config import HallConfig
+from hwd.hall.config import HallConfig, Matter
 from hwd.hall.store import Store
 
 if TYPE_CHECKING:  # the queue's calendar (hwd.hall.queue imports the ratings, not the other way)
@@ -98,11 +98,20 @@ def steps(store: Store, wo_id: int) -> list[dict]:
 
 
 # -- what the upstream receives --------------------------------------------------------------
-def _service_fields(cfg: HallConfig, service_id: str | None) -> dict:
+def matter_of(cfg: HallConfig, service_id: str | None, matter_id: str | None) -> Matter | None:
+    """The matter a ticket was handled for (the service's first when none was picked)."""
     s = cfg.services.get(service_id) if service_id else None
-    return {"service": service_id, "matter_name": s.name if s else service_id,
-            "matter_code": s.matter_code if s else "", "impl_code": s.impl_code if s else "",
-            "matter_version": s.matter_version if s else "", "department": s.department if s else ""}
+    return s.matter(matter_id) if s else None
+
+
+def _service_fields(cfg: HallConfig, service_id: str | None, matter_id: str | None = None) -> dict:
+    s = cfg.services.get(service_id) if service_id else None
+    m = s.matter(matter_id) if s else None
+    return {"service": service_id, "matter": m.id if m else matter_id, "matter_name": m.name if m else service_id,
+            "matter_code": m.matter_code if m else "", "impl_code": m.impl_code if m else "",
+            "matter_version": m.matter_version if m else "", "department": m.department if m else "",
+            # the province's data of the service and of its matter, over [hall.upstream] province
+            "province_fields": {**(s.province if s else {}), **(m.province if m else {})}}
 
 
 def _people(cfg: HallConfig, window: str | None, staff: str | None) -> dict:
@@ -120,20 +129,27 @@ def rating_record(ctx: RatingContext, row: dict) -> dict:
             "case_no": row["case_no"], "score": row["score"], "level": views.LEVELS[row["score"]],
             "labels": codes, "label_names": [names.get(c, c) for c in codes], "text": row["reason"] or "",
             "region_code": row["region_code"] or "", "hall": ctx.cfg.name,
-            **_service_fields(ctx.cfg, row["service"]),
+            **_service_fields(ctx.cfg, row["service"], row["matter_id"]),
             "matter_code": row["matter_code"] or "", "impl_code": row["impl_code"] or "",
             "matter_version": row["matter_version"] or "",
+            **({"matter_name": row["matter_name"]} if row["matter_name"] else {}),
             **_people(ctx.cfg, row["window"], row["staff"]),
             "service_start": views.iso(row["service_start"], ctx.tz),
             "service_end": views.iso(row["service_end"], ctx.tz), "channel": row["channel"],
             "rated_at": views.iso(row["ts"], ctx.tz), "excluded": bool(row["excluded"])}
 
 
+def _region(cfg: HallConfig, ticket: dict) -> str:
+    m = matter_of(cfg, ticket["service"], ticket.get("matter_id"))
+    return (m.region if m else "") or cfg.region_code
+
+
 def unrated_record(ctx: RatingContext, ticket: dict) -> dict:
     """A service nobody rated: sent as such, with no score (hwd never invents one)."""
     return {"rating_id": None, "ticket_id": ticket["id"], "ticket": ticket["number"], "case_no": ticket.get("case_no"),
             "score": None, "level": "未评价", "labels": [], "label_names": [], "text": "",
-            "region_code": ctx.cfg.region_code, "hall": ctx.cfg.name, **_service_fields(ctx.cfg, ticket["service"]),
+            "region_code": _region(ctx.cfg, ticket), "hall": ctx.cfg.name,
+            **_service_fields(ctx.cfg, ticket["service"], ticket.get("matter_id")),
             **_people(ctx.cfg, ticket["window"], ticket["staff"]),
             "service_start": views.iso(ticket["started_ts"] or ticket["called_ts"], ctx.tz),
             "service_end": views.iso(ticket["finished_ts"], ctx.tz), "channel": None, "rated_at": None,
@@ -180,4 +196,16 @@ def rating_view(ctx: RatingContext, row: dict) -> dict:
     if wo is not None:
         out["workorder"] = {k: v for k, v in workorder_view(ctx, wo, with_steps=False).items()
                             if k in ("id", "state", "verdict", "due", "callback_due", "overdue", "callback_overdue")}
+        out.update(followup_of(ctx, wo))
     return out
+
+
+def followup_of(ctx: RatingContext, wo: dict) -> dict:
+    """A 差评's follow-up as its work order has it (the one record: ``hall.followup`` is its 回访
+    step): ``followup_state`` open until the 回访, then done, with that step's note, time and staff."""
+    callback = ctx.store.one("SELECT * FROM workorder_steps WHERE workorder = ? AND step = 'callback' "
+                             "ORDER BY id LIMIT 1", (wo["id"],))
+    if callback is None:
+        return {"followup_state": "open", "followup_note": None, "followup_at": None, "followup_by": None}
+    return {"followup_state": "done", "followup_note": callback["note"], "followup_at": views.iso(callback["ts"], ctx.tz),
+            "followup_by": callback["staff"]}

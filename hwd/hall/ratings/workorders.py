@@ -20,6 +20,7 @@ import logging
 from hwd import errors, outbox
 from hwd.hall.ratings import store as rs
 from hwd.hall.ratings.store import RatingContext
+from hwd.report_words import WORKORDER_STATES
 from hwd.wording import Refusal
 
 log = logging.getLogger("hwd.hall.ratings.workorders")
@@ -32,8 +33,7 @@ NOTE_MAX = 2000
 STEP_NAMES = {"open": "生成工单", "callback": "回访", "verify": "核实", "rectify": "整改", "close": "办结",
               "appeal": "申诉", "review": "复核"}
 VERDICT_NAMES = {"valid": "属实", "mistaken": "误评", "malicious": "恶意差评"}
-STATE_NAMES = {"open": "待回访", "called_back": "待核实", "verified": "已核实", "rectified": "已整改",
-               "appealed": "申诉中", "closed": "已办结"}
+STATE_NAMES = WORKORDER_STATES  # the words of the reports and pages (hwd.report_words)
 
 
 def next_steps(state: str, verdict: str | None) -> tuple[str, ...]:
