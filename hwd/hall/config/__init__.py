@@ -495,6 +495,9 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
     for p, k in _tables(v["kiosk"], KIOSK_FIELDS, base + ("kiosk",), ctx, "kiosk"):
         for key in ("printer", "idcard", "scanner", "speaker"):
             device_ref(ctx, p + (key,), k[key], key)
+        if k["speaker"] and any(w.speaker == k["speaker"] for w in cfg.windows.values()):
+            ctx.problems.add(p + ("speaker",), f"{k['speaker']!r} announces the windows' calls; the kiosk needs a "
+                                               "speaker of its own (its prompts would cut the calls)")
         for j, sid in enumerate(k["services"]):
             if sid not in cfg.services:
                 ctx.problems.add(p + ("services", j), f"unknown service {sid!r}; known: {', '.join(cfg.services)}")
