@@ -183,7 +183,8 @@ WINDOW_FIELDS = (
 KIOSK_FIELDS = (
     Field("id", str, check=_id), Field("printer", str, None), Field("idcard", str, None),
     Field("scanner", str, None),
-    Field("speaker", str, None, doc="the kiosk's own speaker (a speaker device id, not a window's): each screen's spoken prompt"),
+    Field("speaker", str, None,
+          doc="the kiosk's own speaker (a speaker device id, not a window's): each screen's spoken prompt"),
     Field("voice", bool, True, doc="speak the screens' prompts on the kiosk's speaker (false: silent, the 语音 "
                                    "button hidden)"),
     Field("addresses", list, [], items=str, check=_addresses,
