@@ -19,6 +19,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import queue
+import termios
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
 STATES = ("online", "offline", "fault", "disabled")
 BACKOFF_FIRST = 0.25
 BACKOFF_MAX = 5.0
+# a lost link: a serial device that vanished fails tcflush (pyserial's reset_input_buffer) with
+# termios.error, which is not an OSError
+LINK_LOST = (DeviceLost, OSError, termios.error)
 
 
 @dataclass(frozen=True)
@@ -211,7 +215,7 @@ class Worker(threading.Thread):
                 next_poll = time.monotonic() + dev.poll_interval
                 try:
                     dev.poll()
-                except (DeviceLost, OSError) as exc:
+                except LINK_LOST as exc:
                     self._lost(exc)
                 except Exception:  # a driver bug must not kill the worker
                     dev.count("poll_errors")
@@ -232,7 +236,7 @@ class Worker(threading.Thread):
             dev.set_state("online")
         try:
             dev.on_online()
-        except (DeviceLost, OSError) as exc:
+        except LINK_LOST as exc:
             self._lost(exc)
             return False
         except Exception:
@@ -245,7 +249,7 @@ class Worker(threading.Thread):
             return
         try:
             result = fn(*args, **kwargs)
-        except (DeviceLost, OSError) as exc:
+        except LINK_LOST as exc:
             self._lost(exc)
             future.set_exception(exc if isinstance(exc, DeviceLost) else DeviceLost(
                 f"device {self.device.id} lost: {_reason(exc)}"))

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping
 COUNT, MINUTES, PERCENT, TEXT, WORDS = "count", "minutes", "percent", "text", "words"
 
 TICKET_STATES = {"waiting": "等候中", "called": "已叫号", "serving": "办理中", "done": "已办结",
-                 "no_show": "过号", "expired": "已过期"}
+                 "no_show": "过号", "expired": "已过期", "cancelled": "已取消"}
 RATING_STATES = {"pending": "待评价", "rated": "已评价", "unrated": "未评价"}
 PRIORITY_CLASSES = {"normal": "普通", "elderly": "老年人", "disabled": "残疾人", "pregnant": "孕妇",
                     "military": "军人", "appointment": "预约"}

@@ -68,6 +68,7 @@ WORDS: dict[int, dict[str, str]] = {
         "recall_first": "请先重呼{times}次再过号",
         "not_waiting": "{number}号不在等候中，不能调整优先",
         "reprint_gone": "{number}号已不在等候中，不能补打",
+        "cancel_not_waiting": "{number}号已不在排队中，不能取消排队",
         "appointment_exists": "预约码 {code} 已存在",
         "followup_not_bad": "只有差评需要整改回访",
         "transfer_day_over": "{number}号是前一营业日的号，不能转到今天的队列；请在本窗口办结，或请群众重新取号",

@@ -17,7 +17,7 @@ from hwd.client import RpcError
 from hwd.hall.queue.desk import CHECKED_CLASSES, CLASS_NAMES
 from hwd.web.svg import qr_svg
 
-from kiosk_ui import sessions
+from kiosk_ui import sessions, words
 from kiosk_ui.counter import staff_login
 from kiosk_ui.hwdlink import current, message_for
 
@@ -122,8 +122,8 @@ def reprint(desk_id: str):
 
 def _show(desk_id: str, ticket: dict) -> Any:
     keep = ("id", "number", "service_name", "matter_name", "priority", "waiting_ahead", "printed", "print_error",
-            "qr", "reprinted")
-    session["desk_ticket"] = {k: ticket.get(k) for k in keep}
+            "qr", "reprinted", "state")
+    session["desk_ticket"] = {**{k: ticket.get(k) for k in keep}, "wait_text": (ticket.get("wait") or {}).get("text") or ""}
     return redirect(url_for("desk.ticket", desk_id=desk_id, ticket_id=ticket["id"]))
 
 
@@ -136,5 +136,7 @@ def ticket(desk_id: str, ticket_id: int):
     shown = session.get("desk_ticket") or {}
     if shown.get("id") != ticket_id:
         abort(404)
+    phone = str(shown.get("qr") or "").startswith(("http://", "https://"))
     return render_template("desk_ticket.html", desk=desk, t=shown, class_name=CLASS_NAMES.get(shown.get("priority")),
-                           qr=qr_svg(shown["qr"], 320) if shown.get("qr") else None)
+                           qr=qr_svg(shown["qr"], 320) if shown.get("qr") else None,
+                           qr_hint=words.PHONE_HINT if phone else "扫码查看号票")

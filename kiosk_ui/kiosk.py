@@ -1,10 +1,14 @@
 """``/kiosk/<kiosk>``: the citizen's self-service kiosk (取号机 / 政务一体机).
 
 Services as big buttons; an ID card on the kiosk's reader greets the citizen by masked name and
-ties the ticket to the card (``card_token``: the engine applies elderly priority); appointment
-check-in by the kiosk's scanner or an in-page keypad; the service guide (办事指南) with a printable
-一次性告知单; the ticket on screen with a QR code (also, with a help-desk message, when printing
-failed). The page never links out of the kiosk flow: leaving needs the kiosk PIN.
+ties the ticket to the card (``card_token``: the engine applies elderly priority), and the
+ticket screen asks for the card back while it lies there; appointment check-in by the kiosk's
+scanner or an in-page keypad; the service guide (办事指南) with a printable 一次性告知单; one
+ticket screen for every path (number, place, wait, the phone page's QR; a help-desk message
+when printing failed). Each screen's prompt is spoken on the kiosk's own speaker
+(kiosk_ui.kiosk_voice, 语音 repeats it) and a 长辈 mode enlarges the type; the home screen says
+when the printer, the card reader or the scanner cannot serve. The page never links out of the
+kiosk flow: leaving needs the kiosk PIN.
 """
 
 from __future__ import annotations
@@ -18,10 +22,10 @@ from flask import Blueprint, abort, jsonify, render_template, request, session, 
 from werkzeug.security import check_password_hash
 
 from hwd import errors, wording
-from hwd.client import RpcError
+from hwd.client import RpcError, Unreachable
 from hwd.web.svg import qr_svg
 
-from kiosk_ui import area, sessions, words
+from kiosk_ui import area, clients, kiosk_voice, sessions, words
 from kiosk_ui.hwdlink import HallLink, message_for, current, kiosk_or_404
 from kiosk_ui.live import sse_response
 
@@ -84,9 +88,6 @@ def queue_lengths(state: dict) -> dict:
     return {q["service"]: q["waiting"] for q in state.get("queues", [])}
 
 
-PHONE_HINT = "用手机扫码，可随时查看排队进度，叫号时手机提醒"
-
-
 def ticket_view(ticket: dict, link: HallLink) -> dict:
     """What the ticket screen shows: number, service, waiting count, QR (as SVG), print state."""
     number = ticket.get("number", "")
@@ -95,6 +96,7 @@ def ticket_view(ticket: dict, link: HallLink) -> dict:
     qr_text = ticket.get("qr") or f"{link.title}|{number}|{service.get('name', '')}|{issued}"
     printed = ticket.get("printed")
     return {
+        "id": ticket.get("id"),
         "number": number,
         "service": ticket.get("service"),
         "service_name": ticket.get("service_name") or service.get("name", ticket.get("service", "")),
@@ -104,7 +106,7 @@ def ticket_view(ticket: dict, link: HallLink) -> dict:
         "printed": bool(printed),
         "print_message": "" if printed else link.settings.help_desk + "（号票未能打印，请记住您的号码）",
         "qr_svg": str(qr_svg(str(qr_text))),
-        "qr_hint": PHONE_HINT if str(qr_text).startswith(("http://", "https://")) else "",
+        "qr_hint": words.PHONE_HINT if str(qr_text).startswith(("http://", "https://")) else "",
         "priority": ticket.get("priority"),
         "priority_text": words.PRIORITY_TEXT if ticket.get("priority") not in (None, "normal") else "",
         "checked_in": bool(ticket.get("checked_in")),
@@ -121,23 +123,81 @@ def page(kiosk: str):
         return closed
     link = current()
     svcs = services(link, link.call("hall.services"), k)  # hwd down: the retry page (503), not empty buttons
+    devices = devices_status(link, k)
     return render_template("kiosk.html", kiosk=k, services=svcs, hours=hours_status(link),
                            guide=link.config_services(), categories=categories(svcs),
-                           printer=printer_status(link, k), keys=code_keys(link))
+                           printer=devices["printer"], devices=devices, keys=code_keys(link),
+                           voice=voice_on(k))
+
+
+# what the home screen says when one of the kiosk's own devices cannot serve, before anyone taps
+DEVICE_NOTICES = {
+    "printer": "本机暂时无法打印号票（{problem}）。仍可取号：请记住屏幕上的号码，或到服务台领取号票",
+    "idcard": "身份证读卡器暂时无法使用（{problem}）。请直接选择办理事项取号；需要优先办理的，请到导办台",
+    "scanner": "扫码器暂时无法使用（{problem}）。预约签到请点“预约签到”，在屏幕上输入预约码",
+}
+
+
+def device_problem(kind: str, row: dict | None) -> str:
+    """Why a kiosk device cannot serve now, in words ('' when it can or is unknown)."""
+    if row is None or row.get("state") == "online":
+        return ""
+    if kind == "printer":
+        return words.printer_problem(row)
+    if row.get("state") == "fault":
+        return words.device_detail(row.get("detail")) or "故障"
+    return words.DEVICE_STATES.get(str(row.get("state")), "未连接")
+
+
+def devices_status(link: HallLink, kiosk: dict) -> dict:
+    """Can this kiosk's printer, card reader and scanner serve now? Per kind ``{"ok", "message"}``;
+    the message says what to do instead."""
+    rows = None
+    out = {}
+    for kind in DEVICE_NOTICES:
+        device = kiosk.get(kind)
+        if not device:
+            out[kind] = {"ok": True, "message": ""}
+            continue
+        if rows is None:
+            rows = link.try_call("devices.list", default=None) or []
+        row = next((r for r in rows if isinstance(r, dict) and r.get("id") == device), None)
+        problem = device_problem(kind, row)
+        out[kind] = {"ok": not problem, "message": DEVICE_NOTICES[kind].format(problem=problem) if problem else ""}
+        if problem:
+            out[kind]["problem"] = problem
+    return out
 
 
 def printer_status(link: HallLink, kiosk: dict) -> dict:
     """Can this kiosk print tickets now? ``{"ok", "message"}``; the message says what to do."""
-    device = kiosk.get("printer")
-    if not device:
-        return {"ok": True, "message": ""}
-    rows = link.try_call("devices.list", default=None) or []
-    row = next((r for r in rows if isinstance(r, dict) and r.get("id") == device), None)
-    problem = words.printer_problem(row) if row is not None else ""
-    if not problem:
-        return {"ok": True, "message": ""}
-    return {"ok": False, "problem": problem,
-            "message": f"本机暂时无法打印号票（{problem}）。仍可取号：请记住屏幕上的号码，或到服务台领取号票"}
+    return devices_status(link, kiosk)["printer"]
+
+
+def voice_on(kiosk: dict) -> bool:
+    """Does this kiosk speak (a ``speaker`` and ``voice`` not switched off)?"""
+    return bool(kiosk.get("speaker")) and kiosk.get("voice", True) is not False
+
+
+def speak(link: HallLink, kiosk: dict, text: str) -> bool:
+    """Say ``text`` on the kiosk's own speaker, cutting what it was saying; remembered for 语音."""
+    if not voice_on(kiosk) or not text:
+        return False
+    device = kiosk["speaker"]
+    try:
+        link.call("speaker.stop", {"device": device}, timeout=2.0)
+        link.call("speaker.announce", {"device": device, "text": text}, timeout=2.0)
+    except (RpcError, Unreachable) as exc:
+        log.info("kiosk %s: speaker %s did not take the prompt: %s", kiosk.get("id"), device, exc)
+        return False
+    link.remember(f"kiosk-said:{kiosk.get('id')}", text)
+    return True
+
+
+def _refused(kiosk: dict, message: str) -> None:
+    """A refusal the kiosk's own screen shows is said too."""
+    if clients.is_kiosk(request.remote_addr, kiosk):
+        speak(current(), kiosk, message)
 
 
 def code_keys(link: HallLink) -> list[str]:
@@ -150,8 +210,9 @@ def code_keys(link: HallLink) -> list[str]:
 def state(kiosk: str):
     k = kiosk_or_404(kiosk)
     link = current()
+    devices = devices_status(link, k)
     return jsonify({"ok": True, "services": services(link, kiosk=k), "hours": hours_status(link),
-                    "printer": printer_status(link, k)})
+                    "printer": devices["printer"], "devices": devices})
 
 
 @bp.get("/<kiosk>/live")
@@ -160,8 +221,6 @@ def live(kiosk: str):
     (the printer: the home screen says when it cannot print); card events only to the kiosk's
     own machine, never another kiosk's cards. A
     scanned appointment is checked in by the engine itself (hall.checkin)."""
-    from kiosk_ui import clients
-
     k = kiosk_or_404(kiosk)
     devices = [d for d in (k.get("idcard"), k.get("scanner"), k.get("printer")) if d]
     if not clients.is_kiosk(request.remote_addr, k):  # card events only on the machine with the reader
@@ -174,8 +233,6 @@ def card(kiosk: str):
     """The card lying on this kiosk's reader now (masked, with its token), so a page opened or
     reloaded while it lies there (back from 办事指南) still greets the citizen; else null. Like the
     card events, only to the kiosk's own machine."""
-    from kiosk_ui import clients
-
     k = kiosk_or_404(kiosk)
     found = None
     if k.get("idcard") and clients.is_kiosk(request.remote_addr, k):
@@ -199,8 +256,6 @@ def issue(kiosk: str):
     body = request.get_json(silent=True) or {}
     params: dict[str, Any] = {"service": str(body.get("service", "")), "kiosk": kiosk}
     if body.get("card_token"):
-        from kiosk_ui import clients
-
         if not clients.is_kiosk(request.remote_addr, kiosk_or_404(kiosk)):
             return jsonify({"ok": False, "error": wording.say(errors.CARD_TOKEN_WRONG_KIOSK, "no_reader"),
                             "code": errors.CARD_TOKEN_WRONG_KIOSK}), 403
@@ -208,6 +263,7 @@ def issue(kiosk: str):
     try:
         ticket = link.call("hall.issue_ticket", params, timeout=_print_timeout(link))
     except RpcError as exc:
+        _refused(kiosk_or_404(kiosk), message_for(exc))
         return jsonify({"ok": False, "error": message_for(exc), "code": exc.code}), 409
     return jsonify({"ok": True, "ticket": ticket_view(ticket, link)})
 
@@ -226,6 +282,7 @@ def checkin(kiosk: str):
         result = link.call("hall.checkin", {"code": code, "kiosk": kiosk},
                            timeout=_print_timeout(link))
     except RpcError as exc:
+        _refused(kiosk_or_404(kiosk), message_for(exc))
         return jsonify({"ok": False, "error": message_for(exc), "code": exc.code}), 409
     return jsonify({"ok": True, "ticket": ticket_view(result, link)})
 
@@ -233,8 +290,10 @@ def checkin(kiosk: str):
 @bp.get("/<kiosk>/ticket/<int:ticket_id>")
 def ticket(kiosk: str, ticket_id: int):
     """A ticket issued at this kiosk by the engine itself (a scanned appointment); waits up to a
-    few seconds for its print result so the screen can say whether to take the paper."""
-    kiosk_or_404(kiosk)
+    few seconds for its print result so the screen can say whether to take the paper. Only to
+    the kiosk's own machine: the answer carries the ticket's phone link (its QR)."""
+    if not clients.is_kiosk(request.remote_addr, kiosk_or_404(kiosk)):
+        abort(403)
     link = current()
     deadline = time.monotonic() + 5.0
     while True:
@@ -248,6 +307,50 @@ def ticket(kiosk: str, ticket_id: int):
     return jsonify({"ok": True, "ticket": ticket_view(view, link)})
 
 
+@bp.post("/<kiosk>/api/say")
+def say(kiosk: str):
+    """The screen's spoken prompt (kiosk_ui.kiosk_voice), on arriving at a screen and on 语音:
+    ``prompt`` a key of the table; ``ticket`` (an id: a ticket of this kiosk, its number and
+    place asked of hwd) with ``card`` for the ticket screen; ``service`` for a guide; ``again``
+    says the last words once more. Only the kiosk's own machine makes its kiosk speak."""
+    k = kiosk_or_404(kiosk)
+    if not clients.is_kiosk(request.remote_addr, k):
+        return jsonify({"ok": False, "error": "只有本机可以播放语音"}), 403
+    if not voice_on(k):
+        return jsonify({"ok": False, "error": "本机未开启语音"}), 404
+    body = request.get_json(silent=True) or {}
+    prompt = str(body.get("prompt", ""))[:32]
+    link = current()
+    if prompt == "again":
+        text = link.remembered(f"kiosk-said:{kiosk}")
+    elif prompt == "ticket":
+        try:
+            view = link.call("hall.ticket", {"ticket": int(body.get("ticket"))})
+        except (TypeError, ValueError, RpcError, Unreachable):
+            view = None
+        if not isinstance(view, dict) or view.get("kiosk") != kiosk:
+            return jsonify({"ok": False, "error": "没有这张号票"}), 404
+        text = kiosk_voice.ticket_text(view, bool(body.get("card")), bool(body.get("again")))
+    else:
+        params: dict[str, Any] = {}
+        if prompt == "notice":
+            svc = next((s for s in link.config_services() if s.get("id") == body.get("service")), None)
+            if svc is None:
+                return jsonify({"ok": False, "error": "没有该业务"}), 404
+            params["service"] = svc.get("name", "")
+        if prompt == "home":
+            hours = hours_status(link)
+            params["closed"] = "" if hours["open"] else hours["message"]
+        if prompt in ("home", "checkin"):  # never point the citizen at a reader or scanner that cannot serve
+            devices = devices_status(link, k)
+            params["card"] = bool(k.get("idcard")) and devices["idcard"]["ok"]
+            params["scanner"] = bool(k.get("scanner")) and devices["scanner"]["ok"]
+        text = kiosk_voice.prompt_text(prompt, params)
+    if not text:
+        return jsonify({"ok": False, "error": "没有这条语音"}), 404
+    return jsonify({"ok": speak(link, k, text), "text": text})
+
+
 @bp.get("/<kiosk>/guide/<service>")
 def guide(kiosk: str, service: str):
     """办事指南 of one service, with the 一次性告知单 to print."""
@@ -258,7 +361,7 @@ def guide(kiosk: str, service: str):
         abort(404)
     remote = link.try_call("hall.guide", {"service": service}, default=None)
     info = {**s, **(remote if isinstance(remote, dict) else {})}
-    return render_template("guide.html", kiosk=k, service=info, printer=bool(k.get("printer")))
+    return render_template("guide.html", kiosk=k, service=info, printer=bool(k.get("printer")), voice=voice_on(k))
 
 
 @bp.post("/<kiosk>/api/notice/<service>")

@@ -118,6 +118,24 @@ def rate(token: str):
     return _json({"ok": True, "level": result.get("level")}, 200)
 
 
+@bp.post("/t/<token>/cancel")
+def cancel(token: str):
+    """取消排队 (after the page's confirmation): hall.cancel by the ticket's own token."""
+    if _entry(token) is None:
+        return _not_found(True)
+    if not request.is_json:
+        return _json({"error": "请求格式不正确"}, 415)
+    link = current_app.extensions["hwd"]
+    try:
+        result = link.call("hall.cancel", {"token": token})
+    except (RpcError, Unreachable) as exc:
+        return _json({"error": message_for(exc), "code": exc.code}, 503 if isinstance(exc, Unreachable) else 409)
+    server = link.remembered("phone_server")
+    if server is not None:
+        server.hub.poke()
+    return _json({"ok": True, "state": result.get("state")}, 200)
+
+
 def _json(obj: dict, status: int) -> Response:
     resp = jsonify(obj)
     resp.status_code = status

@@ -14,6 +14,8 @@ the phones whose ticket changed. Phones without EventSource poll ``/state`` (ETa
   without one, so the page can tell a live stream from a deaf one.
 - ``GET /t/<token>/state``: the JSON, ``ETag``; ``If-None-Match`` → 304; ``?wait=S`` (≤ 30).
 - ``POST /t/<token>/rate``: ``{"score": 1..5, "reasons": [...]}``, channel phone (hall.rate).
+- ``POST /t/<token>/cancel``: ``{}``, the citizen leaves the queue (hall.cancel, after the page's
+  confirmation); only that ticket, only while it waits.
 
 Against a script on the hall LAN (docs/ui.md, "The phone page"): an unknown token is a 404 that
 looks the same for a malformed token, a token of another day and a guess; each address may miss
@@ -77,13 +79,13 @@ MAX_WAIT_S = 30.0
 
 
 class PhoneServer:
-    def __init__(self, hub: PhoneHub, rate: Callable[[str, dict], dict], *, title: str = "",
+    def __init__(self, hub: PhoneHub, act: Callable[[str, str, dict], dict], *, title: str = "",
                  max_clients: int = 5000, per_address: int = 8, per_64: int | None = 2000,
                  reserved_connections: int = 200, header_timeout_s: float = 10.0, tls: ssl.SSLContext | None = None,
                  misses: Misses | None = None, keepalive_s: float = 15.0,
                  exempt: Callable[[str], bool] = lambda addr: False):
         self.hub = hub
-        self.rate_call = rate
+        self.act = act  # (method, token, params): hall.rate / hall.cancel by the ticket's token
         self.title = title
         self.misses = misses or Misses(20)
         self.keepalive_s = keepalive_s
@@ -154,6 +156,7 @@ class PhoneServer:
         app.router.add_get("/t/{token}/state", self.state)
         app.router.add_get("/t/{token}/events", self.events)
         app.router.add_post("/t/{token}/rate", self.rate)
+        app.router.add_post("/t/{token}/cancel", self.cancel)
         app.router.add_route("*", "/{tail:.*}", self.elsewhere)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, keepalive_timeout=15,
                                      max_line_size=framing.MAX_LINE, max_field_size=framing.MAX_LINE,
@@ -221,7 +224,7 @@ class PhoneServer:
     def _not_found(self, request):
         self.misses.miss(request.remote)
         self.refused["unknown token"] += 1
-        if request.path.endswith(("/state", "/rate")):
+        if request.path.endswith(("/state", "/rate", "/cancel")):
             return _json({"error": phone_words.INVALID}, status=404, headers=phone_pages.headers())
         return web.Response(status=404, text=phone_pages.invalid_html(), content_type="text/html", charset="utf-8",
                             headers=phone_pages.headers())
@@ -340,29 +343,54 @@ class PhoneServer:
             self._unwait(token, event)
         return resp
 
+    async def _body(self, request) -> tuple[Any, Any]:
+        """(the JSON body, None) or (None, the refusal): JSON only, which a cross-site form cannot send."""
+        headers = phone_pages.headers()
+        if request.content_type != "application/json":
+            return None, _json({"error": "请求格式不正确"}, status=415, headers=headers)
+        try:
+            return await request.json(), None
+        except web.HTTPRequestEntityTooLarge:
+            return None, _json({"error": "请求过大"}, status=413, headers=headers)
+        except ValueError:
+            return None, _json({"error": "请求格式不正确"}, status=400, headers=headers)
+
+    async def _act(self, method: str, token: str, params: dict) -> tuple[dict | None, Any]:
+        try:
+            return await asyncio.get_running_loop().run_in_executor(None, self.act, method, token, params), None
+        except ActRefused as exc:
+            return None, _json({"error": exc.message, "code": exc.code}, status=exc.status,
+                               headers=phone_pages.headers())
+
     async def rate(self, request):
         token, entry = self._entry(request)
         if entry is None:
             return self._not_found(request)
-        headers = phone_pages.headers()
-        if request.content_type != "application/json":  # a cross-site form cannot send this type
-            return _json({"error": "请求格式不正确"}, status=415, headers=headers)
-        try:
-            body = await request.json()
-        except web.HTTPRequestEntityTooLarge:
-            return _json({"error": "请求过大"}, status=413, headers=headers)
-        except ValueError:
-            return _json({"error": "请求格式不正确"}, status=400, headers=headers)
+        body, refused = await self._body(request)
+        if refused is not None:
+            return refused
         params = phone_pages.rate_params(body)
         if params is None:
-            return _json({"error": "请选择评价"}, status=400, headers=headers)
-        loop = asyncio.get_running_loop()
-        try:
-            result = await loop.run_in_executor(None, self.rate_call, token, params)
-        except RateRefused as exc:
-            return _json({"error": exc.message, "code": exc.code}, status=exc.status, headers=headers)
+            return _json({"error": "请选择评价"}, status=400, headers=phone_pages.headers())
+        result, refused = await self._act("hall.rate", token, params)
+        if refused is not None:
+            return refused
         self.hub.poke()
-        return _json({"ok": True, "level": result.get("level")}, headers=headers)
+        return _json({"ok": True, "level": result.get("level")}, headers=phone_pages.headers())
+
+    async def cancel(self, request):
+        """取消排队: the page asked the citizen to confirm first; the token names the one ticket."""
+        token, entry = self._entry(request)
+        if entry is None:
+            return self._not_found(request)
+        _, refused = await self._body(request)
+        if refused is not None:
+            return refused
+        result, refused = await self._act("hall.cancel", token, {})
+        if refused is not None:
+            return refused
+        self.hub.poke()
+        return _json({"ok": True, "state": result.get("state")}, headers=phone_pages.headers())
 
 
 def _ping(entry) -> bytes:
@@ -461,25 +489,26 @@ def _listen_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-class RateRefused(Exception):
+class ActRefused(Exception):
     def __init__(self, message: str, code: int | None, status: int = 409):
         super().__init__(message)
         self.message, self.code, self.status = message, code, status
 
 
-def link_rate(link: Any) -> Callable[[str, dict], dict]:
-    """``hall.rate`` by token through hwd-ui's RPC link; refusals as RateRefused (Chinese)."""
+def link_act(link: Any) -> Callable[[str, str, dict], dict]:
+    """``hall.rate`` / ``hall.cancel`` by token through hwd-ui's RPC link; refusals as
+    ActRefused (Chinese)."""
     from hwd.client import RpcError, Unreachable
     from kiosk_ui.hwdlink import message_for
 
-    def rate(token: str, params: dict) -> dict:
+    def act(method: str, token: str, params: dict) -> dict:
         try:
-            return link.call("hall.rate", {"token": token, **params})
+            return link.call(method, {"token": token, **params})
         except Unreachable as exc:
-            raise RateRefused(message_for(exc), None, 503) from None
+            raise ActRefused(message_for(exc), None, 503) from None
         except RpcError as exc:
-            raise RateRefused(message_for(exc), getattr(exc, "code", None)) from None
-    return rate
+            raise ActRefused(message_for(exc), getattr(exc, "code", None)) from None
+    return act
 
 
 def start(link: Any, settings: Any, host: str) -> PhoneServer | None:
@@ -496,7 +525,7 @@ def start(link: Any, settings: Any, host: str) -> PhoneServer | None:
     hub = PhoneHub(lambda since: link.call("hall.phone_board", {"since": since} if since else {}, timeout=10),
                    alert_ahead=settings.phone_alert_ahead)
     link.live().listeners.append(hub.poke)
-    server = PhoneServer(hub, link_rate(link), title=link.title, max_clients=settings.phone_max_clients,
+    server = PhoneServer(hub, link_act(link), title=link.title, max_clients=settings.phone_max_clients,
                          per_address=settings.phone_per_address, per_64=settings.phone_per_64,
                          reserved_connections=settings.reserved_connections, header_timeout_s=settings.header_timeout_s,
                          tls=tls, misses=phone_pages.misses_of(link), keepalive_s=max(5.0, settings.keepalive_s),

@@ -8,7 +8,8 @@ without reasons); a press calls ``hall.rate``; a thank-you; back to idle when th
 Only an enrolled page rates (hwd.hall.ratings.channels): the admin enrols this browser once for
 its window at ``/rate/<window>/enroll``; it then keeps the pad's secret in an HttpOnly cookie
 scoped to ``/rate/<window>``, and every rating carries it, so hwd accepts it only for the
-ticket this window finished last. A page that is not enrolled is refused.
+ticket this window finished last. A page that is not enrolled says 本设备未启用评价 and shows no
+buttons: it could record nothing, so it never thanks anyone.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, make_response, render_template, request, session
 
 from hwd import errors, wording
-from hwd.client import RpcError
+from hwd.client import RpcError, Unreachable
 from hwd.web import sessions
 
 from kiosk_ui.hwdlink import current, message_for, window_or_404
@@ -66,9 +67,32 @@ def enroll(window: str):
     return _enrolled(window, pad, secret)
 
 
+def enrolled(window: str) -> bool | None:
+    """Is this browser the window's enrolled pad? None when hwd cannot say (down): the page then
+    shows its buttons, and a refusal, if any, says so when the citizen presses one."""
+    creds = pad_credentials()
+    if creds is None:
+        return False
+    try:
+        current().call("hall.pad.check", {"pad": creds[0], "secret": creds[1], "window": window})
+    except RpcError as exc:
+        if exc.code in (errors.UNKNOWN_PAD, errors.RATING_CHANNEL_REFUSED):
+            return False
+        return None
+    except Unreachable:
+        return None
+    return True
+
+
 @bp.get("/<window>")
 def page(window: str):
-    return render_template("rate.html", window=window_or_404(window), levels=LEVELS)
+    """The rating page; a browser that is not the window's enrolled pad says it is not in
+    service (it could record nothing) instead of inviting a rating. A hall whose province rates
+    on its own page (``[hall.upstream] adapter = "h5"``) needs no pad: the page only opens it."""
+    w = window_or_404(window)
+    province_page = (current().hall_raw.get("upstream") or {}).get("adapter") == "h5"
+    return render_template("rate.html", window=w, levels=LEVELS,
+                           enrolled=province_page or enrolled(window) is not False)
 
 
 @bp.post("/<window>/api/rate")

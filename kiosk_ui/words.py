@@ -14,6 +14,8 @@ DEVICE_DETAILS = {
 PAPER = {"ok": "正常", "low": "将尽", "out": "缺纸", "unknown": "未知"}
 WINDOW_STATES = {"open": "空闲", "called": "已叫号", "serving": "办理中", "paused": "暂停服务", "closed": "未开放"}
 PRIORITY_TEXT = "优先办理"
+# under a ticket's QR when it opens the phone page (kiosk and guide desk)
+PHONE_HINT = "用手机扫码，可随时查看排队进度，叫号时手机提醒"
 # why a device is offline, read from its technical detail (a driver's or the OS's English): the
 # first pattern found names the cause in words
 CAUSES = (

@@ -103,6 +103,9 @@ def play(base: str, hwd: Client, out: Path) -> None:
         screen = page_for({"width": 960, "height": 320})
         screen.goto(f"{base}/display/window/5")
         rate = page_for(PORTRAIT, touch=True)
+        pad = hwd.call("hall.pad.enroll", {"window": "5"})  # the window's enrolled rating pad (as /rate/5/enroll does)
+        rate.context.add_cookies([{"name": "hwd_pad", "value": f"{pad['secret']}.{pad['pad']}",
+                                   "domain": "127.0.0.1", "path": "/rate/5"}])
         rate.goto(f"{base}/rate/5")
         counter = page_for(LANDSCAPE)
         counter.goto(f"{base}/counter/5")

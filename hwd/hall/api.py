@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 WINDOW = Field("window", str)
 MATTER = Field("matter", str, None, doc="a [[hall.service.matter]] id of the ticket's service")
-TICKET_STATES = ("waiting", "called", "serving", "done", "no_show", "expired")
+TICKET_STATES = ("waiting", "called", "serving", "done", "no_show", "expired", "cancelled")
 
 
 def register(methods: Any, engine: "HallEngine") -> None:
@@ -82,6 +82,8 @@ def register(methods: Any, engine: "HallEngine") -> None:
     add("hall.pad.list", lambda p: engine.channels.pads(), (), "enrolled rating pads (no secrets)", replay=False)
     add("hall.ticket_token", lambda p: _ticket_token(engine, p), (Field("ticket", (int, str)),),
         "the ticket's own token for rating from a phone (/t/<token>)", replay=False)
+    add("hall.cancel", lambda p: engine.run(engine.channels.cancel, p["token"]), (Field("token", str),),
+        "the citizen leaves the queue (取消排队) from the phone page: the ticket's own token, only while it waits")
     add("hall.phone_board", lambda p: engine.run(engine.phones.board, p["since"]), (Field("since", str, None),),
         "every ticket of the business day as its phone page sees it, keyed by token (for hwd-ui)", replay=False)
     add("hall.phone_view", lambda p: engine.run(engine.phones.view_of, p["token"]), (Field("token", str),),
@@ -232,7 +234,10 @@ def _ticket(engine: "HallEngine", ticket: Any) -> dict:
     row = engine.core.ticket_lookup(ticket)
     view = engine.core.ticket_view(row)
     if row["state"] == "waiting":
-        view["waiting_ahead"] = engine.core.waiting_ahead(row)
+        estimate = engine.core.estimate(ticket=row["id"])
+        view["waiting_ahead"] = estimate["waiting_ahead"]
+        view["wait"] = {k: estimate[k] for k in ("wait_s", "minutes", "text")}
+    view["qr"] = engine.links.qr_text(row)
     return view
 
 

@@ -85,8 +85,12 @@ class Issuing:
                 # checked in before: the same ticket again, announced like a check-in so the kiosk shows it
                 self.publish("hall.checkin", {"code": appt["code"], "ticket": existing["id"],
                                               "number": existing["number"], "kiosk": kiosk, "again": True})
-                return dict(self.core.ticket_view(existing), checked_in=True,
-                            waiting_ahead=self.core.waiting_ahead(existing))
+                view = dict(self.core.ticket_view(existing), checked_in=True, qr=self.printing.qr_text(existing))
+                if existing["state"] == "waiting":   # the same ticket screen as a new one: place and wait
+                    estimate = self.core.estimate(ticket=existing["id"])
+                    view.update(waiting_ahead=estimate["waiting_ahead"],
+                                wait={k: estimate[k] for k in ("wait_s", "minutes", "text")})
+                return view
             if existing:
                 raise _used(existing, appt["code"], self.clock.tz)
         in_slot = self.appointments.in_slot(appt)

@@ -300,18 +300,22 @@ class Store:
             return self.one("SELECT * FROM tickets WHERE number = ? ORDER BY id DESC LIMIT 1", (number,))
         return self.one("SELECT * FROM tickets WHERE number = ? AND day = ? ORDER BY id DESC LIMIT 1", (number, day))
 
-    def head(self, service: str, priority: bool) -> dict | None:
-        """The oldest waiting ticket of one class in ``service``."""
-        return self.one("SELECT id, sort_key, priority FROM tickets WHERE state = 'waiting' AND service = ? "
-                        "AND (priority = 'normal') = ? ORDER BY sort_key, id LIMIT 1", (service, not priority))
+    def heads(self, service: str) -> list[dict]:
+        """The oldest waiting ticket of each class (normal, elderly, …) in ``service``."""
+        out = {}
+        normal = self.one("SELECT id, sort_key, priority FROM tickets WHERE state = 'waiting' AND service = ? "
+                          "AND priority = 'normal' ORDER BY sort_key, id LIMIT 1", (service,))
+        if normal is not None:
+            out["normal"] = normal
+        for row in self.all("SELECT id, sort_key, priority FROM tickets WHERE state = 'waiting' AND service = ? "
+                            "AND priority != 'normal' ORDER BY sort_key, id", (service,)):
+            out.setdefault(row["priority"], row)
+        return list(out.values())
 
-    def waiting_classes(self, service: str) -> tuple[list[int], list[int]]:
-        """Ids of the waiting tickets of ``service``, (priority, normal), each oldest first."""
-        prio, normal = [], []
-        for tid, is_normal in self.db.execute("SELECT id, priority = 'normal' FROM tickets WHERE state = 'waiting' "
-                                              "AND service = ? ORDER BY sort_key, id", (service,)):
-            (normal if is_normal else prio).append(tid)
-        return prio, normal
+    def waiting(self) -> list[dict]:
+        """Every waiting ticket (id, service, priority, sort_key), oldest first."""
+        return self.all("SELECT id, service, priority, sort_key FROM tickets WHERE state = 'waiting' "
+                        "ORDER BY sort_key, id")
 
     def called_window(self, ticket_id: int) -> str | None:
         """The window the ticket was last called to (it keeps no window once requeued or transferred)."""

@@ -1,10 +1,13 @@
-/* The service guide page: print the notice on the kiosk printer (or the browser's), idle → home. */
+/* The service guide page: print the notice on the kiosk printer (or the browser's), idle → home;
+   its prompt spoken on arrival, 长辈 mode as the kiosk left it. */
 "use strict";
 (function () {
   const root = document.getElementById("guide");
   const $ = function (id) { return document.getElementById(id); };
   let timer = null;
-  function arm() { clearTimeout(timer); timer = setTimeout(function () { window.location.href = root.dataset.home; }, Number(root.dataset.idle) * 1000); }
+  KIOSK_AIDS.init({base: root.dataset.base, voice: root.dataset.voice === "1"});
+  KIOSK_AIDS.say({prompt: "notice", service: root.dataset.service});
+  function arm() { clearTimeout(timer); timer = setTimeout(function () { KIOSK_AIDS.elder(false); window.location.href = root.dataset.home; }, Number(root.dataset.idle) * 1000); }
   ["pointerdown", "keydown"].forEach(function (t) { document.addEventListener(t, arm, true); });
   arm();
   document.addEventListener("contextmenu", function (e) { e.preventDefault(); });

@@ -15,7 +15,9 @@
     document.querySelectorAll(".rate-screen").forEach(function (s) { s.classList.toggle("active", s.id === "rate-" + name); });
     root.dataset.screen = name;
   }
-  function idle() { request = null; pending = null; clearInterval(timer); show("idle"); }
+  let enrolled = root.dataset.enrolled === "1";
+  function idle() { request = null; pending = null; clearInterval(timer); show(enrolled ? "idle" : "off"); }
+  function off() { enrolled = false; idle(); }  // not (or no longer) this window's pad: it records nothing
   function thanks() { clearInterval(timer); show("thanks"); clearTimeout(back); back = setTimeout(idle, 5000); }
   function tick() {
     const left = Math.ceil((deadline - Date.now()) / 1000);
@@ -38,8 +40,9 @@
     if (reasons && reasons.length) body.reasons = reasons;
     request = null; pending = null; clearInterval(timer);
     const r = await HWD.api(root.dataset.base + "/api/rate", body);
+    if (r.code === 1130 || r.code === 1131) { off(); return; }  // not enrolled: say so, never thanks
     if (!r.ok) { $("message-text").textContent = r.error || "评价没有成功"; $("message").hidden = false;
-      setTimeout(function () { $("message").hidden = true; }, 3000); }
+      setTimeout(function () { $("message").hidden = true; }, 3000); idle(); return; }
     thanks();
   }
   function askReasons(score) {
@@ -69,7 +72,7 @@
   $("reason-skip").addEventListener("click", function () { if (pending) send(pending.score, null); });
   HWD.live("/live?topic=hall.rating", {
     "hall.rating.requested": function (ev) {
-      if (String(ev.window) !== win) return;
+      if (String(ev.window) !== win || !enrolled) return;
       if (ev.h5_url) { location.assign(ev.h5_url); return; }
       request = ev; pending = null;
       $("rate-ticket").textContent = ev.number ? ev.number + " 号" : "";

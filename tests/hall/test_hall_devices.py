@@ -181,3 +181,20 @@ def test_a_bad_qr_template_is_a_config_error():
             assert any("hall.ticket_qr" in p and why in p for p in exc.problems), exc.problems
         else:
             raise AssertionError(f"{template!r} accepted")
+
+
+def test_a_kiosk_cannot_speak_on_the_halls_call_speaker():
+    """The kiosk's prompts stop what its speaker plays: on the windows' speaker they would cut the
+    calls (and pair with them on the display), so the config refuses it."""
+    from hwd import config
+    from hwd.errors import ConfigError
+
+    text = DEVICES + SPEAKER_DEVICE.format(out="/tmp") + HALL.format(speaker='speaker = "hall-speaker"')
+    config.loads(text, "h.toml")
+    try:
+        config.loads(text.replace('printer = "k1-printer"\n', 'printer = "k1-printer"\nspeaker = "hall-speaker"\n'),
+                     "h.toml")
+    except ConfigError as exc:
+        assert any("hall.kiosk[0].speaker" in p and "speaker of its own" in p for p in exc.problems), exc.problems
+    else:
+        raise AssertionError("a kiosk on the call speaker accepted")

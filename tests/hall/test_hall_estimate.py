@@ -60,15 +60,23 @@ def test_an_idle_window_calls_at_once(tmp_path):
     assert core.issue("a")["wait"] == {"wait_s": 0, "minutes": 1, "text": "即将叫号"}
 
 
-def test_shared_windows_count_as_shares(tmp_path):
-    windows = {"1": Window("1", "1号窗口", ["a", "b"]), "2": Window("2", "2号窗口", ["a"])}
+def test_a_shared_window_counts_its_other_services_calls(tmp_path):
+    """Window 1 prefers 乙 and helps with 甲: the 乙 ticket it calls first is one of 甲's places,
+    and each window is on average half-way through its current service."""
+    windows = {"1": Window("1", "1号窗口", ["b", "a"]), "2": Window("2", "2号窗口", ["a"])}
     core = hall(tmp_path, windows)
     for _ in range(3):
         core.issue("a")
         serve(core, "2", 600)
-    core.issue("b")                                # window 1 also has 乙 waiting: half of it for 甲
+    core.issue("b")
     core.issue("a")
-    assert core.estimator.capacity("a") == (1.5, 2)
+    core.call_next("1")                            # both windows busy, window 1 since first
+    core.call_next("2")
+    core.issue("b")
+    a1 = core.issue("a")
+    assert (a1["waiting_ahead"], a1["wait"]["wait_s"]) == (1, 300), "乙 at 1, then this one at 2, half-way"
+    a2 = core.issue("a")
+    assert (a2["waiting_ahead"], a2["wait"]["wait_s"]) == (2, 900), "window 1's second call"
 
 
 def test_minutes_are_said_as_people_say_them():

@@ -45,7 +45,8 @@ def test_each_moment_of_a_ticket_is_told_once_and_only_to_the_gateway(tmp_path):
             await h.call("hall.call_next", {"window": "5"})
             await h.call("hall.finish", {"window": "5"})
         await h.call("hall.call_next", {"window": "5"})       # B003; B004 next: still the same moment
-        await h.call("hall.transfer", {"window": "5", "service": "sb"})  # B003 to 社保, first in its queue
+        # B003 to 社保, first in its queue; window 5 serves 社保 too and calls B004 first, then 6 B003
+        await h.call("hall.transfer", {"window": "5", "service": "sb"})
         await h.call("hall.call_next", {"window": "6"})       # B003 at 6号 …
         await h.call("hall.no_show", {"window": "6"})         # … does not come
         await h.call("hall.call_next", {"window": "5"})       # B004 called …
@@ -72,7 +73,7 @@ def test_each_moment_of_a_ticket_is_told_once_and_only_to_the_gateway(tmp_path):
         assert all(n["url"] is None and n["day"] == "2026-11-23" for n in mine)  # no [ui] public_url here
         b003 = [n for n in told(gateway) if n["number"] == "B003"]
         assert [n["notice"] for n in b003] == ["soon", "call", "soon", "call", "no_show"], b003
-        assert b003[2]["text"] == "B003号已转到社保，即将叫号：下一位就是您，请到窗口附近等候"
+        assert b003[2]["text"] == "B003号已转到社保，即将叫号：前面还有1人，请留意叫号"
         assert b003[3]["window"] == "6" and b003[4]["text"].startswith("B003号已过号。")
         assert gateway.duplicates == 0
         assert province.records and all(body.get("kind") != "phone_notice" for body in province.records.values()), \

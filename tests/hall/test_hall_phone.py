@@ -6,10 +6,7 @@ In-process engine (real method table, bus, SQLite, test clock set before each te
 
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
-
 from hwd import errors
-from hwd.hall.queue import selection
 from hall_helpers import HALL
 from test_hall_engine import refused, run
 
@@ -71,16 +68,81 @@ def test_a_phone_rates_once_and_the_keypad_cannot_rate_again(tmp_path):
     run(tmp_path, body)
 
 
-def test_a_token_expires_with_its_business_day(tmp_path):
+def test_a_token_says_its_end_the_day_after_and_expires_then(tmp_path):
     async def body(h):
         t = await h.call("hall.issue_ticket", {"service": "bdc"})
         token = await token_of(h, t)
         view = await h.call("hall.phone_view", {"token": token})
         assert view["ticket"]["state"] == "waiting" and view["service_windows"]["bdc"] == ["不动产登记 5号窗口"]
         await h.call("clock.advance", {"seconds": 86400})
+        ended = await h.call("hall.phone_view", {"token": token})       # its own end, not 链接无效
+        assert ended["ticket"]["state"] == "expired" and ended["day"] == "2026-11-24"
+        assert (await h.call("hall.phone_board"))["tickets"][token]["state"] == "expired"
+        await refused(h, "hall.cancel", {"token": token}, errors.BAD_STATE)
+        await h.call("clock.advance", {"seconds": 86400})
         await refused(h, "hall.phone_view", {"token": token}, errors.BAD_RATING_TOKEN)
         assert token not in (await h.call("hall.phone_board"))["tickets"]
     run(tmp_path, body)
+
+
+def test_a_phone_rates_in_its_own_window_after_the_pads(tmp_path):
+    """The pad's rating_timeout_s (30 s here) is over: the pad and keypad may not rate, the phone
+    may, for phone_rating_timeout_s (24 h by default) after finish, across the day's end."""
+    async def body(h):
+        first = await h.call("hall.issue_ticket", {"service": "bdc"})
+        second = await h.call("hall.issue_ticket", {"service": "bdc"})
+        tokens = [await token_of(h, t) for t in (first, second)]
+        for _ in range(2):
+            await h.call("hall.call_next", {"window": "5"})
+            await h.call("hall.finish", {"window": "5"})
+        await h.call("clock.advance", {"seconds": 120})
+        await refused(h, "hall.rate", {"window": "5", "score": 5}, errors.NO_CURRENT_TICKET)
+        late = (await h.call("hall.phone_view", {"token": tokens[1]}))["ticket"]
+        assert late["rating"] == "unrated" and late["can_rate"] and late["rate_until"].startswith("2026-11-24T09:0")
+        rating = await h.call("hall.rate", {"token": tokens[1], "score": 4})
+        assert rating["channel"] == "phone" and rating["score"] == 4
+        await h.call("clock.set", {"now": "2026-11-24T08:00:00"})        # the next business day
+        assert (await h.call("hall.phone_view", {"token": tokens[0]}))["ticket"]["can_rate"]
+        await h.call("clock.set", {"now": "2026-11-24T09:30:00"})        # 24 h after finish
+        assert "can_rate" not in (await h.call("hall.phone_view", {"token": tokens[0]}))["ticket"]
+        await refused(h, "hall.rate", {"token": tokens[0], "score": 5}, errors.NO_CURRENT_TICKET)
+    run(tmp_path, body)
+
+
+def test_a_phone_leaves_the_queue_with_its_own_token_only_while_waiting(tmp_path):
+    async def body(h):
+        mine = await h.call("hall.issue_ticket", {"service": "bdc"})
+        other = await h.call("hall.issue_ticket", {"service": "bdc"})
+        token = await token_of(h, mine)
+        assert (await h.call("hall.ticket", {"ticket": other["id"]}))["waiting_ahead"] == 1
+        h.events.clear()
+        gone = await h.call("hall.cancel", {"token": token})
+        assert gone["id"] == mine["id"] and gone["state"] == "cancelled"
+        assert [t for t, _ in h.events] == ["hall.ticket.cancelled"]
+        assert (await h.call("hall.ticket", {"ticket": other["id"]}))["waiting_ahead"] == 0
+        assert (await h.call("hall.phone_view", {"token": token}))["ticket"]["state"] == "cancelled"
+        await refused(h, "hall.cancel", {"token": token}, errors.BAD_STATE)
+        assert (await h.call("hall.call_next", {"window": "5"}))["id"] == other["id"]
+        await refused(h, "hall.cancel", {"token": await token_of(h, other)}, errors.BAD_STATE)  # called
+        await refused(h, "hall.cancel", {"token": "A" * 22}, errors.BAD_RATING_TOKEN)
+    run(tmp_path, body)
+
+
+def test_after_the_days_hours_the_phone_never_says_soon(tmp_path):
+    """A hall closing at 17:00 with tickets still waiting (issue 24 §4)."""
+    hall = HALL.replace("always_open = true", 'always_open = false\nmon = ["09:00-17:00"]\nofficial_calendar = false')
+
+    async def body(h):
+        t = await h.call("hall.issue_ticket", {"service": "bdc"})
+        token = await token_of(h, t)
+        assert "after_hours" not in (await h.call("hall.phone_view", {"token": token}))["ticket"]
+        await h.call("clock.set", {"now": "2026-11-23T17:10:00"})
+        view = (await h.call("hall.phone_view", {"token": token}))["ticket"]
+        assert view["after_hours"] and view["calling"], "window 5 is still open: still called"
+        await h.call("hall.pause", {"window": "5"})
+        view = (await h.call("hall.phone_view", {"token": token}))["ticket"]
+        assert view["after_hours"] and not view["calling"]
+    run(tmp_path, body, hall, now="2026-11-23T16:00:00")
 
 
 def test_the_ticket_qr_opens_the_phone_page_once_public_url_is_set(tmp_path):
@@ -97,18 +159,6 @@ def test_the_ticket_qr_opens_the_phone_page_once_public_url_is_set(tmp_path):
         t = await h.call("hall.issue_ticket", {"service": "bdc"})
         assert t["qr"] == f"HWD-TICKET:{t['day']}:{t['number']}:{t['id']}"
     run(tmp_path / "plain", default)
-
-
-@settings(max_examples=80, deadline=None)
-@given(classes=st.lists(st.booleans(), max_size=16), streak=st.integers(0, 3), fairness=st.integers(1, 3))
-def test_one_pass_order_agrees_with_ahead(classes, streak, fairness):
-    ids = list(range(len(classes)))
-    prio = [i for i, p in zip(ids, classes) if p]
-    normal = [i for i, p in zip(ids, classes) if not p]
-    s = min(streak, fairness)
-    order = selection.order(prio, normal, s, fairness)
-    assert sorted(order) == ids
-    assert {t: order.index(t) for t in ids} == {t: selection.ahead(prio, normal, t, s, fairness) for t in ids}
 
 
 def test_transfer_requeue_and_no_show_reach_the_phone_view(tmp_path):

@@ -1,6 +1,8 @@
 """Property tests of the queue rules (HallCore on a real SQLite file, with a test clock):
 no ticket lost or served twice, numbers unique and gap-free per service and day, calls in
-preference/priority/issue order, the fairness bound, across restarts and day rollovers."""
+class/preference/issue order across the window's services (a 老年人 window's elderly first), the
+fairness bound across services, across restarts and day rollovers. The predicted calling order
+has its own property test (test_hall_prediction.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ from hwd.hall.store import Store
 FAIRNESS = 1
 SERVICES = {"a": Service("a", "甲", "A"), "b": Service("b", "乙", "B"), "c": Service("c", "丙", "C")}
 WINDOWS = {"1": Window("1", "1号窗口", ["a", "b"]), "2": Window("2", "2号窗口", ["b"]),
-           "3": Window("3", "3号窗口", ["c", "a"])}
+           "3": Window("3", "3号窗口", ["c", "a"], kind="老年人")}
+PREFERS = {"3": "elderly"}
 
 
 def make_config(requeue: int = 0) -> HallConfig:
@@ -59,7 +62,7 @@ class HallMachine(RuleBasedStateMachine):
                               (service,))
 
     @rule(service=st.sampled_from(sorted(SERVICES)),
-          priorities=st.lists(st.sampled_from(["normal", "elderly"]), min_size=1, max_size=4),
+          priorities=st.lists(st.sampled_from(["normal", "elderly", "disabled"]), min_size=1, max_size=4),
           seconds=st.integers(0, 90))
     def issue(self, service, priorities, seconds):
         for priority in priorities:
@@ -67,9 +70,11 @@ class HallMachine(RuleBasedStateMachine):
             view = self.core.issue(service, priority=priority)
             assert view["id"] not in self.issued
             self.issued[view["id"]] = (view["number"], service, view["day"])
-            assert view["waiting_ahead"] <= len(self.waiting(service)) - 1
-            if priority == "normal" and not any(r["priority"] != "normal" for r in self.waiting(service)):
-                assert view["waiting_ahead"] == len(self.waiting(service)) - 1
+            waiting = self.store.all("SELECT id FROM tickets WHERE state = 'waiting'")
+            assert view["waiting_ahead"] <= len(waiting) - 1
+            if priority == "normal":   # the older normal tickets of its service go first, whichever window
+                older = [r for r in self.waiting(service) if r["priority"] == "normal" and r["id"] != view["id"]]
+                assert view["waiting_ahead"] >= len(older)
 
     @rule(wid=st.sampled_from(sorted(WINDOWS)))
     def call_next(self, wid):
@@ -84,21 +89,23 @@ class HallMachine(RuleBasedStateMachine):
         if view is None:
             assert all(not rows for rows in before.values())
             return
-        service = view["service"]
-        first = next(s for s in WINDOWS[wid].services if before[s])
-        assert service == first, "the window's most preferred service with a queue goes first"
-        rows = before[service]
-        prio = [r for r in rows if r["priority"] != "normal"]
-        normal = [r for r in rows if r["priority"] == "normal"]
-        expected_class = prio if view["priority"] != "normal" else normal
-        assert expected_class[0]["id"] == view["id"], "oldest of its class"
-        if view["priority"] == "normal":
+        services = WINDOWS[wid].services
+        prio = [((0 if r["priority"] == PREFERS.get(wid) else 1), rank, r["sort_key"], r["id"])
+                for rank, s in enumerate(services) for r in before[s] if r["priority"] != "normal"]
+        normal_service = next((s for s in services if any(r["priority"] == "normal" for r in before[s])), None)
+        if view["priority"] != "normal":
+            assert min(prio)[3] == view["id"], \
+                "the window's highest class, then its most preferred service, then the oldest goes first"
+            if normal_service is not None:
+                self.streak[wid] += 1
+        else:
+            oldest = next(r for r in before[normal_service] if r["priority"] == "normal")
+            assert view["service"] == normal_service and view["id"] == oldest["id"], \
+                "a normal call: the window's most preferred service with a normal ticket, its oldest"
+            if prio:
+                assert self.streak[wid] == FAIRNESS, "a priority ticket of any of its services waited: only fairness"
             self.streak[wid] = 0
-        elif normal:
-            self.streak[wid] += 1
         assert self.streak[wid] <= FAIRNESS, "a waiting normal ticket was overtaken too often"
-        if prio and normal and view["priority"] == "normal":
-            assert self.streak[wid] == 0
 
     @rule(wid=st.sampled_from(sorted(WINDOWS)), times=st.integers(1, 4))
     def serve(self, wid, times):

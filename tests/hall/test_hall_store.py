@@ -108,9 +108,11 @@ def test_the_documented_config_loads(tmp_path):
     devices = "".join(f'[[device]]\nid = "{d}"\nkind = "{k}"\nnode = "pc"\n' for d, k in (
         ("hall-led", "display"), ("win5-led", "display"), ("win5-rate", "keypad"), ("win5-caller", "keypad"),
         ("hall-speaker", "speaker"),
-        ("kiosk1-printer", "printer"), ("kiosk1-idcard", "idcard"), ("kiosk1-scanner", "scanner")))
+        ("kiosk1-printer", "printer"), ("kiosk1-idcard", "idcard"), ("kiosk1-scanner", "scanner"),
+        ("kiosk1-speaker", "speaker")))
     node = f'[[node]]\nid = "pc"\nrpc = "ipc://{tmp_path}/r"\nevents = "ipc://{tmp_path}/e"\n'
     cfg = load_config(tmp_path, node + devices + example)
     assert cfg.hall.windows["5"].display == "win5-led" and cfg.hall.fairness == 3
     assert cfg.hall.windows["5"].evaluator == "win5-rate" and cfg.hall.services["bdc"].code == 2
+    assert cfg.hall.kiosks["k1"].speaker == "kiosk1-speaker" and cfg.hall.kiosks["k1"].voice is True
     assert cfg.hall.hours.exceptions["2027-10-01"] == [] and cfg.hall.hours.official_calendar is True

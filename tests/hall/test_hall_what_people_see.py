@@ -65,20 +65,23 @@ def test_an_elderly_ticket_called_next_shows_nobody_ahead_and_says_priority(tmp_
 @given(classes=st.lists(st.booleans(), min_size=1, max_size=14), streak=st.integers(0, 3),
        fairness=st.integers(1, 3))
 def test_the_count_ahead_is_the_order_the_rules_call(classes, streak, fairness):
-    """Calling one service again and again by ``pick`` reaches each ticket after exactly
-    ``ahead`` other calls."""
-    ids = list(range(len(classes)))
-    prio = [i for i, p in zip(ids, classes) if p]
-    normal = [i for i, p in zip(ids, classes) if not p]
-    expected = {t: selection.ahead(prio, normal, t, min(streak, fairness), fairness) for t in ids}
-    p, n, s, order = list(prio), list(normal), min(streak, fairness), []
-    while p or n:
-        picked = selection.pick([(selection.Head(p[0], 0, True) if p else None,
-                                  selection.Head(n[0], 0, False) if n else None)], s, fairness)
-        s = selection.next_streak(s, picked, bool(n))
-        (p if picked.priority else n).pop(0)
+    """One window, one service: calling again and again by ``pick`` reaches each ticket after
+    exactly ``ahead`` other calls (the whole hall's version: test_hall_prediction.py)."""
+    tickets = [selection.Ticket(i, "a", "elderly" if p else "normal", float(i)) for i, p in enumerate(classes)]
+    s = min(streak, fairness)
+    expected = {t: p.ahead for t, p in selection.places([selection.Caller("1", ("a",), None, s)], tickets,
+                                                        fairness).items()}
+    waiting, order = list(tickets), []
+    while waiting:
+        heads: dict = {}
+        for t in waiting:
+            heads.setdefault("a", {}).setdefault(t.cls, t)
+        caller = selection.Caller("1", ("a",), None, s)
+        picked = selection.pick(caller, heads, fairness)
+        s = selection.next_streak(s, picked, selection.normal_waiting(caller, heads))
+        waiting.remove(picked)
         order.append(picked.id)
-    assert {t: order.index(t) for t in ids} == expected
+    assert {t: order.index(t) for t in range(len(tickets))} == expected
 
 
 def test_a_used_appointment_code_says_what_happened(tmp_path):

@@ -47,9 +47,23 @@ def test_transfer_requeue_no_show_expiry():
     requeued = page(view(requeued=True, ahead=4), BOARD, 3)
     assert "您曾过号，已为您重新排队" in requeued["lines"]
     gone = page(view(state="no_show", ahead=None), BOARD, 3)
-    assert (gone["headline"], gone["lines"]) == ("您已过号", ["过号请重新取号"])
+    assert (gone["headline"], gone["lines"]) == ("号票已作废", ["您已过号，本号票不再叫号", "如需办理，请重新取号。"])
     expired = page(view(state="expired", ahead=None), BOARD, 3)
     assert expired["headline"] == "号票已失效" and not expired["alert"]
+    assert expired["lines"] == ["今日叫号已结束。如需办理，请在办公时间重新取号。"]
+    cancelled = page(view(state="cancelled", ahead=None), BOARD, 3)
+    assert cancelled["headline"] == "已取消排队" and not cancelled["cancel"]
+    for dead in (gone, expired, cancelled):
+        assert dead["tone"] == "gone" and not dead["live"] and not dead["alert"], "no alarm, no 请勿关闭"
+
+
+def test_after_the_days_issuing_never_soon():
+    """Between closing and expiry: 今日已停止取号 while a window still calls, 今日叫号已结束 once none does."""
+    still = page(view(ahead=0, after_hours=True, calling=True), BOARD, 3)
+    assert (still["tone"], still["headline"], still["alert"]) == ("wait", "今日已停止取号", False)
+    assert "即将叫号" not in still["headline"] + "".join(still["lines"]) and still["live"]
+    over = page(view(ahead=0, after_hours=True, calling=False), BOARD, 3)
+    assert (over["tone"], over["headline"], over["alert"], over["live"]) == ("gone", "今日叫号已结束", False, False)
 
 
 def test_rating_open_done_and_timed_out():
@@ -59,9 +73,12 @@ def test_rating_open_done_and_timed_out():
     assert rated["headline"] == "感谢您的评价" and not rated["rate"]
     late = page(view(state="done", ahead=None, rating="unrated"), BOARD, 3)
     assert late["lines"] == ["评价时间已过，感谢您的耐心等候"] and not late["rate"]
+    phone = page(view(state="done", ahead=None, rating="unrated", can_rate=True,
+                      rate_until="2026-11-24T10:00:00+08:00"), BOARD, 3)
+    assert phone["rate"] and phone["rating_deadline"] == "2026-11-24T10:00:00+08:00", "the phone's own window"
 
 
-STATES = ("waiting", "called", "serving", "done", "no_show", "expired")
+STATES = ("waiting", "called", "serving", "done", "no_show", "expired", "cancelled")
 
 
 @given(state=st.sampled_from(STATES), ahead=st.one_of(st.none(), st.integers(0, 500)), alert_ahead=st.integers(0, 50),
@@ -78,6 +95,7 @@ def test_alerts_exactly_when_near_or_called(state, ahead, alert_ahead, recalls, 
     assert p["headline"] and all(isinstance(line, str) and line for line in p["lines"])
     assert p["number"] == "B007" and "id" not in p and "holder" not in p
     assert p["rate"] == (state == "done" and rating == "pending")
+    assert p["live"] == (state in ("waiting", "called", "serving")) and p["cancel"] == (state == "waiting")
 
 
 def test_the_hub_merges_a_board_of_changes_into_what_it_holds():

@@ -14,6 +14,7 @@ import pytest
 
 from support.halls import ADMIN_PASSWORD, STAFF_PIN
 from support.browser import needs_chromium
+from support.ui import enrol_rate_page
 
 PORTRAIT = {"width": 1080, "height": 1920}
 LANDSCAPE = {"width": 1920, "height": 1080}
@@ -195,6 +196,7 @@ def test_rating_page_goes_idle_when_nobody_rates(browser, hall, ui_server):
 
     page = browser.new_context(viewport=PORTRAIT, has_touch=True).new_page()
     page.clock.install()
+    enrol_rate_page(page, hall, "6")  # an unenrolled page says it is not in service
     page.goto(f"{ui_server.url}/rate/6")
     expect(page.locator("#rate-idle")).to_be_visible()
     page.wait_for_timeout(300)  # let the page's event stream open

@@ -92,6 +92,7 @@ def test_guide_desk_in_a_real_browser(desk_hall, browser, tmp_path):
     expect(page.locator("#t-number")).to_have_text("B001")
     expect(page.locator("#t-priority")).to_have_text("军人优先办理")
     expect(page.locator("#t-printed")).to_have_text("号票已打印，请交给群众")
+    expect(page.locator("#t-wait")).to_contain_text("前面还有 0 人等候")   # the kiosk's ticket screen's words
     [receipt] = _receipt_texts(d)
     assert "B001" in receipt and "军人优先办理" in receipt
     ticket = d.call("hall.ticket", {"ticket": "B001"})

@@ -103,7 +103,11 @@ HALL_FIELDS = (
     Field("keys_dir", str, None, doc="the hall's key files (0600, docs/security.md); default STATE_DIR/keys"),
     Field("sync", str, "full", choices=("full", "normal"), doc="SQLite synchronous mode"),
     Field("expire_at", str, "23:30", check=_hhmm, doc="unserved tickets expire at this time each day"),
-    Field("rating_timeout_s", float, 30.0, min=1, max=3600),
+    Field("rating_timeout_s", float, 30.0, min=1, max=3600,
+          doc="how long the window's keypad and rating pad invite a rating after finish"),
+    Field("phone_rating_timeout_s", float, 86400.0, min=0, max=30 * 86400,
+          doc="how long after finish the citizen may still rate on the phone page (its own window, "
+              "after the pad's is over); 0 = only while the pad's is open"),
     Field("followup_days", int, 5, min=1, max=60, doc="working days to follow up a bad rating"),
     Field("announce_repeat", int, 2, min=1, max=5),
     Field("print_wait_ms", int, 3000, min=0, max=30000),
@@ -179,8 +183,13 @@ WINDOW_FIELDS = (
 KIOSK_FIELDS = (
     Field("id", str, check=_id), Field("printer", str, None), Field("idcard", str, None),
     Field("scanner", str, None),
+    Field("speaker", str, None,
+          doc="the kiosk's own speaker (a speaker device id, not a window's): each screen's spoken prompt"),
+    Field("voice", bool, True, doc="speak the screens' prompts on the kiosk's speaker (false: silent, the 语音 "
+                                   "button hidden)"),
     Field("addresses", list, [], items=str, check=_addresses,
-          doc="addresses of the kiosk PC; only they get its card events; default loopback only"),
+          doc="addresses of the kiosk PC; only they get its card events, a scanned ticket's screen and its "
+              "voice; default loopback only"),
     Field("services", list, [], items=str, doc="the kiosk's layout: the services it offers, in this order; "
                                                "empty = all, in the config's order"),
     Field("area", str, "hall", choices=KIOSK_AREAS,
@@ -317,6 +326,8 @@ class Kiosk:
     printer: str | None = None
     idcard: str | None = None
     scanner: str | None = None
+    speaker: str | None = None
+    voice: bool = True
     addresses: list = field(default_factory=list)
     services: list = field(default_factory=list)
     area: str = "hall"
@@ -364,6 +375,7 @@ class HallConfig:
     sync: str = "full"
     expire_at: str = "23:30"
     rating_timeout_s: float = 30.0
+    phone_rating_timeout_s: float = 86400.0
     followup_days: int = 5
     announce_repeat: int = 2
     print_wait_ms: int = 3000
@@ -427,6 +439,7 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
     cfg = HallConfig(name=v["name"], database=ctx.resolve(v["database"]), keys_dir=ctx.resolve(v["keys_dir"]),
                      sync=v["sync"],
                      expire_at=v["expire_at"], rating_timeout_s=float(v["rating_timeout_s"]),
+                     phone_rating_timeout_s=float(v["phone_rating_timeout_s"]),
                      followup_days=v["followup_days"], announce_repeat=v["announce_repeat"],
                      print_wait_ms=v["print_wait_ms"], ticket_footer=v["ticket_footer"], ticket_qr=v["ticket_qr"],
                      recent_calls=v["recent_calls"], region_code=v["region_code"])
@@ -481,8 +494,11 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
         elif w.partner == w.id:
             ctx.problems.add(p + ("partner",), "a window is not its own partner")
     for p, k in _tables(v["kiosk"], KIOSK_FIELDS, base + ("kiosk",), ctx, "kiosk"):
-        for key in ("printer", "idcard", "scanner"):
+        for key in ("printer", "idcard", "scanner", "speaker"):
             device_ref(ctx, p + (key,), k[key], key)
+        if k["speaker"] and any(w.speaker == k["speaker"] for w in cfg.windows.values()):
+            ctx.problems.add(p + ("speaker",), f"{k['speaker']!r} announces the windows' calls; the kiosk needs a "
+                                               "speaker of its own (its prompts would cut the calls)")
         for j, sid in enumerate(k["services"]):
             if sid not in cfg.services:
                 ctx.problems.add(p + ("services", j), f"unknown service {sid!r}; known: {', '.join(cfg.services)}")

@@ -43,7 +43,7 @@ def moment(view: dict, alert_ahead: int) -> tuple[str, str] | None:
     if state == "called":
         return ("recall" if view["recalls"] else "call"), f"call:{again}:{view['window']}:{view['recalls']}"
     if state == "waiting":
-        if view["ahead"] is not None and view["ahead"] <= alert_ahead:
+        if view["ahead"] is not None and view["ahead"] <= alert_ahead and not view.get("after_hours"):
             return "soon", f"soon:{again}"
         if view["transfers"]:
             return "transfer", f"transfer:{again}"

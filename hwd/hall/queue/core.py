@@ -274,8 +274,9 @@ class HallCore:
             self.store.log(ts, "issue", tid, detail=kiosk)
             row = self.store.ticket(tid)
             view = self.ticket_view(row)
-            view["waiting_ahead"] = self.waiting_ahead(row)
-            view["wait"] = self.estimator.estimate(service, view["waiting_ahead"])
+            place = self.places().get(tid)
+            view["waiting_ahead"] = place.ahead if place else 0
+            view["wait"] = self.estimator.estimate(service, place)
             self.emit("hall.ticket.issued", {k: v for k, v in view.items() if k != "holder"})
         self._last_key = key
         return view
@@ -300,31 +301,15 @@ class HallCore:
         self.roll()
         with self.store.tx():
             w = self.window_row(wid)
-            self._usable(w)
-            if w["state"] == "paused":
-                raise Refusal(errors.WINDOW_PAUSED, "", {"window": wid})
+            self._ready_to_call(w)
             if self.cfg.windows[wid].retiring and not w["current"]:
                 raise Refusal(errors.WINDOW_CLOSED, "", {"window": wid, "retired": True})
-            if w["current"]:
-                cur = self.store.ticket(w["current"])
-                raise Refusal(errors.BAD_STATE, "finish_first", {"window": wid, "current": cur["number"]},
-                              number=cur["number"])
-            queues, heads = [], {}
-            for service in self.cfg.windows[wid].services:
-                pair = []
-                for prio in (True, False):
-                    h = self.store.head(service, prio)
-                    head = selection.Head(h["id"], h["sort_key"], prio) if h else None
-                    pair.append(head)
-                    if head:
-                        heads[head.id] = service
-                queues.append(tuple(pair))
-            picked = selection.pick(queues, w["streak"], self.cfg.fairness)
+            caller = self._caller(wid, w)
+            heads = self._heads(caller.services)
+            picked = selection.pick(caller, heads, self.cfg.fairness)
             if picked is None:
                 return None
-            normal_waiting = any(q[1] is not None for q in queues
-                                 if (q[0] and q[0].id == picked.id) or (q[1] and q[1].id == picked.id))
-            w["streak"] = selection.next_streak(w["streak"], picked, normal_waiting)
+            w["streak"] = selection.next_streak(w["streak"], picked, selection.normal_waiting(caller, heads))
             now = self.clock.time()
             t = self.store.ticket(picked.id)
             self.store.update_ticket(t["id"], state="called", window=wid, staff=w["staff"], called_ts=now,
@@ -434,6 +419,22 @@ class HallCore:
             view = self.ticket_view(self.store.ticket(t["id"]))
             view["from_window"] = wid
             self.emit("hall.ticket.transferred", {**_public(view), "from_service": t["service"]})
+        return view
+
+    def cancel(self, ticket_id: int, by: str = "phone") -> dict:
+        """The citizen leaves the queue (取消排队: ``hall.cancel`` with the ticket's phone token):
+        only a waiting ticket; it is then ``cancelled``, like a final no-show but by choice."""
+        with self.store.tx():
+            t = self.store.ticket(ticket_id)
+            if t is None:
+                raise Refusal(errors.UNKNOWN_TICKET, "", {"ticket": ticket_id})
+            if t["state"] != "waiting":
+                raise Refusal(errors.BAD_STATE, "cancel_not_waiting", {"state": t["state"]}, number=t["number"])
+            now = self.clock.time()
+            self.store.update_ticket(t["id"], state="cancelled", finished_ts=now)
+            self.store.log(now, "cancel", t["id"], detail=by)
+            view = self.ticket_view(self.store.ticket(t["id"]))
+            self.emit("hall.ticket.cancelled", _public(view))
         return view
 
     # -- by number, from a caller keypad's digits ------------------------------------------------
@@ -549,14 +550,49 @@ class HallCore:
 
     # -- reading -----------------------------------------------------------------------------
     def waiting_ahead(self, row: dict) -> int:
-        """How many waiting tickets are called before this one, by the priority and fairness rules
-        of ``selection`` (for the service's window that favours priority most); 0 once called."""
+        """How many tickets the windows serving this one's service call before it, in the stated
+        calling order of ``selection`` (``places``); 0 once called."""
         if row["state"] != "waiting":
             return 0
-        prio, normal = self.store.waiting_classes(row["service"])
-        streaks = [self.store.window(w.id)["streak"] for w in self.cfg.windows.values()
-                   if row["service"] in w.services]
-        return selection.ahead(prio, normal, row["id"], min(streaks, default=0), self.cfg.fairness)
+        place = self.places().get(row["id"])
+        return place.ahead if place is not None else 0
+
+    def places(self, extra: selection.Ticket | None = None) -> dict[int, selection.Place]:
+        """Every waiting ticket's place (``selection.places``), with ``extra`` as if it waited too
+        (a ticket taken now)."""
+        windows, busy = [], set()
+        for wid, window in self.cfg.windows.items():
+            row = self.store.window(wid)
+            state = row["state"] if row["state"] in ("paused", "closed") else "open"
+            if window.retiring:  # removed from the config: it finishes its ticket and calls none
+                state = "closed"
+            if row["current"]:
+                busy.add(wid)
+            windows.append(selection.WindowNow(wid, tuple(window.services), self._prefers(window), row["streak"],
+                                               state, bool(row["current"]), row["since"] or 0.0))
+        callers = selection.rotation(windows, self.cfg.services)
+        tickets = [selection.Ticket(r["id"], r["service"], r["priority"], r["sort_key"]) for r in self.store.waiting()]
+        if extra is not None:
+            tickets.append(extra)
+        opened = {w.id for w in windows if w.state == "open"}
+        return selection.places(callers, tickets, self.cfg.fairness, opened, busy)
+
+    def _prefers(self, window: Any) -> str | None:
+        cls = selection.KIND_CLASS.get(window.kind)
+        return cls if cls in self.cfg.priority_classes else None
+
+    def _caller(self, wid: str, row: dict) -> selection.Caller:
+        window = self.cfg.windows[wid]
+        return selection.Caller(wid, tuple(window.services), self._prefers(window), row["streak"])
+
+    def _heads(self, services: tuple[str, ...]) -> dict[str, dict[str, selection.Ticket]]:
+        """The oldest waiting ticket of each class of each service."""
+        out: dict[str, dict[str, selection.Ticket]] = {}
+        for service in services:
+            for r in self.store.heads(service):
+                out.setdefault(service, {})[r["priority"]] = selection.Ticket(r["id"], service, r["priority"],
+                                                                              r["sort_key"])
+        return out
 
     def call_view(self, row: dict) -> dict:
         """A recent call: the ticket, named with the window it was called to (a requeued or
@@ -587,13 +623,14 @@ class HallCore:
             if t["state"] != "waiting":
                 return {"ticket": t["id"], "state": t["state"], "waiting_ahead": 0, "wait_s": None, "minutes": None,
                         "text": ""}
-            ahead = self.waiting_ahead(t)
-            return {"ticket": t["id"], "service": t["service"], "state": "waiting", "waiting_ahead": ahead,
-                    **self.estimator.estimate(t["service"], ahead)}
+            place = self.places().get(t["id"])
+            return {"ticket": t["id"], "service": t["service"], "state": "waiting",
+                    "waiting_ahead": place.ahead if place else 0, **self.estimator.estimate(t["service"], place)}
         if service not in self.cfg.services:
             raise Refusal(errors.UNKNOWN_SERVICE, "", {"service": service})
-        ahead = self.store.queue_counts().get(service, {}).get("waiting", 0)
-        return {"service": service, "waiting_ahead": ahead, **self.estimator.estimate(service, ahead)}
+        place = self.places(selection.Ticket(-1, service, selection.NORMAL, float("inf"))).get(-1)
+        return {"service": service, "waiting_ahead": place.ahead if place else 0,
+                **self.estimator.estimate(service, place)}
 
     def ticket_lookup(self, ticket: Any) -> dict:
         row = None

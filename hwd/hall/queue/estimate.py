@@ -1,14 +1,14 @@
 """Honest wait estimates (预计等候): how long until a waiting ticket is called, from what the hall
 has really done lately, or no number at all.
 
-The estimate for a ticket with ``ahead`` tickets before it in its service is the time until
-``ahead + 1`` places free at the windows that serve it. Those windows' capacity for the service is
-the open (not paused, not closed) windows serving it, each counted as a share when it also serves
-other services that have people waiting. A place frees every ``cycle / capacity`` seconds, where
-``cycle`` is the mean window time per ticket (call to finish, a no-show's too) over the service's
-last ``RECENT`` tickets of the past week; an idle window frees a place at once, and a busy one is
-on average half-way through. With fewer than ``MIN_SAMPLES`` tickets served, or no open window,
-there is no estimate: the citizen is told 暂无法估计, never a made-up number.
+The estimate follows the calling order the prediction states (hwd.hall.queue.selection): the
+open windows take turns as if every service took the same time, ``cycle`` — the mean window
+time per ticket (call to finish, a no-show's too) over the ticket's service's last ``RECENT``
+tickets of the past week. The window predicted to call a ticket calls it after ``turn`` calls
+of its own; an idle window calls at once and a busy one is on average half-way through, so the
+wait is ``(turn + ½ if busy) × cycle``. With fewer than ``MIN_SAMPLES`` tickets served, or no
+open window for the ticket, there is no estimate: the citizen is told 暂无法估计, never a
+made-up number.
 
 The estimate is measured against the waits that really happened in ``bench/estimate.py`` (a
 simulated day; docs/benchmarks.md has the median and p90 error).
@@ -22,6 +22,7 @@ from typing import Any
 
 from hwd.clock import Clock
 from hwd.hall.config import HallConfig
+from hwd.hall.queue.selection import Place
 from hwd.hall.store import Store
 
 RECENT = 30
@@ -53,32 +54,13 @@ class WaitEstimator:
             return None
         return sum(samples) / len(samples)
 
-    def capacity(self, service: str) -> tuple[float, int]:
-        """Open windows for ``service`` (shares) and how many of them are idle now."""
-        store, cfg = self.store, self.cfg
-        waiting = {s for s, c in store.queue_counts().items() if c.get("waiting")}
-        share, idle = 0.0, 0
-        for wid, window in cfg.windows.items():
-            if service not in window.services:
-                continue
-            row = store.window(wid)
-            if row is None or row["state"] != "open":
-                continue
-            busy_with = [s for s in window.services if s in waiting or s == service]
-            share += 1.0 / max(1, len(busy_with))
-            if not row["current"]:
-                idle += 1
-        return share, idle
-
-    def estimate(self, service: str, ahead: int, capacity: tuple[float, int] | None = None) -> dict[str, Any]:
-        """``{wait_s, minutes, text}``; ``wait_s`` and ``minutes`` are None without an honest estimate.
-        ``capacity``: the service's ``capacity()`` when the caller estimates many tickets at once."""
+    def estimate(self, service: str, place: Place | None) -> dict[str, Any]:
+        """``{wait_s, minutes, text}`` of a ticket of ``service`` at ``place`` (HallCore.places);
+        ``wait_s`` and ``minutes`` are None without an honest estimate."""
         cycle = self.cycle_s(service)
-        share, idle = capacity if capacity is not None else self.capacity(service)
-        if cycle is None or share <= 0:
+        if cycle is None or place is None or not place.open:
             return {"wait_s": None, "minutes": None, "text": UNKNOWN}
-        places = ahead + 1 - idle
-        wait = 0.0 if places <= 0 else (places - 0.5) * cycle / share
+        wait = (place.turn + (0.5 if place.busy else 0.0)) * cycle
         return {"wait_s": round(wait), "minutes": minutes(wait), "text": words(wait)}
 
 

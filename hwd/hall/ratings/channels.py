@@ -12,7 +12,9 @@ from where the citizen was served).
 - A **phone** carries the ticket's own token: 22 URL-safe characters of HMAC-SHA256(ticket id +
   day) under the hall's ``ticket-token`` key (hwd.hall.hallkeys), with no ticket id in clear; the
   page ``/t/<token>`` (kiosk_ui.phone_server). A token names a ticket of the current business day
-  only: the index from token to ticket holds that day's tickets, so a link expires with its day.
+  or of yesterday: the index from token to ticket holds those days' tickets, so a link says its
+  ticket's end (号票已失效) the day after and is invalid from the day after that. The same token cancels
+  the ticket while it waits (``hall.cancel``, 取消排队).
 - ``hall.rate`` without any of these is the trusted local RPC client (file permissions of the
   RPC socket), as before.
 """
@@ -20,6 +22,7 @@ from where the citizen was served).
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import logging
@@ -70,40 +73,57 @@ class RatingChannels:
         self.core = core
         self.store = core.store
         self.token_key = token_key
-        self._day: str | None = None
-        self._by_id: dict[int, str] = {}
+        self._index: dict[str, tuple[dict[int, str], int]] = {}  # day -> (id -> token, last id indexed)
         self._by_token: dict[str, int] = {}
-        self._last_id = 0
 
     # -- ticket tokens (phones) ---------------------------------------------------------------
     def token(self, ticket_id: int, day: str) -> str:
         mac = hmac.new(self.token_key, f"{int(ticket_id)}:{day}".encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(mac).decode()[:MAC_CHARS]
 
+    def days(self) -> list[str]:
+        """The business days whose links work: today and yesterday, so a page says its own end
+        (号票已失效) the day after, and a phone may rate within ``phone_rating_timeout_s`` across
+        the rollover; a link of any earlier day is invalid."""
+        today = self.core.today()
+        return [today, (dt.date.fromisoformat(today) - dt.timedelta(days=1)).isoformat()]
+
     def tokens(self, day: str) -> dict[int, str]:
         """Ticket id → token for the tickets of ``day`` (kept, and extended by new tickets)."""
-        if day != self._day:
-            self._day, self._by_id, self._by_token, self._last_id = day, {}, {}, 0
+        live = set(self.days()) | {day}
+        for old in [d for d in self._index if d not in live]:
+            for token in self._index.pop(old)[0].values():
+                self._by_token.pop(token, None)
+        by_id, last = self._index.get(day, ({}, 0))
         for (tid,) in self.store.db.execute("SELECT id FROM tickets WHERE day = ? AND id > ? ORDER BY id",
-                                            (day, self._last_id)):
+                                            (day, last)):
             token = self.token(tid, day)
-            self._by_id[tid], self._by_token[token] = token, tid
-            self._last_id = tid
-        return self._by_id
+            by_id[tid], self._by_token[token] = token, tid
+            last = tid
+        self._index[day] = (by_id, last)
+        return by_id
 
     def ticket_for_token(self, token: str) -> dict:
-        """Today's ticket a token names; BAD_RATING_TOKEN for anything else (no hint why)."""
+        """The ticket of today or the day before a token names; BAD_RATING_TOKEN for anything
+        else (no hint why)."""
         token = str(token)
         tid = None
+        days = self.days()
         if len(token) == MAC_CHARS and token.isascii():
             if token not in self._by_token:
-                self.tokens(self.core.today())  # a new day, or tickets issued since the index grew
+                for day in days:  # a new day, or tickets issued since the index grew
+                    self.tokens(day)
             tid = self._by_token.get(token)
         row = self.store.ticket(tid) if tid is not None else None
-        if row is None or row["day"] != self.core.today() or not hmac.compare_digest(
-                self.token(row["id"], row["day"]), token):
+        if row is None or row["day"] not in days or not hmac.compare_digest(self.token(row["id"], row["day"]), token):
             raise Refusal(errors.BAD_RATING_TOKEN)
         return row
+
+    def cancel(self, token: str) -> dict:
+        """``hall.cancel``: the citizen leaves the queue from the phone page; the token names the
+        one ticket it may cancel, and only while it waits."""
+        t = self.ticket_for_token(token)
+        return self.core.cancel(t["id"], "phone")
 
     # -- rating pads ----------------------------------------------------------------------------
     def enroll(self, window: str) -> dict:

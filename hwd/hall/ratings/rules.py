@@ -76,7 +76,7 @@ class Ratings:
             if t["rating_state"] == "pending" and self.deadlines.passed(t["id"]):
                 self._unrated(t)
                 t = store.ticket(t["id"])
-            if t["rating_state"] != "pending":
+            if t["rating_state"] != "pending" and not (channel == "phone" and self.phone_open(t, now)):
                 raise Refusal(errors.NO_CURRENT_TICKET, "rating_timed_out",
                               {"ticket": t["id"], "rating_state": t["rating_state"]})
             bad = score <= BAD_SCORE
@@ -146,6 +146,22 @@ class Ratings:
             ctx.emit("hall.case", {"ticket": t["id"], "number": t["number"], "case_no": case_no,
                                    "rating": out["rating"]})
         return out
+
+    def phone_until(self, t: dict) -> float | None:
+        """Until when a phone may rate this finished ticket (``phone_rating_timeout_s`` after
+        ``finish``, its own window beside the pad's), or None: not finished, rated, or the
+        province rates on its own page."""
+        if t["state"] != "done" or t["rating_state"] not in ("pending", "unrated") or not t["finished_ts"] \
+                or self.ctx.rating_page is not None:
+            return None
+        until = t["finished_ts"] + self.ctx.cfg.phone_rating_timeout_s
+        if t["rating_state"] == "pending" and t["rating_deadline"]:
+            until = max(until, t["rating_deadline"])
+        return until
+
+    def phone_open(self, t: dict, now: float) -> bool:
+        until = self.phone_until(t)
+        return until is not None and now <= until
 
     def expire_due(self) -> int:
         """Mark pending ratings whose time is up as unrated."""

@@ -269,3 +269,19 @@ def test_a_card_left_on_the_reader_gets_fresh_tokens(reader):
     ev.seen.clear()
     time.sleep(2.5)
     assert not [e for e in ev.drain() if e["topic"] == "idcard.renewed"], "no renewal without a card"
+
+
+def test_an_unplugged_reader_is_offline_and_comes_back(hwd_daemon):
+    """Unplugged, the reader's port fails tcflush with termios.error (not an OSError): the reader
+    is offline, not an "online" reader counting poll errors (the kiosk says when it is dead).
+    At the default poll interval, as a kiosk runs it (at 50 ms a read finds the loss first)."""
+    d = hwd_daemon(CONFIG.format(ttl=60).replace("poll_ms = 50\n", ""))
+    d.wait_state("r1", "online")
+    d.sim("r1", "unplug")
+    d.wait_state("r1", "offline")
+    assert "poll_errors" not in d.device("r1").get("counters", {})
+    d.sim("r1", "plug")
+    d.wait_state("r1", "online")
+    ev = d.events("idcard.")
+    d.sim("r1", "place", card="longterm")
+    ev.wait("idcard.inserted", device="r1")
