@@ -118,6 +118,8 @@ def rate(window: str):
         params["reasons"] = reasons
     if isinstance(body.get("ticket"), (int, str)) and body.get("ticket"):
         params["ticket"] = body["ticket"]
+    if body.get("real_name") is True:  # the citizen ticked 实名评价 on this rating (docs/security.md)
+        params["real_name"] = True
     try:
         result = current().call("hall.rate", params)
     except RpcError as exc:

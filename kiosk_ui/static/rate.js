@@ -38,6 +38,7 @@
     if (!req) return;
     const body = {score: score};  // the pad rates its window's last service
     if (reasons && reasons.length) body.reasons = reasons;
+    if (req.real_name && $("real-name").checked) body.real_name = true;  // 实名评价, ticked on this rating
     request = null; pending = null; clearInterval(timer);
     const r = await HWD.api(root.dataset.base + "/api/rate", body);
     if (r.code === 1130 || r.code === 1131) { off(); return; }  // not enrolled: say so, never thanks
@@ -75,6 +76,8 @@
       if (String(ev.window) !== win || !enrolled) return;
       if (ev.h5_url) { location.assign(ev.h5_url); return; }
       request = ev; pending = null;
+      $("real-name").checked = false;  // consent is asked afresh for every rating, never kept
+      $("real-name-box").hidden = !ev.real_name;
       $("rate-ticket").textContent = ev.number ? ev.number + " 号" : "";
       deadline = Date.now() + 1000 * Number(ev.timeout_s || 30);
       clearInterval(timer); clearTimeout(back);
