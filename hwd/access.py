@@ -1,4 +1,5 @@
-"""Which RPC clients may call the methods that hand out full ID-card data.
+"""Which RPC clients may call the methods that hand out full ID-card data, and those that read
+or change the config file.
 
 A method whose reply holds a card's name, ID number, address or photo is declared so where it is
 registered (``@method(..., card_data=True)`` on a driver, ``MethodTable.add(..., card_data=True)``
@@ -48,3 +49,24 @@ def _printable(value: object) -> str:
     if isinstance(value, str) and value.isprintable() and 0 < len(value) <= 64:
         return value
     return ascii(value)[:40] if isinstance(value, str) else "?"
+
+
+class ConfigAccess:
+    """Who may read or change the config file over RPC (the ``config.*`` methods: its text holds
+    password and PIN hashes and the province's credentials, and a change rewires the hall): a local
+    process that can open the ipc:// socket (its file permissions decide: hwd-ui and hwctl on this
+    PC), and over tcp:// only the CURVE certificate names in ``[daemon] config_clients`` — a kiosk
+    or window PC holding a client certificate may take tickets and call, never rewrite the hall.
+    Every refusal is an audit line."""
+
+    def __init__(self, clients: Iterable[str]):
+        self.clients = frozenset(clients)
+
+    def check(self, method: str, caller: str | None, local: bool) -> None:
+        if local or (caller is not None and caller in self.clients):
+            return
+        who = caller or "unknown"
+        AUDIT.log(logging.WARNING, f"config:{method}:{who}:refused",
+                  "%s by %s over the network: refused (not in [daemon] config_clients)", method, who)
+        raise HwdError(f"this client may not call {method} (the config file) over the network; name it in "
+                       "[daemon] config_clients", errors.NOT_AUTHORISED, {"client": caller, "method": method})

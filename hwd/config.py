@@ -79,6 +79,9 @@ DAEMON_FIELDS = (
           doc="RPC clients allowed the methods that yield full card data (`idcard.read`, `idcard.resolve`): "
               "local user names (ipc) or CURVE certificate names (tcp); on a kiosk PC whose reader serves "
               "another PC's hall, that PC's certificate name; every call is logged without the data"),
+    Field("config_clients", list, [], items=str,
+          doc="CURVE certificate names (tcp) allowed the config.* methods (the config file, with its hashes "
+              "and credentials, read and changed); local callers over ipc:// (hwd-ui, hwctl) always are"),
     Field("night_restart_at", str, "03:00", check=lambda v: None if re.match(r"^([01]\d|2[0-3]):[0-5]\d$", v)
           else "expected HH:MM (24-hour), e.g. \"03:00\"",
           doc="when a restart planned for the night happens (config.restart, hwctl config apply --at-night): "
@@ -126,6 +129,7 @@ class DaemonConfig:
     clock_jump_s: float
     replay_max_bytes: int
     card_data_clients: list
+    config_clients: list
     night_restart_at: str
     audit_keep_days: int
 

@@ -201,7 +201,8 @@ class Daemon:
         self.journal = replays.Journal(daemon.state_dir / "rpc-replay.sqlite3")
         statedir.restrict(daemon.state_dir / "rpc-replay.sqlite3")
         server = self.rpc_server = RpcServer(router, self.methods, daemon.max_request_bytes, self.journal,
-                                             daemon.replay_max_bytes, access.CardDataAccess(daemon.card_data_clients))
+                                             daemon.replay_max_bytes, access.CardDataAccess(daemon.card_data_clients),
+                                             access.ConfigAccess(daemon.config_clients))
         tasks = [asyncio.ensure_future(server.serve()), asyncio.ensure_future(self._heartbeat(bus, manager))]
         interval = Notifier.watchdog_interval()
         if interval:

@@ -48,6 +48,7 @@ class Method:
     recover: Callable[[str], Any] | None = None  # answers a retry whose first run a crash interrupted
     card_data: bool = False  # yields full ID-card data: only callers in [daemon] card_data_clients
     max_text: int = rpctext.MAX_TEXT_CHARS  # longest string anywhere in its params (hwd.rpctext)
+    config_file: bool = False  # reads or changes the config file: local callers and [daemon] config_clients
 
 
 class MethodTable:
@@ -56,7 +57,7 @@ class MethodTable:
 
     def add(self, name: str, handler: Callable[..., Any], params: Sequence[Field] | None = (),
             doc: str = "", *, replay: bool = True, recover: Callable[[str], Any] | None = None,
-            card_data: bool = False, max_text: int = rpctext.MAX_TEXT_CHARS) -> None:
+            card_data: bool = False, max_text: int = rpctext.MAX_TEXT_CHARS, config_file: bool = False) -> None:
         """Register ``handler(params) -> result`` (sync or async). ``params=None`` skips checking.
         ``replay=False`` for methods that change nothing: their replies are not kept for retries.
         ``recover(request_key)`` returns the result of a first run that a crash cut off (or None
@@ -65,11 +66,12 @@ class MethodTable:
         (the key is None for in-process calls and requests without a client and id). ``card_data=True``: the
         reply holds full ID-card data, so only ``card_data_clients`` may call it over RPC (in-process
         callers such as the hall engine are not checked) and the reply is never kept for a retry.
-        ``max_text``: the longest string its params may hold (hwd.rpctext; 4096 unless a method needs more)."""
+        ``max_text``: the longest string its params may hold (hwd.rpctext; 4096 unless a method needs more).
+        ``config_file=True``: it reads or changes the config file, so over tcp:// only ``config_clients`` may call it."""
         if name in self.methods:
             raise ValueError(f"method {name} registered twice")
         self.methods[name] = Method(name, handler, params, doc or (handler.__doc__ or "").strip(),
-                                    replay and not card_data, recover, card_data, max_text)
+                                    replay and not card_data, recover, card_data, max_text, config_file)
 
     def describe(self) -> list[dict]:
         """Every method with its first doc line, its params, whether it yields card data and the
@@ -153,6 +155,20 @@ def _dumps(reply: dict) -> bytes:
         return json.dumps(reply, ensure_ascii=True, default=str).encode()
 
 
+def is_local(frame: Any) -> bool:
+    """Whether a request frame came over ipc:// from a process of this PC (no CURVE user, a
+    "localhost:UID:GID:PID" peer)."""
+    try:
+        if frame.get("User-Id"):
+            return False
+    except (zmq.ZMQError, AttributeError):  # no CURVE user on this connection
+        pass
+    try:
+        return str(frame.get("Peer-Address")).startswith("localhost:")
+    except (zmq.ZMQError, AttributeError):
+        return False
+
+
 def caller_of(frame: Any) -> str | None:
     """Who sent a request frame: the CURVE client's certificate name (tcp), else the local user
     of the peer process (ipc: libzmq gives "localhost:UID:GID:PID" as Peer-Address)."""
@@ -180,10 +196,11 @@ def caller_of(frame: Any) -> str | None:
 class RpcServer:
     def __init__(self, socket: Any, methods: MethodTable, max_request_bytes: int = MAX_REQUEST_BYTES,
                  journal: replays.Journal | None = None, replay_max_bytes: int = REPLAY_MAX_BYTES,
-                 card_access: access.CardDataAccess | None = None):
+                 card_access: access.CardDataAccess | None = None, config_access: access.ConfigAccess | None = None):
         self.socket = socket
         self.methods = methods
         self.card_access = card_access or access.CardDataAccess(())  # nobody, unless configured
+        self.config_access = config_access or access.ConfigAccess(())  # local callers only, unless configured
         self.max_request_bytes = max_request_bytes
         self.replies = replays.MemoryCache(replay_max_bytes)
         self.journal = journal
@@ -221,7 +238,7 @@ class RpcServer:
         envelope, last = [f.bytes for f in frames[:-1]], frames[-1]
         payload = last.bytes
         try:
-            reply = self.handle_bytes(payload, lambda: caller_of(last))
+            reply = self.handle_bytes(payload, lambda: caller_of(last), lambda: is_local(last))
         except Exception as exc:  # a request must never stop the server
             log.exception("request could not be handled")
             reply = _dumps(error_reply(None, errors.INTERNAL_ERROR, f"internal error: {type(exc).__name__}"))
@@ -251,9 +268,10 @@ class RpcServer:
         reply = self.handle_bytes(payload)
         return json.loads(reply) if isinstance(reply, bytes) else reply
 
-    def handle_bytes(self, payload: bytes, caller: Callable[[], str | None] = lambda: None) -> bytes | asyncio.Future:
+    def handle_bytes(self, payload: bytes, caller: Callable[[], str | None] = lambda: None,
+                     local: Callable[[], bool] = lambda: True) -> bytes | asyncio.Future:
         """Turn one request frame into an encoded reply, or a future of one. ``caller()`` names
-        the client (for card-data methods, hwd.access)."""
+        the client (for card-data methods, hwd.access); ``local()``: it came over ipc:// from this PC."""
         if len(payload) > self.max_request_bytes:
             self.counters["too_large"] += 1
             return _dumps(error_reply(None, errors.REQUEST_TOO_LARGE,
@@ -283,11 +301,13 @@ class RpcServer:
                 return _dumps(error_reply(req_id, errors.INVALID_REQUEST, f"{name}: {problem}"))
         params = request.get("params")
         known = self.methods.methods.get(method)
-        if known is not None and known.card_data:
-            try:
+        try:
+            if known is not None and known.card_data:
                 self.card_access.check(method, caller(), params if isinstance(params, dict) else {})
-            except HwdError as exc:
-                return _dumps({"jsonrpc": "2.0", "id": req_id, "error": exc.to_json()})
+            if known is not None and known.config_file:
+                self.config_access.check(method, caller(), local())
+        except HwdError as exc:
+            return _dumps({"jsonrpc": "2.0", "id": req_id, "error": exc.to_json()})
         if known is None or not known.replay or not isinstance(client, str) or req_id is None:
             return self._execute(req_id, method, params)
         key = replays.request_key(client, req_id)

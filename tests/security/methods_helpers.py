@@ -84,9 +84,10 @@ class Plausible:
         return {"string": "x", "boolean": False, "array": [], "object": {}}.get(kind, "x")
 
 
-def tcp_daemon(hwd_daemon, tmp_path: Path, clients: list[str], extra: str = "") -> tuple[Any, Callable, Callable]:
+def tcp_daemon(hwd_daemon, tmp_path: Path, clients: list[str], extra: str = "",
+               daemon_extra: str = "") -> tuple[Any, Callable, Callable]:
     """The demo hall over tcp:// with CURVE: certificates ``listed``, ``unlisted`` (both in
-    clients_dir) and ``stranger`` (not); card_data_clients as given."""
+    clients_dir) and ``stranger`` (not); card_data_clients as given; ``daemon_extra``: more [daemon] keys."""
     keys = tmp_path / "keys"
     server_pub, server_sec = keygen(keys / "server", "server")
     certs = {name: keygen(keys / name, name) for name in ("listed", "unlisted", "stranger")}
@@ -97,7 +98,8 @@ def tcp_daemon(hwd_daemon, tmp_path: Path, clients: list[str], extra: str = "") 
     rpc, events = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
     d = hwd_daemon(f'[daemon]\nrpc = "{rpc}"\nevents = "{events}"\nstate_dir = "{tmp_path / "tcp-state"}"\n'
                    f'server_key = "{server_sec}"\nclients_dir = "{clients_dir}"\nheartbeat_s = 0.5\n'
-                   f'card_data_clients = {json.dumps(clients)}\n' + demo_hall() + extra, name="tcp", start=False)
+                   f'card_data_clients = {json.dumps(clients)}\n' + daemon_extra + demo_hall() + extra, name="tcp",
+                   start=False)
     d.rpc, d.events_ep = rpc, events
     d.start(wait=False)
 
@@ -110,12 +112,6 @@ def tcp_daemon(hwd_daemon, tmp_path: Path, clients: list[str], extra: str = "") 
     wait_for(lambda: client("unlisted", 1.0).call("daemon.status"), timeout=30, tolerate=(Exception,),
              what="the CURVE daemon up")
     return d, client, subscriber
-
-
-def ipc_daemon(hwd_daemon, clients: list[str]):
-    d = hwd_daemon(f'[daemon]\ncard_data_clients = {json.dumps(clients)}\n' + demo_hall() + extra, name="ipc")
-    return d, (lambda name, timeout=10.0: Client(d.rpc, timeout=timeout, retries=1)), \
-        (lambda name: Subscriber(d.events_ep, ("",)))
 
 
 def ipc_daemon(hwd_daemon, clients: list[str], extra: str = "") -> tuple[Any, Callable, Callable]:
