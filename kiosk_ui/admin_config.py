@@ -23,7 +23,7 @@ from werkzeug.security import generate_password_hash
 
 from hwd import errors
 from hwd.client import RpcError
-from hwd.hall.config import DAYS, WINDOW_KINDS
+from hwd.hall.config import DAYS, STAFF_ROLES, WINDOW_KINDS
 from hwd.hall.queue.hours import Calendar
 from hwd.hall.queue.official import HOLIDAY, MAKEUP
 
@@ -147,6 +147,7 @@ def _render(page: str, got: dict | None = None, refused: Refused | None = None, 
         staff=_items(hall, "staff"), desks=_items(hall, "desk"), kiosks=_items(hall, "kiosk"),
         hours=hall.get("hours") if isinstance(hall.get("hours"), dict) else {}, days=DAY_NAMES,
         kinds=WINDOW_KINDS, devices=_devices(cfg), device_kinds=DEVICE_KINDS, who=who, roles=ROLES,
+        staff_roles=STAFF_ROLES,
         system=who is not None and who.role == admin_roles.SYSTEM, accounts=_items(cfg.get("ui") or {}, "admin"),
         notice=str((cfg.get("ui") or {}).get("notice") or ""),
         refused=refused, problems=problems_by_key(refused.problems if refused else []), posted=posted or {},

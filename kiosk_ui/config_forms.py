@@ -166,7 +166,8 @@ def window_add(form: Mapping, services: list[str], key: str, devices: bool) -> l
 # -- staff --------------------------------------------------------------------------------------
 
 def staff_values(form: Any) -> dict:
-    return {"name": text(form, "name"), "windows": checked(form, "windows"), "desks": checked(form, "desks")}
+    return {"name": text(form, "name"), "windows": checked(form, "windows"), "desks": checked(form, "desks"),
+            "roles": checked(form, "roles")}
 
 
 def staff_save(staff: str, current: Mapping, form: Any) -> list[dict]:

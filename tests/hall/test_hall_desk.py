@@ -73,6 +73,11 @@ def test_desk_login_uses_the_staff_pin_check(tmp_path):
         await refused(h, "hall.desk_login", {"desk": "zz", "staff": "s01", "pin": "1357"}, errors.UNKNOWN_DESK)
         ok = await h.call("hall.desk_login", {"desk": "d1", "staff": "s01", "pin": "1357"})
         assert ok == {"desk": "d1", "name": "一楼导办台", "staff": "s01"}
+        h.engine.cfg.staff["s01"].roles = ["counter"]  # 窗口受理 only ([[hall.staff]] roles)
+        assert "岗位不是导办" in await refused(h, "hall.desk_login", {"desk": "d1", "staff": "s01", "pin": "1357"},
+                                                 errors.LOGIN_FAILED)
+        assert "工号或密码错误" in await refused(h, "hall.desk_login", {"desk": "d1", "staff": "s01", "pin": "0000"},
+                                                 errors.LOGIN_FAILED), "a guess learns nothing of the role"
     run(tmp_path, body)
 
 

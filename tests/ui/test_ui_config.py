@@ -279,3 +279,24 @@ def test_a_disabled_clerk_cannot_log_in_and_is_enabled_again(client, hall):
     assert "disabled = true" not in hall.config_path.read_text(encoding="utf-8")
     resp = counter.post("/counter/5/login", data={"csrf_token": token(counter), "staff": "s01", "pin": STAFF_PIN})
     assert resp.status_code == 302
+
+
+def test_a_clerk_whose_role_is_only_the_guide_desk_cannot_log_in_at_a_window(client, hall):
+    """Staff roles (issue 28: 窗口受理, 导办): the manager takes 窗口受理 from s01 on the staff page; the
+    running hall then refuses his window login with the reason, and gives it back when ticked again."""
+    from support.halls import STAFF_PIN
+
+    csrf = login(client, HALL_MANAGER, HALL_PASSWORD)
+    page = client.get("/admin/config/staff").get_data(as_text=True)
+    assert "窗口受理" in page and "导办" in page
+    assert post(client, csrf, "staff", action="save", item="s01", name="王小明", roles="desk").status_code == 302
+    assert 'roles = ["desk"]' in hall.config_path.read_text(encoding="utf-8")
+    counter = client.application.test_client()
+    resp = counter.post("/counter/5/login", data={"csrf_token": token(counter), "staff": "s01", "pin": STAFF_PIN})
+    assert resp.status_code == 403 and "您的岗位不是窗口受理" in resp.get_data(as_text=True)
+    resp = counter.post("/counter/5/login", data={"csrf_token": token(counter), "staff": "s01", "pin": "0000"})
+    assert "工号或密码错误" in resp.get_data(as_text=True), "a guess learns nothing of the role"
+    assert post(client, csrf, "staff", action="save", item="s01", name="王小明",
+                roles=["counter", "desk"]).status_code == 302
+    resp = counter.post("/counter/5/login", data={"csrf_token": token(counter), "staff": "s01", "pin": STAFF_PIN})
+    assert resp.status_code == 302

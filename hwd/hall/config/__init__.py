@@ -25,6 +25,7 @@ from hwd.schema import Field, check_table
 WINDOW_KINDS = ("综合", "专业", "老年人", "军人优先", "帮办代办", "办不成事")
 KIOSK_AREAS = ("hall", "24h")
 PRIORITY_CLASSES = ("elderly", "disabled", "pregnant", "military", "appointment")
+STAFF_ROLES = {"counter": "窗口受理", "desk": "导办"}  # [[hall.staff]] roles: where a clerk may log in
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_HOURS = ["09:00-12:00", "13:00-17:00"]
 _RANGE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
@@ -206,6 +207,8 @@ STAFF_FIELDS = (
     Field("windows", list, [], items=str, doc="windows this clerk may log in to; empty = all"),
     Field("desks", list, [], items=str, doc="guide desks this clerk may log in to; empty = all"),
     Field("disabled", bool, False, doc="true: the clerk cannot log in (kept for the records)"),
+    Field("roles", list, list(STAFF_ROLES), items=str,
+          doc="what the clerk does: counter (窗口受理: logs in at windows), desk (导办: logs in at guide desks)"),
 )
 HOURS_FIELDS = tuple(Field(d, list, DEFAULT_HOURS if d in DAYS[:5] else [], items=str, check=_ranges)
                      for d in DAYS) + (
@@ -354,6 +357,7 @@ class Staff:
     windows: list = field(default_factory=list)
     desks: list = field(default_factory=list)
     disabled: bool = False
+    roles: list = field(default_factory=lambda: list(STAFF_ROLES))
 
 
 @dataclass
@@ -528,6 +532,11 @@ def load(raw: Any, ctx: LoadContext) -> HallConfig:
         for j, did in enumerate(s["desks"]):
             if did not in cfg.desks:
                 ctx.problems.add(p + ("desks", j), f"unknown desk {did!r}")
+        for j, role in enumerate(s["roles"]):
+            if role not in STAFF_ROLES:
+                ctx.problems.add(p + ("roles", j), f"unknown role {role!r}; known: {', '.join(STAFF_ROLES)}")
+        if not s["roles"]:
+            ctx.problems.add(p + ("roles",), "give at least one role (counter, desk), or disable the clerk")
         cfg.staff[s["id"]] = Staff(**s)
     cfg.hours = _load_hours(v["hours"], base + ("hours",), ctx)
     pr = check_table(v["priority"], PRIORITY_FIELDS, base + ("priority",), ctx.problems)

@@ -523,6 +523,8 @@ class HallCore:
             w = self.window_row(wid)
             if self.staff_required:
                 person = self.authenticate(staff, pin, {"window": wid}, verified)
+                if "counter" not in person.roles:
+                    raise Refusal(errors.LOGIN_FAILED, "role_counter", {"window": wid})
                 if person.windows and wid not in person.windows:
                     raise Refusal(errors.LOGIN_FAILED, "window_not_allowed", {"window": wid})
             previous = w["staff"]

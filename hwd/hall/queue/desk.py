@@ -38,6 +38,8 @@ def login(core: Any, desk_id: str, staff: str, pin: str | None, verified: bool =
     desk = desk_or_error(core, desk_id)
     if core.staff_required:
         person = core.authenticate(staff, pin, {"desk": desk_id}, verified)
+        if "desk" not in person.roles:
+            raise Refusal(errors.LOGIN_FAILED, "role_desk", {"desk": desk_id})
         if person.desks and desk_id not in person.desks:
             raise Refusal(errors.LOGIN_FAILED, "desk_not_allowed", {"desk": desk_id})
     with core.store.tx():
