@@ -230,10 +230,15 @@ if [ "$live" = 1 ]; then
             chgrp -R hwd "$dir"
         fi
     done
-    # /etc/hwd is hwd's (it renames its new config over hwd.toml); the keys stay root's
-    chown hwd:hwd $SYSCONFDIR/hwd
+    # /etc/hwd stays root's, group hwd may add to it (3770: setgid, sticky): hwd renames its new
+    # config over hwd.toml, which is its own file; the sticky bit keeps anyone but root from
+    # renaming the keys or another's file (and systemd-tmpfiles refuses a root file under a
+    # directory another user owns)
+    chown root:hwd $SYSCONFDIR/hwd
+    chmod 3770 $SYSCONFDIR/hwd
+    chown hwd:hwd $SYSCONFDIR/hwd/hwd.toml
     chown root:hwd $SYSCONFDIR/hwd/keys $SYSCONFDIR/hwd/keys/clients \
-        $SYSCONFDIR/hwd/hwd.toml $SYSCONFDIR/hwd/hwd.toml.example $SYSCONFDIR/hwd/hwd-ui.env
+        $SYSCONFDIR/hwd/hwd.toml.example $SYSCONFDIR/hwd/hwd-ui.env
     if command -v systemd-tmpfiles >/dev/null 2>&1; then
         systemd-tmpfiles --create $SYSCONFDIR/tmpfiles.d/hwd.conf
     else
