@@ -65,6 +65,9 @@ node = "kiosk-pc"
 
     # listed: the same kind of token gives the elderly ticket
     kiosk.stop()
+    # main must see the kiosk PC gone before it can tell the new one from the old: a reader still
+    # "online" from before would let the card be placed while main's link is not back yet
+    wait_for(lambda: main.device("kiosk-reader")["state"] != "online", timeout=30, what="the kiosk PC seen gone")
     kiosk.config_path.write_text(_kiosk_pc_config(rpc, events, tmp_path, kiosk_sec, keys / "clients",
                                                    ["guide-desk", "main"]), encoding="utf-8")
     kiosk.start(wait=False)

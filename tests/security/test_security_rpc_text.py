@@ -171,5 +171,6 @@ def test_odd_text_in_every_param_over_ipc(hwd_daemon):
 
 
 def test_odd_text_in_every_param_over_tcp_with_curve(hwd_daemon, tmp_path):
-    d, client, _ = tcp_daemon(hwd_daemon, tmp_path, ["listed"], CENTRAL.format(port=free_port()))
+    d, client, _ = tcp_daemon(hwd_daemon, tmp_path, ["listed"], CENTRAL.format(port=free_port()),
+                              daemon_extra='config_clients = ["listed"]\n')  # config.* reached, to be checked
     run_attack(d, client("listed"))
