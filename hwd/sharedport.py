@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -217,3 +218,59 @@ class SharedPort:
         return {"key": self.key, "open": self.port is not None, "devices": sorted(self.devices),
                 "counters": counters,
                 **({"lost": self.lost} if self.lost and self.port is None else {})}
+
+
+class Inbox:
+    """The frames the port's one reader hands a device (in on the reader thread, out on the
+    device's worker): bounded, so a babbling bus cannot fill memory (an overflow counted as
+    ``dropped_frames``); a frame the device did not ask for (a key, a door the board reports)
+    wakes the worker once, however many arrive before it runs."""
+
+    def __init__(self, device: Any, maxsize: int = 1000):
+        self.device = device
+        self.items: queue.Queue = queue.Queue(maxsize=maxsize)
+        self._lock = threading.Lock()
+        self._waking = False
+
+    def put(self, item: Any, wake: Callable[[], None] | None = None) -> None:
+        """Reader thread: queue ``item``; with ``wake``, have the worker run it soon (once)."""
+        try:
+            self.items.put_nowait(item)
+        except queue.Full:
+            self.device.count("dropped_frames")
+            return
+        if wake is None:
+            return
+        with self._lock:
+            if self._waking or self.device.worker is None:
+                return
+            self._waking = True
+        self.device.submit(self._woken, wake)
+
+    def _woken(self, wake: Callable[[], None]) -> None:
+        with self._lock:
+            self._waking = False
+        wake()
+
+    def next(self, deadline: float) -> Any | None:
+        """Worker: the next frame before ``deadline`` (monotonic); None after a timeout or for a
+        garbled frame (each counted: ``timeouts``, ``bad_frames``), so the caller asks again."""
+        left = deadline - time.monotonic()
+        try:
+            item = self.items.get(timeout=left) if left > 0 else self.items.get_nowait()
+        except queue.Empty:
+            self.device.count("timeouts")
+            return None
+        if isinstance(item, Skip):
+            self.device.count("bad_frames")
+            return None
+        return item
+
+    def drain(self) -> list:
+        """Worker: everything handed over since the last look."""
+        out = []
+        while True:
+            try:
+                out.append(self.items.get_nowait())
+            except queue.Empty:
+                return out

@@ -22,8 +22,6 @@ See docs/drivers/keypad.md.
 from __future__ import annotations
 
 import collections
-import queue
-import threading
 import time
 from typing import Any
 
@@ -37,8 +35,7 @@ from drivers.keypad.keymap import check_serial_keys, split_key
 from hwd.device import narrows
 from hwd.errors import DeviceLost
 from hwd.schema import Field
-from hwd.sharedport import Listener
-from hwd.stream import Skip
+from hwd.sharedport import Inbox, Listener
 
 LCD_TEXT = 64        # characters the caller's LCD takes
 OWN_ACK_S = 0.05     # a frame equal to an ack written this recently is that ack, heard back by the transceiver
@@ -109,9 +106,7 @@ class BusKeypad(Keypad):
         self.unanswered: bytes | None = None  # LCD data sent without an answer: not sent again
         # the frames at this keypad's address, as the port's reader finds them, and the
         # rejected frames (Skip) of the bus while this keypad holds it waiting for a reply
-        self.inbox: queue.Queue = queue.Queue(maxsize=1000)
-        self._wake_lock = threading.Lock()
-        self._serving = False
+        self.inbox = Inbox(self)
         self._acked: collections.deque = collections.deque(maxlen=16)   # (ack, when written)
         s = self.settings
         self.ear = Listener(self.id, ("bus", tuple(s["frame"]), s["length_from"], s["checksum_from"]),
@@ -152,22 +147,10 @@ class BusKeypad(Keypad):
     def _take(self, item: Any) -> None:
         """A frame at this keypad's address, or a rejected frame while it waits (reader thread):
         queued, and an unpolled keypad's worker woken to acknowledge it at once."""
-        try:
-            self.inbox.put_nowait(item)
-        except queue.Full:
-            self.count("dropped_frames")
-            return
-        if not self.polled and isinstance(item, BusFrame):
-            with self._wake_lock:
-                if self._serving or self.worker is None:
-                    return
-                self._serving = True
-            self.submit(self._serve)
+        self.inbox.put(item, self._serve if not self.polled and isinstance(item, BusFrame) else None)
 
     def _serve(self) -> None:
         """Worker: acknowledge and publish what the reader handed over."""
-        with self._wake_lock:
-            self._serving = False
         if self.shared is not None:
             self._take_keys()
 
@@ -190,11 +173,7 @@ class BusKeypad(Keypad):
         """The frames the reader handed over since the last look: acknowledged (unpolled
         keypads), then published as keys. ``port``: the transaction already held."""
         frames = []
-        while True:
-            try:
-                item = self.inbox.get_nowait()
-            except queue.Empty:
-                break
+        for item in self.inbox.drain():
             if not isinstance(item, BusFrame) or self._own(item):
                 continue
             if self.polled and not (item.data and item.cmd == self.commands["poll"][0]):
@@ -243,15 +222,9 @@ class BusKeypad(Keypad):
     def _wait_reply(self, code: int, port: Any) -> BusFrame | None:
         deadline = time.monotonic() + self.opts["reply_timeout_ms"] / 1000
         while True:
-            left = deadline - time.monotonic()
-            try:
-                item = self.inbox.get(timeout=left) if left > 0 else self.inbox.get_nowait()
-            except queue.Empty:
-                self.count("timeouts")
-                return None
-            if isinstance(item, Skip):
-                self.count("bad_frames")
-                return None                  # a garbled reply: ask again
+            item = self.inbox.next(deadline)
+            if item is None:
+                return None                  # no reply, or a garbled one: ask again
             if self._own(item):
                 continue
             if item.cmd == code or self.polled:

@@ -21,7 +21,6 @@ transaction of the port. See docs/drivers/locker.md.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from typing import Any
@@ -30,8 +29,7 @@ from drivers.locker import protocol as wkly
 from drivers.locker.interface import Locker
 from hwd.errors import DeviceLost, HwdError, INVALID_PARAMS
 from hwd.schema import Field
-from hwd.sharedport import Listener
-from hwd.stream import Skip
+from hwd.sharedport import Inbox, Listener
 
 PROTOCOLS = ("wkly",)
 
@@ -65,9 +63,7 @@ class LockerBoard(Locker):
         self.states: dict[int, str] = {d: "unknown" for d in range(1, self.doors + 1)}
         self.jammed: set[int] = set()
         self.commanded: dict[int, float] = {}   # door → until when an opening is the command's
-        self.inbox: queue.Queue = queue.Queue(maxsize=1000)
-        self._wake_lock = threading.Lock()
-        self._serving = False
+        self.inbox = Inbox(self)
         self._state_lock = threading.Lock()
         self.ear = Listener(self.id, ("wkly",), wkly.check, self.address, wkly.address_of, self._take,
                             on_bad=self._take, what="lock board frame")
@@ -103,21 +99,10 @@ class LockerBoard(Locker):
     def _take(self, item: Any) -> None:
         """A frame at this board's address, or a rejected frame while it holds the port (reader
         thread): queued; an upload wakes the worker, which publishes it at once."""
-        try:
-            self.inbox.put_nowait(item)
-        except queue.Full:
-            self.count("dropped_frames")
-            return
-        if isinstance(item, wkly.Frame) and item.cmd == wkly.UPLOAD:
-            with self._wake_lock:
-                if self._serving or self.worker is None:
-                    return
-                self._serving = True
-            self.submit(self._serve)
+        upload = isinstance(item, wkly.Frame) and item.cmd == wkly.UPLOAD
+        self.inbox.put(item, self._serve if upload else None)
 
     def _serve(self) -> None:
-        with self._wake_lock:
-            self._serving = False
         if self.shared is not None:
             self._take_uploads()
 
@@ -125,11 +110,7 @@ class LockerBoard(Locker):
     def _take_uploads(self) -> None:
         """The frames the reader handed over since the last look: uploads are applied; anything
         else (a late reply, a garbled frame) is dropped."""
-        while True:
-            try:
-                item = self.inbox.get_nowait()
-            except queue.Empty:
-                return
+        for item in self.inbox.drain():
             if isinstance(item, wkly.Frame):
                 self._upload(item)
 
@@ -164,15 +145,9 @@ class LockerBoard(Locker):
     def _wait_reply(self, cmd: int, channel: int | None) -> wkly.Frame | None:
         deadline = time.monotonic() + self.opts["reply_timeout_ms"] / 1000
         while True:
-            left = deadline - time.monotonic()
-            try:
-                item = self.inbox.get(timeout=left) if left > 0 else self.inbox.get_nowait()
-            except queue.Empty:
-                self.count("timeouts")
-                return None
-            if isinstance(item, Skip):
-                self.count("bad_frames")
-                return None                       # a garbled reply: ask again
+            item = self.inbox.next(deadline)
+            if item is None:
+                return None                       # no reply, or a garbled one: ask again
             if self._upload(item):
                 continue                          # the board told of a change meanwhile
             if item.cmd != cmd:
