@@ -4,10 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
-# make test runs the suite in 2 processes (pytest-xdist), each test file whole in one of them;
-# TEST_WORKERS=0 runs it in one. The property tests run derandomized (hypothesis profile "ci", in
-# tests/conftest.py); HYPOTHESIS=default explores new examples instead
-TEST_WORKERS ?= 2
+# make test runs the suite in 3 processes (pytest-xdist) on this 2-core machine (the tests wait on
+# processes, pages and devices a good part of the time: a third keeps both cores busy), each test
+# file whole in one of them, costliest first (tests/conftest.py); TEST_WORKERS=0 runs it in one. The
+# property tests run derandomized (hypothesis profile "ci", in tests/conftest.py);
+# HYPOTHESIS=default explores new examples instead
+TEST_WORKERS ?= 3
 HYPOTHESIS ?= ci
 
 .PHONY: demo test test-install test-dates faults bench sysdeps venv clean
@@ -27,7 +29,7 @@ demo: $(STAMP) sysdeps
 	$(BIN)/python -m $(if $(COUNTY),hwd.county.demo,hwd.demo) --config config/demo.toml $(if $(NIGHT),--night)
 
 test: $(STAMP) sysdeps
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --hypothesis-profile=$(HYPOTHESIS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --hypothesis-profile=$(HYPOTHESIS) $(PYTEST_ARGS)
 
 # the offline install on a booted Debian 12 (root; docs/deploy.md "Testing the install"): fresh
 # install, crash and watchdog, reboot, uninstall, upgrade from HWD_TEST_PREVIOUS, rollback

@@ -28,17 +28,49 @@ def pytest_report_header(config):
     return None
 
 
+def pytest_configure(config):
+    """Compile the repository's packages once before the tests start their hundreds of ``hwd``,
+    ``hwd-ui`` and ``hwctl`` processes: where PYTHONDONTWRITEBYTECODE is set (CI's shells set it)
+    nothing writes a ``.pyc``, and every process compiled the same sources again, 0.1-0.2 s of CPU
+    each (docs/benchmarks.md)."""
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller did it
+        return
+    import compileall
+
+    root = Path(__file__).resolve().parents[1]
+    for package in ("hwd", "drivers", "kiosk_ui", "central"):
+        compileall.compile_dir(str(root / package), quiet=1)
+
+
 def pytest_addoption(parser):
     parser.addoption("--run-faults", action="store_true", help="run the whole fault suite")
 
 
+# What a test costs, roughly, by the fixtures it uses (seconds, from docs/benchmarks.md): the
+# collection is ordered by it, costliest file first
+COST_S = {"make_cluster": 12.0, "browser": 5.0, "hwd_daemon": 1.5, "module_daemon": 1.5}
+
+
+def _cost(item) -> float:
+    if item.get_closest_marker("skip") is not None:
+        return 0.0
+    return max((COST_S.get(name, 0.0) for name in item.fixturenames), default=0.0) or 0.1
+
+
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("--run-faults"):
-        return
-    skip = pytest.mark.skip(reason="long fault test: run with make faults")
+    """Skip the long fault tests unless ``--run-faults``; then put the costliest test files first.
+    ``make test`` hands whole files to its workers in this order (``--dist loadfile
+    --no-loadscope-reorder``), so the run does not end with one worker alone on a long browser or
+    standby file while the others are idle."""
+    if not config.getoption("--run-faults"):
+        skip = pytest.mark.skip(reason="long fault test: run with make faults")
+        for item in items:
+            if "faults" in item.keywords and "fast" not in item.keywords:
+                item.add_marker(skip)
+    cost: dict[str, float] = {}
     for item in items:
-        if "faults" in item.keywords and "fast" not in item.keywords:
-            item.add_marker(skip)
+        cost[item.nodeid.split("::")[0]] = cost.get(item.nodeid.split("::")[0], 0.0) + _cost(item)
+    items.sort(key=lambda item: -cost[item.nodeid.split("::")[0]])
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from drivers.printer import protocol
+from drivers.printer import escpos_cache, protocol
 
 MAX_ITEMS = 500
 MAX_TEXT = 2000
@@ -124,7 +124,8 @@ class RenderOptions:
 def render(items: list[dict], opts: RenderOptions) -> bytes:
     """The bytes of one job: ESC @, the items, and a cut (the device's ``cut`` if the document has
     none at its end)."""
-    from escpos.printer import Dummy  # python-escpos writes a capabilities cache on import
+    escpos_cache.prepare()
+    from escpos.printer import Dummy
 
     out = Dummy(profile=opts.profile)
     out._raw(protocol.INIT)

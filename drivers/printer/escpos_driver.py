@@ -18,7 +18,7 @@ import time
 import uuid
 from typing import Any
 
-from drivers.printer import documents, protocol, templates
+from drivers.printer import documents, escpos_cache, protocol, templates
 from drivers.printer.spool import FINAL, Spool
 from drivers.printer.transports import Link, open_link
 from hwd import errors
@@ -361,6 +361,7 @@ def _public(job: dict, full: bool = False) -> dict:
 
 
 def _check_profile(name: str) -> None:
+    escpos_cache.prepare()
     import escpos.printer  # noqa: F401 - imported here, in the worker, so the first job is not slow
     from escpos.capabilities import get_profile
 

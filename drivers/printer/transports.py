@@ -19,6 +19,7 @@ import socket
 import stat
 import time
 
+from drivers.printer import escpos_cache
 from hwd.errors import DeviceError
 from hwd.url import DeviceUrl
 
@@ -145,6 +146,7 @@ class UsbLink(Link):
     """python-escpos ``Usb``, always with a finite timeout (``Usb(timeout=0)`` waits forever)."""
 
     def __init__(self, url: DeviceUrl, timeout: float):
+        escpos_cache.prepare()
         from escpos.exceptions import DeviceNotFoundError
         from escpos.printer import Usb
 

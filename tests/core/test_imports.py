@@ -16,6 +16,7 @@ imported by nothing that runs.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,7 +94,9 @@ def imports_of(name: str, path: Path, known: dict[str, Path]) -> set[str]:
     return out
 
 
+@functools.cache
 def graph() -> dict[str, set[str]]:
+    """The import graph of the repository, read once (the tests only read it)."""
     known = modules()
     return {name: imports_of(name, path, known) for name, path in known.items()}
 

@@ -35,6 +35,12 @@ SECRET = "standby-secret"
 RTO_S = 10.0
 
 
+def fence_seen_s(cluster) -> float:
+    """By when a cut-off active is seen to have stopped: its lease, and a lease more for the
+    session thread to turn on a loaded machine (one that waits for a second lease fails)."""
+    return cluster.lease_s * 2
+
+
 def upstream(url: str) -> str:
     return (f'[hall.upstream]\nadapter = "push-json"\nurl = "{url}"\nsecret = "{SECRET}"\n'
             'timeout_s = 1.0\nretry_s = 0.1\nretry_max_s = 1.0\n')
@@ -140,7 +146,9 @@ def test_cut_off_active_is_fenced_and_rejoins(make_cluster):
                       timeout=cluster.lease_s + 5, what="the cut-off active to stop")
     fenced_after = time.monotonic() - cut
     print(f"the cut-off active stopped after {fenced_after:.2f} s (lease {cluster.lease_s} s)")
-    assert fenced_after <= cluster.lease_s + 1.5
+    # its writes are refused from the lease's end on (checked at each commit: the request below);
+    # the role read over RPC follows on the session thread's next turn, which a busy machine delays
+    assert fenced_after <= fence_seen_s(cluster)
     only_old = FailoverClient(Engines([cluster.engines().endpoints["ab".index(first)]]), timeout=2.0)
     try:
         only_old.call("hall.issue_ticket", {"service": "s0"})
@@ -185,7 +193,12 @@ def test_hwctl_standby(make_cluster):
     assert t["number"] == "B002"
     cluster.wait_in_sync(first)
     # demote the active: the other takes the hall back
-    out = hwctl(cluster, "c", "demote")
+    # (the first PC may fall behind for a moment again: hwctl refuses then, and the operator retries)
+    def demote() -> subprocess.CompletedProcess | None:
+        out = hwctl(cluster, "c", "demote")
+        return out if out.returncode == 0 or "STANDBY_REFUSED" not in out.stderr else None
+
+    out = wait_for(demote, timeout=20, what="the demote taken")
     assert out.returncode == 0, out.stderr + out.stdout
     wait_for(lambda: cluster.active() == first, timeout=20, what="the hall back on the first PC")
     assert client.call("hall.issue_ticket", {"service": "s1"})["number"] == "B003"

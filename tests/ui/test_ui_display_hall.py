@@ -216,10 +216,12 @@ def test_a_burst_of_4_calls_gets_the_banner_in_turn_in_step_with_the_announcemen
     assert [e["n"] for e in log] == numbers, log
     for entry, (_, name, _) in zip(log, WINDOWS):
         assert entry["text"] == f"请{entry['n']}号到{name}办理".replace(" ", ""), entry
-    # and stayed there while its announcement played (the speaker plays them one after the other)
+    # and stayed there while its announcement played (the speaker plays them one after the other);
+    # the times are when the page's observer ran, which a busy machine may delay by a frame or
+    # more: a banner cut short by its successor (the burst's next call) would have held ~0 ms
     for k in range(3):
         held = log[k + 1]["t"] - log[k]["t"]
-        assert held >= said[k]["duration_ms"] - 20, (k, held, said[k]["duration_ms"])
+        assert held >= said[k]["duration_ms"] * 0.9, (k, held, said[k]["duration_ms"])
     # the recent calls list has the earlier three, newest first, each with its window
     rows = page.locator("#calls li")
     assert [r.split()[0] for r in rows.all_inner_texts()] == ["C001", "B001", "A001"]
