@@ -4,12 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
-# make test runs the suite in 3 processes (pytest-xdist) on this 2-core machine (the tests wait on
-# processes, pages and devices a good part of the time: a third keeps both cores busy), each test
-# file whole in one of them, costliest first (tests/conftest.py); TEST_WORKERS=0 runs it in one. The
-# property tests run derandomized (hypothesis profile "ci", in tests/conftest.py);
-# HYPOTHESIS=default explores new examples instead
-TEST_WORKERS ?= 3
+# make test runs the suite in 4 processes (pytest-xdist) on this 2-core machine: the tests wait on
+# processes, pages and devices most of the time, and 4 was the fastest of 2, 3, 4 and 6
+# (docs/benchmarks.md). Each test file runs whole in one of them, costliest first
+# (tests/conftest.py); TEST_WORKERS=0 runs it in one. The property tests run derandomized
+# (hypothesis profile "ci", in tests/conftest.py); HYPOTHESIS=default explores new examples instead
+TEST_WORKERS ?= 4
 HYPOTHESIS ?= ci
 
 .PHONY: demo test test-install test-dates faults bench sysdeps venv clean
