@@ -21,6 +21,7 @@ kind = "printer"
 driver = "escpos"
 url = "sim://k24-printer"
 mode = "text"
+status_interval = 0.2
 
 [[device]]
 id = "k24-idcard"

@@ -112,7 +112,7 @@ def page_hall(ui_extra: str = "", devices: bool = True) -> str:
 
     text = ""
     if devices:
-        text = (dev.printer("k1-printer") + dev.idcard("k1-idcard") + dev.scanner("k1-scanner")
+        text = (dev.printer("k1-printer", status_interval=0.2) + dev.idcard("k1-idcard") + dev.scanner("k1-scanner")
                 + dev.web_screen("win5-screen")
                 + dev.device("win6-led", "display", "frame", "sim://bus1", address=1, lines=2, encoding="gb2312",
                              frame=["A5", "{addr}", "01", "{len}", "{text}", "{crc16_modbus}", "5A"],
