@@ -5,9 +5,11 @@ pure-Python YAML, 0.2 s of CPU, and keeps the result as a pickle in
 ``$ESCPOS_CAPABILITIES_PICKLE_DIR``, by default a new temporary directory each time: every start of
 hwd parsed the database again and left the pickle behind in /tmp (python-escpos still makes an
 empty temporary directory: its default is made even when the environment names one).
-``prepare()`` points it at one directory of this user's instead, where a pickle is only ever renamed into place whole (it is
-written in a private directory first), so a process starting beside another never reads half a
-file. A pickle is code when loaded: a directory that is not this user's own, mode 0700, is not used.
+
+``prepare()`` points it at one directory of this user's instead. A pickle is only ever renamed
+into place whole (it is written in a private directory first), so a process starting beside
+another never reads half a file; and since loading a pickle runs code, a directory that is not
+this user's own with mode 0700 is never used.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ import shutil
 import stat
 import sys
 import tempfile
+import threading
 from importlib import resources
 from pathlib import Path
 
 ENV = "ESCPOS_CAPABILITIES_PICKLE_DIR"
+_lock = threading.Lock()  # two printers' workers may open at once
 
 
 def cache_dir() -> Path:
@@ -45,6 +49,11 @@ def _fresh(pickle: Path) -> bool:
 def prepare() -> None:
     """Call before the first ``import escpos.…`` of this process; does nothing once it ran, when the
     environment already names a directory, or when the cache directory cannot be made safely."""
+    with _lock:
+        _prepare()
+
+
+def _prepare() -> None:
     if ENV in os.environ or "escpos.capabilities" in sys.modules:
         return
     shared = cache_dir()
