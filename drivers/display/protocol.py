@@ -31,7 +31,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Iterable
 
-from drivers.display import checksums, transforms
+from drivers import checksums
+from drivers.display import transforms
 from drivers.hexbytes import parse_hex
 from hwd.stream import Buffer, Skip, StreamDecoder, Tagged, first_of
 
@@ -55,12 +56,8 @@ class FrameError(ValueError):
 
 
 # -- checksums (the names the DSL had before; each is its catalogue algorithm) ---------------
-def xor8(data: bytes) -> int:
-    return checksums.lookup("xor8").value(data)
-
-
-def sum8(data: bytes) -> int:
-    return checksums.lookup("sum8").value(data)
+xor8 = checksums.xor8
+sum8 = checksums.sum8
 
 
 def crc16_modbus(data: bytes) -> int:

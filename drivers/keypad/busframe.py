@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from drivers import checksums
 from drivers.hexbytes import parse_hex
 from hwd.stream import Buffer, Skip, StreamDecoder
 
@@ -40,12 +41,7 @@ class BusFrameError(ValueError):
 
 
 def checksum(kind: str, data: bytes) -> int:
-    if kind == "sum8":
-        return sum(data) & 0xFF
-    value = 0
-    for b in data:
-        value ^= b
-    return value
+    return (checksums.sum8 if kind == "sum8" else checksums.xor8)(data)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from drivers.checksums import xor8
 from hwd.stream import Buffer, Skip
 
 START = b"WKLY"                 # 57 4B 4C 59
@@ -55,13 +56,6 @@ class WklyError(ValueError):
     """A value that does not fit the frame (a channel past 255, too much data)."""
 
 
-def xor(data: Buffer) -> int:
-    value = 0
-    for b in data:
-        value ^= b
-    return value
-
-
 @dataclass(frozen=True)
 class Frame:
     addr: int
@@ -82,7 +76,7 @@ def encode(addr: int, cmd: int, data: bytes = b"") -> bytes:
     if not 0 <= addr <= 0xFF or not 0 <= cmd <= 0xFF:
         raise WklyError("address and command are one byte each")
     body = START + bytes([length, addr, cmd]) + bytes(data)
-    return body + bytes([xor(body)])
+    return body + bytes([xor8(body)])
 
 
 def check(buf: Buffer, pos: int = 0) -> Frame | Skip | None:
@@ -105,7 +99,7 @@ def check(buf: Buffer, pos: int = 0) -> Frame | Skip | None:
     if len(buf) - pos < length:
         return None
     end = pos + length - 1
-    if xor(buf[pos:end]) != buf[end]:
+    if xor8(buf[pos:end]) != buf[end]:
         return Skip(1, "checksum")
     raw = bytes(buf[pos:pos + length])
     return Frame(raw[5], raw[6], raw[HEADER:-1], raw)

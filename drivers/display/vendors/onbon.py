@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drivers.display import checksums
+from drivers import checksums
 from drivers.display.protocol import Frame
 from hwd.stream import Buffer, Skip, StreamDecoder
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
-from drivers.display import checksums
+from drivers import checksums
 from drivers.display.codec import DslCodec
 from drivers.display.protocol import Frame, FrameError, FrameSpec, frame_decoder
 from drivers.display.transforms import nibble_join, nibble_split, zero_interleave, zero_strip
